@@ -1,0 +1,3 @@
+from tktctl.cli import main
+
+main()

@@ -1,0 +1,1 @@
+"""Typer wiring, one module per noun: parse, call one service method, render."""

@@ -1,0 +1,47 @@
+"""`tktctl init`, `tktctl db ...` and `tktctl completion`."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+
+from tktctl.commands._common import desk, emit, with_output
+from tktctl.formats import kinds
+
+app = typer.Typer(help="Database schema: status and upgrades.", no_args_is_help=True)
+SHELLS = ("bash", "zsh", "fish")
+
+
+@with_output
+def init(ctx: typer.Context) -> None:
+    """Create the schema (or upgrade it) and the OTRS default data; safe to rerun."""
+    result = desk(ctx).init()
+    emit(ctx, result, kinds.INIT)
+    if result["created"]:
+        typer.echo(f"created {len(result['created'])} default records (see -o json for the list)", err=True)
+
+
+@app.command("upgrade")
+@with_output
+def upgrade(ctx: typer.Context) -> None:
+    """Apply the migrations this version ships."""
+    emit(ctx, desk(ctx).upgrade(), kinds.DB_STATUS)
+
+
+@app.command("status")
+@with_output
+def status(ctx: typer.Context) -> None:
+    """Show the schema revision against the one this version needs."""
+    emit(ctx, desk(ctx).status(), kinds.DB_STATUS)
+
+
+def completion(shell: Annotated[str, typer.Argument(help="bash, zsh or fish.")]) -> None:
+    """Print the shell completion script (source it, or see completions/)."""
+    from typer._completion_shared import get_completion_script
+
+    from tktctl.errors import UsageError
+
+    if shell not in SHELLS:
+        raise UsageError(f"unsupported shell {shell!r}; choose one of {', '.join(SHELLS)}")
+    typer.echo(get_completion_script(prog_name="tktctl", complete_var="_TKTCTL_COMPLETE", shell=shell))

@@ -1,0 +1,132 @@
+"""`tktctl queue ...`: queues and their SLA settings."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+import typer
+
+from tktctl.commands._common import desk, emit, with_output
+from tktctl.formats import kinds
+
+app = typer.Typer(help="Manage queues.", no_args_is_help=True)
+
+Name = Annotated[str, typer.Argument(help="Queue name.")]
+Minutes = Annotated[int | None, typer.Option(min=0, help="Minutes.", show_default=False)]
+Clear = Annotated[
+    list[str] | None,
+    typer.Option(
+        "--clear",
+        help="Clear a setting: unlock-timeout, first-response-time, update-time, solution-time, "
+        "calendar, comment (repeatable).",
+    ),
+]
+CLEARABLE = ("unlock-timeout", "first-response-time", "update-time", "solution-time", "calendar", "comment")
+
+
+def _settings(**given: Any) -> dict[str, Any]:
+    return {k: v for k, v in given.items() if v is not None}
+
+
+@app.command("create")
+@with_output
+def create(
+    ctx: typer.Context,
+    name: Name,
+    group: Annotated[str, typer.Option("--group", help="Group whose permissions apply.")] = "users",
+    unlock_timeout: Annotated[int | None, typer.Option("--unlock-timeout", min=0, help="Minutes.")] = None,
+    first_response_time: Annotated[int | None, typer.Option("--first-response-time", min=0, help="Minutes.")] = None,
+    update_time: Annotated[int | None, typer.Option("--update-time", min=0, help="Minutes.")] = None,
+    solution_time: Annotated[int | None, typer.Option("--solution-time", min=0, help="Minutes.")] = None,
+    calendar: Annotated[str | None, typer.Option("--calendar", help="Business calendar name.")] = None,
+    follow_up: Annotated[str | None, typer.Option("--follow-up", help="possible, reject or new_ticket.")] = None,
+    comment: Annotated[str | None, typer.Option("--comment")] = None,
+    if_not_exists: Annotated[bool, typer.Option("--if-not-exists", help="Print an existing queue; no error.")] = False,
+) -> None:
+    """Create a queue."""
+    settings = _settings(
+        unlock_timeout=unlock_timeout,
+        first_response_time=first_response_time,
+        update_time=update_time,
+        solution_time=solution_time,
+        calendar=calendar,
+        follow_up=follow_up,
+        comment=comment,
+    )
+    emit(ctx, desk(ctx).queues.create(name, group=group, if_not_exists=if_not_exists, **settings), kinds.QUEUE)
+
+
+@app.command("list")
+@with_output
+def list_(ctx: typer.Context) -> None:
+    """List queues."""
+    emit(ctx, desk(ctx).queues.list(), kinds.QUEUE)
+
+
+@app.command("show")
+@with_output
+def show(ctx: typer.Context, name: Name) -> None:
+    """Show a queue."""
+    emit(ctx, desk(ctx).queues.show(name), kinds.QUEUE)
+
+
+@app.command("update")
+@with_output
+def update(
+    ctx: typer.Context,
+    name: Name,
+    group: Annotated[str | None, typer.Option("--group")] = None,
+    unlock_timeout: Annotated[int | None, typer.Option("--unlock-timeout", min=0, help="Minutes.")] = None,
+    first_response_time: Annotated[int | None, typer.Option("--first-response-time", min=0, help="Minutes.")] = None,
+    update_time: Annotated[int | None, typer.Option("--update-time", min=0, help="Minutes.")] = None,
+    solution_time: Annotated[int | None, typer.Option("--solution-time", min=0, help="Minutes.")] = None,
+    calendar: Annotated[str | None, typer.Option("--calendar")] = None,
+    follow_up: Annotated[str | None, typer.Option("--follow-up", help="possible, reject or new_ticket.")] = None,
+    comment: Annotated[str | None, typer.Option("--comment")] = None,
+    clear: Clear = None,
+) -> None:
+    """Change a queue's settings; --clear removes one."""
+    from tktctl.errors import UsageError
+
+    settings: dict[str, Any] = _settings(
+        unlock_timeout=unlock_timeout,
+        first_response_time=first_response_time,
+        update_time=update_time,
+        solution_time=solution_time,
+        calendar=calendar,
+        follow_up=follow_up,
+        comment=comment,
+    )
+    for item in clear or []:
+        if item not in CLEARABLE:
+            raise UsageError(f"cannot clear {item!r}; clearable: {', '.join(CLEARABLE)}")
+        settings[item.replace("-", "_")] = None
+    emit(ctx, desk(ctx).queues.update(name, group=group, **settings), kinds.QUEUE)
+
+
+@app.command("rename")
+@with_output
+def rename(ctx: typer.Context, name: Name, new_name: Annotated[str, typer.Argument(help="New name.")]) -> None:
+    """Rename a queue (its tickets and history follow)."""
+    emit(ctx, desk(ctx).queues.rename(name, new_name), kinds.QUEUE)
+
+
+@app.command("disable")
+@with_output
+def disable(ctx: typer.Context, name: Name) -> None:
+    """Disable a queue: it keeps its tickets but takes no new ones."""
+    emit(ctx, desk(ctx).queues.set_valid(name, False), kinds.QUEUE)
+
+
+@app.command("enable")
+@with_output
+def enable(ctx: typer.Context, name: Name) -> None:
+    """Enable a disabled queue."""
+    emit(ctx, desk(ctx).queues.set_valid(name, True), kinds.QUEUE)
+
+
+@app.command("delete")
+@with_output
+def delete(ctx: typer.Context, name: Name) -> None:
+    """Delete a queue that has never held a ticket (others: disable)."""
+    emit(ctx, desk(ctx).queues.delete(name), kinds.QUEUE)

@@ -1,0 +1,90 @@
+"""Engines for SQLite, PostgreSQL and MySQL/MariaDB, set up for safe concurrent use.
+
+SQLite runs in WAL mode with foreign keys on and a busy timeout, and write transactions
+start with ``BEGIN IMMEDIATE``: a writer waits for the write lock up front instead of
+failing with "database is locked" when it later tries to upgrade a read lock.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import Engine, create_engine, event
+from sqlalchemy.engine import URL, make_url
+from sqlalchemy.exc import ArgumentError
+
+from tktctl.errors import UsageError
+
+BUSY_TIMEOUT_S = 30.0
+WRITE = "tktctl_write"
+
+
+def normalise_url(url: str) -> URL:
+    """Pick the supported driver for a bare dialect name and check the URL is one we serve."""
+    try:
+        parsed = make_url(url)
+    except ArgumentError as exc:
+        raise UsageError(f"invalid database URL: {exc}") from exc
+    backend = parsed.get_backend_name()
+    driver = parsed.get_driver_name()
+    if backend == "postgresql":
+        if driver not in ("psycopg", "psycopg2"):
+            parsed = parsed.set(drivername="postgresql+psycopg")
+    elif backend in ("mysql", "mariadb"):
+        parsed = parsed.set(drivername="mysql+pymysql")
+        if "charset" not in parsed.query:
+            parsed = parsed.update_query_dict({"charset": "utf8mb4"})
+    elif backend != "sqlite":
+        raise UsageError(
+            f"unsupported database {backend!r}: use sqlite:///PATH, postgresql+psycopg://... or mysql+pymysql://..."
+        )
+    return parsed
+
+
+def display_url(url: str | URL) -> str:
+    """The URL as it may be shown: never with its password."""
+    try:
+        return make_url(url).render_as_string(hide_password=True)
+    except ArgumentError:
+        return "(invalid URL)"
+
+
+def make_engine(url: str) -> Engine:
+    parsed = normalise_url(url)
+    backend = parsed.get_backend_name()
+    if backend == "sqlite":
+        return _sqlite_engine(parsed)
+    kwargs: dict[str, Any] = {"pool_pre_ping": False}
+    if backend == "mysql":
+        # READ COMMITTED as on PostgreSQL: a statement after a row lock sees the latest rows.
+        kwargs["isolation_level"] = "READ COMMITTED"
+        kwargs["connect_args"] = {"connect_timeout": 10}
+    else:
+        kwargs["connect_args"] = {"connect_timeout": 10}
+    return create_engine(parsed, **kwargs)
+
+
+def _sqlite_engine(parsed: URL) -> Engine:
+    database = parsed.database
+    if database and database != ":memory:" and not database.startswith("file:"):
+        Path(database).expanduser().parent.mkdir(parents=True, exist_ok=True)
+    engine = create_engine(parsed, connect_args={"timeout": BUSY_TIMEOUT_S})
+
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_connection: Any, _record: Any) -> None:
+        # Take transaction control from the driver so that BEGIN IMMEDIATE is possible.
+        dbapi_connection.isolation_level = None
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.execute(f"PRAGMA busy_timeout={int(BUSY_TIMEOUT_S * 1000)}")
+        cursor.execute("PRAGMA synchronous=NORMAL")
+        cursor.close()
+
+    @event.listens_for(engine, "begin")
+    def _on_begin(conn: Any) -> None:
+        mode = "IMMEDIATE" if conn.get_execution_options().get(WRITE) else "DEFERRED"
+        conn.exec_driver_sql(f"BEGIN {mode}")
+
+    return engine

@@ -1,0 +1,144 @@
+"""Render records as table, json, jsonl, yaml, csv, tsv or ids.
+
+This package knows records (plain dicts) and nothing of the database. Lists arrive as
+iterables and are written as they come, so ``jsonl`` and ``csv`` exports of a million rows
+run in constant memory; only ``table`` and ``yaml`` need the whole list.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+from collections.abc import Iterable, Iterator, Mapping
+from datetime import date, datetime
+from typing import Any, TextIO
+
+from tktctl.errors import UsageError
+from tktctl.formats.kinds import Kind
+from tktctl.isotime import iso
+
+FORMATS = ("table", "json", "jsonl", "yaml", "csv", "tsv", "ids")
+Record = Mapping[str, Any]
+
+
+def check_format(fmt: str) -> str:
+    if fmt not in FORMATS:
+        raise UsageError(f"unknown output format {fmt!r}; choose one of {', '.join(FORMATS)}")
+    return fmt
+
+
+def select_fields(kind: Kind, fields: str | None, fmt: str) -> tuple[str, ...]:
+    """The keys to emit: ``--fields`` validated against the kind, else the kind's default."""
+    if not fields:
+        return kind.table_keys if fmt == "table" else kind.keys
+    chosen = tuple(f.strip() for f in fields.split(",") if f.strip())
+    unknown = [f for f in chosen if f not in kind.keys]
+    if unknown or not chosen:
+        raise UsageError(
+            f"unknown field {', '.join(unknown) or '(none given)'} for {kind.name} records; "
+            f"valid fields: {','.join(kind.keys)}"
+        )
+    return chosen
+
+
+def _json_default(value: Any) -> Any:
+    if isinstance(value, datetime):
+        return iso(value)
+    if isinstance(value, date):
+        return value.isoformat()
+    raise TypeError(f"cannot serialise {type(value).__name__}")
+
+
+def _machine(value: Any) -> Any:
+    """Times to strings, recursively, for YAML (JSON uses a default hook instead)."""
+    if isinstance(value, datetime):
+        return iso(value)
+    if isinstance(value, Mapping):
+        return {k: _machine(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_machine(v) for v in value]
+    return value
+
+
+def dumps(value: Any) -> str:
+    return json.dumps(value, default=_json_default, ensure_ascii=False)
+
+
+def _project(record: Record, keys: tuple[str, ...]) -> dict[str, Any]:
+    return {k: record.get(k) for k in keys}
+
+
+def _cell(value: Any, *, local_times: bool) -> str:
+    """One flat cell for csv, tsv and table; nested values as compact JSON."""
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, datetime):
+        if local_times:
+            return value.astimezone().strftime("%Y-%m-%d %H:%M")
+        return iso(value)
+    if isinstance(value, (dict, list, tuple)):
+        return json.dumps(value, default=_json_default, ensure_ascii=False, separators=(",", ":"))
+    return str(value)
+
+
+def render(
+    data: Record | Iterable[Record] | None,
+    *,
+    kind: Kind,
+    fmt: str,
+    out: TextIO,
+    fields: str | None = None,
+) -> None:
+    """Write ``data`` (one record, or an iterable of them) to ``out`` in ``fmt``."""
+    keys = select_fields(kind, fields, check_format(fmt))
+    single = isinstance(data, Mapping)
+    records: Iterable[Record] = [data] if single else (data or [])  # type: ignore[list-item]
+    rows: Iterator[dict[str, Any]] = (_project(r, keys) for r in records)
+    if fmt == "json":
+        if single:
+            out.write(json.dumps(next(rows), default=_json_default, ensure_ascii=False, indent=2))
+            out.write("\n")
+        else:
+            _write_json_array(rows, out)
+    elif fmt == "jsonl":
+        for row in rows:
+            out.write(dumps(row))
+            out.write("\n")
+    elif fmt == "yaml":
+        import yaml
+
+        value = next(rows) if single else [r for r in rows]
+        yaml.safe_dump(_machine(value), out, sort_keys=False, allow_unicode=True)
+    elif fmt in ("csv", "tsv"):
+        writer = csv.writer(out, delimiter="," if fmt == "csv" else "\t", lineterminator="\n")
+        writer.writerow(keys)
+        for row in rows:
+            writer.writerow([_cell(row[k], local_times=False) for k in keys])
+    elif fmt == "ids":
+        for record in records:
+            out.write(f"{record[kind.id_key]}\n")
+    else:
+        _write_table(rows, keys, out)
+
+
+def _write_json_array(rows: Iterator[dict[str, Any]], out: TextIO) -> None:
+    """A JSON array written element by element, so a long list never sits in memory."""
+    first = True
+    out.write("[")
+    for row in rows:
+        out.write("\n  " if first else ",\n  ")
+        out.write(dumps(row))
+        first = False
+    out.write("\n]\n" if not first else "]\n")
+
+
+def _write_table(rows: Iterator[dict[str, Any]], keys: tuple[str, ...], out: TextIO) -> None:
+    from tabulate import tabulate
+
+    body = [[_cell(row[k], local_times=True) for k in keys] for row in rows]
+    if not body:
+        return
+    out.write(tabulate(body, headers=list(keys), tablefmt="simple", disable_numparse=True))
+    out.write("\n")

@@ -1,0 +1,49 @@
+"""The audit trail across tickets: streamed export with time, queue and type filters."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from datetime import datetime
+from typing import TYPE_CHECKING
+
+from tktctl.db.models import History
+from tktctl.errors import UsageError
+from tktctl.services import lookup, permissions
+from tktctl.services.records import Record, history_records, history_select
+
+if TYPE_CHECKING:
+    from tktctl.services.desk import Desk
+
+
+class HistoryLog:
+    def __init__(self, desk: Desk) -> None:
+        self.desk = desk
+
+    def export(
+        self,
+        *,
+        since: str | datetime | None = None,
+        until: str | datetime | None = None,
+        queues: Sequence[str] = (),
+        types: Sequence[str] = (),
+    ) -> Iterator[Record]:
+        """History entries oldest first, streamed in batches so memory stays flat."""
+        with self.desk.read() as unit:
+            statement = history_select().order_by(History.id)
+            start, end = unit.parse_time(since), unit.parse_time(until)
+            if start is not None and end is not None and end < start:
+                raise UsageError("--until is before --since")
+            if start is not None:
+                statement = statement.where(History.at >= start)
+            if end is not None:
+                statement = statement.where(History.at < end)
+            if queues:
+                statement = statement.where(History.queue_id.in_([lookup.queue(unit, q).id for q in queues]))
+            if types:
+                statement = statement.where(History.type.in_(list(types)))
+            visible = permissions.visible_group_ids(unit, "ro")
+            if visible is not None:
+                ids = [q.id for q in lookup.queues(unit).values() if q.group_id in visible]
+                statement = statement.where(History.queue_id.in_(ids))
+            result = unit.session.execute(statement.execution_options(yield_per=2000))
+            yield from history_records(result)

@@ -1,0 +1,58 @@
+"""Ticket numbers as OTRS makes them, from a counter that never hands out a number twice.
+
+The counter is one row updated in place: the UPDATE takes its row lock (on SQLite, the
+write transaction holds the database's write lock), so concurrent creators queue behind
+each other until commit, and the unique key on ``ticket.tn`` guards the rest.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import case, select, update
+from sqlalchemy.orm import Session
+
+from tktctl.db.models import Counter
+from tktctl.errors import UsageError
+
+GENERATORS = ("DateChecksum", "Date", "AutoIncrement")
+
+
+def checksum(digits: str) -> int:
+    """OTRS's DateChecksum check digit: digits weighted 1, 2, 1, 2 ...; 10 - sum mod 10 (10 -> 1)."""
+    total = sum(int(d) * (1 if i % 2 == 0 else 2) for i, d in enumerate(digits))
+    check = 10 - total % 10
+    return 1 if check == 10 else check
+
+
+def format_number(generator: str, system_id: str, day: str, counter: int) -> str:
+    if generator == "AutoIncrement":
+        return f"{system_id}{counter:04d}"
+    if generator == "Date":
+        return f"{day}{system_id}{counter:05d}"
+    if generator == "DateChecksum":
+        base = f"{day}{system_id}{counter:05d}"
+        return f"{base}{checksum(base)}"
+    raise UsageError(f"unknown ticket number generator {generator!r}; choose one of {', '.join(GENERATORS)}")
+
+
+def next_numbers(session: Session, *, generator: str, system_id: str, now: datetime, count: int = 1) -> list[str]:
+    """Reserve ``count`` consecutive numbers in the caller's transaction."""
+    if generator not in GENERATORS:
+        raise UsageError(f"unknown ticket number generator {generator!r}; choose one of {', '.join(GENERATORS)}")
+    if not system_id.isdigit():
+        raise UsageError(f"system id must be digits, not {system_id!r}")
+    day = now.strftime("%Y%m%d")
+    daily = generator != "AutoIncrement"
+    new_value = case((Counter.day == day, Counter.value + count), else_=count) if daily else Counter.value + count
+    # Ordered: MySQL evaluates SET left to right with new values; `value` must read the old `day`.
+    statement = (
+        update(Counter)
+        .where(Counter.name == "ticket")
+        .ordered_values((Counter.value, new_value), (Counter.day, day if daily else Counter.day))
+    )
+    if session.execute(statement).rowcount != 1:
+        raise UsageError("ticket number counter missing: run `tktctl init`")
+    last = session.scalar(select(Counter.value).where(Counter.name == "ticket"))
+    assert last is not None
+    return [format_number(generator, system_id, day, n) for n in range(last - count + 1, last + 1)]

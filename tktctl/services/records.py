@@ -1,0 +1,129 @@
+"""Rows to the contract's records (plain dicts with the documented keys)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator, Sequence
+from typing import TYPE_CHECKING, Any
+
+from sqlalchemy import Select, func, select
+from sqlalchemy.orm import aliased
+
+from tktctl.db.models import (
+    Agent,
+    Article,
+    Attachment,
+    History,
+    Priority,
+    Queue,
+    State,
+    StateType,
+    Ticket,
+)
+from tktctl.services.lookup import chunks
+
+if TYPE_CHECKING:
+    from tktctl.services.desk import Unit
+
+Record = dict[str, Any]
+_owner = aliased(Agent, name="owner")
+_responsible = aliased(Agent, name="responsible")
+
+
+def ticket_select() -> Select[Any]:
+    """Every column of the ticket record, joined in one statement."""
+    return (
+        select(
+            Ticket.id,
+            Ticket.tn,
+            Ticket.title,
+            Queue.name.label("queue"),
+            State.name.label("state"),
+            StateType.name.label("state_type"),
+            Ticket.priority_id.label("priority"),
+            Priority.name.label("priority_name"),
+            Ticket.locked,
+            _owner.login.label("owner"),
+            _responsible.login.label("responsible"),
+            Ticket.customer,
+            Ticket.type,
+            Ticket.created,
+            Ticket.changed,
+            Ticket.pending_until,
+            Ticket.external_id,
+        )
+        .join(Queue, Ticket.queue_id == Queue.id)
+        .join(State, Ticket.state_id == State.id)
+        .join(StateType, State.type_id == StateType.id)
+        .join(Priority, Ticket.priority_id == Priority.id)
+        .join(_owner, Ticket.owner_id == _owner.id)
+        .outerjoin(_responsible, Ticket.responsible_id == _responsible.id)
+    )
+
+
+def ticket_record(row: Any) -> Record:
+    record = dict(row._mapping)
+    record["lock"] = "locked" if record.pop("locked") else "unlocked"
+    # Filled in by the escalation engine; null while the ticket has no SLA deadlines.
+    record["escalation"] = None
+    return record
+
+
+def tickets_by_id(unit: Unit, ids: Sequence[int]) -> list[Record]:
+    """Ticket records for ``ids``, in that order."""
+    found: dict[int, Record] = {}
+    for part in chunks(list(ids)):
+        for row in unit.session.execute(ticket_select().where(Ticket.id.in_(part))):
+            found[row.id] = ticket_record(row)
+    return [found[i] for i in ids]
+
+
+def articles(unit: Unit, ticket_id: int, tn: str) -> list[Record]:
+    rows = (
+        unit.session.execute(select(Article).where(Article.ticket_id == ticket_id).order_by(Article.id)).scalars().all()
+    )
+    attachments: dict[int, list[Record]] = {}
+    if rows:
+        meta = unit.session.execute(
+            select(Attachment.article_id, Attachment.id, Attachment.filename, Attachment.content_type, Attachment.size)
+            .where(Attachment.article_id.in_([a.id for a in rows]))
+            .order_by(Attachment.id)
+        )
+        for article_id, att_id, filename, content_type, size in meta:
+            attachments.setdefault(article_id, []).append(
+                {"id": att_id, "filename": filename, "content_type": content_type, "size": size}
+            )
+    return [
+        {
+            "id": a.id,
+            "ticket": tn,
+            "channel": a.channel,
+            "sender": a.sender,
+            "from": a.a_from,
+            "to": a.a_to,
+            "subject": a.subject,
+            "body": a.body,
+            "visible_to_customer": a.visible_to_customer,
+            "created": a.created,
+            "attachments": attachments.get(a.id, []),
+        }
+        for a in rows
+    ]
+
+
+def history_select() -> Select[Any]:
+    return (
+        select(
+            History.id, Ticket.tn.label("ticket"), History.type, Agent.login.label("actor"), History.at, History.data
+        )
+        .join(Ticket, History.ticket_id == Ticket.id)
+        .join(Agent, History.actor_id == Agent.id)
+    )
+
+
+def history_records(rows: Iterable[Any]) -> Iterator[Record]:
+    for row in rows:
+        yield dict(row._mapping)
+
+
+def count(unit: Unit, statement: Select[Any]) -> int:
+    return unit.session.scalar(select(func.count()).select_from(statement.subquery())) or 0

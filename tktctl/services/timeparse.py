@@ -1,0 +1,78 @@
+"""Time input as the contract defines it (section 7): absolute, relative, and named times."""
+
+from __future__ import annotations
+
+import re
+from datetime import datetime, time, timedelta, timezone, tzinfo
+
+from tktctl.errors import UsageError
+
+_UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
+_DURATION = re.compile(r"^(?:\d+[smhdw])+$")
+_PART = re.compile(r"(\d+)([smhdw])")
+# Durations beyond this are typos, and would overflow datetime arithmetic.
+_MAX_SECONDS = 200 * 365 * 86400
+
+
+def parse_duration(text: str) -> timedelta:
+    """``90m``, ``2h``, ``3d``, ``1w2d`` -> timedelta; anything else is a usage error."""
+    compact = text.strip().lower()
+    if not _DURATION.match(compact):
+        raise UsageError(f"invalid duration {text!r}: use a number and a unit s, m, h, d or w, e.g. 90m, 1w2d")
+    seconds = sum(int(n) * _UNITS[unit] for n, unit in _PART.findall(compact))
+    if seconds > _MAX_SECONDS:
+        raise UsageError(f"duration {text!r} is out of range")
+    return timedelta(seconds=seconds)
+
+
+def parse_time(text: str, *, now: datetime, tz: tzinfo) -> datetime:
+    """Parse a user's time; the result is aware and in UTC.
+
+    ``now`` is the caller's clock (aware), so tests and saved jobs can fix it; ``tz`` is the
+    zone of times written without one.
+    """
+    word = text.strip().lower()
+    if not word:
+        raise UsageError("empty time")
+    if word == "now":
+        return now.astimezone(timezone.utc)
+    if word in ("today", "yesterday", "tomorrow"):
+        local_day = now.astimezone(tz).date() + timedelta(days={"today": 0, "yesterday": -1, "tomorrow": 1}[word])
+        return datetime.combine(local_day, time(0), tzinfo=tz).astimezone(timezone.utc)
+    if word.startswith("+") and _DURATION.match(word[1:]):
+        return (now + parse_duration(word[1:])).astimezone(timezone.utc)
+    if _DURATION.match(word):
+        return (now - parse_duration(word)).astimezone(timezone.utc)
+    return _parse_absolute(text.strip(), tz)
+
+
+def _parse_absolute(text: str, tz: tzinfo) -> datetime:
+    from dateutil import parser
+
+    try:
+        parsed = parser.parse(text)
+    except (ValueError, OverflowError) as exc:
+        raise UsageError(
+            f"invalid time {text!r}: use a date like 2026-11-27 or 2026-11-27 14:00, "
+            "a duration like 3d (ago) or +2h (from now), or now/today/yesterday"
+        ) from exc
+    if parsed.tzinfo is None:
+        parsed = parsed.replace(tzinfo=tz)
+    try:
+        return parsed.astimezone(timezone.utc)
+    except (ValueError, OverflowError) as exc:
+        raise UsageError(f"time {text!r} is out of range") from exc
+
+
+def local_zone(name: str | None) -> tzinfo:
+    """The configured zone for naive input; ``None`` or ``local`` means the machine's zone."""
+    if not name or name == "local":
+        from dateutil import tz
+
+        return tz.tzlocal()
+    from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+    try:
+        return ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError) as exc:
+        raise UsageError(f"unknown time zone {name!r}") from exc
