@@ -6,11 +6,19 @@ from typing import Annotated
 
 import typer
 
+# Typer 0.28 vendors click; its completion classes are only reachable here (the version is pinned).
+from typer._completion_classes import completion_init
+
 from tktctl.commands._common import desk, emit, with_output
 from tktctl.formats import kinds
 
 app = typer.Typer(help="Database schema: status and upgrades.", no_args_is_help=True)
 SHELLS = ("bash", "zsh", "fish")
+
+# Typer registers its bash/zsh/fish handlers for `_TKTCTL_COMPLETE=complete_<shell>` only in apps built
+# with add_completion=True; the root app turns that off (no --install-completion), so without this every
+# script that `tktctl completion` prints gets "Shell bash not supported". Already imported by typer: free.
+completion_init()
 
 
 @with_output

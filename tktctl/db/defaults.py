@@ -51,7 +51,7 @@ def ensure_defaults(session: Session, now: datetime) -> list[str]:
         session.add(StateType(name=name))
         created.append(f"state type {name}")
     session.flush()
-    type_ids = dict(session.execute(select(StateType.name, StateType.id)).tuples().all())
+    type_ids = dict(session.execute(select(StateType.name, StateType.id)).all())
     wanted = [s for s, _ in STATES]
     for name, type_name in STATES:
         if name in missing(State, "name", wanted):
@@ -70,7 +70,7 @@ def ensure_defaults(session: Session, now: datetime) -> list[str]:
         session.add(Agent(login=ADMIN_LOGIN, name="Admin OTRS", email=None, valid=True, created=now, changed=now))
         created.append(f"agent {ADMIN_LOGIN}")
     session.flush()
-    group_ids = dict(session.execute(select(Group.name, Group.id)).tuples().all())
+    group_ids = dict(session.execute(select(Group.name, Group.id)).all())
     for name in sorted(missing(Queue, "name", [q for q, _, _ in QUEUES])):
         _, group, comment = next(q for q in QUEUES if q[0] == name)
         session.add(

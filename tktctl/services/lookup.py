@@ -123,7 +123,7 @@ def logins(unit: Unit, ids: Iterable[int | None]) -> dict[int, str]:
     cache: dict[int, str] = unit.cache.setdefault("logins", {})
     wanted = sorted({i for i in ids if i is not None and i not in cache})
     for part in chunks(wanted):
-        cache.update(unit.session.execute(select(Agent.id, Agent.login).where(Agent.id.in_(part))).tuples().all())
+        cache.update(unit.session.execute(select(Agent.id, Agent.login).where(Agent.id.in_(part))).all())
     return cache
 
 
