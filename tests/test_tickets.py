@@ -22,8 +22,12 @@ def bob(desk: Desk) -> Desk:
 def test_create_prints_the_ticket_with_its_article_and_history(desk: Desk) -> None:
     desk.queues.create("Tier 1", first_response_time=60)
     ticket = desk.tickets.create(
-        queue="Tier 1", title="Printer on fire", customer="alice@example.com", priority="high",
-        channel="phone", body="It is smoking.\n",
+        queue="Tier 1",
+        title="Printer on fire",
+        customer="alice@example.com",
+        priority="high",
+        channel="phone",
+        body="It is smoking.\n",
     )
     assert ticket["created_now"] is True
     assert (ticket["queue"], ticket["state"], ticket["state_type"]) == ("Tier 1", "new", "new")
@@ -161,7 +165,11 @@ def test_lock_unlock_and_steal(desk: Desk, bob: Desk) -> None:
     history = desk.tickets.history(tn)
     assert [h["type"] for h in history] == ["NewTicket", "Lock", "OwnerUpdate", "Lock", "OwnerUpdate", "Unlock"]
     steal = history[4]
-    assert steal["actor"] == "root@localhost" and steal["data"] == {"from": "bob", "to": "root@localhost", "stolen": True}
+    assert steal["actor"] == "root@localhost" and steal["data"] == {
+        "from": "bob",
+        "to": "root@localhost",
+        "stolen": True,
+    }
 
 
 def test_prioritize_caps_and_validates(desk: Desk) -> None:

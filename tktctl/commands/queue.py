@@ -12,7 +12,6 @@ from tktctl.formats import kinds
 app = typer.Typer(help="Manage queues.", no_args_is_help=True)
 
 Name = Annotated[str, typer.Argument(help="Queue name.")]
-Minutes = Annotated[int | None, typer.Option(min=0, help="Minutes.", show_default=False)]
 Clear = Annotated[
     list[str] | None,
     typer.Option(
@@ -40,7 +39,7 @@ def create(
     solution_time: Annotated[int | None, typer.Option("--solution-time", min=0, help="Minutes.")] = None,
     calendar: Annotated[str | None, typer.Option("--calendar", help="Business calendar name.")] = None,
     follow_up: Annotated[str | None, typer.Option("--follow-up", help="possible, reject or new_ticket.")] = None,
-    comment: Annotated[str | None, typer.Option("--comment")] = None,
+    comment: Annotated[str | None, typer.Option("--comment", help="Free text for admins.")] = None,
     if_not_exists: Annotated[bool, typer.Option("--if-not-exists", help="Print an existing queue; no error.")] = False,
 ) -> None:
     """Create a queue."""
@@ -75,14 +74,14 @@ def show(ctx: typer.Context, name: Name) -> None:
 def update(
     ctx: typer.Context,
     name: Name,
-    group: Annotated[str | None, typer.Option("--group")] = None,
+    group: Annotated[str | None, typer.Option("--group", help="Group whose permissions apply.")] = None,
     unlock_timeout: Annotated[int | None, typer.Option("--unlock-timeout", min=0, help="Minutes.")] = None,
     first_response_time: Annotated[int | None, typer.Option("--first-response-time", min=0, help="Minutes.")] = None,
     update_time: Annotated[int | None, typer.Option("--update-time", min=0, help="Minutes.")] = None,
     solution_time: Annotated[int | None, typer.Option("--solution-time", min=0, help="Minutes.")] = None,
-    calendar: Annotated[str | None, typer.Option("--calendar")] = None,
+    calendar: Annotated[str | None, typer.Option("--calendar", help="Business calendar name.")] = None,
     follow_up: Annotated[str | None, typer.Option("--follow-up", help="possible, reject or new_ticket.")] = None,
-    comment: Annotated[str | None, typer.Option("--comment")] = None,
+    comment: Annotated[str | None, typer.Option("--comment", help="Free text for admins.")] = None,
     clear: Clear = None,
 ) -> None:
     """Change a queue's settings; --clear removes one."""

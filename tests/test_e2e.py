@@ -1,0 +1,236 @@
+"""The user stories of the foundation, run through the installed `tktctl` executable."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+pytestmark = pytest.mark.e2e
+EXE = str(Path(sys.executable).with_name("tktctl"))
+
+
+class Run:
+    def __init__(self, db_url: str) -> None:
+        self.env = {**os.environ, "TKTCTL_DB": db_url}
+
+    def __call__(
+        self, *args: str, input: str | None = None, expect: int = 0, env: dict[str, str] | None = None
+    ) -> subprocess.CompletedProcess[str]:
+        done = subprocess.run(
+            [EXE, *args], input=input, capture_output=True, text=True, env={**self.env, **(env or {})}, timeout=60
+        )
+        assert done.returncode == expect, f"tktctl {' '.join(args)} -> {done.returncode}\n{done.stderr}"
+        return done
+
+    def json(self, *args: str, **kw: Any) -> Any:
+        return json.loads(self(*args, "-o", "json", **kw).stdout)
+
+
+@pytest.fixture
+def run(empty_db_url: str) -> Run:
+    return Run(empty_db_url)
+
+
+def test_the_foundation_user_stories(run: Run, tmp_path: Path) -> None:
+    assert run.json("init")["up_to_date"] is True
+    assert run.json("init")["created"] == []
+    assert run.json("db", "status") == {
+        **run.json("db", "status"),
+        "revision": "0001",
+        "head": "0001",
+        "up_to_date": True,
+        "initialised": True,
+    }
+
+    queue = run.json(
+        "queue",
+        "create",
+        "Tier 1",
+        "--group",
+        "users",
+        "--unlock-timeout",
+        "30",
+        "--first-response-time",
+        "60",
+        "--solution-time",
+        "480",
+    )
+    assert (queue["name"], queue["group"], queue["unlock_timeout"], queue["solution_time"]) == (
+        "Tier 1",
+        "users",
+        30,
+        480,
+    )
+    run("queue", "create", "Tier 2")
+    names = [q["name"] for q in run.json("queue", "list")]
+    assert {"Tier 1", "Tier 2", "Raw", "Postmaster", "Junk", "Misc"} <= set(names)
+    assert run.json("queue", "update", "Tier 2", "--update-time", "90")["update_time"] == 90
+    assert run.json("queue", "rename", "Tier 2", "Second Level")["name"] == "Second Level"
+    run("queue", "rename", "Second Level", "Tier 2")
+
+    bob = run.json("agent", "create", "bob", "--name", "Bob Ruiz", "--email", "bob@example.com")
+    assert (bob["login"], bob["name"]) == ("bob", "Bob Ruiz")
+    assert "bob" in run("agent", "list", "-q").stdout.split()
+
+    message = tmp_path / "message.txt"
+    message.write_text("The printer is on fire.\nPlease help.\n")
+    ticket = json.loads(
+        run(
+            "ticket",
+            "create",
+            "--queue",
+            "Tier 1",
+            "--title",
+            "Printer on fire",
+            "--customer",
+            "alice@example.com",
+            "--priority",
+            "high",
+            "--channel",
+            "phone",
+            "--body",
+            "-",
+            "-o",
+            "json",
+            input=message.read_text(),
+        ).stdout
+    )
+    tn = ticket["tn"]
+    assert (ticket["priority"], ticket["queue"], ticket["created_now"]) == (4, "Tier 1", True)
+
+    shown = yaml.safe_load(run("ticket", "show", tn, "-o", "yaml").stdout)
+    assert shown["articles"][0]["body"] == message.read_text()
+    listed = run.json(
+        "ticket",
+        "list",
+        "--queue",
+        "Tier 1",
+        "--state-type",
+        "new",
+        "--priority",
+        "4",
+        "--changed-before",
+        "+1d",
+        "--sort",
+        "-priority",
+        "--limit",
+        "50",
+    )
+    assert [t["tn"] for t in listed] == [tn]
+
+    assert run.json("ticket", "move", tn, "--to", "Tier 2")[0]["queue"] == "Tier 2"
+    assert run.json("--as", "bob", "ticket", "lock", tn)[0]["owner"] == "bob"
+    run("ticket", "lock", tn, expect=5)
+    assert run.json("ticket", "lock", tn, "--steal")[0]["owner"] == "root@localhost"
+    assert run.json("ticket", "unlock", tn)[0]["lock"] == "unlocked"
+    assert run.json("ticket", "prioritize", tn, "--to", "very high")[0]["priority"] == 5
+    assert run.json("ticket", "prioritize", tn, "--raise", "1")[0]["priority"] == 5
+    assert run.json("ticket", "prioritize", tn, "--lower", "1")[0]["priority"] == 4
+    assert run.json("ticket", "close", tn, "--to", "closed unsuccessful", "--note", "why")[0]["state_type"] == "closed"
+    assert run.json("ticket", "reopen", tn)[0]["state"] == "open"
+    pending = run.json("ticket", "state", tn, "--to", "pending reminder", "--pending-until", "+2d")[0]
+    assert pending["pending_until"].endswith("Z")
+    assert run.json("ticket", "assign", tn, "--to", "bob")[0]["owner"] == "bob"
+    assert run.json("ticket", "assign", tn, "--to", "bob", "--responsible")[0]["responsible"] == "bob"
+    run("ticket", "note", tn, "--body", "checked the toner", "--internal")
+
+    history = run.json("ticket", "history", tn)
+    assert [h["type"] for h in history] == [
+        "NewTicket",
+        "PhoneCallCustomer",
+        "Move",
+        "Lock",
+        "OwnerUpdate",
+        "Lock",
+        "OwnerUpdate",
+        "Unlock",
+        "PriorityUpdate",
+        "PriorityUpdate",
+        "AddNote",
+        "StateUpdate",
+        "StateUpdate",
+        "StateUpdate",
+        "SetPendingTime",
+        "OwnerUpdate",
+        "ResponsibleUpdate",
+        "AddNote",
+    ]
+    assert history[2]["data"] == {"from": "Tier 1", "to": "Tier 2"}
+    assert [h["actor"] for h in history[3:5]] == ["bob", "bob"]
+
+    audit = run("history", "export", "--since", "1h", "--type", "Move,Lock", "-o", "jsonl").stdout
+    entries = [json.loads(line) for line in audit.splitlines()]
+    assert [e["type"] for e in entries] == ["Move", "Lock", "Lock"]
+    assert run("history", "export", "--queue", "Tier 1", "-q").stdout.split() == [
+        str(history[0]["id"]),
+        str(history[1]["id"]),
+    ]
+
+    run("queue", "delete", "Tier 1", expect=5)
+    assert run.json("queue", "disable", "Tier 1")["valid"] is False
+    run("ticket", "create", "--queue", "Tier 1", "--title", "late", expect=5)
+
+
+def test_machine_formats_parse_back_from_the_executable(run: Run) -> None:
+    run("init")
+    tns = [run("ticket", "create", "--title", f"t{i}", "--customer", "a@b.c", "-q").stdout.strip() for i in range(3)]
+    reference = run.json("ticket", "list")
+    assert [t["tn"] for t in reference] == tns
+    assert [json.loads(line) for line in run("ticket", "list", "-o", "jsonl").stdout.splitlines()] == reference
+    assert yaml.safe_load(run("ticket", "list", "-o", "yaml").stdout) == reference
+    for fmt, delimiter in (("csv", ","), ("tsv", "\t")):
+        rows = list(csv.DictReader(io.StringIO(run("ticket", "list", "-o", fmt).stdout), delimiter=delimiter))
+        assert [(r["tn"], r["title"], r["priority"]) for r in rows] == [(t["tn"], t["title"], "3") for t in reference]
+    assert run("ticket", "list", "-o", "ids").stdout.split() == tns
+    assert run("ticket", "list", "--fields", "tn,title", "-o", "csv").stdout.splitlines()[0] == "tn,title"
+
+
+def test_pipeline_list_into_close(run: Run) -> None:
+    run("init")
+    for i in range(3):
+        run("ticket", "create", "--title", f"t{i}")
+    listing = run("ticket", "list", "-o", "jsonl").stdout
+    closed = json.loads(run("ticket", "close", "-", "-o", "json", input=listing).stdout)
+    assert {t["state"] for t in closed} == {"closed successful"} and len(closed) == 3
+
+
+def test_errors_from_the_executable(run: Run) -> None:
+    failed = run("ticket", "list", expect=6)
+    assert failed.stderr.startswith("tktctl: error: ") and "tktctl init" in failed.stderr
+    run("init")
+    structured = run("ticket", "show", "2000010110000001", "-o", "json", expect=3)
+    assert json.loads(structured.stderr)["error"]["code"] == "not_found" and structured.stdout == ""
+    assert run("ticket", "list", "--nope", expect=2).stderr.count("\n") == 1
+
+
+def test_python_dash_m_is_the_same_program(run: Run) -> None:
+    run("init")
+    done = subprocess.run(
+        [sys.executable, "-m", "tktctl", "queue", "list", "-q"], capture_output=True, text=True, env=run.env, check=True
+    )
+    assert "Raw" in done.stdout.split()
+
+
+def test_sixteen_lock_processes_from_the_executable(run: Run) -> None:
+    run("init")
+    tn = run("ticket", "create", "--title", "contested", "-q").stdout.strip()
+    for i in range(16):
+        run("agent", "create", f"a{i}")
+    processes = [
+        subprocess.Popen(
+            [EXE, "--as", f"a{i}", "ticket", "lock", tn], env=run.env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE
+        )
+        for i in range(16)
+    ]
+    codes = sorted(p.wait(timeout=120) for p in processes)
+    assert codes == [0] + [5] * 15
+    assert [h["type"] for h in run.json("ticket", "history", tn)].count("Lock") == 1

@@ -1,0 +1,85 @@
+"""Races between real processes, settled by the database: exactly one winner, no duplicate numbers.
+
+Each child process imports everything first and then waits at a barrier, so that all of
+them hit the database in the same instant (a plain `Popen` fan-out staggers them by their
+start-up time and rarely races at all). The e2e tests race the installed executable too.
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import os
+import sys
+from collections import Counter
+
+import pytest
+
+from tktctl.api import Desk
+
+pytestmark = pytest.mark.race
+FORK = multiprocessing.get_context("fork")
+
+
+def _child(barrier: multiprocessing.synchronize.Barrier, argv: list[str], repeat: int) -> None:
+    """Run `tktctl ARGV` `repeat` times after the barrier; exit with the first failing code."""
+    import tktctl.cli
+    import tktctl.services.tickets
+
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, 1)
+    os.dup2(devnull, 2)
+    sys.stdout = open(1, "w", closefd=False)  # noqa: SIM115
+    sys.stderr = open(2, "w", closefd=False)  # noqa: SIM115
+    barrier.wait()
+    worst = 0
+    for _ in range(repeat):
+        try:
+            tktctl.cli.main(argv)
+        except SystemExit as exc:
+            worst = worst or int(exc.code or 0)
+    os._exit(worst)
+
+
+def race(argvs: list[list[str]], repeat: int = 1) -> list[int]:
+    barrier = FORK.Barrier(len(argvs))
+    processes = [FORK.Process(target=_child, args=(barrier, argv, repeat)) for argv in argvs]
+    for process in processes:
+        process.start()
+    for process in processes:
+        process.join(timeout=240)
+    assert all(p.exitcode is not None for p in processes), "a racer hung"
+    return [int(p.exitcode) for p in processes]  # type: ignore[arg-type]
+
+
+def test_sixteen_agents_lock_the_same_ticket_one_wins(desk: Desk, db_url: str) -> None:
+    agents = [f"agent{i}" for i in range(16)]
+    for login in agents:
+        desk.agents.create(login)
+    tn = desk.tickets.create(title="contested")["tn"]
+    desk.close()
+    codes = race([["--db", db_url, "--as", login, "ticket", "lock", tn] for login in agents])
+    assert sorted(codes) == [0] + [5] * 15, codes
+    history = desk.tickets.history(tn)
+    locks = [h for h in history if h["type"] == "Lock"]
+    assert len(locks) == 1
+    winner = agents[codes.index(0)]
+    assert locks[0]["actor"] == winner and desk.tickets.show(tn)["owner"] == winner
+
+
+def test_eight_processes_create_two_hundred_tickets_with_distinct_numbers(desk: Desk, db_url: str) -> None:
+    desk.close()
+    codes = race([["--db", db_url, "ticket", "create", "--title", f"p{i}", "-q"] for i in range(8)], repeat=25)
+    assert codes == [0] * 8
+    tickets = list(desk.tickets.list())
+    numbers = Counter(t["tn"] for t in tickets)
+    assert len(tickets) == 200 and len(numbers) == 200
+    counters = sorted(int(tn[10:15]) for tn in numbers)
+    assert counters == list(range(1, 201))  # DateChecksum's daily counter: gap-free, no repeats
+
+
+def test_concurrent_retries_of_one_external_id_create_one_ticket(desk: Desk, db_url: str) -> None:
+    desk.close()
+    argv = ["--db", db_url, "ticket", "create", "--title", "alert", "--external-id", "alert-7", "-q"]
+    codes = race([argv] * 8)
+    assert codes == [0] * 8
+    assert [t["external_id"] for t in desk.tickets.list()] == ["alert-7"]
