@@ -6,15 +6,11 @@ import Alembic; only ``init`` and ``db upgrade`` do.
 
 from __future__ import annotations
 
-from pathlib import Path
-
 from sqlalchemy import Connection, Engine, text
 from sqlalchemy.exc import DBAPIError
 
-from tktctl.db import SCHEMA_HEAD
+from tktctl.db import MIGRATIONS, SCHEMA_HEAD, revisions
 from tktctl.errors import DatabaseError
-
-MIGRATIONS = Path(__file__).with_name("migrations")
 
 
 def current_revision(conn: Connection) -> str | None:
@@ -24,11 +20,6 @@ def current_revision(conn: Connection) -> str | None:
     if not inspect(conn).has_table("alembic_version"):
         return None
     return conn.execute(text("SELECT version_num FROM alembic_version")).scalar()
-
-
-def _revision_order() -> list[str]:
-    """Every revision from base to head, for telling 'older' from 'newer'."""
-    return sorted(p.name.split("_", 1)[0] for p in (MIGRATIONS / "versions").glob("[0-9]*.py"))
 
 
 def check(conn: Connection) -> None:
@@ -42,7 +33,7 @@ def check(conn: Connection) -> None:
         raise
     if revision == SCHEMA_HEAD:
         return
-    if revision in _revision_order():
+    if revision in revisions():
         raise DatabaseError(
             f"database schema {revision} is older than this tktctl ({SCHEMA_HEAD}): run `tktctl db upgrade`"
         )
