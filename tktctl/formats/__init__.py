@@ -107,20 +107,38 @@ def render(
             out.write(dumps(row))
             out.write("\n")
     elif fmt == "yaml":
-        import yaml
-
         value = next(rows) if single else [r for r in rows]
-        yaml.safe_dump(_machine(value), out, sort_keys=False, allow_unicode=True)
+        _dump_yaml(_machine(value), out)
     elif fmt in ("csv", "tsv"):
-        writer = csv.writer(out, delimiter="," if fmt == "csv" else "\t", lineterminator="\n")
+        delimiter = "," if fmt == "csv" else "\t"
+        writer = csv.writer(out, delimiter=delimiter, lineterminator="\n")
+        # The writer quotes "\n" (its line terminator) but not a lone "\r", which readers take for
+        # a line break; rows with one are written fully quoted.
+        quoted = csv.writer(out, delimiter=delimiter, lineterminator="\n", quoting=csv.QUOTE_ALL)
         writer.writerow(keys)
         for row in rows:
-            writer.writerow([_cell(row[k], local_times=False) for k in keys])
+            cells = [_cell(row[k], local_times=False) for k in keys]
+            (quoted if any("\r" in cell for cell in cells) else writer).writerow(cells)
     elif fmt == "ids":
         for record in records:
             out.write(f"{record[kind.id_key]}\n")
     else:
         _write_table(rows, keys, out)
+
+
+def _dump_yaml(value: Any, out: TextIO) -> None:
+    import yaml
+
+    class Dumper(yaml.SafeDumper):
+        pass
+
+    def represent_str(dumper: yaml.SafeDumper, text: str) -> yaml.Node:
+        # With allow_unicode, PyYAML writes U+0085 (NEL) raw in a plain or single-quoted scalar,
+        # where reading it back folds it into a space; double quotes escape it as \N.
+        return dumper.represent_scalar("tag:yaml.org,2002:str", text, style='"' if "\x85" in text else None)
+
+    Dumper.add_representer(str, represent_str)
+    yaml.dump(value, out, Dumper=Dumper, sort_keys=False, allow_unicode=True)
 
 
 def _write_json_array(rows: Iterator[dict[str, Any]], out: TextIO) -> None:

@@ -40,7 +40,7 @@ def next_numbers(session: Session, *, generator: str, system_id: str, now: datet
     """Reserve ``count`` consecutive numbers in the caller's transaction."""
     if generator not in GENERATORS:
         raise UsageError(f"unknown ticket number generator {generator!r}; choose one of {', '.join(GENERATORS)}")
-    if not system_id.isdigit():
+    if not (system_id.isascii() and system_id.isdigit()):  # isdigit() alone accepts "²", "١٠", "１０"
         raise UsageError(f"system id must be digits, not {system_id!r}")
     day = now.strftime("%Y%m%d")
     daily = generator != "AutoIncrement"

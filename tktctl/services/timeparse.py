@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import warnings
 from datetime import datetime, time, timedelta, timezone, tzinfo
 
 from tktctl.errors import UsageError
@@ -19,7 +20,10 @@ def parse_duration(text: str) -> timedelta:
     compact = text.strip().lower()
     if not _DURATION.match(compact):
         raise UsageError(f"invalid duration {text!r}: use a number and a unit s, m, h, d or w, e.g. 90m, 1w2d")
-    seconds = sum(int(n) * _UNITS[unit] for n, unit in _PART.findall(compact))
+    try:
+        seconds = sum(int(n) * _UNITS[unit] for n, unit in _PART.findall(compact))
+    except ValueError:  # more digits than int() converts (sys.get_int_max_str_digits)
+        seconds = _MAX_SECONDS + 1
     if seconds > _MAX_SECONDS:
         raise UsageError(f"duration {text!r} is out of range")
     return timedelta(seconds=seconds)
@@ -39,18 +43,26 @@ def parse_time(text: str, *, now: datetime, tz: tzinfo) -> datetime:
     if word in ("today", "yesterday", "tomorrow"):
         local_day = now.astimezone(tz).date() + timedelta(days={"today": 0, "yesterday": -1, "tomorrow": 1}[word])
         return datetime.combine(local_day, time(0), tzinfo=tz).astimezone(timezone.utc)
+    # In UTC: arithmetic on a zoneinfo-aware datetime is wall-clock arithmetic, wrong across DST.
     if word.startswith("+") and _DURATION.match(word[1:]):
-        return (now + parse_duration(word[1:])).astimezone(timezone.utc)
+        return now.astimezone(timezone.utc) + parse_duration(word[1:])
     if _DURATION.match(word):
-        return (now - parse_duration(word)).astimezone(timezone.utc)
-    return _parse_absolute(text.strip(), tz)
+        return now.astimezone(timezone.utc) - parse_duration(word)
+    return _parse_absolute(text.strip(), tz, now)
 
 
-def _parse_absolute(text: str, tz: tzinfo) -> datetime:
+def _parse_absolute(text: str, tz: tzinfo, now: datetime) -> datetime:
     from dateutil import parser
 
+    # What the text leaves out (the date of "14:00") is taken from the caller's today, in ``tz``.
+    default = now.astimezone(tz).replace(hour=0, minute=0, second=0, microsecond=0, tzinfo=None)
     try:
-        parsed = parser.parse(text)
+        with warnings.catch_warnings():
+            # dateutil only warns about a zone name it does not know, and returns a naive time.
+            warnings.simplefilter("error", parser.UnknownTimezoneWarning)
+            parsed = parser.parse(text, default=default)
+    except parser.UnknownTimezoneWarning as exc:
+        raise UsageError(f"unknown time zone name in {text!r}: write an offset like +05:30, or Z for UTC") from exc
     except (ValueError, OverflowError) as exc:
         raise UsageError(
             f"invalid time {text!r}: use a date like 2026-11-27 or 2026-11-27 14:00, "
