@@ -14,6 +14,8 @@ from typing import Any
 import pytest
 import yaml
 
+from tktctl.db import SCHEMA_HEAD
+
 pytestmark = pytest.mark.e2e
 EXE = str(Path(sys.executable).with_name("tktctl"))
 
@@ -45,8 +47,8 @@ def test_the_foundation_user_stories(run: Run, tmp_path: Path) -> None:
     assert run.json("init")["created"] == []
     assert run.json("db", "status") == {
         **run.json("db", "status"),
-        "revision": "0001",
-        "head": "0001",
+        "revision": SCHEMA_HEAD,
+        "head": SCHEMA_HEAD,
         "up_to_date": True,
         "initialised": True,
     }
@@ -80,6 +82,7 @@ def test_the_foundation_user_stories(run: Run, tmp_path: Path) -> None:
     bob = run.json("agent", "create", "bob", "--name", "Bob Ruiz", "--email", "bob@example.com")
     assert (bob["login"], bob["name"]) == ("bob", "Bob Ruiz")
     assert "bob" in run("agent", "list", "-q").stdout.split()
+    run("acl", "grant", "ro,owner", "--group", "users", "--agent", "bob")
 
     message = tmp_path / "message.txt"
     message.write_text("The printer is on fire.\nPlease help.\n")
@@ -223,8 +226,11 @@ def test_python_dash_m_is_the_same_program(run: Run) -> None:
 def test_sixteen_lock_processes_from_the_executable(run: Run) -> None:
     run("init")
     tn = run("ticket", "create", "--title", "contested", "-q").stdout.strip()
+    run("role", "create", "lockers")
+    run("acl", "grant", "owner", "--group", "users", "--role", "lockers")
     for i in range(16):
         run("agent", "create", f"a{i}")
+    run("role", "add-agent", "lockers", *[f"a{i}" for i in range(16)])
     processes = [
         subprocess.Popen(
             [EXE, "--as", f"a{i}", "ticket", "lock", tn], env=run.env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE
