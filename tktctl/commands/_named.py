@@ -4,7 +4,6 @@ No ``from __future__ import annotations`` here: the parameter types are local to
 and Typer must be able to evaluate them.
 """
 
-
 from typing import Annotated, Any
 
 import typer
