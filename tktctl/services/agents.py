@@ -9,7 +9,7 @@ from sqlalchemy import select
 from tktctl.db.models import Agent
 from tktctl.errors import ConflictError
 from tktctl.services import audit, lookup, passwords, permissions
-from tktctl.services.groups import UNSET, apply_changes
+from tktctl.services.groups import UNSET, apply_changes, existing, set_password
 from tktctl.services.records import Record
 from tktctl.services.vocabulary import check_login, clean_text
 
@@ -48,11 +48,9 @@ class Agents:
         hashed = None if password is None else passwords.hash_password(password)
         with self.desk.write() as unit:
             permissions.require_admin(unit)
-            existing = unit.session.scalar(select(Agent).where(Agent.login == login))
-            if existing is not None:
-                if if_not_exists:
-                    return _record(existing)
-                raise ConflictError(f"agent {login!r} already exists", ref=login)
+            found = existing(unit, Agent.login, login, "agent", if_not_exists=if_not_exists)
+            if found is not None:
+                return _record(found)
             agent = Agent(
                 login=login,
                 name=name,
@@ -102,8 +100,5 @@ class Agents:
         with self.desk.write() as unit:
             permissions.require_admin(unit)
             agent = lookup.agent(unit, login)
-            agent.password_hash = hashed
-            agent.changed = unit.now
-            unit.session.flush()
-            audit.record(unit, "passwd", "agent", login)
+            set_password(unit, agent, "agent", login, hashed)
             return _record(agent)

@@ -7,9 +7,9 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import select
 
 from tktctl.db.models import Customer
-from tktctl.errors import ConflictError, NotFoundError, PermissionDeniedError
+from tktctl.errors import NotFoundError, PermissionDeniedError
 from tktctl.services import audit, passwords, permissions
-from tktctl.services.groups import UNSET, apply_changes
+from tktctl.services.groups import UNSET, apply_changes, existing, set_password
 from tktctl.services.records import Record
 from tktctl.services.vocabulary import check_login, clean_text
 
@@ -65,11 +65,9 @@ class Customers:
         hashed = None if password is None else passwords.hash_password(password)
         with self.desk.write() as unit:
             permissions.require_admin(unit)
-            existing = unit.session.scalar(select(Customer).where(Customer.login == login))
-            if existing is not None:
-                if if_not_exists:
-                    return _record(existing)
-                raise ConflictError(f"customer {login!r} already exists", ref=login)
+            found = existing(unit, Customer.login, login, "customer", if_not_exists=if_not_exists)
+            if found is not None:
+                return _record(found)
             customer = Customer(
                 login=login,
                 email=email,
@@ -118,10 +116,7 @@ class Customers:
         with self.desk.write() as unit:
             permissions.require_admin(unit)
             customer = self._get(unit, login)
-            customer.password_hash = hashed
-            customer.changed = unit.now
-            unit.session.flush()
-            audit.record(unit, "passwd", "customer", login)
+            set_password(unit, customer, "customer", login, hashed)
             return _record(customer)
 
     def auth(self, login: str, password: str) -> Record:

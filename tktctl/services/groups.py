@@ -52,6 +52,22 @@ def apply_changes(unit: Unit, row: Any, kind: str, name: str, /, **wanted: Any) 
     return changes
 
 
+def existing(unit: Unit, column: Any, value: str, kind: str, *, if_not_exists: bool) -> Any | None:
+    """For a rerunnable create: the row named ``value`` with ``if_not_exists``, else a conflict if it exists."""
+    row = unit.session.scalar(select(column.class_).where(column == value))
+    if row is not None and not if_not_exists:
+        raise ConflictError(f"{kind} {value!r} already exists", ref=value)
+    return row
+
+
+def set_password(unit: Unit, row: Any, kind: str, login: str, hashed: str) -> None:
+    """Store a new password hash and audit that it changed (never the password itself)."""
+    row.password_hash = hashed
+    row.changed = unit.now
+    unit.session.flush()
+    audit.record(unit, "passwd", kind, login)
+
+
 class Named(Generic[M]):
     """Create, list, show, update, disable and enable one kind of named object."""
 
@@ -99,11 +115,9 @@ class Named(Generic[M]):
         clean_text("comment", comment, limit=250)
         with self.desk.write() as unit:
             permissions.require_admin(unit)
-            existing = unit.session.scalar(select(self.model).where(self.model.name == name))
-            if existing is not None:
-                if if_not_exists:
-                    return self.record(unit, existing)
-                raise ConflictError(f"{self.kind} {name!r} already exists", ref=name)
+            found = existing(unit, self.model.name, name, self.kind, if_not_exists=if_not_exists)
+            if found is not None:
+                return self.record(unit, found)
             self.ensure(unit, name, comment=comment)
             return self.record(unit, self.get(unit, name))
 
