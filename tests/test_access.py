@@ -3,7 +3,6 @@ customers and their passwords, and the admin audit trail; on every backend."""
 
 from __future__ import annotations
 
-import statistics
 import time
 from pathlib import Path
 
@@ -333,20 +332,20 @@ def test_customer_auth(cli: Cli) -> None:
 
 @pytest.mark.backends("sqlite")
 def test_unknown_customer_takes_as_long_as_a_wrong_password(desk: Desk) -> None:
-    """Timing must not tell which logins exist: both paths run one scrypt of the same cost."""
-    desk.customers.create("alice@example.com", password="correct horse")
+    """Timing must not tell which logins exist: both paths run one scrypt of the same cost.
 
-    def seconds(login: str) -> float:
-        samples = []
-        for _ in range(7):
+    Samples alternate between the two logins and the fastest of each is compared, so that a
+    busy machine (other test runs) slows both alike; the tolerance is generous on purpose.
+    """
+    desk.customers.create("alice@example.com", password="correct horse")
+    samples: dict[str, list[float]] = {"alice@example.com": [], "nobody@example.com": []}
+    for _ in range(9):
+        for login, times in samples.items():
             start = time.perf_counter()
             with pytest.raises(PermissionDeniedError, match=r"^authentication failed$"):
                 desk.customers.auth(login, "wrong horse")
-            samples.append(time.perf_counter() - start)
-        return statistics.median(samples)
-
-    seconds("nobody@example.com")  # warm up: the dummy hash is made once per process
-    known, unknown = seconds("alice@example.com"), seconds("nobody@example.com")
+            times.append(time.perf_counter() - start)
+    known, unknown = min(samples["alice@example.com"]), min(samples["nobody@example.com"])
     assert known > 0.005  # a slow hash, not a fast one
     assert 0.5 < unknown / known < 2.0, (known, unknown)
 
@@ -359,3 +358,20 @@ def test_passwords_are_salted_scrypt_hashes() -> None:
     assert passwords.verify("pw", first) and passwords.verify("pw", second)
     assert not passwords.verify("pw2", first)
     assert not passwords.verify("pw", None) and not passwords.verify("pw", "garbage")
+
+
+@pytest.mark.backends("sqlite")
+def test_rights_are_read_once_per_transaction(desk: Desk) -> None:
+    from sqlalchemy import event
+
+    desk.agents.create("bob")
+    desk.acl.grant("rw", group="users", agent="bob")
+    tns = [desk.tickets.create(title=f"t{i}")["tn"] for i in range(30)]
+    bob = Desk(desk.url, actor="bob")
+    statements: list[str] = []
+    event.listen(bob.engine, "before_cursor_execute", lambda conn, cursor, sql, *rest: statements.append(sql))
+    bob.tickets.prioritize(tns, to=5)
+    bob.tickets.close(tns)
+    assert len(list(bob.tickets.list())) == 30
+    assert sum("group_agent" in sql for sql in statements) == 3  # one query per transaction, not per ticket
+    bob.close()
