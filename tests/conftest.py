@@ -7,6 +7,7 @@ Server backends run when their URLs are given (``TKTCTL_TEST_POSTGRES_URL``,
 
 from __future__ import annotations
 
+import functools
 import io
 import json
 import os
@@ -219,14 +220,25 @@ def cli(db_url: str, monkeypatch: pytest.MonkeyPatch) -> Cli:
     return Cli(db_url, monkeypatch)
 
 
-def dump(url: str) -> dict[str, list[tuple[Any, ...]]]:
-    """Every row of every table, ordered: compared before and after a failed command."""
+@functools.lru_cache(maxsize=64)
+def _reflected(url: str) -> Any:
+    """The tables of a test database, reflected once: its schema is fixed once it is initialised."""
     from sqlalchemy import MetaData
 
     engine = create_engine(make_url(url))
     try:
         meta = MetaData()
         meta.reflect(engine)
+        return meta
+    finally:
+        engine.dispose()
+
+
+def dump(url: str) -> dict[str, list[tuple[Any, ...]]]:
+    """Every row of every table, ordered: compared before and after a failed command."""
+    engine = create_engine(make_url(url))
+    try:
+        meta = _reflected(url)
         with engine.connect() as conn:
             return {
                 name: [tuple(r) for r in conn.execute(table.select().order_by(*table.primary_key.columns or table.c))]

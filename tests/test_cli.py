@@ -83,6 +83,7 @@ def test_errors_exit_with_the_contract_code_and_json_on_stderr(
 def test_conflict_on_a_ticket_names_it_in_ref(cli: Cli) -> None:
     tn = create(cli)
     cli("agent", "create", "bob")
+    cli("acl", "grant", "owner", "--group", "users", "--agent", "bob")
     cli("--as", "bob", "ticket", "lock", tn)
     error = cli("ticket", "lock", tn, "-o", "json", expect=5).error
     assert error == {"code": "conflict", "message": error["message"], "ref": tn}
@@ -121,8 +122,9 @@ def test_body_from_stdin(cli: Cli) -> None:
 
 
 def test_profile_env_and_flag_precedence(cli: Cli, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    cli("agent", "create", "bob")
-    cli("agent", "create", "carol")
+    for login in ("bob", "carol"):
+        cli("agent", "create", login)
+        cli("acl", "grant", "create,ro", "--group", "users", "--agent", login)
     config = tmp_path / "config.yaml"
     config.write_text(
         yaml.safe_dump({"profiles": {"default": {"agent": "bob", "output": "json"}, "other": {"output": "yaml"}}})

@@ -14,6 +14,8 @@ from typing import Any
 import pytest
 import yaml
 
+from tktctl.db import SCHEMA_HEAD
+
 pytestmark = pytest.mark.e2e
 EXE = str(Path(sys.executable).with_name("tktctl"))
 
@@ -45,8 +47,8 @@ def test_the_foundation_user_stories(run: Run, tmp_path: Path) -> None:
     assert run.json("init")["created"] == []
     assert run.json("db", "status") == {
         **run.json("db", "status"),
-        "revision": "0001",
-        "head": "0001",
+        "revision": SCHEMA_HEAD,
+        "head": SCHEMA_HEAD,
         "up_to_date": True,
         "initialised": True,
     }
@@ -80,6 +82,7 @@ def test_the_foundation_user_stories(run: Run, tmp_path: Path) -> None:
     bob = run.json("agent", "create", "bob", "--name", "Bob Ruiz", "--email", "bob@example.com")
     assert (bob["login"], bob["name"]) == ("bob", "Bob Ruiz")
     assert "bob" in run("agent", "list", "-q").stdout.split()
+    run("acl", "grant", "ro,owner", "--group", "users", "--agent", "bob")
 
     message = tmp_path / "message.txt"
     message.write_text("The printer is on fire.\nPlease help.\n")
@@ -223,8 +226,11 @@ def test_python_dash_m_is_the_same_program(run: Run) -> None:
 def test_sixteen_lock_processes_from_the_executable(run: Run) -> None:
     run("init")
     tn = run("ticket", "create", "--title", "contested", "-q").stdout.strip()
+    run("role", "create", "lockers")
+    run("acl", "grant", "owner", "--group", "users", "--role", "lockers")
     for i in range(16):
         run("agent", "create", f"a{i}")
+    run("role", "add-agent", "lockers", *[f"a{i}" for i in range(16)])
     processes = [
         subprocess.Popen(
             [EXE, "--as", f"a{i}", "ticket", "lock", tn], env=run.env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE
@@ -234,3 +240,40 @@ def test_sixteen_lock_processes_from_the_executable(run: Run) -> None:
     codes = sorted(p.wait(timeout=120) for p in processes)
     assert codes == [0] + [5] * 15
     assert [h["type"] for h in run.json("ticket", "history", tn)].count("Lock") == 1
+
+
+def test_access_control_user_stories(run: Run, tmp_path: Path) -> None:
+    run("init")
+    run("agent", "create", "bob", "--name", "Bob Ruiz", "--password-stdin", input="hunter2 but longer\n")
+    run("group", "create", "support", "--comment", "First line")
+    run("queue", "create", "Support", "--group", "support")
+    run("role", "create", "l1-agents")
+    run("role", "add-agent", "l1-agents", "bob")
+    run("acl", "grant", "ro,note", "--group", "support", "--role", "l1-agents")
+    tn = run("ticket", "create", "--queue", "Support", "--title", "Printer", "-q").stdout.strip()
+    hidden = run("ticket", "create", "--queue", "Raw", "--title", "Secret", "-q").stdout.strip()
+
+    as_bob = {"TKTCTL_AGENT": "bob"}
+    assert run("ticket", "list", "-q", env=as_bob).stdout.split() == [tn]
+    run("ticket", "note", tn, "--body", "on it", env=as_bob)
+    denied = run("ticket", "close", tn, env=as_bob, expect=4)
+    assert denied.stderr == "tktctl: error: permission denied: agent 'bob' needs 'rw' on group 'support'\n"
+    run("ticket", "show", hidden, env=as_bob, expect=3)
+    check = run("acl", "check", "--ticket", tn, "--perm", "rw", "-o", "json", env=as_bob, expect=4)
+    assert json.loads(check.stdout)["allowed"] is False
+
+    dumped = run("acl", "dump", "-o", "yaml").stdout
+    again = run("acl", "apply", "-f", "-", "--dry-run", input=dumped)
+    assert (again.stdout, again.stderr) == ("", "nothing to do\n")
+
+    run("customer", "create", "alice@example.com", "--company", "ACME", "--password-stdin", input="s3cret pass\n")
+    run("customer", "auth", "alice@example.com", "--password-stdin", input="s3cret pass\n")
+    wrong = run("customer", "auth", "alice@example.com", "--password-stdin", input="guess\n", expect=4)
+    unknown = run("customer", "auth", "mallory@example.com", "--password-stdin", input="guess\n", expect=4)
+    assert wrong.stderr == unknown.stderr == "tktctl: error: authentication failed\n"
+
+    audit = [json.loads(line) for line in run("audit", "list", "-o", "jsonl").stdout.splitlines()]
+    assert {"create", "add-agent", "grant"} <= {e["action"] for e in audit}
+    assert all(e["actor"] == "root@localhost" for e in audit)
+    everything = run("audit", "list", "-o", "json").stdout + run("acl", "dump", "-o", "json").stdout
+    assert "hunter2" not in everything and "s3cret" not in everything

@@ -16,6 +16,7 @@ def history_types(desk: Desk, tn: str) -> list[str]:
 @pytest.fixture
 def bob(desk: Desk) -> Desk:
     desk.agents.create("bob", name="Bob Ruiz", email="bob@example.com")
+    desk.acl.grant("rw", group="users", agent="bob")
     return Desk(desk.url, actor="bob")
 
 

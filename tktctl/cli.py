@@ -20,13 +20,13 @@ from typer._click.exceptions import ClickException
 from typer._click.exceptions import UsageError as ClickUsageError
 
 from tktctl import __version__, config
-from tktctl.commands import agent, db, history, queue, ticket
+from tktctl.commands import acl, agent, audit, customer, db, group, history, queue, role, ticket
 from tktctl.commands._common import FieldsOpt, Invocation, QuietOpt, invocation
 from tktctl.errors import ExitCode, TktctlError, UsageError
 
 app = typer.Typer(
     name="tktctl",
-    help="Administer and script an OTRS-style help desk: tickets, queues, agents, history.",
+    help="Administer and script an OTRS-style help desk: tickets, queues, agents, permissions, history.",
     no_args_is_help=True,
     add_completion=False,
     rich_markup_mode=None,
@@ -36,7 +36,12 @@ app = typer.Typer(
 app.add_typer(ticket.app, name="ticket")
 app.add_typer(queue.app, name="queue")
 app.add_typer(agent.app, name="agent")
+app.add_typer(group.app, name="group")
+app.add_typer(role.app, name="role")
+app.add_typer(acl.app, name="acl")
+app.add_typer(customer.app, name="customer")
 app.add_typer(history.app, name="history")
+app.add_typer(audit.app, name="audit")
 app.add_typer(db.app, name="db")
 app.command("init")(db.init)
 app.command("completion")(db.completion)

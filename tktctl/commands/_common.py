@@ -161,6 +161,29 @@ def read_text(value: str | None) -> str | None:
     return _stdin_text() if value == "-" else value
 
 
+PasswordStdinOpt = Annotated[
+    bool, typer.Option("--password-stdin", help="Read the password from standard input (first line).")
+]
+
+
+def read_password(from_stdin: bool) -> str | None:
+    """The password on stdin's first line, when asked for: never on the command line, where ps shows it."""
+    if not from_stdin:
+        return None
+    lines = _stdin_text().splitlines()
+    if not lines or not lines[0]:
+        raise UsageError("--password-stdin: standard input holds no password")
+    return lines[0]
+
+
+def required_password(from_stdin: bool) -> str:
+    """For commands whose whole point is a password (passwd, auth)."""
+    password = read_password(from_stdin)
+    if password is None:
+        raise UsageError("the password is read from standard input: pass --password-stdin")
+    return password
+
+
 def run_bulk(
     ctx: typer.Context, call: Callable[..., Any], *args: Any, dry_run: bool, continue_on_error: bool, **kwargs: Any
 ) -> None:

@@ -6,7 +6,7 @@ from typing import Annotated
 
 import typer
 
-from tktctl.commands._common import desk, emit, with_output
+from tktctl.commands._common import PasswordStdinOpt, desk, emit, read_password, required_password, with_output
 from tktctl.formats import kinds
 
 app = typer.Typer(help="Manage agents.", no_args_is_help=True)
@@ -21,10 +21,13 @@ def create(
     login: Login,
     name: Annotated[str | None, typer.Option("--name", help="Full name.")] = None,
     email: Annotated[str | None, typer.Option("--email", help="Email address.")] = None,
+    password_stdin: PasswordStdinOpt = False,
     if_not_exists: Annotated[bool, typer.Option("--if-not-exists", help="Print an existing agent; no error.")] = False,
 ) -> None:
-    """Create an agent."""
-    emit(ctx, desk(ctx).agents.create(login, name=name, email=email, if_not_exists=if_not_exists), kinds.AGENT)
+    """Create an agent (with no rights until granted some: see `tktctl acl grant`)."""
+    password = read_password(password_stdin)
+    result = desk(ctx).agents.create(login, name=name, email=email, password=password, if_not_exists=if_not_exists)
+    emit(ctx, result, kinds.AGENT)
 
 
 @app.command("list")
@@ -39,3 +42,39 @@ def list_(ctx: typer.Context) -> None:
 def show(ctx: typer.Context, login: Login) -> None:
     """Show an agent."""
     emit(ctx, desk(ctx).agents.show(login), kinds.AGENT)
+
+
+@app.command("update")
+@with_output
+def update(
+    ctx: typer.Context,
+    login: Login,
+    name: Annotated[str | None, typer.Option("--name", help="Full name.")] = None,
+    email: Annotated[str | None, typer.Option("--email", help="Email address.")] = None,
+) -> None:
+    """Change an agent's name or email."""
+    from tktctl.services.groups import UNSET
+
+    changes = {"name": UNSET if name is None else name, "email": UNSET if email is None else email}
+    emit(ctx, desk(ctx).agents.update(login, **changes), kinds.AGENT)
+
+
+@app.command("disable")
+@with_output
+def disable(ctx: typer.Context, login: Login) -> None:
+    """Disable an agent: it can no longer act, and its grants and roles give nothing."""
+    emit(ctx, desk(ctx).agents.set_valid(login, False), kinds.AGENT)
+
+
+@app.command("enable")
+@with_output
+def enable(ctx: typer.Context, login: Login) -> None:
+    """Enable a disabled agent (its grants and roles apply again)."""
+    emit(ctx, desk(ctx).agents.set_valid(login, True), kinds.AGENT)
+
+
+@app.command("passwd")
+@with_output
+def passwd(ctx: typer.Context, login: Login, password_stdin: PasswordStdinOpt = False) -> None:
+    """Set an agent's password, read from standard input with --password-stdin."""
+    emit(ctx, desk(ctx).agents.passwd(login, required_password(password_stdin)), kinds.AGENT)

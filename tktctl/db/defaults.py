@@ -11,7 +11,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from tktctl.config import ADMIN_LOGIN
-from tktctl.db.models import Agent, Counter, Group, Priority, Queue, State, StateType
+from tktctl.db.models import Agent, AgentGrant, Counter, Group, Priority, Queue, State, StateType
 
 STATE_TYPES = ("new", "open", "closed", "pending reminder", "pending auto", "removed", "merged")
 STATES = (
@@ -31,6 +31,8 @@ GROUPS = (
     ("admin", "Group of all administrators."),
     ("stats", "Group for statistics access."),
 )
+# As OTRS: the admin agent holds rw in each default group.
+ADMIN_GRANTS = (("admin", "rw"), ("users", "rw"), ("stats", "rw"))
 QUEUES = (
     ("Postmaster", "users", "Default queue for all incoming mail."),
     ("Raw", "users", "All new tickets are placed in this queue by default."),
@@ -85,6 +87,11 @@ def ensure_defaults(session: Session, now: datetime) -> list[str]:
             )
         )
         created.append(f"queue {name}")
+    admin_id = session.scalar(select(Agent.id).where(Agent.login == ADMIN_LOGIN))
+    for group, permission in ADMIN_GRANTS:
+        if session.get(AgentGrant, (group_ids[group], admin_id, permission)) is None:
+            session.add(AgentGrant(group_id=group_ids[group], agent_id=admin_id, permission=permission))
+            created.append(f"grant {permission} on {group} to {ADMIN_LOGIN}")
     if session.get(Counter, "ticket") is None:
         session.add(Counter(name="ticket", day="", value=0))
         created.append("ticket number counter")

@@ -109,6 +109,7 @@ class Agent(Base):
     valid: Mapped[bool] = mapped_column(Boolean, default=True)
     created: Mapped[datetime] = mapped_column(UTCDateTime)
     changed: Mapped[datetime] = mapped_column(UTCDateTime)
+    password_hash: Mapped[str | None] = mapped_column(String(255))
 
 
 class Queue(Base):
@@ -203,3 +204,72 @@ class Counter(Base):
     name: Mapped[str] = mapped_column(String(50), primary_key=True)
     day: Mapped[str] = mapped_column(String(8))
     value: Mapped[int] = mapped_column(BigInteger)
+
+
+class Role(Base):
+    """A set of agents that receive the same grants (OTRS roles)."""
+
+    __tablename__ = "role"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    name: Mapped[str] = mapped_column(String(200), unique=True)
+    comment: Mapped[str | None] = mapped_column(String(250))
+    valid: Mapped[bool] = mapped_column(Boolean, default=True)
+    created: Mapped[datetime] = mapped_column(UTCDateTime)
+    changed: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class RoleAgent(Base):
+    __tablename__ = "role_agent"
+
+    role_id: Mapped[int] = mapped_column(ForeignKey("role.id"), primary_key=True)
+    agent_id: Mapped[int] = mapped_column(ForeignKey("agent.id"), primary_key=True, index=True)
+
+
+class AgentGrant(Base):
+    """A permission type an agent holds on a group directly."""
+
+    __tablename__ = "group_agent"
+
+    group_id: Mapped[int] = mapped_column(ForeignKey("permission_groups.id"), primary_key=True)
+    agent_id: Mapped[int] = mapped_column(ForeignKey("agent.id"), primary_key=True, index=True)
+    permission: Mapped[str] = mapped_column(String(20), primary_key=True)
+
+
+class RoleGrant(Base):
+    """A permission type every member of a role holds on a group."""
+
+    __tablename__ = "group_role"
+
+    group_id: Mapped[int] = mapped_column(ForeignKey("permission_groups.id"), primary_key=True)
+    role_id: Mapped[int] = mapped_column(ForeignKey("role.id"), primary_key=True, index=True)
+    permission: Mapped[str] = mapped_column(String(20), primary_key=True)
+
+
+class Customer(Base):
+    """A customer user: the people tickets are for; may log in to other applications."""
+
+    __tablename__ = "customer_user"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    login: Mapped[str] = mapped_column(String(200), unique=True)
+    email: Mapped[str | None] = mapped_column(String(250))
+    company: Mapped[str | None] = mapped_column(String(200))
+    password_hash: Mapped[str | None] = mapped_column(String(255))
+    valid: Mapped[bool] = mapped_column(Boolean, default=True)
+    created: Mapped[datetime] = mapped_column(UTCDateTime)
+    changed: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class AuditEntry(Base):
+    """One administrative change (grant, revoke, create, disable, password change ...)."""
+
+    __tablename__ = "admin_audit"
+
+    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
+    at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
+    actor_id: Mapped[int] = mapped_column(ForeignKey("agent.id"), index=True)
+    action: Mapped[str] = mapped_column(String(30))
+    object: Mapped[str] = mapped_column(String(30))
+    name: Mapped[str] = mapped_column(String(250))
+    data: Mapped[dict[str, Any]] = mapped_column(JSON)

@@ -104,7 +104,7 @@ QUEUE = Kind(
 )
 AGENT = Kind(
     "agent",
-    keys=("id", "login", "name", "email", "valid", "created"),
+    keys=("id", "login", "name", "email", "valid", "created", "password_set"),
     id_key="login",
     table_keys=("login", "name", "email", "valid"),
 )
@@ -127,3 +127,49 @@ INIT = Kind(
     id_key="revision",
     table_keys=DB_STATUS.table_keys,
 )
+GROUP = Kind(
+    "group",
+    keys=("id", "name", "comment", "valid", "created", "changed"),
+    id_key="name",
+    table_keys=("name", "comment", "valid"),
+)
+ROLE = Kind(
+    "role",
+    keys=(*GROUP.keys, "agents"),
+    id_key="name",
+    table_keys=("name", "comment", "valid", "agents"),
+)
+# A permission type held on a group: by an agent directly, by an agent through a role, or by a role.
+GRANT = Kind(
+    "grant",
+    keys=("agent", "role", "group", "permission", "via"),
+    id_key="permission",
+    table_keys=("agent", "role", "group", "permission", "via"),
+)
+ACL_CHECK = Kind(
+    "check",
+    keys=("agent", "permission", "group", "ticket", "queue", "allowed", "reason", "via"),
+    id_key="allowed",
+    table_keys=("agent", "permission", "group", "allowed", "reason"),
+)
+# The declarative desk of `acl dump` / `acl apply`.
+DESK = Kind("desk", keys=("groups", "roles", "agents"), id_key="groups", table_keys=("groups", "roles", "agents"))
+CHANGE = Kind(
+    "change",
+    keys=("action", "object", "name", "data"),
+    id_key="name",
+    table_keys=("action", "object", "name", "data"),
+)
+AUDIT = Kind(
+    "audit",
+    keys=("id", "at", "actor", "action", "object", "name", "data"),
+    id_key="id",
+    table_keys=("id", "at", "actor", "action", "object", "name", "data"),
+)
+CUSTOMER = Kind(
+    "customer",
+    keys=("id", "login", "email", "company", "valid", "password_set", "created", "changed"),
+    id_key="login",
+    table_keys=("login", "email", "company", "valid"),
+)
+AUTH = Kind("auth", keys=("login", "authenticated"), id_key="login", table_keys=("login", "authenticated"))

@@ -37,7 +37,11 @@ from tktctl.errors import (
 from tktctl.services.timeparse import local_zone, parse_time
 
 if TYPE_CHECKING:
+    from tktctl.services.acl import Acl
     from tktctl.services.agents import Agents
+    from tktctl.services.audit import AuditLog
+    from tktctl.services.customers import Customers
+    from tktctl.services.groups import Groups, Roles
     from tktctl.services.history import HistoryLog
     from tktctl.services.queues import Queues
     from tktctl.services.tickets import Tickets
@@ -124,6 +128,36 @@ class Desk:
         from tktctl.services.history import HistoryLog
 
         return HistoryLog(self)
+
+    @cached_property
+    def groups(self) -> Groups:
+        from tktctl.services.groups import Groups
+
+        return Groups(self)
+
+    @cached_property
+    def roles(self) -> Roles:
+        from tktctl.services.groups import Roles
+
+        return Roles(self)
+
+    @cached_property
+    def acl(self) -> Acl:
+        from tktctl.services.acl import Acl
+
+        return Acl(self)
+
+    @cached_property
+    def customers(self) -> Customers:
+        from tktctl.services.customers import Customers
+
+        return Customers(self)
+
+    @cached_property
+    def audit(self) -> AuditLog:
+        from tktctl.services.audit import AuditLog
+
+        return AuditLog(self)
 
     def close(self) -> None:
         """Release pooled connections (the engine is made again on next use)."""

@@ -7,9 +7,8 @@ from datetime import datetime
 from typing import TYPE_CHECKING
 
 from tktctl.db.models import History
-from tktctl.errors import UsageError
 from tktctl.services import lookup, permissions
-from tktctl.services.records import Record, history_records, history_select
+from tktctl.services.records import Record, between, history_records, history_select
 
 if TYPE_CHECKING:
     from tktctl.services.desk import Desk
@@ -30,20 +29,13 @@ class HistoryLog:
         """History entries oldest first, streamed in batches so memory stays flat."""
         with self.desk.read() as unit:
             statement = history_select().order_by(History.id)
-            start, end = unit.parse_time(since), unit.parse_time(until)
-            if start is not None and end is not None and end < start:
-                raise UsageError("--until is before --since")
-            if start is not None:
-                statement = statement.where(History.at >= start)
-            if end is not None:
-                statement = statement.where(History.at < end)
+            statement = statement.where(*between(unit, History.at, since, until))
             if queues:
                 statement = statement.where(History.queue_id.in_([lookup.queue(unit, q).id for q in queues]))
             if types:
                 statement = statement.where(History.type.in_(list(types)))
-            visible = permissions.visible_group_ids(unit, "ro")
+            visible = permissions.visible_tickets(unit)
             if visible is not None:
-                ids = [q.id for q in lookup.queues(unit).values() if q.group_id in visible]
-                statement = statement.where(History.queue_id.in_(ids))
+                statement = statement.where(visible)
             result = unit.session.execute(statement.execution_options(yield_per=2000))
             yield from history_records(result)

@@ -1,32 +1,169 @@
-"""The one place where a permission is checked.
+"""The one place where a permission is checked: OTRS's groups, permission types and roles.
 
-Every service function that reads or changes tickets, queues or agents asks here. Until
-access control lands (groups, roles, grants), every valid agent holds every permission;
-the signatures are already the ones the real check needs.
+An agent holds permission types (``ro``, ``move_into``, ``create``, ``note``, ``owner``,
+``priority``, ``rw``) on groups, directly and through roles; ``rw`` implies all of them, and a
+disabled agent, group or role grants nothing. Every queue belongs to a group, so a ticket's
+permissions are those on its queue's group; the owner of a ticket keeps ``ro`` on it.
+Managing the desk needs ``rw`` in the ``admin`` group, and ``root@localhost`` may do
+everything. An agent's rights are read with one query per transaction and cached in
+``unit.cache``.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
-from typing import TYPE_CHECKING
+from collections.abc import Iterable, Sequence
+from typing import TYPE_CHECKING, Any, NamedTuple
 
-from tktctl.errors import UsageError
+from sqlalchemy import ColumnElement, Select, String, cast, null, or_, select, union_all
+
+from tktctl.config import ADMIN_LOGIN
+from tktctl.db.models import Agent, AgentGrant, Group, Role, RoleAgent, RoleGrant, Ticket
+from tktctl.errors import NotFoundError, PermissionDeniedError, UsageError
+from tktctl.services import lookup
+from tktctl.services.lookup import TicketRow
 from tktctl.services.vocabulary import PERMISSIONS
 
 if TYPE_CHECKING:
     from tktctl.services.desk import Unit
 
+ADMIN_GROUP = "admin"
+
+
+class Grant(NamedTuple):
+    """One effective grant: an agent holds ``permission`` on a group, directly or via ``role``."""
+
+    agent_id: int
+    group_id: int
+    group: str
+    permission: str
+    role: str | None
+
+
+def grant_select(agent_ids: Sequence[int] | None = None, group_ids: Sequence[int] | None = None) -> Select[Any]:
+    """Effective grants (direct and through roles) of valid agents on valid groups, as one query."""
+    direct = (
+        select(
+            AgentGrant.agent_id,
+            AgentGrant.group_id,
+            Group.name.label("group"),
+            AgentGrant.permission,
+            cast(null(), String(200)).label("role"),
+        )
+        .join(Group, AgentGrant.group_id == Group.id)
+        .join(Agent, AgentGrant.agent_id == Agent.id)
+        .where(Group.valid.is_(True), Agent.valid.is_(True))
+    )
+    via_role = (
+        select(RoleAgent.agent_id, RoleGrant.group_id, Group.name, RoleGrant.permission, Role.name)
+        .join(RoleAgent, RoleAgent.role_id == RoleGrant.role_id)
+        .join(Role, RoleGrant.role_id == Role.id)
+        .join(Group, RoleGrant.group_id == Group.id)
+        .join(Agent, RoleAgent.agent_id == Agent.id)
+        .where(Group.valid.is_(True), Role.valid.is_(True), Agent.valid.is_(True))
+    )
+    if agent_ids is not None:
+        direct = direct.where(AgentGrant.agent_id.in_(agent_ids))
+        via_role = via_role.where(RoleAgent.agent_id.in_(agent_ids))
+    if group_ids is not None:
+        direct = direct.where(AgentGrant.group_id.in_(group_ids))
+        via_role = via_role.where(RoleGrant.group_id.in_(group_ids))
+    return select(union_all(direct, via_role).subquery())
+
+
+def grants(unit: Unit, agent: Agent | None = None) -> list[Grant]:
+    """The agent's (default: the actor's) effective grants, read once per transaction."""
+    agent = agent or unit.actor
+    key = f"grants:{agent.id}"
+    if key not in unit.cache:
+        unit.cache[key] = [Grant(*row) for row in unit.session.execute(grant_select([agent.id]))]
+    return unit.cache[key]
+
+
+def rights(unit: Unit, agent: Agent | None = None) -> dict[int, set[str]]:
+    """Permission types by group id, as granted (``rw`` not yet expanded)."""
+    result: dict[int, set[str]] = {}
+    for grant in grants(unit, agent):
+        result.setdefault(grant.group_id, set()).add(grant.permission)
+    return result
+
+
+def check_permission(permission: str) -> str:
+    if permission not in PERMISSIONS:
+        raise UsageError(f"unknown permission type {permission!r}; choose from {', '.join(PERMISSIONS)}")
+    return permission
+
+
+def is_superuser(agent: Agent) -> bool:
+    return agent.login == ADMIN_LOGIN
+
+
+def holds(unit: Unit, permission: str, group_id: int, agent: Agent | None = None) -> bool:
+    agent = agent or unit.actor
+    if is_superuser(agent):
+        return True
+    held = rights(unit, agent).get(group_id, set())
+    return permission in held or "rw" in held
+
+
+def _group_name(unit: Unit, group_id: int) -> str:
+    return unit.session.scalar(select(Group.name).where(Group.id == group_id)) or str(group_id)
+
 
 def require(unit: Unit, permission: str, group_ids: Iterable[int]) -> None:
     """Raise PermissionDeniedError unless the acting agent holds ``permission`` on every group."""
-    if permission not in PERMISSIONS:
-        raise UsageError(f"unknown permission type {permission!r}")
+    check_permission(permission)
+    for group_id in sorted(set(group_ids)):
+        if not holds(unit, permission, group_id):
+            name = _group_name(unit, group_id)
+            raise PermissionDeniedError(
+                f"permission denied: agent {unit.actor.login!r} needs {permission!r} on group {name!r}", ref=name
+            )
+
+
+def require_tickets(unit: Unit, permission: str, rows: Iterable[TicketRow]) -> None:
+    """``permission`` on the groups of these tickets; ``ro`` is not needed on tickets the actor owns."""
+    rows = list(rows)
+    if permission == "ro":
+        rows = [r for r in rows if r.owner_id != unit.actor.id]
+    require(unit, permission, lookup.group_ids(unit, rows))
 
 
 def require_admin(unit: Unit) -> None:
-    """Managing queues, agents and groups: rw in the admin group (checked in one place)."""
+    """Managing queues, agents, groups, roles, grants and customers: rw in the admin group."""
+    if not is_admin(unit):
+        raise PermissionDeniedError(
+            f"permission denied: agent {unit.actor.login!r} needs 'rw' on group {ADMIN_GROUP!r}", ref=ADMIN_GROUP
+        )
+
+
+def is_admin(unit: Unit, agent: Agent | None = None) -> bool:
+    agent = agent or unit.actor
+    return is_superuser(agent) or any(g.group == ADMIN_GROUP and g.permission == "rw" for g in grants(unit, agent))
 
 
 def visible_group_ids(unit: Unit, permission: str = "ro") -> set[int] | None:
-    """The groups whose tickets the agent may see; None means all of them."""
-    return None
+    """The groups on which the actor holds ``permission``; None means all of them."""
+    check_permission(permission)
+    if is_superuser(unit.actor):
+        return None
+    return {g for g, held in rights(unit).items() if permission in held or "rw" in held}
+
+
+def visible_tickets(unit: Unit) -> ColumnElement[bool] | None:
+    """A WHERE clause on ``ticket`` for the tickets the actor may see; None means all."""
+    groups = visible_group_ids(unit, "ro")
+    if groups is None:
+        return None
+    queue_ids = [q.id for q in lookup.queues(unit).values() if q.group_id in groups]
+    return or_(Ticket.queue_id.in_(queue_ids), Ticket.owner_id == unit.actor.id)
+
+
+def require_visible(unit: Unit, rows: Sequence[TicketRow]) -> None:
+    """Reading a ticket the actor may not see is not-found: its existence does not leak."""
+    groups = visible_group_ids(unit, "ro")
+    if groups is None:
+        return
+    known = lookup.queues(unit)
+    for row in rows:
+        if row.owner_id != unit.actor.id and known[row.queue_id].group_id not in groups:
+            raise NotFoundError(f"ticket {row.tn} not found", ref=row.tn)

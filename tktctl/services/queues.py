@@ -8,7 +8,8 @@ from sqlalchemy import delete, exists, func, select
 
 from tktctl.db.models import Group, Queue, Ticket
 from tktctl.errors import ConflictError, UsageError
-from tktctl.services import lookup, permissions
+from tktctl.services import audit, lookup, permissions
+from tktctl.services.groups import apply_changes
 from tktctl.services.records import Record
 from tktctl.services.vocabulary import FOLLOW_UP, choice, clean_text
 
@@ -83,6 +84,7 @@ class Queues:
             queue = Queue(name=name, group_id=group_row.id, valid=True, created=unit.now, changed=unit.now, **settings)
             unit.session.add(queue)
             unit.session.flush()
+            audit.record(unit, "create", "queue", name, group=group_row.name, **settings)
             return _record(queue, group_row.name)
 
     def update(self, name: str, *, group: str | None = None, **settings: Any) -> Record:
@@ -99,6 +101,7 @@ class Queues:
                 setattr(queue, key, value)
             queue.changed = unit.now
             unit.session.flush()
+            audit.record(unit, "update", "queue", name, **settings, **({"group": group} if group else {}))
             return self._get(unit, name)
 
     def rename(self, name: str, new_name: str) -> Record:
@@ -111,16 +114,14 @@ class Queues:
             queue.name = new_name
             queue.changed = unit.now
             unit.session.flush()
+            audit.record(unit, "update", "queue", name, name={"from": name, "to": new_name})
             return self._get(unit, new_name)
 
     def set_valid(self, name: str, valid: bool) -> Record:
         """Disable (or enable) a queue: it keeps its tickets but takes no new or moved ones."""
         with self.desk.write() as unit:
             permissions.require_admin(unit)
-            queue = lookup.queue(unit, name)
-            queue.valid = valid
-            queue.changed = unit.now
-            unit.session.flush()
+            apply_changes(unit, lookup.queue(unit, name), "queue", name, valid=valid)
             return self._get(unit, name)
 
     def delete(self, name: str) -> Record:
@@ -137,4 +138,5 @@ class Queues:
             if unit.session.scalar(select(exists().where(History.queue_id == queue_id))):
                 raise ConflictError(f"queue {name!r} appears in ticket history; disable it instead", ref=name)
             unit.session.execute(delete(Queue).where(Queue.id == queue_id))
+            audit.record(unit, "delete", "queue", name)
             return record

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Sequence
+from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import Select, func, select
@@ -19,6 +20,7 @@ from tktctl.db.models import (
     StateType,
     Ticket,
 )
+from tktctl.errors import UsageError
 from tktctl.services.lookup import chunks
 
 if TYPE_CHECKING:
@@ -123,6 +125,14 @@ def history_select() -> Select[Any]:
 def history_records(rows: Iterable[Any]) -> Iterator[Record]:
     for row in rows:
         yield dict(row._mapping)
+
+
+def between(unit: Unit, column: Any, since: str | datetime | None, until: str | datetime | None) -> list[Any]:
+    """``--since``/``--until`` as WHERE clauses on a time column (since inclusive, until exclusive)."""
+    start, end = unit.parse_time(since), unit.parse_time(until)
+    if start is not None and end is not None and end < start:
+        raise UsageError("--until is before --since")
+    return [*([column >= start] if start else []), *([column < end] if end else [])]
 
 
 def count(unit: Unit, statement: Select[Any]) -> int:

@@ -112,9 +112,9 @@ def _where(unit: Unit, selection: TicketFilter) -> list[ColumnElement[bool]]:
         moment = unit.parse_time(value)
         if moment is not None:
             clauses.append(column < moment if before else column >= moment)
-    visible = permissions.visible_group_ids(unit, "ro")
+    visible = permissions.visible_tickets(unit)
     if visible is not None:
-        clauses.append(Ticket.queue_id.in_([q.id for q in lookup.queues(unit).values() if q.group_id in visible]))
+        clauses.append(visible)
     return clauses
 
 
@@ -261,7 +261,7 @@ class Tickets:
         """The ticket with its articles (and their attachments' metadata)."""
         with self.desk.read() as unit:
             row = lookup.tickets(unit, [ref], lock=False)[0]
-            permissions.require(unit, "ro", lookup.group_ids(unit, [row]))
+            permissions.require_visible(unit, [row])
             record = tickets_by_id(unit, [row.id])[0]
             record["articles"] = articles(unit, row.id, row.tn)
             return record
@@ -284,7 +284,7 @@ class Tickets:
         """The ticket's history, oldest first."""
         with self.desk.read() as unit:
             row = lookup.tickets(unit, [ref], lock=False)[0]
-            permissions.require(unit, "ro", lookup.group_ids(unit, [row]))
+            permissions.require_visible(unit, [row])
             statement = history_select().where(History.ticket_id == row.id).order_by(History.id)
             return list(history_records(unit.session.execute(statement)))
 
@@ -330,12 +330,12 @@ class Tickets:
         sender = choice("sender", sender or ("agent" if channel == "internal" else "customer"), SENDERS)
         priority_id = parse_priority(priority)
         with self.desk.write() as unit:
+            permissions.require(unit, "create", [lookup.queue(unit, queue).group_id])
             if external_id is not None:
                 existing = self._by_external_id(unit, external_id)
                 if existing is not None:
                     return existing
             target = lookup.queue(unit, queue, for_write=True)
-            permissions.require(unit, "create", [target.group_id])
             until = unit.parse_time(pending_until)
             start = _target_state(unit, state, until)
             owner_id = lookup.agent(unit, owner, for_write=True).id if owner else unit.actor.id
@@ -430,7 +430,7 @@ class Tickets:
     def move(self, refs: Iterable[str], to: str, **options: Any) -> list[Record]:
         def change(unit: Unit, rows: list[TicketRow]) -> None:
             target = lookup.queue(unit, to, for_write=True)
-            permissions.require(unit, "ro", lookup.group_ids(unit, rows))
+            permissions.require_tickets(unit, "ro", rows)
             permissions.require(unit, "move_into", [target.group_id])
             _guard_locks(unit, rows)
             moving = [r for r in rows if r.queue_id != target.id]
@@ -446,9 +446,9 @@ class Tickets:
 
     def lock(self, refs: Iterable[str], *, steal: bool = False, **options: Any) -> list[Record]:
         def change(unit: Unit, rows: list[TicketRow]) -> None:
-            permissions.require(unit, "owner", lookup.group_ids(unit, rows))
+            permissions.require_tickets(unit, "owner", rows)
             if steal:
-                permissions.require(unit, "rw", lookup.group_ids(unit, rows))
+                permissions.require_tickets(unit, "rw", rows)
             mine = [r for r in rows if r.locked and r.owner_id == unit.actor.id]
             if mine:
                 raise ConflictError(f"ticket {mine[0].tn} is already locked by you", ref=mine[0].tn)
@@ -474,9 +474,9 @@ class Tickets:
 
     def unlock(self, refs: Iterable[str], *, steal: bool = False, **options: Any) -> list[Record]:
         def change(unit: Unit, rows: list[TicketRow]) -> None:
-            permissions.require(unit, "owner", lookup.group_ids(unit, rows))
+            permissions.require_tickets(unit, "owner", rows)
             if steal:
-                permissions.require(unit, "rw", lookup.group_ids(unit, rows))
+                permissions.require_tickets(unit, "rw", rows)
             unlocked = [r for r in rows if not r.locked]
             if unlocked:
                 raise ConflictError(f"ticket {unlocked[0].tn} is not locked", ref=unlocked[0].tn)
@@ -511,7 +511,7 @@ class Tickets:
         absolute = parse_priority(to) if to is not None else None
 
         def change(unit: Unit, rows: list[TicketRow]) -> None:
-            permissions.require(unit, "priority", lookup.group_ids(unit, rows))
+            permissions.require_tickets(unit, "priority", rows)
             _guard_locks(unit, rows)
             targets: dict[int, list[TicketRow]] = {}
             for r in rows:
@@ -544,7 +544,7 @@ class Tickets:
             target = _target_state(unit, to, None)
             if target.type != "closed":
                 raise UsageError(f"state {to!r} is not a closed state; use `ticket state --to` for that")
-            permissions.require(unit, "rw", lookup.group_ids(unit, rows))
+            permissions.require_tickets(unit, "rw", rows)
             _guard_locks(unit, rows)
             if note:
                 _notes(unit, rows, note, subject="Close", visible=False)
@@ -555,7 +555,7 @@ class Tickets:
     def reopen(self, refs: Iterable[str], *, to: str = "open", **options: Any) -> list[Record]:
         def change(unit: Unit, rows: list[TicketRow]) -> None:
             target = _target_state(unit, to, None)
-            permissions.require(unit, "rw", lookup.group_ids(unit, rows))
+            permissions.require_tickets(unit, "rw", rows)
             states = lookup.states(unit)
             not_closed = [r for r in rows if states[r.state_id].type != "closed"]
             if not_closed:
@@ -570,7 +570,7 @@ class Tickets:
     ) -> list[Record]:
         def change(unit: Unit, rows: list[TicketRow]) -> None:
             target = _target_state(unit, to, unit.parse_time(pending_until))
-            permissions.require(unit, "rw", lookup.group_ids(unit, rows))
+            permissions.require_tickets(unit, "rw", rows)
             _guard_locks(unit, rows)
             _set_state(unit, rows, target, unit.parse_time(pending_until))
 
@@ -581,7 +581,7 @@ class Tickets:
 
         def change(unit: Unit, rows: list[TicketRow]) -> None:
             agent = lookup.agent(unit, to, for_write=True)
-            permissions.require(unit, "owner", lookup.group_ids(unit, rows))
+            permissions.require_tickets(unit, "owner", rows)
             _guard_locks(unit, rows)
             current = (lambda r: r.responsible_id) if responsible else (lambda r: r.owner_id)
             changing = [r for r in rows if current(r) != agent.id]
@@ -609,7 +609,7 @@ class Tickets:
         clean_text("subject", subject)
 
         def change(unit: Unit, rows: list[TicketRow]) -> None:
-            permissions.require(unit, "note", lookup.group_ids(unit, rows))
+            permissions.require_tickets(unit, "note", rows)
             _notes(unit, rows, body, subject=subject or "Note", visible=not internal)
 
         result = self.run([ref], change, **options)

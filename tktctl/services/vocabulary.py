@@ -42,3 +42,11 @@ def clean_text(kind: str, value: str | None, *, limit: int | None = None, requir
     if limit is not None and len(value) > limit:
         raise UsageError(f"{kind} is {len(value)} characters long; at most {limit} are allowed")
     return value
+
+
+def check_login(kind: str, login: str) -> str:
+    """A login of an agent or customer: required, no white space anywhere."""
+    clean_text(f"{kind} login", login, limit=200, required=True)
+    if any(c.isspace() for c in login):
+        raise UsageError(f"{kind} login must not contain white space")
+    return login

@@ -1,0 +1,192 @@
+"""The permission matrix, generated: each permission type x each ticket command, held directly
+and again only through a role, on every backend.
+
+An agent holding exactly one permission type (on the ticket's group and on the move target's
+group) either succeeds or is refused as the README's "Who may do what" table says: exit 4 and
+nothing written for changes, not-found for reading one invisible ticket, silently filtered
+lists. One database per backend serves every case (each case works on its own new tickets),
+so the ~600 cases stay fast.
+"""
+
+from __future__ import annotations
+
+import re
+import shutil
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.conftest import BACKENDS, Cli, Server, _server_or_skip, dump
+from tktctl.api import Desk, TktctlError
+
+PERMISSIONS = ("ro", "move_into", "create", "note", "owner", "priority", "rw")
+HOLDINGS = ("direct", "role")
+
+
+@dataclass(frozen=True)
+class Case:
+    """One command of the matrix: what it needs, how to prepare a ticket for it, how it is refused."""
+
+    needs: frozenset[str]
+    run: Callable[[Desk, str], Any]
+    prepare: Callable[[Desk, str, str], None] = lambda root, tn, login: None
+    refused: int = 4  # exit code when denied; 0: the ticket is silently left out (list-like commands)
+
+
+def _locked_by(agent: str) -> Callable[[Desk, str, str], None]:
+    def prepare(root: Desk, tn: str, login: str) -> None:
+        root.tickets.lock([tn])
+        if agent == "self":
+            root.tickets.assign([tn], to=login)
+
+    return prepare
+
+
+def _close(root: Desk, tn: str, login: str) -> None:
+    root.tickets.close([tn])
+
+
+MATRIX: dict[str, Case] = {
+    "list": Case(frozenset({"ro"}), lambda d, tn: tn in [t["tn"] for t in d.tickets.list()], refused=0),
+    "show": Case(frozenset({"ro"}), lambda d, tn: d.tickets.show(tn), refused=3),
+    "history": Case(frozenset({"ro"}), lambda d, tn: d.tickets.history(tn), refused=3),
+    "history-export": Case(frozenset({"ro"}), lambda d, tn: tn in {h["ticket"] for h in d.history.export()}, refused=0),
+    "create": Case(frozenset({"create"}), lambda d, tn: d.tickets.create(queue="Support", title="new")),
+    "move": Case(frozenset({"ro", "move_into"}), lambda d, tn: d.tickets.move([tn], "Target")),
+    "lock": Case(frozenset({"owner"}), lambda d, tn: d.tickets.lock([tn])),
+    "unlock": Case(frozenset({"owner"}), lambda d, tn: d.tickets.unlock([tn]), _locked_by("self")),
+    "steal": Case(frozenset({"owner", "rw"}), lambda d, tn: d.tickets.lock([tn], steal=True), _locked_by("root")),
+    "assign": Case(frozenset({"owner"}), lambda d, tn: d.tickets.assign([tn], to="root@localhost")),
+    "prioritize": Case(frozenset({"priority"}), lambda d, tn: d.tickets.prioritize([tn], to=5)),
+    "note": Case(frozenset({"note"}), lambda d, tn: d.tickets.note(tn, body="hello")),
+    "close": Case(frozenset({"rw"}), lambda d, tn: d.tickets.close([tn])),
+    "state": Case(frozenset({"rw"}), lambda d, tn: d.tickets.set_state([tn], to="open")),
+    "reopen": Case(frozenset({"rw"}), lambda d, tn: d.tickets.reopen([tn]), _close),
+}
+
+
+def allowed(permission: str, command: str) -> bool:
+    """The rule under test: rw implies all, otherwise the one held type must be all that is needed."""
+    return permission == "rw" or MATRIX[command].needs <= {permission}
+
+
+def login_for(permission: str, holding: str) -> str:
+    return f"{holding}-{permission}"
+
+
+def _provision(url: str) -> None:
+    """Groups support (queue Support) and target (queue Target); per permission one agent holding it
+    directly and one holding it only through a role, on both groups."""
+    root = Desk(url)
+    for group, queue in (("support", "Support"), ("target", "Target")):
+        root.groups.create(group)
+        root.queues.create(queue, group=group)
+    for permission in PERMISSIONS:
+        direct, via_role = login_for(permission, "direct"), login_for(permission, "role")
+        root.agents.create(direct)
+        root.agents.create(via_role)
+        root.roles.create(f"only-{permission}")
+        root.roles.add_agents(f"only-{permission}", [via_role])
+        for group in ("support", "target"):
+            root.acl.grant(permission, group=group, agent=direct)
+            root.acl.grant(permission, group=group, role=f"only-{permission}")
+    root.close()
+
+
+@pytest.fixture(scope="module", params=BACKENDS)
+def matrix_url(
+    request: pytest.FixtureRequest,
+    servers: dict[str, Server],
+    sqlite_template: Path,
+    tmp_path_factory: pytest.TempPathFactory,
+) -> Iterator[str]:
+    """One provisioned desk per backend for the whole matrix."""
+    if request.param == "sqlite":
+        path = tmp_path_factory.mktemp("matrix") / "desk.db"
+        shutil.copyfile(sqlite_template, path)
+        url = f"sqlite:///{path}"
+        _provision(url)
+        yield url
+        return
+    server = _server_or_skip(servers, request.param)
+    url = server.create()
+    desk = Desk(url)
+    desk.init()
+    desk.close()
+    _provision(url)
+    yield url
+    server.drop(url)
+
+
+@pytest.fixture(scope="module")
+def root(matrix_url: str) -> Iterator[Desk]:
+    desk = Desk(matrix_url)
+    yield desk
+    desk.close()
+
+
+def test_the_matrix_covers_every_ticket_verb() -> None:
+    """A new ticket verb must be added to the matrix (and to the README's table)."""
+    from tktctl.commands import ticket
+
+    verbs = {c.name for c in ticket.app.registered_commands}
+    assert verbs and verbs <= set(MATRIX), verbs - set(MATRIX)
+
+
+@pytest.fixture(scope="module")
+def agents(matrix_url: str) -> Iterator[dict[str, Desk]]:
+    """A desk acting as each matrix agent, made once (engines are not free)."""
+    desks = {login_for(p, h): Desk(matrix_url, actor=login_for(p, h)) for p in PERMISSIONS for h in HOLDINGS}
+    yield desks
+    for desk in desks.values():
+        desk.close()
+
+
+@pytest.mark.parametrize("holding", HOLDINGS)
+@pytest.mark.parametrize("command", list(MATRIX))
+@pytest.mark.parametrize("permission", PERMISSIONS)
+def test_matrix(
+    permission: str, command: str, holding: str, matrix_url: str, root: Desk, agents: dict[str, Desk]
+) -> None:
+    case, login = MATRIX[command], login_for(permission, holding)
+    tn = root.tickets.create(queue="Support", title=f"{command} by {login}")["tn"]
+    case.prepare(root, tn, login)
+    expected = allowed(permission, command)
+    if case.refused == 0:
+        seen = case.run(agents[login], tn)
+        assert seen is expected, f"{login} {'should' if expected else 'should not'} see {tn} in {command}"
+        return
+    if expected:
+        case.run(agents[login], tn)
+        return
+    before = dump(matrix_url)
+    with pytest.raises(TktctlError) as refused:
+        case.run(agents[login], tn)
+    assert refused.value.exit_code == case.refused, refused.value.message
+    if case.refused == 4:
+        named = re.search(r"needs '(\w+)' on group '(support|target)'", refused.value.message)
+        assert named is not None and named.group(1) in case.needs - {permission}, refused.value.message
+    else:
+        assert refused.value.message == f"ticket {tn} not found"
+    assert dump(matrix_url) == before
+
+
+def test_exit_4_from_the_command_line_names_permission_and_group(
+    matrix_url: str, root: Desk, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The matrix runs on the Python API for speed; the CLI maps the same refusal to exit 4."""
+    cli = Cli(matrix_url, monkeypatch)
+    tn = root.tickets.create(queue="Support", title="cli")["tn"]
+    before = dump(matrix_url)
+    error = cli("--as", "role-note", "ticket", "close", tn, "-o", "json", expect=4).error
+    assert error == {
+        "code": "permission_denied",
+        "message": "permission denied: agent 'role-note' needs 'rw' on group 'support'",
+        "ref": "support",
+    }
+    assert dump(matrix_url) == before
+    cli("--as", "role-ro", "ticket", "show", tn, expect=0)
+    cli("--as", "role-note", "ticket", "show", tn, expect=3)
