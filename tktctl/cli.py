@@ -40,6 +40,7 @@ app.add_typer(history.app, name="history")
 app.add_typer(db.app, name="db")
 app.command("init")(db.init)
 app.command("completion")(db.completion)
+app.command("stats")(ticket.stats)
 
 
 def _version(value: bool) -> None:

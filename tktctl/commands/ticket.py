@@ -2,22 +2,23 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
 from tktctl.commands._common import (
+    Chosen,
     ContinueOpt,
     DryRunOpt,
     TicketRef,
-    TicketRefs,
     TimeHelp,
     desk,
     emit,
-    read_refs,
     read_text,
     run_bulk,
+    with_filter,
     with_output,
+    with_selection,
 )
 from tktctl.formats import kinds
 
@@ -78,90 +79,86 @@ def show(ctx: typer.Context, tn: TicketRef) -> None:
 
 @app.command("list")
 @with_output
+@with_filter
 def list_(
     ctx: typer.Context,
-    queue: Annotated[list[str] | None, typer.Option("--queue", help="Queue (repeatable).")] = None,
-    state: Annotated[list[str] | None, typer.Option("--state", help="State (repeatable).")] = None,
-    state_type: Annotated[
-        list[str] | None, typer.Option("--state-type", help="State type: new, open, closed, ... (repeatable).")
-    ] = None,
-    priority: Annotated[list[str] | None, typer.Option("--priority", help="Priority (repeatable).")] = None,
-    owner: Annotated[list[str] | None, typer.Option("--owner", help="Owner login (repeatable).")] = None,
-    lock: Annotated[str | None, typer.Option("--lock", help="locked or unlocked.")] = None,
-    customer: Annotated[list[str] | None, typer.Option("--customer", help="Customer (repeatable).")] = None,
-    title: Annotated[str | None, typer.Option("--title", help="Text the title contains.")] = None,
-    created_before: Annotated[str | None, typer.Option("--created-before", help=TimeHelp)] = None,
-    created_after: Annotated[str | None, typer.Option("--created-after", help=TimeHelp)] = None,
-    changed_before: Annotated[str | None, typer.Option("--changed-before", help=TimeHelp)] = None,
-    changed_after: Annotated[str | None, typer.Option("--changed-after", help=TimeHelp)] = None,
+    selection: Any,
     sort: Annotated[
         str | None, typer.Option("--sort", help="Keys, comma-separated, - for descending: -priority,created.")
     ] = None,
     limit: Annotated[int | None, typer.Option("--limit", help="At most this many tickets.")] = None,
 ) -> None:
     """List tickets matching every filter given."""
-    from tktctl.services.tickets import TicketFilter
-
-    selection = TicketFilter(
-        queue=queue or (),
-        state=state or (),
-        state_type=state_type or (),
-        priority=priority or (),
-        owner=owner or (),
-        lock=lock,
-        customer=customer or (),
-        title=title,
-        created_before=created_before,
-        created_after=created_after,
-        changed_before=changed_before,
-        changed_after=changed_after,
-    )
     emit(ctx, desk(ctx).tickets.list(selection, sort=sort, limit=limit), kinds.TICKET)
+
+
+@app.command("count")
+@with_output
+@with_filter
+def count(ctx: typer.Context, selection: Any) -> None:
+    """Count tickets matching every filter given (for dashboards and shell checks)."""
+    emit(ctx, {"count": desk(ctx).tickets.count(selection)}, kinds.COUNT)
+
+
+@with_output
+@with_filter
+def stats(
+    ctx: typer.Context,
+    selection: Any,
+    by: Annotated[
+        str, typer.Option("--by", help="Group by, comma-separated: queue, state, state_type, priority, owner, lock.")
+    ] = "queue",
+) -> None:
+    """Ticket counts grouped by queue, state, priority or owner (filters narrow the tickets counted)."""
+    keys = [k.strip() for k in by.split(",") if k.strip()]
+    rows = desk(ctx).tickets.stats(keys, selection)
+    emit(ctx, rows, kinds.stats_kind(keys))
 
 
 @app.command("move")
 @with_output
+@with_selection
 def move(
-    ctx: typer.Context, tns: TicketRefs, to: ToQueue, dry_run: DryRunOpt = False, keep_going: ContinueOpt = False
+    ctx: typer.Context, selection: Chosen, to: ToQueue, dry_run: DryRunOpt = False, keep_going: ContinueOpt = False
 ) -> None:
     """Move tickets to another queue."""
-    refs = read_refs(tns)
-    run_bulk(ctx, desk(ctx).tickets.move, refs, to, dry_run=dry_run, continue_on_error=keep_going)
+    run_bulk(ctx, desk(ctx).tickets.move, selection, to, dry_run=dry_run, continue_on_error=keep_going)
 
 
 @app.command("lock")
 @with_output
+@with_selection
 def lock(
     ctx: typer.Context,
-    tns: TicketRefs,
+    selection: Chosen,
     steal: Steal = False,
     dry_run: DryRunOpt = False,
     keep_going: ContinueOpt = False,
 ) -> None:
     """Lock tickets for the acting agent (exit 5 if another agent holds the lock)."""
-    refs = read_refs(tns)
-    run_bulk(ctx, desk(ctx).tickets.lock, refs, steal=steal, dry_run=dry_run, continue_on_error=keep_going)
+    run_bulk(ctx, desk(ctx).tickets.lock, selection, steal=steal, dry_run=dry_run, continue_on_error=keep_going)
 
 
 @app.command("unlock")
 @with_output
+@with_selection
 def unlock(
     ctx: typer.Context,
-    tns: TicketRefs,
+    selection: Chosen,
     steal: Steal = False,
     dry_run: DryRunOpt = False,
     keep_going: ContinueOpt = False,
 ) -> None:
     """Unlock tickets (another agent's lock only with --steal)."""
-    refs = read_refs(tns)
-    run_bulk(ctx, desk(ctx).tickets.unlock, refs, steal=steal, dry_run=dry_run, continue_on_error=keep_going)
+    run_bulk(ctx, desk(ctx).tickets.unlock, selection, steal=steal, dry_run=dry_run, continue_on_error=keep_going)
 
 
 @app.command("prioritize")
 @with_output
+@with_selection
 def prioritize(
     ctx: typer.Context,
-    tns: TicketRefs,
+    selection: Chosen,
     to: Annotated[str | None, typer.Option("--to", help="New priority: 1-5 or a name.")] = None,
     raise_by: Annotated[int, typer.Option("--raise", help="Raise by N steps (capped at 5).")] = 0,
     lower_by: Annotated[int, typer.Option("--lower", help="Lower by N steps (capped at 1).")] = 0,
@@ -169,11 +166,10 @@ def prioritize(
     keep_going: ContinueOpt = False,
 ) -> None:
     """Set, raise or lower the priority of tickets."""
-    refs = read_refs(tns)
     run_bulk(
         ctx,
         desk(ctx).tickets.prioritize,
-        refs,
+        selection,
         to=to,
         raise_by=raise_by,
         lower_by=lower_by,
@@ -184,38 +180,40 @@ def prioritize(
 
 @app.command("close")
 @with_output
+@with_selection
 def close(
     ctx: typer.Context,
-    tns: TicketRefs,
+    selection: Chosen,
     to: Annotated[str, typer.Option("--to", help="A closed state.")] = "closed successful",
     note: Annotated[str | None, typer.Option("--note", help="Internal note saying why; - reads stdin.")] = None,
     dry_run: DryRunOpt = False,
     keep_going: ContinueOpt = False,
 ) -> None:
     """Close tickets (and unlock them)."""
-    refs, text = read_refs(tns), read_text(note)
-    run_bulk(ctx, desk(ctx).tickets.close, refs, to=to, note=text, dry_run=dry_run, continue_on_error=keep_going)
+    text = read_text(note)
+    run_bulk(ctx, desk(ctx).tickets.close, selection, to=to, note=text, dry_run=dry_run, continue_on_error=keep_going)
 
 
 @app.command("reopen")
 @with_output
+@with_selection
 def reopen(
     ctx: typer.Context,
-    tns: TicketRefs,
+    selection: Chosen,
     to: Annotated[str, typer.Option("--to", help="State to reopen into.")] = "open",
     dry_run: DryRunOpt = False,
     keep_going: ContinueOpt = False,
 ) -> None:
     """Reopen closed tickets."""
-    refs = read_refs(tns)
-    run_bulk(ctx, desk(ctx).tickets.reopen, refs, to=to, dry_run=dry_run, continue_on_error=keep_going)
+    run_bulk(ctx, desk(ctx).tickets.reopen, selection, to=to, dry_run=dry_run, continue_on_error=keep_going)
 
 
 @app.command("state")
 @with_output
+@with_selection
 def state(
     ctx: typer.Context,
-    tns: TicketRefs,
+    selection: Chosen,
     to: Annotated[str, typer.Option("--to", help="New state.")],
     pending_until: Annotated[
         str | None, typer.Option("--pending-until", help="For pending states. " + TimeHelp)
@@ -224,11 +222,10 @@ def state(
     keep_going: ContinueOpt = False,
 ) -> None:
     """Set the state of tickets."""
-    refs = read_refs(tns)
     run_bulk(
         ctx,
         desk(ctx).tickets.set_state,
-        refs,
+        selection,
         to=to,
         pending_until=pending_until,
         dry_run=dry_run,
@@ -238,9 +235,10 @@ def state(
 
 @app.command("assign")
 @with_output
+@with_selection
 def assign(
     ctx: typer.Context,
-    tns: TicketRefs,
+    selection: Chosen,
     to: Annotated[str, typer.Option("--to", help="Agent login.")],
     responsible: Annotated[
         bool, typer.Option("--responsible", help="Set the responsible agent, not the owner.")
@@ -249,11 +247,10 @@ def assign(
     keep_going: ContinueOpt = False,
 ) -> None:
     """Set the owner (or responsible agent) of tickets."""
-    refs = read_refs(tns)
     run_bulk(
         ctx,
         desk(ctx).tickets.assign,
-        refs,
+        selection,
         to=to,
         responsible=responsible,
         dry_run=dry_run,
@@ -263,16 +260,28 @@ def assign(
 
 @app.command("note")
 @with_output
+@with_selection
 def note(
     ctx: typer.Context,
-    tn: TicketRef,
+    selection: Chosen,
     body: Annotated[str, typer.Option("--body", help="Note text; - reads stdin.")],
     subject: Annotated[str | None, typer.Option("--subject", help="Subject [default: Note].")] = None,
     internal: Annotated[bool, typer.Option("--internal", help="Hide the note from the customer.")] = False,
+    dry_run: DryRunOpt = False,
+    keep_going: ContinueOpt = False,
 ) -> None:
-    """Add a note to a ticket."""
+    """Add a note to tickets."""
     text = read_text(body) or ""
-    emit(ctx, desk(ctx).tickets.note(tn, body=text, subject=subject, internal=internal), kinds.TICKET)
+    run_bulk(
+        ctx,
+        desk(ctx).tickets.note,
+        selection,
+        body=text,
+        subject=subject,
+        internal=internal,
+        dry_run=dry_run,
+        continue_on_error=keep_going,
+    )
 
 
 @app.command("history")

@@ -111,9 +111,9 @@ AGENT = Kind(
 # The outcome of one ticket in a --continue-on-error or --dry-run bulk run.
 OUTCOME = Kind(
     "outcome",
-    keys=("tn", "ok", "error", "ticket"),
+    keys=("tn", "ok", "changed", "error", "ticket"),
     id_key="tn",
-    table_keys=("tn", "ok", "error"),
+    table_keys=("tn", "ok", "changed", "error"),
 )
 DB_STATUS = Kind(
     "db",
@@ -127,3 +127,9 @@ INIT = Kind(
     id_key="revision",
     table_keys=DB_STATUS.table_keys,
 )
+COUNT = Kind("count", keys=("count",), id_key="count", table_keys=("count",))
+
+
+def stats_kind(by: list[str]) -> Kind:
+    """``tktctl stats --by queue,state``: one row per group, its keys then the count."""
+    return Kind("stats", keys=(*by, "count"), id_key="count", table_keys=(*by, "count"))
