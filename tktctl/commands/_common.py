@@ -261,25 +261,29 @@ def run_bulk(
         total = len(tickets) if isinstance(tickets, list) else desk(ctx).tickets.count(tickets)
         if sys.stdin.isatty() and not (selection.yes or dry_run) and total > CONFIRM_OVER:
             typer.confirm(f"change {total} tickets?", abort=True, err=True)
-    with _progress(total if terminal else 0) as step:
+    with progress_bar(total) as step:
         try:
             result = call(selection.tickets, *args, dry_run=dry_run, progress=step, **kwargs)
         except PartialFailure as failure:
             emit(ctx, failure.results, kinds.OUTCOME)
             raise
     emit(ctx, result, kinds.OUTCOME if continue_on_error else kinds.TICKET)
-    summary = {"matched": result.matched, "changed": result.changed, "failed": 0, "dry_run": dry_run}
+    totals = {"matched": result.matched, "changed": result.changed, "failed": 0, "dry_run": dry_run}
+    summary(ctx, totals, f"{result.matched} tickets matched, {result.changed} changed")
+
+
+def summary(ctx: typer.Context, totals: dict[str, Any], text: str) -> None:
+    """The totals of a bulk run on stderr: one JSON object in machine formats, else one line."""
     if settings(ctx).output in ("json", "jsonl", "yaml"):
-        typer.echo(json.dumps({"summary": summary}), err=True)
+        typer.echo(json.dumps({"summary": totals}), err=True)
     else:
-        written = " (dry run: nothing was written)" if dry_run else ""
-        typer.echo(f"{result.matched} tickets matched, {result.changed} changed{written}", err=True)
+        typer.echo(text + (" (dry run: nothing was written)" if totals.get("dry_run") else ""), err=True)
 
 
 @contextlib.contextmanager
-def _progress(total: int) -> Iterator[Callable[[int], None] | None]:
-    """A progress bar on stderr for ``total`` tickets; nothing when 0 (not a terminal)."""
-    if not total:
+def progress_bar(total: int | None = None) -> Iterator[Callable[[int], None] | None]:
+    """A progress bar on stderr, only when stderr is a terminal (``total`` None: unknown length)."""
+    if not sys.stderr.isatty():
         yield None
         return
     with typer.progressbar(length=total, label="tickets", file=sys.stderr) as bar:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 from typing import Annotated, Any
 
 import typer
@@ -14,12 +15,15 @@ from tktctl.commands._common import (
     TimeHelp,
     desk,
     emit,
+    progress_bar,
     read_text,
     run_bulk,
+    summary,
     with_filter,
     with_output,
     with_selection,
 )
+from tktctl.errors import UsageError
 from tktctl.formats import kinds
 
 app = typer.Typer(help="Create, find and change tickets.", no_args_is_help=True)
@@ -28,11 +32,26 @@ ToQueue = Annotated[str, typer.Option("--to", help="Target queue.")]
 Steal = Annotated[bool, typer.Option("--steal", help="Take over a ticket locked by another agent (needs rw).")]
 
 
+InputFormat = Annotated[
+    str | None, typer.Option("--format", help="json, jsonl, yaml or csv [default: by file name, else detected].")
+]
+BatchSize = Annotated[int, typer.Option("--batch-size", help="Records per transaction.")]
+IfExists = Annotated[str, typer.Option("--if-exists", help="When a record's external_id exists: skip, update or fail.")]
+FORMAT_BY_SUFFIX = {
+    ".json": "json",
+    ".jsonl": "jsonl",
+    ".ndjson": "jsonl",
+    ".yaml": "yaml",
+    ".yml": "yaml",
+    ".csv": "csv",
+}
+
+
 @app.command("create")
 @with_output
 def create(
     ctx: typer.Context,
-    title: Annotated[str, typer.Option("--title", help="Ticket title (at most 255 characters).")],
+    title: Annotated[str | None, typer.Option("--title", help="Ticket title (at most 255 characters).")] = None,
     queue: Annotated[str, typer.Option("--queue", help="Queue.")] = "Raw",
     customer: Annotated[str | None, typer.Option("--customer", help="Customer login or email.")] = None,
     priority: Annotated[str, typer.Option("--priority", help="1-5 or a name: 'very low' ... 'very high'.")] = "3",
@@ -47,8 +66,18 @@ def create(
     external_id: Annotated[
         str | None, typer.Option("--external-id", help="Idempotency key: an existing ticket with it is printed.")
     ] = None,
+    source: Annotated[
+        str | None,
+        typer.Option("--from", help="Create many: records from this file (- = stdin), as `ticket import` reads."),
+    ] = None,
+    input_format: InputFormat = None,
 ) -> None:
-    """Open a ticket and print it."""
+    """Open a ticket and print it (or many, from records: see --from)."""
+    if source is not None:
+        _import(ctx, source, input_format)
+        return
+    if title is None:
+        raise UsageError("--title is required (or --from FILE to create many)")
     emit(
         ctx,
         desk(ctx).tickets.create(
@@ -68,6 +97,68 @@ def create(
         ),
         kinds.CREATED_TICKET,
     )
+
+
+@app.command("import")
+@with_output
+def import_(
+    ctx: typer.Context,
+    source: Annotated[str, typer.Argument(help="File of ticket records; - reads stdin.")],
+    input_format: InputFormat = None,
+    batch_size: BatchSize = 1000,
+    if_exists: IfExists = "skip",
+    dry_run: DryRunOpt = False,
+    keep_going: Annotated[
+        bool, typer.Option("--continue-on-error", help="Create every good record, report each bad one; exit 7.")
+    ] = False,
+) -> None:
+    """Create tickets from JSON, JSONL, YAML or CSV records, in batches (one transaction each)."""
+    _import(ctx, source, input_format, batch_size, if_exists, dry_run, keep_going)
+
+
+def _import(
+    ctx: typer.Context,
+    source: str,
+    input_format: str | None = None,
+    batch_size: int = 1000,
+    if_exists: str = "skip",
+    dry_run: bool = False,
+    keep_going: bool = False,
+) -> None:
+    """Read records from a file or stdin and import them; print each record's outcome."""
+    from pathlib import Path
+
+    from tktctl.errors import PartialFailure
+    from tktctl.services.transfer import read_records
+
+    fmt = input_format or FORMAT_BY_SUFFIX.get(Path(source).suffix.lower())
+    try:
+        stream = sys.stdin if source == "-" else open(source, encoding="utf-8")  # noqa: SIM115
+    except OSError as exc:
+        raise UsageError(f"cannot read {source}: {exc.strerror}") from exc
+    with stream, progress_bar() as step:
+        try:
+            result = desk(ctx).transfer.import_tickets(
+                read_records(stream, fmt),
+                batch_size=batch_size,
+                if_exists=if_exists,
+                continue_on_error=keep_going,
+                dry_run=dry_run,
+                progress=step,
+            )
+        except PartialFailure as failure:
+            emit(ctx, failure.results, kinds.IMPORT)
+            raise
+    emit(ctx, result, kinds.IMPORT)
+    summary(ctx, {**result.totals, "dry_run": dry_run}, ", ".join(f"{v} {k}" for k, v in result.totals.items()))
+
+
+@app.command("export")
+@with_output
+@with_filter
+def export(ctx: typer.Context, selection: Any) -> None:
+    """Complete tickets (articles, attachments' metadata, history) for `ticket import`; use -o jsonl."""
+    emit(ctx, desk(ctx).transfer.export_tickets(selection), kinds.EXPORT)
 
 
 @app.command("show")

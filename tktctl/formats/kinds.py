@@ -133,3 +133,19 @@ COUNT = Kind("count", keys=("count",), id_key="count", table_keys=("count",))
 def stats_kind(by: list[str]) -> Kind:
     """``tktctl stats --by queue,state``: one row per group, its keys then the count."""
     return Kind("stats", keys=(*by, "count"), id_key="count", table_keys=(*by, "count"))
+
+
+# `ticket export`: complete tickets, which `ticket import` reads back.
+EXPORT = Kind(
+    "ticket",
+    keys=(*TICKET.keys, "articles", "history"),
+    id_key="tn",
+    table_keys=TICKET.table_keys,
+)
+# One input record of `ticket import`: what happened to it (created, updated, skipped, failed).
+IMPORT = Kind(
+    "import",
+    keys=("line", "ok", "action", "tn", "error"),
+    id_key="tn",
+    table_keys=("line", "ok", "action", "tn", "error"),
+)

@@ -41,6 +41,7 @@ if TYPE_CHECKING:
     from tktctl.services.history import HistoryLog
     from tktctl.services.queues import Queues
     from tktctl.services.tickets import Tickets
+    from tktctl.services.transfer import Transfer
 
 # Lock waits and deadlocks are a concurrent change winning; anything else operational is the database.
 _CONFLICT_MARKERS = ("deadlock", "lock wait timeout", "database is locked", "could not serialize", "lock timeout")
@@ -124,6 +125,12 @@ class Desk:
         from tktctl.services.history import HistoryLog
 
         return HistoryLog(self)
+
+    @cached_property
+    def transfer(self) -> Transfer:
+        from tktctl.services.transfer import Transfer
+
+        return Transfer(self)
 
     def close(self) -> None:
         """Release pooled connections (the engine is made again on next use)."""

@@ -101,7 +101,7 @@ SORT_KEYS: dict[str, Any] = {
 }
 
 
-def _where(unit: Unit, selection: TicketFilter) -> list[ColumnElement[bool]]:
+def filter_clauses(unit: Unit, selection: TicketFilter) -> list[ColumnElement[bool]]:
     """The WHERE clauses of a filter; unknown names are not-found errors, bad values usage errors."""
     clauses: list[ColumnElement[bool]] = []
     if selection.queue:
@@ -187,7 +187,7 @@ class Entry:
 def _select(unit: Unit, selection: Selection) -> Selected:
     """Lock the selected tickets (in id order) and describe them for set-based statements."""
     if isinstance(selection, TicketFilter):
-        where = _where(unit, selection)
+        where = filter_clauses(unit, selection)
         statement = select(Ticket.id).where(*where).order_by(Ticket.id).with_for_update()
         ids = list(unit.session.scalars(statement))
         return Selected(ids, [where] if ids else [])
@@ -398,7 +398,7 @@ class Tickets:
             row = lookup.tickets(unit, [ref], lock=False)[0]
             permissions.require(unit, "ro", lookup.group_ids(unit, [row]))
             record = tickets_by_id(unit, [row.id])[0]
-            record["articles"] = articles(unit, row.id, row.tn)
+            record["articles"] = articles(unit, row.id)
             return record
 
     def list(
@@ -408,7 +408,7 @@ class Tickets:
         if limit is not None and limit < 1:
             raise UsageError("--limit must be at least 1")
         with self.desk.read() as unit:
-            statement = ticket_select().where(*_where(unit, selection or TicketFilter()))
+            statement = ticket_select().where(*filter_clauses(unit, selection or TicketFilter()))
             statement = statement.order_by(*_order(sort))
             if limit is not None:
                 statement = statement.limit(limit)
@@ -515,7 +515,7 @@ class Tickets:
                     from_=from_ or customer,
                     visible=channel != "internal",
                 )
-                entries.append((ticket_id, _article_history(channel, sender), target.id, {"channel": channel}))
+                entries.append((ticket_id, article_history(channel, sender), target.id, {"channel": channel}))
             _history(unit, entries)
             record = tickets_by_id(unit, [ticket_id])[0]
             return {**record, "created_now": True}
@@ -573,7 +573,7 @@ class Tickets:
         if not isinstance(selection, TicketFilter):
             return lookup.unique_refs(selection)
         with self.desk.read() as unit:
-            statement = select(Ticket.tn).where(*_where(unit, selection)).order_by(Ticket.id)
+            statement = select(Ticket.tn).where(*filter_clauses(unit, selection)).order_by(Ticket.id)
             return list(unit.session.scalars(statement))
 
     def _apply(self, selection: Selection, change: Change, *, dry_run: bool) -> BulkResult:
@@ -593,7 +593,7 @@ class Tickets:
     def count(self, selection: TicketFilter | None = None) -> int:
         """How many tickets match."""
         with self.desk.read() as unit:
-            where = _where(unit, selection or TicketFilter())
+            where = filter_clauses(unit, selection or TicketFilter())
             return unit.session.scalar(select(func.count()).select_from(Ticket).where(*where)) or 0
 
     def stats(self, by: Sequence[str] = ("queue",), selection: TicketFilter | None = None) -> list[Record]:
@@ -604,7 +604,7 @@ class Tickets:
                 f"cannot group by {', '.join(unknown) or '(nothing)'}; choose from {', '.join(STATS_KEYS)}"
             )
         with self.desk.read() as unit:
-            source = ticket_select().where(*_where(unit, selection or TicketFilter())).subquery()
+            source = ticket_select().where(*filter_clauses(unit, selection or TicketFilter())).subquery()
             keys = [source.c[STATS_KEYS[b]].label(b) for b in by]
             statement = select(*keys, func.count().label("count")).group_by(*keys).order_by(*keys)
             rows = [dict(r._mapping) for r in unit.session.execute(statement)]
@@ -810,7 +810,7 @@ STATS_KEYS = {
 }
 
 
-def _article_history(channel: str, sender: str) -> str:
+def article_history(channel: str, sender: str) -> str:
     """OTRS's history type for a ticket's first article."""
     who = "Agent" if sender == "agent" else "Customer"
     return {"email": f"Email{who}", "phone": f"PhoneCall{who}", "web": f"WebRequest{who}"}.get(channel, "AddNote")
