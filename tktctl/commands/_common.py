@@ -38,6 +38,8 @@ class Invocation:
 
     settings: Settings | None = None
     desk: Desk | None = None
+    # `tktctl batch` shares desks (engines, pools) across its lines, keyed by what builds them.
+    desks: dict[tuple[Any, ...], Desk] | None = None
 
 
 OutputOpt = Annotated[
@@ -190,15 +192,16 @@ def desk(ctx: typer.Context) -> Desk:
         numbering = current.profile.get("ticket_number") or {}
         if not isinstance(numbering, dict):
             raise UsageError("profile key 'ticket_number' must be a mapping (generator, system_id)")
-        state.desk = Desk(
-            current.db,
-            actor=current.agent,
-            numbers=NumberSettings(
-                generator=str(numbering.get("generator", "DateChecksum")),
-                system_id=str(numbering.get("system_id", "10")),
-            ),
-            timezone_name=current.profile.get("timezone"),
+        numbers = NumberSettings(
+            generator=str(numbering.get("generator", "DateChecksum")),
+            system_id=str(numbering.get("system_id", "10")),
         )
+        zone = current.profile.get("timezone")
+        key = (current.db, current.agent, numbers, zone)
+        shared = state.desks if state.desks is not None else {}
+        if key not in shared:
+            shared[key] = Desk(current.db, actor=current.agent, numbers=numbers, timezone_name=zone)
+        state.desk = shared[key]
     return state.desk
 
 
