@@ -149,3 +149,10 @@ IMPORT = Kind(
     id_key="tn",
     table_keys=("line", "ok", "action", "tn", "error"),
 )
+# `db copy`: one row per table, as verified after the copy.
+COPY = Kind(
+    "table",
+    keys=("table", "rows", "checksum", "verified"),
+    id_key="table",
+    table_keys=("table", "rows", "checksum", "verified"),
+)
