@@ -91,8 +91,12 @@ def _result(number: int, code: int, stdout: str, stderr: str) -> dict[str, Any]:
 
 
 def _parse(stdout: str) -> Any:
-    if not stdout.strip():
+    """JSON output as data; anything else (ids, tables, csv) as the text it is."""
+    text = stdout.strip()
+    if not text:
         return None
+    if text[0] not in "[{":
+        return stdout
     try:
         return json.loads(stdout)
     except ValueError:

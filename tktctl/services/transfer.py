@@ -149,7 +149,7 @@ class Checker:
         self.unit = unit
         self.queues = {q.name: q for q in lookup.queues(unit).values()}
         self.states = {s.name: s for s in lookup.states(unit).values()}
-        self.agents: dict[str, int] = dict(unit.session.execute(select(Agent.login, Agent.id)).tuples().all())
+        self.agents: dict[str, int] = {login: i for login, i in unit.session.execute(select(Agent.login, Agent.id))}
 
     def agent(self, login: Any) -> int:
         if login not in self.agents:
