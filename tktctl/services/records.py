@@ -131,8 +131,12 @@ def history_select() -> Select[Any]:
 
 
 def history_records(rows: Iterable[Any]) -> Iterator[Record]:
+    """History rows as records; keys looked up once, not per row (exports run to millions)."""
+    keys: list[str] | None = None
     for row in rows:
-        yield dict(row._mapping)
+        if keys is None:
+            keys = list(row._fields)
+        yield dict(zip(keys, row, strict=True))
 
 
 def count(unit: Unit, statement: Select[Any]) -> int:

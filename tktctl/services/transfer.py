@@ -373,16 +373,16 @@ class Transfer:
         for row in rows:
             row.ticket["tn"] = row.ticket["tn"] or next(fresh)
         conn = unit.session.connection()
-        ids = [
-            r[0]
-            for r in conn.execute(
-                insert(Ticket).returning(Ticket.id, sort_by_parameter_order=True), [r.ticket for r in rows]
-            )
-        ]
+        # Plain executemany (the driver's fast path); ids are then read back by ticket number.
+        conn.execute(insert(Ticket), [r.ticket for r in rows])
+        ids: dict[str, int] = {}
+        for part in chunks([r.ticket["tn"] for r in rows]):
+            ids.update({tn: i for tn, i in conn.execute(select(Ticket.tn, Ticket.id).where(Ticket.tn.in_(part)))})
         articles: list[dict[str, Any]] = []
         attachments: list[list[dict[str, Any]]] = []
         history: list[dict[str, Any]] = []
-        for ticket_id, row in zip(ids, rows, strict=True):
+        for row in rows:
+            ticket_id = ids[row.ticket["tn"]]
             for article in row.articles:
                 articles.append({**{k: v for k, v in article.items() if k != "attachments"}, "ticket_id": ticket_id})
                 attachments.append(article["attachments"])
@@ -390,12 +390,14 @@ class Transfer:
                 history += [{**h, "ticket_id": ticket_id} for h in row.history]
             else:
                 history += _new_history(unit, ticket_id, row)
-        if articles:
+        if any(attachments):
+            # Rare: attachments need their article's id, so these articles come back one by one.
             returning = insert(Article).returning(Article.id, sort_by_parameter_order=True)
             article_ids = [r[0] for r in conn.execute(returning, articles)]
             files = [{**f, "article_id": a} for a, fs in zip(article_ids, attachments, strict=True) for f in fs]
-            if files:
-                conn.execute(insert(Attachment), files)
+            conn.execute(insert(Attachment), files)
+        elif articles:
+            conn.execute(insert(Article), articles)
         if history:
             conn.execute(insert(History), history)
         return [_outcome(row, "created", row.ticket["tn"]) for row in rows]
