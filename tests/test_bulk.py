@@ -286,3 +286,11 @@ def test_batch_runs_each_line_with_its_own_exit_code(cli: Cli) -> None:
     stopped = cli("batch", "--stop-on-error", input="ticket show 1\nticket count\n", expect=3).jsonl
     assert len(stopped) == 1
     assert cli("batch", input="ticket count\n").jsonl == [{"line": 1, "exit": 0, "result": {"count": 2}}]
+
+
+def test_many_tickets_without_a_terminal_never_prompt(cli: Cli, desk: Desk) -> None:
+    data = "".join(json.dumps({"title": f"t{i}"}) + "\n" for i in range(25))
+    cli("ticket", "import", "-", "-q", input=data)
+    result = cli("ticket", "prioritize", "--all", "--to", "5", "-q")  # stdin is not a terminal: no question
+    assert len(result.stdout.split()) == 25 and "?" not in result.stderr
+    assert result.stderr.strip() == "25 tickets matched, 25 changed"
