@@ -360,7 +360,7 @@ class Transfer:
             row.ticket["tn"] = row.ticket["tn"] or next(fresh)
         conn = unit.session.connection()
         # Plain executemany (the driver's fast path); ids are then read back by ticket number.
-        conn.execute(insert(Ticket), [r.ticket for r in rows])
+        _executemany(conn, Ticket.__table__, [r.ticket for r in rows])
         ids: dict[str, int] = {}
         for part in chunks([r.ticket["tn"] for r in rows]):
             ids.update({tn: i for tn, i in conn.execute(select(Ticket.tn, Ticket.id).where(Ticket.tn.in_(part)))})
@@ -383,9 +383,9 @@ class Transfer:
             files = [{**f, "article_id": a} for a, fs in zip(article_ids, attachments, strict=True) for f in fs]
             conn.execute(insert(Attachment), files)
         elif articles:
-            conn.execute(insert(Article), articles)
+            _executemany(conn, Article.__table__, articles)
         if history:
-            conn.execute(insert(History), history)
+            _executemany(conn, History.__table__, history)
         return [_outcome(row, "created", row.ticket["tn"]) for row in rows]
 
     def _reserve(self, unit: Unit, count: int, given: set[str]) -> list[str]:
@@ -417,6 +417,25 @@ class Transfer:
             ids = list(unit.session.scalars(select(Ticket.id).where(*clauses).order_by(Ticket.id)))
             for part in chunks(ids):
                 yield from _complete(unit, part)
+
+
+def _executemany(conn: Any, table: Any, rows: Sequence[dict[str, Any]]) -> None:
+    """Core executemany with each column's bind processor looked up once, not once per value.
+
+    The statement is compiled once and handed to the driver's ``executemany``; per row, only
+    the columns' own conversions run (times to naive UTC, JSON to text), which is what keeps
+    a 100,000-ticket import near the driver's plain rate.
+    """
+    dialect = conn.dialect
+    keys = list(rows[0])
+    compiled = insert(table).compile(dialect=dialect, column_keys=keys)
+    names = list(compiled.positiontup) if compiled.positional else keys
+    convert = [(name, table.c[name].type.dialect_impl(dialect).bind_processor(dialect)) for name in names]
+    if compiled.positional:
+        params: list[Any] = [tuple(f(r[k]) if f else r[k] for k, f in convert) for r in rows]
+    else:
+        params = [{k: f(r[k]) if f else r[k] for k, f in convert} for r in rows]
+    conn.exec_driver_sql(compiled.string, params)
 
 
 def _existing(unit: Unit, batch: Sequence[Row]) -> dict[tuple[str, str], tuple[int, str]]:
