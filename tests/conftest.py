@@ -20,10 +20,15 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from hypothesis import HealthCheck, settings
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
 from tktctl.api import Desk
+
+# Wall-clock limits make property tests flaky on a loaded 2-core machine; they test logic, not speed.
+settings.register_profile("tktctl", deadline=None, suppress_health_check=[HealthCheck.too_slow])
+settings.load_profile("tktctl")
 
 REQUIRE_SERVERS = os.environ.get("TKTCTL_TEST_REQUIRE_SERVERS") == "1"
 SERVER_ENV = {"postgresql": "TKTCTL_TEST_POSTGRES_URL", "mysql": "TKTCTL_TEST_MYSQL_URL"}

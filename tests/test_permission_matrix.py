@@ -20,7 +20,7 @@ from typing import Any
 import pytest
 
 from tests.conftest import BACKENDS, Cli, Server, _server_or_skip, dump
-from tktctl.api import Desk, TktctlError
+from tktctl.api import Desk, TicketFilter, TktctlError
 
 PERMISSIONS = ("ro", "move_into", "create", "note", "owner", "priority", "rw")
 HOLDINGS = ("direct", "role")
@@ -65,6 +65,15 @@ MATRIX: dict[str, Case] = {
     "close": Case(frozenset({"rw"}), lambda d, tn: d.tickets.close([tn])),
     "state": Case(frozenset({"rw"}), lambda d, tn: d.tickets.set_state([tn], to="open")),
     "reopen": Case(frozenset({"rw"}), lambda d, tn: d.tickets.reopen([tn]), _close),
+    "count": Case(
+        frozenset({"ro"}),
+        lambda d, tn: d.tickets.count(TicketFilter(title=f"count by {d.actor_login}")) == 1,
+        refused=0,
+    ),
+    "export": Case(frozenset({"ro"}), lambda d, tn: tn in {t["tn"] for t in d.transfer.export_tickets()}, refused=0),
+    "import": Case(
+        frozenset({"create"}), lambda d, tn: d.transfer.import_tickets([(1, {"title": "imported", "queue": "Support"})])
+    ),
 }
 
 

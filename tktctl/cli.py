@@ -20,7 +20,7 @@ from typer._click.exceptions import ClickException
 from typer._click.exceptions import UsageError as ClickUsageError
 
 from tktctl import __version__, config
-from tktctl.commands import acl, agent, audit, customer, db, group, history, queue, role, ticket
+from tktctl.commands import acl, agent, audit, batch, customer, db, group, history, queue, role, ticket
 from tktctl.commands._common import FieldsOpt, Invocation, QuietOpt, invocation
 from tktctl.errors import ExitCode, TktctlError, UsageError
 
@@ -45,6 +45,8 @@ app.add_typer(audit.app, name="audit")
 app.add_typer(db.app, name="db")
 app.command("init")(db.init)
 app.command("completion")(db.completion)
+app.command("stats")(ticket.stats)
+app.command("batch")(batch.batch)
 
 
 def _version(value: bool) -> None:
@@ -126,9 +128,17 @@ def _report(exc: TktctlError, output: str) -> None:
 
 
 def main(argv: Sequence[str] | None = None) -> None:
-    """Entry point: run the command, map every failure to its documented exit code."""
-    args = list(sys.argv[1:] if argv is None else argv)
-    state = Invocation()
+    """Entry point: run the command and exit with its documented exit code."""
+    sys.exit(run(sys.argv[1:] if argv is None else argv))
+
+
+def run(argv: Sequence[str], state: Invocation | None = None) -> int:
+    """Run one command line; map every failure to its exit code (the only place that does).
+
+    ``tktctl batch`` calls this once per input line, passing an Invocation that shares its desks.
+    """
+    args = list(argv)
+    state = state or Invocation()
     try:
         result = app(args=args, prog_name="tktctl", standalone_mode=False, obj=state)
         code = result if isinstance(result, int) else ExitCode.OK
@@ -167,7 +177,7 @@ def main(argv: Sequence[str] | None = None) -> None:
         )
         _report(internal, output)
         code = ExitCode.INTERNAL
-    sys.exit(int(code))
+    return int(code)
 
 
 def _style(state: Invocation, args: Sequence[str]) -> tuple[bool, str]:

@@ -6,12 +6,13 @@ Nothing here imports the database layer at module level, so ``--help`` stays fas
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import inspect
 import json
 import sys
 import typing
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Annotated, Any, TypeVar
 
@@ -26,6 +27,9 @@ if TYPE_CHECKING:
     from tktctl.services.desk import Desk
 
 F = TypeVar("F", bound=Callable[..., Any])
+Prepare = Callable[["typer.Context | None", dict[str, Any]], dict[str, Any]]
+# On a terminal, a change to more tickets than this asks first (--yes skips the question).
+CONFIRM_OVER = 20
 
 
 @dataclass
@@ -34,6 +38,8 @@ class Invocation:
 
     settings: Settings | None = None
     desk: Desk | None = None
+    # `tktctl batch` shares desks (engines, pools) across its lines, keyed by what builds them.
+    desks: dict[tuple[Any, ...], Desk] | None = None
 
 
 OutputOpt = Annotated[
@@ -46,9 +52,6 @@ DryRunOpt = Annotated[bool, typer.Option("--dry-run", help="Check and show what 
 ContinueOpt = Annotated[
     bool,
     typer.Option("--continue-on-error", help="One transaction per ticket; report each; exit 7 if any failed."),
-]
-TicketRefs = Annotated[
-    list[str], typer.Argument(help="Ticket numbers; - reads them from stdin (one per line, or JSON with tn).")
 ]
 TicketRef = Annotated[str, typer.Argument(help="Ticket number.")]
 TimeHelp = "A time: 2026-11-27, '2026-11-27 14:00', 3d (ago), +2h (from now), now, today, yesterday."
@@ -67,32 +70,116 @@ def settings(ctx: typer.Context) -> Settings:
     return current
 
 
-def with_output(function: F) -> F:
-    """Add ``-o/--output``, ``--fields`` and ``-q`` after the verb, as kubectl and gh accept them."""
+def _extend(function: F, extra: list[inspect.Parameter], prepare: Prepare, drop: str | None = None) -> F:
+    """Give a command more keyword options; ``prepare`` turns their values into the command's kwargs.
+
+    Typer reads the resolved annotations through the wrapper (whose globals are this module's).
+    ``drop`` names a parameter of the command that ``prepare`` supplies instead of the user.
+    """
     hints = typing.get_type_hints(function, include_extras=True)
     signature = inspect.signature(function)
     params = [p.replace(annotation=hints.get(p.name, p.annotation)) for p in signature.parameters.values()]
-    extra = [
-        inspect.Parameter("output", inspect.Parameter.KEYWORD_ONLY, default=None, annotation=OutputOpt),
-        inspect.Parameter("fields", inspect.Parameter.KEYWORD_ONLY, default=None, annotation=FieldsOpt),
-        inspect.Parameter("quiet", inspect.Parameter.KEYWORD_ONLY, default=False, annotation=QuietOpt),
-    ]
+    params = [p for p in params if p.name != drop]
+    names = [p.name for p in extra]
 
     @functools.wraps(function)
-    def wrapper(
-        *args: Any, output: str | None = None, fields: str | None = None, quiet: bool = False, **kwargs: Any
-    ) -> Any:
-        ctx = kwargs.get("ctx")  # every command names its context `ctx`
-        if ctx is not None and (output or fields or quiet):
-            state = invocation(ctx)
-            assert state.settings is not None
-            state.settings = state.settings.with_output(output, fields, quiet)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        taken = {name: kwargs.pop(name, None) for name in names}
+        kwargs.update(prepare(kwargs.get("ctx"), taken))  # every command names its context `ctx`
         return function(*args, **kwargs)
 
-    # Resolved annotations: Typer reads them through the wrapper, whose globals are this module's.
     wrapper.__signature__ = signature.replace(parameters=[*params, *extra])  # type: ignore[attr-defined]
-    wrapper.__annotations__ = {**hints, **{p.name: p.annotation for p in extra}}
+    wrapper.__annotations__ = {**{k: v for k, v in hints.items() if k != drop}, **{p.name: p.annotation for p in extra}}
     return wrapper  # type: ignore[return-value]
+
+
+def _options(*specs: tuple[str, Any, Any]) -> list[inspect.Parameter]:
+    return [inspect.Parameter(name, inspect.Parameter.KEYWORD_ONLY, default=d, annotation=a) for name, a, d in specs]
+
+
+def with_output(function: F) -> F:
+    """Add ``-o/--output``, ``--fields`` and ``-q`` after the verb, as kubectl and gh accept them."""
+
+    def prepare(ctx: typer.Context | None, taken: dict[str, Any]) -> dict[str, Any]:
+        if ctx is not None and any(taken.values()):
+            state = invocation(ctx)
+            assert state.settings is not None
+            state.settings = state.settings.with_output(taken["output"], taken["fields"], bool(taken["quiet"]))
+        return {}
+
+    extra = _options(("output", OutputOpt, None), ("fields", FieldsOpt, None), ("quiet", QuietOpt, False))
+    return _extend(function, extra, prepare)
+
+
+# The filters of `ticket list`, shared by every verb that selects tickets: (name, type, flag, help).
+FILTERS: tuple[tuple[str, Any, str, str], ...] = (
+    ("queue", list[str] | None, "--queue", "Queue (repeatable)."),
+    ("state", list[str] | None, "--state", "State (repeatable)."),
+    ("state_type", list[str] | None, "--state-type", "State type: new, open, closed, ... (repeatable)."),
+    ("priority", list[str] | None, "--priority", "Priority (repeatable)."),
+    ("owner", list[str] | None, "--owner", "Owner login (repeatable)."),
+    ("lock", str | None, "--lock", "locked or unlocked."),
+    ("customer", list[str] | None, "--customer", "Customer (repeatable)."),
+    ("title", str | None, "--title", "Text the title contains."),
+    ("created_before", str | None, "--created-before", "Created before this time. " + TimeHelp),
+    ("created_after", str | None, "--created-after", "Created at or after this time."),
+    ("changed_before", str | None, "--changed-before", "Last changed before this time."),
+    ("changed_after", str | None, "--changed-after", "Last changed at or after this time."),
+)
+FILTER_PARAMS = _options(
+    *((name, Annotated[kind, typer.Option(flag, help=text)], None) for name, kind, flag, text in FILTERS)
+)
+AllOpt = Annotated[bool, typer.Option("--all", help="Select every ticket (needed when no ticket or filter is given).")]
+YesOpt = Annotated[bool, typer.Option("--yes", "-y", help=f"Do not ask before changing over {CONFIRM_OVER} tickets.")]
+SelectRefs = Annotated[
+    list[str] | None,
+    typer.Argument(help="Ticket numbers; - reads them from stdin (one per line, or JSON with tn). Or use filters."),
+]
+
+
+def _ticket_filter(taken: dict[str, Any]) -> Any:
+    from tktctl.services.tickets import TicketFilter
+
+    return TicketFilter(**{name: taken[name] for name, *_ in FILTERS if taken[name]})
+
+
+def with_filter(function: F) -> F:
+    """Add the filters of ``ticket list``; the command gets them as ``selection`` (a TicketFilter)."""
+
+    def prepare(ctx: typer.Context | None, taken: dict[str, Any]) -> dict[str, Any]:
+        return {"selection": _ticket_filter(taken)}
+
+    return _extend(function, FILTER_PARAMS, prepare, drop="selection")
+
+
+@dataclass(frozen=True)
+class Chosen:
+    """The tickets a mutating verb works on: numbers or a TicketFilter, and whether to skip asking."""
+
+    tickets: Any
+    yes: bool
+
+
+def with_selection(function: F) -> F:
+    """Ticket numbers (``-`` = stdin) or the filters of ``ticket list`` (or ``--all``), as ``selection``."""
+
+    def prepare(ctx: typer.Context | None, taken: dict[str, Any]) -> dict[str, Any]:
+        refs = read_refs(taken["tns"] or [])
+        selection = _ticket_filter(taken)
+        if refs and not selection.is_empty():
+            raise UsageError("give ticket numbers or filters, not both")
+        if taken["tns"] and not refs:
+            raise UsageError("no tickets given")
+        if not refs and selection.is_empty() and not taken["select_all"]:
+            raise UsageError("no tickets given: name ticket numbers (- reads stdin), give filters, or --all")
+        return {"selection": Chosen(refs or selection, yes=bool(taken["yes"]))}
+
+    extra = [
+        *_options(("tns", SelectRefs, None)),
+        *FILTER_PARAMS,
+        *_options(("select_all", AllOpt, False), ("yes", YesOpt, False)),
+    ]
+    return _extend(function, extra, prepare, drop="selection")
 
 
 def desk(ctx: typer.Context) -> Desk:
@@ -105,15 +192,16 @@ def desk(ctx: typer.Context) -> Desk:
         numbering = current.profile.get("ticket_number") or {}
         if not isinstance(numbering, dict):
             raise UsageError("profile key 'ticket_number' must be a mapping (generator, system_id)")
-        state.desk = Desk(
-            current.db,
-            actor=current.agent,
-            numbers=NumberSettings(
-                generator=str(numbering.get("generator", "DateChecksum")),
-                system_id=str(numbering.get("system_id", "10")),
-            ),
-            timezone_name=current.profile.get("timezone"),
+        numbers = NumberSettings(
+            generator=str(numbering.get("generator", "DateChecksum")),
+            system_id=str(numbering.get("system_id", "10")),
         )
+        zone = current.profile.get("timezone")
+        key = (current.db, current.agent, numbers, zone)
+        shared = state.desks if state.desks is not None else {}
+        if key not in shared:
+            shared[key] = Desk(current.db, actor=current.agent, numbers=numbers, timezone_name=zone)
+        state.desk = shared[key]
     return state.desk
 
 
@@ -185,14 +273,44 @@ def required_password(from_stdin: bool) -> str:
 
 
 def run_bulk(
-    ctx: typer.Context, call: Callable[..., Any], *args: Any, dry_run: bool, continue_on_error: bool, **kwargs: Any
+    ctx: typer.Context, call: Callable[..., Any], selection: Chosen, *args: Any, dry_run: bool, **kwargs: Any
 ) -> None:
-    """Run a bulk change and print the tickets, or each ticket's outcome with --continue-on-error."""
-    try:
-        result = call(*args, dry_run=dry_run, continue_on_error=continue_on_error, **kwargs)
-    except PartialFailure as failure:
-        emit(ctx, failure.results, kinds.OUTCOME)
-        raise
+    """Run a bulk change: ask on a terminal when it is big, show progress, print, summarise on stderr.
+
+    Prints the tickets after the change, or each ticket's outcome with --continue-on-error.
+    """
+    continue_on_error = bool(kwargs.get("continue_on_error"))
+    terminal = sys.stderr.isatty()
+    total = 0
+    if terminal:
+        tickets = selection.tickets
+        total = len(tickets) if isinstance(tickets, list) else desk(ctx).tickets.count(tickets)
+        if sys.stdin.isatty() and not (selection.yes or dry_run) and total > CONFIRM_OVER:
+            typer.confirm(f"change {total} tickets?", abort=True, err=True)
+    with progress_bar(total) as step:
+        try:
+            result = call(selection.tickets, *args, dry_run=dry_run, progress=step, **kwargs)
+        except PartialFailure as failure:
+            emit(ctx, failure.results, kinds.OUTCOME)
+            raise
     emit(ctx, result, kinds.OUTCOME if continue_on_error else kinds.TICKET)
-    if dry_run:
-        typer.echo("dry run: nothing was written", err=True)
+    totals = {"matched": result.matched, "changed": result.changed, "failed": 0, "dry_run": dry_run}
+    summary(ctx, totals, f"{result.matched} tickets matched, {result.changed} changed")
+
+
+def summary(ctx: typer.Context, totals: dict[str, Any], text: str) -> None:
+    """The totals of a bulk run on stderr: one JSON object in machine formats, else one line."""
+    if settings(ctx).output in ("json", "jsonl", "yaml"):
+        typer.echo(json.dumps({"summary": totals}), err=True)
+    else:
+        typer.echo(text + (" (dry run: nothing was written)" if totals.get("dry_run") else ""), err=True)
+
+
+@contextlib.contextmanager
+def progress_bar(total: int | None = None) -> Iterator[Callable[[int], None] | None]:
+    """A progress bar on stderr, only when stderr is a terminal (``total`` None: unknown length)."""
+    if not sys.stderr.isatty():
+        yield None
+        return
+    with typer.progressbar(length=total, label="tickets", file=sys.stderr) as bar:
+        yield bar.update

@@ -2,23 +2,28 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+import sys
+from typing import Annotated, Any
 
 import typer
 
 from tktctl.commands._common import (
+    Chosen,
     ContinueOpt,
     DryRunOpt,
     TicketRef,
-    TicketRefs,
     TimeHelp,
     desk,
     emit,
-    read_refs,
+    progress_bar,
     read_text,
     run_bulk,
+    summary,
+    with_filter,
     with_output,
+    with_selection,
 )
+from tktctl.errors import UsageError
 from tktctl.formats import kinds
 
 app = typer.Typer(help="Create, find and change tickets.", no_args_is_help=True)
@@ -27,11 +32,26 @@ ToQueue = Annotated[str, typer.Option("--to", help="Target queue.")]
 Steal = Annotated[bool, typer.Option("--steal", help="Take over a ticket locked by another agent (needs rw).")]
 
 
+InputFormat = Annotated[
+    str | None, typer.Option("--format", help="json, jsonl, yaml or csv [default: by file name, else detected].")
+]
+BatchSize = Annotated[int, typer.Option("--batch-size", help="Records per transaction.")]
+IfExists = Annotated[str, typer.Option("--if-exists", help="When a record's external_id exists: skip, update or fail.")]
+FORMAT_BY_SUFFIX = {
+    ".json": "json",
+    ".jsonl": "jsonl",
+    ".ndjson": "jsonl",
+    ".yaml": "yaml",
+    ".yml": "yaml",
+    ".csv": "csv",
+}
+
+
 @app.command("create")
 @with_output
 def create(
     ctx: typer.Context,
-    title: Annotated[str, typer.Option("--title", help="Ticket title (at most 255 characters).")],
+    title: Annotated[str | None, typer.Option("--title", help="Ticket title (at most 255 characters).")] = None,
     queue: Annotated[str, typer.Option("--queue", help="Queue.")] = "Raw",
     customer: Annotated[str | None, typer.Option("--customer", help="Customer login or email.")] = None,
     priority: Annotated[str, typer.Option("--priority", help="1-5 or a name: 'very low' ... 'very high'.")] = "3",
@@ -46,8 +66,18 @@ def create(
     external_id: Annotated[
         str | None, typer.Option("--external-id", help="Idempotency key: an existing ticket with it is printed.")
     ] = None,
+    source: Annotated[
+        str | None,
+        typer.Option("--from", help="Create many: records from this file (- = stdin), as `ticket import` reads."),
+    ] = None,
+    input_format: InputFormat = None,
 ) -> None:
-    """Open a ticket and print it."""
+    """Open a ticket and print it (or many, from records: see --from)."""
+    if source is not None:
+        _import(ctx, source, input_format)
+        return
+    if title is None:
+        raise UsageError("--title is required (or --from FILE to create many)")
     emit(
         ctx,
         desk(ctx).tickets.create(
@@ -69,6 +99,68 @@ def create(
     )
 
 
+@app.command("import")
+@with_output
+def import_(
+    ctx: typer.Context,
+    source: Annotated[str, typer.Argument(help="File of ticket records; - reads stdin.")],
+    input_format: InputFormat = None,
+    batch_size: BatchSize = 1000,
+    if_exists: IfExists = "skip",
+    dry_run: DryRunOpt = False,
+    keep_going: Annotated[
+        bool, typer.Option("--continue-on-error", help="Create every good record, report each bad one; exit 7.")
+    ] = False,
+) -> None:
+    """Create tickets from JSON, JSONL, YAML or CSV records, in batches (one transaction each)."""
+    _import(ctx, source, input_format, batch_size, if_exists, dry_run, keep_going)
+
+
+def _import(
+    ctx: typer.Context,
+    source: str,
+    input_format: str | None = None,
+    batch_size: int = 1000,
+    if_exists: str = "skip",
+    dry_run: bool = False,
+    keep_going: bool = False,
+) -> None:
+    """Read records from a file or stdin and import them; print each record's outcome."""
+    from pathlib import Path
+
+    from tktctl.errors import PartialFailure
+    from tktctl.services.transfer import read_records
+
+    fmt = input_format or FORMAT_BY_SUFFIX.get(Path(source).suffix.lower())
+    try:
+        stream = sys.stdin if source == "-" else open(source, encoding="utf-8")  # noqa: SIM115
+    except OSError as exc:
+        raise UsageError(f"cannot read {source}: {exc.strerror}") from exc
+    with stream, progress_bar() as step:
+        try:
+            result = desk(ctx).transfer.import_tickets(
+                read_records(stream, fmt),
+                batch_size=batch_size,
+                if_exists=if_exists,
+                continue_on_error=keep_going,
+                dry_run=dry_run,
+                progress=step,
+            )
+        except PartialFailure as failure:
+            emit(ctx, failure.results, kinds.IMPORT)
+            raise
+    emit(ctx, result, kinds.IMPORT)
+    summary(ctx, {**result.totals, "dry_run": dry_run}, ", ".join(f"{v} {k}" for k, v in result.totals.items()))
+
+
+@app.command("export")
+@with_output
+@with_filter
+def export(ctx: typer.Context, selection: Any) -> None:
+    """Complete tickets (articles, attachments' metadata, history) for `ticket import`; use -o jsonl."""
+    emit(ctx, desk(ctx).transfer.export_tickets(selection), kinds.EXPORT)
+
+
 @app.command("show")
 @with_output
 def show(ctx: typer.Context, tn: TicketRef) -> None:
@@ -78,90 +170,86 @@ def show(ctx: typer.Context, tn: TicketRef) -> None:
 
 @app.command("list")
 @with_output
+@with_filter
 def list_(
     ctx: typer.Context,
-    queue: Annotated[list[str] | None, typer.Option("--queue", help="Queue (repeatable).")] = None,
-    state: Annotated[list[str] | None, typer.Option("--state", help="State (repeatable).")] = None,
-    state_type: Annotated[
-        list[str] | None, typer.Option("--state-type", help="State type: new, open, closed, ... (repeatable).")
-    ] = None,
-    priority: Annotated[list[str] | None, typer.Option("--priority", help="Priority (repeatable).")] = None,
-    owner: Annotated[list[str] | None, typer.Option("--owner", help="Owner login (repeatable).")] = None,
-    lock: Annotated[str | None, typer.Option("--lock", help="locked or unlocked.")] = None,
-    customer: Annotated[list[str] | None, typer.Option("--customer", help="Customer (repeatable).")] = None,
-    title: Annotated[str | None, typer.Option("--title", help="Text the title contains.")] = None,
-    created_before: Annotated[str | None, typer.Option("--created-before", help=TimeHelp)] = None,
-    created_after: Annotated[str | None, typer.Option("--created-after", help=TimeHelp)] = None,
-    changed_before: Annotated[str | None, typer.Option("--changed-before", help=TimeHelp)] = None,
-    changed_after: Annotated[str | None, typer.Option("--changed-after", help=TimeHelp)] = None,
+    selection: Any,
     sort: Annotated[
         str | None, typer.Option("--sort", help="Keys, comma-separated, - for descending: -priority,created.")
     ] = None,
     limit: Annotated[int | None, typer.Option("--limit", help="At most this many tickets.")] = None,
 ) -> None:
     """List tickets matching every filter given."""
-    from tktctl.services.tickets import TicketFilter
-
-    selection = TicketFilter(
-        queue=queue or (),
-        state=state or (),
-        state_type=state_type or (),
-        priority=priority or (),
-        owner=owner or (),
-        lock=lock,
-        customer=customer or (),
-        title=title,
-        created_before=created_before,
-        created_after=created_after,
-        changed_before=changed_before,
-        changed_after=changed_after,
-    )
     emit(ctx, desk(ctx).tickets.list(selection, sort=sort, limit=limit), kinds.TICKET)
+
+
+@app.command("count")
+@with_output
+@with_filter
+def count(ctx: typer.Context, selection: Any) -> None:
+    """Count tickets matching every filter given (for dashboards and shell checks)."""
+    emit(ctx, {"count": desk(ctx).tickets.count(selection)}, kinds.COUNT)
+
+
+@with_output
+@with_filter
+def stats(
+    ctx: typer.Context,
+    selection: Any,
+    by: Annotated[
+        str, typer.Option("--by", help="Group by, comma-separated: queue, state, state_type, priority, owner, lock.")
+    ] = "queue",
+) -> None:
+    """Ticket counts grouped by queue, state, priority or owner (filters narrow the tickets counted)."""
+    keys = [k.strip() for k in by.split(",") if k.strip()]
+    rows = desk(ctx).tickets.stats(keys, selection)
+    emit(ctx, rows, kinds.stats_kind(keys))
 
 
 @app.command("move")
 @with_output
+@with_selection
 def move(
-    ctx: typer.Context, tns: TicketRefs, to: ToQueue, dry_run: DryRunOpt = False, keep_going: ContinueOpt = False
+    ctx: typer.Context, selection: Chosen, to: ToQueue, dry_run: DryRunOpt = False, keep_going: ContinueOpt = False
 ) -> None:
     """Move tickets to another queue."""
-    refs = read_refs(tns)
-    run_bulk(ctx, desk(ctx).tickets.move, refs, to, dry_run=dry_run, continue_on_error=keep_going)
+    run_bulk(ctx, desk(ctx).tickets.move, selection, to, dry_run=dry_run, continue_on_error=keep_going)
 
 
 @app.command("lock")
 @with_output
+@with_selection
 def lock(
     ctx: typer.Context,
-    tns: TicketRefs,
+    selection: Chosen,
     steal: Steal = False,
     dry_run: DryRunOpt = False,
     keep_going: ContinueOpt = False,
 ) -> None:
     """Lock tickets for the acting agent (exit 5 if another agent holds the lock)."""
-    refs = read_refs(tns)
-    run_bulk(ctx, desk(ctx).tickets.lock, refs, steal=steal, dry_run=dry_run, continue_on_error=keep_going)
+    run_bulk(ctx, desk(ctx).tickets.lock, selection, steal=steal, dry_run=dry_run, continue_on_error=keep_going)
 
 
 @app.command("unlock")
 @with_output
+@with_selection
 def unlock(
     ctx: typer.Context,
-    tns: TicketRefs,
+    selection: Chosen,
     steal: Steal = False,
     dry_run: DryRunOpt = False,
     keep_going: ContinueOpt = False,
 ) -> None:
     """Unlock tickets (another agent's lock only with --steal)."""
-    refs = read_refs(tns)
-    run_bulk(ctx, desk(ctx).tickets.unlock, refs, steal=steal, dry_run=dry_run, continue_on_error=keep_going)
+    run_bulk(ctx, desk(ctx).tickets.unlock, selection, steal=steal, dry_run=dry_run, continue_on_error=keep_going)
 
 
 @app.command("prioritize")
 @with_output
+@with_selection
 def prioritize(
     ctx: typer.Context,
-    tns: TicketRefs,
+    selection: Chosen,
     to: Annotated[str | None, typer.Option("--to", help="New priority: 1-5 or a name.")] = None,
     raise_by: Annotated[int, typer.Option("--raise", help="Raise by N steps (capped at 5).")] = 0,
     lower_by: Annotated[int, typer.Option("--lower", help="Lower by N steps (capped at 1).")] = 0,
@@ -169,11 +257,10 @@ def prioritize(
     keep_going: ContinueOpt = False,
 ) -> None:
     """Set, raise or lower the priority of tickets."""
-    refs = read_refs(tns)
     run_bulk(
         ctx,
         desk(ctx).tickets.prioritize,
-        refs,
+        selection,
         to=to,
         raise_by=raise_by,
         lower_by=lower_by,
@@ -184,38 +271,40 @@ def prioritize(
 
 @app.command("close")
 @with_output
+@with_selection
 def close(
     ctx: typer.Context,
-    tns: TicketRefs,
+    selection: Chosen,
     to: Annotated[str, typer.Option("--to", help="A closed state.")] = "closed successful",
     note: Annotated[str | None, typer.Option("--note", help="Internal note saying why; - reads stdin.")] = None,
     dry_run: DryRunOpt = False,
     keep_going: ContinueOpt = False,
 ) -> None:
     """Close tickets (and unlock them)."""
-    refs, text = read_refs(tns), read_text(note)
-    run_bulk(ctx, desk(ctx).tickets.close, refs, to=to, note=text, dry_run=dry_run, continue_on_error=keep_going)
+    text = read_text(note)
+    run_bulk(ctx, desk(ctx).tickets.close, selection, to=to, note=text, dry_run=dry_run, continue_on_error=keep_going)
 
 
 @app.command("reopen")
 @with_output
+@with_selection
 def reopen(
     ctx: typer.Context,
-    tns: TicketRefs,
+    selection: Chosen,
     to: Annotated[str, typer.Option("--to", help="State to reopen into.")] = "open",
     dry_run: DryRunOpt = False,
     keep_going: ContinueOpt = False,
 ) -> None:
     """Reopen closed tickets."""
-    refs = read_refs(tns)
-    run_bulk(ctx, desk(ctx).tickets.reopen, refs, to=to, dry_run=dry_run, continue_on_error=keep_going)
+    run_bulk(ctx, desk(ctx).tickets.reopen, selection, to=to, dry_run=dry_run, continue_on_error=keep_going)
 
 
 @app.command("state")
 @with_output
+@with_selection
 def state(
     ctx: typer.Context,
-    tns: TicketRefs,
+    selection: Chosen,
     to: Annotated[str, typer.Option("--to", help="New state.")],
     pending_until: Annotated[
         str | None, typer.Option("--pending-until", help="For pending states. " + TimeHelp)
@@ -224,11 +313,10 @@ def state(
     keep_going: ContinueOpt = False,
 ) -> None:
     """Set the state of tickets."""
-    refs = read_refs(tns)
     run_bulk(
         ctx,
         desk(ctx).tickets.set_state,
-        refs,
+        selection,
         to=to,
         pending_until=pending_until,
         dry_run=dry_run,
@@ -238,9 +326,10 @@ def state(
 
 @app.command("assign")
 @with_output
+@with_selection
 def assign(
     ctx: typer.Context,
-    tns: TicketRefs,
+    selection: Chosen,
     to: Annotated[str, typer.Option("--to", help="Agent login.")],
     responsible: Annotated[
         bool, typer.Option("--responsible", help="Set the responsible agent, not the owner.")
@@ -249,11 +338,10 @@ def assign(
     keep_going: ContinueOpt = False,
 ) -> None:
     """Set the owner (or responsible agent) of tickets."""
-    refs = read_refs(tns)
     run_bulk(
         ctx,
         desk(ctx).tickets.assign,
-        refs,
+        selection,
         to=to,
         responsible=responsible,
         dry_run=dry_run,
@@ -263,16 +351,28 @@ def assign(
 
 @app.command("note")
 @with_output
+@with_selection
 def note(
     ctx: typer.Context,
-    tn: TicketRef,
+    selection: Chosen,
     body: Annotated[str, typer.Option("--body", help="Note text; - reads stdin.")],
     subject: Annotated[str | None, typer.Option("--subject", help="Subject [default: Note].")] = None,
     internal: Annotated[bool, typer.Option("--internal", help="Hide the note from the customer.")] = False,
+    dry_run: DryRunOpt = False,
+    keep_going: ContinueOpt = False,
 ) -> None:
-    """Add a note to a ticket."""
+    """Add a note to tickets."""
     text = read_text(body) or ""
-    emit(ctx, desk(ctx).tickets.note(tn, body=text, subject=subject, internal=internal), kinds.TICKET)
+    run_bulk(
+        ctx,
+        desk(ctx).tickets.note,
+        selection,
+        body=text,
+        subject=subject,
+        internal=internal,
+        dry_run=dry_run,
+        continue_on_error=keep_going,
+    )
 
 
 @app.command("history")

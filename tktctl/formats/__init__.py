@@ -60,8 +60,12 @@ def _machine(value: Any) -> Any:
     return value
 
 
+# One encoder for every record: json.dumps would build a new one per call (a jsonl export is millions).
+_ENCODER = json.JSONEncoder(default=_json_default, ensure_ascii=False, check_circular=False)
+
+
 def dumps(value: Any) -> str:
-    return json.dumps(value, default=_json_default, ensure_ascii=False)
+    return _ENCODER.encode(value)
 
 
 def _project(record: Record, keys: tuple[str, ...]) -> dict[str, Any]:

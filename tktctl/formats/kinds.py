@@ -111,9 +111,9 @@ AGENT = Kind(
 # The outcome of one ticket in a --continue-on-error or --dry-run bulk run.
 OUTCOME = Kind(
     "outcome",
-    keys=("tn", "ok", "error", "ticket"),
+    keys=("tn", "ok", "changed", "error", "ticket"),
     id_key="tn",
-    table_keys=("tn", "ok", "error"),
+    table_keys=("tn", "ok", "changed", "error"),
 )
 DB_STATUS = Kind(
     "db",
@@ -173,3 +173,32 @@ CUSTOMER = Kind(
     table_keys=("login", "email", "company", "valid"),
 )
 AUTH = Kind("auth", keys=("login", "authenticated"), id_key="login", table_keys=("login", "authenticated"))
+COUNT = Kind("count", keys=("count",), id_key="count", table_keys=("count",))
+
+
+def stats_kind(by: list[str]) -> Kind:
+    """``tktctl stats --by queue,state``: one row per group, its keys then the count."""
+    return Kind("stats", keys=(*by, "count"), id_key="count", table_keys=(*by, "count"))
+
+
+# `ticket export`: complete tickets, which `ticket import` reads back.
+EXPORT = Kind(
+    "ticket",
+    keys=(*TICKET.keys, "articles", "history"),
+    id_key="tn",
+    table_keys=TICKET.table_keys,
+)
+# One input record of `ticket import`: what happened to it (created, updated, skipped, failed).
+IMPORT = Kind(
+    "import",
+    keys=("line", "ok", "action", "tn", "error"),
+    id_key="tn",
+    table_keys=("line", "ok", "action", "tn", "error"),
+)
+# `db copy`: one row per table, as verified after the copy.
+COPY = Kind(
+    "table",
+    keys=("table", "rows", "checksum", "verified"),
+    id_key="table",
+    table_keys=("table", "rows", "checksum", "verified"),
+)

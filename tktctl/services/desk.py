@@ -45,6 +45,7 @@ if TYPE_CHECKING:
     from tktctl.services.history import HistoryLog
     from tktctl.services.queues import Queues
     from tktctl.services.tickets import Tickets
+    from tktctl.services.transfer import Transfer
 
 # Lock waits and deadlocks are a concurrent change winning; anything else operational is the database.
 _CONFLICT_MARKERS = ("deadlock", "lock wait timeout", "database is locked", "could not serialize", "lock timeout")
@@ -158,6 +159,12 @@ class Desk:
         from tktctl.services.audit import AuditLog
 
         return AuditLog(self)
+
+    @cached_property
+    def transfer(self) -> Transfer:
+        from tktctl.services.transfer import Transfer
+
+        return Transfer(self)
 
     def close(self) -> None:
         """Release pooled connections (the engine is made again on next use)."""

@@ -120,14 +120,6 @@ def require(unit: Unit, permission: str, group_ids: Iterable[int]) -> None:
             )
 
 
-def require_tickets(unit: Unit, permission: str, rows: Iterable[TicketRow]) -> None:
-    """``permission`` on the groups of these tickets; ``ro`` is not needed on tickets the actor owns."""
-    rows = list(rows)
-    if permission == "ro":
-        rows = [r for r in rows if r.owner_id != unit.actor.id]
-    require(unit, permission, lookup.group_ids(unit, rows))
-
-
 def require_admin(unit: Unit) -> None:
     """Managing queues, agents, groups, roles, grants and customers: rw in the admin group."""
     if not is_admin(unit):

@@ -79,37 +79,47 @@ def tickets_by_id(unit: Unit, ids: Sequence[int]) -> list[Record]:
     return [found[i] for i in ids]
 
 
-def articles(unit: Unit, ticket_id: int, tn: str) -> list[Record]:
-    rows = (
-        unit.session.execute(select(Article).where(Article.ticket_id == ticket_id).order_by(Article.id)).scalars().all()
-    )
+def articles(unit: Unit, ticket_id: int) -> list[Record]:
+    return articles_of(unit, [ticket_id]).get(ticket_id, [])
+
+
+def articles_of(unit: Unit, ticket_ids: Sequence[int]) -> dict[int, list[Record]]:
+    """The tickets' articles (with their attachments' metadata) by ticket id, oldest first."""
+    rows = unit.session.execute(
+        select(Article, Ticket.tn)
+        .join(Ticket, Article.ticket_id == Ticket.id)
+        .where(Article.ticket_id.in_(ticket_ids))
+        .order_by(Article.id)
+    ).all()
     attachments: dict[int, list[Record]] = {}
-    if rows:
+    for part in chunks([a.id for a, _ in rows]):
         meta = unit.session.execute(
             select(Attachment.article_id, Attachment.id, Attachment.filename, Attachment.content_type, Attachment.size)
-            .where(Attachment.article_id.in_([a.id for a in rows]))
+            .where(Attachment.article_id.in_(part))
             .order_by(Attachment.id)
         )
         for article_id, att_id, filename, content_type, size in meta:
             attachments.setdefault(article_id, []).append(
                 {"id": att_id, "filename": filename, "content_type": content_type, "size": size}
             )
-    return [
-        {
-            "id": a.id,
-            "ticket": tn,
-            "channel": a.channel,
-            "sender": a.sender,
-            "from": a.a_from,
-            "to": a.a_to,
-            "subject": a.subject,
-            "body": a.body,
-            "visible_to_customer": a.visible_to_customer,
-            "created": a.created,
-            "attachments": attachments.get(a.id, []),
-        }
-        for a in rows
-    ]
+    found: dict[int, list[Record]] = {}
+    for a, tn in rows:
+        found.setdefault(a.ticket_id, []).append(
+            {
+                "id": a.id,
+                "ticket": tn,
+                "channel": a.channel,
+                "sender": a.sender,
+                "from": a.a_from,
+                "to": a.a_to,
+                "subject": a.subject,
+                "body": a.body,
+                "visible_to_customer": a.visible_to_customer,
+                "created": a.created,
+                "attachments": attachments.get(a.id, []),
+            }
+        )
+    return found
 
 
 def history_select() -> Select[Any]:
@@ -123,8 +133,12 @@ def history_select() -> Select[Any]:
 
 
 def history_records(rows: Iterable[Any]) -> Iterator[Record]:
+    """History rows as records; keys looked up once, not per row (exports run to millions)."""
+    keys: list[str] | None = None
     for row in rows:
-        yield dict(row._mapping)
+        if keys is None:
+            keys = list(row._fields)
+        yield dict(zip(keys, row, strict=True))
 
 
 def between(unit: Unit, column: Any, since: str | datetime | None, until: str | datetime | None) -> list[Any]:

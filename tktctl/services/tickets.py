@@ -13,13 +13,28 @@ from dataclasses import dataclass, fields
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import ColumnElement, insert, update
+from sqlalchemy import (
+    Boolean,
+    ColumnElement,
+    Integer,
+    String,
+    Text,
+    case,
+    cast,
+    func,
+    insert,
+    literal,
+    or_,
+    select,
+    update,
+)
 
-from tktctl.db.models import Article, History, Queue, State, Ticket
+from tktctl.db.models import Agent, Article, History, Queue, State, Ticket, UTCDateTime
+from tktctl.db.sqljson import json_object
 from tktctl.errors import ConflictError, PartialFailure, TktctlError, UsageError
 from tktctl.isotime import iso
 from tktctl.services import lookup, permissions
-from tktctl.services.lookup import TicketRow, chunks
+from tktctl.services.lookup import chunks
 from tktctl.services.numbering import next_numbers
 from tktctl.services.records import (
     Record,
@@ -44,7 +59,7 @@ from tktctl.services.vocabulary import (
 if TYPE_CHECKING:
     from tktctl.services.desk import Desk, Unit
 
-Change = Callable[["Unit", list[TicketRow]], None]
+Change = Callable[["Unit", "Selected"], int]
 
 
 @dataclass(frozen=True)
@@ -68,6 +83,10 @@ class TicketFilter:
         return not any(getattr(self, f.name) for f in fields(self))
 
 
+# Tickets named by number (``-`` already read), or chosen by a filter.
+Selection = Iterable[str] | TicketFilter
+
+
 SORT_KEYS: dict[str, Any] = {
     "id": Ticket.id,
     "tn": Ticket.tn,
@@ -82,7 +101,7 @@ SORT_KEYS: dict[str, Any] = {
 }
 
 
-def _where(unit: Unit, selection: TicketFilter) -> list[ColumnElement[bool]]:
+def filter_clauses(unit: Unit, selection: TicketFilter) -> list[ColumnElement[bool]]:
     """The WHERE clauses of a filter; unknown names are not-found errors, bad values usage errors."""
     clauses: list[ColumnElement[bool]] = []
     if selection.queue:
@@ -131,31 +150,158 @@ def _order(sort: str | None) -> list[Any]:
     return [*order, Ticket.id.asc()]
 
 
-def _guard_locks(unit: Unit, rows: Iterable[TicketRow]) -> None:
+@dataclass
+class Selected:
+    """The tickets a change applies to, row-locked: their ids and WHERE clauses that cover them.
+
+    A filter selection is one clause set (the filter itself), so each change is one UPDATE
+    and one INSERT … SELECT whatever the number of tickets; explicit numbers are id lists.
+    """
+
+    ids: list[int]
+    parts: list[list[ColumnElement[bool]]]
+
+
+@dataclass
+class BulkResult:
+    """What a bulk change did: the records (tickets, or outcomes), how many matched and changed."""
+
+    records: Iterable[Record]
+    matched: int
+    changed: int
+
+    def __iter__(self) -> Iterator[Record]:
+        return iter(self.records)
+
+
+@dataclass(frozen=True)
+class Entry:
+    """A history row for each selected ticket meeting ``when``, written by one INSERT … SELECT."""
+
+    type: str
+    data: ColumnElement[Any]
+    when: tuple[ColumnElement[bool], ...] = ()
+    queue: ColumnElement[Any] | None = None  # the history row's queue: the ticket's, unless given
+
+
+def _select(unit: Unit, selection: Selection) -> Selected:
+    """Lock the selected tickets (in id order) and describe them for set-based statements."""
+    if isinstance(selection, TicketFilter):
+        where = filter_clauses(unit, selection)
+        statement = select(Ticket.id).where(*where).order_by(Ticket.id).with_for_update()
+        ids = list(unit.session.scalars(statement))
+        return Selected(ids, [where] if ids else [])
+    rows = lookup.tickets(unit, lookup.unique_refs(selection), lock=True)
+    ids = [r.id for r in rows]
+    return Selected(ids, [[Ticket.id.in_(part)] for part in chunks(sorted(ids))])
+
+
+def _groups(unit: Unit, sel: Selected, *cond: ColumnElement[bool]) -> set[int]:
+    """The groups of the selected tickets' queues (those meeting ``cond``): what a permission is checked on."""
+    known = lookup.queues(unit)
+    queue_ids: set[int] = set()
+    for where in sel.parts:
+        queue_ids.update(unit.session.scalars(select(Ticket.queue_id).where(*where, *cond).distinct()))
+    return {known[q].group_id for q in queue_ids}
+
+
+def _require(unit: Unit, permission: str, sel: Selected) -> None:
+    """``permission`` on the selected tickets' groups; the owner keeps ``ro`` on his own tickets."""
+    owned = (Ticket.owner_id != unit.actor.id,) if permission == "ro" else ()
+    permissions.require(unit, permission, _groups(unit, sel, *owned))
+
+
+def _first(unit: Unit, sel: Selected, *cond: ColumnElement[bool]) -> tuple[str, int, int] | None:
+    """The first selected ticket meeting ``cond`` (tn, owner id) and how many do."""
+    found: tuple[str, int] | None = None
+    total = 0
+    for where in sel.parts:
+        statement = select(Ticket.tn, Ticket.owner_id).where(*where, *cond).order_by(Ticket.id).limit(1)
+        row = unit.session.execute(statement).first()
+        if row is not None:
+            found = found or (row.tn, row.owner_id)
+            total += unit.session.scalar(count_of(Ticket).where(*where, *cond)) or 0
+    return None if found is None else (*found, total)
+
+
+def _refuse(unit: Unit, sel: Selected, message: str, *cond: ColumnElement[bool]) -> None:
+    """A conflict naming the first selected ticket meeting ``cond`` (``{tn}`` in the message)."""
+    hit = _first(unit, sel, *cond)
+    if hit is not None:
+        raise ConflictError(message.format(tn=hit[0]), ref=hit[0])
+
+
+def _guard_locks(unit: Unit, sel: Selected) -> None:
     """Only the owner changes a locked ticket (others take it over with ``lock --steal``)."""
-    foreign = [r for r in rows if r.locked and r.owner_id != unit.actor.id]
-    if foreign:
-        owner = lookup.logins(unit, [foreign[0].owner_id])[foreign[0].owner_id]
-        more = f" (and {len(foreign) - 1} more)" if len(foreign) > 1 else ""
+    foreign = _first(unit, sel, Ticket.locked.is_(True), Ticket.owner_id != unit.actor.id)
+    if foreign is not None:
+        tn, owner_id, total = foreign
+        owner = lookup.logins(unit, [owner_id])[owner_id]
+        more = f" (and {total - 1} more)" if total > 1 else ""
         raise ConflictError(
-            f"ticket {foreign[0].tn} is locked by {owner}{more}; take it over with `tktctl ticket lock --steal`",
-            ref=foreign[0].tn,
+            f"ticket {tn} is locked by {owner}{more}; take it over with `tktctl ticket lock --steal`", ref=tn
         )
 
 
-def _update(
-    unit: Unit, rows: Sequence[TicketRow], values: dict[str, Any], guard: ColumnElement[bool] | None = None
-) -> None:
-    """One guarded UPDATE per chunk of ids; fewer rows than expected means a concurrent change won."""
-    ids = [r.id for r in rows]
-    for part in chunks(ids):
-        statement = update(Ticket).where(Ticket.id.in_(part))
-        if guard is not None:
-            statement = statement.where(guard)
-        statement = statement.values(**values, changed=unit.now, changed_by=unit.actor.id)
-        result = unit.session.execute(statement, execution_options={"synchronize_session": False})
-        if result.rowcount != len(part):
+def _change(
+    unit: Unit,
+    sel: Selected,
+    values: dict[str, Any],
+    entries: Sequence[Entry],
+    when: Sequence[ColumnElement[bool]] = (),
+) -> int:
+    """History rows (reading the old values), then one UPDATE, per clause set; returns tickets changed.
+
+    The rows are locked, so the UPDATE meets exactly the tickets counted first; any other
+    number means a concurrent change slipped in (e.g. a new ticket matching the filter).
+    """
+    # SQLite writers hold the database's write lock from BEGIN IMMEDIATE: nothing can slip in.
+    serialised = unit.session.get_bind().dialect.name == "sqlite"
+    changed = 0
+    for where in sel.parts:
+        expected = None if serialised else unit.session.scalar(count_of(Ticket).where(*where, *when)) or 0
+        if expected == 0:
+            continue
+        for entry in entries:
+            columns = select(
+                Ticket.id,
+                literal(entry.type, String()),
+                literal(unit.actor.id, Integer()),
+                Ticket.queue_id if entry.queue is None else entry.queue,
+                literal(unit.now, UTCDateTime()),
+                entry.data,
+            ).where(*where, *when, *entry.when)
+            unit.session.execute(insert(History).from_select(HISTORY_COLUMNS, columns))
+        statement = (
+            update(Ticket)
+            .where(*where, *when)
+            .values(**values, changed=unit.now, changed_by=unit.actor.id)
+            .execution_options(synchronize_session=False)
+        )
+        done = unit.session.execute(statement).rowcount
+        if expected is not None and done != expected:
             raise ConflictError("a concurrent change to these tickets won; nothing was changed, retry")
+        changed += done
+    return changed
+
+
+def count_of(model: Any) -> Any:
+    """SELECT count(*) FROM model, to add WHERE clauses to."""
+    return select(func.count()).select_from(model)
+
+
+HISTORY_COLUMNS = ["ticket_id", "type", "actor_id", "queue_id", "at", "data"]
+
+
+def _name_of(column: Any, model: Any) -> ColumnElement[Any]:
+    """The name (or login) of the row ``column`` points to, as a correlated subquery."""
+    label = model.login if model is Agent else model.name
+    return select(label).where(model.id == column).scalar_subquery()
+
+
+def _named(expr: ColumnElement[Any], names: dict[int, str]) -> ColumnElement[Any]:
+    """A small fixed vocabulary (states, priorities) mapped in SQL by CASE."""
+    return cast(case(names, value=expr), String())
 
 
 def _history(unit: Unit, entries: Sequence[tuple[int, str, int, dict[str, Any]]]) -> None:
@@ -209,31 +355,34 @@ def _priority_name(number: int) -> str:
     return f"{number} {PRIORITY_WORDS[number]}"
 
 
-def _unlock_closed(unit: Unit, rows: Sequence[TicketRow]) -> None:
-    """OTRS unlocks a ticket when it is closed, and records it."""
-    locked = [r for r in rows if r.locked]
-    if locked:
-        _update(unit, locked, {"locked": False})
-        _history(
-            unit, [(r.id, "Unlock", r.queue_id, {"from": "lock", "to": "unlock", "reason": "closed"}) for r in locked]
-        )
+PRIORITY_NAMES = {n: _priority_name(n) for n in PRIORITY_WORDS}
 
 
-def _set_state(unit: Unit, rows: Sequence[TicketRow], target: lookup.StateInfo, pending_until: datetime | None) -> None:
-    states = lookup.states(unit)
-    changing = [r for r in rows if r.state_id != target.id or r.pending_until != pending_until]
-    if not changing:
-        return
-    _update(unit, changing, {"state_id": target.id, "pending_until": pending_until})
-    entries: list[tuple[int, str, int, dict[str, Any]]] = []
-    for r in changing:
-        if r.state_id != target.id:
-            entries.append((r.id, "StateUpdate", r.queue_id, {"from": states[r.state_id].name, "to": target.name}))
-        if pending_until is not None:
-            entries.append((r.id, "SetPendingTime", r.queue_id, {"from": r.pending_until, "to": pending_until}))
-    _history(unit, entries)
+def _set_state(unit: Unit, sel: Selected, target: lookup.StateInfo, pending_until: datetime | None) -> int:
+    """Set the state (and pending time); closing also unlocks, as OTRS does, and records it."""
+    pending_differs = (
+        Ticket.pending_until.is_not(None)
+        if pending_until is None
+        else or_(Ticket.pending_until.is_(None), Ticket.pending_until != pending_until)
+    )
+    differs = or_(Ticket.state_id != target.id, pending_differs)
+    old_pending: list[tuple[int, str, int, dict[str, Any]]] = []
+    if pending_until is not None:
+        for where in sel.parts:
+            rows = unit.session.execute(select(Ticket.id, Ticket.queue_id, Ticket.pending_until).where(*where, differs))
+            old_pending += [(i, "SetPendingTime", q, {"from": old, "to": pending_until}) for i, q, old in rows]
+    names = {i: s.name for i, s in lookup.states(unit).items()}
+    state_update = Entry(
+        "StateUpdate",
+        json_object(("from", _named(Ticket.state_id, names)), ("to", target.name)),
+        when=(Ticket.state_id != target.id,),
+    )
+    changed = _change(unit, sel, {"state_id": target.id, "pending_until": pending_until}, [state_update], [differs])
+    _history(unit, old_pending)
     if target.type == "closed":
-        _unlock_closed(unit, changing)
+        unlock = Entry("Unlock", json_object(("from", "lock"), ("to", "unlock"), ("reason", "closed")))
+        _change(unit, sel, {"locked": False}, [unlock], [Ticket.locked.is_(True)])
+    return changed
 
 
 def _target_state(unit: Unit, name: str, pending_until: datetime | None) -> lookup.StateInfo:
@@ -263,7 +412,7 @@ class Tickets:
             row = lookup.tickets(unit, [ref], lock=False)[0]
             permissions.require_visible(unit, [row])
             record = tickets_by_id(unit, [row.id])[0]
-            record["articles"] = articles(unit, row.id, row.tn)
+            record["articles"] = articles(unit, row.id)
             return record
 
     def list(
@@ -273,7 +422,7 @@ class Tickets:
         if limit is not None and limit < 1:
             raise UsageError("--limit must be at least 1")
         with self.desk.read() as unit:
-            statement = ticket_select().where(*_where(unit, selection or TicketFilter()))
+            statement = ticket_select().where(*filter_clauses(unit, selection or TicketFilter()))
             statement = statement.order_by(*_order(sort))
             if limit is not None:
                 statement = statement.limit(limit)
@@ -380,7 +529,7 @@ class Tickets:
                     from_=from_ or customer,
                     visible=channel != "internal",
                 )
-                entries.append((ticket_id, _article_history(channel, sender), target.id, {"channel": channel}))
+                entries.append((ticket_id, article_history(channel, sender), target.id, {"channel": channel}))
             _history(unit, entries)
             record = tickets_by_id(unit, [ticket_id])[0]
             return {**record, "created_now": True}
@@ -394,236 +543,286 @@ class Tickets:
 
     def run(
         self,
-        refs: Iterable[str],
+        selection: Selection,
         change: Change,
         *,
         dry_run: bool = False,
         continue_on_error: bool = False,
-    ) -> list[Record]:
-        """Apply ``change`` to the tickets named: atomically, or one transaction per ticket.
+        progress: Callable[[int], None] | None = None,
+    ) -> BulkResult:
+        """Apply ``change`` to the tickets named or filtered: atomically, or one transaction per ticket.
 
-        Returns the tickets after the change; with ``continue_on_error`` one outcome per
-        ticket (``tn``, ``ok``, ``error``, ``ticket``), raising PartialFailure with them
-        when any failed. ``dry_run`` checks and computes everything, then rolls back.
+        Atomic runs yield the tickets after the change (read after the commit; inside the
+        transaction for ``dry_run``, which checks and computes everything, then rolls back).
+        With ``continue_on_error`` one outcome per ticket (``tn``, ``ok``, ``changed``,
+        ``error``, ``ticket``), raising PartialFailure with them when any failed.
+        ``progress`` is called with the number of tickets done after each step.
         """
-        tns = lookup.unique_refs(refs)
         if not continue_on_error:
-            return self._apply(tns, change, dry_run=dry_run)
+            result = self._apply(selection, change, dry_run=dry_run)
+            if progress is not None:
+                progress(result.matched)
+            return result
         outcomes: list[Record] = []
-        for tn in tns:
+        changed = 0
+        for tn in self._numbers(selection):
             try:
-                (ticket,) = self._apply([tn], change, dry_run=dry_run)
-                outcomes.append({"tn": tn, "ok": True, "error": None, "ticket": ticket})
+                done = self._apply([tn], change, dry_run=dry_run)
+                (ticket,) = done
+                outcomes.append({"tn": tn, "ok": True, "changed": bool(done.changed), "error": None, "ticket": ticket})
+                changed += done.changed
             except TktctlError as exc:
-                outcomes.append({"tn": tn, "ok": False, "error": exc.to_dict()["error"], "ticket": None})
+                outcomes.append(
+                    {"tn": tn, "ok": False, "changed": False, "error": exc.to_dict()["error"], "ticket": None}
+                )
+            if progress is not None:
+                progress(1)
         failed = sum(1 for o in outcomes if not o["ok"])
         if failed:
             raise PartialFailure(f"{failed} of {len(outcomes)} tickets failed", outcomes)
-        return outcomes
+        return BulkResult(outcomes, len(outcomes), changed)
 
-    def _apply(self, tns: Sequence[str], change: Change, *, dry_run: bool) -> list[Record]:
+    def _numbers(self, selection: Selection) -> list[str]:
+        """The ticket numbers of a selection, for one transaction per ticket."""
+        if not isinstance(selection, TicketFilter):
+            return lookup.unique_refs(selection)
+        with self.desk.read() as unit:
+            statement = select(Ticket.tn).where(*filter_clauses(unit, selection)).order_by(Ticket.id)
+            return list(unit.session.scalars(statement))
+
+    def _apply(self, selection: Selection, change: Change, *, dry_run: bool) -> BulkResult:
         with self.desk.write(dry_run=dry_run) as unit:
-            rows = lookup.tickets(unit, tns, lock=True)
-            change(unit, rows)
-            return tickets_by_id(unit, [r.id for r in rows])
+            sel = _select(unit, selection)
+            changed = change(unit, sel)
+            if dry_run:
+                return BulkResult(tickets_by_id(unit, sel.ids), len(sel.ids), changed)
+        return BulkResult(self._records(sel.ids), len(sel.ids), changed)
 
-    def move(self, refs: Iterable[str], to: str, **options: Any) -> list[Record]:
-        def change(unit: Unit, rows: list[TicketRow]) -> None:
-            target = lookup.queue(unit, to, for_write=True)
-            permissions.require_tickets(unit, "ro", rows)
-            permissions.require(unit, "move_into", [target.group_id])
-            _guard_locks(unit, rows)
-            moving = [r for r in rows if r.queue_id != target.id]
-            if moving:
-                names = lookup.queues(unit)
-                _update(unit, moving, {"queue_id": target.id})
-                _history(
-                    unit,
-                    [(r.id, "Move", target.id, {"from": names[r.queue_id].name, "to": target.name}) for r in moving],
-                )
+    def _records(self, ids: Sequence[int]) -> Iterator[Record]:
+        """Tickets after a change, streamed in chunks (a filter may have matched a million)."""
+        with self.desk.read() as unit:
+            for part in chunks(ids):
+                yield from tickets_by_id(unit, part)
 
-        return self.run(refs, change, **options)
+    def count(self, selection: TicketFilter | None = None) -> int:
+        """How many tickets match."""
+        with self.desk.read() as unit:
+            where = filter_clauses(unit, selection or TicketFilter())
+            return unit.session.scalar(count_of(Ticket).where(*where)) or 0
 
-    def lock(self, refs: Iterable[str], *, steal: bool = False, **options: Any) -> list[Record]:
-        def change(unit: Unit, rows: list[TicketRow]) -> None:
-            permissions.require_tickets(unit, "owner", rows)
-            if steal:
-                permissions.require_tickets(unit, "rw", rows)
-            mine = [r for r in rows if r.locked and r.owner_id == unit.actor.id]
-            if mine:
-                raise ConflictError(f"ticket {mine[0].tn} is already locked by you", ref=mine[0].tn)
-            if not steal:
-                _guard_locks(unit, rows)
-            old = lookup.logins(unit, [r.owner_id for r in rows])
-            # Atomic: only a ticket still unlocked (or, stealing, still held by the same owner) is taken.
-            by_holder: dict[int | None, list[TicketRow]] = {}
-            for r in rows:
-                by_holder.setdefault(r.owner_id if r.locked else None, []).append(r)
-            for holder, group in by_holder.items():
-                guard = Ticket.locked.is_(False) if holder is None else Ticket.owner_id == holder
-                _update(unit, group, {"locked": True, "owner_id": unit.actor.id}, guard)
-            entries = [(r.id, "Lock", r.queue_id, {"from": "unlock", "to": "lock"}) for r in rows]
-            entries += [
-                (r.id, "OwnerUpdate", r.queue_id, {"from": old[r.owner_id], "to": unit.actor.login, "stolen": r.locked})
-                for r in rows
-                if r.owner_id != unit.actor.id
-            ]
-            _history(unit, entries)
-
-        return self.run(refs, change, **options)
-
-    def unlock(self, refs: Iterable[str], *, steal: bool = False, **options: Any) -> list[Record]:
-        def change(unit: Unit, rows: list[TicketRow]) -> None:
-            permissions.require_tickets(unit, "owner", rows)
-            if steal:
-                permissions.require_tickets(unit, "rw", rows)
-            unlocked = [r for r in rows if not r.locked]
-            if unlocked:
-                raise ConflictError(f"ticket {unlocked[0].tn} is not locked", ref=unlocked[0].tn)
-            if not steal:
-                _guard_locks(unit, rows)
-            _update(unit, rows, {"locked": False}, Ticket.locked.is_(True))
-            owners = lookup.logins(unit, [r.owner_id for r in rows])
-            _history(
-                unit,
-                [
-                    (r.id, "Unlock", r.queue_id, {"from": "lock", "to": "unlock", "owner": owners[r.owner_id]})
-                    for r in rows
-                ],
+    def stats(self, by: Sequence[str] = ("queue",), selection: TicketFilter | None = None) -> list[Record]:
+        """Ticket counts grouped by ``by`` (queue, state, state_type, priority, owner, lock)."""
+        unknown = [b for b in by if b not in STATS_KEYS]
+        if unknown or not by:
+            raise UsageError(
+                f"cannot group by {', '.join(unknown) or '(nothing)'}; choose from {', '.join(STATS_KEYS)}"
             )
+        with self.desk.read() as unit:
+            source = ticket_select().where(*filter_clauses(unit, selection or TicketFilter())).subquery()
+            keys = [source.c[STATS_KEYS[b]].label(b) for b in by]
+            statement = select(*keys, func.count().label("count")).group_by(*keys).order_by(*keys)
+            rows = [dict(r._mapping) for r in unit.session.execute(statement)]
+        for row in rows:
+            if "lock" in row:
+                row["lock"] = "locked" if row["lock"] else "unlocked"
+        return rows
 
-        return self.run(refs, change, **options)
+    def move(self, selection: Selection, to: str, **options: Any) -> BulkResult:
+        def change(unit: Unit, sel: Selected) -> int:
+            target = lookup.queue(unit, to, for_write=True)
+            _require(unit, "ro", sel)
+            permissions.require(unit, "move_into", [target.group_id])
+            _guard_locks(unit, sel)
+            data = json_object(("from", _name_of(Ticket.queue_id, Queue)), ("to", target.name))
+            entry = Entry("Move", data, queue=literal(target.id, Integer()))
+            return _change(unit, sel, {"queue_id": target.id}, [entry], [Ticket.queue_id != target.id])
+
+        return self.run(selection, change, **options)
+
+    def lock(self, selection: Selection, *, steal: bool = False, **options: Any) -> BulkResult:
+        def change(unit: Unit, sel: Selected) -> int:
+            _require(unit, "owner", sel)
+            if steal:
+                _require(unit, "rw", sel)
+            _refuse(
+                unit,
+                sel,
+                "ticket {tn} is already locked by you",
+                Ticket.locked.is_(True),
+                Ticket.owner_id == unit.actor.id,
+            )
+            if not steal:
+                _guard_locks(unit, sel)
+            entries = [
+                Entry("Lock", json_object(("from", "unlock"), ("to", "lock"))),
+                Entry(
+                    "OwnerUpdate",
+                    json_object(
+                        ("from", _name_of(Ticket.owner_id, Agent)),
+                        ("to", unit.actor.login),
+                        ("stolen", Ticket.locked),
+                    ),
+                    when=(Ticket.owner_id != unit.actor.id,),
+                ),
+            ]
+            return _change(unit, sel, {"locked": True, "owner_id": unit.actor.id}, entries)
+
+        return self.run(selection, change, **options)
+
+    def unlock(self, selection: Selection, *, steal: bool = False, **options: Any) -> BulkResult:
+        def change(unit: Unit, sel: Selected) -> int:
+            _require(unit, "owner", sel)
+            if steal:
+                _require(unit, "rw", sel)
+            _refuse(unit, sel, "ticket {tn} is not locked", Ticket.locked.is_(False))
+            if not steal:
+                _guard_locks(unit, sel)
+            data = json_object(("from", "lock"), ("to", "unlock"), ("owner", _name_of(Ticket.owner_id, Agent)))
+            return _change(unit, sel, {"locked": False}, [Entry("Unlock", data)])
+
+        return self.run(selection, change, **options)
 
     def prioritize(
         self,
-        refs: Iterable[str],
+        selection: Selection,
         *,
         to: str | int | None = None,
         raise_by: int = 0,
         lower_by: int = 0,
         **options: Any,
-    ) -> list[Record]:
+    ) -> BulkResult:
         """Set the priority, or raise/lower it by steps, capped to 1..5."""
         if sum(x is not None and x != 0 for x in (to, raise_by, lower_by)) != 1:
             raise UsageError("give exactly one of --to, --raise or --lower")
         if raise_by < 0 or lower_by < 0:
             raise UsageError("--raise and --lower take a positive number of steps")
         absolute = parse_priority(to) if to is not None else None
+        step = Ticket.priority_id + (raise_by - lower_by)
+        new: ColumnElement[Any] = (
+            literal(absolute, Integer()) if absolute is not None else case((step > 5, 5), (step < 1, 1), else_=step)
+        )
 
-        def change(unit: Unit, rows: list[TicketRow]) -> None:
-            permissions.require_tickets(unit, "priority", rows)
-            _guard_locks(unit, rows)
-            targets: dict[int, list[TicketRow]] = {}
-            for r in rows:
-                new = absolute if absolute is not None else min(5, max(1, r.priority_id + raise_by - lower_by))
-                if new != r.priority_id:
-                    targets.setdefault(new, []).append(r)
-            for new, group in targets.items():
-                _update(unit, group, {"priority_id": new})
-                _history(
-                    unit,
-                    [
-                        (
-                            r.id,
-                            "PriorityUpdate",
-                            r.queue_id,
-                            {"from": _priority_name(r.priority_id), "to": _priority_name(new)},
-                        )
-                        for r in group
-                    ],
-                )
+        def change(unit: Unit, sel: Selected) -> int:
+            _require(unit, "priority", sel)
+            _guard_locks(unit, sel)
+            data = json_object(
+                ("from", _named(Ticket.priority_id, PRIORITY_NAMES)), ("to", _named(new, PRIORITY_NAMES))
+            )
+            return _change(
+                unit, sel, {"priority_id": new}, [Entry("PriorityUpdate", data)], [new != Ticket.priority_id]
+            )
 
-        return self.run(refs, change, **options)
+        return self.run(selection, change, **options)
 
     def close(
-        self, refs: Iterable[str], *, to: str = "closed successful", note: str | None = None, **options: Any
-    ) -> list[Record]:
+        self, selection: Selection, *, to: str = "closed successful", note: str | None = None, **options: Any
+    ) -> BulkResult:
         clean_text("note", note)
 
-        def change(unit: Unit, rows: list[TicketRow]) -> None:
+        def change(unit: Unit, sel: Selected) -> int:
             target = _target_state(unit, to, None)
             if target.type != "closed":
                 raise UsageError(f"state {to!r} is not a closed state; use `ticket state --to` for that")
-            permissions.require_tickets(unit, "rw", rows)
-            _guard_locks(unit, rows)
+            _require(unit, "rw", sel)
+            _guard_locks(unit, sel)
             if note:
-                _notes(unit, rows, note, subject="Close", visible=False)
-            _set_state(unit, rows, target, None)
+                _notes(unit, sel, note, subject="Close", visible=False)
+            return _set_state(unit, sel, target, None)
 
-        return self.run(refs, change, **options)
+        return self.run(selection, change, **options)
 
-    def reopen(self, refs: Iterable[str], *, to: str = "open", **options: Any) -> list[Record]:
-        def change(unit: Unit, rows: list[TicketRow]) -> None:
+    def reopen(self, selection: Selection, *, to: str = "open", **options: Any) -> BulkResult:
+        def change(unit: Unit, sel: Selected) -> int:
             target = _target_state(unit, to, None)
-            permissions.require_tickets(unit, "rw", rows)
-            states = lookup.states(unit)
-            not_closed = [r for r in rows if states[r.state_id].type != "closed"]
-            if not_closed:
-                raise ConflictError(f"ticket {not_closed[0].tn} is not closed", ref=not_closed[0].tn)
-            _guard_locks(unit, rows)
-            _set_state(unit, rows, target, None)
+            _require(unit, "rw", sel)
+            closed = lookup.state_ids_of_types(unit, ["closed"])
+            _refuse(unit, sel, "ticket {tn} is not closed", Ticket.state_id.not_in(closed))
+            _guard_locks(unit, sel)
+            return _set_state(unit, sel, target, None)
 
-        return self.run(refs, change, **options)
+        return self.run(selection, change, **options)
 
     def set_state(
-        self, refs: Iterable[str], *, to: str, pending_until: str | datetime | None = None, **options: Any
-    ) -> list[Record]:
-        def change(unit: Unit, rows: list[TicketRow]) -> None:
+        self, selection: Selection, *, to: str, pending_until: str | datetime | None = None, **options: Any
+    ) -> BulkResult:
+        def change(unit: Unit, sel: Selected) -> int:
             target = _target_state(unit, to, unit.parse_time(pending_until))
-            permissions.require_tickets(unit, "rw", rows)
-            _guard_locks(unit, rows)
-            _set_state(unit, rows, target, unit.parse_time(pending_until))
+            _require(unit, "rw", sel)
+            _guard_locks(unit, sel)
+            return _set_state(unit, sel, target, unit.parse_time(pending_until))
 
-        return self.run(refs, change, **options)
+        return self.run(selection, change, **options)
 
-    def assign(self, refs: Iterable[str], *, to: str, responsible: bool = False, **options: Any) -> list[Record]:
+    def assign(self, selection: Selection, *, to: str, responsible: bool = False, **options: Any) -> BulkResult:
         """Set the owner (or, with ``responsible``, the responsible agent)."""
 
-        def change(unit: Unit, rows: list[TicketRow]) -> None:
+        def change(unit: Unit, sel: Selected) -> int:
             agent = lookup.agent(unit, to, for_write=True)
-            permissions.require_tickets(unit, "owner", rows)
-            _guard_locks(unit, rows)
-            current = (lambda r: r.responsible_id) if responsible else (lambda r: r.owner_id)
-            changing = [r for r in rows if current(r) != agent.id]
-            if not changing:
-                return
-            column = "responsible_id" if responsible else "owner_id"
-            _update(unit, changing, {column: agent.id})
-            old = lookup.logins(unit, [current(r) for r in changing])
-            kind = "ResponsibleUpdate" if responsible else "OwnerUpdate"
-            _history(
-                unit,
-                [
-                    (r.id, kind, r.queue_id, {"from": old.get(current(r)) if current(r) else None, "to": agent.login})
-                    for r in changing
-                ],
-            )
+            _require(unit, "owner", sel)
+            _guard_locks(unit, sel)
+            column = Ticket.responsible_id if responsible else Ticket.owner_id
+            data = json_object(("from", _name_of(column, Agent)), ("to", agent.login))
+            entry = Entry("ResponsibleUpdate" if responsible else "OwnerUpdate", data)
+            differs = or_(column.is_(None), column != agent.id)
+            return _change(unit, sel, {column.key: agent.id}, [entry], [differs])
 
-        return self.run(refs, change, **options)
+        return self.run(selection, change, **options)
 
     def note(
-        self, ref: str, *, body: str, subject: str | None = None, internal: bool = False, **options: Any
-    ) -> Record:
-        """Add a note article; ``internal`` hides it from the customer."""
+        self,
+        selection: str | Selection,
+        *,
+        body: str,
+        subject: str | None = None,
+        internal: bool = False,
+        **options: Any,
+    ) -> Any:
+        """Add a note article to each ticket; ``internal`` hides it from the customer.
+
+        Given one ticket number as a string, returns that ticket's record.
+        """
         clean_text("body", body, required=True)
         clean_text("subject", subject)
 
-        def change(unit: Unit, rows: list[TicketRow]) -> None:
-            permissions.require_tickets(unit, "note", rows)
-            _notes(unit, rows, body, subject=subject or "Note", visible=not internal)
+        def change(unit: Unit, sel: Selected) -> int:
+            _require(unit, "note", sel)
+            return _notes(unit, sel, body, subject=subject or "Note", visible=not internal)
 
-        result = self.run([ref], change, **options)
-        return result[0]
-
-
-def _notes(unit: Unit, rows: Sequence[TicketRow], body: str, *, subject: str, visible: bool) -> None:
-    for r in rows:
-        _add_article(unit, r.id, channel="internal", sender="agent", body=body, subject=subject, visible=visible)
-    _update(unit, rows, {})
-    _history(unit, [(r.id, "AddNote", r.queue_id, {"subject": subject, "visible_to_customer": visible}) for r in rows])
+        if isinstance(selection, str):
+            return next(iter(self.run([selection], change, **options)))
+        return self.run(selection, change, **options)
 
 
-def _article_history(channel: str, sender: str) -> str:
+def _notes(unit: Unit, sel: Selected, body: str, *, subject: str, visible: bool) -> int:
+    """One note article per selected ticket, by INSERT … SELECT, with its AddNote history."""
+    for where in sel.parts:
+        columns = select(
+            Ticket.id,
+            literal("internal", String()),
+            literal("agent", String()),
+            literal(subject, String()),
+            literal(body, Text()),
+            literal(visible, Boolean()),
+            literal(unit.now, UTCDateTime()),
+            literal(unit.actor.id, Integer()),
+        ).where(*where)
+        fields = ["ticket_id", "channel", "sender", "subject", "body", "visible_to_customer", "created", "created_by"]
+        unit.session.execute(insert(Article).from_select(fields, columns))
+    data = json_object(("subject", subject), ("visible_to_customer", literal(visible, Boolean())))
+    return _change(unit, sel, {}, [Entry("AddNote", data)])
+
+
+STATS_KEYS = {
+    "queue": "queue",
+    "state": "state",
+    "state_type": "state_type",
+    "priority": "priority",
+    "owner": "owner",
+    "lock": "locked",
+}
+
+
+def article_history(channel: str, sender: str) -> str:
     """OTRS's history type for a ticket's first article."""
     who = "Agent" if sender == "agent" else "Customer"
     return {"email": f"Email{who}", "phone": f"PhoneCall{who}", "web": f"WebRequest{who}"}.get(channel, "AddNote")

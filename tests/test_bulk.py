@@ -1,0 +1,299 @@
+"""Pipelines and bulk: filter selections, import/export, db copy, batch, count and stats."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from tests.conftest import Cli, dump
+from tktctl.api import Desk, TicketFilter
+
+
+def create(cli: Cli, *args: str) -> str:
+    return cli("ticket", "create", "--title", "t", *args, "-q").stdout.strip()
+
+
+def histories_agree(desk: Desk) -> None:
+    """Every ticket's last PriorityUpdate/Move names the value its row holds now."""
+    for ticket in list(desk.tickets.list()):
+        entries = desk.tickets.history(ticket["tn"])
+        first = entries[0]["data"]
+        prio = [first["priority"]] + [h["data"]["to"] for h in entries if h["type"] == "PriorityUpdate"]
+        assert prio[-1] == ticket["priority_name"], ticket["tn"]
+        moves = [first["queue"]] + [h["data"]["to"] for h in entries if h["type"] == "Move"]
+        assert moves[-1] == ticket["queue"], ticket["tn"]
+
+
+# Filter selection ------------------------------------------------------------------------
+
+
+def test_filter_selects_like_list_and_writes_history_for_the_changed(cli: Cli, desk: Desk) -> None:
+    desk.queues.create("Tier 2")
+    raw = [create(cli, "--priority", "2") for _ in range(3)]
+    other = create(cli, "--queue", "Misc")
+    moved = cli("ticket", "move", "--to", "Tier 2", "--queue", "Raw", "--priority", "2", "-o", "json")
+    assert sorted(t["tn"] for t in moved.json) == sorted(raw)
+    assert json.loads(moved.stderr)["summary"] == {"matched": 3, "changed": 3, "failed": 0, "dry_run": False}
+    assert desk.tickets.show(other)["queue"] == "Misc"
+    for tn in raw:
+        assert [h["data"] for h in desk.tickets.history(tn) if h["type"] == "Move"] == [{"from": "Raw", "to": "Tier 2"}]
+    again = cli("ticket", "move", "--to", "Tier 2", "--queue", "Tier 2", "-o", "json")
+    assert json.loads(again.stderr)["summary"]["changed"] == 0
+    histories_agree(desk)
+
+
+def test_every_mutating_verb_takes_filters(cli: Cli, desk: Desk) -> None:
+    desk.agents.create("bob")
+    tns = [create(cli, "--customer", "acme") for _ in range(2)]
+    keep = create(cli, "--customer", "other")
+    for argv in (
+        ["prioritize", "--raise", "2"],
+        ["lock"],
+        ["unlock"],
+        ["assign", "--to", "bob"],
+        ["assign", "--to", "bob", "--responsible"],
+        ["note", "--body", "bulk note"],
+        ["state", "--to", "pending reminder", "--pending-until", "+2d"],
+        ["close", "--note", "done"],
+        ["reopen"],
+    ):
+        cli("ticket", *argv, "--customer", "acme", "-q")
+    for tn in tns:
+        shown = desk.tickets.show(tn)
+        assert (shown["priority"], shown["owner"], shown["responsible"], shown["state"]) == (5, "bob", "bob", "open")
+        types = [h["type"] for h in desk.tickets.history(tn)]
+        assert types.count("AddNote") == 2 and "SetPendingTime" in types and "ResponsibleUpdate" in types
+    assert desk.tickets.history(keep)[-1]["type"] == "NewTicket"
+
+
+def test_history_data_is_computed_in_sql_with_old_values(desk: Desk) -> None:
+    desk.agents.create("bob")
+    desk.acl.grant("owner", group="users", agent="bob")
+    bob = Desk(desk.url, actor="bob")
+    first = desk.tickets.create(title="a", priority=5)["tn"]
+    second = desk.tickets.create(title="b", priority=1)["tn"]
+    bob.tickets.lock([first])
+    desk.tickets.prioritize(TicketFilter(title="b"), raise_by=9)
+    desk.tickets.lock(TicketFilter(lock="locked"), steal=True)
+    assert desk.tickets.history(second)[-1]["data"] == {"from": "1 very low", "to": "5 very high"}
+    steal = desk.tickets.history(first)[-1]
+    assert steal["type"] == "OwnerUpdate" and steal["data"] == {"from": "bob", "to": "root@localhost", "stolen": True}
+    desk.tickets.close(TicketFilter(title="a"))
+    assert desk.tickets.history(first)[-1]["data"] == {"from": "lock", "to": "unlock", "reason": "closed"}
+
+
+def test_empty_selection_needs_all_and_numbers_exclude_filters(cli: Cli) -> None:
+    tn = create(cli)
+    before = dump(cli.db_url)
+    assert "--all" in cli("ticket", "close", expect=2).stderr
+    assert "not both" in cli("ticket", "close", tn, "--queue", "Raw", expect=2).stderr
+    assert dump(cli.db_url) == before
+    assert cli("ticket", "close", "--all", "-q").stdout.split() == [tn]
+
+
+def test_filter_dry_run_and_continue_on_error(cli: Cli, desk: Desk) -> None:
+    desk.agents.create("bob")
+    desk.acl.grant("owner", group="users", agent="bob")
+    free, held = create(cli), create(cli)
+    cli("--as", "bob", "ticket", "lock", held)
+    before = dump(cli.db_url)
+    preview = cli("ticket", "prioritize", "--all", "--to", "5", "--dry-run", "-o", "json", expect=5)
+    assert preview.error["code"] == "conflict" and dump(cli.db_url) == before
+    preview = cli("ticket", "prioritize", "--lock", "unlocked", "--to", "5", "--dry-run", "-o", "json")
+    assert [t["priority"] for t in preview.json] == [5] and dump(cli.db_url) == before
+    result = cli("ticket", "prioritize", "--all", "--to", "5", "--continue-on-error", "-o", "json", expect=7)
+    outcomes = {o["tn"]: o for o in result.json}
+    assert outcomes[free]["ok"] and outcomes[free]["changed"] and outcomes[held]["error"]["code"] == "conflict"
+
+
+def test_unknown_filter_values_fail_before_writing(cli: Cli) -> None:
+    create(cli)
+    before = dump(cli.db_url)
+    cli("ticket", "close", "--queue", "Nope", expect=3)
+    cli("ticket", "close", "--created-before", "someday", expect=2)
+    assert dump(cli.db_url) == before
+
+
+def test_count_and_stats(cli: Cli) -> None:
+    for args in (("--priority", "5"), ("--priority", "5"), ("--queue", "Misc")):
+        create(cli, *args)
+    assert cli("ticket", "count", "-o", "json").json == {"count": 3}
+    assert cli("ticket", "count", "--priority", "5", "-q").stdout == "2\n"
+    stats = cli("stats", "--by", "queue,priority", "-o", "json").json
+    assert stats == [
+        {"queue": "Misc", "priority": 3, "count": 1},
+        {"queue": "Raw", "priority": 5, "count": 2},
+    ]
+    assert "choose from queue" in cli("stats", "--by", "colour", expect=2).stderr
+    assert "valid fields" in cli("stats", "--fields", "nope", expect=2).stderr
+
+
+# Import and export -----------------------------------------------------------------------
+
+RECORDS = [
+    {"title": "one", "queue": "Misc", "priority": "high", "customer": "a@example.com", "external_id": "e1"},
+    {"title": "two", "body": "first words", "external_id": "e2", "created": "2026-01-02T03:04:05Z"},
+    {"title": "three", "state": "open", "articles": [{"channel": "email", "body": "hi", "from": "x@y.z"}]},
+]
+
+
+def as_format(records: list[dict[str, Any]], fmt: str) -> str:
+    if fmt == "jsonl":
+        return "".join(json.dumps(r) + "\n" for r in records)
+    if fmt == "json":
+        return json.dumps(records)
+    if fmt == "yaml":
+        return yaml.safe_dump(records)
+    flat = [{k: v for k, v in r.items() if k != "articles"} for r in records]
+    keys = sorted({k for r in flat for k in r})
+    return "\n".join([",".join(keys), *(",".join(str(r.get(k, "")) for k in keys) for r in flat)]) + "\n"
+
+
+@pytest.mark.parametrize("fmt", ["jsonl", "json", "yaml", "csv"])
+def test_import_reads_every_format(cli: Cli, fmt: str, tmp_path: Path) -> None:
+    path = tmp_path / f"in.{fmt}"
+    path.write_text(as_format(RECORDS, fmt))
+    result = cli("ticket", "import", str(path), "-o", "json")
+    assert [o["action"] for o in result.json] == ["created"] * 3
+    tickets = {t["title"]: t for t in cli("ticket", "list", "-o", "json").json}
+    assert tickets["one"]["priority"] == 4 and tickets["one"]["queue"] == "Misc"
+    assert tickets["two"]["created"] == "2026-01-02T03:04:05Z"
+    assert [a["body"] for a in cli("ticket", "show", tickets["two"]["tn"], "-o", "json").json["articles"]] == [
+        "first words"
+    ]
+
+
+def test_import_is_idempotent_with_external_ids(cli: Cli) -> None:
+    data = as_format(RECORDS[:2], "jsonl")
+    cli("ticket", "create", "--from", "-", input=data)
+    rerun = cli("ticket", "import", "-", "-o", "json", input=data).json
+    assert [o["action"] for o in rerun] == ["skipped", "skipped"]
+    changed = as_format([{**RECORDS[0], "title": "renamed"}], "jsonl")
+    assert cli("ticket", "import", "-", "--if-exists", "update", "-o", "json", input=changed).json[0]["action"] == (
+        "updated"
+    )
+    assert "exists" in cli("ticket", "import", "-", "--if-exists", "fail", input=changed, expect=5).stderr
+    assert sorted(t["title"] for t in cli("ticket", "list", "-o", "json").json) == ["renamed", "two"]
+
+
+MALFORMED = (
+    '{"title": "good one"}\n'
+    "{not json\n"
+    '{"title": "x", "queue": "Nope"}\n'
+    '{"queue": "Raw"}\n'
+    '{"title": ["a", "list"]}\n'
+    '{"title": "good two"}\n'
+)
+
+
+def test_malformed_lines_atomic_names_the_line_and_writes_nothing(cli: Cli) -> None:
+    before = dump(cli.db_url)
+    failed = cli("ticket", "import", "-", "-o", "json", input=MALFORMED, expect=2)
+    assert failed.error["message"].startswith("line 2: invalid JSON")
+    assert dump(cli.db_url) == before
+
+
+def test_malformed_lines_continue_creates_the_good_and_reports_each(cli: Cli) -> None:
+    result = cli("ticket", "import", "-", "--continue-on-error", "-o", "json", input=MALFORMED, expect=7)
+    bad = {o["line"]: o["error"] for o in result.json if not o["ok"]}
+    assert sorted(bad) == [2, 3, 4, 5]
+    assert (bad[3]["code"], bad[4]["code"], bad[5]["code"]) == ("not_found", "usage", "usage")
+    assert "title" in bad[4]["message"] and "must be a string" in bad[5]["message"]
+    assert sorted(t["title"] for t in cli("ticket", "list", "-o", "json").json) == ["good one", "good two"]
+
+
+def test_import_batches_reserve_numbers_in_bulk(cli: Cli) -> None:
+    data = "".join(json.dumps({"title": f"t{i}", "external_id": f"k{i}"}) + "\n" for i in range(25))
+    result = cli("ticket", "import", "-", "--batch-size", "10", "-o", "json", input=data).json
+    counters = sorted(int(o["tn"][10:15]) for o in result)
+    assert counters == list(range(1, 26))
+
+
+def strip_ids(record: dict[str, Any]) -> dict[str, Any]:
+    """An exported ticket without the database's surrogate keys."""
+    clean = {k: v for k, v in record.items() if k != "id"}
+    clean["articles"] = [
+        {**{k: v for k, v in a.items() if k != "id"}, "attachments": [{**f, "id": None} for f in a["attachments"]]}
+        for a in record["articles"]
+    ]
+    clean["history"] = [{k: v for k, v in h.items() if k != "id"} for h in record["history"]]
+    return clean
+
+
+def test_export_round_trips_into_another_backend(cli: Cli, desk: Desk, tmp_path: Path, monkeypatch: Any) -> None:
+    desk.agents.create("bob")
+    desk.acl.grant("owner", group="users", agent="bob")
+    desk.queues.create("Tier 2")
+    for record in RECORDS:
+        desk.tickets.create(**{k: v for k, v in record.items() if k in ("title", "queue", "customer", "body")})
+    desk.tickets.move(TicketFilter(queue=["Raw"]), "Tier 2")
+    Desk(desk.url, actor="bob").tickets.lock(TicketFilter(title="one"))
+    desk.tickets.set_state(TicketFilter(title="two"), to="pending reminder", pending_until="2030-01-01T10:00:00Z")
+    exported = cli("ticket", "export", "-o", "jsonl").stdout
+    target = Cli(f"sqlite:///{tmp_path / 'other.db'}", monkeypatch)
+    target("init", "-q")
+    target("agent", "create", "bob", "-q")
+    target("queue", "create", "Tier 2", "-q")
+    target("ticket", "import", "-", input=exported)
+    again = target("ticket", "export", "-o", "jsonl").stdout
+    original = [strip_ids(json.loads(line)) for line in exported.splitlines()]
+    assert [strip_ids(json.loads(line)) for line in again.splitlines()] == original
+    assert len(original) == 3 and all(r["history"] for r in original)
+
+
+# db copy ---------------------------------------------------------------------------------
+
+
+@pytest.mark.backends("postgresql", "mysql")
+def test_db_copy_from_sqlite_preserves_ids_and_verifies(
+    empty_db_url: str, tmp_path: Path, monkeypatch: Any, backend: str
+) -> None:
+    source = Cli(f"sqlite:///{tmp_path / 'src.db'}", monkeypatch)
+    source("init", "-q")
+    for i in range(5):
+        source("ticket", "create", "--title", f"t{i}", "--body", "b", "-q")
+    source("ticket", "close", "--title", "t1", "-q")
+    report = source("db", "copy", "--to", empty_db_url, "-o", "json").json
+    assert {r["table"]: r["rows"] for r in report}["ticket"] == 5 and all(r["verified"] for r in report)
+    target = Cli(empty_db_url, monkeypatch)
+    assert target("ticket", "list", "-o", "json").json == source("ticket", "list", "-o", "json").json
+    new = target("ticket", "create", "--title", "after the copy", "-o", "json").json
+    assert new["id"] == 6  # the id sequence continues after the copied ids
+    assert "not empty" in source("db", "copy", "--to", empty_db_url, expect=5).stderr
+    back = f"sqlite:///{tmp_path / 'back.db'}"
+    target("db", "copy", "--to", back, "-q")
+    assert Cli(back, monkeypatch)("ticket", "count", "-q").stdout == "6\n"
+
+
+# batch -----------------------------------------------------------------------------------
+
+
+def test_batch_runs_each_line_with_its_own_exit_code(cli: Cli) -> None:
+    lines = (
+        'ticket create --title "first one" --external-id b1\n'
+        "# a comment\n"
+        "\n"
+        "ticket show 2000010110000001\n"
+        "ticket create --title 'second' -q\n"
+        "ticket count\n"
+    )
+    result = cli("batch", input=lines, expect=7)
+    out = result.jsonl
+    assert [(o["line"], o["exit"]) for o in out] == [(1, 0), (4, 3), (5, 0), (6, 0)]
+    assert out[0]["result"]["title"] == "first one" and out[1]["error"]["code"] == "not_found"
+    assert out[2]["result"].strip().isdigit() and out[3]["result"] == {"count": 2}
+    stopped = cli("batch", "--stop-on-error", input="ticket show 1\nticket count\n", expect=3).jsonl
+    assert len(stopped) == 1
+    assert cli("batch", input="ticket count\n").jsonl == [{"line": 1, "exit": 0, "result": {"count": 2}}]
+
+
+def test_many_tickets_without_a_terminal_never_prompt(cli: Cli, desk: Desk) -> None:
+    data = "".join(json.dumps({"title": f"t{i}"}) + "\n" for i in range(25))
+    cli("ticket", "import", "-", "-q", input=data)
+    result = cli("ticket", "prioritize", "--all", "--to", "5", "-q")  # stdin is not a terminal: no question
+    assert len(result.stdout.split()) == 25 and "?" not in result.stderr
+    assert result.stderr.strip() == "25 tickets matched, 25 changed"

@@ -1,0 +1,107 @@
+"""`tktctl batch`: many commands, one process: one line in, one JSON result out.
+
+An application that creates tickets all day keeps one `tktctl batch` open as a coprocess
+instead of paying interpreter start-up per command. Each line runs through the same entry
+point as the command line (so the same exit codes), in its own transaction; the lines
+share one desk, and so one engine and connection pool.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import json
+import shlex
+import sys
+from typing import Annotated, Any
+
+import typer
+
+from tktctl.commands._common import Invocation, invocation, settings
+from tktctl.errors import ExitCode, UsageError
+
+StopOpt = Annotated[
+    bool, typer.Option("--stop-on-error", help="Stop at the first line that fails (exit with its code).")
+]
+
+
+def batch(ctx: typer.Context, stop_on_error: StopOpt = False) -> None:
+    """Run one tktctl command per stdin line (shell quoting, # comments); print one JSON result per line.
+
+    Each result is {"line": N, "exit": CODE, "result": OUTPUT} (plus "error" when it failed);
+    the output is JSON unless the line asks for another format. Exit 0 when every line
+    succeeded, else 7 (or the failing line's code with --stop-on-error).
+    """
+    from tktctl.cli import run
+
+    current = settings(ctx)
+    shared = Invocation(desks={})
+    base = ["--db", current.db, "--as", current.agent, "--output", "json"]
+    worst = 0
+    for number, text in enumerate(iter(sys.stdin.readline, ""), start=1):
+        try:
+            argv = shlex.split(text, comments=True)
+        except ValueError as exc:
+            result = _result(number, ExitCode.USAGE, "", json.dumps(UsageError(f"line {number}: {exc}").to_dict()))
+        else:
+            if not argv:
+                continue
+            if argv[0] == "batch":
+                result = _result(number, ExitCode.USAGE, "", json.dumps(UsageError("batch cannot nest").to_dict()))
+            else:
+                shared.settings, shared.desk = None, None
+                out, err = io.StringIO(), io.StringIO()
+                with _streams(out, err):
+                    code = run([*base, *argv], shared)
+                result = _result(number, code, out.getvalue(), err.getvalue())
+        typer.echo(json.dumps(result, ensure_ascii=False))
+        sys.stdout.flush()
+        if result["exit"]:
+            worst = worst or result["exit"]
+            if stop_on_error:
+                break
+    for desk in (shared.desks or {}).values():
+        desk.close()
+    invocation(ctx).desk = None
+    if worst:
+        raise typer.Exit(worst if stop_on_error else ExitCode.PARTIAL)
+
+
+@contextlib.contextmanager
+def _streams(out: io.StringIO, err: io.StringIO) -> Any:
+    """The line's stdout and stderr captured; its stdin empty (stdin carries the batch itself)."""
+    saved = sys.stdin, sys.stdout, sys.stderr
+    sys.stdin, sys.stdout, sys.stderr = io.StringIO(), out, err
+    try:
+        yield
+    finally:
+        sys.stdin, sys.stdout, sys.stderr = saved
+
+
+def _result(number: int, code: int, stdout: str, stderr: str) -> dict[str, Any]:
+    """The line's result: its output parsed as JSON (or JSON lines), else the text."""
+    result: dict[str, Any] = {"line": number, "exit": int(code), "result": _parse(stdout)}
+    if code:
+        lines = stderr.strip().splitlines()
+        try:
+            result["error"] = json.loads(lines[-1])["error"]
+        except (IndexError, ValueError, KeyError, TypeError):
+            result["error"] = {"code": "internal", "message": stderr.strip()}
+    return result
+
+
+def _parse(stdout: str) -> Any:
+    """JSON output as data; anything else (ids, tables, csv) as the text it is."""
+    text = stdout.strip()
+    if not text:
+        return None
+    if text[0] not in "[{":
+        return stdout
+    try:
+        return json.loads(stdout)
+    except ValueError:
+        pass
+    try:
+        return [json.loads(line) for line in stdout.splitlines() if line.strip()]
+    except ValueError:
+        return stdout
