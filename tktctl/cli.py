@@ -20,7 +20,7 @@ from typer._click.exceptions import ClickException
 from typer._click.exceptions import UsageError as ClickUsageError
 
 from tktctl import __version__, config
-from tktctl.commands import agent, db, history, queue, ticket
+from tktctl.commands import agent, autoresponse, db, history, mail, queue, ticket
 from tktctl.commands._common import FieldsOpt, Invocation, QuietOpt, invocation
 from tktctl.errors import ExitCode, TktctlError, UsageError
 
@@ -38,6 +38,8 @@ app.add_typer(queue.app, name="queue")
 app.add_typer(agent.app, name="agent")
 app.add_typer(history.app, name="history")
 app.add_typer(db.app, name="db")
+app.add_typer(mail.app, name="mail")
+app.add_typer(autoresponse.app, name="autoresponse")
 app.command("init")(db.init)
 app.command("completion")(db.completion)
 
@@ -81,7 +83,7 @@ def root(
     """Administer and script an OTRS-style help desk: tickets, queues, agents, history.
 
     Exit codes: 0 ok, 1 internal error, 2 usage, 3 not found, 4 permission denied,
-    5 conflict, 6 database, 7 partial failure. See README.md.
+    5 conflict, 6 database, 7 partial failure, 75 temporary mail failure (the MTA retries). See README.md.
     """
     state = invocation(ctx)
     state.settings = config.resolve(

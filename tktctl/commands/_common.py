@@ -113,6 +113,8 @@ def desk(ctx: typer.Context) -> Desk:
                 system_id=str(numbering.get("system_id", "10")),
             ),
             timezone_name=current.profile.get("timezone"),
+            mail=current.profile.get("mail"),
+            smtp=current.profile.get("smtp"),
         )
     return state.desk
 

@@ -39,3 +39,27 @@ def list_(ctx: typer.Context) -> None:
 def show(ctx: typer.Context, login: Login) -> None:
     """Show an agent."""
     emit(ctx, desk(ctx).agents.show(login), kinds.AGENT)
+
+
+QueuesOpt = Annotated[list[str], typer.Option("--queue", help="Queue (repeatable).")]
+
+
+@app.command("subscribe")
+@with_output
+def subscribe(ctx: typer.Context, login: Login, queues: QueuesOpt) -> None:
+    """Mail the agent about new tickets and follow-ups in these queues."""
+    emit(ctx, desk(ctx).agents.subscribe(login, queues), kinds.SUBSCRIPTION)
+
+
+@app.command("unsubscribe")
+@with_output
+def unsubscribe(ctx: typer.Context, login: Login, queues: QueuesOpt) -> None:
+    """Stop mailing the agent about these queues."""
+    emit(ctx, desk(ctx).agents.subscribe(login, queues, unsubscribe=True), kinds.SUBSCRIPTION)
+
+
+@app.command("subscriptions")
+@with_output
+def subscriptions(ctx: typer.Context, login: Login) -> None:
+    """The queues an agent is subscribed to."""
+    emit(ctx, desk(ctx).agents.subscriptions(login), kinds.SUBSCRIPTION)

@@ -30,3 +30,10 @@ def require_admin(unit: Unit) -> None:
 def visible_group_ids(unit: Unit, permission: str = "ro") -> set[int] | None:
     """The groups whose tickets the agent may see; None means all of them."""
     return None
+
+
+def agents_with(unit: Unit, permission: str, group_ids: Iterable[int], agent_ids: Iterable[int]) -> set[int]:
+    """Those of ``agent_ids`` holding ``permission`` on every group (who may be told about a ticket)."""
+    if permission not in PERMISSIONS:
+        raise UsageError(f"unknown permission type {permission!r}")
+    return set(agent_ids)

@@ -108,10 +108,16 @@ def upgrade() -> None:
     op.create_table(
         "queue_subscription",
         sa.Column(
-            "agent_id", sa.Integer(), sa.ForeignKey("agent.id", name="fk_queue_subscription_agent_id_agent"), primary_key=True
+            "agent_id",
+            sa.Integer(),
+            sa.ForeignKey("agent.id", name="fk_queue_subscription_agent_id_agent"),
+            primary_key=True,
         ),
         sa.Column(
-            "queue_id", sa.Integer(), sa.ForeignKey("queue.id", name="fk_queue_subscription_queue_id_queue"), primary_key=True
+            "queue_id",
+            sa.Integer(),
+            sa.ForeignKey("queue.id", name="fk_queue_subscription_queue_id_queue"),
+            primary_key=True,
         ),
         **MYSQL,
     )
