@@ -7,6 +7,7 @@ module is imported here, but none of them imports the database layer until it ru
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import sys
@@ -180,3 +181,21 @@ def _usage(message: str) -> TktctlError:
 def _silence_stdout() -> None:
     devnull = os.open(os.devnull, os.O_WRONLY)
     os.dup2(devnull, sys.stdout.fileno())
+
+
+def run() -> None:
+    """The installed ``tktctl`` command: :func:`main`, then exit without interpreter teardown.
+
+    Teardown resets signal handlers to their defaults, so a SIGTERM in that instant would kill
+    a `mail ingest` that has already committed, and the MTA would deliver the message again.
+    Ending with ``os._exit`` once the output is flushed closes that window.
+    """
+    try:
+        main()
+        code = 0
+    except SystemExit as exc:
+        code = exc.code if isinstance(exc.code, int) else 0 if exc.code is None else 1
+    for stream in (sys.stdout, sys.stderr):
+        with contextlib.suppress(OSError, ValueError):
+            stream.flush()
+    os._exit(code)

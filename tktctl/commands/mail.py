@@ -8,12 +8,13 @@ commit they abort with 75; from the commit on they are held until the command is
 
 from __future__ import annotations
 
+import os
 import signal
 import sys
 from collections.abc import Iterator
 from pathlib import Path
 from types import FrameType
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING, Annotated, Any, ClassVar
 
 import typer
 
@@ -34,34 +35,57 @@ Untrusted = Annotated[bool, typer.Option("--untrusted", help="Ignore X-Tktctl-*/
 
 
 class Interruptible:
-    """Termination signals abort with 75 until ``seal`` (just before a commit), then wait for the end."""
+    """Termination signals abort with 75 until ``seal`` (just before a commit); after a commit they wait.
+
+    The handler stays installed once the command is done: a signal between a commit and the
+    process exit must not turn a stored message into a death by signal (the MTA would send it
+    again). Outside a command, or when nothing was committed, a signal acts as it did before.
+    """
+
+    previous: ClassVar[dict[int, Any]] = {}
 
     def __init__(self) -> None:
+        self.active = False
         self.sealed = False
+        self.committed = False
         self.stop = False
 
     def __enter__(self) -> Interruptible:
-        self.previous = {s: signal.signal(s, self._handle) for s in SIGNALS}
+        for number in SIGNALS:
+            if number not in Interruptible.previous:
+                Interruptible.previous[number] = signal.getsignal(number)
+            signal.signal(number, self._handle)
+        self.active = True
         return self
 
     def __exit__(self, *_: object) -> None:
-        signal.pthread_sigmask(signal.SIG_UNBLOCK, SIGNALS)
-        for number, handler in self.previous.items():
-            signal.signal(number, handler)
+        self.active = False
+        self.unseal()
 
     def seal(self) -> None:
         signal.pthread_sigmask(signal.SIG_BLOCK, SIGNALS)
         self.sealed = True
 
     def unseal(self) -> None:
-        """After a message: deliver a held signal (it only asks to stop), then accept signals again."""
+        """After a message: a held signal is delivered now (it only asks to stop)."""
+        if self.sealed:
+            self.committed = True
         signal.pthread_sigmask(signal.SIG_UNBLOCK, SIGNALS)
         self.sealed = False
 
-    def _handle(self, number: int, _frame: FrameType | None) -> None:
-        self.stop = True
-        if not self.sealed:
+    def _handle(self, number: int, frame: FrameType | None) -> None:
+        if self.active and not self.sealed:
+            self.stop = True
             raise TempFail(f"interrupted by signal {signal.Signals(number).name} before the commit; retry")
+        if self.sealed or self.committed:
+            self.stop = True
+            return
+        previous = Interruptible.previous.get(number, signal.SIG_DFL)
+        if callable(previous):
+            previous(number, frame)
+        elif previous == signal.SIG_DFL:
+            signal.signal(number, signal.SIG_DFL)
+            os.kill(os.getpid(), number)
 
 
 def _read(source: str) -> bytes:
