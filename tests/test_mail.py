@@ -224,6 +224,13 @@ def test_database_unreachable_is_exit_75(tmp_path: Path, monkeypatch: pytest.Mon
     assert "temporary failure" in result.stderr
 
 
+def test_a_message_that_cannot_even_be_dead_lettered_is_exit_75(cli: Cli, db_url: str) -> None:
+    before = dump(db_url)
+    result = cli("--as", "ghost", "mail", "ingest", "-", "-o", "json", input=message(), expect=75)
+    assert result.error["code"] == "temporary" and "ghost" in result.error["message"]
+    assert dump(db_url) == before
+
+
 def test_batch_directory_and_mbox(cli: Cli, tmp_path: Path) -> None:
     folder = tmp_path / "maildir"
     folder.mkdir()
@@ -343,6 +350,8 @@ def test_no_auto_response_to_mailer_daemon_and_daily_limit(db_url: str) -> None:
     desk = mail_desk(db_url, auto_response_limit=2)
     setup_responses(desk)
     assert "no auto-response" in desk.mail.ingest(message(sender="MAILER-DAEMON@example.com"))["auto_response"]
+    own = desk.mail.ingest(message(sender="tktctl@localhost", body="ours"))["auto_response"]
+    assert own == "no auto-response to our own address"
     answered = [desk.mail.ingest(message(body=f"n{n}"))["auto_response"] for n in range(3)]
     assert answered[:2] == ["auto-reply queued"] * 2 and "last 24 hours" in answered[2]
 

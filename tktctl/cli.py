@@ -190,6 +190,7 @@ def run() -> None:
     a `mail ingest` that has already committed, and the MTA would deliver the message again.
     Ending with ``os._exit`` once the output is flushed closes that window.
     """
+    mail.Interruptible.linger_after_commit = True
     try:
         main()
         code = 0

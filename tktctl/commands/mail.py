@@ -43,6 +43,9 @@ class Interruptible:
     """
 
     previous: ClassVar[dict[int, Any]] = {}
+    # Set by the installed `tktctl` (cli.run), which ends with os._exit: keep ignoring signals
+    # after a commit until then. Called in-process (tests, the API) the old handlers come back.
+    linger_after_commit: ClassVar[bool] = False
 
     def __init__(self) -> None:
         self.active = False
@@ -61,6 +64,9 @@ class Interruptible:
     def __exit__(self, *_: object) -> None:
         self.active = False
         self.unseal()
+        if not (self.committed and Interruptible.linger_after_commit):
+            for number, handler in Interruptible.previous.items():
+                signal.signal(number, handler)
 
     def seal(self) -> None:
         signal.pthread_sigmask(signal.SIG_BLOCK, SIGNALS)

@@ -107,9 +107,12 @@ class Mail:
 
     @staticmethod
     def _guarded(call: Callable[[], Record]) -> Record:
+        """Whatever escapes here left the message unstored (not even as a dead letter): the MTA must retry."""
         try:
             return call()
-        except (DatabaseError, ConflictError) as exc:
+        except TempFail:
+            raise
+        except TktctlError as exc:
             raise TempFail(f"temporary failure, retry later: {exc.message}") from exc
 
     def _ingest(self, raw: bytes, options: dict[str, Any], failed_id: int | None, seal: Seal) -> Record:
@@ -335,7 +338,7 @@ class Mail:
         return article_id
 
     def _respond(self, unit: Unit, ticket_id: int, queue_id: int, kind: str, inbound: Inbound) -> str:
-        _, reason = mailout.auto_respond(
+        reason = mailout.auto_respond(
             unit,
             ticket_id=ticket_id,
             queue_id=queue_id,
@@ -457,30 +460,23 @@ class Mail:
             title = mailout.with_hook(base, row.tn)
             sender = self.settings.queue_address(ticket["queue"])
             references = re.findall(r"<[^<>\s]+>", (last.a_references or "") if last else "")
-            message, message_id = mailout.compose(
+            article_id = mailout.send_article(
+                unit,
+                ticket_id=row.id,
+                queue_id=row.queue_id,
+                kind="answer",
+                author="agent",
                 sender=sender,
                 to=recipient or address,
+                recipient=address,
                 subject=title,
                 body=body,
-                now=unit.now,
                 in_reply_to=last.message_id if last else None,
                 references=references,
-            )
-            mailout.enqueue(unit, message, ticket_id=row.id, kind="answer", envelope_from=sender, recipient=address)
-            article_id = tickets._add_article(
-                unit,
-                row.id,
-                channel="email",
-                sender="agent",
-                body=body,
-                subject=title,
-                from_=sender,
-                to=recipient,
-                message_id=message_id,
-                in_reply_to=last.message_id if last else None,
+                envelope_from=sender,
+                history_type="SendAnswer",
             )
             tickets._update(unit, [row], {})
-            tickets._history(unit, [(row.id, "SendAnswer", row.queue_id, {"to": address, "subject": title})])
             return next(a for a in articles(unit, row.id, row.tn) if a["id"] == article_id)
 
     # Attachments ---------------------------------------------------------------------------

@@ -210,20 +210,20 @@ def auto_respond(
     fields: dict[str, str | None],
     in_reply_to: str | None,
     references: Sequence[str],
-) -> tuple[str | None, str | None]:
-    """Queue the queue's auto-response of ``kind``; returns (article body text, reason when none was sent)."""
+) -> str | None:
+    """Queue the queue's auto-response of ``kind``; returns why none was sent, or None."""
     template = unit.session.execute(
         select(AutoResponse.subject, AutoResponse.body)
         .join(QueueAutoResponse, QueueAutoResponse.auto_response_id == AutoResponse.id)
         .where(QueueAutoResponse.queue_id == queue_id, QueueAutoResponse.type == kind, AutoResponse.valid.is_(True))
     ).first()
     if template is None:
-        return None, f"queue has no {kind} response"
+        return f"queue has no {kind} response"
     if block is not None or to is None:
-        return None, f"no auto-response: {block or 'no sender address'}"
+        return f"no auto-response: {block or 'no sender address'}"
     own = {settings.address.lower(), *settings.queues}
     if to.lower() in own:
-        return None, "no auto-response to our own address"
+        return "no auto-response to our own address"
     since = unit.now - timedelta(days=1)
     sent_today = unit.session.scalar(
         select(func.count()).where(
@@ -231,12 +231,53 @@ def auto_respond(
         )
     )
     if (sent_today or 0) >= settings.auto_response_limit:
-        return None, f"no auto-response: {to} got {settings.auto_response_limit} in the last 24 hours"
+        return f"no auto-response: {to} got {settings.auto_response_limit} in the last 24 hours"
     values = ticket_fields(unit, ticket_id, fields)
     subject = with_hook(render(template.subject, values), values["tn"])
     body = render(template.body, values)
-    queue_name = values["queue"]
-    sender = settings.queue_address(queue_name)
+    sender = settings.queue_address(values["queue"])
+    # RFC 3834: automatic responses go out with an empty envelope sender, so nothing bounces back.
+    send_article(
+        unit,
+        ticket_id=ticket_id,
+        queue_id=queue_id,
+        kind=kind,
+        author="system",
+        sender=sender,
+        to=to,
+        recipient=to,
+        subject=subject,
+        body=body,
+        in_reply_to=in_reply_to,
+        references=references,
+        headers={"Auto-Submitted": "auto-replied", "X-Loop": sender, "Precedence": "bulk"},
+        envelope_from="",
+        history_type=AUTO_HISTORY[kind],
+    )
+    return None
+
+
+def send_article(
+    unit: Unit,
+    *,
+    ticket_id: int,
+    queue_id: int,
+    kind: str,
+    author: str,
+    sender: str,
+    to: str,
+    recipient: str,
+    subject: str,
+    body: str,
+    in_reply_to: str | None,
+    references: Sequence[str],
+    envelope_from: str,
+    history_type: str,
+    headers: dict[str, str] | None = None,
+) -> int:
+    """Mail to a customer: the outbox row, the email article (its Message-ID threads replies) and history."""
+    from tktctl.services import tickets
+
     message, message_id = compose(
         sender=sender,
         to=to,
@@ -245,17 +286,14 @@ def auto_respond(
         now=unit.now,
         in_reply_to=in_reply_to,
         references=references,
-        headers={"Auto-Submitted": "auto-replied", "X-Loop": sender, "Precedence": "bulk"},
+        headers=headers,
     )
-    # RFC 3834: automatic responses go out with an empty envelope sender, so nothing bounces back.
-    enqueue(unit, message, ticket_id=ticket_id, kind=kind, envelope_from="", recipient=to)
-    from tktctl.services import tickets
-
-    tickets._add_article(
+    enqueue(unit, message, ticket_id=ticket_id, kind=kind, envelope_from=envelope_from, recipient=recipient)
+    article_id = tickets._add_article(
         unit,
         ticket_id,
         channel="email",
-        sender="system",
+        sender=author,
         body=body,
         subject=subject,
         from_=sender,
@@ -263,8 +301,8 @@ def auto_respond(
         message_id=message_id,
         in_reply_to=in_reply_to,
     )
-    tickets._history(unit, [(ticket_id, AUTO_HISTORY[kind], queue_id, {"to": to, "subject": subject})])
-    return body, None
+    tickets._history(unit, [(ticket_id, history_type, queue_id, {"to": recipient, "subject": subject})])
+    return article_id
 
 
 def notify_agents(unit: Unit, ticket_ids: Sequence[int], event: str, settings: MailSettings | None = None) -> None:
