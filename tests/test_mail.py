@@ -527,3 +527,53 @@ def test_randomly_mutated_messages_never_crash(db_url: str) -> None:
 
     check()
     desk.close()
+
+
+@pytest.mark.backends("sqlite")
+def test_pop3_deletes_only_what_was_stored(db_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """POP3 has no flags: a message is deleted after its commit; QUIT commits the deletions so far."""
+    import poplib
+
+    calls: list[tuple[str, Any]] = []
+    mailbox = [message(body="one").split(b"\r\n"), b"Subject: two\r\nX-Tktctl-Queue: Misc\r\n\r\n2".split(b"\r\n")]
+
+    class FakePop3:
+        def __init__(self, host: str, port: int, timeout: float) -> None:
+            calls.append(("connect", (host, port)))
+
+        def user(self, name: str) -> None:
+            calls.append(("user", name))
+
+        def pass_(self, password: str) -> None:
+            calls.append(("pass", password))
+
+        def stat(self) -> tuple[int, int]:
+            return len(mailbox), 0
+
+        def retr(self, number: int) -> tuple[bytes, list[bytes], int]:
+            return b"+OK", mailbox[number - 1], 0
+
+        def dele(self, number: int) -> None:
+            calls.append(("dele", number))
+
+        def quit(self) -> None:
+            calls.append(("quit", None))
+
+    monkeypatch.setattr(poplib, "POP3", FakePop3)
+    (tmp_path / "pw").write_text("secret\n")
+    account = {"type": "pop3", "host": "pop.example.com", "user": "u", "password_file": str(tmp_path / "pw")}
+    desk = Desk(db_url, mail={"accounts": {"pop": account}})
+    real = desk.mail.ingest
+    seen: list[bytes] = []
+
+    def flaky(raw: bytes, **options: Any) -> dict[str, Any]:
+        seen.append(raw)
+        if len(seen) == 2:
+            raise TempFail("database down")
+        return real(raw, **options)
+
+    monkeypatch.setattr(desk.mail, "ingest", flaky)
+    with pytest.raises(TempFail):
+        desk.mail.fetch("pop")
+    assert [c for c in calls if c[0] in ("pass", "dele", "quit")] == [("pass", "secret"), ("dele", 1), ("quit", None)]
+    assert [t["title"] for t in desk.tickets.list()] == ["Printer on fire"]
