@@ -7,6 +7,7 @@ module is imported here, but none of them imports the database layer until it ru
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import sys
@@ -20,7 +21,21 @@ from typer._click.exceptions import ClickException
 from typer._click.exceptions import UsageError as ClickUsageError
 
 from tktctl import __version__, config
-from tktctl.commands import acl, agent, audit, batch, customer, db, group, history, queue, role, ticket
+from tktctl.commands import (
+    acl,
+    agent,
+    audit,
+    autoresponse,
+    batch,
+    customer,
+    db,
+    group,
+    history,
+    mail,
+    queue,
+    role,
+    ticket,
+)
 from tktctl.commands._common import FieldsOpt, Invocation, QuietOpt, invocation
 from tktctl.errors import ExitCode, TktctlError, UsageError
 
@@ -43,6 +58,8 @@ app.add_typer(customer.app, name="customer")
 app.add_typer(history.app, name="history")
 app.add_typer(audit.app, name="audit")
 app.add_typer(db.app, name="db")
+app.add_typer(mail.app, name="mail")
+app.add_typer(autoresponse.app, name="autoresponse")
 app.command("init")(db.init)
 app.command("completion")(db.completion)
 app.command("stats")(ticket.stats)
@@ -88,7 +105,7 @@ def root(
     """Administer and script an OTRS-style help desk: tickets, queues, agents, history.
 
     Exit codes: 0 ok, 1 internal error, 2 usage, 3 not found, 4 permission denied,
-    5 conflict, 6 database, 7 partial failure. See README.md.
+    5 conflict, 6 database, 7 partial failure, 75 temporary mail failure (the MTA retries). See README.md.
     """
     state = invocation(ctx)
     state.settings = config.resolve(
@@ -193,3 +210,22 @@ def _usage(message: str) -> TktctlError:
 def _silence_stdout() -> None:
     devnull = os.open(os.devnull, os.O_WRONLY)
     os.dup2(devnull, sys.stdout.fileno())
+
+
+def entry() -> None:
+    """The installed ``tktctl`` command: :func:`main`, then exit without interpreter teardown.
+
+    Teardown resets signal handlers to their defaults, so a SIGTERM in that instant would kill
+    a `mail ingest` that has already committed, and the MTA would deliver the message again.
+    Ending with ``os._exit`` once the output is flushed closes that window.
+    """
+    mail.Interruptible.linger_after_commit = True
+    try:
+        main()
+        code = 0
+    except SystemExit as exc:
+        code = exc.code if isinstance(exc.code, int) else 0 if exc.code is None else 1
+    for stream in (sys.stdout, sys.stderr):
+        with contextlib.suppress(OSError, ValueError):
+            stream.flush()
+    os._exit(code)

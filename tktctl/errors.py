@@ -86,3 +86,10 @@ class PartialFailure(TktctlError):
     def __init__(self, message: str, results: list[dict[str, Any]]) -> None:
         super().__init__(message)
         self.results = results
+
+
+class TempFail(TktctlError):
+    """A temporary failure in mail handling (database unreachable, lock timeout): the MTA retries."""
+
+    exit_code = ExitCode.TEMPFAIL
+    code = "temporary"

@@ -197,10 +197,13 @@ def desk(ctx: typer.Context) -> Desk:
             system_id=str(numbering.get("system_id", "10")),
         )
         zone = current.profile.get("timezone")
-        key = (current.db, current.agent, numbers, zone)
+        mail, smtp = current.profile.get("mail"), current.profile.get("smtp")
+        key = (current.db, current.agent, numbers, zone, json.dumps([mail, smtp], sort_keys=True, default=str))
         shared = state.desks if state.desks is not None else {}
         if key not in shared:
-            shared[key] = Desk(current.db, actor=current.agent, numbers=numbers, timezone_name=zone)
+            shared[key] = Desk(
+                current.db, actor=current.agent, numbers=numbers, timezone_name=zone, mail=mail, smtp=smtp
+            )
         state.desk = shared[key]
     return state.desk
 

@@ -78,3 +78,27 @@ def enable(ctx: typer.Context, login: Login) -> None:
 def passwd(ctx: typer.Context, login: Login, password_stdin: PasswordStdinOpt = False) -> None:
     """Set an agent's password, read from standard input with --password-stdin."""
     emit(ctx, desk(ctx).agents.passwd(login, required_password(password_stdin)), kinds.AGENT)
+
+
+QueuesOpt = Annotated[list[str], typer.Option("--queue", help="Queue (repeatable).")]
+
+
+@app.command("subscribe")
+@with_output
+def subscribe(ctx: typer.Context, login: Login, queues: QueuesOpt) -> None:
+    """Mail the agent about new tickets and follow-ups in these queues."""
+    emit(ctx, desk(ctx).agents.subscribe(login, queues), kinds.SUBSCRIPTION)
+
+
+@app.command("unsubscribe")
+@with_output
+def unsubscribe(ctx: typer.Context, login: Login, queues: QueuesOpt) -> None:
+    """Stop mailing the agent about these queues."""
+    emit(ctx, desk(ctx).agents.subscribe(login, queues, unsubscribe=True), kinds.SUBSCRIPTION)
+
+
+@app.command("subscriptions")
+@with_output
+def subscriptions(ctx: typer.Context, login: Login) -> None:
+    """The queues an agent is subscribed to."""
+    emit(ctx, desk(ctx).agents.subscriptions(login), kinds.SUBSCRIPTION)

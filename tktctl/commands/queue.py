@@ -83,6 +83,14 @@ def update(
     follow_up: Annotated[str | None, typer.Option("--follow-up", help="possible, reject or new_ticket.")] = None,
     comment: Annotated[str | None, typer.Option("--comment", help="Free text for admins.")] = None,
     clear: Clear = None,
+    auto_response: Annotated[
+        list[str] | None,
+        typer.Option("--auto-response", help="Auto-response the queue sends for its type (repeatable)."),
+    ] = None,
+    no_auto_response: Annotated[
+        list[str] | None,
+        typer.Option("--no-auto-response", help="Stop sending this type: auto-reply, auto-reject, ... (repeatable)."),
+    ] = None,
 ) -> None:
     """Change a queue's settings; --clear removes one."""
     from tktctl.errors import UsageError
@@ -100,7 +108,17 @@ def update(
         if item not in CLEARABLE:
             raise UsageError(f"cannot clear {item!r}; clearable: {', '.join(CLEARABLE)}")
         settings[item.replace("-", "_")] = None
-    emit(ctx, desk(ctx).queues.update(name, group=group, **settings), kinds.QUEUE)
+    emit(
+        ctx,
+        desk(ctx).queues.update(
+            name,
+            group=group,
+            auto_responses=auto_response or (),
+            no_auto_responses=no_auto_response or (),
+            **settings,
+        ),
+        kinds.QUEUE,
+    )
 
 
 @app.command("rename")

@@ -380,3 +380,56 @@ def note(
 def history(ctx: typer.Context, tn: TicketRef) -> None:
     """A ticket's history, oldest first."""
     emit(ctx, desk(ctx).tickets.history(tn), kinds.HISTORY)
+
+
+@app.command("reply")
+@with_output
+def reply(
+    ctx: typer.Context,
+    tn: TicketRef,
+    body: Annotated[str, typer.Option("--body", help="Answer text; - reads stdin.")],
+    subject: Annotated[
+        str | None, typer.Option("--subject", help="Subject [default: Re: the customer's last subject].")
+    ] = None,
+    to: Annotated[
+        str | None, typer.Option("--to", help="Recipient [default: the customer's last email address].")
+    ] = None,
+) -> None:
+    """Answer the customer by email (queued in the outbox; `mail send` delivers it)."""
+    text = read_text(body) or ""
+    emit(ctx, desk(ctx).mail.reply(tn, body=text, subject=subject, to=to), kinds.ARTICLE)
+
+
+@app.command("attachments")
+@with_output
+def attachments(ctx: typer.Context, tn: TicketRef) -> None:
+    """List the attachments of a ticket's articles."""
+    emit(ctx, desk(ctx).mail.attachments(tn), kinds.ATTACHMENT)
+
+
+@app.command("attachment")
+@with_output
+def attachment(
+    ctx: typer.Context,
+    tn: TicketRef,
+    attachment_id: Annotated[int, typer.Argument(help="Attachment id (see `ticket attachments`).")],
+    to_file: Annotated[
+        str, typer.Option("--to-file", help="Write the content to this file; - writes it to stdout (raw bytes).")
+    ],
+) -> None:
+    """Write an attachment's content to a file (and print its record), or to stdout with --to-file -."""
+    import sys
+    from pathlib import Path
+
+    from tktctl.errors import UsageError
+
+    record, content = desk(ctx).mail.attachment(tn, attachment_id)
+    if to_file == "-":
+        sys.stdout.buffer.write(content)
+        sys.stdout.flush()
+        return
+    try:
+        Path(to_file).write_bytes(content)
+    except OSError as exc:
+        raise UsageError(f"cannot write {to_file}: {exc.strerror}") from exc
+    emit(ctx, {**record, "file": to_file}, kinds.ATTACHMENT)

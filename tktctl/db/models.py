@@ -273,3 +273,93 @@ class AuditEntry(Base):
     object: Mapped[str] = mapped_column(String(30))
     name: Mapped[str] = mapped_column(String(250))
     data: Mapped[dict[str, Any]] = mapped_column(JSON)
+
+
+# Mail interface -------------------------------------------------------------------------
+
+
+class ArticlePlain(Base):
+    """The whole raw message behind an email article; its SHA-256 makes a redelivery a no-op."""
+
+    __tablename__ = "article_plain"
+
+    article_id: Mapped[int] = mapped_column(
+        BigInteger().with_variant(Integer, "sqlite"), ForeignKey("article.id"), primary_key=True, autoincrement=False
+    )
+    sha256: Mapped[str] = mapped_column(String(64), unique=True)
+    content: Mapped[bytes] = mapped_column(LongBinary)
+
+
+class MailFailed(Base):
+    """Dead letters: messages that can never be processed as they are, kept for `mail retry`."""
+
+    __tablename__ = "mail_failed"
+
+    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
+    sha256: Mapped[str] = mapped_column(String(64), index=True)
+    status: Mapped[str] = mapped_column(String(20), index=True)
+    reason: Mapped[str] = mapped_column(Text)
+    sender: Mapped[str | None] = mapped_column(Text)
+    subject: Mapped[str | None] = mapped_column(Text)
+    size: Mapped[int] = mapped_column(BigInteger)
+    options: Mapped[dict[str, Any]] = mapped_column(JSON)
+    content: Mapped[bytes] = mapped_column(LongBinary)
+    received: Mapped[datetime] = mapped_column(UTCDateTime)
+    retried: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    ticket_tn: Mapped[str | None] = mapped_column(String(50))
+
+
+class MailOutbox(Base):
+    """Outgoing mail, written in the change's transaction and delivered later by `mail send`."""
+
+    __tablename__ = "mail_outbox"
+
+    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
+    ticket_id: Mapped[int | None] = mapped_column(
+        BigInteger().with_variant(Integer, "sqlite"), ForeignKey("ticket.id"), index=True
+    )
+    kind: Mapped[str] = mapped_column(String(40))
+    sender: Mapped[str] = mapped_column(String(250))
+    recipient: Mapped[str] = mapped_column(String(250), index=True)
+    subject: Mapped[str | None] = mapped_column(Text)
+    message: Mapped[bytes] = mapped_column(LongBinary)
+    status: Mapped[str] = mapped_column(String(20), index=True)
+    attempts: Mapped[int] = mapped_column(Integer)
+    next_attempt: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
+    last_error: Mapped[str | None] = mapped_column(Text)
+    created: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
+    sent: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class AutoResponse(Base):
+    """A template answered automatically (auto-reply, auto-reject, auto-follow-up, ...)."""
+
+    __tablename__ = "auto_response"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    name: Mapped[str] = mapped_column(String(200), unique=True)
+    type: Mapped[str] = mapped_column(String(40))
+    subject: Mapped[str] = mapped_column(String(250))
+    body: Mapped[str] = mapped_column(Text)
+    valid: Mapped[bool] = mapped_column(Boolean, default=True)
+    created: Mapped[datetime] = mapped_column(UTCDateTime)
+    changed: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class QueueAutoResponse(Base):
+    """Which auto-response a queue sends for each type (at most one per type)."""
+
+    __tablename__ = "queue_auto_response"
+
+    queue_id: Mapped[int] = mapped_column(ForeignKey("queue.id"), primary_key=True)
+    type: Mapped[str] = mapped_column(String(40), primary_key=True)
+    auto_response_id: Mapped[int] = mapped_column(ForeignKey("auto_response.id"), index=True)
+
+
+class QueueSubscription(Base):
+    """An agent who wants mail about new tickets and follow-ups in a queue."""
+
+    __tablename__ = "queue_subscription"
+
+    agent_id: Mapped[int] = mapped_column(ForeignKey("agent.id"), primary_key=True)
+    queue_id: Mapped[int] = mapped_column(ForeignKey("queue.id"), primary_key=True, index=True)

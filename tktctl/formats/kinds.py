@@ -202,3 +202,52 @@ COPY = Kind(
     id_key="table",
     table_keys=("table", "rows", "checksum", "verified"),
 )
+# What `mail ingest` (and fetch, retry) did with one message.
+MAIL_RESULT = Kind(
+    "mail",
+    keys=("action", "ticket", "article", "message_id", "subject", "reason", "failed_id", "auto_response", "source"),
+    id_key="ticket",
+    table_keys=("action", "ticket", "subject", "reason"),
+)
+MAIL_FAILED = Kind(
+    "mail_failed",
+    keys=("id", "status", "reason", "sender", "subject", "size", "received", "retried", "ticket"),
+    id_key="id",
+    table_keys=("id", "status", "received", "sender", "subject", "reason"),
+)
+OUTBOX = Kind(
+    "outbox",
+    keys=(
+        "id",
+        "ticket",
+        "kind",
+        "recipient",
+        "subject",
+        "status",
+        "attempts",
+        "next_attempt",
+        "last_error",
+        "created",
+        "sent",
+    ),
+    id_key="id",
+    table_keys=("id", "ticket", "kind", "recipient", "status", "attempts", "next_attempt", "last_error"),
+)
+ATTACHMENT = Kind(
+    "attachment",
+    keys=("id", "ticket", "article_id", "filename", "content_type", "size", "file"),
+    id_key="id",
+    table_keys=("id", "article_id", "filename", "content_type", "size"),
+)
+AUTO_RESPONSE = Kind(
+    "autoresponse",
+    keys=("id", "name", "type", "subject", "body", "valid", "queues"),
+    id_key="name",
+    table_keys=("name", "type", "subject", "valid", "queues"),
+)
+SUBSCRIPTION = Kind(
+    "subscription",
+    keys=("agent", "queue", "email"),
+    id_key="queue",
+    table_keys=("agent", "queue", "email"),
+)

@@ -4,17 +4,17 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import select
+from sqlalchemy import delete, insert, select
 
-from tktctl.db.models import Agent
-from tktctl.errors import ConflictError
+from tktctl.db.models import Agent, Queue, QueueSubscription
+from tktctl.errors import ConflictError, UsageError
 from tktctl.services import audit, lookup, passwords, permissions
 from tktctl.services.groups import UNSET, apply_changes, existing, set_password
 from tktctl.services.records import Record
 from tktctl.services.vocabulary import check_login, clean_text
 
 if TYPE_CHECKING:
-    from tktctl.services.desk import Desk
+    from tktctl.services.desk import Desk, Unit
 
 
 def _record(agent: Agent) -> Record:
@@ -102,3 +102,37 @@ class Agents:
             agent = lookup.agent(unit, login)
             set_password(unit, agent, "agent", login, hashed)
             return _record(agent)
+
+    def subscribe(self, login: str, queues: list[str], *, unsubscribe: bool = False) -> list[Record]:
+        """Mail the agent about new tickets and follow-ups in these queues (or stop); returns all its queues."""
+        if not queues:
+            raise UsageError("give at least one --queue")
+        with self.desk.write() as unit:
+            agent = lookup.agent(unit, login)
+            if agent.id != unit.actor.id:
+                permissions.require_admin(unit)
+            ids = [lookup.queue(unit, q).id for q in queues]
+            unit.session.execute(
+                delete(QueueSubscription).where(
+                    QueueSubscription.agent_id == agent.id, QueueSubscription.queue_id.in_(ids)
+                )
+            )
+            if not unsubscribe:
+                unit.session.execute(
+                    insert(QueueSubscription), [{"agent_id": agent.id, "queue_id": i} for i in dict.fromkeys(ids)]
+                )
+            return self._subscriptions(unit, agent)
+
+    def subscriptions(self, login: str) -> list[Record]:
+        with self.desk.read() as unit:
+            return self._subscriptions(unit, lookup.agent(unit, login))
+
+    @staticmethod
+    def _subscriptions(unit: Unit, agent: Agent) -> list[Record]:
+        names = unit.session.scalars(
+            select(Queue.name)
+            .join(QueueSubscription, QueueSubscription.queue_id == Queue.id)
+            .where(QueueSubscription.agent_id == agent.id)
+            .order_by(Queue.name)
+        )
+        return [{"agent": agent.login, "queue": name, "email": agent.email} for name in names]

@@ -40,9 +40,11 @@ if TYPE_CHECKING:
     from tktctl.services.acl import Acl
     from tktctl.services.agents import Agents
     from tktctl.services.audit import AuditLog
+    from tktctl.services.autoresponses import AutoResponses
     from tktctl.services.customers import Customers
     from tktctl.services.groups import Groups, Roles
     from tktctl.services.history import HistoryLog
+    from tktctl.services.mail import Mail
     from tktctl.services.queues import Queues
     from tktctl.services.tickets import Tickets
     from tktctl.services.transfer import Transfer
@@ -90,8 +92,12 @@ class Desk:
         numbers: NumberSettings | None = None,
         timezone_name: str | None = None,
         clock: Callable[[], datetime] = utcnow,
+        mail: Any = None,
+        smtp: Any = None,
     ) -> None:
         self.url = url
+        self.mail_config = mail
+        self.smtp_config = smtp
         self.actor_login = actor
         self.numbers = numbers or NumberSettings()
         self.tz: tzinfo = local_zone(timezone_name)
@@ -165,6 +171,19 @@ class Desk:
         from tktctl.services.transfer import Transfer
 
         return Transfer(self)
+
+    @cached_property
+    def mail(self) -> Mail:
+        """Mail in and out; ``mail``/``smtp`` are the profile's sections of the same names."""
+        from tktctl.services.mail import Mail
+
+        return Mail(self, self.mail_config, self.smtp_config)
+
+    @cached_property
+    def autoresponses(self) -> AutoResponses:
+        from tktctl.services.autoresponses import AutoResponses
+
+        return AutoResponses(self)
 
     def close(self) -> None:
         """Release pooled connections (the engine is made again on next use)."""

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import delete, exists, func, select
@@ -87,12 +88,29 @@ class Queues:
             audit.record(unit, "create", "queue", name, group=group_row.name, **settings)
             return _record(queue, group_row.name)
 
-    def update(self, name: str, *, group: str | None = None, **settings: Any) -> Record:
-        """Change the given settings; a setting passed as None is cleared (minutes, calendar, comment)."""
+    def update(
+        self,
+        name: str,
+        *,
+        group: str | None = None,
+        auto_responses: Sequence[str] = (),
+        no_auto_responses: Sequence[str] = (),
+        **settings: Any,
+    ) -> Record:
+        """Change the given settings; a setting passed as None is cleared (minutes, calendar, comment).
+
+        ``auto_responses`` names templates the queue sends (one per type); ``no_auto_responses``
+        names types it stops sending.
+        """
         _check_settings(settings)
         with self.desk.write() as unit:
             permissions.require_admin(unit)
             queue = lookup.queue(unit, name)
+            if auto_responses or no_auto_responses:
+                from tktctl.services import autoresponses
+
+                autoresponses.unassign(unit, queue, no_auto_responses)
+                autoresponses.assign(unit, queue, auto_responses)
             if group is not None:
                 queue.group_id = lookup.group(unit, group).id
             for key, value in settings.items():

@@ -33,7 +33,7 @@ from tktctl.db.models import Agent, Article, History, Queue, State, Ticket, UTCD
 from tktctl.db.sqljson import json_object
 from tktctl.errors import ConflictError, PartialFailure, TktctlError, UsageError
 from tktctl.isotime import iso
-from tktctl.services import lookup, permissions
+from tktctl.services import lookup, mailout, permissions
 from tktctl.services.lookup import chunks
 from tktctl.services.numbering import next_numbers
 from tktctl.services.records import (
@@ -161,6 +161,11 @@ class Selected:
     ids: list[int]
     parts: list[list[ColumnElement[bool]]]
 
+    @classmethod
+    def of(cls, ids: Sequence[int]) -> Selected:
+        """Tickets already locked by id (e.g. by `lookup.tickets`), as a selection in that order."""
+        return cls(list(ids), [[Ticket.id.in_(part)] for part in chunks(sorted(ids))])
+
 
 @dataclass
 class BulkResult:
@@ -192,8 +197,7 @@ def _select(unit: Unit, selection: Selection) -> Selected:
         ids = list(unit.session.scalars(statement))
         return Selected(ids, [where] if ids else [])
     rows = lookup.tickets(unit, lookup.unique_refs(selection), lock=True)
-    ids = [r.id for r in rows]
-    return Selected(ids, [[Ticket.id.in_(part)] for part in chunks(sorted(ids))])
+    return Selected.of([r.id for r in rows])
 
 
 def _groups(unit: Unit, sel: Selected, *cond: ColumnElement[bool]) -> set[int]:
@@ -323,6 +327,21 @@ def _history(unit: Unit, entries: Sequence[tuple[int, str, int, dict[str, Any]]]
         )
 
 
+def _insert_ticket(unit: Unit, tn: str, **values: Any) -> int:
+    """One ticket row (the caller writes its history); returns its id."""
+    return unit.session.execute(
+        insert(Ticket).values(
+            tn=tn,
+            locked=False,
+            created=unit.now,
+            changed=unit.now,
+            created_by=unit.actor.id,
+            changed_by=unit.actor.id,
+            **values,
+        )
+    ).inserted_primary_key[0]
+
+
 def _add_article(
     unit: Unit,
     ticket_id: int,
@@ -334,8 +353,10 @@ def _add_article(
     from_: str | None = None,
     to: str | None = None,
     visible: bool = True,
-) -> None:
-    unit.session.execute(
+    **mail: str | None,
+) -> int:
+    """One article; ``mail`` takes the email headers ``a_cc``, ``message_id``, ``in_reply_to``, ``a_references``."""
+    return unit.session.execute(
         insert(Article).values(
             ticket_id=ticket_id,
             channel=channel,
@@ -347,8 +368,9 @@ def _add_article(
             visible_to_customer=visible,
             created=unit.now,
             created_by=unit.actor.id,
+            **mail,
         )
-    )
+    ).inserted_primary_key[0]
 
 
 def _priority_name(number: int) -> str:
@@ -496,26 +518,20 @@ class Tickets:
                 existing = self._by_external_id(unit, external_id)
                 if existing is not None:
                     return existing
-            ticket_id = unit.session.execute(
-                insert(Ticket).values(
-                    tn=tn,
-                    title=title,
-                    queue_id=target.id,
-                    state_id=start.id,
-                    priority_id=priority_id,
-                    locked=False,
-                    owner_id=owner_id,
-                    responsible_id=responsible_id,
-                    customer=customer,
-                    type=type,
-                    created=unit.now,
-                    changed=unit.now,
-                    pending_until=until,
-                    external_id=external_id,
-                    created_by=unit.actor.id,
-                    changed_by=unit.actor.id,
-                )
-            ).inserted_primary_key[0]
+            ticket_id = _insert_ticket(
+                unit,
+                tn,
+                title=title,
+                queue_id=target.id,
+                state_id=start.id,
+                priority_id=priority_id,
+                owner_id=owner_id,
+                responsible_id=responsible_id,
+                customer=customer,
+                type=type,
+                pending_until=until,
+                external_id=external_id,
+            )
             data = {"tn": tn, "queue": target.name, "state": start.name, "priority": _priority_name(priority_id)}
             entries: list[tuple[int, str, int, dict[str, Any]]] = [(ticket_id, "NewTicket", target.id, data)]
             if body is not None:
@@ -531,6 +547,7 @@ class Tickets:
                 )
                 entries.append((ticket_id, article_history(channel, sender), target.id, {"channel": channel}))
             _history(unit, entries)
+            mailout.notify_agents(unit, [ticket_id], "NewTicket")
             record = tickets_by_id(unit, [ticket_id])[0]
             return {**record, "created_now": True}
 

@@ -1,0 +1,89 @@
+"""`tktctl autoresponse ...`: templates a queue answers with automatically."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+
+from tktctl.commands._common import desk, emit, read_text, with_output
+from tktctl.errors import UsageError
+from tktctl.formats import kinds
+
+app = typer.Typer(help="Manage auto-response templates (auto-reply, auto-reject, ...).", no_args_is_help=True)
+
+Name = Annotated[str, typer.Argument(help="Auto-response name.")]
+TemplateHelp = "Placeholders: $tn $title $queue $state $priority $customer $owner $subject $from."
+
+
+def _body(body: str | None, body_file: str | None) -> str | None:
+    if body is not None and body_file is not None:
+        raise UsageError("give --body or --body-file, not both")
+    if body_file is None:
+        return read_text(body)
+    if body_file == "-":
+        return read_text("-")
+    try:
+        with open(body_file, encoding="utf-8") as handle:
+            return handle.read()
+    except (OSError, UnicodeDecodeError) as exc:
+        raise UsageError(f"cannot read {body_file}: {exc}") from exc
+
+
+BodyOpt = Annotated[str | None, typer.Option("--body", help="Template text; - reads stdin. " + TemplateHelp)]
+BodyFileOpt = Annotated[str | None, typer.Option("--body-file", help="Read the template text from this file.")]
+
+
+@app.command("create")
+@with_output
+def create(
+    ctx: typer.Context,
+    name: Name,
+    kind: Annotated[
+        str, typer.Option("--type", help="auto-reply, auto-reject, auto-follow-up or auto-reply/new-ticket.")
+    ],
+    subject: Annotated[str, typer.Option("--subject", help="Subject template ([Ticket#TN] is added). " + TemplateHelp)],
+    body: BodyOpt = None,
+    body_file: BodyFileOpt = None,
+    if_not_exists: Annotated[bool, typer.Option("--if-not-exists", help="Print an existing one; no error.")] = False,
+) -> None:
+    """Create an auto-response template; attach it with `queue update Q --auto-response NAME`."""
+    text = _body(body, body_file)
+    if text is None:
+        raise UsageError("give --body or --body-file")
+    emit(
+        ctx,
+        desk(ctx).autoresponses.create(name, type=kind, subject=subject, body=text, if_not_exists=if_not_exists),
+        kinds.AUTO_RESPONSE,
+    )
+
+
+@app.command("list")
+@with_output
+def list_(ctx: typer.Context) -> None:
+    """List auto-responses and the queues that send them."""
+    emit(ctx, desk(ctx).autoresponses.list(), kinds.AUTO_RESPONSE)
+
+
+@app.command("show")
+@with_output
+def show(ctx: typer.Context, name: Name) -> None:
+    """Show an auto-response."""
+    emit(ctx, desk(ctx).autoresponses.show(name), kinds.AUTO_RESPONSE)
+
+
+@app.command("update")
+@with_output
+def update(
+    ctx: typer.Context,
+    name: Name,
+    subject: Annotated[str | None, typer.Option("--subject", help="New subject template.")] = None,
+    body: BodyOpt = None,
+    body_file: BodyFileOpt = None,
+) -> None:
+    """Change an auto-response's subject or text."""
+    emit(
+        ctx,
+        desk(ctx).autoresponses.update(name, subject=subject, body=_body(body, body_file)),
+        kinds.AUTO_RESPONSE,
+    )

@@ -1,0 +1,225 @@
+"""`tktctl mail ...`: the MDA pipe, fetching, dead letters and the outbox.
+
+`mail ingest` is what Postfix, Exim, procmail or fetchmail run per message. It exits 0 when
+the message is stored (as a ticket, follow-up or dead letter) and 75 (EX_TEMPFAIL) when it
+is not and the MTA must retry. SIGTERM, SIGINT and SIGHUP keep that promise: before the
+commit they abort with 75; from the commit on they are held until the command is done.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+from types import FrameType
+from typing import TYPE_CHECKING, Annotated, Any, ClassVar
+
+import typer
+
+from tktctl.commands._common import desk, emit, with_output
+from tktctl.errors import TempFail, UsageError
+from tktctl.formats import kinds
+
+if TYPE_CHECKING:
+    from tktctl.services.mail import Mail
+
+app = typer.Typer(help="Mail in (ingest, fetch) and out (outbox, send); dead letters.", no_args_is_help=True)
+
+SIGNALS = (signal.SIGTERM, signal.SIGINT, signal.SIGHUP)
+TargetQueue = Annotated[
+    str | None, typer.Option("--target-queue", help="Queue for new tickets no address mapping or header places.")
+]
+Untrusted = Annotated[bool, typer.Option("--untrusted", help="Ignore X-Tktctl-*/X-OTRS-* headers (mail from outside).")]
+
+
+class Interruptible:
+    """Termination signals abort with 75 until ``seal`` (just before a commit); after a commit they wait.
+
+    The handler stays installed once the command is done: a signal between a commit and the
+    process exit must not turn a stored message into a death by signal (the MTA would send it
+    again). Outside a command, or when nothing was committed, a signal acts as it did before.
+    """
+
+    previous: ClassVar[dict[int, Any]] = {}
+    # Set by the installed `tktctl` (cli.entry), which ends with os._exit: keep ignoring signals
+    # after a commit until then. Called in-process (tests, the API) the old handlers come back.
+    linger_after_commit: ClassVar[bool] = False
+
+    def __init__(self) -> None:
+        self.active = False
+        self.sealed = False
+        self.committed = False
+        self.stop = False
+
+    def __enter__(self) -> Interruptible:
+        for number in SIGNALS:
+            if number not in Interruptible.previous:
+                Interruptible.previous[number] = signal.getsignal(number)
+            signal.signal(number, self._handle)
+        self.active = True
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self.active = False
+        self.unseal()
+        if not (self.committed and Interruptible.linger_after_commit):
+            for number, handler in Interruptible.previous.items():
+                signal.signal(number, handler)
+
+    def seal(self) -> None:
+        signal.pthread_sigmask(signal.SIG_BLOCK, SIGNALS)
+        self.sealed = True
+
+    def unseal(self) -> None:
+        """After a message: a held signal is delivered now (it only asks to stop)."""
+        if self.sealed:
+            self.committed = True
+        signal.pthread_sigmask(signal.SIG_UNBLOCK, SIGNALS)
+        self.sealed = False
+
+    def _handle(self, number: int, frame: FrameType | None) -> None:
+        if self.active and not self.sealed:
+            self.stop = True
+            raise TempFail(f"interrupted by signal {signal.Signals(number).name} before the commit; retry")
+        if self.sealed or self.committed:
+            self.stop = True
+            return
+        previous = Interruptible.previous.get(number, signal.SIG_DFL)
+        if callable(previous):
+            previous(number, frame)
+        elif previous == signal.SIG_DFL:
+            signal.signal(number, signal.SIG_DFL)
+            os.kill(os.getpid(), number)
+
+
+def _read(source: str) -> bytes:
+    if source == "-":
+        return sys.stdin.buffer.read()
+    try:
+        return Path(source).read_bytes()
+    except OSError as exc:
+        raise UsageError(f"cannot read {source}: {exc.strerror}") from exc
+
+
+def _batch(source: str) -> Iterator[tuple[str, bytes]]:
+    """Every file of a directory (sorted, recursively) or every message of an mbox file."""
+    path = Path(source)
+    if path.is_dir():
+        for item in sorted(p for p in path.rglob("*") if p.is_file()):
+            yield str(item), item.read_bytes()
+        return
+    if not path.is_file():
+        raise UsageError(f"--batch {source}: no such directory or mbox file")
+    import mailbox
+
+    box = mailbox.mbox(str(path), create=False)
+    try:
+        for key in box.iterkeys():
+            yield f"{source}:{key}", box.get_bytes(key)
+    finally:
+        box.close()
+
+
+@app.command("ingest")
+@with_output
+def ingest(
+    ctx: typer.Context,
+    source: Annotated[str, typer.Argument(help="Message file; - (the default) reads stdin.")] = "-",
+    target_queue: TargetQueue = None,
+    untrusted: Untrusted = False,
+    batch: Annotated[
+        str | None,
+        typer.Option("--batch", help="Ingest every file of this directory, or every message of this mbox file."),
+    ] = None,
+) -> None:
+    """Turn a message into a ticket or follow-up; exit 75 when the MTA should retry.
+
+    A message that can never be processed is kept as a dead letter (`mail failed`) and
+    exits 0. With --batch each message is its own transaction; a temporary failure stops
+    the run with exit 75 (rerun it: messages already stored are recognised and skipped).
+    """
+    mail = desk(ctx).mail
+    with Interruptible() as guard:
+        if batch is None:
+            raw = _read(source)
+            result = mail.ingest(raw, target_queue=target_queue, untrusted=untrusted, seal=guard.seal)
+            guard.unseal()
+            emit(ctx, result, kinds.MAIL_RESULT)
+            return
+        if source != "-":
+            raise UsageError("give either a message FILE or --batch, not both")
+        emit(ctx, _batch_results(mail, batch, guard, target_queue, untrusted), kinds.MAIL_RESULT)
+        if guard.stop:
+            raise TempFail("interrupted; rerun the batch (stored messages are skipped)")
+
+
+def _batch_results(
+    mail: Mail, source: str, guard: Interruptible, target_queue: str | None, untrusted: bool
+) -> Iterator[dict[str, object]]:
+    for where, raw in _batch(source):
+        result = mail.ingest(raw, target_queue=target_queue, untrusted=untrusted, seal=guard.seal)
+        guard.unseal()
+        yield {**result, "source": where}
+        if guard.stop:
+            return
+
+
+@app.command("fetch")
+@with_output
+def fetch(
+    ctx: typer.Context,
+    account: Annotated[
+        str | None, typer.Option("--account", help="Only this account of the profile's mail.accounts.")
+    ] = None,
+) -> None:
+    """Fetch new mail from IMAP(S)/POP3(S) accounts; a message leaves the server once stored."""
+    with Interruptible() as guard:
+        results = desk(ctx).mail.fetch(account, seal=guard.seal, unseal=guard.unseal)
+    emit(ctx, results, kinds.MAIL_RESULT)
+
+
+@app.command("failed")
+@with_output
+def failed(
+    ctx: typer.Context,
+    include_done: Annotated[bool, typer.Option("--all", help="Also list dead letters already reprocessed.")] = False,
+) -> None:
+    """List dead letters: messages that could not be processed, with the reason."""
+    emit(ctx, desk(ctx).mail.failed(include_done=include_done), kinds.MAIL_FAILED)
+
+
+@app.command("retry")
+@with_output
+def retry(
+    ctx: typer.Context,
+    ids: Annotated[list[int] | None, typer.Argument(help="Dead letter ids [default: all that failed].")] = None,
+) -> None:
+    """Reprocess dead letters (after raising a limit or fixing the cause)."""
+    with Interruptible() as guard:
+        results = desk(ctx).mail.retry(ids or [], seal=guard.seal, unseal=guard.unseal)
+    emit(ctx, results, kinds.MAIL_RESULT)
+
+
+@app.command("outbox")
+@with_output
+def outbox(
+    ctx: typer.Context,
+    status: Annotated[
+        list[str] | None,
+        typer.Option("--status", help="pending, failed or sent (repeatable) [default: pending, failed]."),
+    ] = None,
+) -> None:
+    """List outgoing mail waiting to be sent, or that failed."""
+    emit(ctx, desk(ctx).mail.outbox(status=status or ("pending", "failed")), kinds.OUTBOX)
+
+
+@app.command("send")
+@with_output
+def send(
+    ctx: typer.Context,
+    limit: Annotated[int, typer.Option("--limit", help="At most this many messages in this run.")] = 500,
+) -> None:
+    """Deliver due outbox mail over SMTP (profile smtp: or TKTCTL_SMTP_URL); run it from cron."""
+    emit(ctx, desk(ctx).mail.send(limit=limit), kinds.OUTBOX)

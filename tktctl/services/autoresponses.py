@@ -1,0 +1,116 @@
+"""Auto-response templates and which queue sends which (one per queue and type)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import TYPE_CHECKING
+
+from sqlalchemy import delete, insert, select
+
+from tktctl.db.models import AutoResponse, Queue, QueueAutoResponse
+from tktctl.errors import ConflictError, NotFoundError
+from tktctl.services import permissions
+from tktctl.services.mailout import AUTO_TYPES
+from tktctl.services.records import Record
+from tktctl.services.vocabulary import choice, clean_text
+
+if TYPE_CHECKING:
+    from tktctl.services.desk import Desk, Unit
+
+
+def _get(unit: Unit, name: str) -> AutoResponse:
+    found = unit.session.scalar(select(AutoResponse).where(AutoResponse.name == name))
+    if found is None:
+        raise NotFoundError(f"auto-response {name!r} not found", ref=name)
+    return found
+
+
+def _records(unit: Unit, rows: Sequence[AutoResponse]) -> list[Record]:
+    used: dict[int, list[str]] = {}
+    for response_id, queue in unit.session.execute(
+        select(QueueAutoResponse.auto_response_id, Queue.name)
+        .join(Queue, Queue.id == QueueAutoResponse.queue_id)
+        .order_by(Queue.name)
+    ):
+        used.setdefault(response_id, []).append(queue)
+    return [
+        {
+            "id": r.id,
+            "name": r.name,
+            "type": r.type,
+            "subject": r.subject,
+            "body": r.body,
+            "valid": r.valid,
+            "queues": used.get(r.id, []),
+        }
+        for r in rows
+    ]
+
+
+def assign(unit: Unit, queue: Queue, names: Sequence[str]) -> None:
+    """Make each named response the queue's response of its type (replacing the previous one)."""
+    for name in names:
+        response = _get(unit, name)
+        unit.session.execute(
+            delete(QueueAutoResponse).where(
+                QueueAutoResponse.queue_id == queue.id, QueueAutoResponse.type == response.type
+            )
+        )
+        unit.session.execute(
+            insert(QueueAutoResponse).values(queue_id=queue.id, type=response.type, auto_response_id=response.id)
+        )
+
+
+def unassign(unit: Unit, queue: Queue, types: Sequence[str]) -> None:
+    for kind in types:
+        choice("auto-response type", kind, AUTO_TYPES)
+        unit.session.execute(
+            delete(QueueAutoResponse).where(QueueAutoResponse.queue_id == queue.id, QueueAutoResponse.type == kind)
+        )
+
+
+class AutoResponses:
+    def __init__(self, desk: Desk) -> None:
+        self.desk = desk
+
+    def create(self, name: str, *, type: str, subject: str, body: str, if_not_exists: bool = False) -> Record:
+        """A template; ``$tn``, ``$title``, ``$queue``, ``$customer``, ``$subject`` ... are filled in when sent."""
+        clean_text("name", name, limit=200, required=True)
+        choice("auto-response type", type, AUTO_TYPES)
+        clean_text("subject", subject, limit=250, required=True)
+        clean_text("body", body, required=True)
+        with self.desk.write() as unit:
+            permissions.require_admin(unit)
+            existing = unit.session.scalar(select(AutoResponse).where(AutoResponse.name == name))
+            if existing is not None:
+                if if_not_exists:
+                    return _records(unit, [existing])[0]
+                raise ConflictError(f"auto-response {name!r} already exists", ref=name)
+            response = AutoResponse(
+                name=name, type=type, subject=subject, body=body, valid=True, created=unit.now, changed=unit.now
+            )
+            unit.session.add(response)
+            unit.session.flush()
+            return _records(unit, [response])[0]
+
+    def list(self) -> list[Record]:
+        with self.desk.read() as unit:
+            return _records(unit, unit.session.scalars(select(AutoResponse).order_by(AutoResponse.name)).all())
+
+    def show(self, name: str) -> Record:
+        with self.desk.read() as unit:
+            return _records(unit, [_get(unit, name)])[0]
+
+    def update(self, name: str, *, subject: str | None = None, body: str | None = None) -> Record:
+        clean_text("subject", subject, limit=250)
+        clean_text("body", body)
+        with self.desk.write() as unit:
+            permissions.require_admin(unit)
+            response = _get(unit, name)
+            if subject is not None:
+                response.subject = subject
+            if body is not None:
+                response.body = body
+            response.changed = unit.now
+            unit.session.flush()
+            return _records(unit, [response])[0]

@@ -1,0 +1,404 @@
+"""Inbound messages, without a database: limits, headers, decoded bodies, HTML as text, attachments.
+
+Parsing uses ``email.policy.default``; when a malformed message makes that policy raise, the
+message is parsed again with ``compat32``, which accepts nearly anything. A message over a
+limit raises :class:`Rejected` before anything is stored.
+"""
+
+from __future__ import annotations
+
+import codecs
+import hashlib
+import mimetypes
+import re
+from dataclasses import dataclass, field
+from email import policy
+from email.header import decode_header, make_header
+from email.message import Message
+from email.parser import BytesParser
+from email.utils import getaddresses, parseaddr
+from html.parser import HTMLParser
+from typing import Any
+
+from tktctl.errors import UsageError
+
+# Stored header fields are capped (the raw message keeps everything): MySQL's TEXT holds 64 KiB.
+FIELD_MAX = 10_000
+MESSAGE_ID_MAX = 250
+FILENAME_MAX = 250
+REFERENCES_KEPT = 50
+LOOP_LOCALPARTS = ("mailer-daemon", "postmaster")
+TRUSTED_PREFIXES = ("x-tktctl-", "x-otrs-")
+# X-OTRS-CustomerUser/-CustomerNo are OTRS's names for the customer.
+TRUSTED_FIELDS = {
+    "queue": "queue",
+    "priority": "priority",
+    "state": "state",
+    "owner": "owner",
+    "title": "title",
+    "customer": "customer",
+    "customeruser": "customer",
+    "customerno": "customer",
+    "ignore": "ignore",
+}
+
+
+class Rejected(Exception):
+    """The message can never be processed as it is (over a limit); the reason says which."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
+@dataclass(frozen=True)
+class Limits:
+    """Abuse limits, from the profile's ``mail: limits:``; the defaults are safe for a help desk."""
+
+    max_bytes: int = 25 * 1024 * 1024
+    max_parts: int = 250
+    max_depth: int = 12
+    max_header_length: int = 64 * 1024
+
+    @classmethod
+    def from_config(cls, values: Any) -> Limits:
+        if values is None:
+            return cls()
+        if not isinstance(values, dict):
+            raise UsageError("profile key mail.limits must be a mapping")
+        unknown = sorted(set(values) - set(cls.__dataclass_fields__))
+        if unknown:
+            raise UsageError(
+                f"mail.limits: unknown key {', '.join(unknown)}; known: {', '.join(cls.__dataclass_fields__)}"
+            )
+        for key, value in values.items():
+            if not isinstance(value, int) or isinstance(value, bool) or value < 1:
+                raise UsageError(f"mail.limits.{key} must be a positive whole number")
+        return cls(**values)
+
+
+@dataclass
+class Part:
+    filename: str
+    content_type: str
+    content: bytes
+
+
+@dataclass
+class Inbound:
+    """A parsed message: what the article, the ticket and the loop checks need."""
+
+    raw: bytes
+    sha256: str
+    from_: str | None = None
+    from_address: str | None = None
+    to: str | None = None
+    cc: str | None = None
+    subject: str | None = None
+    message_id: str | None = None
+    in_reply_to: str | None = None
+    references: str | None = None
+    reply_ids: list[str] = field(default_factory=list)
+    recipients: list[str] = field(default_factory=list)
+    body: str = ""
+    attachments: list[Part] = field(default_factory=list)
+    trusted: dict[str, str] = field(default_factory=dict)
+    followup_trusted: dict[str, str] = field(default_factory=dict)
+    auto_response_block: str | None = None
+
+
+def clean(value: str | None, limit: int | None = FIELD_MAX) -> str | None:
+    """Text the databases accept: no NUL, no lone surrogates (8-bit header bytes), capped."""
+    if value is None:
+        return None
+    try:
+        value = value.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
+    except UnicodeError:
+        value = value.encode("utf-8", "replace").decode("utf-8")
+    value = value.replace("\x00", "")
+    return value[:limit] if limit is not None else value
+
+
+def parse(raw: bytes, limits: Limits) -> Inbound:
+    """Parse and check one message; raises Rejected with a reason when it is over a limit."""
+    if len(raw) > limits.max_bytes:
+        raise Rejected(f"message is {len(raw)} bytes; the limit is {limits.max_bytes} (mail.limits.max_bytes)")
+    try:
+        message = BytesParser(policy=policy.default).parsebytes(raw)
+        return _extract(raw, message, limits)
+    except Rejected:
+        raise
+    except RecursionError as exc:
+        raise Rejected("message nesting is too deep to parse") from exc
+    except Exception:
+        # policy.default raises on some malformed headers; compat32 reads them as they are.
+        pass
+    try:
+        message = BytesParser(policy=policy.compat32).parsebytes(raw)
+    except RecursionError as exc:
+        raise Rejected("message nesting is too deep to parse") from exc
+    return _extract(raw, message, limits)
+
+
+def _extract(raw: bytes, message: Message, limits: Limits) -> Inbound:
+    leaves = _check_structure(message, limits)
+    inbound = Inbound(raw=raw, sha256=hashlib.sha256(raw).hexdigest())
+    inbound.from_ = header(message, "from")
+    inbound.from_address = address(inbound.from_)
+    inbound.to = header(message, "to")
+    inbound.cc = header(message, "cc")
+    subject = header(message, "subject")
+    inbound.subject = " ".join(subject.split()) if subject else subject
+    inbound.message_id = _first_id(header(message, "message-id"))
+    inbound.in_reply_to = header(message, "in-reply-to")
+    inbound.references = header(message, "references")
+    ids = re.findall(r"<[^<>\s]+>", f"{inbound.in_reply_to or ''} {inbound.references or ''}")
+    inbound.reply_ids = [i[:MESSAGE_ID_MAX] for i in ids[-REFERENCES_KEPT:]]
+    recipients = [header(message, name) for name in ("to", "cc", "delivered-to", "x-original-to", "envelope-to")]
+    inbound.recipients = [a.lower() for _, a in getaddresses([r for r in recipients if r]) if a]
+    _trusted_headers(message, inbound)
+    inbound.auto_response_block = _loop_reason(message, inbound)
+    inbound.body, inbound.attachments = _contents(leaves)
+    return inbound
+
+
+def _check_structure(message: Message, limits: Limits) -> list[Message]:
+    """Count parts and depth without recursion; returns the leaf parts in document order."""
+    leaves: list[Message] = []
+    stack: list[tuple[Message, int]] = [(message, 0)]
+    parts = 0
+    while stack:
+        part, depth = stack.pop()
+        parts += 1
+        if parts > limits.max_parts:
+            raise Rejected(f"message has more than {limits.max_parts} MIME parts (mail.limits.max_parts)")
+        if depth > limits.max_depth:
+            raise Rejected(f"message nests MIME parts deeper than {limits.max_depth} (mail.limits.max_depth)")
+        for name, value in part.raw_items():
+            if len(name) + len(str(value)) > limits.max_header_length:
+                raise Rejected(
+                    f"header {name[:60]} is longer than {limits.max_header_length} characters "
+                    "(mail.limits.max_header_length)"
+                )
+        payload = part.get_payload()
+        if part.is_multipart() and isinstance(payload, list):
+            if part.get_content_maintype() == "message":
+                leaves.append(part)  # a forwarded message is kept whole, as an attachment
+            stack.extend((child, depth + 1) for child in reversed(payload) if isinstance(child, Message))
+        else:
+            leaves.append(part)
+    return leaves
+
+
+def header(message: Message, name: str) -> str | None:
+    """A header, decoded from RFC 2047 (either policy), cleaned; None when absent."""
+    try:
+        value = message.get(name)
+    except Exception:
+        value = None
+    if value is None:
+        return None
+    try:
+        if message.policy is policy.compat32 or not hasattr(value, "defects"):
+            text = str(make_header(decode_header(str(value))))
+        else:
+            text = str(value)
+    except Exception:
+        text = str(value)
+    return clean(text.strip())
+
+
+def address(value: str | None) -> str | None:
+    if not value:
+        return None
+    _, found = parseaddr(value)
+    return clean(found.lower(), 250) if "@" in found else None
+
+
+def _first_id(value: str | None) -> str | None:
+    if not value:
+        return None
+    found = re.search(r"<[^<>\s]+>", value)
+    text = found.group(0) if found else value.strip().split()[0] if value.strip() else ""
+    return text[:MESSAGE_ID_MAX] or None
+
+
+def _trusted_headers(message: Message, inbound: Inbound) -> None:
+    """X-Tktctl-* and X-OTRS-* (and their FollowUp- forms); used only when the message is trusted."""
+    for name in set(message.keys()):
+        lowered = name.lower()
+        prefix = next((p for p in TRUSTED_PREFIXES if lowered.startswith(p)), None)
+        if prefix is None:
+            continue
+        rest = lowered[len(prefix) :]
+        target = inbound.trusted
+        if rest.startswith("followup-"):
+            rest, target = rest[len("followup-") :], inbound.followup_trusted
+        key = TRUSTED_FIELDS.get(rest)
+        value = header(message, name)
+        if key is not None and value:
+            target.setdefault(key, value)
+
+
+def _loop_reason(message: Message, inbound: Inbound) -> str | None:
+    """Why this message must get no auto-response (RFC 3834 and common practice), or None."""
+    auto = (header(message, "auto-submitted") or "").lower()
+    if auto and not auto.startswith("no"):
+        return f"Auto-Submitted: {auto}"
+    precedence = (header(message, "precedence") or "").lower()
+    if precedence in ("bulk", "list", "junk"):
+        return f"Precedence: {precedence}"
+    if message.get("x-loop") is not None:
+        return "X-Loop"
+    if message.get("x-autoreply") is not None or message.get("x-autorespond") is not None:
+        return "X-Autoreply"
+    if message.get_content_type() == "multipart/report":
+        return "delivery report"
+    if inbound.from_address is None:
+        return "no sender address"
+    if inbound.from_address.split("@", 1)[0] in LOOP_LOCALPARTS:
+        return f"sender {inbound.from_address}"
+    return None
+
+
+def _decoded(part: Message) -> bytes:
+    try:
+        payload = part.get_payload(decode=True)
+    except Exception:
+        payload = None
+    if isinstance(payload, bytes):
+        return payload
+    raw = part.get_payload()
+    return raw.encode("utf-8", "surrogateescape") if isinstance(raw, str) else b""
+
+
+def _text(part: Message) -> str:
+    """A text part's content in Unicode, whatever its charset label says (unknown: UTF-8, else Latin-1)."""
+    data = _decoded(part)
+    label = (part.get_content_charset(None) or "").strip().strip('"')
+    for candidate in (label, label.removeprefix("x-"), "utf-8"):
+        if not candidate:
+            continue
+        try:
+            codecs.lookup(candidate)
+        except LookupError:
+            continue
+        try:
+            return clean(data.decode(candidate), None) or ""
+        except UnicodeDecodeError:
+            if candidate == label:
+                return clean(data.decode(candidate, "replace"), None) or ""
+    return clean(data.decode("latin-1"), None) or ""
+
+
+def _filename(part: Message, number: int) -> str:
+    try:
+        name = part.get_filename()
+    except Exception:
+        name = None
+    if name:
+        name = str(make_header(decode_header(name))) if "=?" in name else str(name)
+        # Never a path: keep the last component, drop control characters.
+        name = re.split(r"[\\/]", name)[-1]
+        name = "".join(c for c in name if c.isprintable()).strip().lstrip(".")
+    if not name:
+        extension = mimetypes.guess_extension(part.get_content_type()) or ".bin"
+        if part.get_content_type() == "message/rfc822":
+            extension = ".eml"
+        name = f"file-{number}{extension}"
+    return clean(name, FILENAME_MAX) or f"file-{number}"
+
+
+def _is_attachment(part: Message) -> bool:
+    try:
+        disposition = (part.get_content_disposition() or "").lower()
+        filename = part.get_filename()
+    except Exception:
+        return True
+    return disposition == "attachment" or bool(filename)
+
+
+def _contents(leaves: list[Message]) -> tuple[str, list[Part]]:
+    """The body (first plain text, else the first HTML as text) and every other part as an attachment."""
+    body_part: Message | None = None
+    for wanted in ("text/plain", "text/html"):
+        body_part = next((p for p in leaves if p.get_content_type() == wanted and not _is_attachment(p)), None)
+        if body_part is not None:
+            break
+    body = ""
+    if body_part is not None:
+        text = _text(body_part)
+        body = html_to_text(text) if body_part.get_content_type() == "text/html" else text
+        body = body.replace("\r\n", "\n").replace("\r", "\n").rstrip()
+    attachments: list[Part] = []
+    for part in leaves:
+        if part is body_part:
+            continue
+        # The HTML twin of a plain-text body is the same content; the raw message keeps it.
+        if body_part is not None and part.get_content_type() == "text/html" and not _is_attachment(part):
+            continue
+        if part.get_content_maintype() == "message":
+            inner = part.get_payload()
+            content = _message_bytes(inner[0]) if isinstance(inner, list) and inner else _decoded(part)
+        else:
+            content = _decoded(part)
+        content_type = clean(part.get_content_type(), 250) or "application/octet-stream"
+        attachments.append(Part(_filename(part, len(attachments) + 1), content_type, content))
+    return body, attachments
+
+
+def _message_bytes(message: Message) -> bytes:
+    try:
+        return message.as_bytes(policy=policy.compat32)
+    except Exception:
+        return str(message).encode("utf-8", "replace")
+
+
+class _TextRenderer(HTMLParser):
+    """HTML to readable plain text: blocks become lines, links keep their target, scripts vanish."""
+
+    BLOCKS = frozenset(
+        {"p", "div", "br", "tr", "li", "h1", "h2", "h3", "h4", "h5", "h6", "table", "blockquote", "pre", "hr"}
+        | {"ul", "ol", "dl", "dt", "dd", "section", "article", "header", "footer"}
+    )
+    HIDDEN = frozenset(("script", "style", "head", "title"))
+
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=True)
+        self.out: list[str] = []
+        self.hidden = 0
+        self.href: list[str | None] = []
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        if tag in self.HIDDEN:
+            self.hidden += 1
+        elif tag in self.BLOCKS:
+            self.out.append("\n- " if tag == "li" else "\n")
+        elif tag == "a":
+            self.href.append(dict(attrs).get("href"))
+
+    def handle_endtag(self, tag: str) -> None:
+        if tag in self.HIDDEN:
+            self.hidden = max(0, self.hidden - 1)
+        elif tag in self.BLOCKS:
+            self.out.append("\n")
+        elif tag == "a" and self.href:
+            href = self.href.pop()
+            if href and href.startswith(("http:", "https:", "mailto:")):
+                self.out.append(f" <{href}>")
+
+    def handle_data(self, data: str) -> None:
+        if not self.hidden:
+            self.out.append(re.sub(r"\s+", " ", data))
+
+
+def html_to_text(html: str) -> str:
+    renderer = _TextRenderer()
+    try:
+        renderer.feed(html)
+        renderer.close()
+    except Exception:
+        return re.sub(r"<[^>]*>", " ", html)
+    lines = (line.strip() for line in "".join(renderer.out).splitlines())
+    text = "\n".join(lines)
+    return re.sub(r"\n{3,}", "\n\n", text).strip()
