@@ -75,8 +75,9 @@ def test_newer_schema_exits_6_and_says_upgrade_tktctl(desk: Desk, cli: Cli) -> N
 def test_schema_behind_the_program_names_db_upgrade(desk: Desk, cli: Cli, monkeypatch: pytest.MonkeyPatch) -> None:
     import tktctl.db.migrate as migrate
 
-    monkeypatch.setattr(migrate, "SCHEMA_HEAD", "0002")
-    monkeypatch.setattr(migrate, "revisions", lambda: ["0001", "0002"])
+    shipped = migrate.revisions()
+    monkeypatch.setattr(migrate, "SCHEMA_HEAD", "9998")
+    monkeypatch.setattr(migrate, "revisions", lambda: [*shipped, "9998"])
     result = cli("ticket", "list", expect=6)
     assert "older than this tktctl" in result.stderr and "tktctl db upgrade" in result.stderr
 

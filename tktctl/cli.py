@@ -20,7 +20,7 @@ from typer._click.exceptions import ClickException
 from typer._click.exceptions import UsageError as ClickUsageError
 
 from tktctl import __version__, config
-from tktctl.commands import agent, db, history, queue, ticket
+from tktctl.commands import agent, calendar, db, escalate, history, job, maint, queue, ticket
 from tktctl.commands._common import FieldsOpt, Invocation, QuietOpt, invocation
 from tktctl.errors import ExitCode, TktctlError, UsageError
 
@@ -38,6 +38,11 @@ app.add_typer(queue.app, name="queue")
 app.add_typer(agent.app, name="agent")
 app.add_typer(history.app, name="history")
 app.add_typer(db.app, name="db")
+app.add_typer(calendar.app, name="calendar")
+app.add_typer(maint.app, name="maint")
+app.add_typer(job.app, name="job")
+app.add_typer(escalate.check_app, name="check")
+app.command("escalate")(escalate.escalate)
 app.command("init")(db.init)
 app.command("completion")(db.completion)
 

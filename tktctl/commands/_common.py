@@ -161,6 +161,25 @@ def read_text(value: str | None) -> str | None:
     return _stdin_text() if value == "-" else value
 
 
+def read_yaml(path: str) -> Any:
+    """A YAML document from a file (``-`` = stdin); unreadable or malformed input is a usage error."""
+    import yaml
+
+    try:
+        text = _stdin_text() if path == "-" else open(path, encoding="utf-8").read()  # noqa: SIM115
+        return yaml.safe_load(text)
+    except (OSError, UnicodeDecodeError, yaml.YAMLError) as exc:
+        raise UsageError(f"cannot read {path}: {exc}") from exc
+
+
+FileOpt = Annotated[str, typer.Option("--file", "-f", help="YAML file; - reads stdin.")]
+
+
+def done(dry_run: bool) -> None:
+    if dry_run:
+        typer.echo("dry run: nothing was written", err=True)
+
+
 def run_bulk(
     ctx: typer.Context, call: Callable[..., Any], *args: Any, dry_run: bool, continue_on_error: bool, **kwargs: Any
 ) -> None:
@@ -171,5 +190,4 @@ def run_bulk(
         emit(ctx, failure.results, kinds.OUTCOME)
         raise
     emit(ctx, result, kinds.OUTCOME if continue_on_error else kinds.TICKET)
-    if dry_run:
-        typer.echo("dry run: nothing was written", err=True)
+    done(dry_run)

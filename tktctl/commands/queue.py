@@ -20,7 +20,36 @@ Clear = Annotated[
         "calendar, comment (repeatable).",
     ),
 ]
-CLEARABLE = ("unlock-timeout", "first-response-time", "update-time", "solution-time", "calendar", "comment")
+CLEARABLE = (
+    "unlock-timeout",
+    "first-response-time",
+    "update-time",
+    "solution-time",
+    "calendar",
+    "comment",
+    "first-response-notify",
+    "update-notify",
+    "solution-notify",
+    "escalate-raise",
+    "escalate-to",
+    "escalation-decay",
+)
+Percent = "Warn (EscalationXNotifyBefore) at this percentage of the time."
+FirstResponseNotify = Annotated[int | None, typer.Option("--first-response-notify", help=Percent)]
+UpdateNotify = Annotated[int | None, typer.Option("--update-notify", help=Percent)]
+SolutionNotify = Annotated[int | None, typer.Option("--solution-notify", help=Percent)]
+EscalateRaise = Annotated[
+    int | None, typer.Option("--escalate-raise", help="On escalation, raise the priority by N steps.")
+]
+EscalateTo = Annotated[str | None, typer.Option("--escalate-to", help="On escalation, move to this queue.")]
+EscalateNotify = Annotated[
+    bool | None,
+    typer.Option("--escalate-notify/--no-escalate-notify", help="On escalation, queue a notification for mail."),
+]
+EscalationDecay = Annotated[
+    int | None,
+    typer.Option("--escalation-decay", help="Minutes before a breached escalation fires again [default: 1440]."),
+]
 
 
 def _settings(**given: Any) -> dict[str, Any]:
@@ -40,6 +69,13 @@ def create(
     calendar: Annotated[str | None, typer.Option("--calendar", help="Business calendar name.")] = None,
     follow_up: Annotated[str | None, typer.Option("--follow-up", help="possible, reject or new_ticket.")] = None,
     comment: Annotated[str | None, typer.Option("--comment", help="Free text for admins.")] = None,
+    first_response_notify: FirstResponseNotify = None,
+    update_notify: UpdateNotify = None,
+    solution_notify: SolutionNotify = None,
+    escalate_raise: EscalateRaise = None,
+    escalate_to: EscalateTo = None,
+    escalate_notify: EscalateNotify = None,
+    escalation_decay: EscalationDecay = None,
     if_not_exists: Annotated[bool, typer.Option("--if-not-exists", help="Print an existing queue; no error.")] = False,
 ) -> None:
     """Create a queue."""
@@ -51,6 +87,13 @@ def create(
         calendar=calendar,
         follow_up=follow_up,
         comment=comment,
+        first_response_notify=first_response_notify,
+        update_notify=update_notify,
+        solution_notify=solution_notify,
+        escalate_raise=escalate_raise,
+        escalate_to=escalate_to,
+        escalate_notify=escalate_notify,
+        escalation_decay=escalation_decay,
     )
     emit(ctx, desk(ctx).queues.create(name, group=group, if_not_exists=if_not_exists, **settings), kinds.QUEUE)
 
@@ -82,6 +125,13 @@ def update(
     calendar: Annotated[str | None, typer.Option("--calendar", help="Business calendar name.")] = None,
     follow_up: Annotated[str | None, typer.Option("--follow-up", help="possible, reject or new_ticket.")] = None,
     comment: Annotated[str | None, typer.Option("--comment", help="Free text for admins.")] = None,
+    first_response_notify: FirstResponseNotify = None,
+    update_notify: UpdateNotify = None,
+    solution_notify: SolutionNotify = None,
+    escalate_raise: EscalateRaise = None,
+    escalate_to: EscalateTo = None,
+    escalate_notify: EscalateNotify = None,
+    escalation_decay: EscalationDecay = None,
     clear: Clear = None,
 ) -> None:
     """Change a queue's settings; --clear removes one."""
@@ -95,6 +145,13 @@ def update(
         calendar=calendar,
         follow_up=follow_up,
         comment=comment,
+        first_response_notify=first_response_notify,
+        update_notify=update_notify,
+        solution_notify=solution_notify,
+        escalate_raise=escalate_raise,
+        escalate_to=escalate_to,
+        escalate_notify=escalate_notify,
+        escalation_decay=escalation_decay,
     )
     for item in clear or []:
         if item not in CLEARABLE:

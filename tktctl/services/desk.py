@@ -38,7 +38,11 @@ from tktctl.services.timeparse import local_zone, parse_time
 
 if TYPE_CHECKING:
     from tktctl.services.agents import Agents
+    from tktctl.services.calendars import Calendars
+    from tktctl.services.escalation import Escalations
     from tktctl.services.history import HistoryLog
+    from tktctl.services.jobs import Jobs
+    from tktctl.services.maint import Maintenance
     from tktctl.services.queues import Queues
     from tktctl.services.tickets import Tickets
 
@@ -124,6 +128,30 @@ class Desk:
         from tktctl.services.history import HistoryLog
 
         return HistoryLog(self)
+
+    @cached_property
+    def calendars(self) -> Calendars:
+        from tktctl.services.calendars import Calendars
+
+        return Calendars(self)
+
+    @cached_property
+    def escalations(self) -> Escalations:
+        from tktctl.services.escalation import Escalations
+
+        return Escalations(self)
+
+    @cached_property
+    def maint(self) -> Maintenance:
+        from tktctl.services.maint import Maintenance
+
+        return Maintenance(self)
+
+    @cached_property
+    def jobs(self) -> Jobs:
+        from tktctl.services.jobs import Jobs
+
+        return Jobs(self)
 
     def close(self) -> None:
         """Release pooled connections (the engine is made again on next use)."""

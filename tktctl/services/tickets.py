@@ -18,7 +18,7 @@ from sqlalchemy import ColumnElement, insert, update
 from tktctl.db.models import Article, History, Queue, State, Ticket
 from tktctl.errors import ConflictError, PartialFailure, TktctlError, UsageError
 from tktctl.isotime import iso
-from tktctl.services import lookup, permissions
+from tktctl.services import escalation, lookup, permissions
 from tktctl.services.lookup import TicketRow, chunks
 from tktctl.services.numbering import next_numbers
 from tktctl.services.records import (
@@ -209,6 +209,37 @@ def _priority_name(number: int) -> str:
     return f"{number} {PRIORITY_WORDS[number]}"
 
 
+def _set_priorities(unit: Unit, rows: Sequence[Any], absolute: int | None, steps: int) -> list[Any]:
+    """Set the priority (or move it by ``steps``, capped to 1..5); returns the rows that changed."""
+    targets: dict[int, list[Any]] = {}
+    for r in rows:
+        new = absolute if absolute is not None else min(5, max(1, r.priority_id + steps))
+        if new != r.priority_id:
+            targets.setdefault(new, []).append(r)
+    for new, group in targets.items():
+        _update(unit, group, {"priority_id": new})
+        _history(
+            unit,
+            [
+                (r.id, "PriorityUpdate", r.queue_id, {"from": _priority_name(r.priority_id), "to": _priority_name(new)})
+                for r in group
+            ],
+        )
+    return [r for group in targets.values() for r in group]
+
+
+def _move(unit: Unit, rows: Sequence[Any], target_id: int, **extra: Any) -> list[Any]:
+    """Move the rows not already there (``extra`` goes into the history data); returns those moved."""
+    names = lookup.queues(unit)
+    moving = [r for r in rows if r.queue_id != target_id]
+    if moving:
+        _update(unit, moving, {"queue_id": target_id})
+        to = names[target_id].name
+        _history(unit, [(r.id, "Move", target_id, {"from": names[r.queue_id].name, "to": to, **extra}) for r in moving])
+        escalation.refresh(unit, [r.id for r in moving])
+    return moving
+
+
 def _unlock_closed(unit: Unit, rows: Sequence[TicketRow]) -> None:
     """OTRS unlocks a ticket when it is closed, and records it."""
     locked = [r for r in rows if r.locked]
@@ -232,6 +263,7 @@ def _set_state(unit: Unit, rows: Sequence[TicketRow], target: lookup.StateInfo, 
         if pending_until is not None:
             entries.append((r.id, "SetPendingTime", r.queue_id, {"from": r.pending_until, "to": pending_until}))
     _history(unit, entries)
+    escalation.refresh(unit, [r.id for r in changing])
     if target.type == "closed":
         _unlock_closed(unit, changing)
 
@@ -278,7 +310,7 @@ class Tickets:
             if limit is not None:
                 statement = statement.limit(limit)
             for row in unit.session.execute(statement.execution_options(yield_per=1000)):
-                yield ticket_record(row)
+                yield ticket_record(row, unit)
 
     def history(self, ref: str) -> list[Record]:
         """The ticket's history, oldest first."""
@@ -382,13 +414,14 @@ class Tickets:
                 )
                 entries.append((ticket_id, _article_history(channel, sender), target.id, {"channel": channel}))
             _history(unit, entries)
+            escalation.refresh(unit, [ticket_id])
             record = tickets_by_id(unit, [ticket_id])[0]
             return {**record, "created_now": True}
 
     @staticmethod
     def _by_external_id(unit: Unit, external_id: str) -> Record | None:
         row = unit.session.execute(ticket_select().where(Ticket.external_id == external_id)).first()
-        return None if row is None else {**ticket_record(row), "created_now": False}
+        return None if row is None else {**ticket_record(row, unit), "created_now": False}
 
     # Changing --------------------------------------------------------------------------
 
@@ -433,14 +466,7 @@ class Tickets:
             permissions.require(unit, "ro", lookup.group_ids(unit, rows))
             permissions.require(unit, "move_into", [target.group_id])
             _guard_locks(unit, rows)
-            moving = [r for r in rows if r.queue_id != target.id]
-            if moving:
-                names = lookup.queues(unit)
-                _update(unit, moving, {"queue_id": target.id})
-                _history(
-                    unit,
-                    [(r.id, "Move", target.id, {"from": names[r.queue_id].name, "to": target.name}) for r in moving],
-                )
+            _move(unit, rows, target.id)
 
         return self.run(refs, change, **options)
 
@@ -513,25 +539,7 @@ class Tickets:
         def change(unit: Unit, rows: list[TicketRow]) -> None:
             permissions.require(unit, "priority", lookup.group_ids(unit, rows))
             _guard_locks(unit, rows)
-            targets: dict[int, list[TicketRow]] = {}
-            for r in rows:
-                new = absolute if absolute is not None else min(5, max(1, r.priority_id + raise_by - lower_by))
-                if new != r.priority_id:
-                    targets.setdefault(new, []).append(r)
-            for new, group in targets.items():
-                _update(unit, group, {"priority_id": new})
-                _history(
-                    unit,
-                    [
-                        (
-                            r.id,
-                            "PriorityUpdate",
-                            r.queue_id,
-                            {"from": _priority_name(r.priority_id), "to": _priority_name(new)},
-                        )
-                        for r in group
-                    ],
-                )
+            _set_priorities(unit, rows, absolute, raise_by - lower_by)
 
         return self.run(refs, change, **options)
 
@@ -621,6 +629,7 @@ def _notes(unit: Unit, rows: Sequence[TicketRow], body: str, *, subject: str, vi
         _add_article(unit, r.id, channel="internal", sender="agent", body=body, subject=subject, visible=visible)
     _update(unit, rows, {})
     _history(unit, [(r.id, "AddNote", r.queue_id, {"subject": subject, "visible_to_customer": visible}) for r in rows])
+    escalation.refresh(unit, [r.id for r in rows])
 
 
 def _article_history(channel: str, sender: str) -> str:
