@@ -157,7 +157,7 @@ def refresh(unit: Unit, ticket_ids: Iterable[int]) -> None:
     ids = sorted(set(ticket_ids))
     queues = slas(unit)
     if not ids or not any(s.any for s in queues.values()):
-        _mark_first_closed(unit, ids)
+        _without_slas(unit, ids)
         return
     states = lookup.states(unit)
     columns = (Ticket.id, Ticket.queue_id, Ticket.state_id, Ticket.created, Ticket.first_closed_at)
@@ -197,16 +197,19 @@ def _columns(ticket_id: int, plan: Plan, first_closed: datetime | None, check: d
     }
 
 
-def _mark_first_closed(unit: Unit, ids: Sequence[int]) -> None:
-    """Without any SLA, only remember when tickets were first closed (for SLAs added later)."""
+def _without_slas(unit: Unit, ids: Sequence[int]) -> None:
+    """No queue has an SLA: clear any deadlines, and remember when tickets were first closed."""
     closed = [s.id for s in lookup.states(unit).values() if s.type == "closed"]
+    cleared = {f"escalation_{k}_{w}": None for k in KINDS for w in ("at", "warn_at")}
+    cleared.update(escalation_at=None, escalation_check_at=None)
     for part in chunks(ids):
-        unit.session.execute(
+        for statement in (
+            update(Ticket).where(Ticket.id.in_(part), Ticket.escalation_check_at.is_not(None)).values(cleared),
             update(Ticket)
             .where(Ticket.id.in_(part), Ticket.first_closed_at.is_(None), Ticket.state_id.in_(closed))
             .values(first_closed_at=unit.now),
-            execution_options={"synchronize_session": False},
-        )
+        ):
+            unit.session.execute(statement, execution_options={"synchronize_session": False})
 
 
 def refresh_queues(unit: Unit, queue_ids: Iterable[int]) -> None:
