@@ -83,3 +83,37 @@ def test_concurrent_retries_of_one_external_id_create_one_ticket(desk: Desk, db_
     codes = race([argv] * 8)
     assert codes == [0] * 8
     assert [t["external_id"] for t in desk.tickets.list()] == ["alert-7"]
+
+
+def _seed_due(url: str, count: int) -> None:
+    """``count`` tickets whose first response is overdue, inserted in bulk (the bench's seeder)."""
+    import importlib.util
+    from datetime import datetime, timezone
+    from pathlib import Path
+
+    path = Path(__file__).resolve().parent.parent / "bench" / "escalate.py"
+    spec = importlib.util.spec_from_file_location("tktctl_bench_escalate", path)
+    assert spec is not None and spec.loader is not None
+    bench = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(bench)
+    bench.seed(url, count, count, datetime.now(timezone.utc))
+
+
+@pytest.mark.backends("sqlite", "postgresql")
+def test_two_escalate_runs_over_ten_thousand_due_tickets_fire_each_once(desk: Desk, db_url: str) -> None:
+    from sqlalchemy import func, select
+
+    from tktctl.db.models import History
+
+    _seed_due(db_url, 10_000)
+    desk.close()
+    codes = race([["--db", db_url, "escalate", "-o", "jsonl"]] * 2)
+    assert codes == [0, 0]
+    with desk.read() as unit:
+        fired = unit.session.execute(
+            select(History.ticket_id, func.count())
+            .where(History.type == "EscalationResponseTimeStart")
+            .group_by(History.ticket_id)
+        ).all()
+    assert len(fired) == 10_000
+    assert {n for _, n in fired} == {1}

@@ -301,10 +301,11 @@ class Escalations:
         """
         with self.desk.write(dry_run=dry_run) as unit:
             joblock.hold(unit, "escalate")
-            statement = due_select(unit.now).order_by(Ticket.id)
+            statement = due_select(unit.now)
             if queue is not None:
                 statement = statement.where(Ticket.queue_id == lookup.queue(unit, queue).id)
-            rows = unit.session.execute(statement.with_for_update()).all()
+            # No ORDER BY: it would tempt SQLite into walking the table in id order instead of the index.
+            rows = sorted(unit.session.execute(statement.with_for_update()).all(), key=lambda r: r.id)
             return _fire(unit, rows)
 
     def check(self, *, warn: int, crit: int) -> tuple[int, str]:
@@ -331,15 +332,17 @@ def _fire(unit: Unit, rows: Sequence[Any]) -> list[Record]:
     for row in rows:
         sla = queues[row.queue_id]
         events = events_of(row, unit.now, sla.decay)
+        mine: list[Record] = []
         for kind, stage, deadline in events:
             event = f"Escalation{EVENT_NAMES[kind]}{stage}"
             data = {"deadline": deadline, "queue": sla.name}
             history.append((row.id, event, row.queue_id, data))
             if sla.notify_mail:
                 notes.append(_notification(unit, row, event, data))
-            fired.append({"tn": row.tn, "event": event, "queue": sla.name, "deadline": deadline, "actions": []})
+            mine.append({"tn": row.tn, "event": event, "queue": sla.name, "deadline": deadline, "actions": []})
+        fired += mine
         if any(stage == "Start" for _, stage, _ in events):
-            starting.append((row, [r for r in fired if r["tn"] == row.tn]))
+            starting.append((row, mine))
     _history(unit, history)
     if notes:
         unit.session.execute(insert(Notification), notes)
