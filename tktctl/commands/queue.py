@@ -52,8 +52,27 @@ EscalationDecay = Annotated[
 ]
 
 
-def _settings(**given: Any) -> dict[str, Any]:
-    return {k: v for k, v in given.items() if v is not None}
+SETTINGS = (
+    "unlock_timeout",
+    "first_response_time",
+    "update_time",
+    "solution_time",
+    "calendar",
+    "follow_up",
+    "comment",
+    "first_response_notify",
+    "update_notify",
+    "solution_notify",
+    "escalate_raise",
+    "escalate_to",
+    "escalate_notify",
+    "escalation_decay",
+)
+
+
+def _settings(given: dict[str, Any]) -> dict[str, Any]:
+    """The queue settings among a command's parameters (``locals()``) that were given."""
+    return {k: given[k] for k in SETTINGS if given[k] is not None}
 
 
 @app.command("create")
@@ -79,22 +98,7 @@ def create(
     if_not_exists: Annotated[bool, typer.Option("--if-not-exists", help="Print an existing queue; no error.")] = False,
 ) -> None:
     """Create a queue."""
-    settings = _settings(
-        unlock_timeout=unlock_timeout,
-        first_response_time=first_response_time,
-        update_time=update_time,
-        solution_time=solution_time,
-        calendar=calendar,
-        follow_up=follow_up,
-        comment=comment,
-        first_response_notify=first_response_notify,
-        update_notify=update_notify,
-        solution_notify=solution_notify,
-        escalate_raise=escalate_raise,
-        escalate_to=escalate_to,
-        escalate_notify=escalate_notify,
-        escalation_decay=escalation_decay,
-    )
+    settings = _settings(locals())
     emit(ctx, desk(ctx).queues.create(name, group=group, if_not_exists=if_not_exists, **settings), kinds.QUEUE)
 
 
@@ -137,22 +141,7 @@ def update(
     """Change a queue's settings; --clear removes one."""
     from tktctl.errors import UsageError
 
-    settings: dict[str, Any] = _settings(
-        unlock_timeout=unlock_timeout,
-        first_response_time=first_response_time,
-        update_time=update_time,
-        solution_time=solution_time,
-        calendar=calendar,
-        follow_up=follow_up,
-        comment=comment,
-        first_response_notify=first_response_notify,
-        update_notify=update_notify,
-        solution_notify=solution_notify,
-        escalate_raise=escalate_raise,
-        escalate_to=escalate_to,
-        escalate_notify=escalate_notify,
-        escalation_decay=escalation_decay,
-    )
+    settings = _settings(locals())
     for item in clear or []:
         if item not in CLEARABLE:
             raise UsageError(f"cannot clear {item!r}; clearable: {', '.join(CLEARABLE)}")

@@ -271,6 +271,11 @@ def due_select(now: datetime) -> Any:
     return select(*DUE_COLUMNS).where(Ticket.escalation_check_at <= now)
 
 
+def _due(unit: Unit, queue: str | None) -> Any:
+    statement = due_select(unit.now)
+    return statement if queue is None else statement.where(Ticket.queue_id == lookup.queue(unit, queue).id)
+
+
 def events_of(row: Any, now: datetime, decay: timedelta) -> list[tuple[str, str, datetime]]:
     """What fires for one due ticket: (kind, stage, deadline), stage 'Start' or 'NotifyBefore'."""
     fired = row.escalation_fired_at
@@ -299,11 +304,13 @@ class Escalations:
 
         Concurrent runs are serialised on the ``escalate`` job lock, so each event fires once.
         """
+        with self.desk.read() as unit:
+            # Nothing due now is an answer as good as the locked run's, without a write transaction.
+            if unit.session.execute(_due(unit, queue).limit(1)).first() is None:
+                return []
         with self.desk.write(dry_run=dry_run) as unit:
             joblock.hold(unit, "escalate")
-            statement = due_select(unit.now)
-            if queue is not None:
-                statement = statement.where(Ticket.queue_id == lookup.queue(unit, queue).id)
+            statement = _due(unit, queue)
             # No ORDER BY: it would tempt SQLite into walking the table in id order instead of the index.
             rows = sorted(unit.session.execute(statement.with_for_update()).all(), key=lambda r: r.id)
             return _fire(unit, rows)
