@@ -345,3 +345,28 @@ def test_due_history_and_counts_are_per_ticket(desk: Desk, clock: Clock) -> None
     with desk.read() as unit:
         count = unit.session.scalar(select(func.count()).where(History.type.like("Escalation%")))
     assert count == 9
+
+
+def test_queue_escalation_settings_from_yaml(cli: Cli, tmp_path: Path) -> None:
+    path = tmp_path / "queues.yaml"
+    path.write_text(
+        "- {name: Tier 2}\n"
+        "- name: Tier 1\n"
+        "  first-response-time: 60\n"
+        "  first-response-notify: 80\n"
+        "  escalate-raise: 1\n"
+        "  escalate-to: Tier 2\n"
+        "  escalate-notify: true\n"
+        "  escalation-decay: 720\n"
+    )
+    first = cli("queue", "apply", "-f", str(path), "-o", "json").json
+    assert cli("queue", "apply", "-f", str(path), "-o", "json").json == first  # rerunnable
+    tier1 = first[1]
+    assert (tier1["escalate_to"], tier1["escalate_raise"], tier1["escalate_notify"]) == ("Tier 2", 1, True)
+    assert (tier1["first_response_notify"], tier1["escalation_decay"]) == (80, 720)
+    path.write_text("name: X\nfirst-response-time: soon\n")
+    cli("queue", "apply", "-f", str(path), expect=2)
+    cli("queue", "update", "Tier 1", "--first-response-notify", "150", expect=2)
+    cli("queue", "update", "Tier 1", "--escalate-to", "nope", expect=3)
+    cleared = cli("queue", "update", "Tier 1", "--clear", "escalate-to", "-o", "json").json
+    assert cleared["escalate_to"] is None

@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import multiprocessing
 import os
+import signal
 import sys
+import time
 from collections import Counter
 
 import pytest
@@ -117,3 +119,35 @@ def test_two_escalate_runs_over_ten_thousand_due_tickets_fire_each_once(desk: De
         ).all()
     assert len(fired) == 10_000
     assert {n for _, n in fired} == {1}
+
+
+def _hold_and_hang(url: str, held: multiprocessing.synchronize.Event) -> None:
+    from tktctl.services import joblock
+
+    with Desk(url).write() as unit:
+        joblock.hold(unit, "escalate")
+        held.set()
+        time.sleep(600)
+
+
+@pytest.mark.backends("sqlite", "postgresql")
+def test_a_killed_run_leaves_nothing_that_blocks_the_next(desk: Desk, db_url: str) -> None:
+    from datetime import datetime, timedelta, timezone
+
+    past = Desk(db_url, clock=lambda: datetime.now(timezone.utc) - timedelta(hours=1))
+    past.queues.create("Q", first_response_time=1)
+    past.tickets.create(queue="Q", title="t", body="b")  # overdue since 59 minutes
+    past.close()
+    desk.close()
+    held = FORK.Event()
+    crashed = FORK.Process(target=_hold_and_hang, args=(db_url, held))
+    crashed.start()
+    assert held.wait(60)
+    os.kill(crashed.pid, signal.SIGKILL)  # type: ignore[arg-type]
+    crashed.join()
+    started = time.monotonic()
+    codes = race([["--db", db_url, "escalate", "-q"]])
+    assert codes == [0] and time.monotonic() - started < 20
+    assert any(
+        h["type"] == "EscalationResponseTimeStart" for t in desk.tickets.list() for h in desk.tickets.history(t["tn"])
+    )

@@ -6,7 +6,7 @@ from typing import Annotated, Any
 
 import typer
 
-from tktctl.commands._common import desk, emit, with_output
+from tktctl.commands._common import FileOpt, desk, emit, read_yaml, with_output
 from tktctl.formats import kinds
 
 app = typer.Typer(help="Manage queues.", no_args_is_help=True)
@@ -147,6 +147,15 @@ def update(
             raise UsageError(f"cannot clear {item!r}; clearable: {', '.join(CLEARABLE)}")
         settings[item.replace("-", "_")] = None
     emit(ctx, desk(ctx).queues.update(name, group=group, **settings), kinds.QUEUE)
+
+
+@app.command("apply")
+@with_output
+def apply(ctx: typer.Context, file: FileOpt) -> None:
+    """Create or update queues from YAML (a mapping or a list): name, group and any setting; rerunnable."""
+    document = read_yaml(file)
+    documents = document if isinstance(document, list) else [document]
+    emit(ctx, [desk(ctx).queues.apply(d) for d in documents], kinds.QUEUE)
 
 
 @app.command("rename")

@@ -22,6 +22,8 @@ ESCALATION_FIELDS = (*PERCENT_FIELDS, "escalate_raise", "escalate_to", "escalate
 # A change to one of these moves the deadlines of the queue's tickets.
 DEADLINE_FIELDS = (*MINUTE_FIELDS[1:], *PERCENT_FIELDS, "calendar", "escalation_decay")
 UNSET = object()
+YAML_KEYS = ("name", "group", *MINUTE_FIELDS, "calendar", "follow_up", "comment", *ESCALATION_FIELDS)
+INTEGER_FIELDS = (*MINUTE_FIELDS, *PERCENT_FIELDS, "escalate_raise", "escalation_decay")
 
 
 def _record(queue: Queue, group_name: str, escalate_to: str | None = None) -> Record:
@@ -136,6 +138,26 @@ class Queues:
             if any(key in DEADLINE_FIELDS for key in settings):
                 escalation.refresh_queues(unit, [queue.id])
             return self._get(unit, name)
+
+    def apply(self, document: Any) -> Record:
+        """Create a queue if missing, then set the settings given in a parsed YAML mapping (rerunnable)."""
+        if not isinstance(document, dict):
+            raise UsageError("a queue file must be a YAML mapping with name and settings")
+        settings = {str(k).replace("-", "_"): v for k, v in document.items()}
+        unknown = sorted(set(settings) - set(YAML_KEYS))
+        if unknown:
+            raise UsageError(f"unknown queue key {', '.join(unknown)}; known: {', '.join(YAML_KEYS)}")
+        name = settings.pop("name", None)
+        if not isinstance(name, str):
+            raise UsageError("a queue file needs a name")
+        for key in INTEGER_FIELDS:
+            if settings.get(key) is not None and (type(settings[key]) is not int):
+                raise UsageError(f"queue {name!r}: {key} must be a whole number")
+        if not isinstance(settings.get("escalate_notify", False), bool):
+            raise UsageError(f"queue {name!r}: escalate_notify must be true or false")
+        group = settings.pop("group", None)
+        self.create(name, group=group or "users", if_not_exists=True)
+        return self.update(name, group=group, **settings)
 
     def rename(self, name: str, new_name: str) -> Record:
         _check_name(new_name)
