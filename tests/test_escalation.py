@@ -280,6 +280,7 @@ def test_job_from_file_and_saved(cli: Cli, desk: Desk, tmp_path: Path) -> None:
         "name: x\nactions: {priority: 'urgent'}\n",
         "filter: {queue: Raw}\nactions: {priority: '+1'}\n",
         "- not a mapping\n",
+        "name: x\nactions: {priority: '+1'}\n",
     ],
 )
 def test_bad_job_files_are_usage_errors_and_change_nothing(

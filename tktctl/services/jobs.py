@@ -74,6 +74,8 @@ def check(document: Any) -> dict[str, Any]:
         raise UsageError(f"job {name!r}: unknown action {', '.join(bad)}; actions: {', '.join(ACTIONS)}")
     if not actions:
         raise UsageError(f"job {name!r} has no actions")
+    if not selection:
+        raise UsageError(f"job {name!r} has no filter; a job never acts on every ticket by accident")
     if "priority" in actions:
         _priority(actions["priority"])
     if "lock" in actions and str(actions["lock"]) not in ("locked", "unlocked"):
@@ -186,6 +188,7 @@ def _run(unit: Unit, definition: dict[str, Any]) -> list[Record]:
         names = lookup.queues(unit)
         moved = t._move(unit, rows, target.id, job=job)
         note("move", moved, lambda r: names[r.queue_id].name, lambda r: target.name)
+        rows = [r._replace(queue_id=target.id) for r in rows]  # later history rows name the new queue
     if "state" in actions:
         permissions.require(unit, "rw", groups)
         until = unit.parse_time(actions.get("pending-until"))
