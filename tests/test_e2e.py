@@ -14,6 +14,8 @@ from typing import Any
 import pytest
 import yaml
 
+from tktctl.db import SCHEMA_HEAD
+
 pytestmark = pytest.mark.e2e
 EXE = str(Path(sys.executable).with_name("tktctl"))
 
@@ -45,8 +47,8 @@ def test_the_foundation_user_stories(run: Run, tmp_path: Path) -> None:
     assert run.json("init")["created"] == []
     assert run.json("db", "status") == {
         **run.json("db", "status"),
-        "revision": "0001",
-        "head": "0001",
+        "revision": SCHEMA_HEAD,
+        "head": SCHEMA_HEAD,
         "up_to_date": True,
         "initialised": True,
     }

@@ -52,22 +52,8 @@ EscalationDecay = Annotated[
 ]
 
 
-SETTINGS = (
-    "unlock_timeout",
-    "first_response_time",
-    "update_time",
-    "solution_time",
-    "calendar",
-    "follow_up",
-    "comment",
-    "first_response_notify",
-    "update_notify",
-    "solution_notify",
-    "escalate_raise",
-    "escalate_to",
-    "escalate_notify",
-    "escalation_decay",
-)
+# Every queue setting a command takes: the record's keys but the identity ones.
+SETTINGS = tuple(k for k in kinds.QUEUE.keys if k not in ("id", "name", "group", "valid"))
 
 
 def _settings(given: dict[str, Any]) -> dict[str, Any]:
