@@ -12,6 +12,7 @@ scan is recorded. Writes its own section of docs/benchmarks.md.
 from __future__ import annotations
 
 import argparse
+import os
 import platform
 import re
 import subprocess
@@ -123,7 +124,8 @@ def report(results: list[dict[str, Any]], total: int, due: int) -> str:
         "## `tktctl escalate` over a large desk (bench/escalate.py)",
         "",
         f"{datetime.now(timezone.utc):%Y-%m-%d %H:%M} UTC, {platform.machine()} {platform.system()}, "
-        f"Python {platform.python_version()}; {total:,} open tickets of which {due:,} are due.",
+        f"Python {platform.python_version()}, {os.cpu_count()} cores, load average {os.getloadavg()[0]:.1f} "
+        f"(a shared machine); {total:,} open tickets of which {due:,} are due.",
         "Whole processes, wall time; the floor is `tktctl db status` (start-up plus one query), best of 3.",
         "Targets: under 2 s with escalations due on SQLite, under 0.5 s with nothing due.",
         "",
