@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import multiprocessing
 import os
+import signal
 import sys
+import time
 from collections import Counter
 
 import pytest
@@ -86,3 +88,69 @@ def test_concurrent_retries_of_one_external_id_create_one_ticket(desk: Desk, db_
     codes = race([argv] * 8)
     assert codes == [0] * 8
     assert [t["external_id"] for t in desk.tickets.list()] == ["alert-7"]
+
+
+def _seed_due(url: str, count: int) -> None:
+    """``count`` tickets whose first response is overdue, inserted in bulk (the bench's seeder)."""
+    import importlib.util
+    from datetime import datetime, timezone
+    from pathlib import Path
+
+    path = Path(__file__).resolve().parent.parent / "bench" / "escalate.py"
+    spec = importlib.util.spec_from_file_location("tktctl_bench_escalate", path)
+    assert spec is not None and spec.loader is not None
+    bench = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(bench)
+    bench.seed(url, count, count, datetime.now(timezone.utc))
+
+
+@pytest.mark.backends("sqlite", "postgresql")
+def test_two_escalate_runs_over_ten_thousand_due_tickets_fire_each_once(desk: Desk, db_url: str) -> None:
+    from sqlalchemy import func, select
+
+    from tktctl.db.models import History
+
+    _seed_due(db_url, 10_000)
+    desk.close()
+    codes = race([["--db", db_url, "escalate", "-o", "jsonl"]] * 2)
+    assert codes == [0, 0]
+    with desk.read() as unit:
+        fired = unit.session.execute(
+            select(History.ticket_id, func.count())
+            .where(History.type == "EscalationResponseTimeStart")
+            .group_by(History.ticket_id)
+        ).all()
+    assert len(fired) == 10_000
+    assert {n for _, n in fired} == {1}
+
+
+def _hold_and_hang(url: str, held: multiprocessing.synchronize.Event) -> None:
+    from tktctl.services import joblock
+
+    with Desk(url).write() as unit:
+        joblock.hold(unit, "escalate")
+        held.set()
+        time.sleep(600)
+
+
+@pytest.mark.backends("sqlite", "postgresql")
+def test_a_killed_run_leaves_nothing_that_blocks_the_next(desk: Desk, db_url: str) -> None:
+    from datetime import datetime, timedelta, timezone
+
+    past = Desk(db_url, clock=lambda: datetime.now(timezone.utc) - timedelta(hours=1))
+    past.queues.create("Q", first_response_time=1)
+    past.tickets.create(queue="Q", title="t", body="b")  # overdue since 59 minutes
+    past.close()
+    desk.close()
+    held = FORK.Event()
+    crashed = FORK.Process(target=_hold_and_hang, args=(db_url, held))
+    crashed.start()
+    assert held.wait(60)
+    os.kill(crashed.pid, signal.SIGKILL)  # type: ignore[arg-type]
+    crashed.join()
+    started = time.monotonic()
+    codes = race([["--db", db_url, "escalate", "-q"]])
+    assert codes == [0] and time.monotonic() - started < 20
+    assert any(
+        h["type"] == "EscalationResponseTimeStart" for t in desk.tickets.list() for h in desk.tickets.history(t["tn"])
+    )

@@ -27,11 +27,15 @@ from tktctl.commands import (
     audit,
     autoresponse,
     batch,
+    calendar,
     customer,
     db,
+    escalate,
     group,
     history,
+    job,
     mail,
+    maint,
     queue,
     role,
     ticket,
@@ -60,6 +64,11 @@ app.add_typer(audit.app, name="audit")
 app.add_typer(db.app, name="db")
 app.add_typer(mail.app, name="mail")
 app.add_typer(autoresponse.app, name="autoresponse")
+app.add_typer(calendar.app, name="calendar")
+app.add_typer(maint.app, name="maint")
+app.add_typer(job.app, name="job")
+app.add_typer(escalate.check_app, name="check")
+app.command("escalate")(escalate.escalate)
 app.command("init")(db.init)
 app.command("completion")(db.completion)
 app.command("stats")(ticket.stats)

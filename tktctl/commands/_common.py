@@ -275,6 +275,25 @@ def required_password(from_stdin: bool) -> str:
     return password
 
 
+def read_yaml(path: str) -> Any:
+    """A YAML document from a file (``-`` = stdin); unreadable or malformed input is a usage error."""
+    import yaml
+
+    try:
+        text = _stdin_text() if path == "-" else open(path, encoding="utf-8").read()  # noqa: SIM115
+        return yaml.safe_load(text)
+    except (OSError, UnicodeDecodeError, yaml.YAMLError) as exc:
+        raise UsageError(f"cannot read {path}: {exc}") from exc
+
+
+FileOpt = Annotated[str, typer.Option("--file", "-f", help="YAML file; - reads stdin.")]
+
+
+def done(dry_run: bool) -> None:
+    if dry_run:
+        typer.echo("dry run: nothing was written", err=True)
+
+
 def run_bulk(
     ctx: typer.Context, call: Callable[..., Any], selection: Chosen, *args: Any, dry_run: bool, **kwargs: Any
 ) -> None:

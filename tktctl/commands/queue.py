@@ -6,7 +6,7 @@ from typing import Annotated, Any
 
 import typer
 
-from tktctl.commands._common import desk, emit, with_output
+from tktctl.commands._common import FileOpt, desk, emit, read_yaml, with_output
 from tktctl.formats import kinds
 
 app = typer.Typer(help="Manage queues.", no_args_is_help=True)
@@ -20,11 +20,45 @@ Clear = Annotated[
         "calendar, comment (repeatable).",
     ),
 ]
-CLEARABLE = ("unlock-timeout", "first-response-time", "update-time", "solution-time", "calendar", "comment")
+CLEARABLE = (
+    "unlock-timeout",
+    "first-response-time",
+    "update-time",
+    "solution-time",
+    "calendar",
+    "comment",
+    "first-response-notify",
+    "update-notify",
+    "solution-notify",
+    "escalate-raise",
+    "escalate-to",
+    "escalation-decay",
+)
+Percent = "Warn (EscalationXNotifyBefore) at this percentage of the time."
+FirstResponseNotify = Annotated[int | None, typer.Option("--first-response-notify", help=Percent)]
+UpdateNotify = Annotated[int | None, typer.Option("--update-notify", help=Percent)]
+SolutionNotify = Annotated[int | None, typer.Option("--solution-notify", help=Percent)]
+EscalateRaise = Annotated[
+    int | None, typer.Option("--escalate-raise", help="On escalation, raise the priority by N steps.")
+]
+EscalateTo = Annotated[str | None, typer.Option("--escalate-to", help="On escalation, move to this queue.")]
+EscalateNotify = Annotated[
+    bool | None,
+    typer.Option("--escalate-notify/--no-escalate-notify", help="On escalation, queue a notification for mail."),
+]
+EscalationDecay = Annotated[
+    int | None,
+    typer.Option("--escalation-decay", help="Minutes before a breached escalation fires again [default: 1440]."),
+]
 
 
-def _settings(**given: Any) -> dict[str, Any]:
-    return {k: v for k, v in given.items() if v is not None}
+# Every queue setting a command takes: the record's keys but the identity ones.
+SETTINGS = tuple(k for k in kinds.QUEUE.keys if k not in ("id", "name", "group", "valid"))
+
+
+def _settings(given: dict[str, Any]) -> dict[str, Any]:
+    """The queue settings among a command's parameters (``locals()``) that were given."""
+    return {k: given[k] for k in SETTINGS if given[k] is not None}
 
 
 @app.command("create")
@@ -40,18 +74,17 @@ def create(
     calendar: Annotated[str | None, typer.Option("--calendar", help="Business calendar name.")] = None,
     follow_up: Annotated[str | None, typer.Option("--follow-up", help="possible, reject or new_ticket.")] = None,
     comment: Annotated[str | None, typer.Option("--comment", help="Free text for admins.")] = None,
+    first_response_notify: FirstResponseNotify = None,
+    update_notify: UpdateNotify = None,
+    solution_notify: SolutionNotify = None,
+    escalate_raise: EscalateRaise = None,
+    escalate_to: EscalateTo = None,
+    escalate_notify: EscalateNotify = None,
+    escalation_decay: EscalationDecay = None,
     if_not_exists: Annotated[bool, typer.Option("--if-not-exists", help="Print an existing queue; no error.")] = False,
 ) -> None:
     """Create a queue."""
-    settings = _settings(
-        unlock_timeout=unlock_timeout,
-        first_response_time=first_response_time,
-        update_time=update_time,
-        solution_time=solution_time,
-        calendar=calendar,
-        follow_up=follow_up,
-        comment=comment,
-    )
+    settings = _settings(locals())
     emit(ctx, desk(ctx).queues.create(name, group=group, if_not_exists=if_not_exists, **settings), kinds.QUEUE)
 
 
@@ -82,6 +115,13 @@ def update(
     calendar: Annotated[str | None, typer.Option("--calendar", help="Business calendar name.")] = None,
     follow_up: Annotated[str | None, typer.Option("--follow-up", help="possible, reject or new_ticket.")] = None,
     comment: Annotated[str | None, typer.Option("--comment", help="Free text for admins.")] = None,
+    first_response_notify: FirstResponseNotify = None,
+    update_notify: UpdateNotify = None,
+    solution_notify: SolutionNotify = None,
+    escalate_raise: EscalateRaise = None,
+    escalate_to: EscalateTo = None,
+    escalate_notify: EscalateNotify = None,
+    escalation_decay: EscalationDecay = None,
     clear: Clear = None,
     auto_response: Annotated[
         list[str] | None,
@@ -95,15 +135,7 @@ def update(
     """Change a queue's settings; --clear removes one."""
     from tktctl.errors import UsageError
 
-    settings: dict[str, Any] = _settings(
-        unlock_timeout=unlock_timeout,
-        first_response_time=first_response_time,
-        update_time=update_time,
-        solution_time=solution_time,
-        calendar=calendar,
-        follow_up=follow_up,
-        comment=comment,
-    )
+    settings = _settings(locals())
     for item in clear or []:
         if item not in CLEARABLE:
             raise UsageError(f"cannot clear {item!r}; clearable: {', '.join(CLEARABLE)}")
@@ -119,6 +151,15 @@ def update(
         ),
         kinds.QUEUE,
     )
+
+
+@app.command("apply")
+@with_output
+def apply(ctx: typer.Context, file: FileOpt) -> None:
+    """Create or update queues from YAML (a mapping or a list): name, group and any setting; rerunnable."""
+    document = read_yaml(file)
+    documents = document if isinstance(document, list) else [document]
+    emit(ctx, [desk(ctx).queues.apply(d) for d in documents], kinds.QUEUE)
 
 
 @app.command("rename")

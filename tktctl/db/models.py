@@ -128,6 +128,14 @@ class Queue(Base):
     valid: Mapped[bool] = mapped_column(Boolean, default=True)
     created: Mapped[datetime] = mapped_column(UTCDateTime)
     changed: Mapped[datetime] = mapped_column(UTCDateTime)
+    # Escalation (0003): warning percentages, what a fired escalation does, how often it repeats.
+    first_response_notify: Mapped[int | None] = mapped_column(Integer)
+    update_notify: Mapped[int | None] = mapped_column(Integer)
+    solution_notify: Mapped[int | None] = mapped_column(Integer)
+    escalate_raise: Mapped[int | None] = mapped_column(Integer)
+    escalate_to_id: Mapped[int | None] = mapped_column(ForeignKey("queue.id"))
+    escalate_notify: Mapped[bool] = mapped_column(Boolean, default=False)
+    escalation_decay: Mapped[int | None] = mapped_column(Integer)
 
 
 class Ticket(Base):
@@ -146,10 +154,22 @@ class Ticket(Base):
     type: Mapped[str | None] = mapped_column(String(100))
     created: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
     changed: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
-    pending_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    pending_until: Mapped[datetime | None] = mapped_column(UTCDateTime, index=True)
     external_id: Mapped[str | None] = mapped_column(String(200), unique=True)
     created_by: Mapped[int] = mapped_column(ForeignKey("agent.id"))
     changed_by: Mapped[int] = mapped_column(ForeignKey("agent.id"))
+    # Escalation (0003): deadlines kept current by services/escalation.refresh in every change's
+    # transaction, so that due tickets are an index range scan on escalation_check_at.
+    escalation_response_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    escalation_update_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    escalation_solution_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    escalation_at: Mapped[datetime | None] = mapped_column(UTCDateTime, index=True)
+    escalation_response_warn_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    escalation_update_warn_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    escalation_solution_warn_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    escalation_check_at: Mapped[datetime | None] = mapped_column(UTCDateTime, index=True)
+    escalation_fired_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    first_closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
 
 class Article(Base):
@@ -363,3 +383,54 @@ class QueueSubscription(Base):
 
     agent_id: Mapped[int] = mapped_column(ForeignKey("agent.id"), primary_key=True)
     queue_id: Mapped[int] = mapped_column(ForeignKey("queue.id"), primary_key=True, index=True)
+
+
+class Calendar(Base):
+    """A business calendar: time zone, working hours per weekday, holidays (see businesstime)."""
+
+    __tablename__ = "calendar"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    name: Mapped[str] = mapped_column(String(100), unique=True)
+    timezone: Mapped[str] = mapped_column(String(64))
+    hours: Mapped[dict[str, Any]] = mapped_column(JSON)
+    holidays: Mapped[list[str]] = mapped_column(JSON)
+    comment: Mapped[str | None] = mapped_column(String(250))
+    created: Mapped[datetime] = mapped_column(UTCDateTime)
+    changed: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class Notification(Base):
+    """An event for the mail feature to deliver (escalations, pending reminders); sent_at when done."""
+
+    __tablename__ = "notification"
+    __table_args__ = (Index("ix_notification_ticket_id_event", "ticket_id", "event"),)
+
+    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
+    ticket_id: Mapped[int] = mapped_column(ForeignKey("ticket.id"))
+    event: Mapped[str] = mapped_column(String(60))
+    queue_id: Mapped[int] = mapped_column(ForeignKey("queue.id"))
+    data: Mapped[dict[str, Any]] = mapped_column(JSON)
+    created: Mapped[datetime] = mapped_column(UTCDateTime)
+    sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime, index=True)
+
+
+class Job(Base):
+    """A saved job (filter + actions), stored in the database so every cron host sees the same jobs."""
+
+    __tablename__ = "job"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    name: Mapped[str] = mapped_column(String(200), unique=True)
+    definition: Mapped[dict[str, Any]] = mapped_column(JSON)
+    created: Mapped[datetime] = mapped_column(UTCDateTime)
+    changed: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class JobLock(Base):
+    """One row per job name; a run holds its row lock for its whole transaction (dies with it)."""
+
+    __tablename__ = "job_lock"
+
+    name: Mapped[str] = mapped_column(String(200), primary_key=True)
+    last_run: Mapped[datetime | None] = mapped_column(UTCDateTime)

@@ -89,6 +89,13 @@ QUEUE = Kind(
         "calendar",
         "follow_up",
         "comment",
+        "first_response_notify",
+        "update_notify",
+        "solution_notify",
+        "escalate_raise",
+        "escalate_to",
+        "escalate_notify",
+        "escalation_decay",
     ),
     id_key="name",
     table_keys=(
@@ -250,4 +257,30 @@ SUBSCRIPTION = Kind(
     keys=("agent", "queue", "email"),
     id_key="queue",
     table_keys=("agent", "queue", "email"),
+)
+CALENDAR = Kind(
+    "calendar",
+    keys=("id", "name", "timezone", "hours", "holidays", "comment"),
+    id_key="name",
+    table_keys=("name", "timezone", "hours", "holidays"),
+)
+# One escalation event fired (or, with --dry-run, that would fire) by `tktctl escalate`.
+ESCALATION = Kind(
+    "escalation",
+    keys=("tn", "event", "queue", "deadline", "actions"),
+    id_key="tn",
+    table_keys=("tn", "event", "queue", "deadline", "actions"),
+)
+# One ticket changed by `maint pending`, `maint unlock-timeout` or `job run`.
+JOB_RESULT = Kind(
+    "job result",
+    keys=("tn", "job", "action", "from", "to"),
+    id_key="tn",
+    table_keys=("tn", "job", "action", "from", "to"),
+)
+JOB = Kind(
+    "job",
+    keys=("name", "filter", "actions", "changed"),
+    id_key="name",
+    table_keys=("name", "filter", "actions", "changed"),
 )

@@ -41,10 +41,14 @@ if TYPE_CHECKING:
     from tktctl.services.agents import Agents
     from tktctl.services.audit import AuditLog
     from tktctl.services.autoresponses import AutoResponses
+    from tktctl.services.calendars import Calendars
     from tktctl.services.customers import Customers
+    from tktctl.services.escalation import Escalations
     from tktctl.services.groups import Groups, Roles
     from tktctl.services.history import HistoryLog
+    from tktctl.services.jobs import Jobs
     from tktctl.services.mail import Mail
+    from tktctl.services.maint import Maintenance
     from tktctl.services.queues import Queues
     from tktctl.services.tickets import Tickets
     from tktctl.services.transfer import Transfer
@@ -184,6 +188,30 @@ class Desk:
         from tktctl.services.autoresponses import AutoResponses
 
         return AutoResponses(self)
+
+    @cached_property
+    def calendars(self) -> Calendars:
+        from tktctl.services.calendars import Calendars
+
+        return Calendars(self)
+
+    @cached_property
+    def escalations(self) -> Escalations:
+        from tktctl.services.escalation import Escalations
+
+        return Escalations(self)
+
+    @cached_property
+    def maint(self) -> Maintenance:
+        from tktctl.services.maint import Maintenance
+
+        return Maintenance(self)
+
+    @cached_property
+    def jobs(self) -> Jobs:
+        from tktctl.services.jobs import Jobs
+
+        return Jobs(self)
 
     def close(self) -> None:
         """Release pooled connections (the engine is made again on next use)."""

@@ -8,8 +8,8 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import delete, exists, func, select
 
 from tktctl.db.models import Group, Queue, Ticket
-from tktctl.errors import ConflictError, UsageError
-from tktctl.services import audit, lookup, permissions
+from tktctl.errors import ConflictError, NotFoundError, UsageError
+from tktctl.services import audit, escalation, lookup, permissions
 from tktctl.services.groups import apply_changes
 from tktctl.services.records import Record
 from tktctl.services.vocabulary import FOLLOW_UP, choice, clean_text
@@ -18,10 +18,17 @@ if TYPE_CHECKING:
     from tktctl.services.desk import Desk, Unit
 
 MINUTE_FIELDS = ("unlock_timeout", "first_response_time", "update_time", "solution_time")
+# Escalation settings (services/escalation.py): warning percentages, actions, repeat interval.
+PERCENT_FIELDS = ("first_response_notify", "update_notify", "solution_notify")
+ESCALATION_FIELDS = (*PERCENT_FIELDS, "escalate_raise", "escalate_to", "escalate_notify", "escalation_decay")
+# A change to one of these moves the deadlines of the queue's tickets.
+DEADLINE_FIELDS = (*MINUTE_FIELDS[1:], *PERCENT_FIELDS, "calendar", "escalation_decay")
 UNSET = object()
+YAML_KEYS = ("name", "group", *MINUTE_FIELDS, "calendar", "follow_up", "comment", *ESCALATION_FIELDS)
+INTEGER_FIELDS = (*MINUTE_FIELDS, *PERCENT_FIELDS, "escalate_raise", "escalation_decay")
 
 
-def _record(queue: Queue, group_name: str) -> Record:
+def _record(queue: Queue, group_name: str, escalate_to: str | None = None) -> Record:
     return {
         "id": queue.id,
         "name": queue.name,
@@ -31,6 +38,11 @@ def _record(queue: Queue, group_name: str) -> Record:
         "calendar": queue.calendar,
         "follow_up": queue.follow_up,
         "comment": queue.comment,
+        **{f: getattr(queue, f) for f in PERCENT_FIELDS},
+        "escalate_raise": queue.escalate_raise,
+        "escalate_to": escalate_to,
+        "escalate_notify": queue.escalate_notify,
+        "escalation_decay": queue.escalation_decay,
     }
 
 
@@ -43,6 +55,28 @@ def _check_settings(settings: dict[str, Any]) -> None:
         choice("follow-up setting", settings["follow_up"], FOLLOW_UP)
     clean_text("comment", settings.get("comment"), limit=250)
     clean_text("calendar", settings.get("calendar"), limit=100)
+    for name in PERCENT_FIELDS:
+        value = settings.get(name)
+        if value is not None and not (0 < value < 100):
+            raise UsageError(f"--{name.replace('_', '-')} must be a percentage between 1 and 99")
+    if settings.get("escalate_raise") is not None and not (0 <= settings["escalate_raise"] <= 4):
+        raise UsageError("--escalate-raise must be between 0 and 4 priority steps")
+    if settings.get("escalation_decay") is not None and not (1 <= settings["escalation_decay"] <= 10_000_000):
+        raise UsageError("--escalation-decay must be minutes between 1 and 10000000")
+
+
+def _resolve(unit: Unit, settings: dict[str, Any]) -> dict[str, Any]:
+    """Names to ids: the escalation queue and the calendar must exist."""
+    resolved = dict(settings)
+    if "escalate_to" in resolved:
+        target = resolved.pop("escalate_to")
+        resolved["escalate_to_id"] = None if target is None else lookup.queue(unit, target).id
+    if resolved.get("calendar") is not None:
+        from tktctl.db.models import Calendar
+
+        if unit.session.scalar(select(Calendar.id).where(Calendar.name == resolved["calendar"])) is None:
+            raise NotFoundError(f"calendar {resolved['calendar']!r} not found", ref=resolved["calendar"])
+    return resolved
 
 
 def _check_name(name: str) -> str:
@@ -59,12 +93,12 @@ class Queues:
     def _get(self, unit: Unit, name: str) -> Record:
         queue = lookup.queue(unit, name)
         group_name = unit.session.scalar(select(Group.name).where(Group.id == queue.group_id)) or ""
-        return _record(queue, group_name)
+        return _record(queue, group_name, _queue_name(unit, queue.escalate_to_id))
 
     def list(self) -> list[Record]:
         with self.desk.read() as unit:
             rows = unit.session.execute(select(Queue, Group.name).join(Group).order_by(Queue.name))
-            return [_record(q, g) for q, g in rows]
+            return [_record(q, g, _queue_name(unit, q.escalate_to_id)) for q, g in rows]
 
     def show(self, name: str) -> Record:
         with self.desk.read() as unit:
@@ -82,11 +116,13 @@ class Queues:
                 raise ConflictError(f"queue {name!r} already exists", ref=name)
             group_row = lookup.group(unit, group)
             settings.setdefault("follow_up", "possible")
-            queue = Queue(name=name, group_id=group_row.id, valid=True, created=unit.now, changed=unit.now, **settings)
+            settings.setdefault("escalate_notify", False)
+            values = _resolve(unit, settings)
+            queue = Queue(name=name, group_id=group_row.id, valid=True, created=unit.now, changed=unit.now, **values)
             unit.session.add(queue)
             unit.session.flush()
             audit.record(unit, "create", "queue", name, group=group_row.name, **settings)
-            return _record(queue, group_row.name)
+            return self._get(unit, name)
 
     def update(
         self,
@@ -113,14 +149,36 @@ class Queues:
                 autoresponses.assign(unit, queue, auto_responses)
             if group is not None:
                 queue.group_id = lookup.group(unit, group).id
-            for key, value in settings.items():
-                if key == "follow_up" and value is None:
+            for key, value in _resolve(unit, settings).items():
+                if key in ("follow_up", "escalate_notify") and value is None:
                     continue
                 setattr(queue, key, value)
             queue.changed = unit.now
             unit.session.flush()
             audit.record(unit, "update", "queue", name, **settings, **({"group": group} if group else {}))
+            if any(key in DEADLINE_FIELDS for key in settings):
+                escalation.refresh_queues(unit, [queue.id])
             return self._get(unit, name)
+
+    def apply(self, document: Any) -> Record:
+        """Create a queue if missing, then set the settings given in a parsed YAML mapping (rerunnable)."""
+        if not isinstance(document, dict):
+            raise UsageError("a queue file must be a YAML mapping with name and settings")
+        settings = {str(k).replace("-", "_"): v for k, v in document.items()}
+        unknown = sorted(set(settings) - set(YAML_KEYS))
+        if unknown:
+            raise UsageError(f"unknown queue key {', '.join(unknown)}; known: {', '.join(YAML_KEYS)}")
+        name = settings.pop("name", None)
+        if not isinstance(name, str):
+            raise UsageError("a queue file needs a name")
+        for key in INTEGER_FIELDS:
+            if settings.get(key) is not None and (type(settings[key]) is not int):
+                raise UsageError(f"queue {name!r}: {key} must be a whole number")
+        if not isinstance(settings.get("escalate_notify", False), bool):
+            raise UsageError(f"queue {name!r}: escalate_notify must be true or false")
+        group = settings.pop("group", None)
+        self.create(name, group=group or "users", if_not_exists=True)
+        return self.update(name, group=group, **settings)
 
     def rename(self, name: str, new_name: str) -> Record:
         _check_name(new_name)
@@ -158,3 +216,7 @@ class Queues:
             unit.session.execute(delete(Queue).where(Queue.id == queue_id))
             audit.record(unit, "delete", "queue", name)
             return record
+
+
+def _queue_name(unit: Unit, queue_id: int | None) -> str | None:
+    return None if queue_id is None else lookup.queues(unit)[queue_id].name

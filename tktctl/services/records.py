@@ -21,6 +21,7 @@ from tktctl.db.models import (
     Ticket,
 )
 from tktctl.errors import UsageError
+from tktctl.services import escalation
 from tktctl.services.lookup import chunks
 
 if TYPE_CHECKING:
@@ -52,6 +53,11 @@ def ticket_select() -> Select[Any]:
             Ticket.changed,
             Ticket.pending_until,
             Ticket.external_id,
+            # For the escalation object (popped by ticket_record).
+            Ticket.queue_id,
+            Ticket.escalation_response_at,
+            Ticket.escalation_update_at,
+            Ticket.escalation_solution_at,
         )
         .join(Queue, Ticket.queue_id == Queue.id)
         .join(State, Ticket.state_id == State.id)
@@ -62,11 +68,16 @@ def ticket_select() -> Select[Any]:
     )
 
 
-def ticket_record(row: Any) -> Record:
+ESCALATION_COLUMNS = ("queue_id", "escalation_response_at", "escalation_update_at", "escalation_solution_at")
+
+
+def ticket_record(row: Any, unit: Unit | None = None) -> Record:
+    """The contract's ticket record; with ``unit``, the escalation object has working time left."""
     record = dict(row._mapping)
     record["lock"] = "locked" if record.pop("locked") else "unlocked"
-    # Filled in by the escalation engine; null while the ticket has no SLA deadlines.
-    record["escalation"] = None
+    for key in ESCALATION_COLUMNS:
+        record.pop(key)
+    record["escalation"] = escalation.record(unit, row)
     return record
 
 
@@ -75,7 +86,7 @@ def tickets_by_id(unit: Unit, ids: Sequence[int]) -> list[Record]:
     found: dict[int, Record] = {}
     for part in chunks(list(ids)):
         for row in unit.session.execute(ticket_select().where(Ticket.id.in_(part))):
-            found[row.id] = ticket_record(row)
+            found[row.id] = ticket_record(row, unit)
     return [found[i] for i in ids]
 
 

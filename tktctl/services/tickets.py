@@ -33,7 +33,7 @@ from tktctl.db.models import Agent, Article, History, Queue, State, Ticket, UTCD
 from tktctl.db.sqljson import json_object
 from tktctl.errors import ConflictError, PartialFailure, TktctlError, UsageError
 from tktctl.isotime import iso
-from tktctl.services import lookup, mailout, permissions
+from tktctl.services import escalation, lookup, mailout, permissions
 from tktctl.services.lookup import chunks
 from tktctl.services.numbering import next_numbers
 from tktctl.services.records import (
@@ -356,7 +356,7 @@ def _add_article(
     **mail: str | None,
 ) -> int:
     """One article; ``mail`` takes the email headers ``a_cc``, ``message_id``, ``in_reply_to``, ``a_references``."""
-    return unit.session.execute(
+    article_id: int = unit.session.execute(
         insert(Article).values(
             ticket_id=ticket_id,
             channel=channel,
@@ -371,6 +371,8 @@ def _add_article(
             **mail,
         )
     ).inserted_primary_key[0]
+    escalation.refresh(unit, [ticket_id])  # an answer or a customer's contact moves the deadlines
+    return article_id
 
 
 def _priority_name(number: int) -> str:
@@ -404,7 +406,28 @@ def _set_state(unit: Unit, sel: Selected, target: lookup.StateInfo, pending_unti
     if target.type == "closed":
         unlock = Entry("Unlock", json_object(("from", "lock"), ("to", "unlock"), ("reason", "closed")))
         _change(unit, sel, {"locked": False}, [unlock], [Ticket.locked.is_(True)])
+    escalation.refresh(unit, sel.ids)
     return changed
+
+
+def _move(unit: Unit, sel: Selected, target_id: int, **extra: Any) -> int:
+    """Move the selected tickets not already there (``extra`` goes into the history data)."""
+    to = lookup.queues(unit)[target_id].name
+    data = json_object(("from", _name_of(Ticket.queue_id, Queue)), ("to", to), *extra.items())
+    entry = Entry("Move", data, queue=literal(target_id, Integer()))
+    changed = _change(unit, sel, {"queue_id": target_id}, [entry], [Ticket.queue_id != target_id])
+    escalation.refresh(unit, sel.ids)  # another queue, another SLA
+    return changed
+
+
+def _set_priorities(unit: Unit, sel: Selected, absolute: int | None, steps: int) -> int:
+    """Set the priority (or move it by ``steps``, capped to 1..5), with PriorityUpdate history."""
+    step = Ticket.priority_id + steps
+    new: ColumnElement[Any] = (
+        literal(absolute, Integer()) if absolute is not None else case((step > 5, 5), (step < 1, 1), else_=step)
+    )
+    data = json_object(("from", _named(Ticket.priority_id, PRIORITY_NAMES)), ("to", _named(new, PRIORITY_NAMES)))
+    return _change(unit, sel, {"priority_id": new}, [Entry("PriorityUpdate", data)], [new != Ticket.priority_id])
 
 
 def _target_state(unit: Unit, name: str, pending_until: datetime | None) -> lookup.StateInfo:
@@ -449,7 +472,7 @@ class Tickets:
             if limit is not None:
                 statement = statement.limit(limit)
             for row in unit.session.execute(statement.execution_options(yield_per=1000)):
-                yield ticket_record(row)
+                yield ticket_record(row, unit)
 
     def history(self, ref: str) -> list[Record]:
         """The ticket's history, oldest first."""
@@ -548,13 +571,14 @@ class Tickets:
                 entries.append((ticket_id, article_history(channel, sender), target.id, {"channel": channel}))
             _history(unit, entries)
             mailout.notify_agents(unit, [ticket_id], "NewTicket")
+            escalation.refresh(unit, [ticket_id])
             record = tickets_by_id(unit, [ticket_id])[0]
             return {**record, "created_now": True}
 
     @staticmethod
     def _by_external_id(unit: Unit, external_id: str) -> Record | None:
         row = unit.session.execute(ticket_select().where(Ticket.external_id == external_id)).first()
-        return None if row is None else {**ticket_record(row), "created_now": False}
+        return None if row is None else {**ticket_record(row, unit), "created_now": False}
 
     # Changing --------------------------------------------------------------------------
 
@@ -650,9 +674,7 @@ class Tickets:
             _require(unit, "ro", sel)
             permissions.require(unit, "move_into", [target.group_id])
             _guard_locks(unit, sel)
-            data = json_object(("from", _name_of(Ticket.queue_id, Queue)), ("to", target.name))
-            entry = Entry("Move", data, queue=literal(target.id, Integer()))
-            return _change(unit, sel, {"queue_id": target.id}, [entry], [Ticket.queue_id != target.id])
+            return _move(unit, sel, target.id)
 
         return self.run(selection, change, **options)
 
@@ -714,20 +736,11 @@ class Tickets:
         if raise_by < 0 or lower_by < 0:
             raise UsageError("--raise and --lower take a positive number of steps")
         absolute = parse_priority(to) if to is not None else None
-        step = Ticket.priority_id + (raise_by - lower_by)
-        new: ColumnElement[Any] = (
-            literal(absolute, Integer()) if absolute is not None else case((step > 5, 5), (step < 1, 1), else_=step)
-        )
 
         def change(unit: Unit, sel: Selected) -> int:
             _require(unit, "priority", sel)
             _guard_locks(unit, sel)
-            data = json_object(
-                ("from", _named(Ticket.priority_id, PRIORITY_NAMES)), ("to", _named(new, PRIORITY_NAMES))
-            )
-            return _change(
-                unit, sel, {"priority_id": new}, [Entry("PriorityUpdate", data)], [new != Ticket.priority_id]
-            )
+            return _set_priorities(unit, sel, absolute, raise_by - lower_by)
 
         return self.run(selection, change, **options)
 
@@ -826,7 +839,9 @@ def _notes(unit: Unit, sel: Selected, body: str, *, subject: str, visible: bool)
         fields = ["ticket_id", "channel", "sender", "subject", "body", "visible_to_customer", "created", "created_by"]
         unit.session.execute(insert(Article).from_select(fields, columns))
     data = json_object(("subject", subject), ("visible_to_customer", literal(visible, Boolean())))
-    return _change(unit, sel, {}, [Entry("AddNote", data)])
+    changed = _change(unit, sel, {}, [Entry("AddNote", data)])
+    escalation.refresh(unit, sel.ids)  # an agent's visible note is a first response
+    return changed
 
 
 STATS_KEYS = {

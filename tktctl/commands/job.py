@@ -1,0 +1,62 @@
+"""`tktctl job ...`: saved jobs (a ticket filter plus actions), after OTRS's Generic Agent."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+
+from tktctl.commands._common import DryRunOpt, FileOpt, desk, done, emit, read_yaml, with_output
+from tktctl.formats import kinds
+
+app = typer.Typer(help="Saved jobs: a ticket filter and actions, from YAML.", no_args_is_help=True)
+
+Name = Annotated[str, typer.Argument(help="Job name.")]
+
+
+def _is_file(ref: str) -> bool:
+    return ref == "-" or "/" in ref or ref.endswith((".yaml", ".yml"))
+
+
+@app.command("run")
+@with_output
+def run(
+    ctx: typer.Context,
+    job: Annotated[str, typer.Argument(help="A saved job's name, or a YAML file (has / or .yaml; - = stdin).")],
+    dry_run: DryRunOpt = False,
+) -> None:
+    """Run a job: one transaction; a second run of the same job waits for the first."""
+    jobs = desk(ctx).jobs
+    result = jobs.run(document=read_yaml(job), dry_run=dry_run) if _is_file(job) else jobs.run(job, dry_run=dry_run)
+    emit(ctx, result, kinds.JOB_RESULT)
+    done(dry_run)
+
+
+@app.command("apply")
+@with_output
+def apply(ctx: typer.Context, file: FileOpt) -> None:
+    """Save jobs from YAML (one mapping, or a list); a job of the same name is replaced."""
+    document = read_yaml(file)
+    documents = document if isinstance(document, list) else [document]
+    emit(ctx, [desk(ctx).jobs.save(d) for d in documents], kinds.JOB)
+
+
+@app.command("list")
+@with_output
+def list_(ctx: typer.Context) -> None:
+    """List saved jobs."""
+    emit(ctx, desk(ctx).jobs.list(), kinds.JOB)
+
+
+@app.command("show")
+@with_output
+def show(ctx: typer.Context, name: Name) -> None:
+    """Show a saved job."""
+    emit(ctx, desk(ctx).jobs.show(name), kinds.JOB)
+
+
+@app.command("delete")
+@with_output
+def delete(ctx: typer.Context, name: Name) -> None:
+    """Delete a saved job."""
+    emit(ctx, desk(ctx).jobs.delete(name), kinds.JOB)

@@ -1,0 +1,123 @@
+"""OTRS's maintenance jobs: pending states whose time has come, and the unlock timeout.
+
+Each run is one transaction holding its job lock (see :mod:`joblock`), selects the due
+tickets with one indexed query, changes them with set-based statements and writes their
+history rows; ``dry_run`` computes everything and rolls back.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import TYPE_CHECKING, Any
+
+from sqlalchemy import and_, exists, insert, or_, select
+from sqlalchemy.orm import aliased
+
+from tktctl.db.models import Notification, Queue, Ticket
+from tktctl.isotime import iso
+from tktctl.services import escalation, joblock, lookup
+from tktctl.services.businesstime import working_between
+from tktctl.services.lookup import TICKET_ROW_COLUMNS, TicketRow
+
+if TYPE_CHECKING:
+    from tktctl.services.desk import Desk, Unit
+
+Record = dict[str, Any]
+# OTRS's StateAfterPending: where a pending auto state leads when its time has passed.
+AFTER_PENDING = {"pending auto close+": "closed successful", "pending auto close-": "closed unsuccessful"}
+REMINDER = "PendingReminder"
+
+
+def _result(job: str, row: Any, action: str, old: Any, new: Any) -> Record:
+    return {"tn": row.tn, "job": job, "action": action, "from": old, "to": new}
+
+
+class Maintenance:
+    def __init__(self, desk: Desk) -> None:
+        self.desk = desk
+
+    def pending(self, *, dry_run: bool = False) -> list[Record]:
+        """Close pending-auto tickets past their time; remind owners of pending-reminder ones (once per time)."""
+        from tktctl.services.tickets import Selected, _history, _set_state
+
+        with self.desk.write(dry_run=dry_run) as unit:
+            joblock.hold(unit, "maint-pending")
+            states = lookup.states(unit)
+            results: list[Record] = []
+            for name, after in AFTER_PENDING.items():
+                source = lookup.state(unit, name)
+                rows = _locked(unit, Ticket.state_id == source.id, Ticket.pending_until <= unit.now)
+                if rows:
+                    _set_state(unit, Selected.of([r.id for r in rows]), lookup.state(unit, after), None)
+                results += [_result("pending", r, "state", name, after) for r in rows]
+            reminder_ids = [s.id for s in states.values() if s.type == "pending reminder"]
+            reminded = aliased(Notification)
+            already = exists().where(
+                reminded.ticket_id == Ticket.id, reminded.event == REMINDER, reminded.created >= Ticket.pending_until
+            )
+            rows = _locked(unit, Ticket.state_id.in_(reminder_ids), Ticket.pending_until <= unit.now, ~already)
+            if rows:
+                unit.session.execute(
+                    insert(Notification),
+                    [
+                        {
+                            "ticket_id": r.id,
+                            "event": REMINDER,
+                            "queue_id": r.queue_id,
+                            "data": {"pending_until": iso(r.pending_until), "owner_id": r.owner_id},
+                            "created": unit.now,
+                            "sent_at": None,
+                        }
+                        for r in rows
+                    ],
+                )
+                _history(unit, [(r.id, REMINDER, r.queue_id, {"pending_until": r.pending_until}) for r in rows])
+            results += [_result("pending", r, "reminder", None, iso(r.pending_until)) for r in rows]
+            return results
+
+    def unlock_timeout(self, *, dry_run: bool = False) -> list[Record]:
+        """Unlock tickets locked longer (in the queue's working time since the last change) than its timeout."""
+        from tktctl.services.tickets import Selected, _change, _history
+
+        with self.desk.write(dry_run=dry_run) as unit:
+            joblock.hold(unit, "maint-unlock-timeout")
+            slas = escalation.slas(unit)
+            timeouts = {q.id: q.unlock_timeout for q in unit.session.scalars(select(Queue)) if q.unlock_timeout}
+            if not timeouts:
+                return []
+            working = [s.id for s in lookup.states(unit).values() if s.type in ("new", "open")]
+            # Working time never exceeds wall time: the wall-clock bound narrows the scan, the calendar decides.
+            bounds = or_(
+                *(
+                    and_(Ticket.queue_id == q, Ticket.changed <= unit.now - timedelta(minutes=t))
+                    for q, t in sorted(timeouts.items())
+                )
+            )
+            statement = (
+                select(*TICKET_ROW_COLUMNS, Ticket.changed)
+                .where(Ticket.locked.is_(True), Ticket.state_id.in_(working), bounds)
+                .order_by(Ticket.id)
+                .with_for_update()
+            )
+            due = []
+            for *fields, changed in unit.session.execute(statement):
+                row = TicketRow(*fields)
+                calendar = escalation.calendar_of(unit, slas[row.queue_id])
+                if working_between(calendar, changed, unit.now) >= timedelta(minutes=timeouts[row.queue_id]):
+                    due.append(row)
+            if due:
+                owners = lookup.logins(unit, [r.owner_id for r in due])
+                _change(unit, Selected.of([r.id for r in due]), {"locked": False}, [], [Ticket.locked.is_(True)])
+                _history(
+                    unit,
+                    [
+                        (r.id, "Unlock", r.queue_id, {"from": "lock", "to": "unlock", "reason": "unlock timeout"})
+                        for r in due
+                    ],
+                )
+            return [_result("unlock-timeout", r, "unlock", owners[r.owner_id], None) for r in due] if due else []
+
+
+def _locked(unit: Unit, *where: Any) -> list[TicketRow]:
+    statement = select(*TICKET_ROW_COLUMNS).where(*where).order_by(Ticket.id).with_for_update()
+    return [TicketRow(*r) for r in unit.session.execute(statement)]
