@@ -192,3 +192,19 @@ def test_help_and_completion_do_not_import_the_database_layer(args: list[str], r
     assert imported, "no -X importtime report"
     heavy = [name for name in HEAVY if any(line.endswith(f" {name}") for line in imported)]
     assert not heavy, f"imported on this path (import them inside the function that needs them): {heavy}"
+
+
+def test_root_listing_repeats_each_commands_own_help() -> None:
+    """`tktctl --help` lists nouns from cli.COMMANDS without importing them; the texts must not drift."""
+    import typer
+
+    from tktctl.cli import COMMANDS, app
+
+    root = typer.main.get_command(app)
+    drifted = {
+        name: ((root.commands[name].help or "").strip().splitlines() or [""])[0]  # type: ignore[attr-defined]
+        for name, (_module, _attribute, listed) in COMMANDS.items()
+        if ((root.commands[name].help or "").strip().splitlines() or [""])[0] != listed  # type: ignore[attr-defined]
+    }
+    assert drifted == {}, f"update cli.COMMANDS to the commands' own help: {drifted}"
+    assert list(root.commands) == list(COMMANDS)  # type: ignore[attr-defined]

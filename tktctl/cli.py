@@ -1,78 +1,184 @@
 """The command tree and the one place where failures become exit codes.
 
 ``tktctl [GLOBAL OPTIONS] NOUN VERB [ARGS] [OPTIONS]``. Global options are resolved in the
-root callback into a frozen :class:`~tktctl.config.Settings` on ``ctx.obj``; every command
-module is imported here, but none of them imports the database layer until it runs.
+root callback into a frozen :class:`~tktctl.config.Settings` on ``ctx.obj``. A noun's module is
+imported, and its commands built, only when that noun is run (or completed): ``tktctl ticket create``
+pays for ``tktctl/commands/ticket.py`` alone, ``tktctl --help`` for none, and none of them imports
+the database layer until a command runs.
 """
 
 from __future__ import annotations
 
 import contextlib
+import importlib
 import json
 import os
 import sys
-from collections.abc import Sequence
-from typing import Annotated
+from collections.abc import Callable, Iterator, MutableMapping, Sequence
+from gettext import gettext
+from typing import Annotated, Any
 
 import typer
 
 # Typer 0.28 vendors click; its exception types are only reachable here (the version is pinned).
+from typer._click import Command, Context, HelpFormatter
 from typer._click.exceptions import ClickException
 from typer._click.exceptions import UsageError as ClickUsageError
+from typer._completion_classes import completion_init
+from typer.core import TyperCommand, TyperGroup
 
 from tktctl import __version__, config
-from tktctl.commands import (
-    acl,
-    agent,
-    audit,
-    autoresponse,
-    batch,
-    calendar,
-    customer,
-    db,
-    escalate,
-    group,
-    history,
-    job,
-    mail,
-    maint,
-    queue,
-    role,
-    ticket,
-)
 from tktctl.commands._common import FieldsOpt, Invocation, QuietOpt, invocation
 from tktctl.errors import ExitCode, TktctlError, UsageError
+
+# Name -> (module, attribute: a Typer app or a command function, the help the root lists), in the
+# order --help lists them. The help repeats the module's (keep them equal) so that --help imports none.
+COMMANDS: dict[str, tuple[str, str, str]] = {
+    "init": (
+        "tktctl.commands.db",
+        "init",
+        "Create the schema (or upgrade it) and the OTRS default data; safe to rerun.",
+    ),
+    "completion": (
+        "tktctl.commands.db",
+        "completion",
+        "Print the shell completion script (source it, or see completions/).",
+    ),
+    "ticket": ("tktctl.commands.ticket", "app", "Create, find and change tickets."),
+    "queue": ("tktctl.commands.queue", "app", "Manage queues."),
+    "agent": ("tktctl.commands.agent", "app", "Manage agents."),
+    "group": ("tktctl.commands.group", "app", "Manage permission groups (each queue belongs to one)."),
+    "role": ("tktctl.commands.role", "app", "Manage roles: agents that share grants."),
+    "acl": (
+        "tktctl.commands.acl",
+        "app",
+        "Grant and revoke permissions (ro, move_into, create, note, owner, priority, rw), check and apply them.",
+    ),
+    "customer": ("tktctl.commands.customer", "app", "Manage customer users and check their passwords."),
+    "history": ("tktctl.commands.history", "app", "Export ticket history."),
+    "audit": (
+        "tktctl.commands.audit",
+        "app",
+        "List administrative changes: grants, revokes, creations, disables, passwords.",
+    ),
+    "db": ("tktctl.commands.db", "app", "Database schema: status and upgrades."),
+    "mail": ("tktctl.commands.mail", "app", "Mail in (ingest, fetch) and out (outbox, send); dead letters."),
+    "autoresponse": (
+        "tktctl.commands.autoresponse",
+        "app",
+        "Manage auto-response templates (auto-reply, auto-reject, ...).",
+    ),
+    "calendar": ("tktctl.commands.calendar", "app", "Manage business calendars (working hours, holidays)."),
+    "maint": ("tktctl.commands.maint", "app", "Maintenance jobs for cron: pending states, unlock timeout."),
+    "job": ("tktctl.commands.job", "app", "Saved jobs: a ticket filter and actions, from YAML."),
+    "check": ("tktctl.commands.escalate", "check_app", "Monitoring checks (Nagios plugin output)."),
+    "escalate": (
+        "tktctl.commands.escalate",
+        "escalate",
+        "Fire due escalations once: history, the queues' actions, notifications (run from cron).",
+    ),
+    "stats": (
+        "tktctl.commands.ticket",
+        "stats",
+        "Ticket counts grouped by queue, state, priority or owner (filters narrow the tickets counted).",
+    ),
+    "batch": (
+        "tktctl.commands.batch",
+        "batch",
+        "Run one tktctl command per stdin line (shell quoting, # comments); print one JSON result per line.",
+    ),
+}
+
+
+class LazyCommands(MutableMapping[str, Command]):
+    """The root's subcommands by name, each built on first access: start-up pays for the one run."""
+
+    def __init__(self, build: Callable[[str], Command], names: Sequence[str], built: dict[str, Command]) -> None:
+        self._build = build
+        self._names = list(names)
+        self._built = built
+
+    def __getitem__(self, name: str) -> Command:
+        if name not in self._built:
+            if name not in self._names:
+                raise KeyError(name)
+            self._built[name] = self._build(name)
+        return self._built[name]
+
+    def __setitem__(self, name: str, command: Command) -> None:
+        if name not in self._names:
+            self._names.append(name)
+        self._built[name] = command
+
+    def __delitem__(self, name: str) -> None:
+        self._names.remove(name)
+        self._built.pop(name, None)
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._names)
+
+    def __len__(self) -> int:
+        return len(self._names)
+
+
+class LazyGroup(TyperGroup):
+    """The root group: lists its nouns from :data:`COMMANDS`, imports one only to run or complete it."""
+
+    def __init__(self, **attrs: Any) -> None:
+        super().__init__(**attrs)
+        self.commands = LazyCommands(self._build, [*self.commands, *COMMANDS], dict(self.commands))
+
+    def _build(self, name: str) -> Command:
+        """Build the command as ``app.add_typer``/``app.command`` on the root would have."""
+        module, attribute, _help = COMMANDS[name]
+        target = getattr(importlib.import_module(module), attribute)
+        holder = typer.Typer(
+            rich_markup_mode=self.rich_markup_mode,
+            pretty_exceptions_short=app.pretty_exceptions_short,
+            suggest_commands=self.suggest_commands,
+            add_completion=False,
+        )
+        if isinstance(target, typer.Typer):
+            holder.add_typer(target, name=name)
+        else:
+            holder.command(name)(target)
+        return typer.main.get_group(holder).commands[name]
+
+    def list_commands(self, ctx: Context) -> list[str]:
+        """The names, in table order, without building any (TyperGroup's would build them all)."""
+        return list(self.commands)
+
+    def _main_shell_completion(
+        self, ctx_args: MutableMapping[str, Any], prog_name: str, complete_var: str | None = None
+    ) -> None:
+        # Typer registers its bash/zsh/fish handlers only in apps built with add_completion=True,
+        # which the root is not (no --install-completion); commands/db.py is no longer imported first.
+        completion_init()
+        super()._main_shell_completion(ctx_args, prog_name, complete_var)
+
+    def format_commands(self, ctx: Context, formatter: HelpFormatter) -> None:
+        """As TyperGroup's, with each noun's help from the table: ``--help`` imports no command module."""
+        shown = [
+            (name, TyperCommand(name, help=COMMANDS[name][2]) if name in COMMANDS else self.commands[name])
+            for name in self.commands
+        ]
+        shown = [(name, command) for name, command in shown if not command.hidden]
+        if shown:
+            limit = formatter.width - 6 - max(len(name) for name, _ in shown)
+            with formatter.section(gettext("Commands")):
+                formatter.write_dl([(name, command.get_short_help_str(limit)) for name, command in shown])
+
 
 app = typer.Typer(
     name="tktctl",
     help="Administer and script an OTRS-style help desk: tickets, queues, agents, permissions, history.",
+    cls=LazyGroup,
     no_args_is_help=True,
     add_completion=False,
     rich_markup_mode=None,
     pretty_exceptions_enable=False,
     context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100},
 )
-app.add_typer(ticket.app, name="ticket")
-app.add_typer(queue.app, name="queue")
-app.add_typer(agent.app, name="agent")
-app.add_typer(group.app, name="group")
-app.add_typer(role.app, name="role")
-app.add_typer(acl.app, name="acl")
-app.add_typer(customer.app, name="customer")
-app.add_typer(history.app, name="history")
-app.add_typer(audit.app, name="audit")
-app.add_typer(db.app, name="db")
-app.add_typer(mail.app, name="mail")
-app.add_typer(autoresponse.app, name="autoresponse")
-app.add_typer(calendar.app, name="calendar")
-app.add_typer(maint.app, name="maint")
-app.add_typer(job.app, name="job")
-app.add_typer(escalate.check_app, name="check")
-app.command("escalate")(escalate.escalate)
-app.command("init")(db.init)
-app.command("completion")(db.completion)
-app.command("stats")(ticket.stats)
-app.command("batch")(batch.batch)
 
 
 def _version(value: bool) -> None:
@@ -228,7 +334,9 @@ def entry() -> None:
     a `mail ingest` that has already committed, and the MTA would deliver the message again.
     Ending with ``os._exit`` once the output is flushed closes that window.
     """
-    mail.Interruptible.linger_after_commit = True
+    from tktctl.commands.mail import Interruptible  # stdlib and Typer only: cheap
+
+    Interruptible.linger_after_commit = True
     try:
         main()
         code = 0

@@ -104,9 +104,16 @@ class Desk:
         self.smtp_config = smtp
         self.actor_login = actor
         self.numbers = numbers or NumberSettings()
-        self.tz: tzinfo = local_zone(timezone_name)
+        self.timezone_name = timezone_name
+        if timezone_name and timezone_name != "local":
+            self.tz = local_zone(timezone_name)  # a bad name still fails here; only the local zone waits
         self.clock = clock
         self._schema_checked = False
+
+    @cached_property
+    def tz(self) -> tzinfo:
+        """The zone of times written without one; the machine's zone (dateutil, ~4 ms) on first use."""
+        return local_zone(self.timezone_name)
 
     @cached_property
     def engine(self) -> Engine:
