@@ -112,7 +112,24 @@ def test_queue_actions_raise_move_and_notify(desk: Desk, clock: Clock) -> None:
     assert {"EscalationResponseTimeStart", "PriorityUpdate", "Move"} <= set(history_types(desk, tn))
     with desk.read() as unit:
         notes = unit.session.execute(select(Notification.event, Notification.sent_at)).all()
-    assert notes == [("EscalationResponseTimeStart", None)]
+    assert notes == [("EscalationResponseTimeStart", T0 + timedelta(minutes=31))]
+
+
+def test_escalation_notifies_subscribed_agents_who_may_read_through_the_outbox(desk: Desk, clock: Clock) -> None:
+    desk.queues.create("Tier 1", first_response_time=30, escalate_notify=True)
+    for login in ("bob", "eve"):
+        desk.agents.create(login, email=f"{login}@example.com")
+        desk.agents.subscribe(login, ["Tier 1"])
+    desk.acl.grant("ro", group="users", agent="bob")  # eve may not read Tier 1: not told
+    tn = desk.tickets.create(queue="Tier 1", title="Printer on fire")["tn"]
+    clock.at(minutes=31)
+    desk.escalations.run()
+    outbox = [(m["recipient"], m["subject"]) for m in desk.mail.outbox()]
+    assert outbox == [
+        ("bob@example.com", f"[Ticket#{tn}] NewTicket: Printer on fire"),
+        ("bob@example.com", f"[Ticket#{tn}] EscalationResponseTimeStart: Printer on fire"),
+    ]
+    assert "SendAgentNotification" in history_types(desk, tn)
 
 
 def test_dry_run_fires_nothing(desk: Desk, clock: Clock, db_url: str) -> None:

@@ -353,6 +353,7 @@ def _fire(unit: Unit, rows: Sequence[Any]) -> list[Record]:
     _history(unit, history)
     if notes:
         unit.session.execute(insert(Notification), notes)
+        _mail_agents(unit, notes)
     _actions(unit, starting)
     ids = [r.id for r in rows]
     for part in chunks(ids):
@@ -364,6 +365,17 @@ def _fire(unit: Unit, rows: Sequence[Any]) -> list[Record]:
     return fired
 
 
+def _mail_agents(unit: Unit, notes: Sequence[dict[str, Any]]) -> None:
+    """Tell the agents subscribed to the queue (who may read the ticket), through the durable outbox."""
+    from tktctl.services import mailout
+
+    by_event: dict[str, list[int]] = {}
+    for note in notes:
+        by_event.setdefault(note["event"], []).append(note["ticket_id"])
+    for event, ticket_ids in by_event.items():
+        mailout.notify_agents(unit, ticket_ids, event)
+
+
 def _notification(unit: Unit, row: Any, event: str, data: dict[str, Any]) -> dict[str, Any]:
     from tktctl.isotime import iso
 
@@ -373,7 +385,7 @@ def _notification(unit: Unit, row: Any, event: str, data: dict[str, Any]) -> dic
         "queue_id": row.queue_id,
         "data": {k: iso(v) if isinstance(v, datetime) else v for k, v in data.items()},
         "created": unit.now,
-        "sent_at": None,
+        "sent_at": unit.now,  # handed to the mail outbox in this transaction (see _mail_agents)
     }
 
 
