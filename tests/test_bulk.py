@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
@@ -297,3 +298,15 @@ def test_many_tickets_without_a_terminal_never_prompt(cli: Cli, desk: Desk) -> N
     result = cli("ticket", "prioritize", "--all", "--to", "5", "-q")  # stdin is not a terminal: no question
     assert len(result.stdout.split()) == 25 and "?" not in result.stderr
     assert result.stderr.strip() == "25 tickets matched, 25 changed"
+
+
+def test_create_passes_over_numbers_imported_from_another_desk(desk: Desk) -> None:
+    """Regression: an imported ticket holding the counter's next number made `ticket create` exit 5."""
+    from tktctl.services.numbering import format_number
+
+    day = datetime.now(timezone.utc).strftime("%Y%m%d")
+    taken = [format_number("DateChecksum", "10", day, n) for n in (1, 2)]
+    desk.transfer.import_tickets([(i, {"title": f"imported {i}", "tn": tn}) for i, tn in enumerate(taken, start=1)])
+    created = desk.tickets.create(title="new here")["tn"]
+    assert created == format_number("DateChecksum", "10", day, 3)
+    assert sorted(t["tn"] for t in desk.tickets.list()) == sorted([*taken, created])

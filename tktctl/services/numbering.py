@@ -12,7 +12,7 @@ from datetime import datetime
 from sqlalchemy import case, select, update
 from sqlalchemy.orm import Session
 
-from tktctl.db.models import Counter
+from tktctl.db.models import Counter, Ticket
 from tktctl.errors import UsageError
 
 GENERATORS = ("DateChecksum", "Date", "AutoIncrement")
@@ -37,11 +37,29 @@ def format_number(generator: str, system_id: str, day: str, counter: int) -> str
 
 
 def next_numbers(session: Session, *, generator: str, system_id: str, now: datetime, count: int = 1) -> list[str]:
-    """Reserve ``count`` consecutive numbers in the caller's transaction."""
+    """Reserve ``count`` new numbers in the caller's transaction.
+
+    Numbers already taken (tickets imported or copied from another desk keep theirs) are
+    passed over, so the counter never hands out a number that a ticket holds.
+    """
     if generator not in GENERATORS:
         raise UsageError(f"unknown ticket number generator {generator!r}; choose one of {', '.join(GENERATORS)}")
     if not (system_id.isascii() and system_id.isdigit()):  # isdigit() alone accepts "²", "١٠", "１０"
         raise UsageError(f"system id must be digits, not {system_id!r}")
+    if count < 1:
+        raise UsageError("the number of ticket numbers to reserve must be at least 1")
+    numbers: list[str] = []
+    while len(numbers) < count:
+        batch = _advance(session, generator, system_id, now, count - len(numbers))
+        taken: set[str] = set()
+        for start in range(0, len(batch), 500):
+            taken.update(session.scalars(select(Ticket.tn).where(Ticket.tn.in_(batch[start : start + 500]))))
+        numbers += [n for n in batch if n not in taken]
+    return numbers
+
+
+def _advance(session: Session, generator: str, system_id: str, now: datetime, count: int) -> list[str]:
+    """Move the counter on by ``count`` under its row lock; the numbers passed over."""
     day = now.strftime("%Y%m%d")
     daily = generator != "AutoIncrement"
     new_value = case((Counter.day == day, Counter.value + count), else_=count) if daily else Counter.value + count

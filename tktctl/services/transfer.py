@@ -392,7 +392,7 @@ class Transfer:
         return [_outcome(row, "created", row.ticket["tn"]) for row in rows]
 
     def _reserve(self, unit: Unit, count: int, given: set[str]) -> list[str]:
-        """``count`` new ticket numbers for a batch, passing over numbers imported from another desk."""
+        """``count`` new ticket numbers for a batch, passing over the numbers the batch brings itself."""
         numbers = self.desk.numbers
         reserved: list[str] = []
         while len(reserved) < count:
@@ -403,10 +403,7 @@ class Transfer:
                 now=unit.now,
                 count=count - len(reserved),
             )
-            taken = set(given)
-            for part in chunks(batch):
-                taken.update(unit.session.scalars(select(Ticket.tn).where(Ticket.tn.in_(part))))
-            reserved += [n for n in batch if n not in taken]
+            reserved += [n for n in batch if n not in given]
         return reserved
 
     # Export --------------------------------------------------------------------------
