@@ -4,7 +4,7 @@ The schema itself is created by the Alembic migrations in ``migrations/``; these
 describe it for queries, and a test checks that both agree.
 """
 
-from __future__ import annotations
+# No `from __future__ import annotations`: SQLAlchemy would eval every Mapped[...] string (~2x slower import).
 
 from datetime import datetime, timezone
 from typing import Any

@@ -33,7 +33,7 @@ from tktctl.db.models import Agent, Article, History, Queue, State, Ticket, UTCD
 from tktctl.db.sqljson import json_object
 from tktctl.errors import ConflictError, PartialFailure, TktctlError, UsageError
 from tktctl.isotime import iso
-from tktctl.services import escalation, lookup, mailout, permissions
+from tktctl.services import escalation, lookup, permissions
 from tktctl.services.lookup import chunks
 from tktctl.services.numbering import next_numbers
 from tktctl.services.records import (
@@ -570,6 +570,8 @@ class Tickets:
                 )
                 entries.append((ticket_id, article_history(channel, sender), target.id, {"channel": channel}))
             _history(unit, entries)
+            from tktctl.services import mailout  # the email library: only where a ticket is created
+
             mailout.notify_agents(unit, [ticket_id], "NewTicket")
             escalation.refresh(unit, [ticket_id])
             record = tickets_by_id(unit, [ticket_id])[0]
