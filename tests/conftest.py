@@ -51,6 +51,23 @@ def _isolated_environment(tmp_path_factory: pytest.TempPathFactory, monkeypatch:
     monkeypatch.setenv("TZ", "UTC")
 
 
+@pytest.fixture(autouse=True)
+def _close_desks(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """Close every Desk a test made: their pooled connections would pile up on the servers
+    until PostgreSQL refuses new clients (max_connections) late in a long run."""
+    made: list[Desk] = []
+    original = Desk.__init__
+
+    def init(self: Desk, *args: Any, **kwargs: Any) -> None:
+        original(self, *args, **kwargs)
+        made.append(self)
+
+    monkeypatch.setattr(Desk, "__init__", init)
+    yield
+    for desk in made:
+        desk.close()
+
+
 class Server:
     """Creates and drops throwaway databases on one PostgreSQL or MariaDB server."""
 

@@ -20,7 +20,7 @@ from typing import Any
 import pytest
 
 from tests.conftest import BACKENDS, Cli, Server, _server_or_skip, dump
-from tktctl.api import Desk, TicketFilter, TktctlError
+from tktctl.api import Desk, NotFoundError, TicketFilter, TktctlError
 
 PERMISSIONS = ("ro", "move_into", "create", "note", "owner", "priority", "rw")
 HOLDINGS = ("direct", "role")
@@ -49,6 +49,15 @@ def _close(root: Desk, tn: str, login: str) -> None:
     root.tickets.close([tn])
 
 
+def _attachment(desk: Desk, tn: str) -> None:
+    """Allowed, only the attachment is missing; refused, the ticket itself is not found."""
+    try:
+        desk.mail.attachment(tn, 0)
+    except NotFoundError as missing:
+        if "has no attachment" not in missing.message:
+            raise
+
+
 MATRIX: dict[str, Case] = {
     "list": Case(frozenset({"ro"}), lambda d, tn: tn in [t["tn"] for t in d.tickets.list()], refused=0),
     "show": Case(frozenset({"ro"}), lambda d, tn: d.tickets.show(tn), refused=3),
@@ -71,6 +80,9 @@ MATRIX: dict[str, Case] = {
         refused=0,
     ),
     "export": Case(frozenset({"ro"}), lambda d, tn: tn in {t["tn"] for t in d.transfer.export_tickets()}, refused=0),
+    "reply": Case(frozenset({"rw"}), lambda d, tn: d.mail.reply(tn, body="hello", to="customer@example.com")),
+    "attachments": Case(frozenset({"ro"}), lambda d, tn: d.mail.attachments(tn), refused=3),
+    "attachment": Case(frozenset({"ro"}), _attachment, refused=3),
     "import": Case(
         frozenset({"create"}), lambda d, tn: d.transfer.import_tickets([(1, {"title": "imported", "queue": "Support"})])
     ),

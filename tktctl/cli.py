@@ -272,8 +272,7 @@ def run(argv: Sequence[str], state: Invocation | None = None) -> int:
     args = list(argv)
     state = state or Invocation()
     try:
-        result = app(args=args, prog_name="tktctl", standalone_mode=False, obj=state)
-        code = result if isinstance(result, int) else ExitCode.OK
+        code = _invoke(args, state)
     except TktctlError as exc:
         debug, output = _style(state, args)
         if debug:
@@ -310,6 +309,16 @@ def run(argv: Sequence[str], state: Invocation | None = None) -> int:
         _report(internal, output)
         code = ExitCode.INTERNAL
     return int(code)
+
+
+def _invoke(args: list[str], state: Invocation) -> int:
+    """Run the command; release the database connections it opened (batch keeps its shared desks)."""
+    try:
+        result = app(args=args, prog_name="tktctl", standalone_mode=False, obj=state)
+        return result if isinstance(result, int) else ExitCode.OK
+    finally:
+        if state.desk is not None and state.desks is None:
+            state.desk.close()
 
 
 def _style(state: Invocation, args: Sequence[str]) -> tuple[bool, str]:

@@ -80,12 +80,14 @@ class Interruptible:
         self.sealed = False
 
     def _handle(self, number: int, frame: FrameType | None) -> None:
-        if self.active and not self.sealed:
-            self.stop = True
-            raise TempFail(f"interrupted by signal {signal.Signals(number).name} before the commit; retry")
+        # Committed first: a signal held during the commit arrives as `unseal` unblocks it, while
+        # the command is still active; it must not turn a stored message into a 75.
         if self.sealed or self.committed:
             self.stop = True
             return
+        if self.active:
+            self.stop = True
+            raise TempFail(f"interrupted by signal {signal.Signals(number).name} before the commit; retry")
         previous = Interruptible.previous.get(number, signal.SIG_DFL)
         if callable(previous):
             previous(number, frame)

@@ -484,7 +484,7 @@ class Mail:
     def attachments(self, ref: str) -> list[Record]:
         with self.desk.read() as unit:
             row = lookup.tickets(unit, [ref], lock=False)[0]
-            permissions.require(unit, "ro", lookup.group_ids(unit, [row]))
+            permissions.require_visible(unit, [row])  # an invisible ticket is not found, as for show
             found = unit.session.execute(
                 select(
                     Attachment.id, Attachment.article_id, Attachment.filename, Attachment.content_type, Attachment.size
@@ -499,7 +499,7 @@ class Mail:
         """One attachment's record and content (it must belong to the ticket named)."""
         with self.desk.read() as unit:
             row = lookup.tickets(unit, [ref], lock=False)[0]
-            permissions.require(unit, "ro", lookup.group_ids(unit, [row]))
+            permissions.require_visible(unit, [row])  # an invisible ticket is not found, as for show
             found = unit.session.execute(
                 select(Attachment)
                 .join(Article, Article.id == Attachment.article_id)
