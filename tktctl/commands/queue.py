@@ -34,6 +34,14 @@ CLEARABLE = (
     "escalate-to",
     "escalation-decay",
 )
+Minutes = "Minutes."
+UnlockTimeout = Annotated[int | None, typer.Option("--unlock-timeout", min=0, help=Minutes)]
+FirstResponseTime = Annotated[int | None, typer.Option("--first-response-time", min=0, help=Minutes)]
+UpdateTime = Annotated[int | None, typer.Option("--update-time", min=0, help=Minutes)]
+SolutionTime = Annotated[int | None, typer.Option("--solution-time", min=0, help=Minutes)]
+CalendarOpt = Annotated[str | None, typer.Option("--calendar", help="Business calendar name.")]
+FollowUp = Annotated[str | None, typer.Option("--follow-up", help="possible, reject or new_ticket.")]
+Comment = Annotated[str | None, typer.Option("--comment", help="Free text for admins.")]
 Percent = "Warn (EscalationXNotifyBefore) at this percentage of the time."
 FirstResponseNotify = Annotated[int | None, typer.Option("--first-response-notify", help=Percent)]
 UpdateNotify = Annotated[int | None, typer.Option("--update-notify", help=Percent)]
@@ -67,13 +75,13 @@ def create(
     ctx: typer.Context,
     name: Name,
     group: Annotated[str, typer.Option("--group", help="Group whose permissions apply.")] = "users",
-    unlock_timeout: Annotated[int | None, typer.Option("--unlock-timeout", min=0, help="Minutes.")] = None,
-    first_response_time: Annotated[int | None, typer.Option("--first-response-time", min=0, help="Minutes.")] = None,
-    update_time: Annotated[int | None, typer.Option("--update-time", min=0, help="Minutes.")] = None,
-    solution_time: Annotated[int | None, typer.Option("--solution-time", min=0, help="Minutes.")] = None,
-    calendar: Annotated[str | None, typer.Option("--calendar", help="Business calendar name.")] = None,
-    follow_up: Annotated[str | None, typer.Option("--follow-up", help="possible, reject or new_ticket.")] = None,
-    comment: Annotated[str | None, typer.Option("--comment", help="Free text for admins.")] = None,
+    unlock_timeout: UnlockTimeout = None,
+    first_response_time: FirstResponseTime = None,
+    update_time: UpdateTime = None,
+    solution_time: SolutionTime = None,
+    calendar: CalendarOpt = None,
+    follow_up: FollowUp = None,
+    comment: Comment = None,
     first_response_notify: FirstResponseNotify = None,
     update_notify: UpdateNotify = None,
     solution_notify: SolutionNotify = None,
@@ -108,13 +116,13 @@ def update(
     ctx: typer.Context,
     name: Name,
     group: Annotated[str | None, typer.Option("--group", help="Group whose permissions apply.")] = None,
-    unlock_timeout: Annotated[int | None, typer.Option("--unlock-timeout", min=0, help="Minutes.")] = None,
-    first_response_time: Annotated[int | None, typer.Option("--first-response-time", min=0, help="Minutes.")] = None,
-    update_time: Annotated[int | None, typer.Option("--update-time", min=0, help="Minutes.")] = None,
-    solution_time: Annotated[int | None, typer.Option("--solution-time", min=0, help="Minutes.")] = None,
-    calendar: Annotated[str | None, typer.Option("--calendar", help="Business calendar name.")] = None,
-    follow_up: Annotated[str | None, typer.Option("--follow-up", help="possible, reject or new_ticket.")] = None,
-    comment: Annotated[str | None, typer.Option("--comment", help="Free text for admins.")] = None,
+    unlock_timeout: UnlockTimeout = None,
+    first_response_time: FirstResponseTime = None,
+    update_time: UpdateTime = None,
+    solution_time: SolutionTime = None,
+    calendar: CalendarOpt = None,
+    follow_up: FollowUp = None,
+    comment: Comment = None,
     first_response_notify: FirstResponseNotify = None,
     update_notify: UpdateNotify = None,
     solution_notify: SolutionNotify = None,
