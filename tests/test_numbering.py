@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 from sqlalchemy import create_engine, select
 from sqlalchemy.orm import Session
 
-from tktctl.db.models import Base, Counter
+from tktctl.db.models import Base, Counter, Ticket
 from tktctl.errors import UsageError
 from tktctl.services.numbering import GENERATORS, checksum, format_number, next_numbers
 
@@ -355,6 +355,23 @@ def test_counter_past_99999(session: Session) -> None:
         "2026112710100001" + str(checksum("2026112710100001")),
     ]
     assert len(set(got)) == 3
+
+
+def hold(session: Session, *numbers: str) -> None:
+    """Tickets holding ``numbers`` (as an import from another desk leaves them)."""
+    row = {"title": "t", "queue_id": 1, "state_id": 1, "priority_id": 3, "owner_id": 1, "created_by": 1}
+    at = {"created": NOV27, "changed": NOV27, "changed_by": 1}
+    session.execute(Ticket.__table__.insert(), [{**row, **at, "tn": n} for n in numbers])
+
+
+def test_taken_numbers_are_passed_over_across_a_change_of_length(session: Session) -> None:
+    """Regression: taken numbers are found by one range per length, also where the length grows."""
+    session.execute(Counter.__table__.update().values(day="20261127", value=99_997))
+    number = {n: format_number("DateChecksum", "10", "20261127", n) for n in range(99_998, 100_004)}
+    # 99,999 and 100,001 are taken; the third is another length that sorts inside the first range.
+    hold(session, number[99_999], number[100_001], number[99_998][:-1] + "55")
+    got = next_numbers(session, generator="DateChecksum", system_id="10", now=NOV27, count=4)
+    assert got == [number[99_998], number[100_000], number[100_002], number[100_003]]
 
 
 @pytest.mark.parametrize("system_id", ["", "1a", "-1", " 10", "1.0", "x", "²", "١٠", "１０"])

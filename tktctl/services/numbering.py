@@ -20,7 +20,7 @@ GENERATORS = ("DateChecksum", "Date", "AutoIncrement")
 
 def checksum(digits: str) -> int:
     """OTRS's DateChecksum check digit: digits weighted 1, 2, 1, 2 ...; 10 - sum mod 10 (10 -> 1)."""
-    total = sum(int(d) * (1 if i % 2 == 0 else 2) for i, d in enumerate(digits))
+    total = sum(map(int, digits[::2])) + 2 * sum(map(int, digits[1::2]))
     check = 10 - total % 10
     return 1 if check == 10 else check
 
@@ -51,9 +51,7 @@ def next_numbers(session: Session, *, generator: str, system_id: str, now: datet
     numbers: list[str] = []
     while len(numbers) < count:
         batch = _advance(session, generator, system_id, now, count - len(numbers))
-        taken: set[str] = set()
-        for start in range(0, len(batch), 500):
-            taken.update(session.scalars(select(Ticket.tn).where(Ticket.tn.in_(batch[start : start + 500]))))
+        taken = _taken(session, batch)
         numbers += [n for n in batch if n not in taken]
     return numbers
 
@@ -74,3 +72,17 @@ def _advance(session: Session, generator: str, system_id: str, now: datetime, co
     last = session.scalar(select(Counter.value).where(Counter.name == "ticket"))
     assert last is not None
     return [format_number(generator, system_id, day, n) for n in range(last - count + 1, last + 1)]
+
+
+def _taken(session: Session, numbers: list[str]) -> set[str]:
+    """Which of a run of consecutive new numbers tickets already hold: one range query per length.
+
+    Numbers of one length are digit strings that sort the same in every collation, so a
+    range between the smallest and the largest holds them all (and perhaps others, which
+    the set difference ignores); one indexed range scan instead of an IN list per 500.
+    """
+    taken: set[str] = set()
+    for length in {len(n) for n in numbers}:
+        same = [n for n in numbers if len(n) == length]
+        taken.update(session.scalars(select(Ticket.tn).where(Ticket.tn.between(min(same), max(same)))))
+    return taken

@@ -13,14 +13,19 @@ PENDING_TYPES = ("pending reminder", "pending auto")
 TITLE_MAX = 255
 
 
+# Every spelling parse_priority accepts: "5", "very high", "5 very high".
+PRIORITY_SPELLINGS = {
+    spelling: number for number, word in PRIORITY_WORDS.items() for spelling in (str(number), word, f"{number} {word}")
+}
+
+
 def parse_priority(value: str | int) -> int:
     """``5``, ``5 very high`` or ``very high`` (any case) -> 5."""
-    text = str(value).strip().lower()
-    for number, word in PRIORITY_WORDS.items():
-        if text in (str(number), word, f"{number} {word}"):
-            return number
-    choices = ", ".join(f"{n} {w}" for n, w in PRIORITY_WORDS.items())
-    raise UsageError(f"unknown priority {value!r}; use a number 1-5 or a name: {choices}")
+    number = PRIORITY_SPELLINGS.get(str(value).strip().lower())
+    if number is None:
+        choices = ", ".join(f"{n} {w}" for n, w in PRIORITY_WORDS.items())
+        raise UsageError(f"unknown priority {value!r}; use a number 1-5 or a name: {choices}")
+    return number
 
 
 def choice(kind: str, value: str, allowed: tuple[str, ...]) -> str:
