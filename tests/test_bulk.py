@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from email.message import EmailMessage
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
@@ -253,15 +254,26 @@ def test_export_round_trips_into_another_backend(cli: Cli, desk: Desk, tmp_path:
 def test_db_copy_from_sqlite_preserves_ids_and_verifies(
     empty_db_url: str, tmp_path: Path, monkeypatch: Any, backend: str
 ) -> None:
-    source = Cli(f"sqlite:///{tmp_path / 'src.db'}", monkeypatch)
+    source_url = f"sqlite:///{tmp_path / 'src.db'}"
+    source = Cli(source_url, monkeypatch)
     source("init", "-q")
-    for i in range(5):
+    for i in range(4):
         source("ticket", "create", "--title", f"t{i}", "--body", "b", "-q")
     source("ticket", "close", "--title", "t1", "-q")
+    # Every byte value, tabs, backslashes and line ends: what COPY's text format must escape.
+    mail = EmailMessage()
+    mail["From"], mail["To"], mail["Subject"] = "alice@example.com", "support@example.com", "a file\tand \\ more"
+    mail.set_content("line one\r\nline\ttwo \\N \\. end")
+    mail.add_attachment(bytes(range(256)) * 4, maintype="application", subtype="octet-stream", filename="all.bin")
+    tn = Desk(source_url).mail.ingest(bytes(mail))["ticket"]
     report = source("db", "copy", "--to", empty_db_url, "-o", "json").json
     assert {r["table"]: r["rows"] for r in report}["ticket"] == 5 and all(r["verified"] for r in report)
+    assert {r["table"]: r["rows"] for r in report}["article_attachment"] == 1
     target = Cli(empty_db_url, monkeypatch)
     assert target("ticket", "list", "-o", "json").json == source("ticket", "list", "-o", "json").json
+    (attachment,) = Desk(empty_db_url).mail.attachments(tn)
+    assert Desk(empty_db_url).mail.attachment(tn, attachment["id"])[1] == bytes(range(256)) * 4
+    assert target("ticket", "show", tn, "-o", "json").json == source("ticket", "show", tn, "-o", "json").json
     new = target("ticket", "create", "--title", "after the copy", "-o", "json").json
     assert new["id"] == 6  # the id sequence continues after the copied ids
     assert "not empty" in source("db", "copy", "--to", empty_db_url, expect=5).stderr

@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING, Any, TextIO
 
 from sqlalchemy import bindparam, func, insert, select, update
 
-from tktctl.db.models import Agent, Article, Attachment, History, Queue, Ticket
+from tktctl.db.models import Agent, Article, Attachment, History, Queue, Ticket, UTCDateTime
 from tktctl.errors import ConflictError, PartialFailure, TktctlError, UsageError
 from tktctl.isotime import iso
 from tktctl.services import lookup, permissions
@@ -492,7 +492,7 @@ def _executemany(conn: Any, table: Any, rows: Sequence[dict[str, Any]]) -> None:
     keys = list(rows[0])
     if dialect.driver == "psycopg":
         columns = _columns(dialect, table, keys, rows)
-        names = ", ".join(dialect.identifier_preparer.quote(k) for k in keys)
+        names = ", ".join(dialect.identifier_preparer.quote(table.c[k].name) for k in keys)
         cursor = conn.connection.driver_connection.cursor()
         with cursor, cursor.copy(f"COPY {table.name} ({names}) FROM STDIN") as copy:
             for values in zip(*columns, strict=True):
@@ -512,19 +512,17 @@ def _columns(dialect: Any, table: Any, names: list[str], rows: Sequence[dict[str
     """The values of ``names`` column by column, each through its type's bind conversion."""
     columns = [[row[name] for row in rows] for name in names]
     for index, name in enumerate(names):
-        process = table.c[name].type.dialect_impl(dialect).bind_processor(dialect)
-        if process is not None:
-            columns[index] = _convert(process, columns[index])
+        column_type = table.c[name].type
+        process = column_type.dialect_impl(dialect).bind_processor(dialect)
+        if process is None:
+            continue
+        if isinstance(column_type, UTCDateTime):
+            # Once per distinct time; times that are the same instant convert alike.
+            distinct = {value: process(value) for value in set(columns[index])}
+            columns[index] = list(map(distinct.__getitem__, columns[index]))
+        else:
+            columns[index] = list(map(process, columns[index]))
     return columns
-
-
-def _convert(process: Callable[[Any], Any], values: list[Any]) -> list[Any]:
-    """``process`` over a column: once per distinct value where the values are hashable."""
-    try:
-        distinct = {value: process(value) for value in set(values)}
-    except TypeError:  # unhashable values (JSON documents)
-        return list(map(process, values))
-    return list(map(distinct.__getitem__, values))
 
 
 def _existing(unit: Unit, batch: Sequence[Row]) -> dict[tuple[str, str], tuple[int, str]]:
@@ -626,7 +624,7 @@ def copy_desk(source: Desk, target_url: str, progress: Callable[[int], None] | N
                 order = list(table.primary_key.columns)
                 rows = reader.execution_options(yield_per=5000).execute(select(table).order_by(*order))
                 for part in rows.partitions():
-                    writer.execute(table.insert(), [dict(r._mapping) for r in part])
+                    _executemany(writer, table, [r._asdict() for r in part])
                     if progress is not None:
                         progress(len(part))
             if writer.dialect.name == "postgresql":
