@@ -2,17 +2,22 @@
 
 from __future__ import annotations
 
+import io
 import json
-from email.message import EmailMessage
 from datetime import datetime, timezone
+from email.message import EmailMessage
 from pathlib import Path
 from typing import Any
 
 import pytest
 import yaml
+from hypothesis import given
+from hypothesis import strategies as st
 
 from tests.conftest import Cli, dump
 from tktctl.api import Desk, TicketFilter
+from tktctl.errors import UsageError
+from tktctl.services.transfer import read_records
 
 
 def create(cli: Cli, *args: str) -> str:
@@ -206,6 +211,36 @@ def test_malformed_lines_continue_creates_the_good_and_reports_each(cli: Cli) ->
     assert (bad[3]["code"], bad[4]["code"], bad[5]["code"]) == ("not_found", "usage", "usage")
     assert "title" in bad[4]["message"] and "must be a string" in bad[5]["message"]
     assert sorted(t["title"] for t in cli("ticket", "list", "-o", "json").json) == ["good one", "good two"]
+
+
+@given(
+    st.lists(
+        st.one_of(
+            st.dictionaries(st.text(max_size=5), st.integers() | st.text(max_size=5), max_size=3),
+            st.sampled_from(["", "   ", "# a comment", "{bad"]),
+        ),
+        max_size=12,
+    ),
+    st.sampled_from(["", "\n", "\n\n  \n", "  \t"]),
+    st.sampled_from([None, "jsonl"]),
+)
+def test_jsonl_records_carry_their_line_numbers(lines: list[Any], lead: str, fmt: str | None) -> None:
+    """Regression: blank lines before the first record no longer shift every line number."""
+    text = lead + "\n".join(json.dumps(x) if isinstance(x, dict) else x for x in lines) + "\n"
+    if fmt is None and text.strip()[:1] not in ("{", ""):
+        return  # another format is detected
+    expected = [
+        (number, line)
+        for number, line in enumerate(text.split("\n"), start=1)
+        if line.strip() and not line.lstrip().startswith("#")
+    ]
+    got = list(read_records(io.StringIO(text), fmt))
+    assert [number for number, _ in got] == [number for number, _ in expected]
+    for (number, value), (_, line) in zip(got, expected, strict=True):
+        if line.strip() == "{bad":
+            assert isinstance(value, UsageError) and value.message.startswith(f"line {number}: invalid JSON")
+        else:
+            assert value == json.loads(line)
 
 
 def test_import_batches_reserve_numbers_in_bulk(cli: Cli) -> None:

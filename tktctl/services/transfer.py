@@ -18,6 +18,7 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
+from itertools import chain
 from typing import TYPE_CHECKING, Any, TextIO
 
 from sqlalchemy import bindparam, func, insert, select, update
@@ -53,19 +54,24 @@ def read_records(stream: TextIO, fmt: str | None = None) -> Iterator[tuple[int, 
     """(line number, parsed value) pairs; a value that failed to parse is a UsageError.
 
     JSONL is read line by line (constant memory); JSON and YAML number records by their
-    position in the list, CSV by line (the header is line 1).
+    position in the list, CSV by line (the header is line 1). Without ``fmt``, the first
+    character that is not white space tells the format.
     """
+    lines: Iterable[str] = stream
+    first = 1
     if fmt is None:
+        skipped = ""
         head = stream.read(1)
         while head.isspace():
+            skipped += head
             head = stream.read(1)
         fmt = "json" if head == "[" else "jsonl" if head in ("{", "") else "yaml"
-        text_rest: Iterable[str] = _prepend(head, stream)
+        first += skipped.count("\n")
+        lines = chain([head + stream.readline()], stream) if head else ()
     else:
         choice("input format", fmt, FORMATS)
-        text_rest = stream
     if fmt == "jsonl":
-        for number, line in enumerate(text_rest_lines(text_rest), start=1):
+        for number, line in enumerate(lines, start=first):
             if not line.strip() or line.lstrip().startswith("#"):
                 continue
             try:
@@ -73,7 +79,7 @@ def read_records(stream: TextIO, fmt: str | None = None) -> Iterator[tuple[int, 
             except json.JSONDecodeError as exc:
                 yield number, UsageError(f"line {number}: invalid JSON: {exc.msg}")
         return
-    text = "".join(text_rest)
+    text = "\n" * (first - 1) + "".join(lines)
     if fmt == "csv":
         for number, row in enumerate(csv.DictReader(text.splitlines()), start=2):
             yield number, {k: v for k, v in row.items() if v not in ("", None)}
@@ -91,22 +97,6 @@ def read_records(stream: TextIO, fmt: str | None = None) -> Iterator[tuple[int, 
         raise UsageError(f"invalid {fmt}: {exc}") from exc
     items = value if isinstance(value, list) else [value]
     yield from enumerate(items, start=1)
-
-
-def _prepend(head: str, stream: TextIO) -> Iterator[str]:
-    yield head
-    yield from iter(lambda: stream.read(65536), "")
-
-
-def text_rest_lines(chunks_of_text: Iterable[str]) -> Iterator[str]:
-    """Lines from a stream of text pieces, without holding more than one piece."""
-    pending = ""
-    for piece in chunks_of_text:
-        pending += piece
-        *lines, pending = pending.split("\n")
-        yield from lines
-    if pending:
-        yield pending
 
 
 @dataclass
