@@ -156,14 +156,20 @@ def with_filter(function: F) -> F:
 
 @dataclass(frozen=True)
 class Chosen:
-    """The tickets a mutating verb works on: numbers or a TicketFilter, and whether to skip asking."""
+    """What a mutating verb works on and how: the tickets (numbers or a TicketFilter), and the run's flags."""
 
     tickets: Any
     yes: bool
+    dry_run: bool
+    continue_on_error: bool
 
 
 def with_selection(function: F) -> F:
-    """Ticket numbers (``-`` = stdin) or the filters of ``ticket list`` (or ``--all``), as ``selection``."""
+    """Ticket numbers (``-`` = stdin) or the filters of ``ticket list`` (or ``--all``), as ``selection``.
+
+    Also ``--dry-run`` and ``--continue-on-error``, so that each verb names only its own options
+    and hands the ``Chosen`` to :func:`run_bulk`.
+    """
 
     def prepare(ctx: typer.Context | None, taken: dict[str, Any]) -> dict[str, Any]:
         refs = read_refs(taken["tns"] or [])
@@ -174,10 +180,17 @@ def with_selection(function: F) -> F:
             raise UsageError("no tickets given")
         if not refs and selection.is_empty() and not taken["select_all"]:
             raise UsageError("no tickets given: name ticket numbers (- reads stdin), give filters, or --all")
-        return {"selection": Chosen(refs or selection, yes=bool(taken["yes"]))}
+        return {
+            "selection": Chosen(
+                refs or selection,
+                yes=bool(taken["yes"]),
+                dry_run=bool(taken["dry_run"]),
+                continue_on_error=bool(taken["continue_on_error"]),
+            )
+        }
 
     extra = [
-        *_options(("tns", SelectRefs, None)),
+        *_options(("tns", SelectRefs, None), ("dry_run", DryRunOpt, False), ("continue_on_error", ContinueOpt, False)),
         *FILTER_PARAMS,
         *_options(("select_all", AllOpt, False), ("yes", YesOpt, False)),
     ]
@@ -320,14 +333,13 @@ def done(dry_run: bool) -> None:
         typer.echo("dry run: nothing was written", err=True)
 
 
-def run_bulk(
-    ctx: typer.Context, call: Callable[..., Any], selection: Chosen, *args: Any, dry_run: bool, **kwargs: Any
-) -> None:
+def run_bulk(ctx: typer.Context, call: Callable[..., Any], selection: Chosen, *args: Any, **kwargs: Any) -> None:
     """Run a bulk change: ask on a terminal when it is big, show progress, print, summarise on stderr.
 
+    ``call`` is the service method; ``args`` and ``kwargs`` are the verb's own options.
     Prints the tickets after the change, or each ticket's outcome with --continue-on-error.
     """
-    continue_on_error = bool(kwargs.get("continue_on_error"))
+    dry_run, continue_on_error = selection.dry_run, selection.continue_on_error
     terminal = sys.stderr.isatty()
     total = 0
     if terminal:
@@ -337,7 +349,9 @@ def run_bulk(
             typer.confirm(f"change {total} tickets?", abort=True, err=True)
     with progress_bar(total) as step:
         try:
-            result = call(selection.tickets, *args, dry_run=dry_run, progress=step, **kwargs)
+            result = call(
+                selection.tickets, *args, dry_run=dry_run, continue_on_error=continue_on_error, progress=step, **kwargs
+            )
         except PartialFailure as failure:
             emit(ctx, failure.results, kinds.OUTCOME)
             raise

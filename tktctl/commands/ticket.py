@@ -9,7 +9,6 @@ import typer
 
 from tktctl.commands._common import (
     Chosen,
-    ContinueOpt,
     DryRunOpt,
     TicketRef,
     TimeHelp,
@@ -209,39 +208,25 @@ def stats(
 @app.command("move")
 @with_output
 @with_selection
-def move(
-    ctx: typer.Context, selection: Chosen, to: ToQueue, dry_run: DryRunOpt = False, keep_going: ContinueOpt = False
-) -> None:
+def move(ctx: typer.Context, selection: Chosen, to: ToQueue) -> None:
     """Move tickets to another queue."""
-    run_bulk(ctx, desk(ctx).tickets.move, selection, to, dry_run=dry_run, continue_on_error=keep_going)
+    run_bulk(ctx, desk(ctx).tickets.move, selection, to)
 
 
 @app.command("lock")
 @with_output
 @with_selection
-def lock(
-    ctx: typer.Context,
-    selection: Chosen,
-    steal: Steal = False,
-    dry_run: DryRunOpt = False,
-    keep_going: ContinueOpt = False,
-) -> None:
+def lock(ctx: typer.Context, selection: Chosen, steal: Steal = False) -> None:
     """Lock tickets for the acting agent (exit 5 if another agent holds the lock)."""
-    run_bulk(ctx, desk(ctx).tickets.lock, selection, steal=steal, dry_run=dry_run, continue_on_error=keep_going)
+    run_bulk(ctx, desk(ctx).tickets.lock, selection, steal=steal)
 
 
 @app.command("unlock")
 @with_output
 @with_selection
-def unlock(
-    ctx: typer.Context,
-    selection: Chosen,
-    steal: Steal = False,
-    dry_run: DryRunOpt = False,
-    keep_going: ContinueOpt = False,
-) -> None:
+def unlock(ctx: typer.Context, selection: Chosen, steal: Steal = False) -> None:
     """Unlock tickets (another agent's lock only with --steal)."""
-    run_bulk(ctx, desk(ctx).tickets.unlock, selection, steal=steal, dry_run=dry_run, continue_on_error=keep_going)
+    run_bulk(ctx, desk(ctx).tickets.unlock, selection, steal=steal)
 
 
 @app.command("prioritize")
@@ -253,20 +238,9 @@ def prioritize(
     to: Annotated[str | None, typer.Option("--to", help="New priority: 1-5 or a name.")] = None,
     raise_by: Annotated[int, typer.Option("--raise", help="Raise by N steps (capped at 5).")] = 0,
     lower_by: Annotated[int, typer.Option("--lower", help="Lower by N steps (capped at 1).")] = 0,
-    dry_run: DryRunOpt = False,
-    keep_going: ContinueOpt = False,
 ) -> None:
     """Set, raise or lower the priority of tickets."""
-    run_bulk(
-        ctx,
-        desk(ctx).tickets.prioritize,
-        selection,
-        to=to,
-        raise_by=raise_by,
-        lower_by=lower_by,
-        dry_run=dry_run,
-        continue_on_error=keep_going,
-    )
+    run_bulk(ctx, desk(ctx).tickets.prioritize, selection, to=to, raise_by=raise_by, lower_by=lower_by)
 
 
 @app.command("close")
@@ -277,12 +251,10 @@ def close(
     selection: Chosen,
     to: Annotated[str, typer.Option("--to", help="A closed state.")] = "closed successful",
     note: Annotated[str | None, typer.Option("--note", help="Internal note saying why; - reads stdin.")] = None,
-    dry_run: DryRunOpt = False,
-    keep_going: ContinueOpt = False,
 ) -> None:
     """Close tickets (and unlock them)."""
     text = read_text(note)
-    run_bulk(ctx, desk(ctx).tickets.close, selection, to=to, note=text, dry_run=dry_run, continue_on_error=keep_going)
+    run_bulk(ctx, desk(ctx).tickets.close, selection, to=to, note=text)
 
 
 @app.command("reopen")
@@ -292,11 +264,9 @@ def reopen(
     ctx: typer.Context,
     selection: Chosen,
     to: Annotated[str, typer.Option("--to", help="State to reopen into.")] = "open",
-    dry_run: DryRunOpt = False,
-    keep_going: ContinueOpt = False,
 ) -> None:
     """Reopen closed tickets."""
-    run_bulk(ctx, desk(ctx).tickets.reopen, selection, to=to, dry_run=dry_run, continue_on_error=keep_going)
+    run_bulk(ctx, desk(ctx).tickets.reopen, selection, to=to)
 
 
 @app.command("state")
@@ -309,19 +279,9 @@ def state(
     pending_until: Annotated[
         str | None, typer.Option("--pending-until", help="For pending states. " + TimeHelp)
     ] = None,
-    dry_run: DryRunOpt = False,
-    keep_going: ContinueOpt = False,
 ) -> None:
     """Set the state of tickets."""
-    run_bulk(
-        ctx,
-        desk(ctx).tickets.set_state,
-        selection,
-        to=to,
-        pending_until=pending_until,
-        dry_run=dry_run,
-        continue_on_error=keep_going,
-    )
+    run_bulk(ctx, desk(ctx).tickets.set_state, selection, to=to, pending_until=pending_until)
 
 
 @app.command("assign")
@@ -334,19 +294,9 @@ def assign(
     responsible: Annotated[
         bool, typer.Option("--responsible", help="Set the responsible agent, not the owner.")
     ] = False,
-    dry_run: DryRunOpt = False,
-    keep_going: ContinueOpt = False,
 ) -> None:
     """Set the owner (or responsible agent) of tickets."""
-    run_bulk(
-        ctx,
-        desk(ctx).tickets.assign,
-        selection,
-        to=to,
-        responsible=responsible,
-        dry_run=dry_run,
-        continue_on_error=keep_going,
-    )
+    run_bulk(ctx, desk(ctx).tickets.assign, selection, to=to, responsible=responsible)
 
 
 @app.command("note")
@@ -358,21 +308,10 @@ def note(
     body: Annotated[str, typer.Option("--body", help="Note text; - reads stdin.")],
     subject: Annotated[str | None, typer.Option("--subject", help="Subject [default: Note].")] = None,
     internal: Annotated[bool, typer.Option("--internal", help="Hide the note from the customer.")] = False,
-    dry_run: DryRunOpt = False,
-    keep_going: ContinueOpt = False,
 ) -> None:
     """Add a note to tickets."""
     text = read_text(body) or ""
-    run_bulk(
-        ctx,
-        desk(ctx).tickets.note,
-        selection,
-        body=text,
-        subject=subject,
-        internal=internal,
-        dry_run=dry_run,
-        continue_on_error=keep_going,
-    )
+    run_bulk(ctx, desk(ctx).tickets.note, selection, body=text, subject=subject, internal=internal)
 
 
 @app.command("history")

@@ -329,7 +329,7 @@ class Escalations:
 
 
 def _fire(unit: Unit, rows: Sequence[Any]) -> list[Record]:
-    from tktctl.services.tickets import _history
+    from tktctl.services import changes
 
     queues = slas(unit)
     fired: list[Record] = []
@@ -350,7 +350,7 @@ def _fire(unit: Unit, rows: Sequence[Any]) -> list[Record]:
         fired += mine
         if any(stage == "Start" for _, stage, _ in events):
             starting.append((row, mine))
-    _history(unit, history)
+    changes.add_history(unit, history)
     if notes:
         unit.session.execute(insert(Notification), notes)
         _mail_agents(unit, notes)
@@ -391,7 +391,7 @@ def _notification(unit: Unit, row: Any, event: str, data: dict[str, Any]) -> dic
 
 def _actions(unit: Unit, starting: Sequence[tuple[Any, list[Record]]]) -> None:
     """The queues' actions for tickets whose escalation started: raise the priority, move on."""
-    from tktctl.services.tickets import Selected, _move, _set_priorities
+    from tktctl.services import changes
 
     queues = slas(unit)
     by_raise: dict[int, list[Any]] = {}
@@ -410,6 +410,6 @@ def _actions(unit: Unit, starting: Sequence[tuple[Any, list[Record]]]) -> None:
             for r in records:
                 r["actions"].append("notify")
     for steps, group in by_raise.items():
-        _set_priorities(unit, Selected.of([r.id for r in group]), None, steps)
+        changes.set_priorities(unit, changes.Selected.of([r.id for r in group]), None, steps)
     for target, group in by_target.items():
-        _move(unit, Selected.of([r.id for r in group]), target, reason="escalation")
+        changes.move(unit, changes.Selected.of([r.id for r in group]), target, reason="escalation")

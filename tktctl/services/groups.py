@@ -60,14 +60,6 @@ def existing(unit: Unit, column: Any, value: str, kind: str, *, if_not_exists: b
     return row
 
 
-def set_password(unit: Unit, row: Any, kind: str, login: str, hashed: str) -> None:
-    """Store a new password hash and audit that it changed (never the password itself)."""
-    row.password_hash = hashed
-    row.changed = unit.now
-    unit.session.flush()
-    audit.record(unit, "passwd", kind, login)
-
-
 class Named(Generic[M]):
     """Create, list, show, update, disable and enable one kind of named object."""
 

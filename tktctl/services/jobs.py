@@ -162,10 +162,11 @@ def _get(unit: Unit, name: str) -> Job:
 
 
 def _run(unit: Unit, definition: dict[str, Any]) -> list[Record]:
-    from tktctl.services import tickets as t
+    from tktctl.services import changes
+    from tktctl.services.tickets import filter_clauses
 
     job, actions = definition["name"], definition["actions"]
-    where = t.filter_clauses(unit, ticket_filter(definition["filter"]))
+    where = filter_clauses(unit, ticket_filter(definition["filter"]))
     statement = select(*TICKET_ROW_COLUMNS).where(*where).order_by(Ticket.id).with_for_update()
     rows = [TicketRow(*r) for r in unit.session.execute(statement)]
     results: list[Record] = []
@@ -174,7 +175,7 @@ def _run(unit: Unit, definition: dict[str, Any]) -> list[Record]:
     groups = lookup.group_ids(unit, rows)
 
     def chosen(some: list[Any]) -> Any:
-        return t.Selected.of([r.id for r in some])
+        return changes.Selected.of([r.id for r in some])
 
     def note(action: str, changed: list[Any], old: Any, new: Any) -> None:
         results.extend({"tn": r.tn, "job": job, "action": action, "from": old(r), "to": new(r)} for r in changed)
@@ -185,7 +186,7 @@ def _run(unit: Unit, definition: dict[str, Any]) -> list[Record]:
         new = {r.id: absolute or min(5, max(1, r.priority_id + steps)) for r in rows}
         changed = [r for r in rows if new[r.id] != r.priority_id]
         if changed:
-            t._set_priorities(unit, chosen(changed), absolute, steps)
+            changes.set_priorities(unit, chosen(changed), absolute, steps)
         note("priority", changed, lambda r: r.priority_id, lambda r: new[r.id])
     if "move" in actions:
         target = lookup.queue(unit, actions["move"], for_write=True)
@@ -193,16 +194,16 @@ def _run(unit: Unit, definition: dict[str, Any]) -> list[Record]:
         names = lookup.queues(unit)
         moved = [r for r in rows if r.queue_id != target.id]
         if moved:
-            t._move(unit, chosen(moved), target.id, job=job)
+            changes.move(unit, chosen(moved), target.id, job=job)
         note("move", moved, lambda r: names[r.queue_id].name, lambda r: target.name)
         rows = [r._replace(queue_id=target.id) for r in rows]  # later history rows name the new queue
     if "state" in actions:
         permissions.require(unit, "rw", groups)
         until = unit.parse_time(actions.get("pending-until"))
-        state = t._target_state(unit, actions["state"], until)
+        state = changes.target_state(unit, actions["state"], until)
         states = lookup.states(unit)
         changing = [r for r in rows if r.state_id != state.id]
-        t._set_state(unit, chosen(rows), state, until)
+        changes.set_state(unit, chosen(rows), state, until)
         note("state", changing, lambda r: states[r.state_id].name, lambda r: state.name)
     if "owner" in actions:
         permissions.require(unit, "owner", groups)
@@ -210,8 +211,8 @@ def _run(unit: Unit, definition: dict[str, Any]) -> list[Record]:
         changing = [r for r in rows if r.owner_id != agent.id]
         old = lookup.logins(unit, [r.owner_id for r in changing])
         if changing:
-            t._change(unit, chosen(changing), {"owner_id": agent.id}, [])
-            t._history(
+            changes.apply(unit, chosen(changing), {"owner_id": agent.id}, [])
+            changes.add_history(
                 unit,
                 [(r.id, "OwnerUpdate", r.queue_id, {"from": old[r.owner_id], "to": agent.login}) for r in changing],
             )
@@ -221,10 +222,10 @@ def _run(unit: Unit, definition: dict[str, Any]) -> list[Record]:
         locking = actions["lock"] == "locked"
         changing = [r for r in rows if r.locked != locking]
         if changing:
-            t._change(unit, chosen(changing), {"locked": locking}, [])
+            changes.apply(unit, chosen(changing), {"locked": locking}, [])
             word = ("unlock", "lock")
             kind = "Lock" if locking else "Unlock"
-            t._history(
+            changes.add_history(
                 unit,
                 [
                     (r.id, kind, r.queue_id, {"from": word[not locking], "to": word[locking], "job": job})
@@ -234,6 +235,6 @@ def _run(unit: Unit, definition: dict[str, Any]) -> list[Record]:
         note("lock", changing, lambda r: "unlocked" if locking else "locked", lambda r: actions["lock"])
     if "note" in actions:
         permissions.require(unit, "note", groups)
-        t._notes(unit, chosen(rows), actions["note"], subject=f"Job {job}", visible=False)
+        changes.add_notes(unit, chosen(rows), actions["note"], subject=f"Job {job}", visible=False)
         note("note", rows, lambda r: None, lambda r: actions["note"])
     return results

@@ -19,7 +19,8 @@ from sqlalchemy import insert, select, update
 
 from tktctl.db.models import Article, ArticlePlain, Attachment, MailFailed, MailOutbox, Queue, Ticket
 from tktctl.errors import ConflictError, DatabaseError, NotFoundError, TempFail, TktctlError, UsageError
-from tktctl.services import lookup, mailout, permissions, tickets
+from tktctl.services import changes, lookup, mailout, permissions
+from tktctl.services.changes import PRIORITY_NAMES, Selected
 from tktctl.services.lookup import TicketRow
 from tktctl.services.mailparse import Inbound, Rejected, clean, parse
 from tktctl.services.numbering import next_numbers
@@ -239,7 +240,7 @@ class Mail:
     ) -> Record:
         queue = self._queue_for(unit, inbound, fields, target)
         permissions.require(unit, "create", [queue.group_id])
-        state = _valid(lambda: tickets._target_state(unit, fields["state"], None), "state" in fields)
+        state = _valid(lambda: changes.target_state(unit, fields["state"], None), "state" in fields)
         priority = _valid(lambda: parse_priority(fields["priority"]), "priority" in fields)
         owner = _valid(lambda: lookup.agent(unit, fields["owner"], for_write=True).id, "owner" in fields)
         state = state or lookup.state(unit, "new")
@@ -247,7 +248,7 @@ class Mail:
         customer = clean(fields.get("customer") or inbound.from_address, 150)
         numbers = self.desk.numbers
         (tn,) = next_numbers(unit.session, generator=numbers.generator, system_id=numbers.system_id, now=unit.now)
-        ticket_id = tickets._insert_ticket(
+        ticket_id = changes.insert_ticket(
             unit,
             tn,
             title=title,
@@ -261,13 +262,13 @@ class Mail:
             pending_until=None,
             external_id=None,
         )
-        data = {"tn": tn, "queue": queue.name, "state": state.name, "priority": tickets._priority_name(priority or 3)}
+        data = {"tn": tn, "queue": queue.name, "state": state.name, "priority": PRIORITY_NAMES[priority or 3]}
         entries: list[tuple[int, str, int, dict[str, Any]]] = [(ticket_id, "NewTicket", queue.id, data)]
         entries.append((ticket_id, "EmailCustomer", queue.id, {"channel": "email", "from": inbound.from_address}))
         if linked_to is not None:
             entries.append((ticket_id, "TicketLinkAdd", queue.id, {"to": linked_to.tn, "reason": "follow-up"}))
             entries.append((linked_to.id, "TicketLinkAdd", linked_to.queue_id, {"to": tn, "reason": "follow-up"}))
-        tickets._history(unit, entries)
+        changes.add_history(unit, entries)
         article_id = self._store(unit, ticket_id, inbound)
         mailout.notify_agents(unit, [ticket_id], "NewTicket", self.settings)
         kind = "auto-reply" if linked_to is None else "auto-reply/new-ticket"
@@ -283,19 +284,19 @@ class Mail:
         rejected = state_type == "closed" and queue.follow_up == "reject"
         article_id = self._store(unit, row.id, inbound)
         data = {"from": inbound.from_address, "subject": inbound.subject, "rejected": rejected}
-        tickets._history(unit, [(row.id, "FollowUp", row.queue_id, data)])
-        tickets._change(unit, tickets.Selected.of([row.id]), {}, [])
+        changes.add_history(unit, [(row.id, "FollowUp", row.queue_id, data)])
+        changes.apply(unit, Selected.of([row.id]), {}, [])
         if not rejected:
-            wanted = _valid(lambda: tickets._target_state(unit, fields["state"], None), "state" in fields)
+            wanted = _valid(lambda: changes.target_state(unit, fields["state"], None), "state" in fields)
             if wanted is None and (state_type == "closed" or state_type in PENDING_TYPES):
                 wanted = lookup.state(unit, "open")
             if wanted is not None:
-                tickets._set_state(unit, tickets.Selected.of([row.id]), wanted, None)
+                changes.set_state(unit, Selected.of([row.id]), wanted, None)
             priority = _valid(lambda: parse_priority(fields["priority"]), "priority" in fields)
             if priority is not None and priority != row.priority_id:
-                tickets._change(unit, tickets.Selected.of([row.id]), {"priority_id": priority}, [])
-                change = {"from": tickets._priority_name(row.priority_id), "to": tickets._priority_name(priority)}
-                tickets._history(unit, [(row.id, "PriorityUpdate", row.queue_id, change)])
+                changes.apply(unit, Selected.of([row.id]), {"priority_id": priority}, [])
+                change = {"from": PRIORITY_NAMES[row.priority_id], "to": PRIORITY_NAMES[priority]}
+                changes.add_history(unit, [(row.id, "PriorityUpdate", row.queue_id, change)])
             mailout.notify_agents(unit, [row.id], "FollowUp", self.settings)
         kind = "auto-reject" if rejected else "auto-follow-up"
         reason = self._respond(unit, row.id, row.queue_id, kind, inbound)
@@ -304,7 +305,7 @@ class Mail:
 
     def _store(self, unit: Unit, ticket_id: int, inbound: Inbound) -> int:
         """The article, its attachments and the raw message."""
-        article_id = tickets._add_article(
+        article_id = changes.add_article(
             unit,
             ticket_id,
             channel="email",
@@ -443,7 +444,7 @@ class Mail:
         with self.desk.write() as unit:
             row = lookup.tickets(unit, [ref], lock=True)[0]
             permissions.require(unit, "rw", lookup.group_ids(unit, [row]))
-            tickets._guard_locks(unit, tickets.Selected.of([row.id]))
+            changes.guard_locks(unit, Selected.of([row.id]))
             last = unit.session.execute(
                 select(Article)
                 .where(Article.ticket_id == row.id, Article.sender == "customer", Article.channel == "email")
@@ -476,7 +477,7 @@ class Mail:
                 envelope_from=sender,
                 history_type="SendAnswer",
             )
-            tickets._change(unit, tickets.Selected.of([row.id]), {}, [])
+            changes.apply(unit, Selected.of([row.id]), {}, [])
             return next(a for a in articles(unit, row.id) if a["id"] == article_id)
 
     # Attachments ---------------------------------------------------------------------------

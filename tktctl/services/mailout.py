@@ -276,7 +276,7 @@ def send_article(
     headers: dict[str, str] | None = None,
 ) -> int:
     """Mail to a customer: the outbox row, the email article (its Message-ID threads replies) and history."""
-    from tktctl.services import tickets
+    from tktctl.services import changes
 
     message, message_id = compose(
         sender=sender,
@@ -289,7 +289,7 @@ def send_article(
         headers=headers,
     )
     enqueue(unit, message, ticket_id=ticket_id, kind=kind, envelope_from=envelope_from, recipient=recipient)
-    article_id = tickets._add_article(
+    article_id = changes.add_article(
         unit,
         ticket_id,
         channel="email",
@@ -301,13 +301,13 @@ def send_article(
         message_id=message_id,
         in_reply_to=in_reply_to,
     )
-    tickets._history(unit, [(ticket_id, history_type, queue_id, {"to": recipient, "subject": subject})])
+    changes.add_history(unit, [(ticket_id, history_type, queue_id, {"to": recipient, "subject": subject})])
     return article_id
 
 
 def notify_agents(unit: Unit, ticket_ids: Sequence[int], event: str, settings: MailSettings | None = None) -> None:
     """Mail the agents subscribed to the tickets' queues (not the one acting), with history rows."""
-    from tktctl.services import tickets
+    from tktctl.services import changes
 
     if not ticket_ids:
         return
@@ -348,7 +348,7 @@ def notify_agents(unit: Unit, ticket_ids: Sequence[int], event: str, settings: M
         )
         enqueue(unit, message, ticket_id=row.id, kind="notification", envelope_from="", recipient=agent.email or "")
         entries.append((row.id, "SendAgentNotification", row.queue_id, {"to": agent.login, "event": event}))
-    tickets._history(unit, entries)
+    changes.add_history(unit, entries)
 
 
 def smtp_connect(smtp: SmtpSettings) -> smtplib.SMTP:

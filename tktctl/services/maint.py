@@ -38,7 +38,7 @@ class Maintenance:
 
     def pending(self, *, dry_run: bool = False) -> list[Record]:
         """Close pending-auto tickets past their time; remind owners of pending-reminder ones (once per time)."""
-        from tktctl.services.tickets import Selected, _history, _set_state
+        from tktctl.services import changes
 
         with self.desk.write(dry_run=dry_run) as unit:
             joblock.hold(unit, "maint-pending")
@@ -48,7 +48,7 @@ class Maintenance:
                 source = lookup.state(unit, name)
                 rows = _locked(unit, Ticket.state_id == source.id, Ticket.pending_until <= unit.now)
                 if rows:
-                    _set_state(unit, Selected.of([r.id for r in rows]), lookup.state(unit, after), None)
+                    changes.set_state(unit, changes.Selected.of([r.id for r in rows]), lookup.state(unit, after), None)
                 results += [_result("pending", r, "state", name, after) for r in rows]
             reminder_ids = [s.id for s in states.values() if s.type == "pending reminder"]
             reminded = aliased(Notification)
@@ -71,13 +71,15 @@ class Maintenance:
                         for r in rows
                     ],
                 )
-                _history(unit, [(r.id, REMINDER, r.queue_id, {"pending_until": r.pending_until}) for r in rows])
+                changes.add_history(
+                    unit, [(r.id, REMINDER, r.queue_id, {"pending_until": r.pending_until}) for r in rows]
+                )
             results += [_result("pending", r, "reminder", None, iso(r.pending_until)) for r in rows]
             return results
 
     def unlock_timeout(self, *, dry_run: bool = False) -> list[Record]:
         """Unlock tickets locked longer (in the queue's working time since the last change) than its timeout."""
-        from tktctl.services.tickets import Selected, _change, _history
+        from tktctl.services import changes
 
         with self.desk.write(dry_run=dry_run) as unit:
             joblock.hold(unit, "maint-unlock-timeout")
@@ -107,8 +109,10 @@ class Maintenance:
                     due.append(row)
             if due:
                 owners = lookup.logins(unit, [r.owner_id for r in due])
-                _change(unit, Selected.of([r.id for r in due]), {"locked": False}, [], [Ticket.locked.is_(True)])
-                _history(
+                changes.apply(
+                    unit, changes.Selected.of([r.id for r in due]), {"locked": False}, [], [Ticket.locked.is_(True)]
+                )
+                changes.add_history(
                     unit,
                     [
                         (r.id, "Unlock", r.queue_id, {"from": "lock", "to": "unlock", "reason": "unlock timeout"})

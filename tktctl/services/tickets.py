@@ -1,9 +1,8 @@
 """Tickets: create, show, list, and every change of the lifecycle, each with its history.
 
-A change to many tickets is set-based: one locking SELECT of the tickets, one UPDATE per
-kind of change guarded by the condition it relies on, one multi-row INSERT of history
-rows; all in the caller's transaction. The guard makes a lost race a conflict (exit 5),
-never a silent overwrite.
+Every verb locks its tickets with one SELECT (by number or by filter), checks permissions
+and locks, then changes them with the set-based primitives of :mod:`changes` in the same
+transaction; with ``continue_on_error``, one transaction per ticket.
 """
 
 from __future__ import annotations
@@ -13,27 +12,13 @@ from dataclasses import dataclass, fields
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import (
-    Boolean,
-    ColumnElement,
-    Integer,
-    String,
-    Text,
-    case,
-    cast,
-    func,
-    insert,
-    literal,
-    or_,
-    select,
-    update,
-)
+from sqlalchemy import ColumnElement, func, or_, select
 
-from tktctl.db.models import Agent, Article, History, Queue, State, Ticket, UTCDateTime
+from tktctl.db.models import Agent, History, Queue, State, Ticket
 from tktctl.db.sqljson import json_object
-from tktctl.errors import ConflictError, PartialFailure, TktctlError, UsageError
-from tktctl.isotime import iso
-from tktctl.services import escalation, lookup, permissions
+from tktctl.errors import PartialFailure, TktctlError, UsageError
+from tktctl.services import changes, escalation, lookup, permissions
+from tktctl.services.changes import PRIORITY_NAMES, Entry, Selected, count_of, name_of
 from tktctl.services.lookup import chunks
 from tktctl.services.numbering import next_numbers
 from tktctl.services.records import (
@@ -47,8 +32,6 @@ from tktctl.services.records import (
 )
 from tktctl.services.vocabulary import (
     CHANNELS,
-    PENDING_TYPES,
-    PRIORITY_WORDS,
     SENDERS,
     TITLE_MAX,
     choice,
@@ -59,7 +42,7 @@ from tktctl.services.vocabulary import (
 if TYPE_CHECKING:
     from tktctl.services.desk import Desk, Unit
 
-Change = Callable[["Unit", "Selected"], int]
+Change = Callable[["Unit", Selected], int]
 
 
 @dataclass(frozen=True)
@@ -151,23 +134,6 @@ def _order(sort: str | None) -> list[Any]:
 
 
 @dataclass
-class Selected:
-    """The tickets a change applies to, row-locked: their ids and WHERE clauses that cover them.
-
-    A filter selection is one clause set (the filter itself), so each change is one UPDATE
-    and one INSERT … SELECT whatever the number of tickets; explicit numbers are id lists.
-    """
-
-    ids: list[int]
-    parts: list[list[ColumnElement[bool]]]
-
-    @classmethod
-    def of(cls, ids: Sequence[int]) -> Selected:
-        """Tickets already locked by id (e.g. by `lookup.tickets`), as a selection in that order."""
-        return cls(list(ids), [[Ticket.id.in_(part)] for part in chunks(sorted(ids))])
-
-
-@dataclass
 class BulkResult:
     """What a bulk change did: the records (tickets, or outcomes), how many matched and changed."""
 
@@ -177,16 +143,6 @@ class BulkResult:
 
     def __iter__(self) -> Iterator[Record]:
         return iter(self.records)
-
-
-@dataclass(frozen=True)
-class Entry:
-    """A history row for each selected ticket meeting ``when``, written by one INSERT … SELECT."""
-
-    type: str
-    data: ColumnElement[Any]
-    when: tuple[ColumnElement[bool], ...] = ()
-    queue: ColumnElement[Any] | None = None  # the history row's queue: the ticket's, unless given
 
 
 def _select(unit: Unit, selection: Selection) -> Selected:
@@ -213,234 +169,6 @@ def _require(unit: Unit, permission: str, sel: Selected) -> None:
     """``permission`` on the selected tickets' groups; the owner keeps ``ro`` on his own tickets."""
     owned = (Ticket.owner_id != unit.actor.id,) if permission == "ro" else ()
     permissions.require(unit, permission, _groups(unit, sel, *owned))
-
-
-def _first(unit: Unit, sel: Selected, *cond: ColumnElement[bool]) -> tuple[str, int, int] | None:
-    """The first selected ticket meeting ``cond`` (tn, owner id) and how many do."""
-    found: tuple[str, int] | None = None
-    total = 0
-    for where in sel.parts:
-        statement = select(Ticket.tn, Ticket.owner_id).where(*where, *cond).order_by(Ticket.id).limit(1)
-        row = unit.session.execute(statement).first()
-        if row is not None:
-            found = found or (row.tn, row.owner_id)
-            total += unit.session.scalar(count_of(Ticket).where(*where, *cond)) or 0
-    return None if found is None else (*found, total)
-
-
-def _refuse(unit: Unit, sel: Selected, message: str, *cond: ColumnElement[bool]) -> None:
-    """A conflict naming the first selected ticket meeting ``cond`` (``{tn}`` in the message)."""
-    hit = _first(unit, sel, *cond)
-    if hit is not None:
-        raise ConflictError(message.format(tn=hit[0]), ref=hit[0])
-
-
-def _guard_locks(unit: Unit, sel: Selected) -> None:
-    """Only the owner changes a locked ticket (others take it over with ``lock --steal``)."""
-    foreign = _first(unit, sel, Ticket.locked.is_(True), Ticket.owner_id != unit.actor.id)
-    if foreign is not None:
-        tn, owner_id, total = foreign
-        owner = lookup.logins(unit, [owner_id])[owner_id]
-        more = f" (and {total - 1} more)" if total > 1 else ""
-        raise ConflictError(
-            f"ticket {tn} is locked by {owner}{more}; take it over with `tktctl ticket lock --steal`", ref=tn
-        )
-
-
-def _change(
-    unit: Unit,
-    sel: Selected,
-    values: dict[str, Any],
-    entries: Sequence[Entry],
-    when: Sequence[ColumnElement[bool]] = (),
-) -> int:
-    """History rows (reading the old values), then one UPDATE, per clause set; returns tickets changed.
-
-    The rows are locked, so the UPDATE meets exactly the tickets counted first; any other
-    number means a concurrent change slipped in (e.g. a new ticket matching the filter).
-    """
-    # SQLite writers hold the database's write lock from BEGIN IMMEDIATE: nothing can slip in.
-    serialised = unit.session.get_bind().dialect.name == "sqlite"
-    changed = 0
-    for where in sel.parts:
-        expected = None if serialised else unit.session.scalar(count_of(Ticket).where(*where, *when)) or 0
-        if expected == 0:
-            continue
-        for entry in entries:
-            columns = select(
-                Ticket.id,
-                literal(entry.type, String()),
-                literal(unit.actor.id, Integer()),
-                Ticket.queue_id if entry.queue is None else entry.queue,
-                literal(unit.now, UTCDateTime()),
-                entry.data,
-            ).where(*where, *when, *entry.when)
-            unit.session.execute(insert(History).from_select(HISTORY_COLUMNS, columns))
-        statement = (
-            update(Ticket)
-            .where(*where, *when)
-            .values(**values, changed=unit.now, changed_by=unit.actor.id)
-            .execution_options(synchronize_session=False)
-        )
-        done = unit.session.execute(statement).rowcount
-        if expected is not None and done != expected:
-            raise ConflictError("a concurrent change to these tickets won; nothing was changed, retry")
-        changed += done
-    return changed
-
-
-def count_of(model: Any) -> Any:
-    """SELECT count(*) FROM model, to add WHERE clauses to."""
-    return select(func.count()).select_from(model)
-
-
-HISTORY_COLUMNS = ["ticket_id", "type", "actor_id", "queue_id", "at", "data"]
-
-
-def _name_of(column: Any, model: Any) -> ColumnElement[Any]:
-    """The name (or login) of the row ``column`` points to, as a correlated subquery."""
-    label = model.login if model is Agent else model.name
-    return select(label).where(model.id == column).scalar_subquery()
-
-
-def _named(expr: ColumnElement[Any], names: dict[int, str]) -> ColumnElement[Any]:
-    """A small fixed vocabulary (states, priorities) mapped in SQL by CASE."""
-    return cast(case(names, value=expr), String())
-
-
-def _history(unit: Unit, entries: Sequence[tuple[int, str, int, dict[str, Any]]]) -> None:
-    """History rows (ticket id, type, queue id, data) in one multi-row INSERT."""
-    if entries:
-        unit.session.execute(
-            insert(History),
-            [
-                {
-                    "ticket_id": t,
-                    "type": kind,
-                    "actor_id": unit.actor.id,
-                    "queue_id": q,
-                    "at": unit.now,
-                    "data": {k: iso(v) if isinstance(v, datetime) else v for k, v in data.items()},
-                }
-                for t, kind, q, data in entries
-            ],
-        )
-
-
-def _insert_ticket(unit: Unit, tn: str, **values: Any) -> int:
-    """One ticket row (the caller writes its history); returns its id."""
-    return unit.session.execute(
-        insert(Ticket).values(
-            tn=tn,
-            locked=False,
-            created=unit.now,
-            changed=unit.now,
-            created_by=unit.actor.id,
-            changed_by=unit.actor.id,
-            **values,
-        )
-    ).inserted_primary_key[0]
-
-
-def _add_article(
-    unit: Unit,
-    ticket_id: int,
-    *,
-    channel: str,
-    sender: str,
-    body: str | None,
-    subject: str | None,
-    from_: str | None = None,
-    to: str | None = None,
-    visible: bool = True,
-    **mail: str | None,
-) -> int:
-    """One article; ``mail`` takes the email headers ``a_cc``, ``message_id``, ``in_reply_to``, ``a_references``."""
-    article_id: int = unit.session.execute(
-        insert(Article).values(
-            ticket_id=ticket_id,
-            channel=channel,
-            sender=sender,
-            a_from=from_,
-            a_to=to,
-            subject=subject,
-            body=body,
-            visible_to_customer=visible,
-            created=unit.now,
-            created_by=unit.actor.id,
-            **mail,
-        )
-    ).inserted_primary_key[0]
-    escalation.refresh(unit, [ticket_id])  # an answer or a customer's contact moves the deadlines
-    return article_id
-
-
-def _priority_name(number: int) -> str:
-    return f"{number} {PRIORITY_WORDS[number]}"
-
-
-PRIORITY_NAMES = {n: _priority_name(n) for n in PRIORITY_WORDS}
-
-
-def _set_state(unit: Unit, sel: Selected, target: lookup.StateInfo, pending_until: datetime | None) -> int:
-    """Set the state (and pending time); closing also unlocks, as OTRS does, and records it."""
-    pending_differs = (
-        Ticket.pending_until.is_not(None)
-        if pending_until is None
-        else or_(Ticket.pending_until.is_(None), Ticket.pending_until != pending_until)
-    )
-    differs = or_(Ticket.state_id != target.id, pending_differs)
-    old_pending: list[tuple[int, str, int, dict[str, Any]]] = []
-    if pending_until is not None:
-        for where in sel.parts:
-            rows = unit.session.execute(select(Ticket.id, Ticket.queue_id, Ticket.pending_until).where(*where, differs))
-            old_pending += [(i, "SetPendingTime", q, {"from": old, "to": pending_until}) for i, q, old in rows]
-    names = {i: s.name for i, s in lookup.states(unit).items()}
-    state_update = Entry(
-        "StateUpdate",
-        json_object(("from", _named(Ticket.state_id, names)), ("to", target.name)),
-        when=(Ticket.state_id != target.id,),
-    )
-    changed = _change(unit, sel, {"state_id": target.id, "pending_until": pending_until}, [state_update], [differs])
-    _history(unit, old_pending)
-    if target.type == "closed":
-        unlock = Entry("Unlock", json_object(("from", "lock"), ("to", "unlock"), ("reason", "closed")))
-        _change(unit, sel, {"locked": False}, [unlock], [Ticket.locked.is_(True)])
-    escalation.refresh(unit, sel.ids)
-    return changed
-
-
-def _move(unit: Unit, sel: Selected, target_id: int, **extra: Any) -> int:
-    """Move the selected tickets not already there (``extra`` goes into the history data)."""
-    to = lookup.queues(unit)[target_id].name
-    data = json_object(("from", _name_of(Ticket.queue_id, Queue)), ("to", to), *extra.items())
-    entry = Entry("Move", data, queue=literal(target_id, Integer()))
-    changed = _change(unit, sel, {"queue_id": target_id}, [entry], [Ticket.queue_id != target_id])
-    escalation.refresh(unit, sel.ids)  # another queue, another SLA
-    return changed
-
-
-def _set_priorities(unit: Unit, sel: Selected, absolute: int | None, steps: int) -> int:
-    """Set the priority (or move it by ``steps``, capped to 1..5), with PriorityUpdate history."""
-    step = Ticket.priority_id + steps
-    new: ColumnElement[Any] = (
-        literal(absolute, Integer()) if absolute is not None else case((step > 5, 5), (step < 1, 1), else_=step)
-    )
-    data = json_object(("from", _named(Ticket.priority_id, PRIORITY_NAMES)), ("to", _named(new, PRIORITY_NAMES)))
-    return _change(unit, sel, {"priority_id": new}, [Entry("PriorityUpdate", data)], [new != Ticket.priority_id])
-
-
-def _target_state(unit: Unit, name: str, pending_until: datetime | None) -> lookup.StateInfo:
-    target = lookup.state(unit, name)
-    if not target.valid:
-        raise ConflictError(f"state {name!r} is disabled", ref=name)
-    if target.type == "merged":
-        raise ConflictError("a ticket becomes 'merged' only by merging it into another", ref=name)
-    if target.type in PENDING_TYPES and pending_until is None:
-        raise UsageError(f"state {name!r} needs --pending-until")
-    if target.type not in PENDING_TYPES and pending_until is not None:
-        raise UsageError(f"--pending-until goes with a pending state, not {name!r}")
-    return target
 
 
 class Tickets:
@@ -531,7 +259,7 @@ class Tickets:
                     return existing
             target = lookup.queue(unit, queue, for_write=True)
             until = unit.parse_time(pending_until)
-            start = _target_state(unit, state, until)
+            start = changes.target_state(unit, state, until)
             owner_id = lookup.agent(unit, owner, for_write=True).id if owner else unit.actor.id
             responsible_id = lookup.agent(unit, responsible, for_write=True).id if responsible else None
             numbers = self.desk.numbers
@@ -541,7 +269,7 @@ class Tickets:
                 existing = self._by_external_id(unit, external_id)
                 if existing is not None:
                     return existing
-            ticket_id = _insert_ticket(
+            ticket_id = changes.insert_ticket(
                 unit,
                 tn,
                 title=title,
@@ -555,10 +283,10 @@ class Tickets:
                 pending_until=until,
                 external_id=external_id,
             )
-            data = {"tn": tn, "queue": target.name, "state": start.name, "priority": _priority_name(priority_id)}
+            data = {"tn": tn, "queue": target.name, "state": start.name, "priority": PRIORITY_NAMES[priority_id]}
             entries: list[tuple[int, str, int, dict[str, Any]]] = [(ticket_id, "NewTicket", target.id, data)]
             if body is not None:
-                _add_article(
+                changes.add_article(
                     unit,
                     ticket_id,
                     channel=channel,
@@ -569,7 +297,7 @@ class Tickets:
                     visible=channel != "internal",
                 )
                 entries.append((ticket_id, article_history(channel, sender), target.id, {"channel": channel}))
-            _history(unit, entries)
+            changes.add_history(unit, entries)
             from tktctl.services import mailout  # the email library: only where a ticket is created
 
             mailout.notify_agents(unit, [ticket_id], "NewTicket")
@@ -675,8 +403,8 @@ class Tickets:
             target = lookup.queue(unit, to, for_write=True)
             _require(unit, "ro", sel)
             permissions.require(unit, "move_into", [target.group_id])
-            _guard_locks(unit, sel)
-            return _move(unit, sel, target.id)
+            changes.guard_locks(unit, sel)
+            return changes.move(unit, sel, target.id)
 
         return self.run(selection, change, **options)
 
@@ -685,7 +413,7 @@ class Tickets:
             _require(unit, "owner", sel)
             if steal:
                 _require(unit, "rw", sel)
-            _refuse(
+            changes.refuse(
                 unit,
                 sel,
                 "ticket {tn} is already locked by you",
@@ -693,20 +421,20 @@ class Tickets:
                 Ticket.owner_id == unit.actor.id,
             )
             if not steal:
-                _guard_locks(unit, sel)
+                changes.guard_locks(unit, sel)
             entries = [
                 Entry("Lock", json_object(("from", "unlock"), ("to", "lock"))),
                 Entry(
                     "OwnerUpdate",
                     json_object(
-                        ("from", _name_of(Ticket.owner_id, Agent)),
+                        ("from", name_of(Ticket.owner_id, Agent)),
                         ("to", unit.actor.login),
                         ("stolen", Ticket.locked),
                     ),
                     when=(Ticket.owner_id != unit.actor.id,),
                 ),
             ]
-            return _change(unit, sel, {"locked": True, "owner_id": unit.actor.id}, entries)
+            return changes.apply(unit, sel, {"locked": True, "owner_id": unit.actor.id}, entries)
 
         return self.run(selection, change, **options)
 
@@ -715,11 +443,11 @@ class Tickets:
             _require(unit, "owner", sel)
             if steal:
                 _require(unit, "rw", sel)
-            _refuse(unit, sel, "ticket {tn} is not locked", Ticket.locked.is_(False))
+            changes.refuse(unit, sel, "ticket {tn} is not locked", Ticket.locked.is_(False))
             if not steal:
-                _guard_locks(unit, sel)
-            data = json_object(("from", "lock"), ("to", "unlock"), ("owner", _name_of(Ticket.owner_id, Agent)))
-            return _change(unit, sel, {"locked": False}, [Entry("Unlock", data)])
+                changes.guard_locks(unit, sel)
+            data = json_object(("from", "lock"), ("to", "unlock"), ("owner", name_of(Ticket.owner_id, Agent)))
+            return changes.apply(unit, sel, {"locked": False}, [Entry("Unlock", data)])
 
         return self.run(selection, change, **options)
 
@@ -741,8 +469,8 @@ class Tickets:
 
         def change(unit: Unit, sel: Selected) -> int:
             _require(unit, "priority", sel)
-            _guard_locks(unit, sel)
-            return _set_priorities(unit, sel, absolute, raise_by - lower_by)
+            changes.guard_locks(unit, sel)
+            return changes.set_priorities(unit, sel, absolute, raise_by - lower_by)
 
         return self.run(selection, change, **options)
 
@@ -752,25 +480,25 @@ class Tickets:
         clean_text("note", note)
 
         def change(unit: Unit, sel: Selected) -> int:
-            target = _target_state(unit, to, None)
+            target = changes.target_state(unit, to, None)
             if target.type != "closed":
                 raise UsageError(f"state {to!r} is not a closed state; use `ticket state --to` for that")
             _require(unit, "rw", sel)
-            _guard_locks(unit, sel)
+            changes.guard_locks(unit, sel)
             if note:
-                _notes(unit, sel, note, subject="Close", visible=False)
-            return _set_state(unit, sel, target, None)
+                changes.add_notes(unit, sel, note, subject="Close", visible=False)
+            return changes.set_state(unit, sel, target, None)
 
         return self.run(selection, change, **options)
 
     def reopen(self, selection: Selection, *, to: str = "open", **options: Any) -> BulkResult:
         def change(unit: Unit, sel: Selected) -> int:
-            target = _target_state(unit, to, None)
+            target = changes.target_state(unit, to, None)
             _require(unit, "rw", sel)
             closed = lookup.state_ids_of_types(unit, ["closed"])
-            _refuse(unit, sel, "ticket {tn} is not closed", Ticket.state_id.not_in(closed))
-            _guard_locks(unit, sel)
-            return _set_state(unit, sel, target, None)
+            changes.refuse(unit, sel, "ticket {tn} is not closed", Ticket.state_id.not_in(closed))
+            changes.guard_locks(unit, sel)
+            return changes.set_state(unit, sel, target, None)
 
         return self.run(selection, change, **options)
 
@@ -778,10 +506,10 @@ class Tickets:
         self, selection: Selection, *, to: str, pending_until: str | datetime | None = None, **options: Any
     ) -> BulkResult:
         def change(unit: Unit, sel: Selected) -> int:
-            target = _target_state(unit, to, unit.parse_time(pending_until))
+            target = changes.target_state(unit, to, unit.parse_time(pending_until))
             _require(unit, "rw", sel)
-            _guard_locks(unit, sel)
-            return _set_state(unit, sel, target, unit.parse_time(pending_until))
+            changes.guard_locks(unit, sel)
+            return changes.set_state(unit, sel, target, unit.parse_time(pending_until))
 
         return self.run(selection, change, **options)
 
@@ -791,12 +519,12 @@ class Tickets:
         def change(unit: Unit, sel: Selected) -> int:
             agent = lookup.agent(unit, to, for_write=True)
             _require(unit, "owner", sel)
-            _guard_locks(unit, sel)
+            changes.guard_locks(unit, sel)
             column = Ticket.responsible_id if responsible else Ticket.owner_id
-            data = json_object(("from", _name_of(column, Agent)), ("to", agent.login))
+            data = json_object(("from", name_of(column, Agent)), ("to", agent.login))
             entry = Entry("ResponsibleUpdate" if responsible else "OwnerUpdate", data)
             differs = or_(column.is_(None), column != agent.id)
-            return _change(unit, sel, {column.key: agent.id}, [entry], [differs])
+            return changes.apply(unit, sel, {column.key: agent.id}, [entry], [differs])
 
         return self.run(selection, change, **options)
 
@@ -818,32 +546,11 @@ class Tickets:
 
         def change(unit: Unit, sel: Selected) -> int:
             _require(unit, "note", sel)
-            return _notes(unit, sel, body, subject=subject or "Note", visible=not internal)
+            return changes.add_notes(unit, sel, body, subject=subject or "Note", visible=not internal)
 
         if isinstance(selection, str):
             return next(iter(self.run([selection], change, **options)))
         return self.run(selection, change, **options)
-
-
-def _notes(unit: Unit, sel: Selected, body: str, *, subject: str, visible: bool) -> int:
-    """One note article per selected ticket, by INSERT … SELECT, with its AddNote history."""
-    for where in sel.parts:
-        columns = select(
-            Ticket.id,
-            literal("internal", String()),
-            literal("agent", String()),
-            literal(subject, String()),
-            literal(body, Text()),
-            literal(visible, Boolean()),
-            literal(unit.now, UTCDateTime()),
-            literal(unit.actor.id, Integer()),
-        ).where(*where)
-        fields = ["ticket_id", "channel", "sender", "subject", "body", "visible_to_customer", "created", "created_by"]
-        unit.session.execute(insert(Article).from_select(fields, columns))
-    data = json_object(("subject", subject), ("visible_to_customer", literal(visible, Boolean())))
-    changed = _change(unit, sel, {}, [Entry("AddNote", data)])
-    escalation.refresh(unit, sel.ids)  # an agent's visible note is a first response
-    return changed
 
 
 STATS_KEYS = {
