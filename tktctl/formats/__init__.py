@@ -9,8 +9,8 @@ from __future__ import annotations
 
 import csv
 import json
-from collections.abc import Iterable, Iterator, Mapping
-from datetime import date, datetime
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from datetime import date, datetime, timezone
 from typing import Any, TextIO
 
 from tktctl.errors import UsageError
@@ -68,7 +68,36 @@ def dumps(value: Any) -> str:
     return _ENCODER.encode(value)
 
 
-def _project(record: Record, keys: tuple[str, ...]) -> dict[str, Any]:
+# Distinct times one list keeps spelt; emptied when full, so memory stays flat.
+_SPELT_MAX = 4096
+
+
+def _list_dumps() -> Callable[[Any], str]:
+    """``dumps`` for the records of one list, spelling each distinct time once.
+
+    The records of one change share a time, and spelling it costs more than encoding the rest
+    of a history record. Only naive and fixed-offset times are kept: equal ones always spell
+    alike, where two equal wall times in a zone with a fold need not.
+    """
+    spelt: dict[datetime, str] = {}
+
+    def default(value: Any) -> Any:
+        if type(value) is datetime and (value.tzinfo is None or type(value.tzinfo) is timezone):
+            text = spelt.get(value)
+            if text is None:
+                if len(spelt) >= _SPELT_MAX:
+                    spelt.clear()
+                text = spelt[value] = iso(value)
+            return text
+        return _json_default(value)
+
+    return json.JSONEncoder(default=default, ensure_ascii=False, check_circular=False).encode
+
+
+def _project(record: Record, keys: tuple[str, ...]) -> Record:
+    """The record's ``keys`` in order; a dict that has exactly those already is used as it is."""
+    if type(record) is dict and tuple(record) == keys:
+        return record
     return {k: record.get(k) for k in keys}
 
 
@@ -99,7 +128,7 @@ def render(
     keys = select_fields(kind, fields, check_format(fmt))
     single = isinstance(data, Mapping)
     records: Iterable[Record] = [data] if single else (data or [])  # type: ignore[list-item]
-    rows: Iterator[dict[str, Any]] = (_project(r, keys) for r in records)
+    rows: Iterator[Record] = (_project(r, keys) for r in records)
     if fmt == "json":
         if single:
             out.write(json.dumps(next(rows), default=_json_default, ensure_ascii=False, indent=2))
@@ -107,9 +136,9 @@ def render(
         else:
             _write_json_array(rows, out)
     elif fmt == "jsonl":
+        encode = _list_dumps()
         for row in rows:
-            out.write(dumps(row))
-            out.write("\n")
+            out.write(encode(row) + "\n")
     elif fmt == "yaml":
         value = next(rows) if single else [r for r in rows]
         _dump_yaml(_machine(value), out)
@@ -145,18 +174,18 @@ def _dump_yaml(value: Any, out: TextIO) -> None:
     yaml.dump(value, out, Dumper=Dumper, sort_keys=False, allow_unicode=True)
 
 
-def _write_json_array(rows: Iterator[dict[str, Any]], out: TextIO) -> None:
+def _write_json_array(rows: Iterator[Record], out: TextIO) -> None:
     """A JSON array written element by element, so a long list never sits in memory."""
+    encode = _list_dumps()
     first = True
     out.write("[")
     for row in rows:
-        out.write("\n  " if first else ",\n  ")
-        out.write(dumps(row))
+        out.write(("\n  " if first else ",\n  ") + encode(row))
         first = False
     out.write("\n]\n" if not first else "]\n")
 
 
-def _write_table(rows: Iterator[dict[str, Any]], keys: tuple[str, ...], out: TextIO) -> None:
+def _write_table(rows: Iterator[Record], keys: tuple[str, ...], out: TextIO) -> None:
     from tabulate import tabulate
 
     body = [[_cell(row[k], local_times=True) for k in keys] for row in rows]
