@@ -10,7 +10,7 @@ from __future__ import annotations
 import csv
 import json
 from collections.abc import Callable, Iterable, Iterator, Mapping
-from datetime import date, datetime, timezone
+from datetime import date, datetime
 from typing import Any, TextIO
 
 from tktctl.errors import UsageError
@@ -68,28 +68,21 @@ def dumps(value: Any) -> str:
     return _ENCODER.encode(value)
 
 
-# Distinct times one list keeps spelt; emptied when full, so memory stays flat.
-_SPELT_MAX = 4096
-
-
 def _list_dumps() -> Callable[[Any], str]:
-    """``dumps`` for the records of one list, spelling each distinct time once.
+    """``dumps`` for the records of one list, spelling a time again only when it is another object.
 
-    The records of one change share a time, and spelling it costs more than encoding the rest
-    of a history record. Only naive and fixed-offset times are kept: equal ones always spell
-    alike, where two equal wall times in a zone with a fold need not.
+    Consecutive records often share one time object (the history rows of one change do), and
+    spelling a time costs more than encoding the rest of a history record.
     """
-    spelt: dict[datetime, str] = {}
+    last_value: Any = None
+    last_text: Any = None
 
     def default(value: Any) -> Any:
-        if type(value) is datetime and (value.tzinfo is None or type(value.tzinfo) is timezone):
-            text = spelt.get(value)
-            if text is None:
-                if len(spelt) >= _SPELT_MAX:
-                    spelt.clear()
-                text = spelt[value] = iso(value)
-            return text
-        return _json_default(value)
+        nonlocal last_value, last_text
+        if value is not last_value:
+            last_text = _json_default(value)
+            last_value = value
+        return last_text
 
     return json.JSONEncoder(default=default, ensure_ascii=False, check_circular=False).encode
 
