@@ -18,7 +18,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from tktctl.errors import UsageError
-from tktctl.formats import FORMATS, check_format, dumps, render, select_fields
+from tktctl.formats import FORMATS, check_format, render, select_fields
 from tktctl.formats.kinds import (
     AGENT,
     ARTICLE,
@@ -495,12 +495,13 @@ def test_records_sharing_a_time_object_and_others_each_get_their_own_time(fmt: s
     ]
 
 
-def test_dumps_handles_dates_and_refuses_unknown_types() -> None:
-    assert dumps({"d": date(2026, 11, 27), "t": datetime(2026, 1, 1, tzinfo=BERLIN)}) == (
-        '{"d": "2026-11-27", "t": "2025-12-31T23:00:00Z"}'
+def test_json_handles_dates_and_refuses_unknown_types() -> None:
+    nested = {"d": date(2026, 11, 27), "t": datetime(2026, 1, 1, tzinfo=BERLIN)}
+    assert out_of([{"meta": nested}], "jsonl", fields="meta") == (
+        '{"meta": {"d": "2026-11-27", "t": "2025-12-31T23:00:00Z"}}\n'
     )
     with pytest.raises(TypeError, match="cannot serialise set"):
-        dumps({"s": {1}})
+        out_of([{"meta": {1}}], "jsonl", fields="meta")
 
 
 # --- properties ------------------------------------------------------------------------------

@@ -60,19 +60,12 @@ def _machine(value: Any) -> Any:
     return value
 
 
-# One encoder for every record: json.dumps would build a new one per call (a jsonl export is millions).
-_ENCODER = json.JSONEncoder(default=_json_default, ensure_ascii=False, check_circular=False)
-
-
-def dumps(value: Any) -> str:
-    return _ENCODER.encode(value)
-
-
 def _list_dumps() -> Callable[[Any], str]:
-    """``dumps`` for the records of one list, spelling a time again only when it is another object.
+    """One encoder for the records of one list, spelling a time again only when it is another object.
 
-    Consecutive records often share one time object (the history rows of one change do), and
-    spelling a time costs more than encoding the rest of a history record.
+    json.dumps would build an encoder per record (a jsonl export is millions). Consecutive records
+    often share one time object (the history rows of one change do), and spelling a time costs
+    more than encoding the rest of a history record.
     """
     last_value: Any = None
     last_text: Any = None
