@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+from datetime import datetime, timezone
 from pathlib import Path
 
 import pytest
@@ -44,6 +45,59 @@ def test_every_machine_format_parses_back(cli: Cli) -> None:
 def test_times_are_utc_with_z(cli: Cli) -> None:
     ticket = cli("ticket", "show", create(cli), "-o", "json").json
     assert ticket["created"].endswith("Z") and "+" not in ticket["created"]
+
+
+def test_history_export_exact_text(cli: Cli) -> None:
+    """A history record's spelling, byte for byte: key order, UTC times with Z, ``data`` as nested JSON."""
+    from sqlalchemy import insert, select
+
+    from tktctl.api import Desk
+    from tktctl.db.models import Agent, History, Ticket
+
+    tn = create(cli)
+    desk = Desk(cli.db_url)
+    at = datetime(2026, 11, 27, 9, 30, 0, 250000, tzinfo=timezone.utc)
+    # Keys in the order MySQL keeps them (by length, then bytes), so every backend reads them back alike.
+    data = {"n": 2, "ok": True, "to": 'Tier 2 "ü"\n', "from": None, "none": [1.5, {}]}
+    with desk.engine.begin() as conn:
+        ticket_id, queue_id = conn.execute(select(Ticket.id, Ticket.queue_id).where(Ticket.tn == tn)).one()
+        actor_id = conn.scalar(select(Agent.id).where(Agent.login == "root@localhost"))
+        history_id = conn.execute(
+            insert(History).values(
+                ticket_id=ticket_id, type="Pinned", actor_id=actor_id, queue_id=queue_id, at=at, data=data
+            )
+        ).inserted_primary_key[0]
+        conn.execute(
+            insert(History).values(
+                ticket_id=ticket_id,
+                type="Pinned",
+                actor_id=actor_id,
+                queue_id=queue_id,
+                at=at.replace(microsecond=0),
+                data={},
+            )
+        )
+    line = (
+        f'{{"id": {history_id}, "ticket": "{tn}", "type": "Pinned", "actor": "root@localhost",'
+        ' "at": "2026-11-27T09:30:00.250000Z",'
+        ' "data": {"n": 2, "ok": true, "to": "Tier 2 \\"ü\\"\\n", "from": null, "none": [1.5, {}]}}'
+    )
+    second = (
+        f'{{"id": {history_id + 1}, "ticket": "{tn}", "type": "Pinned", "actor": "root@localhost",'
+        ' "at": "2026-11-27T09:30:00Z", "data": {}}'
+    )
+    assert cli("history", "export", "--type", "Pinned", "-o", "jsonl").stdout == f"{line}\n{second}\n"
+    assert cli("history", "export", "--type", "Pinned", "-o", "json").stdout == f"[\n  {line},\n  {second}\n]\n"
+    assert cli("history", "export", "--type", "Pinned", "--fields", "at,id", "-o", "jsonl").stdout == (
+        f'{{"at": "2026-11-27T09:30:00.250000Z", "id": {history_id}}}\n'
+        f'{{"at": "2026-11-27T09:30:00Z", "id": {history_id + 1}}}\n'
+    )
+    assert cli("history", "export", "--type", "Pinned", "-o", "csv").stdout == (
+        "id,ticket,type,actor,at,data\n"
+        f"{history_id},{tn},Pinned,root@localhost,2026-11-27T09:30:00.250000Z,"
+        '"{""n"":2,""ok"":true,""to"":""Tier 2 \\""ü\\""\\n"",""from"":null,""none"":[1.5,{}]}"\n'
+        f"{history_id + 1},{tn},Pinned,root@localhost,2026-11-27T09:30:00Z,{{}}\n"
+    )
 
 
 def test_json_single_record_and_list_shapes(cli: Cli) -> None:

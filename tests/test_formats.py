@@ -18,7 +18,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from tktctl.errors import UsageError
-from tktctl.formats import FORMATS, check_format, dumps, render, select_fields
+from tktctl.formats import FORMATS, check_format, render, select_fields
 from tktctl.formats.kinds import (
     AGENT,
     ARTICLE,
@@ -451,8 +451,11 @@ def test_empty_list_csv_with_fields_is_that_header() -> None:
             "2026-11-28T00:59:59.999999Z",
         ),
         (datetime(2026, 11, 27, 14, 0, tzinfo=UTC), "2026-11-27T14:00:00Z"),
+        (datetime(2026, 11, 27, 14, 0, 0, 250000, tzinfo=UTC), "2026-11-27T14:00:00.250000Z"),
+        (datetime(999, 1, 2, 3, 4, 5, 6, tzinfo=UTC), "0999-01-02T03:04:05.000006Z"),
         # Naive times are taken to be UTC already.
         (datetime(2026, 11, 27, 14, 0), "2026-11-27T14:00:00Z"),
+        (datetime(2026, 11, 27, 14, 0, 0, 1), "2026-11-27T14:00:00.000001Z"),
     ],
 )
 @pytest.mark.parametrize("fmt", ["json", "jsonl", "yaml", "csv", "tsv"])
@@ -469,12 +472,36 @@ def test_times_are_iso_utc_with_z(value: datetime, expected: str, fmt: str) -> N
     assert "+00:00" not in text
 
 
-def test_dumps_handles_dates_and_refuses_unknown_types() -> None:
-    assert dumps({"d": date(2026, 11, 27), "t": datetime(2026, 1, 1, tzinfo=BERLIN)}) == (
-        '{"d": "2026-11-27", "t": "2025-12-31T23:00:00Z"}'
+@pytest.mark.parametrize("fmt", ["json", "jsonl"])
+def test_records_sharing_a_time_object_and_others_each_get_their_own_time(fmt: str) -> None:
+    shared = datetime(2026, 11, 27, 14, 0, tzinfo=UTC)
+    rows = [
+        {"when": shared},
+        {"when": shared},
+        {"when": datetime(2026, 11, 27, 14, 0, 0, 1, tzinfo=BERLIN)},
+        {"when": shared},
+        {"when": date(2026, 1, 2)},
+        {"when": datetime(2026, 11, 27, 14, 0)},
+    ]
+    text = out_of(rows, fmt, fields="when")
+    parsed = json.loads(text) if fmt == "json" else [json.loads(line) for line in text.splitlines()]
+    assert [r["when"] for r in parsed] == [
+        "2026-11-27T14:00:00Z",
+        "2026-11-27T14:00:00Z",
+        "2026-11-27T13:00:00.000001Z",
+        "2026-11-27T14:00:00Z",
+        "2026-01-02",
+        "2026-11-27T14:00:00Z",
+    ]
+
+
+def test_json_handles_dates_and_refuses_unknown_types() -> None:
+    nested = {"d": date(2026, 11, 27), "t": datetime(2026, 1, 1, tzinfo=BERLIN)}
+    assert out_of([{"meta": nested}], "jsonl", fields="meta") == (
+        '{"meta": {"d": "2026-11-27", "t": "2025-12-31T23:00:00Z"}}\n'
     )
     with pytest.raises(TypeError, match="cannot serialise set"):
-        dumps({"s": {1}})
+        out_of([{"meta": {1}}], "jsonl", fields="meta")
 
 
 # --- properties ------------------------------------------------------------------------------

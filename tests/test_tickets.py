@@ -260,6 +260,37 @@ def test_history_export_filters(desk: Desk) -> None:
         list(desk.history.export(since="+1h", until="1h"))
 
 
+def test_history_records_own_their_values(desk: Desk) -> None:
+    """Repeated payloads are decoded once, yet each record owns its dict; times are aware UTC."""
+    tns = [desk.tickets.create(title=f"t{i}")["tn"] for i in range(3)]
+    desk.tickets.prioritize(tns, raise_by=1)
+    rows = list(desk.history.export(types=["PriorityUpdate"]))
+    assert [h["data"] for h in rows] == [{"from": "3 normal", "to": "4 high"}] * 3
+    rows[0]["data"]["to"] = "changed"
+    assert [h["data"]["to"] for h in desk.history.export(types=["PriorityUpdate"])] == ["4 high"] * 3
+    assert rows[1]["data"] == {"from": "3 normal", "to": "4 high"}
+    assert all(h["at"].tzinfo is timezone.utc for h in rows)
+    assert desk.tickets.history(tns[1]) == [h for h in desk.history.export() if h["ticket"] == tns[1]]
+
+
+def test_history_export_does_not_depend_on_what_it_keeps_decoded(desk: Desk, monkeypatch: pytest.MonkeyPatch) -> None:
+    from tktctl.services import records
+
+    desk.queues.create("Tier 1")
+    tns = [desk.tickets.create(title=f"t{i}")["tn"] for i in range(4)]
+    desk.tickets.move(tns, "Tier 1")
+    desk.tickets.prioritize(tns[1:], raise_by=1)
+    desk.tickets.move(tns[:2], "Raw")
+    desk.tickets.prioritize(tns, raise_by=1)
+    desk.tickets.lock(tns[2:])
+    everything = list(desk.history.export())
+    assert len({str(h["data"]) for h in everything}) > 4
+    monkeypatch.setattr(records, "PAYLOADS", 1)  # emptied at every new payload
+    assert list(desk.history.export()) == everything
+    monkeypatch.setattr(records, "PAYLOAD_TEXT", 0)  # none kept
+    assert list(desk.history.export()) == everything
+
+
 def test_disabled_queue_takes_no_tickets(desk: Desk) -> None:
     desk.queues.create("Old")
     tn = desk.tickets.create(title="t", queue="Old")["tn"]

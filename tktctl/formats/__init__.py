@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import csv
 import json
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from datetime import date, datetime
 from typing import Any, TextIO
 
@@ -60,15 +60,30 @@ def _machine(value: Any) -> Any:
     return value
 
 
-# One encoder for every record: json.dumps would build a new one per call (a jsonl export is millions).
-_ENCODER = json.JSONEncoder(default=_json_default, ensure_ascii=False, check_circular=False)
+def _list_dumps() -> Callable[[Any], str]:
+    """One encoder for the records of one list, spelling a time again only when it is another object.
+
+    json.dumps would build an encoder per record (a jsonl export is millions). Consecutive records
+    often share one time object (the history rows of one change do), and spelling a time costs
+    more than encoding the rest of a history record.
+    """
+    last_value: Any = None
+    last_text: Any = None
+
+    def default(value: Any) -> Any:
+        nonlocal last_value, last_text
+        if value is not last_value:
+            last_text = _json_default(value)
+            last_value = value
+        return last_text
+
+    return json.JSONEncoder(default=default, ensure_ascii=False, check_circular=False).encode
 
 
-def dumps(value: Any) -> str:
-    return _ENCODER.encode(value)
-
-
-def _project(record: Record, keys: tuple[str, ...]) -> dict[str, Any]:
+def _project(record: Record, keys: tuple[str, ...]) -> Record:
+    """The record's ``keys`` in order; a dict that has exactly those already is used as it is."""
+    if type(record) is dict and tuple(record) == keys:
+        return record
     return {k: record.get(k) for k in keys}
 
 
@@ -99,7 +114,7 @@ def render(
     keys = select_fields(kind, fields, check_format(fmt))
     single = isinstance(data, Mapping)
     records: Iterable[Record] = [data] if single else (data or [])  # type: ignore[list-item]
-    rows: Iterator[dict[str, Any]] = (_project(r, keys) for r in records)
+    rows: Iterator[Record] = (_project(r, keys) for r in records)
     if fmt == "json":
         if single:
             out.write(json.dumps(next(rows), default=_json_default, ensure_ascii=False, indent=2))
@@ -107,9 +122,9 @@ def render(
         else:
             _write_json_array(rows, out)
     elif fmt == "jsonl":
+        encode = _list_dumps()
         for row in rows:
-            out.write(dumps(row))
-            out.write("\n")
+            out.write(encode(row) + "\n")
     elif fmt == "yaml":
         value = next(rows) if single else [r for r in rows]
         _dump_yaml(_machine(value), out)
@@ -145,18 +160,18 @@ def _dump_yaml(value: Any, out: TextIO) -> None:
     yaml.dump(value, out, Dumper=Dumper, sort_keys=False, allow_unicode=True)
 
 
-def _write_json_array(rows: Iterator[dict[str, Any]], out: TextIO) -> None:
+def _write_json_array(rows: Iterator[Record], out: TextIO) -> None:
     """A JSON array written element by element, so a long list never sits in memory."""
+    encode = _list_dumps()
     first = True
     out.write("[")
     for row in rows:
-        out.write("\n  " if first else ",\n  ")
-        out.write(dumps(row))
+        out.write(("\n  " if first else ",\n  ") + encode(row))
         first = False
     out.write("\n]\n" if not first else "]\n")
 
 
-def _write_table(rows: Iterator[dict[str, Any]], keys: tuple[str, ...], out: TextIO) -> None:
+def _write_table(rows: Iterator[Record], keys: tuple[str, ...], out: TextIO) -> None:
     from tabulate import tabulate
 
     body = [[_cell(row[k], local_times=True) for k in keys] for row in rows]

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING
 
 from tktctl.db.models import History
 from tktctl.services import lookup, permissions
-from tktctl.services.records import Record, between, history_records, history_select
+from tktctl.services.records import Record, between, history_records
 
 if TYPE_CHECKING:
     from tktctl.services.desk import Desk
@@ -28,14 +28,12 @@ class HistoryLog:
     ) -> Iterator[Record]:
         """History entries oldest first, streamed in batches so memory stays flat."""
         with self.desk.read() as unit:
-            statement = history_select().order_by(History.id)
-            statement = statement.where(*between(unit, History.at, since, until))
+            criteria = between(unit, History.at, since, until)
             if queues:
-                statement = statement.where(History.queue_id.in_([lookup.queue(unit, q).id for q in queues]))
+                criteria.append(History.queue_id.in_([lookup.queue(unit, q).id for q in queues]))
             if types:
-                statement = statement.where(History.type.in_(list(types)))
+                criteria.append(History.type.in_(list(types)))
             visible = permissions.visible_tickets(unit)
             if visible is not None:
-                statement = statement.where(visible)
-            result = unit.session.execute(statement.execution_options(yield_per=2000))
-            yield from history_records(result)
+                criteria.append(visible)
+            yield from history_records(unit, *criteria)

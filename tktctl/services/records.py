@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import Select, func, select
+from sqlalchemy import ColumnElement, Select, func, select, type_coerce
 from sqlalchemy.orm import aliased
+from sqlalchemy.types import NullType
 
 from tktctl.db.models import (
     Agent,
@@ -25,11 +26,19 @@ from tktctl.services import escalation
 from tktctl.services.lookup import chunks
 
 if TYPE_CHECKING:
+    from sqlalchemy.engine import Dialect
+
     from tktctl.services.desk import Unit
 
 Record = dict[str, Any]
 _owner = aliased(Agent, name="owner")
 _responsible = aliased(Agent, name="responsible")
+# Rows fetched per round trip (a server-side cursor on PostgreSQL and MySQL). History payloads kept
+# decoded: at most PAYLOADS (emptied when full, so memory stays flat however long the export), none
+# longer than PAYLOAD_TEXT (long ones seldom repeat).
+HISTORY_BATCH = 2000
+PAYLOADS = 4096
+PAYLOAD_TEXT = 256
 
 
 def ticket_select() -> Select[Any]:
@@ -133,23 +142,66 @@ def articles_of(unit: Unit, ticket_ids: Sequence[int]) -> dict[int, list[Record]
     return found
 
 
-def history_select() -> Select[Any]:
+def history_select(*, raw: bool = False) -> Select[Any]:
+    """The history record's columns in its key order; ``raw``: ``at`` and ``data`` unconverted."""
+    at, data = (_driver_value(History.at), _driver_value(History.data)) if raw else (History.at, History.data)
     return (
-        select(
-            History.id, Ticket.tn.label("ticket"), History.type, Agent.login.label("actor"), History.at, History.data
-        )
+        select(History.id, Ticket.tn.label("ticket"), History.type, Agent.login.label("actor"), at, data)
         .join(Ticket, History.ticket_id == Ticket.id)
         .join(Agent, History.actor_id == Agent.id)
     )
 
 
-def history_records(rows: Iterable[Any]) -> Iterator[Record]:
-    """History rows as records; keys looked up once, not per row (exports run to millions)."""
-    keys: list[str] | None = None
-    for row in rows:
-        if keys is None:
-            keys = list(row._fields)
-        yield dict(zip(keys, row, strict=True))
+def _driver_value(column: Any) -> ColumnElement[Any]:
+    """The column as the driver returns it, without its type's conversion."""
+    return type_coerce(column, NullType()).label(column.key)
+
+
+def _conversion(column: Any, dialect: Dialect) -> Callable[[Any], Any] | None:
+    """What the column's type does to a driver value on this dialect (the very function it runs)."""
+    return column.type.dialect_impl(dialect).result_processor(dialect, None)
+
+
+def _flat(text: str, value: Any) -> bool:
+    """``value`` (decoded from ``text``) is an object of scalars, of which a shallow copy is a whole one.
+
+    Read off the text: an object nesting another object or a list has a second ``{`` or a ``[``.
+    """
+    return type(value) is dict and text.count("{") == 1 and "[" not in text
+
+
+def history_records(unit: Unit, *criteria: ColumnElement[bool]) -> Iterator[Record]:
+    """History records matching ``criteria``, oldest first, streamed (an export runs to millions).
+
+    Core rows, not ORM ones, with ``at`` and ``data`` read as the driver returns them and
+    converted here by their column types' own functions, but not again for a repeat: the rows
+    of one change follow each other with one time (one object for all of them), and most
+    payloads are a few from/to pairs. Short flat payloads (dicts of scalars) are kept decoded;
+    each record gets its own copy, so no two records share a mutable value.
+    """
+    connection = unit.session.connection()
+    to_time = _conversion(History.at, connection.dialect)
+    to_data = _conversion(History.data, connection.dialect)  # None: the driver decodes JSON itself
+    statement = history_select(raw=True).where(*criteria).order_by(History.id)
+    last_raw: Any = None
+    at: Any = None
+    payloads: dict[str, dict[str, Any]] = {}
+    for id_, ticket, type_, actor, raw_at, data in connection.execute(
+        statement.execution_options(yield_per=HISTORY_BATCH)
+    ):
+        if raw_at != last_raw:
+            last_raw, at = raw_at, to_time(raw_at) if to_time else raw_at
+        if to_data is not None:
+            kept = payloads.get(data) if type(data) is str else None
+            if kept is not None:
+                data = kept.copy()
+            else:
+                text, data = data, to_data(data)
+                if type(text) is str and len(text) <= PAYLOAD_TEXT and _flat(text, data):
+                    if len(payloads) >= PAYLOADS:
+                        payloads.clear()
+                    payloads[text] = data.copy()
+        yield {"id": id_, "ticket": ticket, "type": type_, "actor": actor, "at": at, "data": data}
 
 
 def between(unit: Unit, column: Any, since: str | datetime | None, until: str | datetime | None) -> list[Any]:

@@ -25,7 +25,6 @@ from tktctl.services.records import (
     Record,
     articles,
     history_records,
-    history_select,
     ticket_record,
     ticket_select,
     tickets_by_id,
@@ -207,8 +206,7 @@ class Tickets:
         with self.desk.read() as unit:
             row = lookup.tickets(unit, [ref], lock=False)[0]
             permissions.require_visible(unit, [row])
-            statement = history_select().where(History.ticket_id == row.id).order_by(History.id)
-            return list(history_records(unit.session.execute(statement)))
+            return list(history_records(unit, History.ticket_id == row.id))
 
     # Creating --------------------------------------------------------------------------
 
