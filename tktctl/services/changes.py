@@ -48,6 +48,23 @@ HISTORY_COLUMNS = ["ticket_id", "type", "actor_id", "queue_id", "at", "data"]
 PRIORITY_NAMES = {n: f"{n} {word}" for n, word in PRIORITY_WORDS.items()}
 
 
+# OTRS's history type for a ticket's first article, by channel (then "Agent" or "Customer").
+_ARTICLE_KINDS = {"email": "Email", "phone": "PhoneCall", "web": "WebRequest"}
+
+
+def article_history(channel: str, sender: str) -> str:
+    """OTRS's history type for a ticket's first article (an internal one is a note)."""
+    kind = _ARTICLE_KINDS.get(channel)
+    if kind is None:
+        return "AddNote"
+    return f"{kind}{'Agent' if sender == 'agent' else 'Customer'}"
+
+
+def new_ticket_data(tn: str, queue: str, state: str, priority_id: int) -> dict[str, Any]:
+    """The data of a NewTicket history entry, however the ticket came in (command, mail, import)."""
+    return {"tn": tn, "queue": queue, "state": state, "priority": PRIORITY_NAMES[priority_id]}
+
+
 @dataclass
 class Selected:
     """The tickets a change applies to, row-locked: their ids and WHERE clauses that cover them.

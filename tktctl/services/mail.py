@@ -262,7 +262,7 @@ class Mail:
             pending_until=None,
             external_id=None,
         )
-        data = {"tn": tn, "queue": queue.name, "state": state.name, "priority": PRIORITY_NAMES[priority or 3]}
+        data = changes.new_ticket_data(tn, queue.name, state.name, priority or 3)
         entries: list[tuple[int, str, int, dict[str, Any]]] = [(ticket_id, "NewTicket", queue.id, data)]
         entries.append((ticket_id, "EmailCustomer", queue.id, {"channel": "email", "from": inbound.from_address}))
         if linked_to is not None:

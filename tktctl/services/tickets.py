@@ -18,7 +18,7 @@ from tktctl.db.models import Agent, History, Queue, State, Ticket
 from tktctl.db.sqljson import json_object
 from tktctl.errors import PartialFailure, TktctlError, UsageError
 from tktctl.services import changes, escalation, lookup, permissions
-from tktctl.services.changes import PRIORITY_NAMES, Entry, Selected, count_of, name_of
+from tktctl.services.changes import Entry, Selected, count_of, name_of
 from tktctl.services.lookup import chunks
 from tktctl.services.numbering import next_numbers
 from tktctl.services.records import (
@@ -281,7 +281,7 @@ class Tickets:
                 pending_until=until,
                 external_id=external_id,
             )
-            data = {"tn": tn, "queue": target.name, "state": start.name, "priority": PRIORITY_NAMES[priority_id]}
+            data = changes.new_ticket_data(tn, target.name, start.name, priority_id)
             entries: list[tuple[int, str, int, dict[str, Any]]] = [(ticket_id, "NewTicket", target.id, data)]
             if body is not None:
                 changes.add_article(
@@ -294,7 +294,7 @@ class Tickets:
                     from_=from_ or customer,
                     visible=channel != "internal",
                 )
-                entries.append((ticket_id, article_history(channel, sender), target.id, {"channel": channel}))
+                entries.append((ticket_id, changes.article_history(channel, sender), target.id, {"channel": channel}))
             changes.add_history(unit, entries)
             from tktctl.services import mailout  # the email library: only where a ticket is created
 
@@ -559,9 +559,3 @@ STATS_KEYS = {
     "owner": "owner",
     "lock": "locked",
 }
-
-
-def article_history(channel: str, sender: str) -> str:
-    """OTRS's history type for a ticket's first article."""
-    who = "Agent" if sender == "agent" else "Customer"
-    return {"email": f"Email{who}", "phone": f"PhoneCall{who}", "web": f"WebRequest{who}"}.get(channel, "AddNote")

@@ -27,6 +27,7 @@ from tktctl.db.models import Agent, Article, Attachment, History, Queue, Ticket,
 from tktctl.errors import ConflictError, PartialFailure, TktctlError, UsageError
 from tktctl.isotime import iso
 from tktctl.services import lookup, permissions
+from tktctl.services.changes import article_history, new_ticket_data
 from tktctl.services.lookup import chunks
 from tktctl.services.numbering import next_numbers
 from tktctl.services.records import Record, ticket_record, ticket_select
@@ -536,26 +537,18 @@ class _NewHistory:
     """What `ticket create` records: NewTicket, then one entry per article."""
 
     def __init__(self, unit: Unit) -> None:
-        from tktctl.services.tickets import PRIORITY_NAMES, article_history
-
         self.actor = unit.actor.id
         self.queues = {i: q.name for i, q in lookup.queues(unit).items()}
         self.states = {i: s.name for i, s in lookup.states(unit).items()}
-        self.priorities = PRIORITY_NAMES
-        self.kinds = {(c, s): article_history(c, s) for c in CHANNELS for s in SENDERS}
 
     def __call__(self, ticket_id: int, row: Row) -> list[dict[str, Any]]:
         ticket = row.ticket
-        data = {
-            "tn": ticket["tn"],
-            "queue": self.queues[ticket["queue_id"]],
-            "state": self.states[ticket["state_id"]],
-            "priority": self.priorities[ticket["priority_id"]],
-        }
-        base = {"ticket_id": ticket_id, "actor_id": self.actor, "queue_id": ticket["queue_id"], "at": ticket["created"]}
+        queue_id, state_id = ticket["queue_id"], ticket["state_id"]
+        data = new_ticket_data(ticket["tn"], self.queues[queue_id], self.states[state_id], ticket["priority_id"])
+        base = {"ticket_id": ticket_id, "actor_id": self.actor, "queue_id": queue_id, "at": ticket["created"]}
         entries = [{**base, "type": "NewTicket", "data": data}]
         entries += [
-            {**base, "type": self.kinds[a["channel"], a["sender"]], "data": {"channel": a["channel"]}}
+            {**base, "type": article_history(a["channel"], a["sender"]), "data": {"channel": a["channel"]}}
             for a in row.articles
         ]
         return entries
