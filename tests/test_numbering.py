@@ -374,6 +374,15 @@ def test_taken_numbers_are_passed_over_across_a_change_of_length(session: Sessio
     assert got == [number[99_998], number[100_000], number[100_002], number[100_003]]
 
 
+def test_numbers_passed_over_on_request(session: Session) -> None:
+    """An import's own numbers, not written yet, are passed over like taken ones."""
+    number = {n: format_number("Date", "10", "20261127", n) for n in range(1, 6)}
+    got = next_numbers(
+        session, generator="Date", system_id="10", now=NOV27, count=3, passing_over={number[1], number[3]}
+    )
+    assert got == [number[2], number[4], number[5]]
+
+
 @pytest.mark.parametrize("system_id", ["", "1a", "-1", " 10", "1.0", "x", "²", "١٠", "１０"])
 def test_bad_system_id(session: Session, system_id: str) -> None:
     # Regression for "²", "١٠" (Arabic-Indic) and "１０" (full width): str.isdigit() accepts them,

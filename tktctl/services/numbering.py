@@ -36,11 +36,20 @@ def format_number(generator: str, system_id: str, day: str, counter: int) -> str
     raise UsageError(f"unknown ticket number generator {generator!r}; choose one of {', '.join(GENERATORS)}")
 
 
-def next_numbers(session: Session, *, generator: str, system_id: str, now: datetime, count: int = 1) -> list[str]:
+def next_numbers(
+    session: Session,
+    *,
+    generator: str,
+    system_id: str,
+    now: datetime,
+    count: int = 1,
+    passing_over: frozenset[str] | set[str] = frozenset(),
+) -> list[str]:
     """Reserve ``count`` new numbers in the caller's transaction.
 
     Numbers already taken (tickets imported or copied from another desk keep theirs) are
-    passed over, so the counter never hands out a number that a ticket holds.
+    passed over, so the counter never hands out a number that a ticket holds; so are
+    ``passing_over`` (numbers an import brings along that are not written yet).
     """
     if generator not in GENERATORS:
         raise UsageError(f"unknown ticket number generator {generator!r}; choose one of {', '.join(GENERATORS)}")
@@ -52,7 +61,7 @@ def next_numbers(session: Session, *, generator: str, system_id: str, now: datet
     while len(numbers) < count:
         batch = _advance(session, generator, system_id, now, count - len(numbers))
         taken = _taken(session, batch)
-        numbers += [n for n in batch if n not in taken]
+        numbers += [n for n in batch if n not in taken and n not in passing_over]
     return numbers
 
 

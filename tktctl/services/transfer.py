@@ -369,15 +369,28 @@ class Transfer:
     def _insert(self, unit: Unit, rows: Sequence[Row]) -> list[Record]:
         if not rows:
             return []
+        numbers = self.desk.numbers
         needed = sum(1 for r in rows if not r.ticket["tn"])
-        fresh = iter(self._reserve(unit, needed, {r.ticket["tn"] for r in rows if r.ticket["tn"]}))
+        given = {r.ticket["tn"] for r in rows if r.ticket["tn"]}
+        fresh = iter(
+            next_numbers(
+                unit.session,
+                generator=numbers.generator,
+                system_id=numbers.system_id,
+                now=unit.now,
+                count=needed,
+                passing_over=given,
+            )
+            if needed
+            else []
+        )
         for row in rows:
             row.ticket["tn"] = row.ticket["tn"] or next(fresh)
         conn = unit.session.connection()
-        # Plain executemany (the driver's fast path), then the new ids read back in one range:
-        # ids handed out after this read are larger than every id it could see.
+        # The driver's fastest insert, then the new ids read back in one range: ids handed out
+        # after this read are larger than every id it could see.
         before = conn.scalar(select(func.coalesce(func.max(Ticket.id), 0)))
-        _executemany(conn, Ticket.__table__, [r.ticket for r in rows])
+        _insert_rows(conn, Ticket.__table__, [r.ticket for r in rows])
         ids = {tn: i for tn, i in conn.execute(select(Ticket.tn, Ticket.id).where(Ticket.id > before))}
         articles: list[dict[str, Any]] = []
         attachments: list[list[dict[str, Any]]] = []
@@ -402,25 +415,10 @@ class Transfer:
             files = [{**f, "article_id": a} for a, fs in zip(article_ids, attachments, strict=True) for f in fs]
             conn.execute(insert(Attachment), files)
         elif articles:
-            _executemany(conn, Article.__table__, articles)
+            _insert_rows(conn, Article.__table__, articles)
         if history:
-            _executemany(conn, History.__table__, history)
+            _insert_rows(conn, History.__table__, history)
         return [_outcome(row, "created", row.ticket["tn"]) for row in rows]
-
-    def _reserve(self, unit: Unit, count: int, given: set[str]) -> list[str]:
-        """``count`` new ticket numbers for a batch, passing over the numbers the batch brings itself."""
-        numbers = self.desk.numbers
-        reserved: list[str] = []
-        while len(reserved) < count:
-            batch = next_numbers(
-                unit.session,
-                generator=numbers.generator,
-                system_id=numbers.system_id,
-                now=unit.now,
-                count=count - len(reserved),
-            )
-            reserved += [n for n in batch if n not in given]
-        return reserved
 
     # Export --------------------------------------------------------------------------
 
@@ -471,7 +469,7 @@ def _custom_plans(unit: Unit) -> Iterator[None]:
         driver.prepare_threshold = threshold
 
 
-def _executemany(conn: Any, table: Any, rows: Sequence[dict[str, Any]]) -> None:
+def _insert_rows(conn: Any, table: Any, rows: Sequence[dict[str, Any]]) -> None:
     """Insert ``rows`` the fastest way the driver has: COPY on PostgreSQL, else executemany.
 
     Values are converted a column at a time instead of a value at a time, and a column of
@@ -607,7 +605,7 @@ def copy_desk(source: Desk, target_url: str, progress: Callable[[int], None] | N
                 order = list(table.primary_key.columns)
                 rows = reader.execution_options(yield_per=5000).execute(select(table).order_by(*order))
                 for part in rows.partitions():
-                    _executemany(writer, table, [r._asdict() for r in part])
+                    _insert_rows(writer, table, [r._asdict() for r in part])
                     if progress is not None:
                         progress(len(part))
             if writer.dialect.name == "postgresql":
