@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import io
 import json
 from datetime import datetime, timezone
@@ -16,7 +17,7 @@ from hypothesis import strategies as st
 
 from tests.conftest import Cli, dump
 from tktctl.api import Desk, TicketFilter
-from tktctl.errors import UsageError
+from tktctl.errors import TktctlError, UsageError
 from tktctl.services.transfer import read_records
 
 
@@ -241,6 +242,19 @@ def test_jsonl_records_carry_their_line_numbers(lines: list[Any], lead: str, fmt
             assert isinstance(value, UsageError) and value.message.startswith(f"line {number}: invalid JSON")
         else:
             assert value == json.loads(line)
+
+
+def test_import_leaves_the_collector_and_the_connection_as_it_found_them(desk: Desk, backend: str) -> None:
+    """The import pauses the cyclic GC and psycopg's statement preparing; both come back, also after a failure."""
+    records = [(1, {"title": "one"}), (2, {"title": "two", "queue": "Nope"})]
+    with pytest.raises(TktctlError):
+        desk.transfer.import_tickets(records)
+    assert gc.isenabled()
+    desk.transfer.import_tickets(records[:1], batch_size=1)
+    assert gc.isenabled()
+    if backend == "postgresql":
+        with desk.engine.connect() as conn:  # the pool hands back the connection the import used
+            assert conn.connection.driver_connection.prepare_threshold == 5  # psycopg's default
 
 
 def test_import_batches_reserve_numbers_in_bulk(cli: Cli) -> None:
