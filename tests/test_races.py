@@ -7,12 +7,14 @@ start-up time and rarely races at all). The e2e tests race the installed executa
 
 from __future__ import annotations
 
+import json
 import multiprocessing
 import os
 import signal
 import sys
 import time
 from collections import Counter
+from pathlib import Path
 
 import pytest
 
@@ -88,6 +90,41 @@ def test_concurrent_retries_of_one_external_id_create_one_ticket(desk: Desk, db_
     codes = race([argv] * 8)
     assert codes == [0] * 8
     assert [t["external_id"] for t in desk.tickets.list()] == ["alert-7"]
+
+
+def test_four_imports_at_once_give_each_ticket_its_own_article_and_history(
+    desk: Desk, db_url: str, tmp_path: Path
+) -> None:
+    """An import reads its new ids back as ``id > max(id) before``: rows another import commits
+    in between must not be taken for its own (each ticket keeps its own article and history).
+    The records bring their own numbers, so that no number reservation serialises the batches."""
+    from sqlalchemy import func, select
+
+    from tktctl.db.models import Article, History, Ticket
+
+    desk.close()
+    argvs = []
+    for p in range(4):
+        source = tmp_path / f"p{p}.jsonl"
+        source.write_text(
+            "".join(
+                json.dumps({"tn": f"9{p}{i:05d}", "title": f"p{p}-{i}", "body": f"of p{p}-{i}"}) + "\n"
+                for i in range(300)
+            )
+        )
+        argvs.append(["--db", db_url, "ticket", "import", str(source), "--batch-size", "20", "-q"])
+    assert race(argvs) == [0] * 4
+    with desk.read() as unit:
+        pairs = unit.session.execute(select(Ticket.title, Article.body).join(Article, Article.ticket_id == Ticket.id))
+        bodies = Counter((title, body) for title, body in pairs)
+        created = unit.session.execute(
+            select(History.ticket_id, func.count()).where(History.type == "NewTicket").group_by(History.ticket_id)
+        ).all()
+        tickets = unit.session.scalar(select(func.count()).select_from(Ticket))
+    assert tickets == 1200
+    assert all(body == f"of {title}" for title, body in bodies) and len(bodies) == 1200
+    assert set(bodies.values()) == {1}
+    assert len(created) == 1200 and {n for _, n in created} == {1}
 
 
 def _seed_due(url: str, count: int) -> None:
