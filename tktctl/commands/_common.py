@@ -8,13 +8,11 @@ from __future__ import annotations
 
 import contextlib
 import functools
-import gc
 import inspect
 import json
 import sys
 import typing
 from collections.abc import Callable, Iterable, Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Annotated, Any, TypeVar
 
@@ -23,6 +21,7 @@ import typer
 from tktctl.config import Settings
 from tktctl.errors import PartialFailure, UsageError
 from tktctl.formats import kinds
+from tktctl.gcpause import collector_paused
 
 if TYPE_CHECKING:
     from tktctl.formats.kinds import Kind
@@ -197,34 +196,16 @@ def with_selection(function: F) -> F:
     return _extend(function, extra, prepare, drop="selection")
 
 
-@contextmanager
-def _quiet_gc() -> Iterator[None]:
-    """Pause the cyclic GC while the database layer is first imported, then freeze what it made.
-
-    The import leaves ~40,000 long-lived objects that the collector would scan ~140 times on the
-    way (~30 ms) and again at interpreter exit, freeing nothing; frozen, they are never scanned
-    again. Together ~130 ms of ``tktctl ticket create`` (docs/benchmarks.md). Only when this call
-    does the import: a process that already has the database layer (tests, a library caller)
-    keeps its collector as it is.
-    """
-    first = "tktctl.services.desk" not in sys.modules
-    enabled = gc.isenabled()
-    if first:
-        gc.disable()
-    try:
-        yield
-    finally:
-        if first:
-            gc.freeze()
-        if enabled:
-            gc.enable()
-
-
 def desk(ctx: typer.Context) -> Desk:
     """The desk for this run, built once from the settings."""
     state = invocation(ctx)
     if state.desk is None:
-        with _quiet_gc():
+        # The database layer's import leaves ~40,000 long-lived objects that the collector would
+        # scan ~140 times on the way and again at exit, freeing nothing (~130 ms of a `ticket
+        # create`, docs/benchmarks.md); frozen, they are never scanned again. Only when this call
+        # does the import: a process that already has the layer keeps its collector as it is.
+        first = "tktctl.services.desk" not in sys.modules
+        with collector_paused(freeze=True) if first else contextlib.nullcontext():
             from tktctl.services.desk import Desk, NumberSettings
 
         current = settings(ctx)

@@ -12,7 +12,6 @@ output is import's input, so a desk moves to another database record by record.
 from __future__ import annotations
 
 import csv
-import gc
 import json
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
@@ -25,6 +24,7 @@ from sqlalchemy import bindparam, func, insert, select, update
 
 from tktctl.db.models import Agent, Article, Attachment, History, Queue, Ticket, UTCDateTime
 from tktctl.errors import ConflictError, PartialFailure, TktctlError, UsageError
+from tktctl.gcpause import collector_paused
 from tktctl.isotime import iso
 from tktctl.services import lookup, permissions
 from tktctl.services.changes import article_history, new_ticket_data
@@ -293,7 +293,8 @@ class Transfer:
         choice("--if-exists", if_exists, IF_EXISTS)
         if batch_size < 1:
             raise UsageError("--batch-size must be at least 1")
-        with _collector_paused():
+        # The checked records and their rows are many acyclic objects: collector scans free nothing.
+        with collector_paused():
             rows, outcomes = self._check(records, continue_on_error)
             totals = {"created": 0, "updated": 0, "skipped": 0, "failed": len(outcomes)}
             for batch in chunks(rows, batch_size):
@@ -431,23 +432,6 @@ class Transfer:
             ids = list(unit.session.scalars(select(Ticket.id).where(*clauses).order_by(Ticket.id)))
             for part in chunks(ids):
                 yield from _complete(unit, part)
-
-
-@contextmanager
-def _collector_paused() -> Iterator[None]:
-    """Pause the cyclic garbage collector while records are checked and inserted.
-
-    An import holds every checked record (acyclic dicts) and makes millions more: the
-    collector scans them again and again and frees nothing, which was a third of the
-    checking time. What cycles the database layer leaves are collected afterwards.
-    """
-    enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if enabled:
-            gc.enable()
 
 
 @contextmanager
