@@ -257,6 +257,30 @@ def test_import_leaves_the_collector_and_the_connection_as_it_found_them(desk: D
             assert conn.connection.driver_connection.prepare_threshold == 5  # psycopg's default
 
 
+@pytest.mark.backends("sqlite")
+def test_sqlite_import_checkpoints_once_at_the_end(desk: Desk, db_url: str, tmp_path: Path) -> None:
+    """Batch commits skip the WAL checkpoint; the import ends with one, and other transactions check as before."""
+    import shutil
+    import sqlite3
+
+    def autocheckpoint(unit: Any) -> int:
+        return unit.session.connection().exec_driver_sql("PRAGMA wal_autocheckpoint").scalar()
+
+    with desk.write(bulk=True) as unit:
+        assert autocheckpoint(unit) == 0
+    with desk.write() as unit:  # the pool's same connection, turned back
+        assert autocheckpoint(unit) == 1000
+    desk.transfer.import_tickets(((n, {"title": f"t{n}"}) for n in range(1, 301)), batch_size=50)
+    with desk.read() as unit:
+        assert autocheckpoint(unit) == 1000
+        # The database file alone, without its log, holds every ticket: the import checkpointed.
+        alone = tmp_path / "alone.db"
+        shutil.copyfile(Path(db_url.removeprefix("sqlite:///")), alone)
+        copy = sqlite3.connect(alone)
+        assert copy.execute("SELECT count(*) FROM ticket").fetchone() == (300,)
+        copy.close()
+
+
 def test_import_batches_reserve_numbers_in_bulk(cli: Cli) -> None:
     data = "".join(json.dumps({"title": f"t{i}", "external_id": f"k{i}"}) + "\n" for i in range(25))
     result = cli("ticket", "import", "-", "--batch-size", "10", "-o", "json", input=data).json

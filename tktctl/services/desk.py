@@ -227,9 +227,12 @@ class Desk:
             del self.__dict__["engine"]
 
     @contextmanager
-    def write(self, *, dry_run: bool = False) -> Iterator[Unit]:
-        """A write transaction: commits on success, rolls back on error or when ``dry_run``."""
-        with self._unit(write=True, dry_run=dry_run) as unit:
+    def write(self, *, dry_run: bool = False, bulk: bool = False) -> Iterator[Unit]:
+        """A write transaction: commits on success, rolls back on error or when ``dry_run``.
+
+        ``bulk``: one of many transactions of a load, which ends with ``checkpoint()``.
+        """
+        with self._unit(write=True, dry_run=dry_run, bulk=bulk) as unit:
             yield unit
 
     @contextmanager
@@ -238,8 +241,8 @@ class Desk:
             yield unit
 
     @contextmanager
-    def _unit(self, *, write: bool, dry_run: bool) -> Iterator[Unit]:
-        bind = self.engine.execution_options(**{db_engine.WRITE: True}) if write else self.engine
+    def _unit(self, *, write: bool, dry_run: bool, bulk: bool = False) -> Iterator[Unit]:
+        bind = self.engine.execution_options(**{db_engine.WRITE: True, db_engine.BULK: bulk}) if write else self.engine
         try:
             with Session(bind=bind, expire_on_commit=False, autoflush=False) as session:
                 transaction = session.begin()
@@ -275,6 +278,13 @@ class Desk:
         return agent
 
     # Administration of the database itself --------------------------------------------
+
+    def checkpoint(self) -> None:
+        """End a bulk load: SQLite's write-ahead log goes into the database file in one pass."""
+        try:
+            db_engine.checkpoint(self.engine)
+        except DBAPIError as exc:
+            raise translate(exc, self.display_url) from exc
 
     def init(self) -> dict[str, Any]:
         """Create or upgrade the schema, then add whatever default data is missing."""

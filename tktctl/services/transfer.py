@@ -303,6 +303,8 @@ class Transfer:
                     outcomes.append(outcome)
                 if progress is not None:
                     progress(len(batch))
+        # After a failed batch the log is left to the next automatic checkpoint (or the last close).
+        self.desk.checkpoint()
         outcomes.sort(key=lambda o: o["line"])
         if totals["failed"]:
             failure = PartialFailure(f"{totals['failed']} of {len(outcomes)} records failed", outcomes)
@@ -339,7 +341,7 @@ class Transfer:
 
     def _batch(self, batch: Sequence[Row], if_exists: str, dry_run: bool) -> list[Record]:
         """One transaction: skip/update/refuse existing keys, then insert the rest set-wise."""
-        with self.desk.write(dry_run=dry_run) as unit, _custom_plans(unit):
+        with self.desk.write(dry_run=dry_run, bulk=True) as unit, _custom_plans(unit):
             existing = _existing(unit, batch)
             outcomes: list[Record] = []
             fresh: list[Row] = []
