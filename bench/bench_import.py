@@ -131,8 +131,8 @@ def main() -> None:
             )
     body = (
         f"## Import {N:,} tickets from JSONL (one article and two history rows each)\n\n"
-        "tktctl: `Transfer.import_tickets` (checking, batches of 5,000, one transaction each; executemany on"
-        " SQLite, COPY on PostgreSQL).\n"
+        "tktctl: `Transfer.import_tickets` (checking, batches of 5,000, one transaction each; executemany and"
+        " one WAL checkpoint at the end on SQLite, COPY on PostgreSQL).\n"
         "Floor: the same rows inserted with the driver's plain `executemany` in one transaction.\n"
         f"Seconds are the median of {RUNS} runs of each, floor and tktctl interleaved.\n\n" + "\n".join(rows)
     )
