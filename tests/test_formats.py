@@ -597,3 +597,25 @@ def test_delimited_round_trips(data: list[dict[str, Any]], fields: str | None, f
 def test_ids_round_trip(data: list[dict[str, Any]]) -> None:
     named = [{**r, "name": f"n{i}"} for i, r in enumerate(data)]
     assert out_of(named, "ids").splitlines() == [f"n{i}" for i in range(len(data))]
+
+
+json_values = st.recursive(
+    st.none()
+    | st.booleans()
+    | st.integers(min_value=-(2**80), max_value=2**80)
+    | st.floats()
+    | st.text()
+    | st.datetimes(timezones=st.none() | st.just(timezone.utc) | st.just(ZoneInfo("Europe/Berlin")))
+    | st.dates(),
+    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=8), inner, max_size=4),
+    max_leaves=12,
+)
+
+
+@given(st.lists(st.dictionaries(st.text(max_size=8), json_values, max_size=6), max_size=4))
+def test_list_encoder_writes_what_jsonencoder_writes(values: list[dict[str, Any]]) -> None:
+    """The list encoder's C encoder, made once, spells every value as JSONEncoder.encode does."""
+    from tktctl.formats import _list_dumps
+
+    fast, plain = _list_dumps(), _list_dumps(accelerated=False)
+    assert [fast(v) for v in values] == [plain(v) for v in values]

@@ -11,6 +11,7 @@ import csv
 import json
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from datetime import date, datetime
+from json.encoder import c_make_encoder, encode_basestring
 from typing import Any, TextIO
 
 from tktctl.errors import UsageError
@@ -60,12 +61,14 @@ def _machine(value: Any) -> Any:
     return value
 
 
-def _list_dumps() -> Callable[[Any], str]:
+def _list_dumps(*, accelerated: bool = True) -> Callable[[Any], str]:
     """One encoder for the records of one list, spelling a time again only when it is another object.
 
-    json.dumps would build an encoder per record (a jsonl export is millions). Consecutive records
-    often share one time object (the history rows of one change do), and spelling a time costs
-    more than encoding the rest of a history record.
+    json.dumps would build an encoder per record (a jsonl export is millions), and so does
+    JSONEncoder.encode: the C encoder is made once here when the interpreter has it (its
+    output is JSONEncoder's, a test holds them equal). Consecutive records often share one
+    time object (the history rows of one change do), and spelling a time costs more than
+    encoding the rest of a history record.
     """
     last_value: Any = None
     last_text: Any = None
@@ -77,7 +80,11 @@ def _list_dumps() -> Callable[[Any], str]:
             last_value = value
         return last_text
 
-    return json.JSONEncoder(default=default, ensure_ascii=False, check_circular=False).encode
+    if not accelerated or c_make_encoder is None:
+        return json.JSONEncoder(default=default, ensure_ascii=False, check_circular=False).encode
+    chunks = c_make_encoder(None, default, encode_basestring, None, ": ", ", ", False, False, True)
+    join = "".join
+    return lambda value: join(chunks(value, 0))
 
 
 def _project(record: Record, keys: tuple[str, ...]) -> Record:
