@@ -19,7 +19,7 @@ from tktctl.errors import UsageError
 BUSY_TIMEOUT_S = 30.0
 WRITE = "tktctl_write"
 BULK = "tktctl_bulk"
-WAL_AUTOCHECKPOINT_PAGES = 1000  # SQLite's default
+WAL_SIZE_LIMIT = 64 * 1024 * 1024
 
 
 def normalise_url(url: str) -> URL:
@@ -82,6 +82,8 @@ def _sqlite_engine(parsed: URL) -> Engine:
         cursor.execute("PRAGMA foreign_keys=ON")
         cursor.execute(f"PRAGMA busy_timeout={int(BUSY_TIMEOUT_S * 1000)}")
         cursor.execute("PRAGMA synchronous=NORMAL")
+        # A bulk load grows the log to its own size; cut it back when it is next reset.
+        cursor.execute(f"PRAGMA journal_size_limit={WAL_SIZE_LIMIT}")
         cursor.close()
 
     @event.listens_for(engine, "begin")
@@ -93,8 +95,10 @@ def _sqlite_engine(parsed: URL) -> Engine:
             # A bulk load's commits skip the WAL checkpoint, each of which copied the batch just
             # written back into the database file (a third of an import's time); the load ends
             # with one checkpoint(), and the connection's next other transaction turns it back on.
-            pages = 0 if bulk else WAL_AUTOCHECKPOINT_PAGES
-            conn.exec_driver_sql(f"PRAGMA wal_autocheckpoint={pages}")
+            if bulk:
+                state["wal_autocheckpoint"] = conn.exec_driver_sql("PRAGMA wal_autocheckpoint").scalar()
+            pages = 0 if bulk else state["wal_autocheckpoint"]
+            conn.exec_driver_sql(f"PRAGMA wal_autocheckpoint={int(pages)}")
             state[BULK] = bulk
         mode = "IMMEDIATE" if options.get(WRITE) else "DEFERRED"
         conn.exec_driver_sql(f"BEGIN {mode}")
@@ -105,13 +109,17 @@ def _sqlite_engine(parsed: URL) -> Engine:
 def checkpoint(engine: Engine) -> None:
     """Copy SQLite's write-ahead log into the database file, without waiting for readers.
 
-    Ends a bulk load (see ``BULK``); a no-op on the server databases. What a reader still
-    needs stays in the log for the next automatic checkpoint.
+    Ends a bulk load (see ``BULK``); a no-op on the server databases. Best effort, as SQLite's
+    own automatic checkpoints are: the log holds every commit, so when this one fails (a full
+    disk, say) or a reader still needs part of the log, the next automatic checkpoint or the
+    last connection's close does the rest.
     """
     if engine.dialect.name != "sqlite":
         return
     raw = engine.raw_connection()
     try:
         raw.driver_connection.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchall()
+    except engine.dialect.loaded_dbapi.Error:
+        pass
     finally:
         raw.close()

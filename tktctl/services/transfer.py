@@ -297,14 +297,16 @@ class Transfer:
         with collector_paused():
             rows, outcomes = self._check(records, continue_on_error)
             totals = {"created": 0, "updated": 0, "skipped": 0, "failed": len(outcomes)}
-            for batch in chunks(rows, batch_size):
-                for outcome in self._batch(batch, if_exists, dry_run):
-                    totals[outcome["action"]] += 1
-                    outcomes.append(outcome)
-                if progress is not None:
-                    progress(len(batch))
-        # After a failed batch the log is left to the next automatic checkpoint (or the last close).
-        self.desk.checkpoint()
+            try:
+                for batch in chunks(rows, batch_size):
+                    for outcome in self._batch(batch, if_exists, dry_run):
+                        totals[outcome["action"]] += 1
+                        outcomes.append(outcome)
+                    if progress is not None:
+                        progress(len(batch))
+            finally:
+                if not dry_run:  # also after a failed batch: those before it are committed
+                    self.desk.checkpoint()
         outcomes.sort(key=lambda o: o["line"])
         if totals["failed"]:
             failure = PartialFailure(f"{totals['failed']} of {len(outcomes)} records failed", outcomes)
