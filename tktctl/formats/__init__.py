@@ -11,7 +11,6 @@ import csv
 import json
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from datetime import date, datetime
-from json.encoder import c_make_encoder, encode_basestring
 from typing import Any, TextIO
 
 from tktctl.errors import UsageError
@@ -61,6 +60,10 @@ def _machine(value: Any) -> Any:
     return value
 
 
+# The C encoder JSONEncoder itself uses; None where the interpreter has no C accelerator.
+_C_ENCODER: Callable[..., Any] | None = getattr(json.encoder, "c_make_encoder", None)
+
+
 def _list_dumps(*, accelerated: bool = True) -> Callable[[Any], str]:
     """One encoder for the records of one list, spelling a time again only when it is another object.
 
@@ -80,9 +83,9 @@ def _list_dumps(*, accelerated: bool = True) -> Callable[[Any], str]:
             last_value = value
         return last_text
 
-    if not accelerated or c_make_encoder is None:
+    if not accelerated or _C_ENCODER is None:
         return json.JSONEncoder(default=default, ensure_ascii=False, check_circular=False).encode
-    chunks = c_make_encoder(None, default, encode_basestring, None, ": ", ", ", False, False, True)
+    chunks = _C_ENCODER(None, default, json.encoder.encode_basestring, None, ": ", ", ", False, False, True)
     join = "".join
     return lambda value: join(chunks(value, 0))
 
