@@ -612,10 +612,14 @@ json_values = st.recursive(
 )
 
 
-@given(st.lists(st.dictionaries(st.text(max_size=8), json_values, max_size=6), max_size=4))
-def test_list_encoder_writes_what_jsonencoder_writes(values: list[dict[str, Any]]) -> None:
-    """The list encoder's C encoder, made once, spells every value as JSONEncoder.encode does."""
-    from tktctl.formats import _list_dumps
+@given(st.lists(st.dictionaries(st.text(max_size=8), json_values, max_size=6), max_size=4), st.booleans())
+def test_reusable_encoder_writes_what_jsonencoder_writes(values: list[dict[str, Any]], ascii_only: bool) -> None:
+    """The C encoder made once spells every value as JSONEncoder.encode (and json.dumps) does."""
+    from tktctl.formats import _json_default
+    from tktctl.jsonenc import reusable_encoder
 
-    fast, plain = _list_dumps(), _list_dumps(accelerated=False)
+    fast = reusable_encoder(_json_default, ensure_ascii=ascii_only)
+    plain = reusable_encoder(_json_default, ensure_ascii=ascii_only, accelerated=False)
     assert [fast(v) for v in values] == [plain(v) for v in values]
+    if ascii_only:
+        assert [fast(v) for v in values] == [json.dumps(v, default=_json_default) for v in values]

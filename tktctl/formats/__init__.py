@@ -16,6 +16,7 @@ from typing import Any, TextIO
 from tktctl.errors import UsageError
 from tktctl.formats.kinds import Kind
 from tktctl.isotime import iso
+from tktctl.jsonenc import reusable_encoder
 
 FORMATS = ("table", "json", "jsonl", "yaml", "csv", "tsv", "ids")
 Record = Mapping[str, Any]
@@ -60,18 +61,12 @@ def _machine(value: Any) -> Any:
     return value
 
 
-# The C encoder JSONEncoder itself uses; None where the interpreter has no C accelerator.
-_C_ENCODER: Callable[..., Any] | None = getattr(json.encoder, "c_make_encoder", None)
-
-
-def _list_dumps(*, accelerated: bool = True) -> Callable[[Any], str]:
+def _list_dumps() -> Callable[[Any], str]:
     """One encoder for the records of one list, spelling a time again only when it is another object.
 
-    json.dumps would build an encoder per record (a jsonl export is millions), and so does
-    JSONEncoder.encode: the C encoder is made once here when the interpreter has it (its
-    output is JSONEncoder's, a test holds them equal). Consecutive records often share one
-    time object (the history rows of one change do), and spelling a time costs more than
-    encoding the rest of a history record.
+    json.dumps would build an encoder per record (a jsonl export is millions). Consecutive
+    records often share one time object (the history rows of one change do), and spelling a
+    time costs more than encoding the rest of a history record.
     """
     last_value: Any = None
     last_text: Any = None
@@ -83,11 +78,7 @@ def _list_dumps(*, accelerated: bool = True) -> Callable[[Any], str]:
             last_value = value
         return last_text
 
-    if not accelerated or _C_ENCODER is None:
-        return json.JSONEncoder(default=default, ensure_ascii=False, check_circular=False).encode
-    chunks = _C_ENCODER(None, default, json.encoder.encode_basestring, None, ": ", ", ", False, False, True)
-    join = "".join
-    return lambda value: join(chunks(value, 0))
+    return reusable_encoder(default, ensure_ascii=False)
 
 
 def _project(record: Record, keys: tuple[str, ...]) -> Record:
