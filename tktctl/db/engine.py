@@ -15,11 +15,15 @@ from sqlalchemy.engine import URL, make_url
 from sqlalchemy.exc import ArgumentError
 
 from tktctl.errors import UsageError
+from tktctl.jsonenc import reusable_encoder
 
 BUSY_TIMEOUT_S = 30.0
 WRITE = "tktctl_write"
 BULK = "tktctl_bulk"
 WAL_SIZE_LIMIT = 64 * 1024 * 1024
+# JSON columns (history data, above all) are written as json.dumps writes them, by one encoder
+# instead of one made per value: an import writes two history rows a ticket.
+JSON_SERIALIZER = reusable_encoder()
 
 
 def normalise_url(url: str) -> URL:
@@ -57,13 +61,12 @@ def make_engine(url: str) -> Engine:
     backend = parsed.get_backend_name()
     if backend == "sqlite":
         return _sqlite_engine(parsed)
-    kwargs: dict[str, Any] = {"pool_pre_ping": False}
+    kwargs: dict[str, Any] = {"pool_pre_ping": False, "connect_args": {"connect_timeout": 10}}
     if backend == "mysql":
         # READ COMMITTED as on PostgreSQL: a statement after a row lock sees the latest rows.
         kwargs["isolation_level"] = "READ COMMITTED"
-        kwargs["connect_args"] = {"connect_timeout": 10}
-    else:
-        kwargs["connect_args"] = {"connect_timeout": 10}
+        # (psycopg adapts JSON values itself, and warns about a serializer that is a closure.)
+        kwargs["json_serializer"] = JSON_SERIALIZER
     return create_engine(parsed, **kwargs)
 
 
@@ -71,7 +74,7 @@ def _sqlite_engine(parsed: URL) -> Engine:
     database = parsed.database
     if database and database != ":memory:" and not database.startswith("file:"):
         Path(database).expanduser().parent.mkdir(parents=True, exist_ok=True)
-    engine = create_engine(parsed, connect_args={"timeout": BUSY_TIMEOUT_S})
+    engine = create_engine(parsed, json_serializer=JSON_SERIALIZER, connect_args={"timeout": BUSY_TIMEOUT_S})
 
     @event.listens_for(engine, "connect")
     def _on_connect(dbapi_connection: Any, _record: Any) -> None:

@@ -20,13 +20,12 @@ from datetime import datetime
 from itertools import chain
 from typing import TYPE_CHECKING, Any, TextIO
 
-from sqlalchemy import JSON, bindparam, func, insert, select, update
+from sqlalchemy import bindparam, func, insert, select, update
 
 from tktctl.db.models import Agent, Article, Attachment, History, Queue, Ticket, UTCDateTime
 from tktctl.errors import ConflictError, PartialFailure, TktctlError, UsageError
 from tktctl.gcpause import collector_paused
 from tktctl.isotime import iso
-from tktctl.jsonenc import reusable_encoder
 from tktctl.services import lookup, permissions
 from tktctl.services.changes import article_history, new_ticket_data
 from tktctl.services.lookup import chunks
@@ -498,11 +497,6 @@ def _columns(dialect: Any, table: Any, names: list[str], rows: Sequence[dict[str
             # Once per distinct time; times that are the same instant convert alike.
             distinct = {value: process(value) for value in set(columns[index])}
             columns[index] = list(map(distinct.__getitem__, columns[index]))
-        elif isinstance(column_type, JSON) and dialect._json_serializer is None:
-            # What the type does (json.dumps) with one encoder for the column: objects are the
-            # rule (history data); anything else, None included, goes the type's own way.
-            encode = reusable_encoder()
-            columns[index] = [encode(v) if type(v) is dict else process(v) for v in columns[index]]
         else:
             columns[index] = list(map(process, columns[index]))
     return columns
