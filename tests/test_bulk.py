@@ -312,6 +312,22 @@ def test_sqlite_import_checkpoints_once_at_the_end(
 
 
 @pytest.mark.backends("sqlite")
+def test_the_log_an_import_grew_is_cut_back_when_next_reused(db_url: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    """journal_size_limit: after the import's checkpoint, the next write truncates the log (limit made small here)."""
+    import tktctl.db.engine
+
+    monkeypatch.setattr(tktctl.db.engine, "WAL_SIZE_LIMIT", 8192)
+    desk = Desk(db_url)  # connections made after the patch
+    log = Path(db_url.removeprefix("sqlite:///") + "-wal")
+    desk.transfer.import_tickets([(n, {"title": f"t{n}", "body": "x" * 100}) for n in range(1, 301)], batch_size=50)
+    grown = log.stat().st_size
+    assert grown > 500_000
+    desk.tickets.create(title="later", queue="Raw")
+    assert log.stat().st_size < grown / 4  # without the limit it keeps the import's size
+    desk.close()
+
+
+@pytest.mark.backends("sqlite")
 def test_a_failed_final_checkpoint_does_not_fail_the_committed_import(desk: Desk) -> None:
     """Regression: the checkpoint is best effort; its driver error once surfaced as an internal error."""
     import sqlite3
