@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import platform
 import re
+import sys
 import time
 import uuid
 from collections.abc import Callable, Iterator
@@ -19,6 +20,11 @@ from tktctl.api import Desk
 
 DOCS = Path(__file__).resolve().parent.parent / "docs" / "benchmarks.md"
 POSTGRES = os.environ.get("TKTCTL_BENCH_POSTGRES_URL") or os.environ.get("TKTCTL_TEST_POSTGRES_URL")
+
+
+def argument(position: int, default: int) -> int:
+    """The script's numeric argument at ``position``, else ``default``."""
+    return int(sys.argv[position]) if len(sys.argv) > position else default
 
 
 def timed(work: Callable[[], object]) -> float:

@@ -13,10 +13,10 @@ import sys
 import tempfile
 from pathlib import Path
 
-from bench._common import fresh_desk, timed, write_section
+from bench._common import argument, fresh_desk, timed, write_section
 
-LINES = int(sys.argv[1]) if len(sys.argv) > 1 else 1_000
-SAMPLE = int(sys.argv[2]) if len(sys.argv) > 2 else 100
+LINES = 1_000
+SAMPLE = 100
 EXE = str(Path(sys.executable).with_name("tktctl"))
 
 
@@ -50,5 +50,6 @@ def main() -> None:
     write_section("batch", body)
 
 
-if __name__ == "__main__":
+if __name__ == "__main__":  # arguments read here, so that importing the module reads none
+    LINES, SAMPLE = argument(1, LINES), argument(2, SAMPLE)
     main()

@@ -9,17 +9,16 @@ Usage: ``python bench/bench_bulk_change.py [N]``.
 
 from __future__ import annotations
 
-import sys
 import tempfile
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 from sqlalchemy import create_engine, text
 
-from bench._common import POSTGRES, fresh_desk, timed, write_section
+from bench._common import POSTGRES, argument, fresh_desk, timed, write_section
 from tktctl.api import Desk, TicketFilter
 
-N = int(sys.argv[1]) if len(sys.argv) > 1 else 100_000
+N = 100_000
 CUTOFF = datetime(2026, 1, 1)
 
 
@@ -125,5 +124,6 @@ def main() -> None:
     write_section("bulk-change", body)
 
 
-if __name__ == "__main__":
+if __name__ == "__main__":  # arguments read here, so that importing the module reads none
+    N = argument(1, N)
     main()

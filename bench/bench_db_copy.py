@@ -7,16 +7,15 @@ plain psycopg executemany of the same rows. Usage: ``python bench/bench_db_copy.
 
 from __future__ import annotations
 
-import sys
 import tempfile
 from pathlib import Path
 
-from bench._common import POSTGRES, fresh_desk, timed, write_section
+from bench._common import POSTGRES, argument, fresh_desk, timed, write_section
 from bench.bench_import import floor_postgres
 from tktctl.api import Desk
 from tktctl.services.transfer import copy_desk
 
-N = int(sys.argv[1]) if len(sys.argv) > 1 else 100_000
+N = 100_000
 
 
 def main() -> None:
@@ -46,5 +45,6 @@ def main() -> None:
     write_section("db-copy", body)
 
 
-if __name__ == "__main__":
+if __name__ == "__main__":  # arguments read here, so that importing the module reads none
+    N = argument(1, N)
     main()

@@ -21,11 +21,11 @@ from pathlib import Path
 
 from sqlalchemy.engine import make_url
 
-from bench._common import fresh_desk, timed, write_section
+from bench._common import argument, fresh_desk, timed, write_section
 from bench.bench_bulk_change import populate
 
-ROWS = int(sys.argv[1]) if len(sys.argv) > 1 else 1_000_000
-RUNS = int(sys.argv[2]) if len(sys.argv) > 2 else 3
+ROWS = 1_000_000
+RUNS = 3
 TICKETS = 10_000
 EXE = str(Path(sys.executable).with_name("tktctl"))
 
@@ -99,5 +99,6 @@ def main() -> None:
     write_section("history-export", body)
 
 
-if __name__ == "__main__":
+if __name__ == "__main__":  # arguments read here, so that importing the module reads none
+    ROWS, RUNS = argument(1, ROWS), argument(2, RUNS)
     main()

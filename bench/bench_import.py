@@ -9,19 +9,18 @@ from __future__ import annotations
 
 import json
 import statistics
-import sys
 import tempfile
 from datetime import datetime, timezone
 from pathlib import Path
 
 from sqlalchemy.engine import make_url
 
-from bench._common import POSTGRES, fresh_desk, timed, write_section
+from bench._common import POSTGRES, argument, fresh_desk, timed, write_section
 from tktctl.api import Desk
 from tktctl.services.transfer import read_records
 
-N = int(sys.argv[1]) if len(sys.argv) > 1 else 100_000
-RUNS = int(sys.argv[2]) if len(sys.argv) > 2 else 3
+N = 100_000
+RUNS = 3
 
 
 def write_input(path: Path) -> None:
@@ -139,5 +138,6 @@ def main() -> None:
     write_section("import", body)
 
 
-if __name__ == "__main__":
+if __name__ == "__main__":  # arguments read here, so that importing the module reads none
+    N, RUNS = argument(1, N), argument(2, RUNS)
     main()
