@@ -1,0 +1,114 @@
+"""Instructions per imported ticket and per exported history row, tktctl against its floor (callgrind).
+
+Wall times on a shared machine move with its load; counted instructions do not (nor do they
+count waits for the disk). Each figure is the difference between a run over SMALL and a run
+over LARGE items, divided by LARGE - SMALL, so that start-up and set-up cancel out. The import
+floor (``bench_import.floor_sqlite``) builds its parameter rows in the run, so they are counted
+with it. Needs valgrind. Usage: ``python -m bench.instructions``.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+SMALL, LARGE = 1_000, 6_000
+
+
+def child(work: str, path: str, arg: str) -> None:
+    """The work that is counted, in a process of its own."""
+    from tktctl.api import Desk
+
+    if work == "import":
+        from tktctl.services.transfer import read_records
+
+        desk = Desk(f"sqlite:///{path}")
+        desk.init()
+        with open(arg) as stream:
+            desk.transfer.import_tickets(read_records(stream, "jsonl"), batch_size=5000)
+    elif work == "import-floor":
+        import bench.bench_import as floor
+
+        floor.N = int(arg)
+        Desk(f"sqlite:///{path}").init()
+        floor.floor_sqlite(f"sqlite:///{path}")
+    elif work == "export":
+        from tktctl.formats import render
+        from tktctl.formats.kinds import HISTORY
+
+        with open(os.devnull, "w") as out:
+            render(Desk(f"sqlite:///{path}").history.export(), kind=HISTORY, fmt="jsonl", out=out)
+    elif work == "export-floor":
+        from bench.bench_history_export import floor
+
+        floor(path)
+
+
+def counted(work: str, path: Path, arg: str) -> int:
+    argv = ["valgrind", "--tool=callgrind", "--callgrind-out-file=/dev/null", sys.executable]
+    argv += ["-m", "bench.instructions", work, str(path), arg]
+    report = subprocess.run(argv, capture_output=True, text=True, check=True).stderr
+    found = re.search(r"Collected : (\d+)", report)
+    assert found, report
+    return int(found.group(1))
+
+
+def history_desk(path: Path, rows: int) -> None:
+    import bench.bench_bulk_change as change
+    import bench.bench_history_export as export
+    from tktctl.api import Desk
+
+    change.N, export.ROWS = export.TICKETS // 2, rows  # every row's ticket exists, as in the export bench
+    Desk(f"sqlite:///{path}").init()
+    export.populate(f"sqlite:///{path}")
+    export.fill(str(path))
+
+
+def main() -> None:
+    import bench.bench_import as importing
+    from bench._common import write_section
+
+    with tempfile.TemporaryDirectory() as tmp:
+        work = Path(tmp)
+        per_item: dict[str, float] = {}
+        inputs = {}
+        for n in (SMALL, LARGE):
+            importing.N = n
+            inputs[n] = work / f"tickets-{n}.jsonl"
+            importing.write_input(inputs[n])
+            history_desk(work / f"history-{n}.db", n)
+        cases = {
+            "import": lambda n: ("import", work / f"import-{n}.db", str(inputs[n])),
+            "import-floor": lambda n: ("import-floor", work / f"floor-{n}.db", str(n)),
+            "export": lambda n: ("export", work / f"history-{n}.db", ""),
+            "export-floor": lambda n: ("export-floor", work / f"history-{n}.db", ""),
+        }
+        for name, case in cases.items():
+            small, large = (counted(*case(n)) for n in (SMALL, LARGE))
+            per_item[name] = (large - small) / (LARGE - SMALL)
+    rows = [
+        "| work | tktctl instructions | floor instructions | ratio (floor / tktctl) |",
+        "|---|---|---|---|",
+        f"| import, per ticket (1 article, 2 history rows) | {per_item['import']:,.0f} |"
+        f" {per_item['import-floor']:,.0f} | {per_item['import-floor'] / per_item['import']:.2f} |",
+        f"| history export to jsonl, per row | {per_item['export']:,.0f} |"
+        f" {per_item['export-floor']:,.0f} | {per_item['export-floor'] / per_item['export']:.2f} |",
+    ]
+    body = (
+        "## Instructions per item (callgrind), independent of the machine's load\n\n"
+        f"Runs over {LARGE:,} items minus runs over {SMALL:,}, SQLite; the floors are those of the"
+        " import and history-export sections (the import floor's count includes building its rows).\n\n"
+        + "\n".join(rows)
+    )
+    write_section("instructions", body)
+
+
+if __name__ == "__main__":
+    if len(sys.argv) == 4:
+        child(*sys.argv[1:])
+    else:
+        main()
