@@ -22,8 +22,9 @@ import re
 import shutil
 import subprocess
 import sys
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 import pytest
 
@@ -110,26 +111,42 @@ def test_readme_markers_are_known_and_skips_few() -> None:
     assert sum("skip" in b.markers for b in SHELL_BLOCKS) <= 6
 
 
-@pytest.mark.parametrize("block", [_param(b) for b in SHELL_BLOCKS])
-def test_readme_shell_block_runs(block: Block, tmp_path: Path, sqlite_template: Path) -> None:
+def _run(block: Block, where: Path, template: Path) -> subprocess.CompletedProcess[str]:
+    """One block in its own dir on its own copy of the initialised desk."""
+    where.mkdir()
     for name, content in files(ALL).items():
-        (tmp_path / name).write_text(content, encoding="utf-8")
-    shutil.copyfile(sqlite_template, tmp_path / "desk.db")
+        (where / name).write_text(content, encoding="utf-8")
+    shutil.copyfile(template, where / "desk.db")
     bin_dir = str(Path(sys.executable).parent)  # the venv's tktctl, as a user's PATH has it
     env = {
         **os.environ,
-        "HOME": str(tmp_path),
-        "XDG_DATA_HOME": str(tmp_path / ".local" / "share"),
-        "XDG_CONFIG_HOME": str(tmp_path / ".config"),
-        "TKTCTL_DB": f"sqlite:///{tmp_path / 'desk.db'}",
+        "HOME": str(where),
+        "XDG_DATA_HOME": str(where / ".local" / "share"),
+        "XDG_CONFIG_HOME": str(where / ".config"),
+        "TKTCTL_DB": f"sqlite:///{where / 'desk.db'}",
         "PATH": f"{bin_dir}{os.pathsep}{os.environ.get('PATH', '')}",
     }
     script = f"set -euo pipefail\n{block.markers.get('setup', '')}\n{commands(block)}"
-    done = subprocess.run(
-        ["bash", "-c", script], cwd=tmp_path, env=env, capture_output=True, text=True, timeout=120, check=False
+    return subprocess.run(
+        ["bash", "-c", script], cwd=where, env=env, capture_output=True, text=True, timeout=300, check=False
     )
+
+
+@pytest.fixture(scope="module")
+def runs(tmp_path_factory: pytest.TempPathFactory, sqlite_template: Path) -> dict[int, Any]:
+    """Every block that is not skipped, run a few at a time (they share nothing): a minute, not four."""
+    root = tmp_path_factory.mktemp("readme")
+    todo = [b for b in SHELL_BLOCKS if "skip" not in b.markers]
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        futures = {b.line: pool.submit(_run, b, root / f"line{b.line}", sqlite_template) for b in todo}
+    return {line: future.result() for line, future in futures.items()}
+
+
+@pytest.mark.parametrize("block", [_param(b) for b in SHELL_BLOCKS])
+def test_readme_shell_block_runs(block: Block, runs: dict[int, Any]) -> None:
+    done = runs[block.line]
     expected = int(block.markers.get("exit", "0"))
     assert done.returncode == expected, (
         f"README.md line {block.line} exited {done.returncode}, expected {expected}\n"
-        f"--- script\n{script}\n--- stderr\n{done.stderr[-3000:]}"
+        f"--- script\n{done.args[-1]}\n--- stderr\n{done.stderr[-3000:]}"
     )
