@@ -388,3 +388,112 @@ def test_queue_escalation_settings_from_yaml(cli: Cli, tmp_path: Path) -> None:
     cli("queue", "update", "Tier 1", "--escalate-to", "nope", expect=3)
     cleared = cli("queue", "update", "Tier 1", "--clear", "escalate-to", "-o", "json").json
     assert cleared["escalate_to"] is None
+
+
+# maint escalation-rebuild and the back-fill on upgrade ---------------------------------
+
+DEADLINE_COLUMNS = (
+    "escalation_response_at",
+    "escalation_update_at",
+    "escalation_solution_at",
+    "escalation_at",
+    "escalation_response_warn_at",
+    "escalation_update_warn_at",
+    "escalation_solution_warn_at",
+    "escalation_check_at",
+    "first_closed_at",
+)
+
+
+def _sql(desk: Desk, statement: str, **params: Any) -> None:
+    """A change written straight into the database, past every service (a migration, a DBA's fix)."""
+    from sqlalchemy import text
+
+    with desk.engine.begin() as conn:
+        conn.execute(text(statement), params)
+
+
+def _rebuild_scene(desk: Desk, clock: Clock) -> dict[str, str]:
+    """Tickets in an SLA queue: running, answered, pending, reopened and closed, created on the normal path."""
+    desk.calendars.create("office", timezone="Europe/Berlin", hours=["mon-fri 09:00-17:00"])
+    desk.queues.create("Q", first_response_time=60, update_time=120, solution_time=480, first_response_notify=50)
+    tns = {name: desk.tickets.create(queue="Q", title=name, body="help")["tn"] for name in ("a", "b", "c", "d", "e")}
+    clock.at(minutes=5)
+    desk.tickets.note([tns["b"]], body="on it")
+    desk.tickets.set_state([tns["c"]], to="pending reminder", pending_until="+1d")
+    desk.tickets.close([tns["d"]])
+    desk.tickets.reopen([tns["d"]])
+    desk.tickets.close([tns["e"]])
+    return tns
+
+
+def _deadlines(db_url: str) -> dict[str, tuple[Any, ...]]:
+    """Each ticket's escalation columns, by ticket number."""
+    from sqlalchemy import create_engine, text
+
+    engine = create_engine(db_url)
+    try:
+        with engine.connect() as conn:
+            rows = conn.execute(text(f"SELECT tn, {', '.join(DEADLINE_COLUMNS)} FROM ticket")).all()
+    finally:
+        engine.dispose()
+    return {row[0]: tuple(row[1:]) for row in rows}
+
+
+def test_escalation_rebuild_restores_missing_and_stale_deadlines_and_leaves_closed_tickets(
+    desk: Desk, clock: Clock, db_url: str
+) -> None:
+    tns = _rebuild_scene(desk, clock)
+    # A deadline lost (as before migration 0003), then the SLA and calendar changed in SQL behind the program.
+    _sql(
+        desk, f"UPDATE ticket SET {', '.join(f'{c} = NULL' for c in DEADLINE_COLUMNS[:-1])} WHERE tn = :tn", tn=tns["a"]
+    )
+    _sql(desk, "UPDATE queue SET first_response_time = 30, solution_time = 240, calendar = 'office' WHERE name = 'Q'")
+    _sql(desk, "UPDATE ticket SET escalation_at = NULL WHERE tn = :tn", tn=tns["e"])  # closed: left alone
+    before, closed = dump(db_url), _deadlines(db_url)[tns["e"]]
+    assert desk.maint.escalation_rebuild(dry_run=True) == {"tickets": 4, "changed": 4, "dry_run": True}
+    assert dump(db_url) == before
+    assert desk.maint.escalation_rebuild(batch_size=3) == {"tickets": 4, "changed": 4, "dry_run": False}
+    rebuilt = _deadlines(db_url)
+    after = dump(db_url)
+    assert after["ticket_history"] == before["ticket_history"] and after["admin_audit"] == before["admin_audit"]
+    assert rebuilt[tns["e"]] == closed
+    # Monday 09:00Z is 10:00 in Berlin: 30 working minutes.
+    assert desk.tickets.show(tns["a"])["escalation"]["response"]["deadline"] == T0 + timedelta(minutes=30)
+    assert desk.tickets.show(tns["d"])["escalation"]["solution"] is None  # reopened: no second solution clock
+    # Exactly what the normal path writes: recomputing the queue's tickets through it moves nothing.
+    desk.queues.update("Q", first_response_time=30)
+    assert _deadlines(db_url) == rebuilt
+    assert desk.maint.escalation_rebuild() == {"tickets": 4, "changed": 0, "dry_run": False}
+
+
+def test_escalation_rebuild_cli_is_admin_only_and_prints_a_summary_record(cli: Cli, desk: Desk, db_url: str) -> None:
+    desk.queues.create("Q", first_response_time=60)
+    tn = desk.tickets.create(queue="Q", title="t")["tn"]
+    _sql(desk, "UPDATE ticket SET escalation_at = NULL, escalation_response_at = NULL WHERE tn = :tn", tn=tn)
+    desk.agents.create("bob")
+    desk.acl.grant("rw", group="users", agent="bob")
+    before = dump(db_url)
+    refused = cli("--as", "bob", "maint", "escalation-rebuild", expect=4)
+    assert refused.stderr.strip().splitlines() == [
+        "tktctl: error: permission denied: agent 'bob' needs 'rw' on group 'admin'"
+    ]
+    assert dump(db_url) == before
+    dry = cli("maint", "escalation-rebuild", "--dry-run", "-o", "json")
+    assert dry.json == {"tickets": 1, "changed": 1, "dry_run": True} and dump(db_url) == before
+    assert cli("maint", "escalation-rebuild", "-o", "json").json == {"tickets": 1, "changed": 1, "dry_run": False}
+    assert desk.tickets.show(tn)["escalation"]["response"]["deadline"] == T0 + timedelta(minutes=60)
+
+
+def test_db_upgrade_back_fills_deadlines_of_tickets_older_than_0003(desk: Desk, clock: Clock, db_url: str) -> None:
+    _rebuild_scene(desk, clock)
+    expected = _deadlines(db_url)
+    # As a desk migrated through 0003 and 0004 before the back-fill existed: no deadlines, no first close.
+    _sql(desk, f"UPDATE ticket SET {', '.join(f'{c} = NULL' for c in DEADLINE_COLUMNS)}")
+    _sql(desk, "UPDATE alembic_version SET version_num = '0004'")
+    desk.close()
+    upgraded = Desk(db_url, clock=clock)
+    assert upgraded.upgrade()["up_to_date"] is True
+    upgraded.close()
+    # Running tickets get their deadlines back; the reopened and the closed one their first close (history).
+    assert _deadlines(db_url) == expected

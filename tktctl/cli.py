@@ -69,7 +69,7 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
         "Manage auto-response templates (auto-reply, auto-reject, ...).",
     ),
     "calendar": ("tktctl.commands.calendar", "app", "Manage business calendars (working hours, holidays)."),
-    "maint": ("tktctl.commands.maint", "app", "Maintenance jobs for cron: pending states, unlock timeout."),
+    "maint": ("tktctl.commands.maint", "app", "Maintenance jobs: pending states, unlock timeout, escalation rebuild."),
     "job": ("tktctl.commands.job", "app", "Saved jobs: a ticket filter and actions, from YAML."),
     "check": ("tktctl.commands.escalate", "check_app", "Monitoring checks (Nagios plugin output)."),
     "escalate": (

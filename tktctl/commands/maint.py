@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import sys
+
 import typer
 
-from tktctl.commands._common import DryRunOpt, desk, done, emit, with_output
+from tktctl.commands._common import DryRunOpt, desk, done, emit, progress_bar, with_output
 from tktctl.formats import kinds
 
-app = typer.Typer(help="Maintenance jobs for cron: pending states, unlock timeout.", no_args_is_help=True)
+app = typer.Typer(help="Maintenance jobs: pending states, unlock timeout, escalation rebuild.", no_args_is_help=True)
 
 
 @app.command("pending")
@@ -23,4 +25,16 @@ def pending(ctx: typer.Context, dry_run: DryRunOpt = False) -> None:
 def unlock_timeout(ctx: typer.Context, dry_run: DryRunOpt = False) -> None:
     """Unlock tickets whose queue's unlock timeout passed (in working time) since their last change."""
     emit(ctx, desk(ctx).maint.unlock_timeout(dry_run=dry_run), kinds.JOB_RESULT)
+    done(dry_run)
+
+
+@app.command("escalation-rebuild")
+@with_output
+def escalation_rebuild(ctx: typer.Context, dry_run: DryRunOpt = False) -> None:
+    """Recompute the escalation deadlines of every open ticket (after a migration or a calendar fix); admin only."""
+    maint = desk(ctx).maint
+    total = maint.running_tickets() if sys.stderr.isatty() else None
+    with progress_bar(total) as step:
+        result = maint.escalation_rebuild(dry_run=dry_run, progress=step)
+    emit(ctx, result, kinds.ESCALATION_REBUILD)
     done(dry_run)

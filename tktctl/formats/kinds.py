@@ -278,6 +278,13 @@ JOB_RESULT = Kind(
     id_key="tn",
     table_keys=("tn", "job", "action", "from", "to"),
 )
+# What `maint escalation-rebuild` did: tickets walked, how many deadlines moved.
+ESCALATION_REBUILD = Kind(
+    "escalation rebuild",
+    keys=("tickets", "changed", "dry_run"),
+    id_key="changed",
+    table_keys=("tickets", "changed", "dry_run"),
+)
 JOB = Kind(
     "job",
     keys=("name", "filter", "actions", "changed"),

@@ -299,12 +299,24 @@ class Desk:
         return {**self.status(), "created": created}
 
     def upgrade(self) -> dict[str, Any]:
-        """Apply the shipped migrations up to the head revision."""
+        """Apply the shipped migrations up to the head revision; then, if a desk with tickets was
+        migrated, recompute the escalation deadlines (tickets older than 0003 have none).
+
+        The rebuild runs here, after the migrations and not inside one, because it needs the
+        calendars and the code of this version, which match the head schema only.
+        """
+        from tktctl.db import SCHEMA_HEAD
+
+        before = self.status()["revision"]
         try:
             migrate.upgrade(self._write_engine())
         except DBAPIError as exc:
             raise translate(exc, self.display_url) from exc
         self._schema_checked = False
+        if before not in (None, SCHEMA_HEAD):
+            from tktctl.services.maint import rebuild_escalations
+
+            rebuild_escalations(self)
         return self.status()
 
     def status(self) -> dict[str, Any]:

@@ -1,21 +1,24 @@
-"""OTRS's maintenance jobs: pending states whose time has come, and the unlock timeout.
+"""OTRS's maintenance jobs: pending states whose time has come, the unlock timeout, and the
+rebuild of the escalation deadlines.
 
-Each run is one transaction holding its job lock (see :mod:`joblock`), selects the due
+Each cron run is one transaction holding its job lock (see :mod:`joblock`), selects the due
 tickets with one indexed query, changes them with set-based statements and writes their
-history rows; ``dry_run`` computes everything and rolls back.
+history rows; ``dry_run`` computes everything and rolls back. The rebuild walks every
+running ticket in batches of one transaction each, so it never holds a million row locks.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import and_, exists, insert, or_, select
+from sqlalchemy import and_, exists, func, insert, or_, select
 from sqlalchemy.orm import aliased
 
 from tktctl.db.models import Notification, Queue, Ticket
 from tktctl.isotime import iso
-from tktctl.services import escalation, joblock, lookup
+from tktctl.services import escalation, joblock, lookup, permissions
 from tktctl.services.businesstime import working_between
 from tktctl.services.lookup import TICKET_ROW_COLUMNS, TicketRow
 
@@ -26,6 +29,20 @@ Record = dict[str, Any]
 # OTRS's StateAfterPending: where a pending auto state leads when its time has passed.
 AFTER_PENDING = {"pending auto close+": "closed successful", "pending auto close-": "closed unsuccessful"}
 REMINDER = "PendingReminder"
+# Tickets per transaction of the escalation rebuild: bounded locks and memory, few commits.
+REBUILD_BATCH = 5000
+# What escalation.refresh writes: a rebuild counts a ticket as changed when any of these moved.
+ESCALATION_COLUMNS = (
+    Ticket.escalation_response_at,
+    Ticket.escalation_update_at,
+    Ticket.escalation_solution_at,
+    Ticket.escalation_at,
+    Ticket.escalation_response_warn_at,
+    Ticket.escalation_update_warn_at,
+    Ticket.escalation_solution_warn_at,
+    Ticket.escalation_check_at,
+    Ticket.first_closed_at,
+)
 
 
 def _result(job: str, row: Any, action: str, old: Any, new: Any) -> Record:
@@ -120,6 +137,66 @@ class Maintenance:
                     ],
                 )
             return [_result("unlock-timeout", r, "unlock", owners[r.owner_id], None) for r in due] if due else []
+
+    def escalation_rebuild(
+        self,
+        *,
+        dry_run: bool = False,
+        batch_size: int = REBUILD_BATCH,
+        progress: Callable[[int], None] | None = None,
+    ) -> Record:
+        """Recompute the deadlines of every ticket still running; admin only (see :func:`rebuild_escalations`)."""
+        return rebuild_escalations(self.desk, dry_run=dry_run, batch_size=batch_size, progress=progress, admin=True)
+
+    def running_tickets(self) -> int:
+        """How many tickets an escalation rebuild walks (for a progress bar's length); admin only."""
+        with self.desk.read() as unit:
+            permissions.require_admin(unit)
+            return unit.session.scalar(select(func.count()).where(_running(unit))) or 0
+
+
+def _running(unit: Unit) -> Any:
+    """Tickets that are not closed, removed or merged: the ones that can have deadlines."""
+    ended = [s.id for s in lookup.states(unit).values() if s.type in escalation.ENDED_TYPES]
+    return Ticket.state_id.not_in(ended)
+
+
+def rebuild_escalations(
+    desk: Desk,
+    *,
+    dry_run: bool = False,
+    batch_size: int = REBUILD_BATCH,
+    progress: Callable[[int], None] | None = None,
+    admin: bool = False,
+) -> Record:
+    """Recompute every running ticket's deadlines with :func:`escalation.refresh`, as Znuny's
+    Maint::Ticket::EscalationIndexRebuild, for desks after a migration or a calendar fixed in SQL.
+
+    Batches in id order (keyset), one transaction each: lock the batch's tickets, read their
+    escalation columns, refresh them set-based, read again and count those that moved. Closed
+    tickets are left alone, and no history is written (a deadline is not a change of the
+    ticket, as on the normal path). ``admin`` checks the acting agent in every batch;
+    ``db upgrade`` runs it without (whoever may migrate the schema may do this).
+    """
+    tickets = changed = 0
+    last = 0
+    while True:
+        with desk.write(dry_run=dry_run) as unit:
+            if admin:
+                permissions.require_admin(unit)
+            window = (_running(unit), Ticket.id > last)
+            statement = select(Ticket.id, *ESCALATION_COLUMNS).where(*window).order_by(Ticket.id).limit(batch_size)
+            before = unit.session.execute(statement.with_for_update()).all()
+            if not before:
+                break
+            last = before[-1].id
+            escalation.refresh(unit, [r.id for r in before])
+            after = set(unit.session.execute(statement.where(Ticket.id <= last)).all())
+            changed += sum(1 for row in before if row not in after)
+            tickets += len(before)
+        if progress is not None:
+            progress(len(before))
+    return {"tickets": tickets, "changed": changed, "dry_run": dry_run}
 
 
 def _locked(unit: Unit, *where: Any) -> list[TicketRow]:
