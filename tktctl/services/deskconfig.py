@@ -94,7 +94,7 @@ def _items(section: Section, value: Any) -> list[Record]:
     if value is None:
         return []
     if not isinstance(value, list):
-        raise UsageError(f"{section.name} must be a list of records (as `{section.kind} list -o yaml` prints)")
+        raise UsageError(f"{section.name} must be a list of records (as `desk dump` prints them)")
     items: list[Record] = []
     seen: set[str] = set()
     for number, raw in enumerate(value, start=1):
