@@ -61,6 +61,11 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
         "app",
         "List administrative changes: grants, revokes, creations, disables, passwords.",
     ),
+    "desk": (
+        "tktctl.commands.desk",
+        "app",
+        "The desk's whole configuration as one YAML document, to keep in git.",
+    ),
     "db": ("tktctl.commands.db", "app", "Database schema: status and upgrades."),
     "mail": ("tktctl.commands.mail", "app", "Mail in (ingest, fetch) and out (outbox, send); dead letters."),
     "autoresponse": (

@@ -314,6 +314,35 @@ def done(dry_run: bool) -> None:
         typer.echo("dry run: nothing was written", err=True)
 
 
+def report_changes(ctx: typer.Context, changes: list[Any], kind: Kind, dry_run: bool) -> None:
+    """A declarative apply's changes on stdout; on stderr, none, or that a dry run wrote nothing."""
+    emit(ctx, changes, kind)
+    if not changes:
+        typer.echo("nothing to do", err=True)
+    elif dry_run:
+        typer.echo(f"dry run: {len(changes)} changes, nothing was written", err=True)
+
+
+def apply_records(
+    ctx: typer.Context,
+    section: str,
+    file: str,
+    dry_run: bool,
+    show: Callable[[str], Any],
+    kind: Kind,
+    identity: str = "name",
+) -> None:
+    """``NOUN apply -f FILE``: records as ``NOUN list -o yaml`` prints them (one, or a list), through
+    the same path as ``desk apply``; prints the objects, or with ``dry_run`` what would change."""
+    document = read_yaml(file)
+    items = document if isinstance(document, list) else [document]
+    changes = desk(ctx).config.apply({section: items}, dry_run=dry_run)
+    if dry_run:
+        report_changes(ctx, changes, kinds.DIFF, dry_run)
+    else:
+        emit(ctx, [show(item[identity]) for item in items], kind)
+
+
 def run_bulk(ctx: typer.Context, call: Callable[..., Any], selection: Chosen, *args: Any, **kwargs: Any) -> None:
     """Run a bulk change: ask on a terminal when it is big, show progress, print, summarise on stderr.
 

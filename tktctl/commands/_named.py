@@ -8,7 +8,7 @@ from typing import Annotated, Any
 
 import typer
 
-from tktctl.commands._common import desk, emit, with_output
+from tktctl.commands._common import DryRunOpt, FileOpt, apply_records, desk, emit, with_output
 from tktctl.formats.kinds import Kind
 
 
@@ -66,7 +66,13 @@ def add_named_commands(app: typer.Typer, noun: str, facade: str, kind: Kind, *, 
     def enable(ctx: typer.Context, name: Name) -> None:
         emit(ctx, service(ctx).set_valid(name, True), kind)
 
+    @app.command("apply")
+    @with_output
+    def apply(ctx: typer.Context, file: FileOpt, dry_run: DryRunOpt = False) -> None:
+        apply_records(ctx, f"{noun}s", file, dry_run, service(ctx).show, kind)
+
     create.__doc__ = f"Create a {noun}."
+    apply.__doc__ = f"Create or update {noun}s from YAML as `{noun} list -o yaml` prints it; rerunnable."
     list_.__doc__ = f"List {noun}s."
     show.__doc__ = f"Show a {noun}."
     update.__doc__ = f"Change a {noun}'s comment or name."

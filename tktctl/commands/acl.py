@@ -6,7 +6,7 @@ from typing import Annotated
 
 import typer
 
-from tktctl.commands._common import DryRunOpt, desk, emit, read_text, with_output
+from tktctl.commands._common import DryRunOpt, desk, emit, read_text, report_changes, with_output
 from tktctl.formats import kinds
 
 app = typer.Typer(
@@ -84,12 +84,7 @@ def apply(
         document = yaml.safe_load(text)
     except (OSError, UnicodeDecodeError, yaml.YAMLError) as exc:
         raise UsageError(f"cannot read {file}: {exc}") from exc
-    changes = desk(ctx).acl.apply(document, dry_run=dry_run)
-    emit(ctx, changes, kinds.CHANGE)
-    if not changes:
-        typer.echo("nothing to do", err=True)
-    elif dry_run:
-        typer.echo(f"dry run: {len(changes)} changes, nothing was written", err=True)
+    report_changes(ctx, desk(ctx).acl.apply(document, dry_run=dry_run), kinds.CHANGE, dry_run)
 
 
 @app.command("dump")

@@ -6,7 +6,17 @@ from typing import Annotated
 
 import typer
 
-from tktctl.commands._common import PasswordStdinOpt, desk, emit, read_password, required_password, with_output
+from tktctl.commands._common import (
+    DryRunOpt,
+    FileOpt,
+    PasswordStdinOpt,
+    apply_records,
+    desk,
+    emit,
+    read_password,
+    required_password,
+    with_output,
+)
 from tktctl.formats import kinds
 
 app = typer.Typer(help="Manage agents.", no_args_is_help=True)
@@ -57,6 +67,13 @@ def update(
 
     changes = {"name": UNSET if name is None else name, "email": UNSET if email is None else email}
     emit(ctx, desk(ctx).agents.update(login, **changes), kinds.AGENT)
+
+
+@app.command("apply")
+@with_output
+def apply(ctx: typer.Context, file: FileOpt, dry_run: DryRunOpt = False) -> None:
+    """Create or update agents from YAML as `agent list -o yaml` prints it (new ones have no password)."""
+    apply_records(ctx, "agents", file, dry_run, desk(ctx).agents.show, kinds.AGENT, identity="login")
 
 
 @app.command("disable")

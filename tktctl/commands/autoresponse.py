@@ -6,7 +6,7 @@ from typing import Annotated
 
 import typer
 
-from tktctl.commands._common import desk, emit, read_text, with_output
+from tktctl.commands._common import DryRunOpt, FileOpt, apply_records, desk, emit, read_text, with_output
 from tktctl.errors import UsageError
 from tktctl.formats import kinds
 
@@ -87,3 +87,10 @@ def update(
         desk(ctx).autoresponses.update(name, subject=subject, body=_body(body, body_file)),
         kinds.AUTO_RESPONSE,
     )
+
+
+@app.command("apply")
+@with_output
+def apply(ctx: typer.Context, file: FileOpt, dry_run: DryRunOpt = False) -> None:
+    """Create or change auto-responses from YAML as `autoresponse list -o yaml` prints it (queues: who sends it)."""
+    apply_records(ctx, "autoresponses", file, dry_run, desk(ctx).autoresponses.show, kinds.AUTO_RESPONSE)

@@ -6,7 +6,7 @@ from typing import Annotated
 
 import typer
 
-from tktctl.commands._common import FileOpt, desk, emit, read_yaml, with_output
+from tktctl.commands._common import DryRunOpt, FileOpt, apply_records, desk, emit, with_output
 from tktctl.formats import kinds
 
 app = typer.Typer(help="Manage business calendars (working hours, holidays).", no_args_is_help=True)
@@ -85,8 +85,6 @@ def update(
 
 @app.command("apply")
 @with_output
-def apply(ctx: typer.Context, file: FileOpt) -> None:
-    """Create or replace calendars from YAML (one mapping, or a list of them); rerunnable."""
-    document = read_yaml(file)
-    documents = document if isinstance(document, list) else [document]
-    emit(ctx, [desk(ctx).calendars.apply(d) for d in documents], kinds.CALENDAR)
+def apply(ctx: typer.Context, file: FileOpt, dry_run: DryRunOpt = False) -> None:
+    """Create or replace calendars from YAML as `calendar list -o yaml` prints it; rerunnable."""
+    apply_records(ctx, "calendars", file, dry_run, desk(ctx).calendars.show, kinds.CALENDAR)

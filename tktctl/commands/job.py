@@ -6,7 +6,7 @@ from typing import Annotated
 
 import typer
 
-from tktctl.commands._common import DryRunOpt, FileOpt, desk, done, emit, read_yaml, with_output
+from tktctl.commands._common import DryRunOpt, FileOpt, apply_records, desk, done, emit, read_yaml, with_output
 from tktctl.formats import kinds
 
 app = typer.Typer(help="Saved jobs: a ticket filter and actions, from YAML.", no_args_is_help=True)
@@ -34,11 +34,9 @@ def run(
 
 @app.command("apply")
 @with_output
-def apply(ctx: typer.Context, file: FileOpt) -> None:
-    """Save jobs from YAML (one mapping, or a list); a job of the same name is replaced."""
-    document = read_yaml(file)
-    documents = document if isinstance(document, list) else [document]
-    emit(ctx, [desk(ctx).jobs.save(d) for d in documents], kinds.JOB)
+def apply(ctx: typer.Context, file: FileOpt, dry_run: DryRunOpt = False) -> None:
+    """Save jobs from YAML as `job list -o yaml` prints it; a job of the same name is replaced."""
+    apply_records(ctx, "jobs", file, dry_run, desk(ctx).jobs.show, kinds.JOB)
 
 
 @app.command("list")

@@ -6,7 +6,7 @@ from typing import Annotated, Any
 
 import typer
 
-from tktctl.commands._common import FileOpt, desk, emit, read_yaml, with_output
+from tktctl.commands._common import DryRunOpt, FileOpt, apply_records, desk, emit, with_output
 from tktctl.formats import kinds
 
 app = typer.Typer(help="Manage queues.", no_args_is_help=True)
@@ -163,11 +163,9 @@ def update(
 
 @app.command("apply")
 @with_output
-def apply(ctx: typer.Context, file: FileOpt) -> None:
-    """Create or update queues from YAML (a mapping or a list): name, group and any setting; rerunnable."""
-    document = read_yaml(file)
-    documents = document if isinstance(document, list) else [document]
-    emit(ctx, [desk(ctx).queues.apply(d) for d in documents], kinds.QUEUE)
+def apply(ctx: typer.Context, file: FileOpt, dry_run: DryRunOpt = False) -> None:
+    """Create or update queues from YAML as `queue list -o yaml` prints it (or any part); rerunnable."""
+    apply_records(ctx, "queues", file, dry_run, desk(ctx).queues.show, kinds.QUEUE)
 
 
 @app.command("rename")

@@ -161,6 +161,13 @@ ACL_CHECK = Kind(
 )
 # The declarative desk of `acl dump` / `acl apply`.
 DESK = Kind("desk", keys=("groups", "roles", "agents"), id_key="groups", table_keys=("groups", "roles", "agents"))
+# What `apply --dry-run` and `desk apply` report: one object created, changed or removed.
+DIFF = Kind(
+    "diff",
+    keys=("kind", "name", "action", "changes"),
+    id_key="name",
+    table_keys=("kind", "name", "action", "changes"),
+)
 CHANGE = Kind(
     "change",
     keys=("action", "object", "name", "data"),

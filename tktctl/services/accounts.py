@@ -76,6 +76,20 @@ class Accounts(Generic[A]):
             audit.record(unit, "create", self.kind, login, **texts, password=hashed is not None)
             return self.record(row)
 
+    def ensure(self, unit: Unit, login: str, texts: dict[str, Any], valid: bool | None) -> None:
+        """Create the login (valid, no password) or bring it to these texts and validity, in ``unit``."""
+        check_login(self.kind, login)
+        wanted = self._checked(texts)
+        row = unit.session.scalar(select(self.model).where(self.model.login == login))
+        if row is None:
+            row = self.model(login=login, **wanted, valid=True, created=unit.now, changed=unit.now, password_hash=None)
+            unit.session.add(row)
+            unit.session.flush()
+            audit.record(unit, "create", self.kind, login, **wanted, password=False)
+        if valid is not None:
+            self._check_valid(unit, row, login, valid)
+        apply_changes(unit, row, self.kind, login, valid=valid, **wanted)
+
     def _update(self, login: str, texts: dict[str, Any]) -> Record:
         """Change the texts given (None clears one, UNSET leaves it)."""
         wanted = self._checked(texts)

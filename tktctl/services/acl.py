@@ -15,7 +15,7 @@ from sqlalchemy import delete, insert, select
 from tktctl.db.models import Agent, AgentGrant, Group, Role, RoleGrant
 from tktctl.errors import UsageError
 from tktctl.services import audit, lookup, permissions
-from tktctl.services.groups import Groups, Roles, members, set_members
+from tktctl.services.groups import Groups, Roles, check_item, mapping, members, set_members
 from tktctl.services.records import Record
 from tktctl.services.vocabulary import PERMISSIONS
 
@@ -278,17 +278,9 @@ class Acl:
             return changes
 
 
-def _mapping(value: Any, where: str) -> dict[str, Any]:
-    if value is None:
-        return {}
-    if not isinstance(value, dict) or not all(isinstance(k, str) for k in value):
-        raise UsageError(f"{where} must be a mapping of names")
-    return value
-
-
 def _parse_document(document: Any) -> dict[str, dict[str, dict[str, Any]]]:
     """Validate a desk document; every mistake is a usage error naming where it is."""
-    top = _mapping(document, "the document")
+    top = mapping(document, "the document")
     unknown = sorted(set(top) - {"groups", "roles", "agents"})
     if unknown:
         raise UsageError(f"unknown top-level key {', '.join(unknown)}; known: groups, roles, agents")
@@ -300,26 +292,59 @@ def _parse_document(document: Any) -> dict[str, dict[str, dict[str, Any]]]:
     spec: dict[str, dict[str, dict[str, Any]]] = {}
     for section, keys in allowed.items():
         spec[section] = {}
-        for name, raw in _mapping(top.get(section), section).items():
+        for name, raw in mapping(top.get(section), section).items():
             where = f"{section}.{name}"
-            item = dict(_mapping(raw, where))
-            extra = sorted(set(item) - keys)
-            if extra:
-                raise UsageError(f"{where}: unknown key {', '.join(extra)}; known: {', '.join(sorted(keys))}")
-            if "valid" in item and not isinstance(item["valid"], bool):
-                raise UsageError(f"{where}.valid must be true or false")
-            if "comment" in item and item["comment"] is not None and not isinstance(item["comment"], str):
-                raise UsageError(f"{where}.comment must be text")
-            if "agents" in item:
-                agents = item["agents"] or []
-                if not isinstance(agents, list) or not all(isinstance(a, str) for a in agents):
-                    raise UsageError(f"{where}.agents must be a list of logins")
-                item["agents"] = agents
+            item = check_item(where, raw, keys)
             if "grants" in item:
                 item["grants"] = {
                     group: parse_permissions(perms if isinstance(perms, (str, list)) else [])
-                    for group, perms in _mapping(item["grants"], f"{where}.grants").items()
+                    for group, perms in mapping(item["grants"], f"{where}.grants").items()
                     if perms
                 }
             spec[section][name] = item
     return spec
+
+
+# The `grants` section of `desk dump` / `desk apply`: one record per holder and group.
+
+
+def grant_key(record: Record) -> str:
+    holder = f"agent {record['agent']}" if "agent" in record else f"role {record['role']}"
+    return f"{holder} on {record['group']}"
+
+
+def grant_records(unit: Unit) -> list[Record]:
+    """The direct grants of roles, then of agents, each with its permission types on one group."""
+    found: list[Record] = []
+    for kind, model, column in (("role", Role, Role.name), ("agent", Agent, Agent.login)):
+        for row in unit.session.scalars(select(model).order_by(column)):
+            for group, perms in sorted(held(unit, kind, row).items()):
+                found.append({kind: _name(row), "group": group, "permissions": [p for p in PERMISSIONS if p in perms]})
+    return found
+
+
+def _grant_holder(unit: Unit, record: Record) -> tuple[str, Agent | Role]:
+    return _holder(unit, record.get("agent"), record.get("role"))
+
+
+def apply_grants(unit: Unit, documents: list[Record]) -> None:
+    """Make each holder's permission types on each group listed exactly the record's."""
+    for item in documents:
+        where = f"grants: {item.get('agent') or item.get('role')} on {item.get('group')}"
+        unknown = sorted(set(item) - {"agent", "role", "group", "permissions"})
+        if unknown:
+            raise UsageError(f"{where}: unknown key {', '.join(unknown)}; known: agent, role, group, permissions")
+        if not isinstance(item.get("group"), str):
+            raise UsageError(f"{where}: needs a group")
+        perms = item.get("permissions")
+        wanted = parse_permissions(perms) if isinstance(perms, (str, list)) and perms else []
+        kind, row = _grant_holder(unit, item)
+        set_grants(unit, kind, row, {item["group"]: wanted}, only=[item["group"]])
+
+
+def prune_grants(unit: Unit, keep: set[str]) -> None:
+    """Revoke every grant of a holder on a group that the document does not list."""
+    for record in grant_records(unit):
+        if grant_key(record) not in keep:
+            kind, row = _grant_holder(unit, record)
+            set_grants(unit, kind, row, {}, only=[record["group"]])

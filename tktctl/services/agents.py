@@ -10,7 +10,7 @@ from tktctl.db.models import Agent, Queue, QueueSubscription
 from tktctl.errors import ConflictError, UsageError
 from tktctl.services import lookup, permissions
 from tktctl.services.accounts import Accounts
-from tktctl.services.groups import UNSET
+from tktctl.services.groups import UNSET, apply_changes
 from tktctl.services.records import Record
 
 if TYPE_CHECKING:
@@ -38,11 +38,31 @@ class Agents(Accounts[Agent]):
 
     def list(self) -> list[Record]:
         with self.desk.read() as unit:
-            return [self.record(a) for a in unit.session.scalars(select(Agent).order_by(Agent.login))]
+            return self.records(unit)
 
     def update(self, login: str, *, name: Any = UNSET, email: Any = UNSET) -> Record:
         """Change the name or email (None clears it)."""
         return self._update(login, {"name": name, "email": email})
+
+    def records(self, unit: Unit) -> list[Record]:
+        return [self.record(a) for a in unit.session.scalars(select(Agent).order_by(Agent.login))]
+
+    def apply(self, unit: Unit, documents: list[dict[str, Any]]) -> None:
+        """Create each agent a record describes (without a password: set it with `agent passwd`), or update it."""
+        for document in documents:
+            unknown = sorted(set(document) - {"login", *self.texts, "valid"})
+            if unknown:
+                raise UsageError(f"unknown agent key {', '.join(unknown)}; known: login, name, email, valid")
+            if not isinstance(document.get("valid", True), bool):
+                raise UsageError(f"agent {document['login']!r}: valid must be true or false")
+            texts = {k: document[k] for k in self.texts if k in document}
+            self.ensure(unit, document["login"], texts, document.get("valid"))
+
+    def prune(self, unit: Unit, keep: set[str]) -> None:
+        """Disable the agents not kept: an agent is never deleted (tickets and history name it)."""
+        for row in unit.session.scalars(select(Agent).where(Agent.login.not_in(keep))).all():
+            self._check_valid(unit, row, row.login, False)
+            apply_changes(unit, row, self.kind, row.login, valid=False)
 
     def _check_valid(self, unit: Unit, row: Agent, login: str, valid: bool) -> None:
         if not valid and row.id == unit.actor.id:

@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import delete, insert, select
 
 from tktctl.db.models import AutoResponse, Queue, QueueAutoResponse
-from tktctl.errors import ConflictError, NotFoundError
-from tktctl.services import permissions
+from tktctl.errors import ConflictError, NotFoundError, UsageError
+from tktctl.services import lookup, permissions
 from tktctl.services.mailout import AUTO_TYPES
 from tktctl.services.records import Record
 from tktctl.services.vocabulary import choice, clean_text
@@ -69,6 +69,73 @@ def unassign(unit: Unit, queue: Queue, types: Sequence[str]) -> None:
         )
 
 
+def records(unit: Unit) -> list[Record]:
+    """Every auto-response's record, by name: what ``autoresponse list`` prints and ``desk dump`` writes."""
+    return _records(unit, unit.session.scalars(select(AutoResponse).order_by(AutoResponse.name)).all())
+
+
+APPLY_KEYS = ("name", "type", "subject", "body", "valid", "queues")
+
+
+def apply(unit: Unit, documents: list[dict[str, Any]]) -> None:
+    """Create or change each auto-response a record describes; ``queues``, when given, are exactly
+    the queues that send it (each queue sends one response per type)."""
+    for document in documents:
+        unknown = sorted(set(document) - set(APPLY_KEYS))
+        if unknown:
+            raise UsageError(f"unknown auto-response key {', '.join(unknown)}; known: {', '.join(APPLY_KEYS)}")
+        name = document["name"]
+        if not isinstance(document.get("valid", True), bool):
+            raise UsageError(f"auto-response {name!r}: valid must be true or false")
+        queues = document.get("queues")
+        if queues is not None and not (isinstance(queues, list) and all(isinstance(q, str) for q in queues)):
+            raise UsageError(f"auto-response {name!r}: queues must be a list of queue names")
+        response = unit.session.scalar(select(AutoResponse).where(AutoResponse.name == name))
+        wanted = {k: document[k] for k in ("type", "subject", "body", "valid") if k in document}
+        if response is None:
+            for key in ("type", "subject", "body"):
+                if not isinstance(wanted.get(key), str):
+                    raise UsageError(f"auto-response {name!r}: a new one needs {key}")
+            _check(name, wanted["type"], wanted["subject"], wanted["body"])
+            response = AutoResponse(name=name, created=unit.now, changed=unit.now, **{"valid": True, **wanted})
+            unit.session.add(response)
+        else:
+            _check(name, wanted.get("type", response.type), wanted.get("subject"), wanted.get("body"))
+            differing = {k: v for k, v in wanted.items() if getattr(response, k) != v}
+            if "type" in differing:  # its queues sent it for the old type
+                unit.session.execute(delete(QueueAutoResponse).where(QueueAutoResponse.auto_response_id == response.id))
+            for key, value in differing.items():
+                setattr(response, key, value)
+            if differing:
+                response.changed = unit.now
+        unit.session.flush()
+        if queues is not None:
+            unit.session.execute(
+                delete(QueueAutoResponse).where(
+                    QueueAutoResponse.auto_response_id == response.id,
+                    QueueAutoResponse.queue_id.not_in([lookup.queue(unit, q).id for q in queues]),
+                )
+            )
+            for queue in queues:
+                assign(unit, lookup.queue(unit, queue), [name])
+
+
+def prune(unit: Unit, keep: set[str]) -> None:
+    """Disable the auto-responses not kept (as OTRS does: they stay, invalid)."""
+    for response in unit.session.scalars(select(AutoResponse).where(AutoResponse.name.not_in(keep))):
+        if response.valid:
+            response.valid = False
+            response.changed = unit.now
+    unit.session.flush()
+
+
+def _check(name: str, type: str, subject: str | None, body: str | None) -> None:
+    clean_text("name", name, limit=200, required=True)
+    choice("auto-response type", type, AUTO_TYPES)
+    clean_text("subject", subject, limit=250)
+    clean_text("body", body)
+
+
 class AutoResponses:
     def __init__(self, desk: Desk) -> None:
         self.desk = desk
@@ -95,7 +162,7 @@ class AutoResponses:
 
     def list(self) -> list[Record]:
         with self.desk.read() as unit:
-            return _records(unit, unit.session.scalars(select(AutoResponse).order_by(AutoResponse.name)).all())
+            return records(unit)
 
     def show(self, name: str) -> Record:
         with self.desk.read() as unit:

@@ -79,7 +79,7 @@ class Calendars:
 
     def list(self) -> list[Record]:
         with self.desk.read() as unit:
-            return [_record(c) for c in unit.session.scalars(select(Calendar).order_by(Calendar.name))]
+            return records(unit)
 
     def show(self, name: str) -> Record:
         with self.desk.read() as unit:
@@ -105,11 +105,7 @@ class Calendars:
                 if if_not_exists:
                     return _record(existing)
                 raise ConflictError(f"calendar {name!r} already exists", ref=name)
-            calendar = Calendar(name=name, timezone=timezone, hours=parsed, holidays=days, comment=comment)
-            calendar.created = calendar.changed = unit.now
-            unit.session.add(calendar)
-            unit.session.flush()
-            return _record(calendar)
+            return _record(_store(unit, name, timezone=timezone, hours=parsed, holidays=days, comment=comment))
 
     def update(
         self,
@@ -144,25 +140,56 @@ class Calendars:
             escalation.refresh_queues(unit, queue_ids)
             return _record(calendar)
 
-    def apply(self, document: Any) -> Record:
-        """Create or replace a calendar from a parsed YAML mapping (rerunnable)."""
-        if not isinstance(document, Mapping):
-            raise UsageError("a calendar file must be a YAML mapping with name, timezone, hours, holidays")
+
+def records(unit: Unit) -> list[Record]:
+    """Every calendar's record, by name: what ``calendar list`` prints and ``desk dump`` writes."""
+    return [_record(c) for c in unit.session.scalars(select(Calendar).order_by(Calendar.name))]
+
+
+def _store(unit: Unit, name: str, **values: Any) -> Calendar:
+    """Create the calendar or set its values, in the caller's transaction; its queues' deadlines follow."""
+    calendar = unit.session.scalar(select(Calendar).where(Calendar.name == name))
+    if calendar is None:
+        calendar = Calendar(name=name, created=unit.now, **values)
+        unit.session.add(calendar)
+    elif all(getattr(calendar, k) == v for k, v in values.items()):
+        return calendar
+    else:
+        for key, value in values.items():
+            setattr(calendar, key, value)
+    calendar.changed = unit.now
+    unit.session.flush()
+    queue_ids = unit.session.scalars(select(Queue.id).where(Queue.calendar == name)).all()
+    escalation.refresh_queues(unit, queue_ids)
+    return calendar
+
+
+def apply(unit: Unit, documents: list[dict[str, Any]]) -> None:
+    """Create or replace each calendar a record describes (keys not given take the defaults)."""
+    for document in documents:
         unknown = sorted(set(document) - set(YAML_KEYS))
         if unknown:
             raise UsageError(f"unknown calendar key {', '.join(unknown)}; known: {', '.join(YAML_KEYS)}")
-        name = document.get("name")
-        if not isinstance(name, str):
-            raise UsageError("a calendar file needs a name")
-        holidays = [str(h) for h in document.get("holidays") or []]
-        settings: dict[str, Any] = {
-            "timezone": str(document.get("timezone") or "UTC"),
-            "hours": document.get("hours") or list(DEFAULT_HOURS),
-            "holidays": holidays,
-            "comment": document.get("comment"),
-        }
-        self.create(name, if_not_exists=True, **settings)
-        return self.update(name, **settings)
+        name, zone, comment = document["name"], str(document.get("timezone") or "UTC"), document.get("comment")
+        holidays = _check(name, zone, [str(h) for h in document.get("holidays") or []], comment)
+        _store(
+            unit,
+            name,
+            timezone=zone,
+            hours=parse_hours(document.get("hours") or list(DEFAULT_HOURS)),
+            holidays=holidays or [],
+            comment=comment,
+        )
+
+
+def prune(unit: Unit, keep: set[str]) -> None:
+    """Delete the calendars not kept; one that a queue still uses is a conflict."""
+    for calendar in unit.session.scalars(select(Calendar).where(Calendar.name.not_in(keep))).all():
+        user = unit.session.scalar(select(Queue.name).where(Queue.calendar == calendar.name).limit(1))
+        if user is not None:
+            raise ConflictError(f"calendar {calendar.name!r} is used by queue {user!r}; keep it", ref=calendar.name)
+        unit.session.delete(calendar)
+    unit.session.flush()
 
 
 def _get(unit: Unit, name: str) -> Calendar:

@@ -43,6 +43,7 @@ if TYPE_CHECKING:
     from tktctl.services.autoresponses import AutoResponses
     from tktctl.services.calendars import Calendars
     from tktctl.services.customers import Customers
+    from tktctl.services.deskconfig import DeskConfig
     from tktctl.services.escalation import Escalations
     from tktctl.services.groups import Groups, Roles
     from tktctl.services.history import HistoryLog
@@ -219,6 +220,13 @@ class Desk:
         from tktctl.services.jobs import Jobs
 
         return Jobs(self)
+
+    @cached_property
+    def config(self) -> DeskConfig:
+        """The whole configuration as one document (``desk dump`` / ``desk apply``)."""
+        from tktctl.services.deskconfig import DeskConfig
+
+        return DeskConfig(self)
 
     def close(self) -> None:
         """Release pooled connections (the engine is made again on next use)."""

@@ -6,7 +6,7 @@ agents. The functions taking a ``Unit`` are shared with ``acl apply``.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, Generic, TypeVar
+from typing import TYPE_CHECKING, Any, ClassVar, Generic, TypeVar
 
 from sqlalchemy import delete, insert, select
 
@@ -50,6 +50,33 @@ def apply_changes(unit: Unit, row: Any, kind: str, name: str, /, **wanted: Any) 
         row.changed = unit.now
         unit.session.flush()
     return changes
+
+
+def mapping(value: Any, where: str) -> dict[str, Any]:
+    """A YAML mapping of names (None: empty), else a usage error naming where it is."""
+    if value is None:
+        return {}
+    if not isinstance(value, dict) or not all(isinstance(k, str) for k in value):
+        raise UsageError(f"{where} must be a mapping of names")
+    return value
+
+
+def check_item(where: str, raw: Any, keys: set[str]) -> dict[str, Any]:
+    """One group or role of a document: only ``keys``, a boolean ``valid``, a text ``comment``, logins."""
+    item = dict(mapping(raw, where))
+    extra = sorted(set(item) - keys)
+    if extra:
+        raise UsageError(f"{where}: unknown key {', '.join(extra)}; known: {', '.join(sorted(keys))}")
+    if "valid" in item and not isinstance(item["valid"], bool):
+        raise UsageError(f"{where}.valid must be true or false")
+    if "comment" in item and item["comment"] is not None and not isinstance(item["comment"], str):
+        raise UsageError(f"{where}.comment must be text")
+    if "agents" in item:
+        agents = item["agents"] or []
+        if not isinstance(agents, list) or not all(isinstance(a, str) for a in agents):
+            raise UsageError(f"{where}.agents must be a list of logins")
+        item["agents"] = agents
+    return item
 
 
 def existing(unit: Unit, column: Any, value: str, kind: str, *, if_not_exists: bool) -> Any | None:
@@ -115,7 +142,28 @@ class Named(Generic[M]):
 
     def list(self) -> list[Record]:
         with self.desk.read() as unit:
-            return [self.record(unit, r) for r in unit.session.scalars(select(self.model).order_by(self.model.name))]
+            return self.records(unit)
+
+    # What `desk dump` / `desk apply` do with this kind, in the caller's transaction.
+    apply_keys: ClassVar[set[str]] = {"name", "comment", "valid"}
+
+    def records(self, unit: Unit) -> list[Record]:
+        return [self.record(unit, r) for r in unit.session.scalars(select(self.model).order_by(self.model.name))]
+
+    def apply(self, unit: Unit, documents: list[dict[str, Any]]) -> None:
+        """Create each object a record describes, or bring it to the record's comment and validity."""
+        for document in documents:
+            item = check_item(f"{self.kind} {document['name']}", document, self.apply_keys)
+            self.ensure(unit, item["name"], **{k: item[k] for k in ("comment", "valid") if k in item})
+            self.apply_more(unit, item)
+
+    def apply_more(self, unit: Unit, item: dict[str, Any]) -> None:
+        """What a kind's record sets beyond comment and validity (by default, nothing)."""
+
+    def prune(self, unit: Unit, keep: set[str]) -> None:
+        """Disable the objects not kept: a group or role is never deleted (grants and history refer to it)."""
+        for row in unit.session.scalars(select(self.model).where(self.model.name.not_in(keep))).all():
+            apply_changes(unit, row, self.kind, row.name, valid=False)
 
     def show(self, name: str) -> Record:
         with self.desk.read() as unit:
@@ -155,8 +203,14 @@ class Roles(Named[Role]):
     model = Role
     kind = "role"
 
+    apply_keys: ClassVar[set[str]] = {*Named.apply_keys, "agents"}
+
     def record(self, unit: Unit, row: Role) -> Record:
         return {**super().record(unit, row), "agents": members(unit, row.id)}
+
+    def apply_more(self, unit: Unit, item: dict[str, Any]) -> None:
+        if "agents" in item:
+            set_members(unit, self.get(unit, item["name"]), item["agents"])
 
     def add_agents(self, name: str, logins: list[str]) -> Record:
         with self.desk.write() as unit:

@@ -27,7 +27,7 @@ from collections.abc import Mapping
 from dataclasses import fields
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import select
+from sqlalchemy import delete, select
 
 from tktctl.db.models import Job, Ticket
 from tktctl.errors import NotFoundError, UsageError
@@ -112,13 +112,43 @@ def _record(job: Job) -> Record:
     return {**job.definition, "changed": job.changed}
 
 
+def records(unit: Unit) -> list[Record]:
+    """Every saved job's record, by name: what ``job list`` prints and ``desk dump`` writes."""
+    return [_record(j) for j in unit.session.scalars(select(Job).order_by(Job.name))]
+
+
+def _save(unit: Unit, definition: dict[str, Any]) -> Job:
+    """Store a checked definition (create or replace by name); an unchanged one is left as it is."""
+    job = unit.session.scalar(select(Job).where(Job.name == definition["name"]))
+    if job is None:
+        job = Job(name=definition["name"], created=unit.now)
+        unit.session.add(job)
+    elif job.definition == definition:
+        return job
+    job.definition = definition
+    job.changed = unit.now
+    unit.session.flush()
+    return job
+
+
+def apply(unit: Unit, documents: list[dict[str, Any]]) -> None:
+    """Save each job a record describes."""
+    for definition in [check(d) for d in documents]:
+        _save(unit, definition)
+
+
+def prune(unit: Unit, keep: set[str]) -> None:
+    """Delete the saved jobs not kept (a job is a definition; nothing refers to it)."""
+    unit.session.execute(delete(Job).where(Job.name.not_in(keep)))
+
+
 class Jobs:
     def __init__(self, desk: Desk) -> None:
         self.desk = desk
 
     def list(self) -> list[Record]:
         with self.desk.read() as unit:
-            return [_record(j) for j in unit.session.scalars(select(Job).order_by(Job.name))]
+            return records(unit)
 
     def show(self, name: str) -> Record:
         with self.desk.read() as unit:
@@ -129,14 +159,7 @@ class Jobs:
         definition = check(document)
         with self.desk.write() as unit:
             permissions.require_admin(unit)
-            job = unit.session.scalar(select(Job).where(Job.name == definition["name"]))
-            if job is None:
-                job = Job(name=definition["name"], created=unit.now)
-                unit.session.add(job)
-            job.definition = definition
-            job.changed = unit.now
-            unit.session.flush()
-            return _record(job)
+            return _record(_save(unit, definition))
 
     def delete(self, name: str) -> Record:
         with self.desk.write() as unit:

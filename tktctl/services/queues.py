@@ -24,7 +24,7 @@ ESCALATION_FIELDS = (*PERCENT_FIELDS, "escalate_raise", "escalate_to", "escalate
 # A change to one of these moves the deadlines of the queue's tickets.
 DEADLINE_FIELDS = (*MINUTE_FIELDS[1:], *PERCENT_FIELDS, "calendar", "escalation_decay")
 UNSET = object()
-YAML_KEYS = ("name", "group", *MINUTE_FIELDS, "calendar", "follow_up", "comment", *ESCALATION_FIELDS)
+YAML_KEYS = ("name", "group", "valid", *MINUTE_FIELDS, "calendar", "follow_up", "comment", *ESCALATION_FIELDS)
 INTEGER_FIELDS = (*MINUTE_FIELDS, *PERCENT_FIELDS, "escalate_raise", "escalation_decay")
 
 
@@ -86,6 +86,87 @@ def _check_name(name: str) -> str:
     return name
 
 
+def records(unit: Unit) -> list[Record]:
+    """Every queue's record, by name: what ``queue list`` prints and ``desk dump`` writes."""
+    rows = unit.session.execute(select(Queue, Group.name).join(Group).order_by(Queue.name))
+    return [_record(q, g, _queue_name(unit, q.escalate_to_id)) for q, g in rows]
+
+
+def _create(unit: Unit, name: str, group: str, settings: dict[str, Any]) -> Queue:
+    """Add the queue (valid, audited) in the caller's transaction."""
+    group_row = lookup.group(unit, group)
+    settings.setdefault("follow_up", "possible")
+    settings.setdefault("escalate_notify", False)
+    queue = Queue(name=name, group_id=group_row.id, valid=True, created=unit.now, changed=unit.now)
+    for key, value in _resolve(unit, settings).items():
+        setattr(queue, key, value)
+    unit.session.add(queue)
+    unit.session.flush()
+    unit.cache.pop("queues", None)  # lookup.queues() of this transaction must see it
+    audit.record(unit, "create", "queue", name, group=group_row.name, **settings)
+    return queue
+
+
+def _update(unit: Unit, queue: Queue, group: str | None, settings: dict[str, Any]) -> None:
+    """Set the given settings (None clears one) in the caller's transaction; deadlines follow."""
+    if group is not None:
+        queue.group_id = lookup.group(unit, group).id
+    for key, value in _resolve(unit, settings).items():
+        if key in ("follow_up", "escalate_notify") and value is None:
+            continue
+        setattr(queue, key, value)
+    queue.changed = unit.now
+    unit.session.flush()
+    audit.record(unit, "update", "queue", queue.name, **settings, **({"group": group} if group else {}))
+    if any(key in DEADLINE_FIELDS for key in settings):
+        escalation.refresh_queues(unit, [queue.id])
+
+
+def _parse(document: dict[str, Any]) -> tuple[str, dict[str, Any]]:
+    """A queue's name and settings from an ``apply`` record (``-`` in keys read as ``_``)."""
+    settings = {str(k).replace("-", "_"): v for k, v in document.items()}
+    unknown = sorted(set(settings) - set(YAML_KEYS))
+    if unknown:
+        raise UsageError(f"unknown queue key {', '.join(unknown)}; known: {', '.join(YAML_KEYS)}")
+    name = settings.pop("name", None)
+    if not isinstance(name, str):
+        raise UsageError("a queue file needs a name")
+    _check_name(name)
+    for key in INTEGER_FIELDS:
+        if settings.get(key) is not None and (type(settings[key]) is not int):
+            raise UsageError(f"queue {name!r}: {key} must be a whole number")
+    for key in ("escalate_notify", "valid"):
+        if not isinstance(settings.get(key, False), bool):
+            raise UsageError(f"queue {name!r}: {key} must be true or false")
+    _check_settings(settings)
+    return name, settings
+
+
+def apply(unit: Unit, documents: list[dict[str, Any]]) -> None:
+    """Create missing queues, then set what each record gives (escalate_to may name a queue created here)."""
+    parsed = [_parse(d) for d in documents]
+    existing = {r["name"]: r for r in records(unit)}
+    for name, settings in parsed:
+        if name not in existing:
+            _create(unit, name, settings.get("group") or "users", {})
+    have = {r["name"]: r for r in records(unit)}
+    for name, settings in parsed:
+        valid = settings.pop("valid", None)
+        differing = {k: v for k, v in settings.items() if have[name][k] != v}
+        group = differing.pop("group", None)
+        if group is not None or differing:
+            _update(unit, lookup.queue(unit, name), group, differing)
+        if valid is not None:
+            apply_changes(unit, lookup.queue(unit, name), "queue", name, valid=valid)
+
+
+def prune(unit: Unit, keep: set[str]) -> None:
+    """Disable the queues not kept: a queue is never deleted by a document (its tickets refer to it)."""
+    for record in records(unit):
+        if record["name"] not in keep:
+            apply_changes(unit, lookup.queue(unit, record["name"]), "queue", record["name"], valid=False)
+
+
 class Queues:
     def __init__(self, desk: Desk) -> None:
         self.desk = desk
@@ -97,8 +178,7 @@ class Queues:
 
     def list(self) -> list[Record]:
         with self.desk.read() as unit:
-            rows = unit.session.execute(select(Queue, Group.name).join(Group).order_by(Queue.name))
-            return [_record(q, g, _queue_name(unit, q.escalate_to_id)) for q, g in rows]
+            return records(unit)
 
     def show(self, name: str) -> Record:
         with self.desk.read() as unit:
@@ -114,14 +194,7 @@ class Queues:
                 if if_not_exists:
                     return self._get(unit, name)
                 raise ConflictError(f"queue {name!r} already exists", ref=name)
-            group_row = lookup.group(unit, group)
-            settings.setdefault("follow_up", "possible")
-            settings.setdefault("escalate_notify", False)
-            values = _resolve(unit, settings)
-            queue = Queue(name=name, group_id=group_row.id, valid=True, created=unit.now, changed=unit.now, **values)
-            unit.session.add(queue)
-            unit.session.flush()
-            audit.record(unit, "create", "queue", name, group=group_row.name, **settings)
+            _create(unit, name, group, settings)
             return self._get(unit, name)
 
     def update(
@@ -147,38 +220,8 @@ class Queues:
 
                 autoresponses.unassign(unit, queue, no_auto_responses)
                 autoresponses.assign(unit, queue, auto_responses)
-            if group is not None:
-                queue.group_id = lookup.group(unit, group).id
-            for key, value in _resolve(unit, settings).items():
-                if key in ("follow_up", "escalate_notify") and value is None:
-                    continue
-                setattr(queue, key, value)
-            queue.changed = unit.now
-            unit.session.flush()
-            audit.record(unit, "update", "queue", name, **settings, **({"group": group} if group else {}))
-            if any(key in DEADLINE_FIELDS for key in settings):
-                escalation.refresh_queues(unit, [queue.id])
+            _update(unit, queue, group, settings)
             return self._get(unit, name)
-
-    def apply(self, document: Any) -> Record:
-        """Create a queue if missing, then set the settings given in a parsed YAML mapping (rerunnable)."""
-        if not isinstance(document, dict):
-            raise UsageError("a queue file must be a YAML mapping with name and settings")
-        settings = {str(k).replace("-", "_"): v for k, v in document.items()}
-        unknown = sorted(set(settings) - set(YAML_KEYS))
-        if unknown:
-            raise UsageError(f"unknown queue key {', '.join(unknown)}; known: {', '.join(YAML_KEYS)}")
-        name = settings.pop("name", None)
-        if not isinstance(name, str):
-            raise UsageError("a queue file needs a name")
-        for key in INTEGER_FIELDS:
-            if settings.get(key) is not None and (type(settings[key]) is not int):
-                raise UsageError(f"queue {name!r}: {key} must be a whole number")
-        if not isinstance(settings.get("escalate_notify", False), bool):
-            raise UsageError(f"queue {name!r}: escalate_notify must be true or false")
-        group = settings.pop("group", None)
-        self.create(name, group=group or "users", if_not_exists=True)
-        return self.update(name, group=group, **settings)
 
     def rename(self, name: str, new_name: str) -> Record:
         _check_name(new_name)
