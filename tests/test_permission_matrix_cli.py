@@ -203,6 +203,23 @@ RULES: dict[str, list[Rule | tuple[Rule, str]]] = {
     ],
     "acl apply": [Rule(("acl", "apply", "-f", "-"), stdin="agents:\n  bob:\n    grants: {{secret: [rw]}}\n")],
     "acl dump": [Rule(("acl", "dump"))],
+    "desk dump": [Rule(("desk", "dump"))],
+    "desk apply": [
+        Rule(
+            ("desk", "apply", "-f", "-"),
+            stdin="agents:\n- login: bob\n  valid: true\ngrants:\n- agent: bob\n  group: secret\n  permissions: [rw]\n",
+        ),
+        Rule(("desk", "apply", "-f", "-", "--prune"), stdin="queues: []\n"),
+    ],
+    "agent apply": [Rule(("agent", "apply", "-f", "-"), stdin="login: bob\nname: Bob\n")],
+    "group apply": [Rule(("group", "apply", "-f", "-"), stdin="name: secret\nvalid: false\n")],
+    "role apply": [Rule(("role", "apply", "-f", "-"), stdin="name: spies\n")],
+    "autoresponse apply": [
+        Rule(
+            ("autoresponse", "apply", "-f", "-"),
+            stdin="name: leak\ntype: auto reply\nsubject: x\nbody: y\nqueues: [Secret]\n",
+        )
+    ],
     "customer create": [Rule(("customer", "create", "mallory@example.com"))],
     "customer list": [Rule(("customer", "list"), allow=READ)],
     "customer show": [Rule(("customer", "show", "alice@example.com"), allow=READ)],
@@ -253,6 +270,7 @@ RULES: dict[str, list[Rule | tuple[Rule, str]]] = {
     "calendar apply": [Rule(("calendar", "apply", "-f", "-"), stdin="name: office\ntimezone: UTC\n")],
     "maint pending": [(Rule(("maint", "pending")), PENDING_HOLE)],
     "maint unlock-timeout": [(Rule(("maint", "unlock-timeout")), AUTOMATION_HOLE)],
+    "maint escalation-rebuild": [Rule(("maint", "escalation-rebuild"))],
     "job run": [
         Rule(
             ("job", "run", "-"),
