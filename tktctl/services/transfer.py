@@ -426,9 +426,8 @@ class Transfer:
                     if not keep_going:
                         raise _at_line(line, exc) from exc
                     bad.append(_failed(line, exc))
-            # create on the groups of the queues the records go to, as `ticket create` needs
-            queues = lookup.queues(unit)
-            permissions.require(unit, "create", {queues[row.ticket["queue_id"]].group_id for row in rows})
+            if if_exists != "update":  # refused before anything is written; an update's records may only match
+                _require_create(unit, rows)
         return rows, bad
 
     def _batch(self, batch: Sequence[Row], if_exists: str, dry_run: bool, keep_going: bool) -> list[Record]:
@@ -458,6 +457,7 @@ class Transfer:
     def _insert(self, unit: Unit, rows: Sequence[Row]) -> list[Record]:
         if not rows:
             return []
+        _require_create(unit, rows)
         numbers = self.desk.numbers
         needed = sum(1 for r in rows if not r.ticket["tn"])
         given = {r.ticket["tn"] for r in rows if r.ticket["tn"]}
@@ -672,6 +672,12 @@ def _update(unit: Unit, row: Row, ticket_id: int) -> None:
         verbs.move_change(unit, sel, lookup.queues(unit)[new["queue_id"]].name)
     if "owner" in given and new["owner_id"] != current.owner_id:
         verbs.assign_change(unit, sel, logins[new["owner_id"]])
+
+
+def _require_create(unit: Unit, rows: Sequence[Row]) -> None:
+    """``create`` on the groups of the queues new tickets go to, as `ticket create` needs."""
+    queues = lookup.queues(unit)
+    permissions.require(unit, "create", {queues[row.ticket["queue_id"]].group_id for row in rows})
 
 
 def _at_line(line: int, exc: TktctlError) -> TktctlError:
