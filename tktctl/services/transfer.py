@@ -154,6 +154,7 @@ class ImportResult:
 
 
 ACCEPTED = frozenset(FIELDS | DERIVED)
+ARTICLE_TEXT = ("channel", "sender", "from", "to", "subject", "body")
 TEXT_FIELDS = ("queue", "state", "owner", "responsible", "lock", "channel", "body", "subject")
 
 
@@ -280,9 +281,10 @@ class Checker:
         if not isinstance(raw, dict):
             raise UsageError("an article must be an object")
         get = raw.get
-        for key in ("channel", "sender", "from", "to", "subject", "body"):
-            if get(key) is not None and not isinstance(get(key), str):
-                raise UsageError(f"article {key} must be a string, not {type(get(key)).__name__}")
+        for key in ARTICLE_TEXT:
+            value = get(key)
+            if value is not None and type(value) is not str:
+                raise UsageError(f"article {key} must be a string, not {type(value).__name__}")
         channel = choice("channel", get("channel") or "phone", CHANNELS)
         sender = choice("sender", get("sender") or ("agent" if channel == "internal" else "customer"), SENDERS)
         clean_text("body", get("body"))

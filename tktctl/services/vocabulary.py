@@ -73,7 +73,12 @@ def clean_column(kind: str, value: str | None, column: Any, *, required: bool = 
     Checked before writing, so over-long text is a usage error on every backend (PostgreSQL
     would refuse it, MariaDB cut it or refuse it, SQLite keep it).
     """
-    return clean_text(kind, value, limit=getattr(column.type, "length", None), required=required)
+    return clean_text(kind, value, limit=column_length(column), required=required)
+
+
+def column_length(column: Any) -> int | None:
+    """The length of a string column (None for unlimited text)."""
+    return getattr(column.type, "length", None)
 
 
 def check_login(kind: str, login: str) -> str:
