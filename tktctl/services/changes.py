@@ -37,7 +37,7 @@ from tktctl.errors import ConflictError, UsageError
 from tktctl.isotime import iso
 from tktctl.services import escalation, lookup
 from tktctl.services.lookup import chunks
-from tktctl.services.vocabulary import PENDING_TYPES, PRIORITY_WORDS
+from tktctl.services.vocabulary import PENDING_TYPES, PRIORITY_WORDS, clean_text, column_length
 
 if TYPE_CHECKING:
     from tktctl.services.desk import Unit
@@ -199,6 +199,42 @@ def add_history(unit: Unit, entries: Sequence[tuple[int, str, int, dict[str, Any
                 for t, kind, q, data in entries
             ],
         )
+
+
+# A ticket's text columns that callers set (title is required): create and import check them alike.
+TEXT_COLUMNS = {
+    "title": Ticket.title,
+    "customer": Ticket.customer,
+    "type": Ticket.type,
+    "external_id": Ticket.external_id,
+    "tn": Ticket.tn,
+}
+# Read once: an import checks them for every record.
+_TEXT_LIMITS = {key: column_length(column) for key, column in TEXT_COLUMNS.items()}
+# OTRS's history type for a change of each text field.
+FIELD_HISTORY = {"title": "TitleUpdate", "customer": "CustomerUpdate", "type": "TypeUpdate"}
+
+
+def clean_ticket_text(values: dict[str, Any]) -> None:
+    """Check the text ``values`` (keys of TEXT_COLUMNS) against their columns before anything is written."""
+    for key, limit in _TEXT_LIMITS.items():
+        value = values.get(key)
+        if value is None and key != "title":
+            continue
+        if value is not None and not isinstance(value, str):
+            raise UsageError(f"{key} must be a string, not {type(value).__name__}")
+        clean_text(key.replace("_", " "), value, limit=limit, required=key == "title")
+
+
+def set_fields(unit: Unit, sel: Selected, values: dict[str, str | None]) -> int:
+    """Set text fields (title, customer, type), each with its OTRS history row; returns changes made."""
+    changed = 0
+    for key, value in values.items():
+        column = getattr(Ticket, key)
+        differs = column.is_not(None) if value is None else or_(column.is_(None), column != value)
+        data = json_object(("from", column), ("to", value))
+        changed += apply(unit, sel, {key: value}, [Entry(FIELD_HISTORY[key], data)], [differs])
+    return changed
 
 
 def insert_ticket(unit: Unit, tn: str, **values: Any) -> int:

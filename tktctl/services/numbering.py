@@ -36,6 +36,28 @@ def format_number(generator: str, system_id: str, day: str, counter: int) -> str
     raise UsageError(f"unknown ticket number generator {generator!r}; choose one of {', '.join(GENERATORS)}")
 
 
+def is_valid_number(generator: str, system_id: str, tn: str) -> bool:
+    """Whether ``tn`` has the layout ``generator`` gives its numbers, with this system id.
+
+    An imported ticket keeps its number only if this desk could have made it: ASCII digits,
+    the system id in its place, a real date for the date-based generators, and the check digit.
+    """
+    if not (tn.isascii() and tn.isdigit()):
+        return False
+    if generator == "AutoIncrement":
+        return tn.startswith(system_id) and len(tn) >= len(system_id) + 4
+    day, rest = tn[:8], tn[8:]
+    try:
+        datetime.strptime(day, "%Y%m%d")
+    except ValueError:
+        return False
+    if generator == "DateChecksum":
+        rest, check = rest[:-1], tn[-1:]
+        if check != str(checksum(tn[:-1])):
+            return False
+    return rest.startswith(system_id) and len(rest) >= len(system_id) + 5
+
+
 def next_numbers(
     session: Session,
     *,

@@ -150,12 +150,14 @@ def visible_tickets(unit: Unit) -> ColumnElement[bool] | None:
     return or_(Ticket.queue_id.in_(queue_ids), Ticket.owner_id == unit.actor.id)
 
 
+def sees(unit: Unit, queue_id: int, owner_id: int) -> bool:
+    """Whether the actor may see a ticket in this queue with this owner (``ro``, or its owner)."""
+    groups = visible_group_ids(unit, "ro")
+    return groups is None or owner_id == unit.actor.id or lookup.queues(unit)[queue_id].group_id in groups
+
+
 def require_visible(unit: Unit, rows: Sequence[TicketRow]) -> None:
     """Reading a ticket the actor may not see is not-found: its existence does not leak."""
-    groups = visible_group_ids(unit, "ro")
-    if groups is None:
-        return
-    known = lookup.queues(unit)
     for row in rows:
-        if row.owner_id != unit.actor.id and known[row.queue_id].group_id not in groups:
+        if not sees(unit, row.queue_id, row.owner_id):
             raise NotFoundError(f"ticket {row.tn} not found", ref=row.tn)

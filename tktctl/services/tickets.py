@@ -16,7 +16,7 @@ from sqlalchemy import ColumnElement, func, or_, select
 
 from tktctl.db.models import Agent, History, Queue, State, Ticket
 from tktctl.db.sqljson import json_object
-from tktctl.errors import PartialFailure, TktctlError, UsageError
+from tktctl.errors import ConflictError, PartialFailure, TktctlError, UsageError
 from tktctl.services import changes, escalation, lookup, permissions
 from tktctl.services.changes import Entry, Selected, count_of, name_of
 from tktctl.services.lookup import chunks
@@ -32,7 +32,6 @@ from tktctl.services.records import (
 from tktctl.services.vocabulary import (
     CHANNELS,
     SENDERS,
-    TITLE_MAX,
     choice,
     clean_text,
     parse_priority,
@@ -170,6 +169,52 @@ def _require(unit: Unit, permission: str, sel: Selected) -> None:
     permissions.require(unit, permission, _groups(unit, sel, *owned))
 
 
+# The verbs' changes, each with the checks of its verb: also what an import's update runs.
+
+
+def move_change(unit: Unit, sel: Selected, to: str) -> int:
+    """`ticket move`: ``ro`` on the source, ``move_into`` on the target, the lock respected."""
+    target = lookup.queue(unit, to, for_write=True)
+    _require(unit, "ro", sel)
+    permissions.require(unit, "move_into", [target.group_id])
+    changes.guard_locks(unit, sel)
+    return changes.move(unit, sel, target.id)
+
+
+def prioritize_change(unit: Unit, sel: Selected, absolute: int | None, steps: int) -> int:
+    """`ticket prioritize`: ``priority``, the lock respected."""
+    _require(unit, "priority", sel)
+    changes.guard_locks(unit, sel)
+    return changes.set_priorities(unit, sel, absolute, steps)
+
+
+def state_change(unit: Unit, sel: Selected, to: str, pending_until: datetime | None) -> int:
+    """`ticket state` (and close, reopen): ``rw``, the lock respected."""
+    target = changes.target_state(unit, to, pending_until)
+    _require(unit, "rw", sel)
+    changes.guard_locks(unit, sel)
+    return changes.set_state(unit, sel, target, pending_until)
+
+
+def assign_change(unit: Unit, sel: Selected, to: str, *, responsible: bool = False) -> int:
+    """`ticket assign`: ``owner``, the lock respected; the owner or, with ``responsible``, the responsible agent."""
+    agent = lookup.agent(unit, to, for_write=True)
+    _require(unit, "owner", sel)
+    changes.guard_locks(unit, sel)
+    column = Ticket.responsible_id if responsible else Ticket.owner_id
+    data = json_object(("from", name_of(column, Agent)), ("to", agent.login))
+    entry = Entry("ResponsibleUpdate" if responsible else "OwnerUpdate", data)
+    differs = or_(column.is_(None), column != agent.id)
+    return changes.apply(unit, sel, {column.key: agent.id}, [entry], [differs])
+
+
+def fields_change(unit: Unit, sel: Selected, values: dict[str, str | None]) -> int:
+    """Title, customer, type: ``rw``, the lock respected (TitleUpdate, CustomerUpdate, TypeUpdate)."""
+    _require(unit, "rw", sel)
+    changes.guard_locks(unit, sel)
+    return changes.set_fields(unit, sel, values)
+
+
 class Tickets:
     """Ticket operations of one desk; each call is one transaction (or one per ticket)."""
 
@@ -234,16 +279,9 @@ class Tickets:
         With ``external_id``, an existing ticket with that key is returned unchanged and
         ``created_now`` is false, also when retries race each other.
         """
-        clean_text("title", title, limit=TITLE_MAX, required=True)
-        for kind, value, limit in (
-            ("customer", customer, 150),
-            ("type", type, 100),
-            ("external id", external_id, 200),
-            ("subject", subject, None),
-            ("body", body, None),
-            ("from", from_, None),
-        ):
-            clean_text(kind, value, limit=limit)
+        changes.clean_ticket_text({"title": title, "customer": customer, "type": type, "external_id": external_id})
+        for kind, value in (("subject", subject), ("body", body), ("from", from_)):
+            clean_text(kind, value)
         if external_id is not None and not external_id.strip():
             raise UsageError("external id must not be empty")
         choice("channel", channel, CHANNELS)
@@ -305,8 +343,14 @@ class Tickets:
 
     @staticmethod
     def _by_external_id(unit: Unit, external_id: str) -> Record | None:
+        """The ticket holding the key; one the agent may not see is only a taken key (nothing of it shown)."""
         row = unit.session.execute(ticket_select().where(Ticket.external_id == external_id)).first()
-        return None if row is None else {**ticket_record(row, unit), "created_now": False}
+        if row is None:
+            return None
+        owner_id = unit.session.scalar(select(Ticket.owner_id).where(Ticket.id == row.id))
+        if not permissions.sees(unit, row.queue_id, owner_id):
+            raise ConflictError(f"external id {external_id!r} is taken", ref=external_id)
+        return {**ticket_record(row, unit), "created_now": False}
 
     # Changing --------------------------------------------------------------------------
 
@@ -397,14 +441,7 @@ class Tickets:
         return rows
 
     def move(self, selection: Selection, to: str, **options: Any) -> BulkResult:
-        def change(unit: Unit, sel: Selected) -> int:
-            target = lookup.queue(unit, to, for_write=True)
-            _require(unit, "ro", sel)
-            permissions.require(unit, "move_into", [target.group_id])
-            changes.guard_locks(unit, sel)
-            return changes.move(unit, sel, target.id)
-
-        return self.run(selection, change, **options)
+        return self.run(selection, lambda unit, sel: move_change(unit, sel, to), **options)
 
     def lock(self, selection: Selection, *, steal: bool = False, **options: Any) -> BulkResult:
         def change(unit: Unit, sel: Selected) -> int:
@@ -465,12 +502,8 @@ class Tickets:
             raise UsageError("--raise and --lower take a positive number of steps")
         absolute = parse_priority(to) if to is not None else None
 
-        def change(unit: Unit, sel: Selected) -> int:
-            _require(unit, "priority", sel)
-            changes.guard_locks(unit, sel)
-            return changes.set_priorities(unit, sel, absolute, raise_by - lower_by)
-
-        return self.run(selection, change, **options)
+        steps = raise_by - lower_by
+        return self.run(selection, lambda unit, sel: prioritize_change(unit, sel, absolute, steps), **options)
 
     def close(
         self, selection: Selection, *, to: str = "closed successful", note: str | None = None, **options: Any
@@ -504,27 +537,14 @@ class Tickets:
         self, selection: Selection, *, to: str, pending_until: str | datetime | None = None, **options: Any
     ) -> BulkResult:
         def change(unit: Unit, sel: Selected) -> int:
-            target = changes.target_state(unit, to, unit.parse_time(pending_until))
-            _require(unit, "rw", sel)
-            changes.guard_locks(unit, sel)
-            return changes.set_state(unit, sel, target, unit.parse_time(pending_until))
+            return state_change(unit, sel, to, unit.parse_time(pending_until))
 
         return self.run(selection, change, **options)
 
     def assign(self, selection: Selection, *, to: str, responsible: bool = False, **options: Any) -> BulkResult:
         """Set the owner (or, with ``responsible``, the responsible agent)."""
 
-        def change(unit: Unit, sel: Selected) -> int:
-            agent = lookup.agent(unit, to, for_write=True)
-            _require(unit, "owner", sel)
-            changes.guard_locks(unit, sel)
-            column = Ticket.responsible_id if responsible else Ticket.owner_id
-            data = json_object(("from", name_of(column, Agent)), ("to", agent.login))
-            entry = Entry("ResponsibleUpdate" if responsible else "OwnerUpdate", data)
-            differs = or_(column.is_(None), column != agent.id)
-            return changes.apply(unit, sel, {column.key: agent.id}, [entry], [differs])
-
-        return self.run(selection, change, **options)
+        return self.run(selection, lambda unit, sel: assign_change(unit, sel, to, responsible=responsible), **options)
 
     def note(
         self,

@@ -18,23 +18,31 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
 from itertools import chain
-from typing import TYPE_CHECKING, Any, TextIO
+from typing import TYPE_CHECKING, Any, NamedTuple, TextIO
 
-from sqlalchemy import bindparam, func, insert, select, update
+from sqlalchemy import bindparam, func, insert, select
 
 from tktctl.db.models import Agent, Article, Attachment, History, Queue, Ticket, UTCDateTime
-from tktctl.errors import ConflictError, PartialFailure, TktctlError, UsageError
+from tktctl.errors import ConflictError, PartialFailure, PermissionDeniedError, TktctlError, UsageError
 from tktctl.gcpause import collector_paused
 from tktctl.isotime import iso
-from tktctl.services import lookup, permissions
-from tktctl.services.changes import article_history, new_ticket_data
+from tktctl.services import escalation, lookup, permissions
+from tktctl.services.changes import Selected, article_history, clean_ticket_text, new_ticket_data
 from tktctl.services.lookup import chunks
-from tktctl.services.numbering import next_numbers
+from tktctl.services.numbering import is_valid_number, next_numbers
 from tktctl.services.records import Record, ticket_record, ticket_select
-from tktctl.services.vocabulary import CHANNELS, SENDERS, TITLE_MAX, choice, clean_text, parse_priority
+from tktctl.services.vocabulary import (
+    CHANNELS,
+    HISTORY_TYPES,
+    SENDERS,
+    choice,
+    clean_column,
+    clean_text,
+    parse_priority,
+)
 
 if TYPE_CHECKING:
-    from tktctl.services.desk import Desk, Unit
+    from tktctl.services.desk import Desk, NumberSettings, Unit
     from tktctl.services.tickets import TicketFilter
 
 FORMATS = ("json", "jsonl", "yaml", "csv")
@@ -48,7 +56,25 @@ FIELDS = {
 # fmt: on
 # Keys an exported ticket carries that import recomputes or ignores.
 DERIVED = {"id", "state_type", "priority_name", "escalation", "created_now"}
-UPDATABLE = ("title", "queue_id", "state_id", "priority_id", "customer", "type", "owner_id", "pending_until")
+# Keys that keep what another desk made (its number, times and history): a migration, for admins only.
+PRESERVING = ("tn", "created", "changed", "history")
+# The keys `--if-exists update` changes, when a record gives them a value.
+UPDATE_KEYS = ("title", "customer", "type", "priority", "responsible", "state", "pending_until", "queue", "owner")
+# An existing ticket's values an update compares the record with, read under its row lock.
+UPDATE_COLUMNS = (
+    Ticket.title,
+    Ticket.customer,
+    Ticket.type,
+    Ticket.priority_id,
+    Ticket.responsible_id,
+    Ticket.state_id,
+    Ticket.pending_until,
+    Ticket.queue_id,
+    Ticket.owner_id,
+)
+
+
+NESTED = "nested too deeply"
 
 
 def read_records(stream: TextIO, fmt: str | None = None) -> Iterator[tuple[int, Any]]:
@@ -79,6 +105,8 @@ def read_records(stream: TextIO, fmt: str | None = None) -> Iterator[tuple[int, 
                 yield number, json.loads(line)
             except json.JSONDecodeError as exc:
                 yield number, UsageError(f"line {number}: invalid JSON: {exc.msg}")
+            except RecursionError:
+                yield number, UsageError(f"line {number}: invalid JSON: {NESTED}")
         return
     text = "\n" * (first - 1) + "".join(lines)
     if fmt == "csv":
@@ -94,6 +122,8 @@ def read_records(stream: TextIO, fmt: str | None = None) -> Iterator[tuple[int, 
             value = yaml.safe_load(text)
     except (json.JSONDecodeError, ValueError) as exc:
         raise UsageError(f"invalid {fmt}: {exc}") from exc
+    except RecursionError as exc:
+        raise UsageError(f"invalid {fmt}: {NESTED}") from exc
     except Exception as exc:  # yaml.YAMLError without importing yaml at module level
         raise UsageError(f"invalid {fmt}: {exc}") from exc
     items = value if isinstance(value, list) else [value]
@@ -109,6 +139,7 @@ class Row:
     articles: list[dict[str, Any]] = field(default_factory=list)
     attachments: list[list[dict[str, Any]]] = field(default_factory=list)
     history: list[dict[str, Any]] | None = None
+    given: frozenset[str] = frozenset()  # UPDATE_KEYS the record gives (read by `--if-exists update` only)
 
 
 @dataclass
@@ -123,7 +154,8 @@ class ImportResult:
 
 
 ACCEPTED = frozenset(FIELDS | DERIVED)
-TEXT_FIELDS = ("title", "queue", "state", "customer", "type", "external_id", "tn", "owner", "body", "subject")
+ARTICLE_TEXT = ("channel", "sender", "from", "to", "subject", "body")
+TEXT_FIELDS = ("queue", "state", "owner", "responsible", "lock", "channel", "body", "subject")
 
 
 class Checker:
@@ -133,8 +165,12 @@ class Checker:
     queues, states and agents, the actor, the time of the import) is looked up here once.
     """
 
-    def __init__(self, unit: Unit) -> None:
+    def __init__(self, unit: Unit, numbers: NumberSettings, if_exists: str) -> None:
         self.unit = unit
+        self.numbers = numbers
+        self.admin = permissions.is_admin(unit)
+        self.update = if_exists == "update"
+        self.keysets: dict[frozenset[str], frozenset[str]] = {}
         self.queues = {q.name: q.id for q in lookup.queues(unit).values()}
         self.states = {s.name: s.id for s in lookup.states(unit).values() if s.type != "merged"}
         self.agents: dict[str, int] = {login: i for login, i in unit.session.execute(select(Agent.login, Agent.id))}
@@ -163,10 +199,15 @@ class Checker:
             value = raw.get(key)
             if value is not None and not isinstance(value, str):
                 raise UsageError(f"{key} must be a string, not {type(value).__name__}")
+        self.refuse_preserving(raw)
         get = raw.get
-        title = clean_text("title", get("title"), limit=TITLE_MAX, required=True)
-        customer = clean_text("customer", get("customer"), limit=150)
-        clean_text("external id", get("external_id"), limit=200)
+        clean_ticket_text(raw)
+        title, customer, tn = raw["title"], get("customer"), get("tn")
+        if tn is not None and not is_valid_number(self.numbers.generator, self.numbers.system_id, tn):
+            raise UsageError(
+                f"tn {tn!r} is not a {self.numbers.generator} ticket number of this desk"
+                f" (system id {self.numbers.system_id})"
+            )
         queue_name = get("queue") or "Raw"
         queue = self.queues.get(queue_name)
         if queue is None:
@@ -182,7 +223,7 @@ class Checker:
         responsible = get("responsible")
         lock = choice("lock", get("lock", "unlocked"), ("locked", "unlocked"))
         ticket = {
-            "tn": get("tn"),
+            "tn": tn,
             "title": title,
             "queue_id": queue,
             "state_id": state,
@@ -200,6 +241,9 @@ class Checker:
             "changed_by": self.actor,
         }
         row = Row(line, ticket)
+        if self.update:
+            given = frozenset(k for k in UPDATE_KEYS if get(k) is not None)
+            row.given = self.keysets.setdefault(given, given)
         articles = get("articles") or []
         if not isinstance(articles, list):
             raise UsageError("articles must be a list")
@@ -213,11 +257,34 @@ class Checker:
             row.history = [self.entry(h, queue) for h in raw["history"]]
         return row
 
+    def refuse_preserving(self, raw: dict[str, Any]) -> None:
+        """A non-admin's record gets its own number, times and history: asking to keep them is refused.
+
+        With `--if-exists update` a ``tn`` only finds the ticket to update (matching is not
+        keeping); one that matches nothing is refused when the batch is written.
+        """
+        if self.admin:
+            return
+        kept = [k for k in PRESERVING if raw.get(k) is not None and not (k == "tn" and self.update)]
+        articles = raw.get("articles")
+        if isinstance(articles, list) and any(isinstance(a, dict) and a.get("created") is not None for a in articles):
+            kept.append("articles' created")
+        if kept:
+            raise PermissionDeniedError(
+                f"permission denied: keeping {', '.join(kept)} is a migration: agent {self.unit.actor.login!r}"
+                f" needs 'rw' on group {permissions.ADMIN_GROUP!r}",
+                ref=kept[0],
+            )
+
     def article(self, row: Row, raw: Any, created: datetime, title: str, customer: str | None) -> None:
         """Add one checked article (and its attachments' metadata) to ``row``."""
         if not isinstance(raw, dict):
             raise UsageError("an article must be an object")
         get = raw.get
+        for key in ARTICLE_TEXT:
+            value = get(key)
+            if value is not None and type(value) is not str:
+                raise UsageError(f"article {key} must be a string, not {type(value).__name__}")
         channel = choice("channel", get("channel") or "phone", CHANNELS)
         sender = choice("sender", get("sender") or ("agent" if channel == "internal" else "customer"), SENDERS)
         clean_text("body", get("body"))
@@ -237,29 +304,53 @@ class Checker:
                 "created_by": self.actor,
             }
         )
-        row.attachments.append(
-            attachments
-            and [
-                {
-                    "filename": str(a.get("filename", "")),
-                    "content_type": str(a.get("content_type", "application/octet-stream")),
-                    "size": int(a.get("size", 0)),
-                    "content": b"",
-                }
-                for a in attachments
-            ]
-        )
+        row.attachments.append(attachments and [_attachment(a) for a in attachments])
 
     def entry(self, raw: Any, queue_id: int) -> dict[str, Any]:
-        if not isinstance(raw, dict) or not isinstance(raw.get("type"), str):
-            raise UsageError("a history entry must be an object with a type")
+        """One history row an admin's migration keeps: a known OTRS type, an existing actor, a real time."""
+        if not isinstance(raw, dict):
+            raise UsageError("a history entry must be an object")
+        kind = raw.get("type")
+        if not isinstance(kind, str):
+            raise UsageError(f"history type must be a string, not {type(kind).__name__}")
+        clean_column("history type", kind, History.type, required=True)
+        if kind not in HISTORY_TYPES:
+            raise UsageError(f"history type {kind!r} is not an OTRS history type")
+        for key in ("actor", "queue"):
+            if raw.get(key) is not None and not isinstance(raw[key], str):
+                raise UsageError(f"history {key} must be a string, not {type(raw[key]).__name__}")
+        data = raw.get("data") or {}
+        if not isinstance(data, dict):
+            raise UsageError(f"history data must be an object, not {type(data).__name__}")
         return {
-            "type": raw["type"],
+            "type": kind,
             "actor_id": self.agent(raw["actor"]) if raw.get("actor") else self.actor,
             "queue_id": self.queues.get(raw.get("queue") or "", queue_id),
             "at": self.time(raw.get("at"), "history at") or self.now,
-            "data": raw.get("data") or {},
+            "data": data,
         }
+
+
+# Attachment sizes are stored in a signed 64-bit column.
+SIZE_LIMIT = 2**63
+
+
+def _attachment(raw: dict[str, Any]) -> dict[str, Any]:
+    """One attachment's metadata (the content is not exported, so not imported)."""
+    size = raw.get("size", 0)
+    if isinstance(size, bool) or not isinstance(size, int):
+        raise UsageError(f"attachment size must be a whole number of bytes, not {type(size).__name__}")
+    if not 0 <= size < SIZE_LIMIT:
+        raise UsageError("attachment size is out of range")
+    filename, content_type = raw.get("filename", ""), raw.get("content_type", "application/octet-stream")
+    for kind, value, column in (
+        ("attachment filename", filename, Attachment.filename),
+        ("attachment content_type", content_type, Attachment.content_type),
+    ):
+        if not isinstance(value, str):
+            raise UsageError(f"{kind} must be a string, not {type(value).__name__}")
+        clean_column(kind, value, column)
+    return {"filename": filename, "content_type": content_type, "size": size, "content": b""}
 
 
 def lookup_error(kind: str, name: Any) -> TktctlError:
@@ -295,11 +386,11 @@ class Transfer:
             raise UsageError("--batch-size must be at least 1")
         # The checked records and their rows are many acyclic objects: collector scans free nothing.
         with collector_paused():
-            rows, outcomes = self._check(records, continue_on_error)
+            rows, outcomes = self._check(records, continue_on_error, if_exists)
             totals = {"created": 0, "updated": 0, "skipped": 0, "failed": len(outcomes)}
             try:
                 for batch in chunks(rows, batch_size):
-                    for outcome in self._batch(batch, if_exists, dry_run):
+                    for outcome in self._batch(batch, if_exists, dry_run, continue_on_error):
                         totals[outcome["action"]] += 1
                         outcomes.append(outcome)
                     if progress is not None:
@@ -313,67 +404,62 @@ class Transfer:
             raise failure
         return ImportResult(outcomes, totals)
 
-    def _check(self, records: Iterable[tuple[int, Any]], keep_going: bool) -> tuple[list[Row], list[Record]]:
+    def _check(
+        self, records: Iterable[tuple[int, Any]], keep_going: bool, if_exists: str
+    ) -> tuple[list[Row], list[Record]]:
         rows: list[Row] = []
         bad: list[Record] = []
         with self.desk.read() as unit:
-            checker = Checker(unit)
-            seen: dict[str, int] = {}
+            checker = Checker(unit, self.desk.numbers, if_exists)
+            seen: dict[str, dict[str, int]] = {"external_id": {}, "tn": {}}
             for line, raw in records:
                 try:
                     if isinstance(raw, TktctlError):
                         raise raw
                     row = checker.row(line, raw)
-                    key = row.ticket["external_id"]
-                    if key is not None and key in seen:
-                        raise UsageError(f"external_id {key!r} repeats line {seen[key]}")
-                    if key is not None:
-                        seen[key] = line
+                    for name, lines in seen.items():
+                        key = row.ticket[name]
+                        if key is not None and key in lines:
+                            raise UsageError(f"{name} {key!r} repeats line {lines[key]}")
+                        if key is not None:
+                            lines[key] = line
                     rows.append(row)
                 except TktctlError as exc:
-                    message = exc.message if exc.message.startswith("line ") else f"line {line}: {exc.message}"
                     if not keep_going:
-                        raise type(exc)(message, ref=exc.ref) from exc
-                    error = {**exc.to_dict()["error"], "message": message}
-                    bad.append({"line": line, "ok": False, "action": "failed", "tn": None, "error": error})
-            # create on the groups of the queues the records go to, as `ticket create` needs
-            queues = lookup.queues(unit)
-            permissions.require(unit, "create", {queues[row.ticket["queue_id"]].group_id for row in rows})
+                        raise _at_line(line, exc) from exc
+                    bad.append(_failed(line, exc))
+            if if_exists != "update":  # refused before anything is written; an update's records may only match
+                _require_create(unit, rows)
         return rows, bad
 
-    def _batch(self, batch: Sequence[Row], if_exists: str, dry_run: bool) -> list[Record]:
-        """One transaction: skip/update/refuse existing keys, then insert the rest set-wise."""
+    def _batch(self, batch: Sequence[Row], if_exists: str, dry_run: bool, keep_going: bool) -> list[Record]:
+        """One transaction: skip/update/refuse existing keys, then insert the rest set-wise.
+
+        With ``keep_going`` a refused record is reported and each update runs in its own
+        savepoint, so a failed one leaves nothing behind while the others stay.
+        """
         with self.desk.write(dry_run=dry_run, bulk=True) as unit, _custom_plans(unit):
             existing = _existing(unit, batch)
             outcomes: list[Record] = []
             fresh: list[Row] = []
-            updates: list[dict[str, Any]] = []
             for row in batch:
-                found = existing.get(("external_id", row.ticket["external_id"])) or existing.get(
-                    ("tn", row.ticket["tn"])
-                )
-                if found is None:
+                try:
+                    outcome = _match(unit, row, existing, if_exists, keep_going)
+                except TktctlError as exc:
+                    if not keep_going:
+                        raise _at_line(row.line, exc) from exc
+                    outcome = _failed(row.line, exc)
+                if outcome is None:
                     fresh.append(row)
-                    continue
-                if if_exists == "fail":
-                    raise ConflictError(
-                        f"line {row.line}: ticket {found[1]} exists (same external_id or tn)",
-                        ref=found[1],
-                    )
-                action = "updated" if if_exists == "update" else "skipped"
-                if action == "updated":
-                    updates.append({"_id": found[0], **{k: row.ticket[k] for k in UPDATABLE}})
-                outcomes.append(_outcome(row, action, found[1]))
-            if updates:
-                values = {k: bindparam(k) for k in UPDATABLE}
-                statement = update(Ticket).where(Ticket.id == bindparam("_id")).values(**values, changed=unit.now)
-                unit.session.connection().execute(statement, updates)
+                else:
+                    outcomes.append(outcome)
             outcomes += self._insert(unit, fresh)
             return outcomes
 
     def _insert(self, unit: Unit, rows: Sequence[Row]) -> list[Record]:
         if not rows:
             return []
+        _require_create(unit, rows)
         numbers = self.desk.numbers
         needed = sum(1 for r in rows if not r.ticket["tn"])
         given = {r.ticket["tn"] for r in rows if r.ticket["tn"]}
@@ -423,6 +509,9 @@ class Transfer:
             _insert_rows(conn, Article.__table__, articles)
         if history:
             _insert_rows(conn, History.__table__, history)
+        timed = {q for q, sla in escalation.slas(unit).items() if sla.any}
+        if timed:  # deadlines after the articles: an agent's answer or a customer's contact moves them
+            escalation.refresh(unit, [ids[r.ticket["tn"]] for r in rows if r.ticket["queue_id"] in timed])
         return [_outcome(row, "created", row.ticket["tn"]) for row in rows]
 
     # Export --------------------------------------------------------------------------
@@ -502,17 +591,106 @@ def _columns(dialect: Any, table: Any, names: list[str], rows: Sequence[dict[str
     return columns
 
 
-def _existing(unit: Unit, batch: Sequence[Row]) -> dict[tuple[str, str], tuple[int, str]]:
-    """Tickets already there with a batch row's external_id or tn: (key, value) -> (id, tn)."""
-    found: dict[tuple[str, str], tuple[int, str]] = {}
+class Found(NamedTuple):
+    """A ticket already holding a record's key."""
+
+    id: int
+    tn: str
+    queue_id: int
+    owner_id: int
+
+
+def _existing(unit: Unit, batch: Sequence[Row]) -> dict[tuple[str, str], Found]:
+    """Tickets already there with a batch row's external_id or tn: (key, value) -> the ticket."""
+    found: dict[tuple[str, str], Found] = {}
     for name, column in (("external_id", Ticket.external_id), ("tn", Ticket.tn)):
         values = [r.ticket[name] for r in batch if r.ticket[name] is not None]
         # One statement, its IN list a parameter: not 500 literals built per chunk.
-        statement = select(column, Ticket.id, Ticket.tn).where(column.in_(bindparam("values", expanding=True)))
+        statement = select(column, Ticket.id, Ticket.tn, Ticket.queue_id, Ticket.owner_id).where(
+            column.in_(bindparam("values", expanding=True))
+        )
         for part in chunks(values):
             rows = unit.session.execute(statement, {"values": part})
-            found.update({(name, value): (i, tn) for value, i, tn in rows})
+            found.update({(name, value): Found(*rest) for value, *rest in rows})
     return found
+
+
+def _match(
+    unit: Unit, row: Row, existing: dict[tuple[str, str], Found], if_exists: str, keep_going: bool
+) -> Record | None:
+    """The outcome for a record whose key a ticket holds (skipped, updated, or an error); None: create it.
+
+    A ticket the agent may not see is only a taken key: nothing of it is shown or changed.
+    """
+    ticket = row.ticket
+    name = "external_id" if ("external_id", ticket["external_id"]) in existing else "tn"
+    found = existing.get((name, ticket[name]))
+    if found is None:
+        if ticket["tn"] is not None and not permissions.is_admin(unit):
+            raise PermissionDeniedError(
+                f"permission denied: tn {ticket['tn']!r} matches no ticket to update, and keeping it for a new"
+                f" ticket is a migration: agent {unit.actor.login!r} needs 'rw' on group {permissions.ADMIN_GROUP!r}",
+                ref=ticket["tn"],
+            )
+        return None
+    if not permissions.sees(unit, found.queue_id, found.owner_id):
+        raise ConflictError(f"{name.replace('_', ' ')} {ticket[name]!r} is taken", ref=ticket[name])
+    if if_exists == "fail":
+        raise ConflictError(f"ticket {found.tn} exists (same external_id or tn)", ref=found.tn)
+    if if_exists == "skip":
+        return _outcome(row, "skipped", found.tn)
+    if keep_going:
+        with unit.session.begin_nested():
+            _update(unit, row, found.id)
+    else:
+        _update(unit, row, found.id)
+    return _outcome(row, "updated", found.tn)
+
+
+def _update(unit: Unit, row: Row, ticket_id: int) -> None:
+    """Change a ticket to what the record gives, each change by its verb's own checks, primitives and history.
+
+    In the order an agent would run the verbs: the owner last, so that an agent who hands
+    over a ticket locked by himself may still change the rest of it first.
+    """
+    from tktctl.services import tickets as verbs
+
+    new, given = row.ticket, row.given
+    current = unit.session.execute(select(*UPDATE_COLUMNS).where(Ticket.id == ticket_id).with_for_update()).one()
+    sel = Selected.of([ticket_id])
+    fields = {k: new[k] for k in ("title", "customer", "type") if k in given and new[k] != getattr(current, k)}
+    if fields:
+        verbs.fields_change(unit, sel, fields)
+    if "priority" in given and new["priority_id"] != current.priority_id:
+        verbs.prioritize_change(unit, sel, new["priority_id"], 0)
+    logins = lookup.logins(unit, [new["owner_id"], new["responsible_id"]])
+    if "responsible" in given and new["responsible_id"] != current.responsible_id:
+        verbs.assign_change(unit, sel, logins[new["responsible_id"]], responsible=True)
+    state_id = new["state_id"] if "state" in given else current.state_id
+    pending = new["pending_until"] if given & {"state", "pending_until"} else current.pending_until
+    if state_id != current.state_id or pending != current.pending_until:
+        verbs.state_change(unit, sel, lookup.states(unit)[state_id].name, pending)
+    if "queue" in given and new["queue_id"] != current.queue_id:
+        verbs.move_change(unit, sel, lookup.queues(unit)[new["queue_id"]].name)
+    if "owner" in given and new["owner_id"] != current.owner_id:
+        verbs.assign_change(unit, sel, logins[new["owner_id"]])
+
+
+def _require_create(unit: Unit, rows: Sequence[Row]) -> None:
+    """``create`` on the groups of the queues new tickets go to, as `ticket create` needs."""
+    queues = lookup.queues(unit)
+    permissions.require(unit, "create", {queues[row.ticket["queue_id"]].group_id for row in rows})
+
+
+def _at_line(line: int, exc: TktctlError) -> TktctlError:
+    """The error, its message naming the record's line."""
+    message = exc.message if exc.message.startswith("line ") else f"line {line}: {exc.message}"
+    return type(exc)(message, ref=exc.ref)
+
+
+def _failed(line: int, exc: TktctlError) -> Record:
+    """A record's failure, as `--continue-on-error` reports it."""
+    return {"line": line, "ok": False, "action": "failed", "tn": None, "error": _at_line(line, exc).to_dict()["error"]}
 
 
 def _outcome(row: Row, action: str, tn: str) -> Record:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from tktctl.errors import UsageError
 
 PRIORITY_WORDS = {1: "very low", 2: "low", 3: "normal", 4: "high", 5: "very high"}
@@ -11,6 +13,22 @@ SENDERS = ("agent", "customer", "system")
 FOLLOW_UP = ("possible", "reject", "new_ticket")
 PENDING_TYPES = ("pending reminder", "pending auto")
 TITLE_MAX = 255
+# OTRS's ticket history types (its ticket_history_type table) and tktctl's own PendingReminder:
+# the types an imported history row may have.
+# fmt: off
+HISTORY_TYPES = frozenset({
+    "NewTicket", "FollowUp", "SendAutoReject", "SendAutoReply", "SendAutoFollowUp", "Forward", "Bounce",
+    "SendAnswer", "SendAgentNotification", "SendCustomerNotification", "EmailAgent", "EmailCustomer",
+    "PhoneCallAgent", "PhoneCallCustomer", "WebRequestCustomer", "AddNote", "Move", "Lock", "Unlock", "Remove",
+    "TimeAccounting", "CustomerUpdate", "PriorityUpdate", "OwnerUpdate", "ResponsibleUpdate", "LoopProtection",
+    "Misc", "SetPendingTime", "StateUpdate", "TicketDynamicFieldUpdate", "TicketLinkAdd", "TicketLinkDelete",
+    "SystemRequest", "Merged", "Subscribe", "Unsubscribe", "TypeUpdate", "ServiceUpdate", "SLAUpdate",
+    "ArchiveFlagUpdate", "TitleUpdate", "EscalationSolutionTimeStop", "EscalationResponseTimeStop",
+    "EscalationUpdateTimeStop", "EscalationResponseTimeStart", "EscalationUpdateTimeStart",
+    "EscalationSolutionTimeStart", "EscalationResponseTimeNotifyBefore", "EscalationUpdateTimeNotifyBefore",
+    "EscalationSolutionTimeNotifyBefore", "PendingReminder",
+})
+# fmt: on
 
 
 # Every spelling parse_priority accepts: "5", "very high", "5 very high".
@@ -47,6 +65,20 @@ def clean_text(kind: str, value: str | None, *, limit: int | None = None, requir
     if limit is not None and len(value) > limit:
         raise UsageError(f"{kind} is {len(value)} characters long; at most {limit} are allowed")
     return value
+
+
+def clean_column(kind: str, value: str | None, column: Any, *, required: bool = False) -> str | None:
+    """``clean_text`` limited to the column's own length: the one place text meets its column's size.
+
+    Checked before writing, so over-long text is a usage error on every backend (PostgreSQL
+    would refuse it, MariaDB cut it or refuse it, SQLite keep it).
+    """
+    return clean_text(kind, value, limit=column_length(column), required=required)
+
+
+def column_length(column: Any) -> int | None:
+    """The length of a string column (None for unlimited text)."""
+    return getattr(column.type, "length", None)
 
 
 def check_login(kind: str, login: str) -> str:
