@@ -52,10 +52,7 @@ ALLOWED: dict[tuple[str, str, str], str] = {
 
 # Direct writes that are holes a colleague is closing: the lead removes the entry after the merge,
 # and `test_known_hole_is_still_open` (strict xfail) tells when that is due.
-KNOWN_HOLES: dict[tuple[str, str, str], str] = {
-    ("services/transfer.py", "update", "ticket"): "issue 10 item 1: import --if-exists update bypasses "
-    "changes.apply (no permission, lock or history)",
-}
+KNOWN_HOLES: dict[tuple[str, str, str], str] = {}
 
 
 def _table_of(node: ast.expr) -> str:
