@@ -21,7 +21,7 @@ def add_named_commands(app: typer.Typer, noun: str, facade: str, kind: Kind, *, 
         return getattr(desk(ctx), facade)
 
     @app.command("create")
-    @with_output
+    @with_output(kind)
     def create(
         ctx: typer.Context,
         name: Name,
@@ -33,17 +33,17 @@ def add_named_commands(app: typer.Typer, noun: str, facade: str, kind: Kind, *, 
         emit(ctx, service(ctx).create(name, comment=comment, if_not_exists=if_not_exists), kind)
 
     @app.command("list")
-    @with_output
+    @with_output(kind)
     def list_(ctx: typer.Context) -> None:
         emit(ctx, service(ctx).list(), kind)
 
     @app.command("show")
-    @with_output
+    @with_output(kind)
     def show(ctx: typer.Context, name: Name) -> None:
         emit(ctx, service(ctx).show(name), kind)
 
     @app.command("update")
-    @with_output
+    @with_output(kind)
     def update(
         ctx: typer.Context,
         name: Name,
@@ -57,12 +57,12 @@ def add_named_commands(app: typer.Typer, noun: str, facade: str, kind: Kind, *, 
         emit(ctx, service(ctx).update(name, comment=text, new_name=rename), kind)
 
     @app.command("disable")
-    @with_output
+    @with_output(kind)
     def disable(ctx: typer.Context, name: Name) -> None:
         emit(ctx, service(ctx).set_valid(name, False), kind)
 
     @app.command("enable")
-    @with_output
+    @with_output(kind)
     def enable(ctx: typer.Context, name: Name) -> None:
         emit(ctx, service(ctx).set_valid(name, True), kind)
 

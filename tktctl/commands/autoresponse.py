@@ -35,7 +35,7 @@ BodyFileOpt = Annotated[str | None, typer.Option("--body-file", help="Read the t
 
 
 @app.command("create")
-@with_output
+@with_output(kinds.AUTO_RESPONSE)
 def create(
     ctx: typer.Context,
     name: Name,
@@ -59,21 +59,21 @@ def create(
 
 
 @app.command("list")
-@with_output
+@with_output(kinds.AUTO_RESPONSE)
 def list_(ctx: typer.Context) -> None:
     """List auto-responses and the queues that send them."""
     emit(ctx, desk(ctx).autoresponses.list(), kinds.AUTO_RESPONSE)
 
 
 @app.command("show")
-@with_output
+@with_output(kinds.AUTO_RESPONSE)
 def show(ctx: typer.Context, name: Name) -> None:
     """Show an auto-response."""
     emit(ctx, desk(ctx).autoresponses.show(name), kinds.AUTO_RESPONSE)
 
 
 @app.command("update")
-@with_output
+@with_output(kinds.AUTO_RESPONSE)
 def update(
     ctx: typer.Context,
     name: Name,

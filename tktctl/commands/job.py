@@ -19,7 +19,7 @@ def _is_file(ref: str) -> bool:
 
 
 @app.command("run")
-@with_output
+@with_output(kinds.JOB_RESULT)
 def run(
     ctx: typer.Context,
     job: Annotated[str, typer.Argument(help="A saved job's name, or a YAML file (has / or .yaml; - = stdin).")],
@@ -33,7 +33,7 @@ def run(
 
 
 @app.command("apply")
-@with_output
+@with_output(kinds.JOB)
 def apply(ctx: typer.Context, file: FileOpt) -> None:
     """Save jobs from YAML (one mapping, or a list); a job of the same name is replaced."""
     document = read_yaml(file)
@@ -42,21 +42,21 @@ def apply(ctx: typer.Context, file: FileOpt) -> None:
 
 
 @app.command("list")
-@with_output
+@with_output(kinds.JOB)
 def list_(ctx: typer.Context) -> None:
     """List saved jobs."""
     emit(ctx, desk(ctx).jobs.list(), kinds.JOB)
 
 
 @app.command("show")
-@with_output
+@with_output(kinds.JOB)
 def show(ctx: typer.Context, name: Name) -> None:
     """Show a saved job."""
     emit(ctx, desk(ctx).jobs.show(name), kinds.JOB)
 
 
 @app.command("delete")
-@with_output
+@with_output(kinds.JOB)
 def delete(ctx: typer.Context, name: Name) -> None:
     """Delete a saved job."""
     emit(ctx, desk(ctx).jobs.delete(name), kinds.JOB)

@@ -11,7 +11,7 @@ app = typer.Typer(help="Maintenance jobs for cron: pending states, unlock timeou
 
 
 @app.command("pending")
-@with_output
+@with_output(kinds.JOB_RESULT)
 def pending(ctx: typer.Context, dry_run: DryRunOpt = False) -> None:
     """Close pending-auto tickets past their time; record reminders for pending-reminder ones."""
     emit(ctx, desk(ctx).maint.pending(dry_run=dry_run), kinds.JOB_RESULT)
@@ -19,7 +19,7 @@ def pending(ctx: typer.Context, dry_run: DryRunOpt = False) -> None:
 
 
 @app.command("unlock-timeout")
-@with_output
+@with_output(kinds.JOB_RESULT)
 def unlock_timeout(ctx: typer.Context, dry_run: DryRunOpt = False) -> None:
     """Unlock tickets whose queue's unlock timeout passed (in working time) since their last change."""
     emit(ctx, desk(ctx).maint.unlock_timeout(dry_run=dry_run), kinds.JOB_RESULT)
