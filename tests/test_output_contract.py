@@ -14,6 +14,7 @@ import pytest
 import yaml
 
 from tests.conftest import Cli, dump
+from tests.test_docs import _load_generator
 from tktctl.text import CONTROLS
 
 EXE = str(Path(sys.executable).with_name("tktctl"))
@@ -87,6 +88,15 @@ def test_bad_output_options_fail_before_any_write(cli: Cli, args: tuple[str, ...
     assert result.stdout == ""
     assert "tktctl: error: unknown" in one_line_without_controls(result.stderr)
     assert dump(cli.db_url) == before
+
+
+def test_every_command_with_output_options_names_its_record_kind() -> None:
+    """A bare @with_output could check --fields only after the command wrote: every command says what it prints."""
+    commands = [(path, command) for path, command in _load_generator().command_tree() if path]
+    with_fields = [(path, command) for path, command in commands if any(p.name == "fields" for p in command.params)]
+    assert len(with_fields) > 90
+    offenders = [" ".join(path) for path, command in with_fields if command.callback.output_kind is None]
+    assert not offenders, f"use @with_output(kinds.X) in: {', '.join(offenders)}"
 
 
 def test_output_fields_follow_the_record_the_options_choose(cli: Cli) -> None:
