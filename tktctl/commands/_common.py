@@ -109,7 +109,7 @@ def with_output(kind: Kind | KindRule | F) -> Any:
     ``@with_output(kinds.TICKET)`` names what the command prints, so that the output options,
     wherever given, are checked against it before the command runs: a bad ``--fields`` fails
     before anything is written. A bare ``@with_output`` checks only the format up front
-    (tests/test_cli.py requires every command to name its kind).
+    (tests/test_output_contract.py requires every command to name its kind).
     """
     if inspect.isfunction(kind) and "ctx" in inspect.signature(kind).parameters:
         return _with_output(kind, None)
