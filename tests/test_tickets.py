@@ -306,7 +306,7 @@ def test_queue_delete_only_when_never_used(desk: Desk) -> None:
     desk.queues.create("Empty")
     desk.queues.create("Used")
     desk.tickets.create(title="t", queue="Used")
-    with pytest.raises(ConflictError, match="has 1 tickets"):
+    with pytest.raises(ConflictError, match="has 1 ticket;"):
         desk.queues.delete("Used")
     assert desk.queues.delete("Empty")["name"] == "Empty"
     assert "Empty" not in {q["name"] for q in desk.queues.list()}

@@ -30,6 +30,7 @@ from typer.core import TyperCommand, TyperGroup
 from tktctl import __version__, config
 from tktctl.commands._common import FieldsOpt, Invocation, QuietOpt, invocation
 from tktctl.errors import ExitCode, TktctlError, UsageError
+from tktctl.text import json_printable, printable
 
 # Name -> (module, attribute: a Typer app or a command function, the help the root lists), in the
 # order --help lists them. The help repeats the module's (keep them equal) so that --help imports none.
@@ -126,8 +127,21 @@ class LazyCommands(MutableMapping[str, Command]):
         return len(self._names)
 
 
+class ReaderGone(Exception):
+    """stdout's reader went away (``| head -1``): the command stops there and exits 0 (contract §4).
+
+    Not an OSError, so that click's own EPIPE handler (exit 1) lets it through to :func:`run`.
+    """
+
+
 class LazyGroup(TyperGroup):
     """The root group: lists its nouns from :data:`COMMANDS`, imports one only to run or complete it."""
+
+    def invoke(self, ctx: Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except BrokenPipeError as exc:
+            raise ReaderGone from exc
 
     def __init__(self, **attrs: Any) -> None:
         super().__init__(**attrs)
@@ -240,10 +254,9 @@ def root(
     )
 
 
-def _fallback_style(argv: Sequence[str]) -> tuple[bool, str]:
-    """Error style when the failure came before settings were resolved (e.g. a bad flag)."""
-    output = os.environ.get("TKTCTL_OUTPUT", "table")
-    debug = os.environ.get("TKTCTL_DEBUG", "") not in ("", "0", "false")
+def _fallback_style(argv: Sequence[str], output: str, debug: bool) -> tuple[bool, str]:
+    """Error style when the command line did not parse: ``-o``/``--debug`` found anywhere in it
+    (the output options are global options also after the verb), else ``output`` and ``debug``."""
     args = list(argv)
     for i, arg in enumerate(args):
         if arg in ("-o", "--output") and i + 1 < len(args):
@@ -258,15 +271,23 @@ def _fallback_style(argv: Sequence[str]) -> tuple[bool, str]:
 
 
 def _report(exc: TktctlError, output: str) -> None:
+    """One line on stderr; a message naming data (a title, a subject) shows its control characters escaped."""
     if output in ("json", "jsonl", "yaml"):
-        sys.stderr.write(json.dumps(exc.to_dict(), ensure_ascii=False) + "\n")
+        sys.stderr.write(json_printable(json.dumps(exc.to_dict(), ensure_ascii=False)) + "\n")
     else:
-        sys.stderr.write(f"tktctl: error: {exc.message}\n")
+        sys.stderr.write(f"tktctl: error: {printable(exc.message)}\n")
 
 
 def main(argv: Sequence[str] | None = None) -> None:
     """Entry point: run the command and exit with its documented exit code."""
-    sys.exit(run(sys.argv[1:] if argv is None else argv))
+    code = run(sys.argv[1:] if argv is None else argv)
+    try:
+        sys.stdout.flush()
+    except BrokenPipeError:
+        # The reader left before the last buffered output: exit as it chose. Pointing stdout at
+        # /dev/null keeps the flush at interpreter exit quiet (the Python docs' SIGPIPE note).
+        _silence_stdout()
+    sys.exit(code)
 
 
 def run(argv: Sequence[str], state: Invocation | None = None) -> int:
@@ -289,15 +310,15 @@ def run(argv: Sequence[str], state: Invocation | None = None) -> int:
     except ClickUsageError as exc:
         message = exc.format_message()
         where = exc.ctx.command_path if exc.ctx is not None else "tktctl"
-        _report(_usage(f"{message} (see `{where} --help`)"), _style(state, args)[1])
+        _report(_usage(f"{message} (see `{where} --help`)"), _style(state, args, parsed=False)[1])
         code = ExitCode.USAGE
     except ClickException as exc:
-        _report(_usage(exc.format_message()), _style(state, args)[1])
+        _report(_usage(exc.format_message()), _style(state, args, parsed=False)[1])
         code = ExitCode.USAGE
     except (typer.Abort, KeyboardInterrupt):
         sys.stderr.write("tktctl: aborted\n")
         code = 130
-    except BrokenPipeError:
+    except (ReaderGone, BrokenPipeError):
         # The reader went away (e.g. `| head`); nothing more to say.
         _silence_stdout()
         code = ExitCode.OK
@@ -326,10 +347,15 @@ def _invoke(args: list[str], state: Invocation) -> int:
             state.desk.close()
 
 
-def _style(state: Invocation, args: Sequence[str]) -> tuple[bool, str]:
-    if state.settings is not None:
-        return state.settings.debug, state.settings.output
-    return _fallback_style(args)
+def _style(state: Invocation, args: Sequence[str], *, parsed: bool = True) -> tuple[bool, str]:
+    """The error style: the settings' once the command line parsed, else what argv says over them."""
+    current = state.settings
+    if current is not None and parsed:
+        return current.debug, current.output
+    if current is not None:
+        return _fallback_style(args, current.output, current.debug)
+    debug = os.environ.get("TKTCTL_DEBUG", "") not in ("", "0", "false")
+    return _fallback_style(args, os.environ.get("TKTCTL_OUTPUT", "table"), debug)
 
 
 def _usage(message: str) -> TktctlError:

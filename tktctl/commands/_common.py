@@ -20,8 +20,9 @@ import typer
 
 from tktctl.config import Settings
 from tktctl.errors import PartialFailure, UsageError
-from tktctl.formats import kinds
+from tktctl.formats import check_format, kinds, select_fields
 from tktctl.gcpause import collector_paused
+from tktctl.text import plural
 
 if TYPE_CHECKING:
     from tktctl.formats.kinds import Kind
@@ -98,18 +99,45 @@ def _options(*specs: tuple[str, Any, Any]) -> list[inspect.Parameter]:
     return [inspect.Parameter(name, inspect.Parameter.KEYWORD_ONLY, default=d, annotation=a) for name, a, d in specs]
 
 
-def with_output(function: F) -> F:
-    """Add ``-o/--output``, ``--fields`` and ``-q`` after the verb, as kubectl and gh accept them."""
+# A command's record kind, or how its options choose one (``ctx.params``: every parsed option).
+KindRule = Callable[[dict[str, Any]], "Kind"]
 
+
+def with_output(kind: Kind | KindRule | F) -> Any:
+    """Add ``-o/--output``, ``--fields`` and ``-q`` after the verb, as kubectl and gh accept them.
+
+    ``@with_output(kinds.TICKET)`` names what the command prints, so that the output options,
+    wherever given, are checked against it before the command runs: a bad ``--fields`` fails
+    before anything is written. A bare ``@with_output`` checks only the format up front
+    (tests/test_output_contract.py requires every command to name its kind).
+    """
+    if inspect.isfunction(kind) and "ctx" in inspect.signature(kind).parameters:
+        return _with_output(kind, None)
+    return functools.partial(_with_output, kind=kind)
+
+
+def _with_output(function: F, kind: Kind | KindRule | None) -> F:
     def prepare(ctx: typer.Context | None, taken: dict[str, Any]) -> dict[str, Any]:
-        if ctx is not None and any(taken.values()):
-            state = invocation(ctx)
-            assert state.settings is not None
+        if ctx is None:
+            return {}
+        state = invocation(ctx)
+        assert state.settings is not None
+        if any(taken.values()):
             state.settings = state.settings.with_output(taken["output"], taken["fields"], bool(taken["quiet"]))
+        fmt = check_format(state.settings.output)
+        if kind is not None:
+            select_fields(kind if isinstance(kind, kinds.Kind) else kind(ctx.params), state.settings.fields, fmt)
         return {}
 
     extra = _options(("output", OutputOpt, None), ("fields", FieldsOpt, None), ("quiet", QuietOpt, False))
-    return _extend(function, extra, prepare)
+    wrapper = _extend(function, extra, prepare)
+    wrapper.output_kind = kind  # type: ignore[attr-defined]
+    return wrapper
+
+
+def bulk_kind(params: dict[str, Any]) -> Kind:
+    """What a verb over many tickets prints: the tickets, or with --continue-on-error each one's outcome."""
+    return kinds.OUTCOME if params.get("continue_on_error") else kinds.TICKET
 
 
 # The filters of `ticket list`, shared by every verb that selects tickets: (name, type, flag, help).
@@ -233,7 +261,10 @@ def emit(ctx: typer.Context, data: Any, kind: Kind) -> None:
     from tktctl.formats import render
 
     current = settings(ctx)
-    render(data, kind=kind, fmt=current.output, fields=current.fields, out=sys.stdout)
+    zone = None
+    if current.output == "table" and current.profile.get("timezone") not in (None, "local"):
+        zone = desk(ctx).tz  # the profile's zone, checked when the desk was made
+    render(data, kind=kind, fmt=current.output, fields=current.fields, out=sys.stdout, zone=zone)
     sys.stdout.flush()
 
 
@@ -320,7 +351,12 @@ def report_changes(ctx: typer.Context, changes: list[Any], kind: Kind, dry_run: 
     if not changes:
         typer.echo("nothing to do", err=True)
     elif dry_run:
-        typer.echo(f"dry run: {len(changes)} changes, nothing was written", err=True)
+        typer.echo(f"dry run: {plural(len(changes), 'change')}, nothing was written", err=True)
+
+
+def apply_kind(kind: Kind) -> Callable[[dict[str, Any]], Kind]:
+    """What an ``apply -f`` prints: the objects, or with ``--dry-run`` the diff."""
+    return lambda params: kinds.DIFF if params.get("dry_run") else kind
 
 
 def apply_records(
@@ -364,10 +400,19 @@ def run_bulk(ctx: typer.Context, call: Callable[..., Any], selection: Chosen, *a
             )
         except PartialFailure as failure:
             emit(ctx, failure.results, kinds.OUTCOME)
+            outcomes = failure.results
+            changed = sum(bool(o["changed"]) for o in outcomes)
+            _bulk_summary(ctx, len(outcomes), changed, sum(not o["ok"] for o in outcomes), dry_run)
             raise
-    emit(ctx, result, kinds.OUTCOME if continue_on_error else kinds.TICKET)
-    totals = {"matched": result.matched, "changed": result.changed, "failed": 0, "dry_run": dry_run}
-    summary(ctx, totals, f"{result.matched} tickets matched, {result.changed} changed")
+    emit(ctx, result, bulk_kind(ctx.params))
+    _bulk_summary(ctx, result.matched, result.changed, 0, dry_run)
+
+
+def _bulk_summary(ctx: typer.Context, matched: int, changed: int, failed: int, dry_run: bool) -> None:
+    """The totals of a bulk run; with --continue-on-error they count the failed tickets too."""
+    totals = {"matched": matched, "changed": changed, "failed": failed, "dry_run": dry_run}
+    text = f"{plural(matched, 'ticket')} matched, {changed} changed" + (f", {failed} failed" if failed else "")
+    summary(ctx, totals, text)
 
 
 def summary(ctx: typer.Context, totals: dict[str, Any], text: str) -> None:

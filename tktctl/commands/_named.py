@@ -8,7 +8,7 @@ from typing import Annotated, Any
 
 import typer
 
-from tktctl.commands._common import DryRunOpt, FileOpt, apply_records, desk, emit, with_output
+from tktctl.commands._common import DryRunOpt, FileOpt, apply_kind, apply_records, desk, emit, with_output
 from tktctl.formats.kinds import Kind
 
 
@@ -21,7 +21,7 @@ def add_named_commands(app: typer.Typer, noun: str, facade: str, kind: Kind, *, 
         return getattr(desk(ctx), facade)
 
     @app.command("create")
-    @with_output
+    @with_output(kind)
     def create(
         ctx: typer.Context,
         name: Name,
@@ -33,17 +33,17 @@ def add_named_commands(app: typer.Typer, noun: str, facade: str, kind: Kind, *, 
         emit(ctx, service(ctx).create(name, comment=comment, if_not_exists=if_not_exists), kind)
 
     @app.command("list")
-    @with_output
+    @with_output(kind)
     def list_(ctx: typer.Context) -> None:
         emit(ctx, service(ctx).list(), kind)
 
     @app.command("show")
-    @with_output
+    @with_output(kind)
     def show(ctx: typer.Context, name: Name) -> None:
         emit(ctx, service(ctx).show(name), kind)
 
     @app.command("update")
-    @with_output
+    @with_output(kind)
     def update(
         ctx: typer.Context,
         name: Name,
@@ -57,17 +57,17 @@ def add_named_commands(app: typer.Typer, noun: str, facade: str, kind: Kind, *, 
         emit(ctx, service(ctx).update(name, comment=text, new_name=rename), kind)
 
     @app.command("disable")
-    @with_output
+    @with_output(kind)
     def disable(ctx: typer.Context, name: Name) -> None:
         emit(ctx, service(ctx).set_valid(name, False), kind)
 
     @app.command("enable")
-    @with_output
+    @with_output(kind)
     def enable(ctx: typer.Context, name: Name) -> None:
         emit(ctx, service(ctx).set_valid(name, True), kind)
 
     @app.command("apply")
-    @with_output
+    @with_output(apply_kind(kind))
     def apply(ctx: typer.Context, file: FileOpt, dry_run: DryRunOpt = False) -> None:
         apply_records(ctx, f"{noun}s", file, dry_run, service(ctx).show, kind)
 

@@ -21,21 +21,21 @@ RoleOpt = Annotated[str | None, typer.Option("--role", help="Role name.")]
 
 
 @app.command("grant")
-@with_output
+@with_output(kinds.GRANT)
 def grant(ctx: typer.Context, perms: Perms, group: GroupOpt, agent: AgentOpt = None, role: RoleOpt = None) -> None:
     """Give an agent or a role permission types on a group (held ones stay; rerunnable)."""
     emit(ctx, desk(ctx).acl.grant(perms, group=group, agent=agent, role=role), kinds.GRANT)
 
 
 @app.command("revoke")
-@with_output
+@with_output(kinds.GRANT)
 def revoke(ctx: typer.Context, perms: Perms, group: GroupOpt, agent: AgentOpt = None, role: RoleOpt = None) -> None:
     """Take permission types on a group from an agent or a role (rerunnable); prints what remains."""
     emit(ctx, desk(ctx).acl.revoke(perms, group=group, agent=agent, role=role), kinds.GRANT)
 
 
 @app.command("list")
-@with_output
+@with_output(kinds.GRANT)
 def list_(
     ctx: typer.Context,
     agent: AgentOpt = None,
@@ -47,7 +47,7 @@ def list_(
 
 
 @app.command("check")
-@with_output
+@with_output(kinds.ACL_CHECK)
 def check(
     ctx: typer.Context,
     perm: Annotated[str, typer.Option("--perm", help="Permission type to check.")],
@@ -66,7 +66,7 @@ def check(
 
 
 @app.command("apply")
-@with_output
+@with_output(kinds.CHANGE)
 def apply(
     ctx: typer.Context,
     file: Annotated[
@@ -88,7 +88,7 @@ def apply(
 
 
 @app.command("dump")
-@with_output
+@with_output(kinds.DESK)
 def dump(ctx: typer.Context) -> None:
     """Print groups, roles and grants as `acl apply` reads them (use -o yaml)."""
     emit(ctx, desk(ctx).acl.dump(), kinds.DESK)

@@ -10,6 +10,7 @@ from tktctl.commands._common import (
     DryRunOpt,
     FileOpt,
     PasswordStdinOpt,
+    apply_kind,
     apply_records,
     desk,
     emit,
@@ -25,7 +26,7 @@ Login = Annotated[str, typer.Argument(help="Agent login.")]
 
 
 @app.command("create")
-@with_output
+@with_output(kinds.AGENT)
 def create(
     ctx: typer.Context,
     login: Login,
@@ -41,21 +42,21 @@ def create(
 
 
 @app.command("list")
-@with_output
+@with_output(kinds.AGENT)
 def list_(ctx: typer.Context) -> None:
     """List agents."""
     emit(ctx, desk(ctx).agents.list(), kinds.AGENT)
 
 
 @app.command("show")
-@with_output
+@with_output(kinds.AGENT)
 def show(ctx: typer.Context, login: Login) -> None:
     """Show an agent."""
     emit(ctx, desk(ctx).agents.show(login), kinds.AGENT)
 
 
 @app.command("update")
-@with_output
+@with_output(kinds.AGENT)
 def update(
     ctx: typer.Context,
     login: Login,
@@ -70,28 +71,28 @@ def update(
 
 
 @app.command("apply")
-@with_output
+@with_output(apply_kind(kinds.AGENT))
 def apply(ctx: typer.Context, file: FileOpt, dry_run: DryRunOpt = False) -> None:
     """Create or update agents from YAML as `agent list -o yaml` prints it (new ones have no password)."""
     apply_records(ctx, "agents", file, dry_run, desk(ctx).agents.show, kinds.AGENT, identity="login")
 
 
 @app.command("disable")
-@with_output
+@with_output(kinds.AGENT)
 def disable(ctx: typer.Context, login: Login) -> None:
     """Disable an agent: it can no longer act, and its grants and roles give nothing."""
     emit(ctx, desk(ctx).agents.set_valid(login, False), kinds.AGENT)
 
 
 @app.command("enable")
-@with_output
+@with_output(kinds.AGENT)
 def enable(ctx: typer.Context, login: Login) -> None:
     """Enable a disabled agent (its grants and roles apply again)."""
     emit(ctx, desk(ctx).agents.set_valid(login, True), kinds.AGENT)
 
 
 @app.command("passwd")
-@with_output
+@with_output(kinds.AGENT)
 def passwd(ctx: typer.Context, login: Login, password_stdin: PasswordStdinOpt = False) -> None:
     """Set an agent's password, read from standard input with --password-stdin."""
     emit(ctx, desk(ctx).agents.passwd(login, required_password(password_stdin)), kinds.AGENT)
@@ -101,21 +102,21 @@ QueuesOpt = Annotated[list[str], typer.Option("--queue", help="Queue (repeatable
 
 
 @app.command("subscribe")
-@with_output
+@with_output(kinds.SUBSCRIPTION)
 def subscribe(ctx: typer.Context, login: Login, queues: QueuesOpt) -> None:
     """Mail the agent about new tickets and follow-ups in these queues."""
     emit(ctx, desk(ctx).agents.subscribe(login, queues), kinds.SUBSCRIPTION)
 
 
 @app.command("unsubscribe")
-@with_output
+@with_output(kinds.SUBSCRIPTION)
 def unsubscribe(ctx: typer.Context, login: Login, queues: QueuesOpt) -> None:
     """Stop mailing the agent about these queues."""
     emit(ctx, desk(ctx).agents.subscribe(login, queues, unsubscribe=True), kinds.SUBSCRIPTION)
 
 
 @app.command("subscriptions")
-@with_output
+@with_output(kinds.SUBSCRIPTION)
 def subscriptions(ctx: typer.Context, login: Login) -> None:
     """The queues an agent is subscribed to."""
     emit(ctx, desk(ctx).agents.subscriptions(login), kinds.SUBSCRIPTION)

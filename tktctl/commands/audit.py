@@ -19,7 +19,7 @@ def _split(value: str | None) -> list[str]:
 
 
 @app.command("list")
-@with_output
+@with_output(kinds.AUDIT)
 def list_(
     ctx: typer.Context,
     since: Annotated[str | None, typer.Option("--since", help="From this time on. " + TimeHelp)] = None,

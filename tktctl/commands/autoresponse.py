@@ -6,7 +6,7 @@ from typing import Annotated
 
 import typer
 
-from tktctl.commands._common import DryRunOpt, FileOpt, apply_records, desk, emit, read_text, with_output
+from tktctl.commands._common import DryRunOpt, FileOpt, apply_kind, apply_records, desk, emit, read_text, with_output
 from tktctl.errors import UsageError
 from tktctl.formats import kinds
 
@@ -35,7 +35,7 @@ BodyFileOpt = Annotated[str | None, typer.Option("--body-file", help="Read the t
 
 
 @app.command("create")
-@with_output
+@with_output(kinds.AUTO_RESPONSE)
 def create(
     ctx: typer.Context,
     name: Name,
@@ -59,21 +59,21 @@ def create(
 
 
 @app.command("list")
-@with_output
+@with_output(kinds.AUTO_RESPONSE)
 def list_(ctx: typer.Context) -> None:
     """List auto-responses and the queues that send them."""
     emit(ctx, desk(ctx).autoresponses.list(), kinds.AUTO_RESPONSE)
 
 
 @app.command("show")
-@with_output
+@with_output(kinds.AUTO_RESPONSE)
 def show(ctx: typer.Context, name: Name) -> None:
     """Show an auto-response."""
     emit(ctx, desk(ctx).autoresponses.show(name), kinds.AUTO_RESPONSE)
 
 
 @app.command("update")
-@with_output
+@with_output(kinds.AUTO_RESPONSE)
 def update(
     ctx: typer.Context,
     name: Name,
@@ -90,7 +90,7 @@ def update(
 
 
 @app.command("apply")
-@with_output
+@with_output(apply_kind(kinds.AUTO_RESPONSE))
 def apply(ctx: typer.Context, file: FileOpt, dry_run: DryRunOpt = False) -> None:
     """Create or change auto-responses from YAML as `autoresponse list -o yaml` prints it (queues: who sends it)."""
     apply_records(ctx, "autoresponses", file, dry_run, desk(ctx).autoresponses.show, kinds.AUTO_RESPONSE)

@@ -6,7 +6,7 @@ from typing import Annotated
 
 import typer
 
-from tktctl.commands._common import DryRunOpt, FileOpt, apply_records, desk, emit, with_output
+from tktctl.commands._common import DryRunOpt, FileOpt, apply_kind, apply_records, desk, emit, with_output
 from tktctl.formats import kinds
 
 app = typer.Typer(help="Manage business calendars (working hours, holidays).", no_args_is_help=True)
@@ -25,7 +25,7 @@ Comment = Annotated[str | None, typer.Option("--comment", help="Free text for ad
 
 
 @app.command("create")
-@with_output
+@with_output(kinds.CALENDAR)
 def create(
     ctx: typer.Context,
     name: Name,
@@ -45,21 +45,21 @@ def create(
 
 
 @app.command("list")
-@with_output
+@with_output(kinds.CALENDAR)
 def list_(ctx: typer.Context) -> None:
     """List calendars."""
     emit(ctx, desk(ctx).calendars.list(), kinds.CALENDAR)
 
 
 @app.command("show")
-@with_output
+@with_output(kinds.CALENDAR)
 def show(ctx: typer.Context, name: Name) -> None:
     """Show a calendar."""
     emit(ctx, desk(ctx).calendars.show(name), kinds.CALENDAR)
 
 
 @app.command("update")
-@with_output
+@with_output(kinds.CALENDAR)
 def update(
     ctx: typer.Context,
     name: Name,
@@ -84,7 +84,7 @@ def update(
 
 
 @app.command("apply")
-@with_output
+@with_output(apply_kind(kinds.CALENDAR))
 def apply(ctx: typer.Context, file: FileOpt, dry_run: DryRunOpt = False) -> None:
     """Create or replace calendars from YAML as `calendar list -o yaml` prints it; rerunnable."""
     apply_records(ctx, "calendars", file, dry_run, desk(ctx).calendars.show, kinds.CALENDAR)

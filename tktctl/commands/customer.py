@@ -17,7 +17,7 @@ CompanyOpt = Annotated[str | None, typer.Option("--company", help="Company (cust
 
 
 @app.command("create")
-@with_output
+@with_output(kinds.CUSTOMER)
 def create(
     ctx: typer.Context,
     login: Login,
@@ -37,21 +37,21 @@ def create(
 
 
 @app.command("list")
-@with_output
+@with_output(kinds.CUSTOMER)
 def list_(ctx: typer.Context, company: CompanyOpt = None) -> None:
     """List customer users."""
     emit(ctx, desk(ctx).customers.list(company=company), kinds.CUSTOMER)
 
 
 @app.command("show")
-@with_output
+@with_output(kinds.CUSTOMER)
 def show(ctx: typer.Context, login: Login) -> None:
     """Show a customer user."""
     emit(ctx, desk(ctx).customers.show(login), kinds.CUSTOMER)
 
 
 @app.command("update")
-@with_output
+@with_output(kinds.CUSTOMER)
 def update(ctx: typer.Context, login: Login, email: EmailOpt = None, company: CompanyOpt = None) -> None:
     """Change a customer's email or company."""
     from tktctl.services.groups import UNSET
@@ -61,28 +61,28 @@ def update(ctx: typer.Context, login: Login, email: EmailOpt = None, company: Co
 
 
 @app.command("disable")
-@with_output
+@with_output(kinds.CUSTOMER)
 def disable(ctx: typer.Context, login: Login) -> None:
     """Disable a customer: keeps its tickets, can no longer authenticate."""
     emit(ctx, desk(ctx).customers.set_valid(login, False), kinds.CUSTOMER)
 
 
 @app.command("enable")
-@with_output
+@with_output(kinds.CUSTOMER)
 def enable(ctx: typer.Context, login: Login) -> None:
     """Enable a disabled customer."""
     emit(ctx, desk(ctx).customers.set_valid(login, True), kinds.CUSTOMER)
 
 
 @app.command("passwd")
-@with_output
+@with_output(kinds.CUSTOMER)
 def passwd(ctx: typer.Context, login: Login, password_stdin: PasswordStdinOpt = False) -> None:
     """Set a customer's password, read from standard input with --password-stdin."""
     emit(ctx, desk(ctx).customers.passwd(login, required_password(password_stdin)), kinds.CUSTOMER)
 
 
 @app.command("auth")
-@with_output
+@with_output(kinds.AUTH)
 def auth(ctx: typer.Context, login: Login, password_stdin: PasswordStdinOpt = False) -> None:
     """Check a customer's password from stdin: exit 0 if right, 4 if not (same for unknown or disabled)."""
     emit(ctx, desk(ctx).customers.auth(login, required_password(password_stdin)), kinds.AUTH)

@@ -11,6 +11,7 @@ from typer._completion_classes import completion_init
 
 from tktctl.commands._common import desk, emit, progress_bar, summary, with_output
 from tktctl.formats import kinds
+from tktctl.text import plural
 
 app = typer.Typer(help="Database schema: status and upgrades.", no_args_is_help=True)
 SHELLS = ("bash", "zsh", "fish")
@@ -21,31 +22,31 @@ SHELLS = ("bash", "zsh", "fish")
 completion_init()
 
 
-@with_output
+@with_output(kinds.INIT)
 def init(ctx: typer.Context) -> None:
     """Create the schema (or upgrade it) and the OTRS default data; safe to rerun."""
     result = desk(ctx).init()
     emit(ctx, result, kinds.INIT)
     if result["created"]:
-        typer.echo(f"created {len(result['created'])} default records (see -o json for the list)", err=True)
+        typer.echo(f"created {plural(len(result['created']), 'default record')} (see -o json for the list)", err=True)
 
 
 @app.command("upgrade")
-@with_output
+@with_output(kinds.DB_STATUS)
 def upgrade(ctx: typer.Context) -> None:
     """Apply the migrations this version ships."""
     emit(ctx, desk(ctx).upgrade(), kinds.DB_STATUS)
 
 
 @app.command("status")
-@with_output
+@with_output(kinds.DB_STATUS)
 def status(ctx: typer.Context) -> None:
     """Show the schema revision against the one this version needs."""
     emit(ctx, desk(ctx).status(), kinds.DB_STATUS)
 
 
 @app.command("copy")
-@with_output
+@with_output(kinds.COPY)
 def copy(
     ctx: typer.Context,
     to: Annotated[str, typer.Option("--to", help="URL of an empty target database (migrated first).")],

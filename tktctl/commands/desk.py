@@ -15,7 +15,7 @@ app = typer.Typer(help="The desk's whole configuration as one YAML document, to 
 
 
 @app.command("dump")
-@with_output
+@with_output(kinds.DESK_DOCUMENT)
 def dump(ctx: typer.Context) -> None:
     """Print the configuration as `desk apply` reads it: YAML (the default), or JSON with -o json."""
     from tktctl.formats import render
@@ -31,7 +31,7 @@ def dump(ctx: typer.Context) -> None:
 
 
 @app.command("apply")
-@with_output
+@with_output(kinds.DIFF)
 def apply(
     ctx: typer.Context,
     file: FileOpt,

@@ -12,7 +12,7 @@ from tktctl.formats import kinds
 check_app = typer.Typer(help="Monitoring checks (Nagios plugin output).", no_args_is_help=True)
 
 
-@with_output
+@with_output(kinds.ESCALATION)
 def escalate(
     ctx: typer.Context,
     dry_run: DryRunOpt = False,

@@ -13,7 +13,7 @@ app = typer.Typer(help="Export ticket history.", no_args_is_help=True)
 
 
 @app.command("export")
-@with_output
+@with_output(kinds.HISTORY)
 def export(
     ctx: typer.Context,
     since: Annotated[str | None, typer.Option("--since", help="From this time on. " + TimeHelp)] = None,

@@ -6,7 +6,17 @@ from typing import Annotated
 
 import typer
 
-from tktctl.commands._common import DryRunOpt, FileOpt, apply_records, desk, done, emit, read_yaml, with_output
+from tktctl.commands._common import (
+    DryRunOpt,
+    FileOpt,
+    apply_kind,
+    apply_records,
+    desk,
+    done,
+    emit,
+    read_yaml,
+    with_output,
+)
 from tktctl.formats import kinds
 
 app = typer.Typer(help="Saved jobs: a ticket filter and actions, from YAML.", no_args_is_help=True)
@@ -19,7 +29,7 @@ def _is_file(ref: str) -> bool:
 
 
 @app.command("run")
-@with_output
+@with_output(kinds.JOB_RESULT)
 def run(
     ctx: typer.Context,
     job: Annotated[str, typer.Argument(help="A saved job's name, or a YAML file (has / or .yaml; - = stdin).")],
@@ -33,28 +43,28 @@ def run(
 
 
 @app.command("apply")
-@with_output
+@with_output(apply_kind(kinds.JOB))
 def apply(ctx: typer.Context, file: FileOpt, dry_run: DryRunOpt = False) -> None:
     """Save jobs from YAML as `job list -o yaml` prints it; a job of the same name is replaced."""
     apply_records(ctx, "jobs", file, dry_run, desk(ctx).jobs.show, kinds.JOB)
 
 
 @app.command("list")
-@with_output
+@with_output(kinds.JOB)
 def list_(ctx: typer.Context) -> None:
     """List saved jobs."""
     emit(ctx, desk(ctx).jobs.list(), kinds.JOB)
 
 
 @app.command("show")
-@with_output
+@with_output(kinds.JOB)
 def show(ctx: typer.Context, name: Name) -> None:
     """Show a saved job."""
     emit(ctx, desk(ctx).jobs.show(name), kinds.JOB)
 
 
 @app.command("delete")
-@with_output
+@with_output(kinds.JOB)
 def delete(ctx: typer.Context, name: Name) -> None:
     """Delete a saved job."""
     emit(ctx, desk(ctx).jobs.delete(name), kinds.JOB)

@@ -125,7 +125,7 @@ def _batch(source: str) -> Iterator[tuple[str, bytes]]:
 
 
 @app.command("ingest")
-@with_output
+@with_output(kinds.MAIL_RESULT)
 def ingest(
     ctx: typer.Context,
     source: Annotated[str, typer.Argument(help="Message file; - (the default) reads stdin.")] = "-",
@@ -169,7 +169,7 @@ def _batch_results(
 
 
 @app.command("fetch")
-@with_output
+@with_output(kinds.MAIL_RESULT)
 def fetch(
     ctx: typer.Context,
     account: Annotated[
@@ -183,7 +183,7 @@ def fetch(
 
 
 @app.command("failed")
-@with_output
+@with_output(kinds.MAIL_FAILED)
 def failed(
     ctx: typer.Context,
     include_done: Annotated[bool, typer.Option("--all", help="Also list dead letters already reprocessed.")] = False,
@@ -193,7 +193,7 @@ def failed(
 
 
 @app.command("retry")
-@with_output
+@with_output(kinds.MAIL_RESULT)
 def retry(
     ctx: typer.Context,
     ids: Annotated[list[int] | None, typer.Argument(help="Dead letter ids [default: all that failed].")] = None,
@@ -205,7 +205,7 @@ def retry(
 
 
 @app.command("outbox")
-@with_output
+@with_output(kinds.OUTBOX)
 def outbox(
     ctx: typer.Context,
     status: Annotated[
@@ -218,7 +218,7 @@ def outbox(
 
 
 @app.command("send")
-@with_output
+@with_output(kinds.OUTBOX)
 def send(
     ctx: typer.Context,
     limit: Annotated[int, typer.Option("--limit", help="At most this many messages in this run.")] = 500,

@@ -13,7 +13,7 @@ app = typer.Typer(help="Maintenance jobs: pending states, unlock timeout, escala
 
 
 @app.command("pending")
-@with_output
+@with_output(kinds.JOB_RESULT)
 def pending(ctx: typer.Context, dry_run: DryRunOpt = False) -> None:
     """Close pending-auto tickets past their time; record reminders for pending-reminder ones."""
     emit(ctx, desk(ctx).maint.pending(dry_run=dry_run), kinds.JOB_RESULT)
@@ -21,7 +21,7 @@ def pending(ctx: typer.Context, dry_run: DryRunOpt = False) -> None:
 
 
 @app.command("unlock-timeout")
-@with_output
+@with_output(kinds.JOB_RESULT)
 def unlock_timeout(ctx: typer.Context, dry_run: DryRunOpt = False) -> None:
     """Unlock tickets whose queue's unlock timeout passed (in working time) since their last change."""
     emit(ctx, desk(ctx).maint.unlock_timeout(dry_run=dry_run), kinds.JOB_RESULT)
@@ -29,7 +29,7 @@ def unlock_timeout(ctx: typer.Context, dry_run: DryRunOpt = False) -> None:
 
 
 @app.command("escalation-rebuild")
-@with_output
+@with_output(kinds.ESCALATION_REBUILD)
 def escalation_rebuild(ctx: typer.Context, dry_run: DryRunOpt = False) -> None:
     """Recompute the escalation deadlines of every open ticket (after a migration or a calendar fix); admin only."""
     maint = desk(ctx).maint

@@ -6,7 +6,7 @@ from typing import Annotated, Any
 
 import typer
 
-from tktctl.commands._common import DryRunOpt, FileOpt, apply_records, desk, emit, with_output
+from tktctl.commands._common import DryRunOpt, FileOpt, apply_kind, apply_records, desk, emit, with_output
 from tktctl.formats import kinds
 
 app = typer.Typer(help="Manage queues.", no_args_is_help=True)
@@ -70,7 +70,7 @@ def _settings(given: dict[str, Any]) -> dict[str, Any]:
 
 
 @app.command("create")
-@with_output
+@with_output(kinds.QUEUE)
 def create(
     ctx: typer.Context,
     name: Name,
@@ -97,21 +97,21 @@ def create(
 
 
 @app.command("list")
-@with_output
+@with_output(kinds.QUEUE)
 def list_(ctx: typer.Context) -> None:
     """List queues."""
     emit(ctx, desk(ctx).queues.list(), kinds.QUEUE)
 
 
 @app.command("show")
-@with_output
+@with_output(kinds.QUEUE)
 def show(ctx: typer.Context, name: Name) -> None:
     """Show a queue."""
     emit(ctx, desk(ctx).queues.show(name), kinds.QUEUE)
 
 
 @app.command("update")
-@with_output
+@with_output(kinds.QUEUE)
 def update(
     ctx: typer.Context,
     name: Name,
@@ -162,35 +162,35 @@ def update(
 
 
 @app.command("apply")
-@with_output
+@with_output(apply_kind(kinds.QUEUE))
 def apply(ctx: typer.Context, file: FileOpt, dry_run: DryRunOpt = False) -> None:
     """Create or update queues from YAML as `queue list -o yaml` prints it (or any part); rerunnable."""
     apply_records(ctx, "queues", file, dry_run, desk(ctx).queues.show, kinds.QUEUE)
 
 
 @app.command("rename")
-@with_output
+@with_output(kinds.QUEUE)
 def rename(ctx: typer.Context, name: Name, new_name: Annotated[str, typer.Argument(help="New name.")]) -> None:
     """Rename a queue (its tickets and history follow)."""
     emit(ctx, desk(ctx).queues.rename(name, new_name), kinds.QUEUE)
 
 
 @app.command("disable")
-@with_output
+@with_output(kinds.QUEUE)
 def disable(ctx: typer.Context, name: Name) -> None:
     """Disable a queue: it keeps its tickets but takes no new ones."""
     emit(ctx, desk(ctx).queues.set_valid(name, False), kinds.QUEUE)
 
 
 @app.command("enable")
-@with_output
+@with_output(kinds.QUEUE)
 def enable(ctx: typer.Context, name: Name) -> None:
     """Enable a disabled queue."""
     emit(ctx, desk(ctx).queues.set_valid(name, True), kinds.QUEUE)
 
 
 @app.command("delete")
-@with_output
+@with_output(kinds.QUEUE)
 def delete(ctx: typer.Context, name: Name) -> None:
     """Delete a queue that has never held a ticket (others: disable)."""
     emit(ctx, desk(ctx).queues.delete(name), kinds.QUEUE)

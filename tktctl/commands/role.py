@@ -18,14 +18,14 @@ Agents = Annotated[list[str], typer.Argument(help="Agent logins.")]
 
 
 @app.command("add-agent")
-@with_output
+@with_output(kinds.ROLE)
 def add_agent(ctx: typer.Context, role: Role, agents: Agents) -> None:
     """Make agents members of a role (members already in it stay)."""
     emit(ctx, desk(ctx).roles.add_agents(role, agents), kinds.ROLE)
 
 
 @app.command("remove-agent")
-@with_output
+@with_output(kinds.ROLE)
 def remove_agent(ctx: typer.Context, role: Role, agents: Agents) -> None:
     """Take agents out of a role (agents not in it are ignored)."""
     emit(ctx, desk(ctx).roles.remove_agents(role, agents), kinds.ROLE)

@@ -12,6 +12,7 @@ from tktctl.commands._common import (
     DryRunOpt,
     TicketRef,
     TimeHelp,
+    bulk_kind,
     desk,
     emit,
     progress_bar,
@@ -47,7 +48,7 @@ FORMAT_BY_SUFFIX = {
 
 
 @app.command("create")
-@with_output
+@with_output(lambda params: kinds.IMPORT if params.get("source") is not None else kinds.CREATED_TICKET)
 def create(
     ctx: typer.Context,
     title: Annotated[str | None, typer.Option("--title", help="Ticket title (at most 255 characters).")] = None,
@@ -99,7 +100,7 @@ def create(
 
 
 @app.command("import")
-@with_output
+@with_output(kinds.IMPORT)
 def import_(
     ctx: typer.Context,
     source: Annotated[str, typer.Argument(help="File of ticket records; - reads stdin.")],
@@ -147,13 +148,22 @@ def _import(
             )
         except PartialFailure as failure:
             emit(ctx, failure.results, kinds.IMPORT)
+            _import_summary(ctx, failure.results, dry_run)
             raise
     emit(ctx, result, kinds.IMPORT)
-    summary(ctx, {**result.totals, "dry_run": dry_run}, ", ".join(f"{v} {k}" for k, v in result.totals.items()))
+    _import_summary(ctx, result.outcomes, dry_run)
+
+
+def _import_summary(ctx: typer.Context, outcomes: list[dict[str, Any]], dry_run: bool) -> None:
+    """How many records were created, updated, skipped and failed; also when some failed (exit 7)."""
+    totals = dict.fromkeys(("created", "updated", "skipped", "failed"), 0)
+    for outcome in outcomes:
+        totals[outcome["action"]] += 1
+    summary(ctx, {**totals, "dry_run": dry_run}, ", ".join(f"{v} {k}" for k, v in totals.items()))
 
 
 @app.command("export")
-@with_output
+@with_output(kinds.EXPORT)
 @with_filter
 def export(ctx: typer.Context, selection: Any) -> None:
     """Complete tickets (articles, attachments' metadata, history) for `ticket import`; use -o jsonl."""
@@ -161,14 +171,14 @@ def export(ctx: typer.Context, selection: Any) -> None:
 
 
 @app.command("show")
-@with_output
+@with_output(kinds.TICKET_DETAIL)
 def show(ctx: typer.Context, tn: TicketRef) -> None:
     """Show a ticket with its articles."""
     emit(ctx, desk(ctx).tickets.show(tn), kinds.TICKET_DETAIL)
 
 
 @app.command("list")
-@with_output
+@with_output(kinds.TICKET)
 @with_filter
 def list_(
     ctx: typer.Context,
@@ -183,14 +193,14 @@ def list_(
 
 
 @app.command("count")
-@with_output
+@with_output(kinds.COUNT)
 @with_filter
 def count(ctx: typer.Context, selection: Any) -> None:
     """Count tickets matching every filter given (for dashboards and shell checks)."""
     emit(ctx, {"count": desk(ctx).tickets.count(selection)}, kinds.COUNT)
 
 
-@with_output
+@with_output(lambda params: kinds.stats_kind(_by(params["by"])))
 @with_filter
 def stats(
     ctx: typer.Context,
@@ -200,13 +210,18 @@ def stats(
     ] = "queue",
 ) -> None:
     """Ticket counts grouped by queue, state, priority or owner (filters narrow the tickets counted)."""
-    keys = [k.strip() for k in by.split(",") if k.strip()]
+    keys = _by(by)
     rows = desk(ctx).tickets.stats(keys, selection)
     emit(ctx, rows, kinds.stats_kind(keys))
 
 
+def _by(by: str) -> list[str]:
+    """The grouping keys of ``stats --by``."""
+    return [k.strip() for k in by.split(",") if k.strip()]
+
+
 @app.command("move")
-@with_output
+@with_output(bulk_kind)
 @with_selection
 def move(ctx: typer.Context, selection: Chosen, to: ToQueue) -> None:
     """Move tickets to another queue."""
@@ -214,7 +229,7 @@ def move(ctx: typer.Context, selection: Chosen, to: ToQueue) -> None:
 
 
 @app.command("lock")
-@with_output
+@with_output(bulk_kind)
 @with_selection
 def lock(ctx: typer.Context, selection: Chosen, steal: Steal = False) -> None:
     """Lock tickets for the acting agent (exit 5 if another agent holds the lock)."""
@@ -222,7 +237,7 @@ def lock(ctx: typer.Context, selection: Chosen, steal: Steal = False) -> None:
 
 
 @app.command("unlock")
-@with_output
+@with_output(bulk_kind)
 @with_selection
 def unlock(ctx: typer.Context, selection: Chosen, steal: Steal = False) -> None:
     """Unlock tickets (another agent's lock only with --steal)."""
@@ -230,7 +245,7 @@ def unlock(ctx: typer.Context, selection: Chosen, steal: Steal = False) -> None:
 
 
 @app.command("prioritize")
-@with_output
+@with_output(bulk_kind)
 @with_selection
 def prioritize(
     ctx: typer.Context,
@@ -244,7 +259,7 @@ def prioritize(
 
 
 @app.command("close")
-@with_output
+@with_output(bulk_kind)
 @with_selection
 def close(
     ctx: typer.Context,
@@ -258,7 +273,7 @@ def close(
 
 
 @app.command("reopen")
-@with_output
+@with_output(bulk_kind)
 @with_selection
 def reopen(
     ctx: typer.Context,
@@ -270,7 +285,7 @@ def reopen(
 
 
 @app.command("state")
-@with_output
+@with_output(bulk_kind)
 @with_selection
 def state(
     ctx: typer.Context,
@@ -285,7 +300,7 @@ def state(
 
 
 @app.command("assign")
-@with_output
+@with_output(bulk_kind)
 @with_selection
 def assign(
     ctx: typer.Context,
@@ -300,7 +315,7 @@ def assign(
 
 
 @app.command("note")
-@with_output
+@with_output(bulk_kind)
 @with_selection
 def note(
     ctx: typer.Context,
@@ -315,14 +330,14 @@ def note(
 
 
 @app.command("history")
-@with_output
+@with_output(kinds.HISTORY)
 def history(ctx: typer.Context, tn: TicketRef) -> None:
     """A ticket's history, oldest first."""
     emit(ctx, desk(ctx).tickets.history(tn), kinds.HISTORY)
 
 
 @app.command("reply")
-@with_output
+@with_output(kinds.ARTICLE)
 def reply(
     ctx: typer.Context,
     tn: TicketRef,
@@ -340,14 +355,14 @@ def reply(
 
 
 @app.command("attachments")
-@with_output
+@with_output(kinds.ATTACHMENT)
 def attachments(ctx: typer.Context, tn: TicketRef) -> None:
     """List the attachments of a ticket's articles."""
     emit(ctx, desk(ctx).mail.attachments(tn), kinds.ATTACHMENT)
 
 
 @app.command("attachment")
-@with_output
+@with_output(kinds.ATTACHMENT)
 def attachment(
     ctx: typer.Context,
     tn: TicketRef,

@@ -8,15 +8,17 @@ run in constant memory; only ``table`` and ``yaml`` need the whole list.
 from __future__ import annotations
 
 import csv
+import itertools
 import json
 from collections.abc import Callable, Iterable, Iterator, Mapping
-from datetime import date, datetime
+from datetime import date, datetime, tzinfo
 from typing import Any, TextIO
 
 from tktctl.errors import UsageError
 from tktctl.formats.kinds import Kind
 from tktctl.isotime import iso
 from tktctl.jsonenc import reusable_encoder
+from tktctl.text import printable
 
 FORMATS = ("table", "json", "jsonl", "yaml", "csv", "tsv", "ids")
 Record = Mapping[str, Any]
@@ -88,19 +90,32 @@ def _project(record: Record, keys: tuple[str, ...]) -> Record:
     return {k: record.get(k) for k in keys}
 
 
-def _cell(value: Any, *, local_times: bool) -> str:
+def _cell(value: Any) -> str:
     """One flat cell for csv, tsv and table; nested values as compact JSON."""
     if value is None:
         return ""
     if isinstance(value, bool):
         return "true" if value else "false"
     if isinstance(value, datetime):
-        if local_times:
-            return value.astimezone().strftime("%Y-%m-%d %H:%M")
         return iso(value)
     if isinstance(value, (dict, list, tuple)):
         return json.dumps(value, default=_json_default, ensure_ascii=False, separators=(",", ":"))
     return str(value)
+
+
+def _table_cell(value: Any, zone: tzinfo | None) -> str:
+    """A cell for people: times in ``zone`` (None: the machine's) to the minute, control characters
+    escaped (a subject's ESC [2J would clear the reader's screen)."""
+    if isinstance(value, datetime):
+        return value.astimezone(zone).strftime("%Y-%m-%d %H:%M")
+    return printable(_cell(value))
+
+
+def _started(rows: Iterator[Record]) -> Iterator[Record]:
+    """``rows`` with the first one already produced, so that a query that fails (an unknown queue,
+    an uninitialised database) fails before a header or ``[`` is written."""
+    first = next(rows, None)
+    return rows if first is None else itertools.chain((first,), rows)
 
 
 def render(
@@ -110,11 +125,18 @@ def render(
     fmt: str,
     out: TextIO,
     fields: str | None = None,
+    zone: tzinfo | None = None,
 ) -> None:
-    """Write ``data`` (one record, or an iterable of them) to ``out`` in ``fmt``."""
+    """Write ``data`` (one record, or an iterable of them) to ``out`` in ``fmt``.
+
+    Nothing is written until the first record has come; after that, the streaming formats
+    (json, jsonl, csv, tsv, ids) write each record as it comes. ``zone`` is the zone of the
+    table's times (None: the machine's); machine formats write UTC.
+    """
     keys = select_fields(kind, fields, check_format(fmt))
     single = isinstance(data, Mapping)
-    records: Iterable[Record] = [data] if single else (data or [])  # type: ignore[list-item]
+    records: Iterator[Record] = iter([data] if single else (data or []))  # type: ignore[list-item]
+    records = _started(records)
     rows: Iterator[Record] = (_project(r, keys) for r in records)
     if fmt == "json":
         if single:
@@ -137,13 +159,13 @@ def render(
         quoted = csv.writer(out, delimiter=delimiter, lineterminator="\n", quoting=csv.QUOTE_ALL)
         writer.writerow(keys)
         for row in rows:
-            cells = [_cell(row[k], local_times=False) for k in keys]
+            cells = [_cell(row[k]) for k in keys]
             (quoted if any("\r" in cell for cell in cells) else writer).writerow(cells)
     elif fmt == "ids":
         for record in records:
             out.write(f"{record[kind.id_key]}\n")
     else:
-        _write_table(rows, keys, out)
+        _write_table(rows, keys, out, zone)
 
 
 def _dump_yaml(value: Any, out: TextIO) -> None:
@@ -172,10 +194,10 @@ def _write_json_array(rows: Iterator[Record], out: TextIO) -> None:
     out.write("\n]\n" if not first else "]\n")
 
 
-def _write_table(rows: Iterator[Record], keys: tuple[str, ...], out: TextIO) -> None:
+def _write_table(rows: Iterator[Record], keys: tuple[str, ...], out: TextIO, zone: tzinfo | None) -> None:
     from tabulate import tabulate
 
-    body = [[_cell(row[k], local_times=True) for k in keys] for row in rows]
+    body = [[_table_cell(row[k], zone) for k in keys] for row in rows]
     if not body:
         return
     out.write(tabulate(body, headers=list(keys), tablefmt="simple", disable_numparse=True))

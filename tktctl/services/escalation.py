@@ -33,6 +33,7 @@ from tktctl.services import joblock, lookup
 from tktctl.services.businesstime import Calendar as BusinessCalendar
 from tktctl.services.businesstime import add_working, build, working_between
 from tktctl.services.lookup import chunks
+from tktctl.text import plural
 
 if TYPE_CHECKING:
     from tktctl.services.desk import Desk, Unit
@@ -325,7 +326,7 @@ class Escalations:
         except TktctlError as exc:
             return 3, f"ESCALATIONS UNKNOWN - {exc.message}"
         status, word = (2, "CRITICAL") if count > crit else (1, "WARNING") if count > warn else (0, "OK")
-        return status, f"ESCALATIONS {word} - {count} escalated tickets | escalated={count};{warn};{crit};0"
+        return status, f"ESCALATIONS {word} - {plural(count, 'escalated ticket')} | escalated={count};{warn};{crit};0"
 
 
 def _fire(unit: Unit, rows: Sequence[Any]) -> list[Record]:

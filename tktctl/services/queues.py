@@ -13,6 +13,7 @@ from tktctl.services import audit, escalation, lookup, permissions
 from tktctl.services.groups import apply_changes
 from tktctl.services.records import Record
 from tktctl.services.vocabulary import FOLLOW_UP, choice, clean_text
+from tktctl.text import plural
 
 if TYPE_CHECKING:
     from tktctl.services.desk import Desk, Unit
@@ -251,7 +252,7 @@ class Queues:
             queue_id = record["id"]
             if unit.session.scalar(select(exists().where(Ticket.queue_id == queue_id))):
                 held = unit.session.scalar(select(func.count()).where(Ticket.queue_id == queue_id))
-                raise ConflictError(f"queue {name!r} has {held} tickets; disable it instead", ref=name)
+                raise ConflictError(f"queue {name!r} has {plural(held, 'ticket')}; disable it instead", ref=name)
             from tktctl.db.models import History
 
             if unit.session.scalar(select(exists().where(History.queue_id == queue_id))):

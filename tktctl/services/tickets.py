@@ -36,6 +36,7 @@ from tktctl.services.vocabulary import (
     clean_text,
     parse_priority,
 )
+from tktctl.text import plural
 
 if TYPE_CHECKING:
     from tktctl.services.desk import Desk, Unit
@@ -392,7 +393,7 @@ class Tickets:
                 progress(1)
         failed = sum(1 for o in outcomes if not o["ok"])
         if failed:
-            raise PartialFailure(f"{failed} of {len(outcomes)} tickets failed", outcomes)
+            raise PartialFailure(f"{failed} of {plural(len(outcomes), 'ticket')} failed", outcomes)
         return BulkResult(outcomes, len(outcomes), changed)
 
     def _numbers(self, selection: Selection) -> list[str]:

@@ -40,6 +40,7 @@ from tktctl.services.vocabulary import (
     clean_text,
     parse_priority,
 )
+from tktctl.text import plural
 
 if TYPE_CHECKING:
     from tktctl.services.desk import Desk, NumberSettings, Unit
@@ -400,7 +401,7 @@ class Transfer:
                     self.desk.checkpoint()
         outcomes.sort(key=lambda o: o["line"])
         if totals["failed"]:
-            failure = PartialFailure(f"{totals['failed']} of {len(outcomes)} records failed", outcomes)
+            failure = PartialFailure(f"{totals['failed']} of {plural(len(outcomes), 'record')} failed", outcomes)
             raise failure
         return ImportResult(outcomes, totals)
 
@@ -802,8 +803,8 @@ def verify_copy(source: Desk, target: Desk) -> list[Record]:
             )
             if not report[-1]["verified"]:
                 raise DatabaseError(
-                    f"copy of table {table.name} differs: {rows} rows ({mine[:12]}) here, "
-                    f"{their_rows} rows ({theirs[:12]}) there"
+                    f"copy of table {table.name} differs: {plural(rows, 'row')} ({mine[:12]}) here, "
+                    f"{plural(their_rows, 'row')} ({theirs[:12]}) there"
                 )
     return report
 
