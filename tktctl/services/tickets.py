@@ -33,6 +33,7 @@ from tktctl.services.vocabulary import (
     CHANNELS,
     SENDERS,
     TITLE_MAX,
+    check_limit,
     choice,
     clean_text,
     parse_priority,
@@ -191,8 +192,8 @@ class Tickets:
         self, selection: TicketFilter | None = None, *, sort: str | None = None, limit: int | None = None
     ) -> Iterator[Record]:
         """Matching tickets, streamed from the database in batches."""
-        if limit is not None and limit < 1:
-            raise UsageError("--limit must be at least 1")
+        if limit is not None:
+            check_limit(limit)
         with self.desk.read() as unit:
             statement = ticket_select().where(*filter_clauses(unit, selection or TicketFilter()))
             statement = statement.order_by(*_order(sort))
@@ -468,7 +469,8 @@ class Tickets:
         def change(unit: Unit, sel: Selected) -> int:
             _require(unit, "priority", sel)
             changes.guard_locks(unit, sel)
-            return changes.set_priorities(unit, sel, absolute, raise_by - lower_by)
+            # Four steps reach either end of 1..5: more is the same change, and fits any database.
+            return changes.set_priorities(unit, sel, absolute, max(-4, min(4, raise_by - lower_by)))
 
         return self.run(selection, change, **options)
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from tktctl.errors import UsageError
+from tktctl.errors import INT_MAX, UsageError
 
 PRIORITY_WORDS = {1: "very low", 2: "low", 3: "normal", 4: "high", 5: "very high"}
 PERMISSIONS = ("ro", "move_into", "create", "note", "owner", "priority", "rw")
@@ -32,6 +32,13 @@ def choice(kind: str, value: str, allowed: tuple[str, ...]) -> str:
     if value not in allowed:
         raise UsageError(f"unknown {kind} {value!r}; choose one of {', '.join(allowed)}")
     return value
+
+
+def check_limit(limit: int) -> int:
+    """A ``--limit``: at least 1, and no larger than a database's INTEGER (else the driver overflows)."""
+    if not 1 <= limit <= INT_MAX:
+        raise UsageError(f"--limit must be between 1 and {INT_MAX}")
+    return limit
 
 
 def clean_text(kind: str, value: str | None, *, limit: int | None = None, required: bool = False) -> str | None:
