@@ -165,6 +165,7 @@ def test_lock_unlock_and_steal(desk: Desk, bob: Desk) -> None:
         desk.tickets.unlock([tn])
     history = desk.tickets.history(tn)
     assert [h["type"] for h in history] == ["NewTicket", "Lock", "OwnerUpdate", "Lock", "OwnerUpdate", "Unlock"]
+    assert history[3]["data"] == {"from": "lock", "to": "lock", "stolen_from": "bob"}  # names who had it
     steal = history[4]
     assert steal["actor"] == "root@localhost" and steal["data"] == {
         "from": "bob",

@@ -422,7 +422,13 @@ class Tickets:
             if not steal:
                 changes.guard_locks(unit, sel)
             entries = [
-                Entry("Lock", json_object(("from", "unlock"), ("to", "lock"))),
+                Entry("Lock", json_object(("from", "unlock"), ("to", "lock")), when=(Ticket.locked.is_(False),)),
+                # A steal: the ticket was locked already, by the agent the history names.
+                Entry(
+                    "Lock",
+                    json_object(("from", "lock"), ("to", "lock"), ("stolen_from", name_of(Ticket.owner_id, Agent))),
+                    when=(Ticket.locked.is_(True),),
+                ),
                 Entry(
                     "OwnerUpdate",
                     json_object(
