@@ -116,11 +116,11 @@ def with_output(function: F) -> F:
 # The filters of `ticket list`, shared by every verb that selects tickets: (name, type, flag, help).
 FILTERS: tuple[tuple[str, Any, str, str], ...] = (
     ("queue", list[str] | None, "--queue", "Queue (repeatable)."),
-    ("state", list[str] | None, "--state", "State (repeatable)."),
-    ("state_type", list[str] | None, "--state-type", "State type: new, open, closed, ... (repeatable)."),
-    ("priority", list[str] | None, "--priority", "Priority (repeatable)."),
+    ("state", list[str] | None, "--state", "State (repeatable, or comma-separated)."),
+    ("state_type", list[str] | None, "--state-type", "State type: new, open, closed, ... (repeatable, or a,b)."),
+    ("priority", list[str] | None, "--priority", "Priority (repeatable, or comma-separated)."),
     ("owner", list[str] | None, "--owner", "Owner login (repeatable)."),
-    ("lock", str | None, "--lock", "locked or unlocked."),
+    ("lock", list[str] | None, "--lock", "locked or unlocked (repeatable, or comma-separated)."),
     ("customer", list[str] | None, "--customer", "Customer (repeatable)."),
     ("title", str | None, "--title", "Text the title contains."),
     ("created_before", str | None, "--created-before", "Created before this time. " + TimeHelp),

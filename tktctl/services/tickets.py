@@ -54,7 +54,7 @@ class TicketFilter:
     state_type: Sequence[str] = ()
     priority: Sequence[str | int] = ()
     owner: Sequence[str] = ()
-    lock: str | None = None
+    lock: Sequence[str] = ()
     customer: Sequence[str] = ()
     title: str | None = None
     created_before: str | datetime | None = None
@@ -62,8 +62,35 @@ class TicketFilter:
     changed_before: str | datetime | None = None
     changed_after: str | datetime | None = None
 
+    def __post_init__(self) -> None:
+        """Every sequence field as a tuple: one value (``queue="Alerts"``) is one value, not its characters.
+
+        The vocabulary fields also split comma lists (``state_type="open,new"``, contract §5);
+        names (queues, agents, customers) may hold commas and are never split.
+        """
+        for name in (*NAME_FILTERS, *VOCABULARY_FILTERS):
+            value = getattr(self, name)
+            values = () if value is None else (value,) if isinstance(value, (str, int)) else tuple(value)
+            if name in VOCABULARY_FILTERS:
+                values = tuple(part for v in values for part in _comma_list(name, v))
+            object.__setattr__(self, name, values)
+
     def is_empty(self) -> bool:
         return not any(getattr(self, f.name) for f in fields(self))
+
+
+NAME_FILTERS = ("queue", "owner", "customer")
+VOCABULARY_FILTERS = ("state", "state_type", "priority", "lock")
+
+
+def _comma_list(name: str, value: str | int) -> Sequence[str | int]:
+    """``"open, new"`` as ``["open", "new"]``; an empty item is a mistake, not "every ticket"."""
+    if not isinstance(value, str):
+        return [value]
+    parts = [part.strip() for part in value.split(",")]
+    if not all(parts):
+        raise UsageError(f"--{name.replace('_', '-')}: empty item in {value!r}")
+    return parts
 
 
 # Tickets named by number (``-`` already read), or chosen by a filter.
@@ -97,9 +124,9 @@ def filter_clauses(unit: Unit, selection: TicketFilter) -> list[ColumnElement[bo
         clauses.append(Ticket.priority_id.in_([parse_priority(p) for p in selection.priority]))
     if selection.owner:
         clauses.append(Ticket.owner_id.in_([lookup.agent(unit, o).id for o in selection.owner]))
-    if selection.lock is not None:
-        choice("lock", selection.lock, ("locked", "unlocked"))
-        clauses.append(Ticket.locked.is_(selection.lock == "locked"))
+    if selection.lock:
+        locks = {choice("lock", lock, ("locked", "unlocked")) == "locked" for lock in selection.lock}
+        clauses.append(Ticket.locked.in_(sorted(locks)))
     if selection.customer:
         clauses.append(Ticket.customer.in_(list(selection.customer)))
     if selection.title:
