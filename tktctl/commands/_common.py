@@ -346,8 +346,10 @@ def parse_yaml(text: str, source: str) -> Any:
 
     try:
         return yaml.safe_load(text)
-    except (yaml.YAMLError, RecursionError) as exc:
+    except yaml.YAMLError as exc:
         raise UsageError(f"cannot read {source}: {exc}") from exc
+    except RecursionError as exc:
+        raise UsageError(f"cannot read {source}: nested too deeply") from exc
 
 
 FileOpt = Annotated[str, typer.Option("--file", "-f", help="YAML file; - reads stdin.")]

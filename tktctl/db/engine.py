@@ -48,11 +48,14 @@ def normalise_url(url: str) -> URL:
 
 
 def _parse(url: str) -> URL:
-    """The URL parsed; a malformed one (port ``abc``, host ``[::1``) is a usage error, not a crash."""
+    """The URL parsed; a malformed one (port ``abc`` or 99999, host ``[::1``) is a usage error, not a crash."""
     try:
-        return make_url(url)
+        parsed = make_url(url)
     except (ArgumentError, ValueError) as exc:
         raise UsageError(f"invalid database URL: {exc}") from exc
+    if parsed.port is not None and not 0 < parsed.port < 65536:
+        raise UsageError(f"invalid database URL: port {parsed.port} is not 1..65535")
+    return parsed
 
 
 def display_url(url: str | URL) -> str:
