@@ -136,6 +136,13 @@ def test_malformed_database_url_is_a_usage_error(url: str, monkeypatch: pytest.M
         assert "s3cret" not in result.stderr and result.stdout == ""
 
 
+@pytest.mark.parametrize("url", ["smtp://mail.example:abc", "smtp://[::1", "smtp://mail.example:99999"])
+def test_malformed_smtp_url_is_a_usage_error(url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("TKTCTL_SMTP_URL", url)
+    result = Cli(f"sqlite:///{tmp_path / 'desk.db'}", monkeypatch)("mail", "send", expect=2)
+    assert result.stderr.count("\n") == 1 and "TKTCTL_SMTP_URL" in result.stderr
+
+
 DRIVERS = [("postgresql", "psycopg", "postgresql+psycopg"), ("mysql", "pymysql", "mysql+pymysql")]
 
 
