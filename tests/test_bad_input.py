@@ -94,6 +94,23 @@ def test_deeply_nested_stdin_is_a_usage_error(cli: Cli, tn: str, stdin: str) -> 
     assert dump(cli.db_url) == before
 
 
+FILES = [
+    ("queue", "[{name: Q, comment: 5}]"),
+    ("queue", "[{name: Q, calendar: [1]}]"),
+    ("calendar", "[{name: C, hours: 5}]"),
+    ("calendar", "[{name: C, hours: [5]}]"),
+    ("calendar", "[{name: C, hours: {mon: [5]}}]"),
+]
+
+
+@pytest.mark.parametrize(("noun", "document"), FILES, ids=[f"{n} {d}" for n, d in FILES])
+def test_apply_file_of_the_wrong_shape_is_a_usage_error(cli: Cli, noun: str, document: str) -> None:
+    before = dump(cli.db_url)
+    result = cli(noun, "apply", "-f", "-", input=document, expect=2)
+    assert result.stderr.count("\n") == 1 and "internal error" not in result.stderr
+    assert dump(cli.db_url) == before
+
+
 def _commands(command: Command) -> list[Command]:
     return [command, *(c for sub in getattr(command, "commands", {}).values() for c in _commands(sub))]
 

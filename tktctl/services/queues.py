@@ -177,6 +177,7 @@ class Queues:
         if not isinstance(settings.get("escalate_notify", False), bool):
             raise UsageError(f"queue {name!r}: escalate_notify must be true or false")
         group = settings.pop("group", None)
+        _check_settings(settings)  # before the queue is created: a bad value must write nothing
         self.create(name, group=group or "users", if_not_exists=True)
         return self.update(name, group=group, **settings)
 

@@ -47,6 +47,8 @@ def clean_text(kind: str, value: str | None, *, limit: int | None = None, requir
         if required:
             raise UsageError(f"{kind} is required")
         return None
+    if not isinstance(value, str):  # from a YAML file: `comment: 5`, `calendar: [1]`
+        raise UsageError(f"{kind} must be text, not {type(value).__name__} {value!r:.40}")
     if required and not value.strip():
         raise UsageError(f"{kind} must not be empty")
     if "\x00" in value:
