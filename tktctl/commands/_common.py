@@ -296,7 +296,7 @@ def _tns(document: Any, where: str) -> list[str]:
     for item in items:
         tn = item.get("tn") if isinstance(item, dict) else item
         if isinstance(item, dict) and tn is None:
-            raise UsageError(f"{where}: JSON object has no 'tn'")
+            raise UsageError(f"{where}: a record without 'tn'")
         if isinstance(tn, bool) or not isinstance(tn, (str, int)):
             raise UsageError(f"{where}: {str(tn)[:40]!r} is not a ticket number")
         result.append(str(tn))
