@@ -295,7 +295,8 @@ def _report(exc: TktctlError, output: str) -> None:
         sys.stderr.write(json.dumps(exc.to_dict(), ensure_ascii=False) + "\n")
     else:
         # One line, whatever the message quotes (a YAML parser's report spans several).
-        sys.stderr.write(f"tktctl: error: {' '.join(exc.message.split())}\n")
+        line = " ".join(part.strip() for part in exc.message.splitlines() if part.strip())
+        sys.stderr.write(f"tktctl: error: {line}\n")
 
 
 def main(argv: Sequence[str] | None = None) -> None:
