@@ -2,9 +2,16 @@
 
 from __future__ import annotations
 
+import sys
+from pathlib import Path
+
 import pytest
+import typer
+from typer._click import Command
+from typer._click.types import IntParamType
 
 from tests.conftest import Cli, dump
+from tktctl.cli import DatabaseInt, app
 
 NOWHERE = "2000010110000001"
 # Quotes, comments, statement separators, LIKE wildcards, backslashes: all must be plain text.
@@ -42,6 +49,13 @@ CASES = [
     ("unknown output format", ["ticket", "list", "-o", "xml"], 2),
     ("unknown sort key", ["ticket", "list", "--sort", "colour"], 2),
     ("no tickets given", ["ticket", "close", "-"], 2),
+    # Python keeps argv bytes that are not UTF-8 as lone surrogates ($'\xff' in a shell).
+    ("argv not UTF-8", ["ticket", "create", "--title", "ab\udcff"], 2),
+    ("raise beyond any integer", ["ticket", "prioritize", "{tn}", "--raise", "99999999999999999999"], 2),
+    ("limit beyond any integer", ["ticket", "list", "--limit", "99999999999999999999"], 2),
+    ("minutes beyond the database's integer", ["queue", "create", "Q", "--solution-time", "2147483648"], 2),
+    ("dead letter id beyond any integer", ["mail", "retry", "99999999999999999999"], 2),
+    ("empty item in a comma list", ["ticket", "close", "--state-type", "open,"], 2),
 ]
 
 
@@ -62,6 +76,134 @@ def test_invalid_utf8_on_stdin_changes_nothing(cli: Cli, tn: str) -> None:
     cli("ticket", "close", "-", input=tn.encode() + b"\n\xff\n", expect=2)
     cli("ticket", "close", "-", input=b'{"tn": \n', expect=2)
     assert dump(cli.db_url) == before
+
+
+@pytest.mark.parametrize(
+    "stdin",
+    [
+        "[" * 100_000 + "]" * 100_000,
+        '{"tn": ' * 100_000 + "1" + "}" * 100_000,
+        "- " * 5_000 + "x",
+    ],
+    ids=["JSON array", "JSON object", "YAML list"],
+)
+def test_deeply_nested_stdin_is_a_usage_error(cli: Cli, tn: str, stdin: str) -> None:
+    before = dump(cli.db_url)
+    result = cli("ticket", "close", "-", input=stdin + "\n", expect=2)
+    assert result.stderr.count("\n") == 1 and "nested too deeply" in result.stderr
+    assert dump(cli.db_url) == before
+
+
+FILES = [
+    ("queue", "[{name: Q, comment: 5}]"),
+    ("queue", "[{name: Q, calendar: [1]}]"),
+    ("calendar", "[{name: C, hours: 5}]"),
+    ("calendar", "[{name: C, hours: [5]}]"),
+    ("calendar", "[{name: C, hours: {mon: [5]}}]"),
+]
+
+
+@pytest.mark.parametrize(("noun", "document"), FILES, ids=[f"{n} {d}" for n, d in FILES])
+def test_apply_file_of_the_wrong_shape_is_a_usage_error(cli: Cli, noun: str, document: str) -> None:
+    before = dump(cli.db_url)
+    result = cli(noun, "apply", "-f", "-", input=document, expect=2)
+    assert result.stderr.count("\n") == 1 and "internal error" not in result.stderr
+    assert dump(cli.db_url) == before
+
+
+def _commands(command: Command) -> list[Command]:
+    return [command, *(c for sub in getattr(command, "commands", {}).values() for c in _commands(sub))]
+
+
+def test_every_int_parameter_is_bounded_to_the_database() -> None:
+    """Built from the command tree: a new int option cannot pass 99999999999999999999 to a driver."""
+    root = typer.main.get_group(app)
+    ints = [
+        (command.name, param.name)
+        for name in root.list_commands(None)  # type: ignore[arg-type]
+        for command in _commands(root.commands[name])
+        for param in command.params
+        if isinstance(param.type, IntParamType)
+    ]
+    assert len(ints) > 15
+    assert all(
+        isinstance(param.type, DatabaseInt)
+        for name in root.list_commands(None)  # type: ignore[arg-type]
+        for command in _commands(root.commands[name])
+        for param in command.params
+        if isinstance(param.type, IntParamType)
+    ), ints
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "postgresql://user:s3cret@db.example:abc/desk",
+        "postgresql://user:s3cret@[::1/desk",
+        "mysql+pymysql://user@db:99999999999/desk",
+        "foo://user:s3cret@db/desk",
+        "oracle://user@db/desk",
+    ],
+)
+def test_malformed_database_url_is_a_usage_error(url: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    for args in (["ticket", "count"], ["db", "copy", "--to", url]):
+        db = url if args[0] == "ticket" else "sqlite:////nonexistent-dir/desk.db"
+        result = Cli(db, monkeypatch)(*args, expect=2)
+        assert result.stderr.count("\n") == 1 and result.stderr.startswith("tktctl: error: ")
+        assert "s3cret" not in result.stderr and result.stdout == ""
+
+
+@pytest.mark.parametrize("url", ["smtp://mail.example:abc", "smtp://[::1", "smtp://mail.example:99999"])
+def test_malformed_smtp_url_is_a_usage_error(url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("TKTCTL_SMTP_URL", url)
+    result = Cli(f"sqlite:///{tmp_path / 'desk.db'}", monkeypatch)("mail", "send", expect=2)
+    assert result.stderr.count("\n") == 1 and "TKTCTL_SMTP_URL" in result.stderr
+
+
+DRIVERS = [("postgresql", "psycopg", "postgresql+psycopg"), ("mysql", "pymysql", "mysql+pymysql")]
+
+
+@pytest.mark.backends("sqlite")
+@pytest.mark.parametrize(("extra", "module", "scheme"), DRIVERS, ids=[d[0] for d in DRIVERS])
+def test_missing_driver_names_the_extra_to_install(
+    cli: Cli, monkeypatch: pytest.MonkeyPatch, extra: str, module: str, scheme: str
+) -> None:
+    monkeypatch.setitem(sys.modules, module, None)  # as if the extra were not installed
+    before = dump(cli.db_url)
+    for result in (
+        Cli(f"{scheme}://tktctl@127.0.0.1/desk", monkeypatch)("ticket", "count", expect=6),
+        cli("db", "copy", "--to", f"{scheme}://tktctl@127.0.0.1/desk", expect=6),
+    ):
+        assert result.stderr.count("\n") == 1 and f"pip install 'tktctl[{extra}]'" in result.stderr
+        assert "internal error" not in result.stderr
+    assert dump(cli.db_url) == before
+
+
+CONFIGS = [
+    ("5", "not a number"),
+    ("[default]", "not a list"),
+    ("profile: {default: {agent: bob}}", "unknown key profile; known: profiles"),
+    ("profiles: {default: 5}", "profile 'default'"),
+    ("profiles: {default: [db, agent]}", "not a list"),
+    ("profiles: {default: {agent: [1]}}", "'agent' must be a string, not a list"),
+    ("profiles: {default: {agnet: bob}}", "unknown key agnet; known: db, agent"),
+    ("profiles: {default: {}, other: {output: {json: 1}}}", "profile 'other'"),  # every profile is checked
+    ("profiles: {default: {ticket_number: {generater: Date}}}", "unknown key generater; known: generator"),
+    ("profiles: {default: {ticket_number: 10}}", "'ticket_number' must be a mapping"),
+    ("profiles: {default: {db: 'sqlite:///x.db'", "cannot read config file"),  # YAML's report: one line
+]
+
+
+@pytest.mark.parametrize(("document", "message"), CONFIGS, ids=[c[0] for c in CONFIGS])
+def test_config_of_the_wrong_shape_is_a_usage_error(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, document: str, message: str
+) -> None:
+    config = tmp_path / "config.yaml"
+    config.write_text(document + "\n")
+    db = tmp_path / "desk.db"
+    result = Cli(f"sqlite:///{db}", monkeypatch)("--config", str(config), "ticket", "count", expect=2)
+    assert result.stderr.count("\n") == 1 and message in result.stderr, result.stderr
+    assert not db.exists()
 
 
 def test_sql_metacharacters_are_stored_verbatim_in_every_text_field(cli: Cli, tn: str) -> None:

@@ -177,6 +177,43 @@ def test_body_from_stdin(cli: Cli) -> None:
     assert cli("ticket", "show", tn, "-o", "json").json["articles"][0]["body"] == "line one\nline two\n"
 
 
+def test_stdin_takes_what_list_prints_in_json_and_yaml_and_hints_at_csv(cli: Cli) -> None:
+    tns = [create(cli), create(cli)]
+    for fmt in ("json", "yaml", "jsonl", "ids"):
+        listed = cli("ticket", "list", "-o", fmt).stdout
+        assert cli("ticket", "note", "-", "--body", fmt, "-q", input=listed).stdout.split() == tns, fmt
+    for one in ("json", "yaml"):  # a single record, as show prints it (JSON over several lines)
+        shown = cli("ticket", "show", tns[0], "-o", one).stdout
+        assert cli("ticket", "note", "-", "--body", one, "-q", input=shown).stdout.split() == tns[:1]
+    before = dump(cli.db_url)
+    for fmt in ("csv", "tsv", "table"):
+        listed = cli("ticket", "list", "-o", fmt).stdout
+        result = cli("ticket", "close", "-", input=listed, expect=2)
+        assert result.stderr == "tktctl: error: stdin line 1 looks like csv/table output; pipe -o jsonl or -q\n"
+    cli("ticket", "close", "-", input='[{"tn": ["nested"]}]', expect=2)
+    assert dump(cli.db_url) == before
+
+
+def test_vocabulary_filters_take_comma_lists_and_names_are_never_split(cli: Cli) -> None:
+    cli("queue", "create", "East,West")
+    new, opened, high = create(cli, "--queue", "East,West"), create(cli), create(cli, "--priority", "5")
+    cli("ticket", "state", opened, "--to", "open")
+    cli("ticket", "lock", high)
+    ids = lambda *a: sorted(cli("ticket", "list", *a, "-q").stdout.split())  # noqa: E731
+    assert (
+        ids("--state-type", "new,open")
+        == ids("--state-type", "new", "--state-type", "open")
+        == sorted([new, opened, high])
+    )
+    assert ids("--state-type", "open") == [opened]
+    assert ids("--state", "open, new") == sorted([new, opened, high])
+    assert ids("--priority", "3,4") == sorted([new, opened])
+    assert ids("--lock", "locked,unlocked") == sorted([new, opened, high])
+    assert ids("--lock", "locked") == [high]
+    assert ids("--queue", "East,West") == [new]  # a name: one queue
+    assert cli("ticket", "list", "--queue", "East", expect=3).stderr.count("\n") == 1
+
+
 def test_profile_env_and_flag_precedence(cli: Cli, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     for login in ("bob", "carol"):
         cli("agent", "create", login)

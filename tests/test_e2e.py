@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import io
 import json
@@ -277,3 +278,33 @@ def test_access_control_user_stories(run: Run, tmp_path: Path) -> None:
     assert all(e["actor"] == "root@localhost" for e in audit)
     everything = run("audit", "list", "-o", "json").stdout + run("acl", "dump", "-o", "json").stdout
     assert "hunter2" not in everything and "s3cret" not in everything
+
+
+def _on_a_terminal(args: list[str], env: dict[str, str], answer: bytes) -> tuple[int, str]:
+    """Run tktctl with stdin, stdout and stderr on a pseudo-terminal; answer its question."""
+    import pty
+    import select
+
+    pid, fd = pty.fork()
+    if pid == 0:  # the child: its streams are the terminal
+        os.execve(EXE, [EXE, *args], env)
+    seen = b""
+    while b"?" not in seen and select.select([fd], [], [], 60)[0]:
+        seen += os.read(fd, 1024)
+    os.write(fd, answer)
+    with contextlib.suppress(OSError):  # EIO once the child has exited
+        while chunk := os.read(fd, 1024):
+            seen += chunk
+    return os.waitstatus_to_exitcode(os.waitpid(pid, 0)[1]), seen.decode()
+
+
+@pytest.mark.backends("sqlite")
+def test_declining_the_confirmation_exits_130_and_changes_nothing(run: Run) -> None:
+    run("init")
+    run("batch", input="ticket create --title t\n" * 21)
+    tns = run("ticket", "list", "-q").stdout.split()
+    code, screen = _on_a_terminal(["ticket", "close", *tns], run.env, b"n\n")
+    assert code == 130 and "change 21 tickets? [y/N]" in screen, screen
+    assert {t["state"] for t in run.json("ticket", "list")} == {"new"}
+    code, _ = _on_a_terminal(["ticket", "close", "--all"], run.env, b"y\n")
+    assert code == 0 and {t["state"] for t in run.json("ticket", "list")} == {"closed successful"}

@@ -151,12 +151,13 @@ def test_weight_one_substitutions_are_caught_when_the_sum_is_not_0_or_9_mod_10(p
         ("Date", "10", 1, "202611271000001"),
         ("Date", "10", 12345, "202611271012345"),
         ("Date", "99", 42, "202611279900042"),
-        ("AutoIncrement", "10", 1, "100001"),
-        ("AutoIncrement", "10", 123, "100123"),
-        ("AutoIncrement", "10", 9999, "109999"),
-        ("AutoIncrement", "10", 10000, "1010000"),
+        ("AutoIncrement", "10", 1, "1000001"),
+        ("AutoIncrement", "10", 123, "1000123"),
+        ("AutoIncrement", "10", 9999, "1009999"),
+        ("AutoIncrement", "10", 99999, "1099999"),
+        ("AutoIncrement", "10", 100000, "10100000"),
         ("AutoIncrement", "10", 1234567, "101234567"),
-        ("AutoIncrement", "7", 5, "70005"),
+        ("AutoIncrement", "7", 5, "700005"),
     ],
 )
 def test_format_number(generator: str, system_id: str, counter: int, expected: str) -> None:
@@ -301,11 +302,13 @@ def test_date_checksum_next_day_number(session: Session) -> None:
 
 
 def test_autoincrement_never_restarts(session: Session) -> None:
-    assert next_numbers(session, generator="AutoIncrement", system_id="10", now=NOV27) == ["100001"]
-    assert next_numbers(session, generator="AutoIncrement", system_id="10", now=NOV27) == ["100002"]
-    assert next_numbers(session, generator="AutoIncrement", system_id="10", now=NOV27 + timedelta(days=1)) == ["100003"]
+    assert next_numbers(session, generator="AutoIncrement", system_id="10", now=NOV27) == ["1000001"]
+    assert next_numbers(session, generator="AutoIncrement", system_id="10", now=NOV27) == ["1000002"]
+    assert next_numbers(session, generator="AutoIncrement", system_id="10", now=NOV27 + timedelta(days=1)) == [
+        "1000003"
+    ]
     assert next_numbers(session, generator="AutoIncrement", system_id="10", now=NOV27 + timedelta(days=400)) == [
-        "100004"
+        "1000004"
     ]
     # The counter's day is left alone.
     assert counter_row(session) == ("", 4)
@@ -330,11 +333,11 @@ def test_count_on_a_new_day_starts_at_one(session: Session) -> None:
 
 def test_count_with_autoincrement(session: Session) -> None:
     assert next_numbers(session, generator="AutoIncrement", system_id="3", now=NOV27, count=5) == [
-        "30001",
-        "30002",
-        "30003",
-        "30004",
-        "30005",
+        "300001",
+        "300002",
+        "300003",
+        "300004",
+        "300005",
     ]
 
 

@@ -165,12 +165,31 @@ def test_lock_unlock_and_steal(desk: Desk, bob: Desk) -> None:
         desk.tickets.unlock([tn])
     history = desk.tickets.history(tn)
     assert [h["type"] for h in history] == ["NewTicket", "Lock", "OwnerUpdate", "Lock", "OwnerUpdate", "Unlock"]
+    assert history[3]["data"] == {"from": "lock", "to": "lock", "stolen_from": "bob"}  # names who had it
     steal = history[4]
     assert steal["actor"] == "root@localhost" and steal["data"] == {
         "from": "bob",
         "to": "root@localhost",
         "stolen": True,
     }
+
+
+def test_filter_takes_one_string_as_one_value(desk: Desk) -> None:
+    desk.queues.create("Alerts")
+    tn = desk.tickets.create(title="t", queue="Alerts")["tn"]
+    desk.tickets.create(title="elsewhere")
+    chosen = TicketFilter(queue="Alerts", state_type="new", priority=3, lock="unlocked", owner="root@localhost")
+    assert [t["tn"] for t in desk.tickets.list(chosen)] == [tn]
+    assert desk.tickets.count(TicketFilter(state_type="new,open", queue=["Alerts"])) == 1
+
+
+def test_integers_beyond_the_database_are_usage_errors_or_capped(desk: Desk) -> None:
+    tn = desk.tickets.create(title="t")["tn"]
+    with pytest.raises(UsageError, match="--limit"):
+        list(desk.tickets.list(limit=2**31))
+    (high,) = desk.tickets.prioritize([tn], raise_by=10**20)  # capped, as any --raise
+    (low,) = desk.tickets.prioritize([tn], lower_by=10**20)
+    assert (high["priority"], low["priority"]) == (5, 1)
 
 
 def test_prioritize_caps_and_validates(desk: Desk) -> None:

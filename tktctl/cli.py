@@ -21,15 +21,16 @@ from typing import Annotated, Any
 import typer
 
 # Typer 0.28 vendors click; its exception types are only reachable here (the version is pinned).
-from typer._click import Command, Context, HelpFormatter
+from typer._click import Command, Context, HelpFormatter, Parameter
 from typer._click.exceptions import ClickException
 from typer._click.exceptions import UsageError as ClickUsageError
+from typer._click.types import IntParamType, IntRange
 from typer._completion_classes import completion_init
 from typer.core import TyperCommand, TyperGroup
 
 from tktctl import __version__, config
 from tktctl.commands._common import FieldsOpt, Invocation, QuietOpt, invocation
-from tktctl.errors import ExitCode, TktctlError, UsageError
+from tktctl.errors import INT_MAX, ExitCode, TktctlError, UsageError
 from tktctl.text import json_printable, printable
 
 # Name -> (module, attribute: a Typer app or a command function, the help the root lists), in the
@@ -94,6 +95,43 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
         "Run one tktctl command per stdin line (shell quoting, # comments); print one JSON result per line.",
     ),
 }
+
+
+class DatabaseInt(IntRange):
+    """An int parameter bounded to what every database stores (:data:`INT_MAX`), keeping its own minimum.
+
+    Every int parameter gets it when its command is built (:func:`bound_ints`), so that no new option
+    can pass 99999999999999999999 down to a driver's OverflowError.
+    """
+
+    def __init__(self, low: int | None) -> None:
+        super().__init__(min=-INT_MAX if low is None else low, max=INT_MAX)
+        self.own_min = low
+        self.name = IntParamType.name if low is None else IntRange.name  # --help's metavar, as before
+
+    def _describe_range(self) -> str:
+        # --help shows the option's own bound only: the database's is the same for every option.
+        return "" if self.own_min is None else f"x>={self.own_min}"
+
+    def convert(self, value: Any, param: Parameter | None, ctx: Context | None) -> Any:
+        number = IntParamType.convert(self, value, param, ctx)
+        if not self.min <= number <= INT_MAX:  # type: ignore[operator]
+            self.fail(f"{number} is not in the range {self.min}..{INT_MAX}.", param, ctx)
+        return number
+
+
+def bound_ints(command: Command) -> Command:
+    """Give every int parameter of the command (and its subcommands) a :class:`DatabaseInt` type."""
+    for param in command.params:
+        kind = param.type
+        if not isinstance(kind, IntParamType) or isinstance(kind, DatabaseInt):
+            continue
+        own_range = isinstance(kind, IntRange)
+        if not (own_range and kind.max is not None):  # type: ignore[attr-defined]
+            param.type = DatabaseInt(kind.min if own_range else None)  # type: ignore[attr-defined]
+    for sub in getattr(command, "commands", {}).values():
+        bound_ints(sub)
+    return command
 
 
 class LazyCommands(MutableMapping[str, Command]):
@@ -161,7 +199,7 @@ class LazyGroup(TyperGroup):
             holder.add_typer(target, name=name)
         else:
             holder.command(name)(target)
-        return typer.main.get_group(holder).commands[name]
+        return bound_ints(typer.main.get_group(holder).commands[name])
 
     def list_commands(self, ctx: Context) -> list[str]:
         """The names, in table order, without building any (TyperGroup's would build them all)."""
@@ -275,7 +313,9 @@ def _report(exc: TktctlError, output: str) -> None:
     if output in ("json", "jsonl", "yaml"):
         sys.stderr.write(json_printable(json.dumps(exc.to_dict(), ensure_ascii=False)) + "\n")
     else:
-        sys.stderr.write(f"tktctl: error: {printable(exc.message)}\n")
+        # One line, whatever the message quotes (a YAML parser's report spans several).
+        line = " ".join(part.strip() for part in exc.message.splitlines() if part.strip())
+        sys.stderr.write(f"tktctl: error: {printable(line)}\n")
 
 
 def main(argv: Sequence[str] | None = None) -> None:
@@ -298,6 +338,7 @@ def run(argv: Sequence[str], state: Invocation | None = None) -> int:
     args = list(argv)
     state = state or Invocation()
     try:
+        _check_encoding(args)
         code = _invoke(args, state)
     except TktctlError as exc:
         debug, output = _style(state, args)
@@ -335,6 +376,15 @@ def run(argv: Sequence[str], state: Invocation | None = None) -> int:
         _report(internal, output)
         code = ExitCode.INTERNAL
     return int(code)
+
+
+def _check_encoding(args: Sequence[str]) -> None:
+    """Reject arguments with bytes that are not UTF-8 (Python keeps them as lone surrogates)."""
+    for position, arg in enumerate(args, start=1):
+        try:
+            arg.encode("utf-8")
+        except UnicodeEncodeError as exc:
+            raise UsageError(f"argument {position} is not valid UTF-8 (byte {exc.start})") from exc
 
 
 def _invoke(args: list[str], state: Invocation) -> int:

@@ -13,7 +13,19 @@ from typing import Any
 from tktctl.errors import UsageError
 
 ADMIN_LOGIN = "root@localhost"
-PROFILE_KEYS = ("db", "agent", "output", "timezone", "ticket_number", "mail", "smtp")
+# What a config file may hold: ``profiles`` at the top, these keys in a profile, and their types.
+CONFIG_KEYS = ("profiles",)
+PROFILE_TYPES: dict[str, type] = {
+    "db": str,
+    "agent": str,
+    "output": str,
+    "timezone": str,
+    "ticket_number": dict,
+    "mail": dict,
+    "smtp": dict,
+}
+PROFILE_KEYS = tuple(PROFILE_TYPES)
+TICKET_NUMBER_KEYS = ("generator", "system_id")
 
 
 def data_dir() -> Path:
@@ -44,22 +56,52 @@ def load_profile(path: Path, name: str, *, explicit: bool) -> dict[str, Any]:
 
     try:
         document = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
-    except (OSError, UnicodeDecodeError, yaml.YAMLError) as exc:
+    except (OSError, UnicodeDecodeError, yaml.YAMLError, RecursionError) as exc:
         raise UsageError(f"cannot read config file {path}: {exc}") from exc
-    profiles = document.get("profiles", {}) if isinstance(document, dict) else None
+    if not isinstance(document, dict):
+        raise UsageError(f"config file {path}: expected a mapping with 'profiles', not a {_kind(document)}")
+    _known(f"config file {path}", document, CONFIG_KEYS)
+    profiles = document.get("profiles") or {}
     if not isinstance(profiles, dict):
         raise UsageError(f"config file {path}: 'profiles' must be a mapping of profile names")
-    if name not in profiles:
+    # Every profile is checked, not only the chosen one: a typo shows on the first run, not the day it is used.
+    checked = {str(key): _checked_profile(path, str(key), value) for key, value in profiles.items()}
+    if name not in checked:
         if name == "default":
             return {}
-        raise UsageError(f"config file {path} has no profile {name!r}; it has: {', '.join(profiles) or 'none'}")
-    profile = profiles[name] or {}
-    unknown = sorted(set(profile) - set(PROFILE_KEYS))
-    if unknown:
-        raise UsageError(
-            f"profile {name!r} in {path}: unknown key {', '.join(unknown)}; known: {', '.join(PROFILE_KEYS)}"
-        )
+        raise UsageError(f"config file {path} has no profile {name!r}; it has: {', '.join(checked) or 'none'}")
+    return checked[name]
+
+
+def _checked_profile(path: Path, name: str, profile: Any) -> dict[str, Any]:
+    """The profile, type-checked: every key known, every value of its key's type."""
+    where = f"profile {name!r} in {path}"
+    profile = {} if profile is None else profile
+    if not isinstance(profile, dict):
+        raise UsageError(f"{where} must be a mapping of settings ({', '.join(PROFILE_KEYS)}), not a {_kind(profile)}")
+    _known(where, profile, PROFILE_KEYS)
+    for key, value in profile.items():
+        if value is not None and not isinstance(value, PROFILE_TYPES[key]):
+            wanted = "a mapping" if PROFILE_TYPES[key] is dict else "a string"
+            raise UsageError(f"{where}: {key!r} must be {wanted}, not a {_kind(value)}")
+    numbering = profile.get("ticket_number") or {}
+    _known(f"{where}, key ticket_number", numbering, TICKET_NUMBER_KEYS)
+    for key, value in numbering.items():
+        if isinstance(value, (dict, list, bool)) or value is None:
+            raise UsageError(f"{where}: ticket_number {key!r} must be a string, not a {_kind(value)}")
     return profile
+
+
+def _known(where: str, mapping: dict[Any, Any], keys: tuple[str, ...]) -> None:
+    unknown = sorted(str(k) for k in set(mapping) - set(keys))
+    if unknown:
+        raise UsageError(f"{where}: unknown key {', '.join(unknown)}; known: {', '.join(keys)}")
+
+
+def _kind(value: Any) -> str:
+    """A YAML value's kind as the user wrote it."""
+    names = {dict: "mapping", list: "list", str: "string", bool: "boolean", int: "number", float: "number"}
+    return "null" if value is None else names.get(type(value), type(value).__name__)
 
 
 @dataclass(frozen=True)

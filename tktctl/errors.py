@@ -9,6 +9,10 @@ from __future__ import annotations
 from enum import IntEnum
 from typing import Any
 
+# The largest integer every supported database stores in an INTEGER column (PostgreSQL's int4):
+# a count, id, limit or number of minutes beyond it is a usage error, not an overflow in a driver.
+INT_MAX = 2**31 - 1
+
 
 class ExitCode(IntEnum):
     """Documented exit statuses; scripts branch on these."""

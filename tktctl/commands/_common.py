@@ -10,6 +10,7 @@ import contextlib
 import functools
 import inspect
 import json
+import re
 import sys
 import typing
 from collections.abc import Callable, Iterable, Iterator
@@ -143,11 +144,11 @@ def bulk_kind(params: dict[str, Any]) -> Kind:
 # The filters of `ticket list`, shared by every verb that selects tickets: (name, type, flag, help).
 FILTERS: tuple[tuple[str, Any, str, str], ...] = (
     ("queue", list[str] | None, "--queue", "Queue (repeatable)."),
-    ("state", list[str] | None, "--state", "State (repeatable)."),
-    ("state_type", list[str] | None, "--state-type", "State type: new, open, closed, ... (repeatable)."),
-    ("priority", list[str] | None, "--priority", "Priority (repeatable)."),
+    ("state", list[str] | None, "--state", "State (repeatable, or comma-separated)."),
+    ("state_type", list[str] | None, "--state-type", "State type: new, open, closed, ... (repeatable, or a,b)."),
+    ("priority", list[str] | None, "--priority", "Priority (repeatable, or comma-separated)."),
     ("owner", list[str] | None, "--owner", "Owner login (repeatable)."),
-    ("lock", str | None, "--lock", "locked or unlocked."),
+    ("lock", list[str] | None, "--lock", "locked or unlocked (repeatable, or comma-separated)."),
     ("customer", list[str] | None, "--customer", "Customer (repeatable)."),
     ("title", str | None, "--title", "Text the title contains."),
     ("created_before", str | None, "--created-before", "Created before this time. " + TimeHelp),
@@ -237,9 +238,7 @@ def desk(ctx: typer.Context) -> Desk:
             from tktctl.services.desk import Desk, NumberSettings
 
         current = settings(ctx)
-        numbering = current.profile.get("ticket_number") or {}
-        if not isinstance(numbering, dict):
-            raise UsageError("profile key 'ticket_number' must be a mapping (generator, system_id)")
+        numbering = current.profile.get("ticket_number") or {}  # type-checked by config.load_profile
         numbers = NumberSettings(
             generator=str(numbering.get("generator", "DateChecksum")),
             system_id=str(numbering.get("system_id", "10")),
@@ -276,25 +275,62 @@ def _stdin_text() -> str:
 
 
 def read_refs(refs: Iterable[str]) -> list[str]:
-    """Ticket numbers from arguments; ``-`` reads lines of numbers or JSON objects with ``tn``."""
+    """Ticket numbers from arguments; ``-`` reads them from stdin (see :func:`refs_in`)."""
     result: list[str] = []
     for ref in refs:
-        if ref != "-":
-            result.append(ref)
-            continue
-        for number, line in enumerate(_stdin_text().splitlines(), start=1):
-            line = line.strip()
-            if not line:
-                continue
-            if line.startswith("{"):
-                try:
-                    tn = json.loads(line).get("tn")
-                except (json.JSONDecodeError, AttributeError) as exc:
-                    raise UsageError(f"stdin line {number}: invalid JSON: {exc}") from exc
-                if tn is None:
-                    raise UsageError(f"stdin line {number}: JSON object has no 'tn'")
-                line = str(tn)
+        result.extend(refs_in(_stdin_text()) if ref == "-" else [ref])
+    return result
+
+
+# Output that is not a list of tickets: a table's or csv's header, a tsv row. No ticket number has these.
+_NOT_A_NUMBER = re.compile(r"[\s,|]")
+
+
+def refs_in(text: str) -> list[str]:
+    """The ticket numbers in what a pipeline feeds stdin: what ``-o jsonl``, ``-q``, ``-o json`` or ``-o yaml`` print.
+
+    One number or JSON object with ``tn`` per line (blank lines skipped); or one JSON array or object;
+    or a YAML list or mapping. Anything else is a usage error, with a hint for csv or table output.
+    """
+    start = text.lstrip()[:1]
+    first = next((line for line in text.splitlines() if line.strip()), "")
+    if start == "[" or (start == "{" and first.strip() == "{"):
+        return _tns(_json(text, "stdin"), "stdin")
+    if first.startswith(("- ", "---")) or first.rstrip() == "-" or re.match(r"\w+:(\s|$)", first):
+        return _tns(parse_yaml(text, "stdin"), "stdin")
+    result: list[str] = []
+    for number, line in enumerate(text.splitlines(), start=1):
+        line = line.strip()
+        where = f"stdin line {number}"
+        if line.startswith("{"):
+            result.extend(_tns(_json(line, where), where))
+        elif _NOT_A_NUMBER.search(line):
+            raise UsageError(f"{where} looks like csv/table output; pipe -o jsonl or -q")
+        elif line:
             result.append(line)
+    return result
+
+
+def _json(text: str, where: str) -> Any:
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise UsageError(f"{where}: invalid JSON: {exc}") from exc
+    except RecursionError as exc:
+        raise UsageError(f"{where}: JSON nested too deeply") from exc
+
+
+def _tns(document: Any, where: str) -> list[str]:
+    """Ticket numbers of one record (a mapping with ``tn``) or of a list of records or numbers."""
+    items = document if isinstance(document, list) else [document]
+    result = []
+    for item in items:
+        tn = item.get("tn") if isinstance(item, dict) else item
+        if isinstance(item, dict) and tn is None:
+            raise UsageError(f"{where}: a record without 'tn'")
+        if isinstance(tn, bool) or not isinstance(tn, (str, int)):
+            raise UsageError(f"{where}: {str(tn)[:40]!r} is not a ticket number")
+        result.append(str(tn))
     return result
 
 
@@ -328,13 +364,23 @@ def required_password(from_stdin: bool) -> str:
 
 def read_yaml(path: str) -> Any:
     """A YAML document from a file (``-`` = stdin); unreadable or malformed input is a usage error."""
+    try:
+        text = _stdin_text() if path == "-" else open(path, encoding="utf-8").read()  # noqa: SIM115
+    except (OSError, UnicodeDecodeError) as exc:
+        raise UsageError(f"cannot read {path}: {exc}") from exc
+    return parse_yaml(text, path)
+
+
+def parse_yaml(text: str, source: str) -> Any:
+    """A YAML document; malformed input is a usage error naming its source."""
     import yaml
 
     try:
-        text = _stdin_text() if path == "-" else open(path, encoding="utf-8").read()  # noqa: SIM115
         return yaml.safe_load(text)
-    except (OSError, UnicodeDecodeError, yaml.YAMLError) as exc:
-        raise UsageError(f"cannot read {path}: {exc}") from exc
+    except yaml.YAMLError as exc:
+        raise UsageError(f"cannot read {source}: {exc}") from exc
+    except RecursionError as exc:
+        raise UsageError(f"cannot read {source}: nested too deeply") from exc
 
 
 FileOpt = Annotated[str, typer.Option("--file", "-f", help="YAML file; - reads stdin.")]

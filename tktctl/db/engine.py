@@ -14,13 +14,15 @@ from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import URL, make_url
 from sqlalchemy.exc import ArgumentError
 
-from tktctl.errors import UsageError
+from tktctl.errors import DatabaseError, UsageError
 from tktctl.jsonenc import reusable_encoder
 
 BUSY_TIMEOUT_S = 30.0
 WRITE = "tktctl_write"
 BULK = "tktctl_bulk"
 WAL_SIZE_LIMIT = 64 * 1024 * 1024
+# The optional dependency (pyproject's extras) that brings each server backend's driver.
+DRIVER_EXTRAS = {"postgresql": "postgresql", "mysql": "mysql"}
 # JSON columns (history data, above all) are written as json.dumps writes them, by one encoder
 # instead of one made per value: an import writes two history rows a ticket.
 JSON_SERIALIZER = reusable_encoder()
@@ -28,12 +30,9 @@ JSON_SERIALIZER = reusable_encoder()
 
 def normalise_url(url: str) -> URL:
     """Pick the supported driver for a bare dialect name and check the URL is one we serve."""
-    try:
-        parsed = make_url(url)
-    except ArgumentError as exc:
-        raise UsageError(f"invalid database URL: {exc}") from exc
-    backend = parsed.get_backend_name()
-    driver = parsed.get_driver_name()
+    parsed = _parse(url)
+    # Split the name ourselves: URL.get_driver_name() loads the dialect, and fails on an unknown one.
+    backend, _, driver = parsed.drivername.partition("+")
     if backend == "postgresql":
         if driver not in ("psycopg", "psycopg2"):
             parsed = parsed.set(drivername="postgresql+psycopg")
@@ -48,11 +47,22 @@ def normalise_url(url: str) -> URL:
     return parsed
 
 
+def _parse(url: str) -> URL:
+    """The URL parsed; a malformed one (port ``abc`` or 99999, host ``[::1``) is a usage error, not a crash."""
+    try:
+        parsed = make_url(url)
+    except (ArgumentError, ValueError) as exc:
+        raise UsageError(f"invalid database URL: {exc}") from exc
+    if parsed.port is not None and not 0 < parsed.port < 65536:
+        raise UsageError(f"invalid database URL: port {parsed.port} is not 1..65535")
+    return parsed
+
+
 def display_url(url: str | URL) -> str:
     """The URL as it may be shown: never with its password."""
     try:
         return make_url(url).render_as_string(hide_password=True)
-    except ArgumentError:
+    except (ArgumentError, ValueError):
         return "(invalid URL)"
 
 
@@ -67,7 +77,13 @@ def make_engine(url: str) -> Engine:
         kwargs["isolation_level"] = "READ COMMITTED"
         # (psycopg adapts JSON values itself, and warns about a serializer that is a closure.)
         kwargs["json_serializer"] = JSON_SERIALIZER
-    return create_engine(parsed, **kwargs)
+    try:
+        return create_engine(parsed, **kwargs)
+    except ModuleNotFoundError as exc:
+        extra = DRIVER_EXTRAS[backend]
+        raise DatabaseError(
+            f"the {backend} driver is not installed (no module {exc.name!r}): pip install 'tktctl[{extra}]'"
+        ) from exc
 
 
 def _sqlite_engine(parsed: URL) -> Engine:

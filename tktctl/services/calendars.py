@@ -46,9 +46,12 @@ def parse_hours(specs: Sequence[str] | Mapping[str, Any]) -> dict[str, list[str]
     items: list[tuple[str, str]] = []
     if isinstance(specs, Mapping):
         for days, ranges in specs.items():
-            text = ",".join(ranges) if isinstance(ranges, list) else str(ranges or "")
+            text = ",".join(map(str, ranges)) if isinstance(ranges, list) else str(ranges or "")
             items.append((str(days), text))
     else:
+        specs = [specs] if isinstance(specs, str) else specs
+        if not isinstance(specs, Sequence) or not all(isinstance(spec, str) for spec in specs):
+            raise UsageError(f"invalid working hours {specs!r:.60}; use e.g. ['mon-fri 09:00-17:00']")
         for spec in specs:
             days, _, ranges = spec.strip().partition(" ")
             if not ranges.strip():

@@ -25,7 +25,7 @@ from tktctl.services.lookup import TicketRow
 from tktctl.services.mailparse import Inbound, Rejected, clean, parse
 from tktctl.services.numbering import next_numbers
 from tktctl.services.records import Record, articles, tickets_by_id
-from tktctl.services.vocabulary import PENDING_TYPES, TITLE_MAX, parse_priority
+from tktctl.services.vocabulary import PENDING_TYPES, TITLE_MAX, check_limit, parse_priority
 
 if TYPE_CHECKING:
     from tktctl.services.desk import Desk, Unit
@@ -430,8 +430,7 @@ class Mail:
         """Deliver due outbox mail over SMTP; failures wait (1, 2, 4 ... minutes), 5xx or 10 attempts fail."""
         from tktctl.services import mailsend
 
-        if limit < 1:
-            raise UsageError("--limit must be at least 1")
+        check_limit(limit)
         smtp = mailout.SmtpSettings.resolve(self.smtp_config)
         return mailsend.deliver(self.desk, smtp, limit)
 

@@ -58,12 +58,16 @@ class SmtpSettings:
         """``TKTCTL_SMTP_URL=smtp[s]://[user@]host:port`` wins over the profile's ``smtp:`` section."""
         url = os.environ.get("TKTCTL_SMTP_URL")
         if url:
-            parts = urlsplit(url)
+            try:
+                parts = urlsplit(url)
+                port = parts.port
+            except ValueError as exc:  # a port of "abc" or 99999, a host of "[::1"
+                raise UsageError(f"TKTCTL_SMTP_URL is malformed: {exc}") from exc
             if parts.scheme not in ("smtp", "smtps") or not parts.hostname:
                 raise UsageError(f"TKTCTL_SMTP_URL must look like smtp://host:port, not {url!r}")
             return cls(
                 host=parts.hostname,
-                port=parts.port or (465 if parts.scheme == "smtps" else 25),
+                port=port or (465 if parts.scheme == "smtps" else 25),
                 tls=parts.scheme == "smtps",
                 user=unquote(parts.username) if parts.username else None,
             )

@@ -16,6 +16,9 @@ from tktctl.db.models import Counter, Ticket
 from tktctl.errors import UsageError
 
 GENERATORS = ("DateChecksum", "Date", "AutoIncrement")
+# OTRS's Ticket::NumberGenerator::MinCounterSize default: AutoIncrement pads its counter to 5 digits
+# (SystemID 10, counter 1: 1000001). Numbers padded to 4 before stay valid: shorter, or equal to a counter passed.
+MIN_COUNTER_SIZE = 5
 
 
 def checksum(digits: str) -> int:
@@ -27,7 +30,7 @@ def checksum(digits: str) -> int:
 
 def format_number(generator: str, system_id: str, day: str, counter: int) -> str:
     if generator == "AutoIncrement":
-        return f"{system_id}{counter:04d}"
+        return f"{system_id}{counter:0{MIN_COUNTER_SIZE}d}"
     if generator == "Date":
         return f"{day}{system_id}{counter:05d}"
     if generator == "DateChecksum":

@@ -32,6 +32,7 @@ from tktctl.services.records import (
 from tktctl.services.vocabulary import (
     CHANNELS,
     SENDERS,
+    check_limit,
     choice,
     clean_text,
     parse_priority,
@@ -53,7 +54,7 @@ class TicketFilter:
     state_type: Sequence[str] = ()
     priority: Sequence[str | int] = ()
     owner: Sequence[str] = ()
-    lock: str | None = None
+    lock: Sequence[str] = ()
     customer: Sequence[str] = ()
     title: str | None = None
     created_before: str | datetime | None = None
@@ -61,8 +62,35 @@ class TicketFilter:
     changed_before: str | datetime | None = None
     changed_after: str | datetime | None = None
 
+    def __post_init__(self) -> None:
+        """Every sequence field as a tuple: one value (``queue="Alerts"``) is one value, not its characters.
+
+        The vocabulary fields also split comma lists (``state_type="open,new"``, contract §5);
+        names (queues, agents, customers) may hold commas and are never split.
+        """
+        for name in (*NAME_FILTERS, *VOCABULARY_FILTERS):
+            value = getattr(self, name)
+            values = () if value is None else (value,) if isinstance(value, (str, int)) else tuple(value)
+            if name in VOCABULARY_FILTERS:
+                values = tuple(part for v in values for part in _comma_list(name, v))
+            object.__setattr__(self, name, values)
+
     def is_empty(self) -> bool:
         return not any(getattr(self, f.name) for f in fields(self))
+
+
+NAME_FILTERS = ("queue", "owner", "customer")
+VOCABULARY_FILTERS = ("state", "state_type", "priority", "lock")
+
+
+def _comma_list(name: str, value: str | int) -> Sequence[str | int]:
+    """``"open, new"`` as ``["open", "new"]``; an empty item is a mistake, not "every ticket"."""
+    if not isinstance(value, str):
+        return [value]
+    parts = [part.strip() for part in value.split(",")]
+    if not all(parts):
+        raise UsageError(f"--{name.replace('_', '-')}: empty item in {value!r}")
+    return parts
 
 
 # Tickets named by number (``-`` already read), or chosen by a filter.
@@ -96,9 +124,9 @@ def filter_clauses(unit: Unit, selection: TicketFilter) -> list[ColumnElement[bo
         clauses.append(Ticket.priority_id.in_([parse_priority(p) for p in selection.priority]))
     if selection.owner:
         clauses.append(Ticket.owner_id.in_([lookup.agent(unit, o).id for o in selection.owner]))
-    if selection.lock is not None:
-        choice("lock", selection.lock, ("locked", "unlocked"))
-        clauses.append(Ticket.locked.is_(selection.lock == "locked"))
+    if selection.lock:
+        locks = {choice("lock", lock, ("locked", "unlocked")) == "locked" for lock in selection.lock}
+        clauses.append(Ticket.locked.in_(sorted(locks)))
     if selection.customer:
         clauses.append(Ticket.customer.in_(list(selection.customer)))
     if selection.title:
@@ -237,8 +265,8 @@ class Tickets:
         self, selection: TicketFilter | None = None, *, sort: str | None = None, limit: int | None = None
     ) -> Iterator[Record]:
         """Matching tickets, streamed from the database in batches."""
-        if limit is not None and limit < 1:
-            raise UsageError("--limit must be at least 1")
+        if limit is not None:
+            check_limit(limit)
         with self.desk.read() as unit:
             statement = ticket_select().where(*filter_clauses(unit, selection or TicketFilter()))
             statement = statement.order_by(*_order(sort))
@@ -459,7 +487,13 @@ class Tickets:
             if not steal:
                 changes.guard_locks(unit, sel)
             entries = [
-                Entry("Lock", json_object(("from", "unlock"), ("to", "lock"))),
+                Entry("Lock", json_object(("from", "unlock"), ("to", "lock")), when=(Ticket.locked.is_(False),)),
+                # A steal: the ticket was locked already, by the agent the history names.
+                Entry(
+                    "Lock",
+                    json_object(("from", "lock"), ("to", "lock"), ("stolen_from", name_of(Ticket.owner_id, Agent))),
+                    when=(Ticket.locked.is_(True),),
+                ),
                 Entry(
                     "OwnerUpdate",
                     json_object(
@@ -503,7 +537,7 @@ class Tickets:
             raise UsageError("--raise and --lower take a positive number of steps")
         absolute = parse_priority(to) if to is not None else None
 
-        steps = raise_by - lower_by
+        steps = max(-4, min(4, raise_by - lower_by))  # four steps reach either end of 1..5; fits any database
         return self.run(selection, lambda unit, sel: prioritize_change(unit, sel, absolute, steps), **options)
 
     def close(

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from tktctl.errors import UsageError
+from tktctl.errors import INT_MAX, UsageError
 
 PRIORITY_WORDS = {1: "very low", 2: "low", 3: "normal", 4: "high", 5: "very high"}
 PERMISSIONS = ("ro", "move_into", "create", "note", "owner", "priority", "rw")
@@ -52,12 +52,21 @@ def choice(kind: str, value: str, allowed: tuple[str, ...]) -> str:
     return value
 
 
+def check_limit(limit: int) -> int:
+    """A ``--limit``: at least 1, and no larger than a database's INTEGER (else the driver overflows)."""
+    if not 1 <= limit <= INT_MAX:
+        raise UsageError(f"--limit must be between 1 and {INT_MAX}")
+    return limit
+
+
 def clean_text(kind: str, value: str | None, *, limit: int | None = None, required: bool = False) -> str | None:
     """Reject empty required text, over-long text and NUL characters, which some databases refuse."""
     if value is None:
         if required:
             raise UsageError(f"{kind} is required")
         return None
+    if not isinstance(value, str):  # from a YAML file: `comment: 5`, `calendar: [1]`
+        raise UsageError(f"{kind} must be text, not {type(value).__name__} {value!r:.40}")
     if required and not value.strip():
         raise UsageError(f"{kind} must not be empty")
     if "\x00" in value:
