@@ -97,7 +97,7 @@ class Mail:
         so that an interrupted run either committed and exits 0, or did not and exits 75).
         """
         options = {"target_queue": target_queue, "untrusted": untrusted}
-        return self._guarded(lambda: self._ingest(raw, options, None, seal))
+        return self._guarded(lambda: self._ingest(raw, options, None, seal, self.desk.actor_login))
 
     def ingest_many(
         self, messages: Iterator[tuple[str, bytes]], *, target_queue: str | None = None, untrusted: bool = False
@@ -116,13 +116,14 @@ class Mail:
         except TktctlError as exc:
             raise TempFail(f"temporary failure, retry later: {exc.message}") from exc
 
-    def _ingest(self, raw: bytes, options: dict[str, Any], failed_id: int | None, seal: Seal) -> Record:
+    def _ingest(self, raw: bytes, options: dict[str, Any], failed_id: int | None, seal: Seal, actor: str) -> Record:
+        """Process as ``actor``: every write is checked as the verb making the same change would check it."""
         try:
             inbound = parse(raw, self.settings.limits)
         except Rejected as exc:
-            return self._dead_letter(raw, exc.reason, options, None, failed_id, seal)
+            return self._dead_letter(raw, exc.reason, options, None, failed_id, seal, actor)
         try:
-            with self.desk.write() as unit:
+            with self.desk.write(actor=actor) as unit:
                 result = self._process(unit, inbound, options, failed_id)
                 seal()
             return result
@@ -133,7 +134,7 @@ class Mail:
         except Exception as exc:  # a bug must not lose the message: keep it for `mail retry`
             first = (str(exc).strip().splitlines() or [""])[0]
             reason = f"internal error: {type(exc).__name__}: {first}"
-        return self._dead_letter(raw, reason, options, inbound, failed_id, seal)
+        return self._dead_letter(raw, reason, options, inbound, failed_id, seal, actor)
 
     def _dead_letter(
         self,
@@ -143,6 +144,7 @@ class Mail:
         inbound: Inbound | None,
         failed_id: int | None,
         seal: Seal,
+        actor: str,
     ) -> Record:
         import hashlib
 
@@ -166,6 +168,7 @@ class Mail:
                         options=options,
                         content=raw,
                         received=unit.now,
+                        actor=actor,
                         **values,
                     )
                 ).inserted_primary_key[0]
@@ -280,8 +283,11 @@ class Mail:
         assert queue is not None
         state_type = lookup.states(unit)[row.state_id].type
         if state_type == "closed" and queue.follow_up == "new_ticket":
+            permissions.require_visible(unit, [row])  # the old ticket gets a link: it must exist for the agent
             return self._new_ticket(unit, inbound, {}, queue.name, linked_to=row)
         rejected = state_type == "closed" and queue.follow_up == "reject"
+        groups = lookup.group_ids(unit, [row])
+        permissions.require(unit, "note", groups)  # the article, as `ticket note`
         article_id = self._store(unit, row.id, inbound)
         data = {"from": inbound.from_address, "subject": inbound.subject, "rejected": rejected}
         changes.add_history(unit, [(row.id, "FollowUp", row.queue_id, data)])
@@ -290,10 +296,12 @@ class Mail:
             wanted = _valid(lambda: changes.target_state(unit, fields["state"], None), "state" in fields)
             if wanted is None and (state_type == "closed" or state_type in PENDING_TYPES):
                 wanted = lookup.state(unit, "open")
-            if wanted is not None:
+            if wanted is not None and wanted.id != row.state_id:
+                permissions.require(unit, "rw", groups)  # as `ticket state` / `ticket reopen`
                 changes.set_state(unit, Selected.of([row.id]), wanted, None)
             priority = _valid(lambda: parse_priority(fields["priority"]), "priority" in fields)
             if priority is not None and priority != row.priority_id:
+                permissions.require(unit, "priority", groups)  # as `ticket prioritize`
                 changes.apply(unit, Selected.of([row.id]), {"priority_id": priority}, [])
                 change = {"from": PRIORITY_NAMES[row.priority_id], "to": PRIORITY_NAMES[priority]}
                 changes.add_history(unit, [(row.id, "PriorityUpdate", row.queue_id, change)])
@@ -353,11 +361,17 @@ class Mail:
         )
         return reason or f"{kind} queued"
 
+    def _require_admin(self) -> None:
+        """Mail administration (fetching, sending, dead letters, the outbox) is the desk admins' job."""
+        with self.desk.read() as unit:
+            permissions.require_admin(unit)
+
     # Dead letters -------------------------------------------------------------------------
 
     def failed(self, *, include_done: bool = False) -> list[Record]:
         """Dead letters, oldest first (those already reprocessed only with ``include_done``)."""
         with self.desk.read() as unit:
+            permissions.require_admin(unit)  # they hold whole messages, whatever queue they were meant for
             statement = select(
                 MailFailed.id,
                 MailFailed.status,
@@ -368,15 +382,23 @@ class Mail:
                 MailFailed.received,
                 MailFailed.retried,
                 MailFailed.ticket_tn.label("ticket"),
+                MailFailed.actor,
             ).order_by(MailFailed.id)
             if not include_done:
                 statement = statement.where(MailFailed.status == "failed")
             return [dict(r._mapping) for r in unit.session.execute(statement)]
 
     def retry(self, ids: Sequence[int] = (), *, seal: Seal = _nothing, unseal: Seal = _nothing) -> list[Record]:
-        """Reprocess dead letters (all that failed when ``ids`` is empty); each keeps its row, updated."""
+        """Reprocess dead letters (all that failed when ``ids`` is empty); each keeps its row, updated.
+
+        Each is processed as the agent who ingested it (with that agent's permissions), not as
+        the admin retrying; one from before that was recorded acts as the admin.
+        """
         with self.desk.read() as unit:
-            statement = select(MailFailed.id, MailFailed.options, MailFailed.content, MailFailed.status)
+            permissions.require_admin(unit)
+            statement = select(
+                MailFailed.id, MailFailed.options, MailFailed.content, MailFailed.status, MailFailed.actor
+            )
             statement = statement.where(MailFailed.id.in_(list(ids))) if ids else statement
             rows = {r.id: r for r in unit.session.execute(statement.order_by(MailFailed.id))}
         missing = [i for i in ids if i not in rows]
@@ -389,7 +411,8 @@ class Mail:
                     raise ConflictError(f"dead letter {row.id} was already processed", ref=str(row.id))
                 continue
             options = dict(row.options or {})
-            result = self._guarded(lambda r=row, o=options: self._ingest(r.content, o, r.id, seal))
+            actor = row.actor or self.desk.actor_login
+            result = self._guarded(lambda r=row, o=options, a=actor: self._ingest(r.content, o, r.id, seal, a))
             unseal()
             results.append({**result, "failed_id": row.id})
         return results
@@ -400,6 +423,7 @@ class Mail:
         """Fetch from the configured IMAP/POP3 accounts; a message leaves the server only once committed."""
         from tktctl.services import mailfetch
 
+        self._require_admin()
         accounts = self.settings.accounts
         if account is not None:
             if account not in accounts:
@@ -424,6 +448,7 @@ class Mail:
 
     def outbox(self, *, status: Sequence[str] = ("pending", "failed")) -> list[Record]:
         with self.desk.read() as unit:
+            permissions.require_admin(unit)  # notifications name tickets of every queue
             return list(_outbox_records(unit, select_outbox().where(MailOutbox.status.in_(list(status)))))
 
     def send(self, *, limit: int = 500) -> list[Record]:
@@ -432,6 +457,7 @@ class Mail:
 
         if limit < 1:
             raise UsageError("--limit must be at least 1")
+        self._require_admin()
         smtp = mailout.SmtpSettings.resolve(self.smtp_config)
         return mailsend.deliver(self.desk, smtp, limit)
 

@@ -1,0 +1,96 @@
+"""Mail integrity: who mail acts as, admin-only mail administration, bad recipients, size limits,
+SMTP credentials, and exit 75 for every failure that is not the message's own fault; on every backend."""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.conftest import Cli, dump
+from tests.test_mail import message
+
+
+@pytest.fixture
+def desk_with_secret(cli: Cli) -> tuple[Cli, str]:
+    """bob holds ro,note,owner,create on `support`, nothing on `secret`; returns a closed Secret ticket."""
+    cli("group", "create", "support")
+    cli("group", "create", "secret")
+    cli("queue", "create", "Support", "--group", "support")
+    cli("queue", "create", "Secret", "--group", "secret")
+    cli("agent", "create", "bob", "--email", "bob@example.com")
+    cli("acl", "grant", "ro,note,owner,create", "--group", "support", "--agent", "bob")
+    secret = cli("ticket", "create", "--queue", "Secret", "--title", "classified", "-q").stdout.strip()
+    cli("ticket", "close", secret)
+    return cli, secret
+
+
+def ingest(cli: Cli, raw: bytes, *args: str, agent: str = "bob", expect: int = 0) -> dict:
+    return cli("--as", agent, "mail", "ingest", "-", *args, "-o", "json", input=raw, expect=expect).json
+
+
+def test_follow_up_to_a_ticket_the_agent_may_not_change_is_dead_lettered(desk_with_secret: tuple[Cli, str]) -> None:
+    cli, secret = desk_with_secret
+    before = cli("ticket", "show", secret, "-o", "json").json
+    raw = message(subject=f"Re: [Ticket#{secret}] hello", X_Tktctl_FollowUp_Priority="5")
+    result = ingest(cli, raw)
+    assert result["action"] == "failed"
+    assert "agent 'bob' needs 'note' on group 'secret'" in result["reason"]
+    after = cli("ticket", "show", secret, "-o", "json").json
+    assert (after["state"], after["priority"], len(after["articles"])) == ("closed successful", 3, 0)
+    assert after == before
+    (letter,) = cli("mail", "failed", "-o", "json").json
+    assert (letter["actor"], letter["reason"]) == ("bob", result["reason"])
+
+
+def test_each_follow_up_change_needs_the_verbs_permission(desk_with_secret: tuple[Cli, str]) -> None:
+    cli, _ = desk_with_secret
+    tn = cli("ticket", "create", "--queue", "Support", "--title", "t", "-q").stdout.strip()
+    # note: the article alone is allowed
+    assert ingest(cli, message(subject=f"[Ticket#{tn}] one"))["action"] == "follow_up"
+    # priority needs `priority`
+    raw = message(subject=f"[Ticket#{tn}] two", X_Tktctl_FollowUp_Priority="5")
+    assert "needs 'priority' on group 'support'" in ingest(cli, raw)["reason"]
+    # a header state (and the reopen of a closed ticket) needs `rw`
+    raw = message(subject=f"[Ticket#{tn}] three", X_OTRS_FollowUp_State="closed successful")
+    assert "needs 'rw' on group 'support'" in ingest(cli, raw)["reason"]
+    cli("ticket", "close", tn)
+    assert "needs 'rw' on group 'support'" in ingest(cli, message(subject=f"[Ticket#{tn}] 4"))["reason"]
+    ticket = cli("ticket", "show", tn, "-o", "json").json
+    assert (ticket["state"], ticket["priority"], len(ticket["articles"])) == ("closed successful", 3, 1)
+    # granted, the same messages apply, retried as bob
+    cli("acl", "grant", "rw", "--group", "support", "--agent", "bob")
+    results = cli("mail", "retry", "-o", "json").json
+    assert [r["action"] for r in results] == ["follow_up"] * 3
+    ticket = cli("ticket", "show", tn, "-o", "json").json
+    assert ticket["state"] == "open" and ticket["priority"] == 5
+
+
+def test_new_ticket_needs_create_on_the_target_queue(desk_with_secret: tuple[Cli, str]) -> None:
+    cli, _ = desk_with_secret
+    result = ingest(cli, message(X_Tktctl_Queue="Secret"), "--target-queue", "Support")
+    assert result["action"] == "failed" and "needs 'create' on group 'secret'" in result["reason"]
+    created = ingest(cli, message(subject="other"), "--target-queue", "Support")
+    assert cli("ticket", "show", created["ticket"], "-o", "json").json["queue"] == "Support"
+
+
+def test_mail_administration_needs_admin(desk_with_secret: tuple[Cli, str], db_url: str) -> None:
+    cli, _ = desk_with_secret
+    before = dump(db_url)
+    for args in (("outbox",), ("failed",), ("retry",), ("send",), ("fetch",)):
+        result = cli("--as", "bob", "mail", *args, expect=4)
+        assert result.stderr.strip() == "tktctl: error: permission denied: agent 'bob' needs 'rw' on group 'admin'"
+    assert dump(db_url) == before
+
+
+def test_dead_letter_is_retried_as_the_agent_who_ingested_it(desk_with_secret: tuple[Cli, str]) -> None:
+    cli, _ = desk_with_secret
+    result = ingest(cli, message(X_Tktctl_Queue="Secret"), "--target-queue", "Support")
+    assert result["action"] == "failed"
+    (retried,) = cli("mail", "retry", "-o", "json").json  # by root, who may create in Secret
+    assert retried["action"] == "failed"
+    assert "agent 'bob' needs 'create' on group 'secret'" in retried["reason"]
+    assert cli("ticket", "count", "--queue", "Secret", "-q").stdout.strip() == "1"  # only the closed one
+    cli("acl", "grant", "create", "--group", "secret", "--agent", "bob")
+    (retried,) = cli("mail", "retry", "-o", "json").json
+    assert retried["action"] == "new_ticket"
+    created = cli("ticket", "show", retried["ticket"], "-o", "json").json
+    assert (created["queue"], created["owner"]) == ("Secret", "bob")
