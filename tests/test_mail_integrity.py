@@ -5,8 +5,12 @@ from __future__ import annotations
 
 import pytest
 
+from tests import test_mail
 from tests.conftest import Cli, dump
+from tests.mailservers import SmtpSink
 from tests.test_mail import message
+
+smtp = test_mail.smtp  # the SMTP server fixture (aiosmtpd), shared with the mail tests
 
 
 @pytest.fixture
@@ -94,3 +98,61 @@ def test_dead_letter_is_retried_as_the_agent_who_ingested_it(desk_with_secret: t
     assert retried["action"] == "new_ticket"
     created = cli("ticket", "show", retried["ticket"], "-o", "json").json
     assert (created["queue"], created["owner"]) == ("Secret", "bob")
+
+
+# One bad recipient never fails the change that triggered the mail ----------------------------
+
+
+def _store_bad_name(db_url: str, login: str) -> None:
+    """An agent name with CR/LF, as a desk from before input validation may hold."""
+    from sqlalchemy import create_engine, text
+
+    engine = create_engine(db_url)
+    with engine.begin() as conn:
+        bad = "Carol\r\nBcc: spy@evil.example"
+        conn.execute(text("UPDATE agent SET name = :n WHERE login = :l"), {"n": bad, "l": login})
+    engine.dispose()
+
+
+def test_bad_stored_agent_name_fails_only_its_notification(cli: Cli, db_url: str, smtp: SmtpSink) -> None:
+    cli("agent", "create", "carol", "--email", "carol@example.com")
+    cli("agent", "create", "dave", "--email", "dave@example.com")
+    for login in ("carol", "dave"):
+        cli("acl", "grant", "ro", "--group", "users", "--agent", login)
+        cli("agent", "subscribe", login, "--queue", "Raw")
+    _store_bad_name(db_url, "carol")
+    tn = cli("ticket", "create", "--title", "t", "-q").stdout.strip()
+    assert ingest(cli, message(), agent="root@localhost")["action"] == "new_ticket"
+    outbox = cli("mail", "outbox", "--status", "pending", "--status", "failed", "-o", "json").json
+    failed = [m for m in outbox if m["status"] == "failed"]
+    assert {m["recipient"] for m in failed} == {"carol@example.com"} and len(failed) == 2
+    assert all("linefeed or carriage return" in m["last_error"] for m in failed)
+    assert {m["recipient"] for m in outbox if m["status"] == "pending"} == {"dave@example.com"}
+    assert tn in {m["ticket"] for m in failed}
+    sent = cli("mail", "send", "-o", "json").json
+    assert [m["status"] for m in sent] == ["sent", "sent"]
+    assert [r.rcpt_tos for r in smtp.received] == [["dave@example.com"]] * 2
+
+
+def test_bad_recipient_in_the_outbox_fails_only_that_row(cli: Cli, db_url: str, smtp: SmtpSink) -> None:
+    from sqlalchemy import create_engine, text
+
+    tn = cli("ticket", "create", "--title", "t", "--customer", "alice@example.com", "-q").stdout.strip()
+    cli("ticket", "reply", tn, "--body", "one")
+    cli("ticket", "reply", tn, "--body", "two")
+    engine = create_engine(db_url)
+    with engine.begin() as conn:
+        conn.execute(text("UPDATE mail_outbox SET recipient = :r WHERE id = 1"), {"r": "a@b\r\nRCPT TO:<x@y>"})
+    engine.dispose()
+    sent = cli("mail", "send", "-o", "json").json
+    assert [m["status"] for m in sent] == ["failed", "sent"]
+    assert sent[0]["last_error"].startswith("bad address")
+    assert [r.rcpt_tos for r in smtp.received] == [["alice@example.com"]]
+
+
+def test_reply_to_with_a_line_break_is_a_usage_error(cli: Cli, db_url: str) -> None:
+    tn = cli("ticket", "create", "--title", "t", "-q").stdout.strip()
+    before = dump(db_url)
+    result = cli("ticket", "reply", tn, "--body", "hi", "--to", "a@b\r\nBcc: x@evil.example", expect=2)
+    assert result.stderr.strip() == "tktctl: error: --to must not contain control characters (CR, LF, ...)"
+    assert dump(db_url) == before

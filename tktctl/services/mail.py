@@ -467,6 +467,8 @@ class Mail:
 
         clean_text("body", body, required=True)
         clean_text("subject", subject, limit=1000)
+        if to is not None and mailout.has_control(to):
+            raise UsageError("--to must not contain control characters (CR, LF, ...)")
         with self.desk.write() as unit:
             row = lookup.tickets(unit, [ref], lock=True)[0]
             permissions.require(unit, "rw", lookup.group_ids(unit, [row]))

@@ -158,23 +158,44 @@ def compose(
     return message, message_id
 
 
+def has_control(text: str) -> bool:
+    """CR, LF or another control character: a header injection (``Bcc:``), never a valid address or name."""
+    return any(ord(c) < 32 or ord(c) == 127 for c in text)
+
+
 def enqueue(
-    unit: Unit, message: EmailMessage, *, ticket_id: int | None, kind: str, envelope_from: str, recipient: str
-) -> None:
+    unit: Unit, *, ticket_id: int | None, kind: str, envelope_from: str, recipient: str, **fields: Any
+) -> str | None:
+    """Compose (``fields`` as :func:`compose` takes them) into the outbox; returns the Message-ID.
+
+    Mail built from bad data already stored (a CR/LF in an agent's name or a customer's
+    address) must not fail the change that triggered it: it is queued as ``failed`` with the
+    error, for `mail outbox` to show, and None is returned.
+    """
+    error = f"bad recipient address {recipient!r}" if has_control(recipient) else None
+    content, message_id = b"", None
+    if error is None:
+        try:
+            message, message_id = compose(now=unit.now, **fields)
+            content = message.as_bytes()
+        except (ValueError, TypeError) as exc:  # what the email package raises for such headers
+            error, message_id = f"cannot compose the message: {exc}", None
     unit.session.execute(
         insert(MailOutbox).values(
             ticket_id=ticket_id,
             kind=kind,
-            sender=envelope_from,
+            sender=envelope_from[:250],
             recipient=recipient[:250],
-            subject=str(message["Subject"])[:10_000],
-            message=message.as_bytes(),
-            status="pending",
+            subject=str(fields["subject"])[:10_000],
+            message=content,
+            status="pending" if error is None else "failed",
             attempts=0,
             next_attempt=unit.now,
             created=unit.now,
+            last_error=error,
         )
     )
+    return message_id
 
 
 def with_hook(subject: str, tn: str) -> str:
@@ -278,17 +299,20 @@ def send_article(
     """Mail to a customer: the outbox row, the email article (its Message-ID threads replies) and history."""
     from tktctl.services import changes
 
-    message, message_id = compose(
+    message_id = enqueue(
+        unit,
+        ticket_id=ticket_id,
+        kind=kind,
+        envelope_from=envelope_from,
+        recipient=recipient,
         sender=sender,
         to=to,
         subject=subject,
         body=body,
-        now=unit.now,
         in_reply_to=in_reply_to,
         references=references,
         headers=headers,
     )
-    enqueue(unit, message, ticket_id=ticket_id, kind=kind, envelope_from=envelope_from, recipient=recipient)
     article_id = changes.add_article(
         unit,
         ticket_id,
@@ -337,16 +361,18 @@ def notify_agents(unit: Unit, ticket_ids: Sequence[int], event: str, settings: M
             f"{event} in queue {row.name}\n\nTicket: {row.tn}\nTitle: {row.title}\n"
             f"Customer: {row.customer or '-'}\n\nShow it with: tktctl ticket show {row.tn}\n"
         )
-        to = formataddr((agent.name or "", agent.email or ""))
-        message, _ = compose(
+        enqueue(
+            unit,
+            ticket_id=row.id,
+            kind="notification",
+            envelope_from="",
+            recipient=agent.email or "",
             sender=settings.address,
-            to=to,
+            to=formataddr((agent.name or "", agent.email or "")),
             subject=subject,
             body=body,
-            now=unit.now,
             headers={"Auto-Submitted": "auto-generated", "X-Loop": settings.address},
         )
-        enqueue(unit, message, ticket_id=row.id, kind="notification", envelope_from="", recipient=agent.email or "")
         entries.append((row.id, "SendAgentNotification", row.queue_id, {"to": agent.login, "event": event}))
     changes.add_history(unit, entries)
 
