@@ -3,11 +3,15 @@ SMTP credentials, and exit 75 for every failure that is not the message's own fa
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from typing import Any
+from urllib.parse import quote
+
 import pytest
 
 from tests import test_mail
 from tests.conftest import Cli, dump
-from tests.mailservers import SmtpSink
+from tests.mailservers import SmtpSink, free_port
 from tests.test_mail import message
 
 smtp = test_mail.smtp  # the SMTP server fixture (aiosmtpd), shared with the mail tests
@@ -156,3 +160,56 @@ def test_reply_to_with_a_line_break_is_a_usage_error(cli: Cli, db_url: str) -> N
     result = cli("ticket", "reply", tn, "--body", "hi", "--to", "a@b\r\nBcc: x@evil.example", expect=2)
     assert result.stderr.strip() == "tktctl: error: --to must not contain control characters (CR, LF, ...)"
     assert dump(db_url) == before
+
+
+# SMTP credentials: used for AUTH, never shown ------------------------------------------------
+
+PASSWORD = "s3cr:t@pw"
+
+
+@pytest.fixture
+def smtp_auth(monkeypatch: pytest.MonkeyPatch) -> Iterator[tuple[SmtpSink, int]]:
+    """aiosmtpd requiring AUTH (without TLS on loopback) as helpdesk / PASSWORD."""
+    from aiosmtpd.controller import Controller
+    from aiosmtpd.smtp import AuthResult
+
+    def authenticate(server: Any, session: Any, envelope: Any, mechanism: str, data: Any) -> AuthResult:
+        ok = (data.login, data.password) == (b"helpdesk", PASSWORD.encode())
+        return AuthResult(success=ok, handled=False)  # handled=False: aiosmtpd answers 535 itself
+
+    sink = SmtpSink()
+    port = free_port()
+    controller = Controller(
+        sink, hostname="127.0.0.1", port=port, authenticator=authenticate, auth_required=True, auth_require_tls=False
+    )
+    controller.start()
+    yield sink, port
+    controller.stop()
+
+
+@pytest.mark.filterwarnings("ignore:Requiring AUTH while not requiring TLS")  # loopback only
+@pytest.mark.parametrize("password", [PASSWORD, "wrong-pw"])
+def test_smtp_url_password_logs_in_and_is_never_shown(
+    cli: Cli, smtp_auth: tuple[SmtpSink, int], monkeypatch: pytest.MonkeyPatch, password: str
+) -> None:
+    sink, port = smtp_auth
+    monkeypatch.setenv("TKTCTL_SMTP_URL", f"smtp://helpdesk:{quote(password, safe='')}@127.0.0.1:{port}")
+    tn = cli("ticket", "create", "--title", "t", "--customer", "alice@example.com", "-q").stdout.strip()
+    cli("ticket", "reply", tn, "--body", "fixed")
+    result = cli("mail", "send", "-o", "json")
+    (row,) = result.json
+    shown = result.stdout + result.stderr + cli("mail", "outbox", "--status", "pending", "-o", "json").stdout
+    assert password not in shown and quote(password, safe="") not in shown
+    if password == PASSWORD:
+        assert row["status"] == "sent" and [r.rcpt_tos for r in sink.received] == [["alice@example.com"]]
+    else:  # not the message's fault: it waits for the next run, with the masked error
+        assert (row["status"], sink.received) == ("pending", [])
+        assert row["last_error"].startswith(f"cannot reach smtp://helpdesk:***@127.0.0.1:{port}: (535")
+
+
+def test_bad_smtp_url_is_shown_masked(cli: Cli, monkeypatch: pytest.MonkeyPatch) -> None:
+    for url in (f"smpt://helpdesk:{PASSWORD}@localhost", f"smtp://helpdesk:{PASSWORD}@localhost:abc"):
+        monkeypatch.setenv("TKTCTL_SMTP_URL", url)
+        result = cli("mail", "send", expect=2)
+        assert PASSWORD not in result.stderr
+        assert "***" in result.stderr or "(invalid URL)" in result.stderr

@@ -52,7 +52,7 @@ def display_url(url: str | URL) -> str:
     """The URL as it may be shown: never with its password."""
     try:
         return make_url(url).render_as_string(hide_password=True)
-    except ArgumentError:
+    except (ArgumentError, ValueError):  # ValueError: a port that is not a number
         return "(invalid URL)"
 
 

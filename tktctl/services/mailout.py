@@ -17,7 +17,7 @@ from email.policy import SMTP
 from email.utils import format_datetime, formataddr, make_msgid
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
-from urllib.parse import unquote, urlsplit
+from urllib.parse import parse_qs, quote, unquote, urlsplit
 
 from sqlalchemy import func, insert, select
 
@@ -43,6 +43,9 @@ MAX_ATTEMPTS = 10
 LEASE = timedelta(minutes=10)
 
 
+SMTP_KEYS = ("host", "port", "tls", "starttls", "user", "password_file", "timeout")
+
+
 @dataclass(frozen=True)
 class SmtpSettings:
     host: str = "localhost"
@@ -52,31 +55,52 @@ class SmtpSettings:
     user: str | None = None
     password_file: str | None = None
     timeout: float = 30.0
+    url_password: str | None = field(default=None, repr=False)  # from TKTCTL_SMTP_URL only, never shown
 
     @classmethod
     def resolve(cls, config: Any) -> SmtpSettings:
-        """``TKTCTL_SMTP_URL=smtp[s]://[user@]host:port`` wins over the profile's ``smtp:`` section."""
+        """``TKTCTL_SMTP_URL=smtp[s]://[user[:password]@]host:port[?starttls=true]`` wins over ``smtp:``."""
         url = os.environ.get("TKTCTL_SMTP_URL")
         if url:
-            parts = urlsplit(url)
-            if parts.scheme not in ("smtp", "smtps") or not parts.hostname:
-                raise UsageError(f"TKTCTL_SMTP_URL must look like smtp://host:port, not {url!r}")
+            from tktctl.db.engine import display_url
+
+            usage = f"TKTCTL_SMTP_URL must look like smtp[s]://[user:password@]host[:port], not {display_url(url)}"
+            try:
+                parts = urlsplit(url)
+                port = parts.port
+            except ValueError as exc:
+                raise UsageError(usage) from exc
+            query = parse_qs(parts.query)
+            if parts.scheme not in ("smtp", "smtps") or not parts.hostname or set(query) - {"starttls"}:
+                raise UsageError(usage)
             return cls(
                 host=parts.hostname,
-                port=parts.port or (465 if parts.scheme == "smtps" else 25),
+                port=port or (465 if parts.scheme == "smtps" else 25),
                 tls=parts.scheme == "smtps",
+                starttls=query.get("starttls", ["false"])[-1].lower() in ("1", "true", "yes"),
                 user=unquote(parts.username) if parts.username else None,
+                url_password=unquote(parts.password) if parts.password is not None else None,
             )
         if config is None:
             return cls()
         if not isinstance(config, dict):
-            raise UsageError("profile key 'smtp' must be a mapping (host, port, tls, starttls, user, password_file)")
-        unknown = sorted(set(config) - set(cls.__dataclass_fields__))
+            raise UsageError(f"profile key 'smtp' must be a mapping ({', '.join(SMTP_KEYS)})")
+        unknown = sorted(set(config) - set(SMTP_KEYS))
         if unknown:
-            raise UsageError(f"smtp: unknown key {', '.join(unknown)}; known: {', '.join(cls.__dataclass_fields__)}")
+            raise UsageError(f"smtp: unknown key {', '.join(unknown)}; known: {', '.join(SMTP_KEYS)}")
         return cls(**config)
 
+    @property
+    def display(self) -> str:
+        """Where mail goes, as it may be shown: the password masked (``db.engine.display_url``)."""
+        from tktctl.db.engine import display_url
+
+        login = f"{quote(self.user, safe='')}:***@" if self.user else ""
+        return display_url(f"{'smtps' if self.tls else 'smtp'}://{login}{self.host}:{self.port}")
+
     def password(self) -> str | None:
+        if self.url_password is not None:
+            return self.url_password
         if self.password_file is None:
             return None
         try:

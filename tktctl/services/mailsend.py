@@ -67,7 +67,7 @@ def deliver(desk: Desk, smtp: SmtpSettings, limit: int) -> list[Record]:
         client = smtp_connect(smtp)
     except (OSError, smtplib.SMTPException) as exc:
         for row in due:
-            _record(desk, row, f"cannot reach {smtp.host}:{smtp.port}: {exc}", permanent=False)
+            _record(desk, row, f"cannot reach {smtp.display}: {exc}", permanent=False)
     else:
         with client:
             for row in due:
