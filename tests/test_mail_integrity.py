@@ -4,6 +4,7 @@ SMTP credentials, and exit 75 for every failure that is not the message's own fa
 from __future__ import annotations
 
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
@@ -13,6 +14,7 @@ from tests import test_mail
 from tests.conftest import Cli, dump
 from tests.mailservers import SmtpSink, free_port
 from tests.test_mail import message
+from tktctl.api import Desk
 
 smtp = test_mail.smtp  # the SMTP server fixture (aiosmtpd), shared with the mail tests
 
@@ -213,3 +215,66 @@ def test_bad_smtp_url_is_shown_masked(cli: Cli, monkeypatch: pytest.MonkeyPatch)
         result = cli("mail", "send", expect=2)
         assert PASSWORD not in result.stderr
         assert "***" in result.stderr or "(invalid URL)" in result.stderr
+
+
+# Exit 75 for every failure that is not the message's own fault --------------------------------
+
+SIGNAL_DURING_IMPORTS = """
+import os, signal, sys
+from importlib.metadata import entry_points
+
+class Stop:
+    '''Deliver SIGTERM while the command line is being imported (as an MTA's timeout might).'''
+    def find_spec(self, name, path=None, target=None):
+        if name == "typer":
+            os.kill(os.getpid(), signal.SIGTERM)
+        return None
+
+sys.meta_path.insert(0, Stop())
+sys.argv = ["tktctl", "--db", sys.argv[1], "mail", "ingest", "-"]
+(script,) = [e for e in entry_points(group="console_scripts") if e.name == "tktctl"]
+script.load()()
+"""
+
+
+@pytest.mark.backends("sqlite")
+def test_sigterm_while_the_command_line_is_imported_exits_75(db_url: str, desk: Desk) -> None:
+    import subprocess
+    import sys
+
+    done = subprocess.run(
+        [sys.executable, "-c", SIGNAL_DURING_IMPORTS, db_url], input=message(), capture_output=True, timeout=60
+    )
+    assert done.returncode == 75, done.stderr
+    assert done.stderr.decode().startswith("tktctl: error: interrupted by SIGTERM")
+    assert desk.tickets.count() == 0
+
+
+def test_ingest_failures_not_the_messages_fault_exit_75(cli: Cli, db_url: str, tmp_path: Path) -> None:
+    before = dump(db_url)
+    raw = message()
+    for args in (
+        ("--config", str(tmp_path / "missing.yaml")),
+        ("--as", "nobody"),
+        ("--profile", "nope", "--config", str(tmp_path / "missing.yaml")),
+    ):
+        cli(*args, "mail", "ingest", "-", input=raw, expect=75)
+    cli("mail", "ingest", "-", "--target-quue", "Raw", input=raw, expect=75)  # the MTA's typo keeps the mail
+    assert dump(db_url) == before
+
+
+@pytest.mark.parametrize(
+    "url", ["foo://x", "postgresql+psycopg://u:pw@127.0.0.1:abc/db", "sqlite:////nonexistent/x.db"]
+)
+def test_ingest_with_a_bad_database_url_exits_75(cli: Cli, url: str) -> None:
+    result = cli("--db", url, "mail", "ingest", "-", input=message(), expect=75)
+    assert "pw" not in result.stderr and len(result.stderr.strip().splitlines()) == 1
+
+
+def test_mail_ingest_stdin_inside_batch_is_refused(cli: Cli, db_url: str, tmp_path: Path) -> None:
+    eml = tmp_path / "m.eml"
+    eml.write_bytes(message())
+    lines = cli("batch", input=f"mail ingest -\nmail ingest {eml}\n", expect=7).jsonl
+    assert [line["exit"] for line in lines] == [2, 0]
+    assert "give a FILE" in lines[0]["error"]["message"]
+    assert lines[1]["result"]["action"] == "new_ticket"
