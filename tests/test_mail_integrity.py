@@ -278,3 +278,72 @@ def test_mail_ingest_stdin_inside_batch_is_refused(cli: Cli, db_url: str, tmp_pa
     assert [line["exit"] for line in lines] == [2, 0]
     assert "give a FILE" in lines[0]["error"]["message"]
     assert lines[1]["result"]["action"] == "new_ticket"
+
+
+# Size limits -----------------------------------------------------------------------------------
+
+
+def big_message(size: int) -> bytes:
+    """A plain message of about ``size`` bytes, in ordinary 74-byte lines."""
+    line = "The printer is on fire again and the toner smells of burnt toast today.\r\n"
+    return message(subject="huge", body=line * (size // len(line)))
+
+
+def _kept(db_url: str) -> list[tuple[int, int]]:
+    from sqlalchemy import create_engine, func, select
+
+    from tktctl.db.models import MailFailed
+
+    engine = create_engine(db_url)
+    with engine.connect() as conn:
+        rows = conn.execute(select(MailFailed.size, func.length(MailFailed.content)).order_by(MailFailed.id)).all()
+    engine.dispose()
+    return [tuple(r) for r in rows]
+
+
+def test_message_over_the_limit_keeps_only_headers_and_a_prefix(db_url: str) -> None:
+    from tests.test_mail import mail_desk
+    from tktctl.api import ConflictError
+
+    desk = mail_desk(db_url, limits={"max_bytes": 500_000})
+    raw = big_message(3_000_000)
+    result = desk.mail.ingest(raw)
+    assert result["action"] == "failed" and "mail.limits.max_bytes" in result["reason"]
+    ((size, kept),) = _kept(db_url)
+    assert size == len(raw) and 64 * 1024 < kept <= 64 * 1024 + 200
+    with pytest.raises(ConflictError, match="cannot be reprocessed"):
+        desk.mail.retry([result["failed_id"]])
+    assert desk.mail.retry() == []
+    assert desk.tickets.count() == 0
+
+
+@pytest.mark.backends("sqlite")
+def test_a_70_mb_message_does_not_grow_the_database(cli: Cli, db_url: str) -> None:
+    path = Path(db_url.removeprefix("sqlite:///"))
+    wal = Path(f"{path}-wal")
+
+    def size() -> int:
+        return path.stat().st_size + (wal.stat().st_size if wal.exists() else 0)
+
+    before = size()
+    result = ingest(cli, big_message(70_000_000), agent="root@localhost")
+    assert result["action"] == "failed"
+    grown = size()
+    assert grown - before < 2_000_000
+
+
+@pytest.mark.backends("mysql")
+def test_message_over_max_allowed_packet_is_a_dead_letter_not_a_retry_forever(cli: Cli, db_url: str) -> None:
+    from sqlalchemy import create_engine
+
+    engine = create_engine(db_url)
+    with engine.connect() as conn:
+        packet = int(conn.exec_driver_sql("SELECT @@max_allowed_packet").scalar_one())
+    engine.dispose()
+    raw = big_message(packet + 1_000_000)
+    assert len(raw) < 25 * 1024 * 1024  # within mail.limits.max_bytes: only the database is too small
+    result = ingest(cli, raw, agent="root@localhost")
+    assert result["action"] == "failed" and "max_allowed_packet" in result["reason"]
+    ((size, kept),) = _kept(db_url)
+    assert (size, kept < 100_000) == (len(raw), True)
+    assert ingest(cli, raw, agent="root@localhost")["failed_id"] == result["failed_id"]  # redelivery: same row

@@ -31,6 +31,9 @@ if TYPE_CHECKING:
     from tktctl.services.desk import Desk, Unit
 
 Seal = Callable[[], None]
+# What a dead letter keeps of a message too large to store: its headers and the start of its body.
+KEPT_BODY = 64 * 1024
+KEPT_MAX = 1024 * 1024
 NO_SUBJECT = "(no subject)"
 RAW_QUEUE = "Raw"
 ATTACHMENT_COLUMNS = (
@@ -118,10 +121,14 @@ class Mail:
 
     def _ingest(self, raw: bytes, options: dict[str, Any], failed_id: int | None, seal: Seal, actor: str) -> Record:
         """Process as ``actor``: every write is checked as the verb making the same change would check it."""
+        too_large = self._over_database_limit(raw)
+        if too_large is not None:
+            return self._dead_letter(raw, too_large, options, None, failed_id, seal, actor, whole=False)
         try:
             inbound = parse(raw, self.settings.limits)
         except Rejected as exc:
-            return self._dead_letter(raw, exc.reason, options, None, failed_id, seal, actor)
+            whole = len(raw) <= self.settings.limits.max_bytes
+            return self._dead_letter(raw, exc.reason, options, None, failed_id, seal, actor, whole=whole)
         try:
             with self.desk.write(actor=actor) as unit:
                 result = self._process(unit, inbound, options, failed_id)
@@ -145,7 +152,10 @@ class Mail:
         failed_id: int | None,
         seal: Seal,
         actor: str,
+        *,
+        whole: bool = True,
     ) -> Record:
+        """Keep the message for `mail retry`; one too large to store keeps only its headers and a prefix."""
         import hashlib
 
         sha = inbound.sha256 if inbound else hashlib.sha256(raw).hexdigest()
@@ -166,7 +176,7 @@ class Mail:
                         subject=inbound.subject if inbound else None,
                         size=len(raw),
                         options=options,
-                        content=raw,
+                        content=raw if whole else _prefix(raw),
                         received=unit.now,
                         actor=actor,
                         **values,
@@ -174,6 +184,21 @@ class Mail:
                 ).inserted_primary_key[0]
             seal()
         return _result("failed", inbound, reason=reason, failed_id=failed_id)
+
+    def _over_database_limit(self, raw: bytes) -> str | None:
+        """Why the database cannot take this message in one statement (MySQL's max_allowed_packet), if so."""
+        if self.desk.engine.dialect.name != "mysql":
+            return None
+        from tktctl.db.engine import max_value_bytes
+
+        with self.desk.read() as unit:
+            limit = max_value_bytes(unit.session.connection(), raw)
+        if limit is None or len(raw) <= limit:
+            return None
+        return (
+            f"message is {len(raw)} bytes; this MySQL/MariaDB server stores at most about {limit} "
+            "in one value (raise max_allowed_packet, or lower mail.limits.max_bytes)"
+        )
 
     def _process(self, unit: Unit, inbound: Inbound, options: dict[str, Any], failed_id: int | None) -> Record:
         trusted = self.settings.trusted and not options.get("untrusted")
@@ -397,7 +422,12 @@ class Mail:
         with self.desk.read() as unit:
             permissions.require_admin(unit)
             statement = select(
-                MailFailed.id, MailFailed.options, MailFailed.content, MailFailed.status, MailFailed.actor
+                MailFailed.id,
+                MailFailed.options,
+                MailFailed.content,
+                MailFailed.status,
+                MailFailed.actor,
+                MailFailed.size,
             )
             statement = statement.where(MailFailed.id.in_(list(ids))) if ids else statement
             rows = {r.id: r for r in unit.session.execute(statement.order_by(MailFailed.id))}
@@ -409,6 +439,14 @@ class Mail:
             if row.status != "failed":
                 if ids:
                     raise ConflictError(f"dead letter {row.id} was already processed", ref=str(row.id))
+                continue
+            if len(row.content) < row.size:  # only its headers and a prefix were kept
+                if ids:
+                    raise ConflictError(
+                        f"dead letter {row.id} kept only the first {len(row.content)} of its {row.size} bytes; "
+                        "it cannot be reprocessed (the sender must send it again)",
+                        ref=str(row.id),
+                    )
                 continue
             options = dict(row.options or {})
             actor = row.actor or self.desk.actor_login
@@ -545,6 +583,13 @@ class Mail:
                 "size": found.size,
             }
             return record, found.content
+
+
+def _prefix(raw: bytes) -> bytes:
+    """The headers and the first KEPT_BODY bytes of the body, at most KEPT_MAX bytes in all."""
+    ends = [i for i in (raw.find(b"\r\n\r\n"), raw.find(b"\n\n")) if i >= 0]
+    header_end = min(ends) if ends else len(raw)
+    return raw[: min(header_end + KEPT_BODY, KEPT_MAX)]
 
 
 def _valid(get: Callable[[], Any], given: bool) -> Any:
