@@ -347,3 +347,36 @@ def test_message_over_max_allowed_packet_is_a_dead_letter_not_a_retry_forever(cl
     ((size, kept),) = _kept(db_url)
     assert (size, kept < 100_000) == (len(raw), True)
     assert ingest(cli, raw, agent="root@localhost")["failed_id"] == result["failed_id"]  # redelivery: same row
+
+
+def test_body_over_the_cap_is_a_usage_error_and_writes_nothing(cli: Cli, db_url: str, tmp_path: Path) -> None:
+    tn = cli("ticket", "create", "--title", "t", "--customer", "alice@example.com", "-q").stdout.strip()
+    before = dump(db_url)
+    huge = "x" * (1024 * 1024 + 1)
+    for args in (
+        ("ticket", "create", "--title", "t", "--body", "-"),
+        ("ticket", "note", tn, "--body", "-"),
+        ("ticket", "close", tn, "--note", huge),
+        ("ticket", "reply", tn, "--body", "-"),
+    ):
+        result = cli(*args, input=huge, expect=2)
+        assert "is 1048577 bytes; at most 1048576 are allowed (profile key max_body_bytes)" in result.stderr
+    config = tmp_path / "config.yaml"
+    config.write_text("profiles:\n  default:\n    max_body_bytes: 10\n")
+    cli("--config", str(config), "ticket", "note", tn, "--body", "0123456789")
+    cli("--config", str(config), "ticket", "note", tn, "--body", "é" * 6, expect=2)  # 12 bytes
+    assert len(dump(db_url)["article"]) == len(before["article"]) + 1
+
+
+def test_mail_body_over_the_cap_is_truncated_and_the_raw_message_kept(db_url: str) -> None:
+    from tktctl.api import Desk
+
+    desk = Desk(db_url, max_body_bytes=1000)
+    raw = big_message(50_000)
+    result = desk.mail.ingest(raw)
+    (article,) = desk.tickets.show(result["ticket"])["articles"]
+    assert article["body"].startswith("The printer is on fire")
+    assert article["body"].endswith(" bytes (max_body_bytes); the raw message is whole]\n")
+    assert "[tktctl: body truncated at 1000 of " in article["body"]
+    assert len(article["body"]) < 1200
+    assert _kept(db_url) == []  # not a dead letter

@@ -13,7 +13,7 @@ from typing import Any
 from tktctl.errors import UsageError
 
 ADMIN_LOGIN = "root@localhost"
-PROFILE_KEYS = ("db", "agent", "output", "timezone", "ticket_number", "mail", "smtp")
+PROFILE_KEYS = ("db", "agent", "output", "timezone", "ticket_number", "mail", "smtp", "max_body_bytes")
 
 
 def data_dir() -> Path:

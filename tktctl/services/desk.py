@@ -35,6 +35,7 @@ from tktctl.errors import (
     TktctlError,
 )
 from tktctl.services.timeparse import local_zone, parse_time
+from tktctl.services.vocabulary import BODY_MAX_BYTES
 
 if TYPE_CHECKING:
     from tktctl.services.acl import Acl
@@ -98,8 +99,10 @@ class Desk:
         clock: Callable[[], datetime] = utcnow,
         mail: Any = None,
         smtp: Any = None,
+        max_body_bytes: int = BODY_MAX_BYTES,
     ) -> None:
         self.url = url
+        self.max_body_bytes = max_body_bytes
         self.mail_config = mail
         self.smtp_config = smtp
         self.actor_login = actor

@@ -343,7 +343,7 @@ class Mail:
             ticket_id,
             channel="email",
             sender="system" if inbound.auto_response_block == "delivery report" else "customer",
-            body=inbound.body,
+            body=_capped(inbound.body, self.desk.max_body_bytes),
             subject=inbound.subject,
             from_=inbound.from_,
             to=inbound.to,
@@ -501,9 +501,10 @@ class Mail:
 
     def reply(self, ref: str, *, body: str, subject: str | None = None, to: str | None = None) -> Record:
         """The agent's answer to the customer: an email article, SendAnswer history and outgoing mail."""
-        from tktctl.services.vocabulary import clean_text
+        from tktctl.services.vocabulary import check_body, clean_text
 
         clean_text("body", body, required=True)
+        check_body("body", body, self.desk.max_body_bytes)
         clean_text("subject", subject, limit=1000)
         if to is not None and mailout.has_control(to):
             raise UsageError("--to must not contain control characters (CR, LF, ...)")
@@ -583,6 +584,16 @@ class Mail:
                 "size": found.size,
             }
             return record, found.content
+
+
+def _capped(body: str, limit: int) -> str:
+    """A mail body over the cap is cut there, with a note (the raw message keeps it whole)."""
+    data = body.encode("utf-8", "surrogatepass")
+    if len(data) <= limit:
+        return body
+    cut = data[:limit].decode("utf-8", "ignore")
+    note = f"[tktctl: body truncated at {limit} of {len(data)} bytes (max_body_bytes); the raw message is whole]"
+    return f"{cut}\n\n{note}\n"
 
 
 def _prefix(raw: bytes) -> bytes:
