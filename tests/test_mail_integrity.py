@@ -340,11 +340,15 @@ def test_message_over_max_allowed_packet_is_a_dead_letter_not_a_retry_forever(cl
     with engine.connect() as conn:
         packet = int(conn.exec_driver_sql("SELECT @@max_allowed_packet").scalar_one())
     engine.dispose()
+    fits = ingest(cli, big_message(packet // 3), agent="root@localhost")
+    assert fits["action"] == "new_ticket"
     raw = big_message(packet + 1_000_000)
     assert len(raw) < 25 * 1024 * 1024  # within mail.limits.max_bytes: only the database is too small
     result = ingest(cli, raw, agent="root@localhost")
     assert result["action"] == "failed" and "max_allowed_packet" in result["reason"]
-    ((size, kept),) = _kept(db_url)
+    half = ingest(cli, big_message(packet // 2 - 100_000).replace(b"huge", b"half"), agent="root@localhost")
+    assert half["action"] == "failed" and "max_allowed_packet" in half["reason"]  # escaped, it would not fit
+    (size, kept), _ = _kept(db_url)
     assert (size, kept < 100_000) == (len(raw), True)
     assert ingest(cli, raw, agent="root@localhost")["failed_id"] == result["failed_id"]  # redelivery: same row
 
