@@ -447,6 +447,15 @@ def test_batch_runs_each_line_with_its_own_exit_code(cli: Cli) -> None:
     assert cli("batch", input="ticket count\n").jsonl == [{"line": 1, "exit": 0, "result": {"count": 2}}]
 
 
+def test_dash_inside_batch_reads_an_empty_stdin(cli: Cli) -> None:
+    """Regression (found by the fuzz test): `ticket close -` inside batch exited 1 (AttributeError:
+    the line's stdin had no byte buffer); stdin carries the batch, so the line reads nothing."""
+    out = cli("batch", input="ticket create --title x -q\nticket close -\n", expect=7).jsonl
+    assert [(o["line"], o["exit"]) for o in out] == [(1, 0), (2, 2)]
+    assert out[1]["error"] == {"code": "usage", "message": "no tickets given"}
+    assert cli("ticket", "list", "--state-type", "closed", "-q").stdout == ""
+
+
 def test_many_tickets_without_a_terminal_never_prompt(cli: Cli, desk: Desk) -> None:
     data = "".join(json.dumps({"title": f"t{i}"}) + "\n" for i in range(25))
     cli("ticket", "import", "-", "-q", input=data)

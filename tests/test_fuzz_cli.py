@@ -111,12 +111,7 @@ def argv(draw: st.DrawFn, command: str) -> list[str]:
 
 
 # Commands whose fuzzing finds a hole a colleague owns (issue 10), or one reported outside it.
-ITEM17 = "issue 10 item 17: undecodable argv (surrogates) exits 1"
-HOLES: dict[str, str] = {
-    "ticket export": ITEM17,
-    "ticket count": ITEM17,
-    "batch": "issue 10 item 17: `mail ingest -` inside batch exits 1",
-}
+HOLES: dict[str, str] = {}
 
 
 @pytest.mark.backends("sqlite")
@@ -144,7 +139,8 @@ def test_fuzz(command: str, cli: Cli, db_url: str, tmp_path: Any, monkeypatch: p
         result = cli(*args, input=stdin, expect=None)
         assert result.exit_code in allowed, (result.exit_code, result.stderr[-500:])
         assert "Traceback" not in result.stderr, result.stderr[-500:]
-        if result.exit_code != 0:
+        # batch runs each line as its own command: lines before a failing one stay done (README: batch).
+        if result.exit_code != 0 and command != "batch":
             assert dump(db_url) == before, f"exit {result.exit_code} but the database changed: {result.stderr}"
 
     run()

@@ -245,14 +245,11 @@ RULES: dict[str, list[Rule | tuple[Rule, str]]] = {
     "db status": [Rule(("db", "status"), allow=TRUST)],
     "db copy": [Rule(("db", "copy", "--to", "{copy_url}"), allow=TRUST)],
     "mail ingest": [
-        (
-            Rule(
-                ("mail", "ingest", "-"),
-                stdin=FOLLOW_UP,
-                allow="a follow-up is stored, never applied to Secret",
-                writes=True,
-            ),
-            "issue 10 item 3",
+        Rule(
+            ("mail", "ingest", "-"),
+            stdin=FOLLOW_UP,
+            allow="a follow-up is stored, never applied to Secret",
+            writes=True,
         ),
     ],
     "mail fetch": [
@@ -261,10 +258,10 @@ RULES: dict[str, list[Rule | tuple[Rule, str]]] = {
             allow="no account is configured here (exit 2); what it fetches goes through `mail ingest`, covered below",
         )
     ],
-    "mail failed": [(Rule(("mail", "failed", "--all")), "issue 10 item 4")],
-    "mail retry": [(Rule(("mail", "retry", "{failed}")), "issue 10 item 4")],
-    "mail outbox": [(Rule(("mail", "outbox", "--status", "pending,failed,sent")), "issue 10 item 4")],
-    "mail send": [(Rule(("mail", "send")), "issue 10 item 4")],
+    "mail failed": [Rule(("mail", "failed", "--all"))],
+    "mail retry": [Rule(("mail", "retry", "{failed}"))],
+    "mail outbox": [Rule(("mail", "outbox", "--status", "pending,failed,sent"))],
+    "mail send": [Rule(("mail", "send"))],
     "autoresponse create": [
         Rule(("autoresponse", "create", "spy", "--type", "auto-reply", "--subject", "s", "--body", "b"))
     ],

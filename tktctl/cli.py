@@ -31,6 +31,7 @@ from typer.core import TyperCommand, TyperGroup
 from tktctl import __version__, config
 from tktctl.commands._common import FieldsOpt, Invocation, QuietOpt, invocation
 from tktctl.errors import INT_MAX, ExitCode, TktctlError, UsageError
+from tktctl.launch import is_mail_ingest
 from tktctl.text import json_printable, printable
 
 # Name -> (module, attribute: a Typer app or a command function, the help the root lists), in the
@@ -375,6 +376,10 @@ def run(argv: Sequence[str], state: Invocation | None = None) -> int:
         )
         _report(internal, output)
         code = ExitCode.INTERNAL
+    if code not in (ExitCode.OK, ExitCode.TEMPFAIL) and state.desks is None and is_mail_ingest(args):
+        # Nothing the message itself caused gets here (that is a dead letter, exit 0): a bad
+        # config, database URL or flag must make the MTA keep the message, not bounce it.
+        code = ExitCode.TEMPFAIL
     return int(code)
 
 

@@ -23,6 +23,7 @@ PROFILE_TYPES: dict[str, type] = {
     "ticket_number": dict,
     "mail": dict,
     "smtp": dict,
+    "max_body_bytes": int,
 }
 PROFILE_KEYS = tuple(PROFILE_TYPES)
 TICKET_NUMBER_KEYS = ("generator", "system_id")

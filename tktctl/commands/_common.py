@@ -236,6 +236,7 @@ def desk(ctx: typer.Context) -> Desk:
         first = "tktctl.services.desk" not in sys.modules
         with collector_paused(freeze=True) if first else contextlib.nullcontext():
             from tktctl.services.desk import Desk, NumberSettings
+        from tktctl.services.vocabulary import BODY_MAX_BYTES
 
         current = settings(ctx)
         numbering = current.profile.get("ticket_number") or {}  # type-checked by config.load_profile
@@ -245,11 +246,27 @@ def desk(ctx: typer.Context) -> Desk:
         )
         zone = current.profile.get("timezone")
         mail, smtp = current.profile.get("mail"), current.profile.get("smtp")
-        key = (current.db, current.agent, numbers, zone, json.dumps([mail, smtp], sort_keys=True, default=str))
+        body_max = current.profile.get("max_body_bytes", BODY_MAX_BYTES)
+        if not isinstance(body_max, int) or isinstance(body_max, bool) or body_max < 1:
+            raise UsageError("profile key 'max_body_bytes' must be a positive whole number")
+        key = (
+            current.db,
+            current.agent,
+            numbers,
+            zone,
+            body_max,
+            json.dumps([mail, smtp], sort_keys=True, default=str),
+        )
         shared = state.desks if state.desks is not None else {}
         if key not in shared:
             shared[key] = Desk(
-                current.db, actor=current.agent, numbers=numbers, timezone_name=zone, mail=mail, smtp=smtp
+                current.db,
+                actor=current.agent,
+                numbers=numbers,
+                timezone_name=zone,
+                mail=mail,
+                smtp=smtp,
+                max_body_bytes=body_max,
             )
         state.desk = shared[key]
     return state.desk

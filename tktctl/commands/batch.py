@@ -71,7 +71,8 @@ def batch(ctx: typer.Context, stop_on_error: StopOpt = False) -> None:
 def _streams(out: io.StringIO, err: io.StringIO) -> Any:
     """The line's stdout and stderr captured; its stdin empty (stdin carries the batch itself)."""
     saved = sys.stdin, sys.stdout, sys.stderr
-    sys.stdin, sys.stdout, sys.stderr = io.StringIO(), out, err
+    # Empty, with a byte buffer beneath like a real stdin (`ticket close -` reads bytes).
+    sys.stdin, sys.stdout, sys.stderr = io.TextIOWrapper(io.BytesIO(), encoding="utf-8"), out, err
     try:
         yield
     finally:

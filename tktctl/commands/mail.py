@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Annotated, Any, ClassVar
 
 import typer
 
-from tktctl.commands._common import desk, emit, with_output
+from tktctl.commands._common import desk, emit, invocation, with_output
 from tktctl.errors import TempFail, UsageError
 from tktctl.formats import kinds
 
@@ -142,6 +142,10 @@ def ingest(
     exits 0. With --batch each message is its own transaction; a temporary failure stops
     the run with exit 75 (rerun it: messages already stored are recognised and skipped).
     """
+    if source == "-" and batch is None and invocation(ctx).desks is not None:
+        raise UsageError(
+            "mail ingest - cannot read a message inside `tktctl batch` (stdin holds the batch); give a FILE"
+        )
     mail = desk(ctx).mail
     with Interruptible() as guard:
         if batch is None:

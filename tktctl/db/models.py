@@ -360,6 +360,8 @@ class MailFailed(Base):
     received: Mapped[datetime] = mapped_column(UTCDateTime)
     retried: Mapped[datetime | None] = mapped_column(UTCDateTime)
     ticket_tn: Mapped[str | None] = mapped_column(String(50))
+    # The login of the agent who ingested it: `mail retry` acts as that agent, not as the one retrying.
+    actor: Mapped[str | None] = mapped_column(String(200))
 
 
 class MailOutbox(Base):

@@ -228,7 +228,7 @@ MAIL_RESULT = Kind(
 )
 MAIL_FAILED = Kind(
     "mail_failed",
-    keys=("id", "status", "reason", "sender", "subject", "size", "received", "retried", "ticket"),
+    keys=("id", "status", "reason", "sender", "subject", "size", "received", "retried", "ticket", "actor"),
     id_key="id",
     table_keys=("id", "status", "received", "sender", "subject", "reason"),
 )

@@ -35,6 +35,7 @@ from tktctl.errors import (
     TktctlError,
 )
 from tktctl.services.timeparse import local_zone, parse_time
+from tktctl.services.vocabulary import BODY_MAX_BYTES
 
 if TYPE_CHECKING:
     from tktctl.services.acl import Acl
@@ -99,8 +100,10 @@ class Desk:
         clock: Callable[[], datetime] = utcnow,
         mail: Any = None,
         smtp: Any = None,
+        max_body_bytes: int = BODY_MAX_BYTES,
     ) -> None:
         self.url = url
+        self.max_body_bytes = max_body_bytes
         self.mail_config = mail
         self.smtp_config = smtp
         self.actor_login = actor
@@ -235,12 +238,14 @@ class Desk:
             del self.__dict__["engine"]
 
     @contextmanager
-    def write(self, *, dry_run: bool = False, bulk: bool = False) -> Iterator[Unit]:
+    def write(self, *, dry_run: bool = False, bulk: bool = False, actor: str | None = None) -> Iterator[Unit]:
         """A write transaction: commits on success, rolls back on error or when ``dry_run``.
 
         ``bulk``: one of many transactions of a load, which ends with ``checkpoint()``.
+        ``actor``: act as this agent instead of the desk's (work done on someone's behalf, as
+        `mail retry` does for the agent who ingested a dead letter).
         """
-        with self._unit(write=True, dry_run=dry_run, bulk=bulk) as unit:
+        with self._unit(write=True, dry_run=dry_run, bulk=bulk, actor=actor) as unit:
             yield unit
 
     @contextmanager
@@ -249,7 +254,7 @@ class Desk:
             yield unit
 
     @contextmanager
-    def _unit(self, *, write: bool, dry_run: bool, bulk: bool = False) -> Iterator[Unit]:
+    def _unit(self, *, write: bool, dry_run: bool, bulk: bool = False, actor: str | None = None) -> Iterator[Unit]:
         bind = self.engine.execution_options(**{db_engine.WRITE: True, db_engine.BULK: bulk}) if write else self.engine
         try:
             with Session(bind=bind, expire_on_commit=False, autoflush=False) as session:
@@ -257,7 +262,7 @@ class Desk:
                 if not self._schema_checked:
                     migrate.check(session.connection())
                     self._schema_checked = True
-                unit = Unit(self, session, self.clock(), self._actor(session))
+                unit = Unit(self, session, self.clock(), self._actor(session, actor or self.actor_login))
                 try:
                     yield unit
                 except BaseException:
@@ -274,15 +279,14 @@ class Desk:
         except DBAPIError as exc:
             raise translate(exc, self.display_url) from exc
 
-    def _actor(self, session: Session) -> Agent:
-        agent = session.scalar(select(Agent).where(Agent.login == self.actor_login))
+    def _actor(self, session: Session, login: str) -> Agent:
+        agent = session.scalar(select(Agent).where(Agent.login == login))
         if agent is None:
             raise NotFoundError(
-                f"acting agent {self.actor_login!r} not found (set --as, TKTCTL_AGENT or the profile's agent)",
-                ref=self.actor_login,
+                f"acting agent {login!r} not found (set --as, TKTCTL_AGENT or the profile's agent)", ref=login
             )
         if not agent.valid:
-            raise PermissionDeniedError(f"acting agent {self.actor_login!r} is disabled", ref=self.actor_login)
+            raise PermissionDeniedError(f"acting agent {login!r} is disabled", ref=login)
         return agent
 
     # Administration of the database itself --------------------------------------------

@@ -31,6 +31,9 @@ if TYPE_CHECKING:
     from tktctl.services.desk import Desk, Unit
 
 Seal = Callable[[], None]
+# What a dead letter keeps of a message too large to store: its headers and the start of its body.
+KEPT_BODY = 64 * 1024
+KEPT_MAX = 1024 * 1024
 NO_SUBJECT = "(no subject)"
 RAW_QUEUE = "Raw"
 ATTACHMENT_COLUMNS = (
@@ -97,7 +100,7 @@ class Mail:
         so that an interrupted run either committed and exits 0, or did not and exits 75).
         """
         options = {"target_queue": target_queue, "untrusted": untrusted}
-        return self._guarded(lambda: self._ingest(raw, options, None, seal))
+        return self._guarded(lambda: self._ingest(raw, options, None, seal, self.desk.actor_login))
 
     def ingest_many(
         self, messages: Iterator[tuple[str, bytes]], *, target_queue: str | None = None, untrusted: bool = False
@@ -116,13 +119,18 @@ class Mail:
         except TktctlError as exc:
             raise TempFail(f"temporary failure, retry later: {exc.message}") from exc
 
-    def _ingest(self, raw: bytes, options: dict[str, Any], failed_id: int | None, seal: Seal) -> Record:
+    def _ingest(self, raw: bytes, options: dict[str, Any], failed_id: int | None, seal: Seal, actor: str) -> Record:
+        """Process as ``actor``: every write is checked as the verb making the same change would check it."""
+        too_large = self._over_database_limit(raw)
+        if too_large is not None:
+            return self._dead_letter(raw, too_large, options, None, failed_id, seal, actor, whole=False)
         try:
             inbound = parse(raw, self.settings.limits)
         except Rejected as exc:
-            return self._dead_letter(raw, exc.reason, options, None, failed_id, seal)
+            whole = len(raw) <= self.settings.limits.max_bytes
+            return self._dead_letter(raw, exc.reason, options, None, failed_id, seal, actor, whole=whole)
         try:
-            with self.desk.write() as unit:
+            with self.desk.write(actor=actor) as unit:
                 result = self._process(unit, inbound, options, failed_id)
                 seal()
             return result
@@ -133,7 +141,7 @@ class Mail:
         except Exception as exc:  # a bug must not lose the message: keep it for `mail retry`
             first = (str(exc).strip().splitlines() or [""])[0]
             reason = f"internal error: {type(exc).__name__}: {first}"
-        return self._dead_letter(raw, reason, options, inbound, failed_id, seal)
+        return self._dead_letter(raw, reason, options, inbound, failed_id, seal, actor)
 
     def _dead_letter(
         self,
@@ -143,7 +151,11 @@ class Mail:
         inbound: Inbound | None,
         failed_id: int | None,
         seal: Seal,
+        actor: str,
+        *,
+        whole: bool = True,
     ) -> Record:
+        """Keep the message for `mail retry`; one too large to store keeps only its headers and a prefix."""
         import hashlib
 
         sha = inbound.sha256 if inbound else hashlib.sha256(raw).hexdigest()
@@ -164,13 +176,29 @@ class Mail:
                         subject=inbound.subject if inbound else None,
                         size=len(raw),
                         options=options,
-                        content=raw,
+                        content=raw if whole else _prefix(raw),
                         received=unit.now,
+                        actor=actor,
                         **values,
                     )
                 ).inserted_primary_key[0]
             seal()
         return _result("failed", inbound, reason=reason, failed_id=failed_id)
+
+    def _over_database_limit(self, raw: bytes) -> str | None:
+        """Why the database cannot take this message in one statement (MySQL's max_allowed_packet), if so."""
+        if self.desk.engine.dialect.name != "mysql":
+            return None
+        from tktctl.db.engine import max_value_bytes
+
+        with self.desk.read() as unit:
+            limit = max_value_bytes(unit.session.connection(), raw)
+        if limit is None or len(raw) <= limit:
+            return None
+        return (
+            f"message is {len(raw)} bytes; this MySQL/MariaDB server stores at most about {limit} "
+            "in one value (raise max_allowed_packet, or lower mail.limits.max_bytes)"
+        )
 
     def _process(self, unit: Unit, inbound: Inbound, options: dict[str, Any], failed_id: int | None) -> Record:
         trusted = self.settings.trusted and not options.get("untrusted")
@@ -280,8 +308,11 @@ class Mail:
         assert queue is not None
         state_type = lookup.states(unit)[row.state_id].type
         if state_type == "closed" and queue.follow_up == "new_ticket":
+            permissions.require_visible(unit, [row])  # the old ticket gets a link: it must exist for the agent
             return self._new_ticket(unit, inbound, {}, queue.name, linked_to=row)
         rejected = state_type == "closed" and queue.follow_up == "reject"
+        groups = lookup.group_ids(unit, [row])
+        permissions.require(unit, "note", groups)  # the article, as `ticket note`
         article_id = self._store(unit, row.id, inbound)
         data = {"from": inbound.from_address, "subject": inbound.subject, "rejected": rejected}
         changes.add_history(unit, [(row.id, "FollowUp", row.queue_id, data)])
@@ -290,10 +321,12 @@ class Mail:
             wanted = _valid(lambda: changes.target_state(unit, fields["state"], None), "state" in fields)
             if wanted is None and (state_type == "closed" or state_type in PENDING_TYPES):
                 wanted = lookup.state(unit, "open")
-            if wanted is not None:
+            if wanted is not None and wanted.id != row.state_id:
+                permissions.require(unit, "rw", groups)  # as `ticket state` / `ticket reopen`
                 changes.set_state(unit, Selected.of([row.id]), wanted, None)
             priority = _valid(lambda: parse_priority(fields["priority"]), "priority" in fields)
             if priority is not None and priority != row.priority_id:
+                permissions.require(unit, "priority", groups)  # as `ticket prioritize`
                 changes.apply(unit, Selected.of([row.id]), {"priority_id": priority}, [])
                 change = {"from": PRIORITY_NAMES[row.priority_id], "to": PRIORITY_NAMES[priority]}
                 changes.add_history(unit, [(row.id, "PriorityUpdate", row.queue_id, change)])
@@ -310,7 +343,7 @@ class Mail:
             ticket_id,
             channel="email",
             sender="system" if inbound.auto_response_block == "delivery report" else "customer",
-            body=inbound.body,
+            body=_capped(inbound.body, self.desk.max_body_bytes),
             subject=inbound.subject,
             from_=inbound.from_,
             to=inbound.to,
@@ -353,11 +386,17 @@ class Mail:
         )
         return reason or f"{kind} queued"
 
+    def _require_admin(self) -> None:
+        """Mail administration (fetching, sending, dead letters, the outbox) is the desk admins' job."""
+        with self.desk.read() as unit:
+            permissions.require_admin(unit)
+
     # Dead letters -------------------------------------------------------------------------
 
     def failed(self, *, include_done: bool = False) -> list[Record]:
         """Dead letters, oldest first (those already reprocessed only with ``include_done``)."""
         with self.desk.read() as unit:
+            permissions.require_admin(unit)  # they hold whole messages, whatever queue they were meant for
             statement = select(
                 MailFailed.id,
                 MailFailed.status,
@@ -368,15 +407,28 @@ class Mail:
                 MailFailed.received,
                 MailFailed.retried,
                 MailFailed.ticket_tn.label("ticket"),
+                MailFailed.actor,
             ).order_by(MailFailed.id)
             if not include_done:
                 statement = statement.where(MailFailed.status == "failed")
             return [dict(r._mapping) for r in unit.session.execute(statement)]
 
     def retry(self, ids: Sequence[int] = (), *, seal: Seal = _nothing, unseal: Seal = _nothing) -> list[Record]:
-        """Reprocess dead letters (all that failed when ``ids`` is empty); each keeps its row, updated."""
+        """Reprocess dead letters (all that failed when ``ids`` is empty); each keeps its row, updated.
+
+        Each is processed as the agent who ingested it (with that agent's permissions), not as
+        the admin retrying; one from before that was recorded acts as the admin.
+        """
         with self.desk.read() as unit:
-            statement = select(MailFailed.id, MailFailed.options, MailFailed.content, MailFailed.status)
+            permissions.require_admin(unit)
+            statement = select(
+                MailFailed.id,
+                MailFailed.options,
+                MailFailed.content,
+                MailFailed.status,
+                MailFailed.actor,
+                MailFailed.size,
+            )
             statement = statement.where(MailFailed.id.in_(list(ids))) if ids else statement
             rows = {r.id: r for r in unit.session.execute(statement.order_by(MailFailed.id))}
         missing = [i for i in ids if i not in rows]
@@ -388,8 +440,17 @@ class Mail:
                 if ids:
                     raise ConflictError(f"dead letter {row.id} was already processed", ref=str(row.id))
                 continue
+            if len(row.content) < row.size:  # only its headers and a prefix were kept
+                if ids:
+                    raise ConflictError(
+                        f"dead letter {row.id} kept only the first {len(row.content)} of its {row.size} bytes; "
+                        "it cannot be reprocessed (the sender must send it again)",
+                        ref=str(row.id),
+                    )
+                continue
             options = dict(row.options or {})
-            result = self._guarded(lambda r=row, o=options: self._ingest(r.content, o, r.id, seal))
+            actor = row.actor or self.desk.actor_login
+            result = self._guarded(lambda r=row, o=options, a=actor: self._ingest(r.content, o, r.id, seal, a))
             unseal()
             results.append({**result, "failed_id": row.id})
         return results
@@ -400,6 +461,7 @@ class Mail:
         """Fetch from the configured IMAP/POP3 accounts; a message leaves the server only once committed."""
         from tktctl.services import mailfetch
 
+        self._require_admin()
         accounts = self.settings.accounts
         if account is not None:
             if account not in accounts:
@@ -424,6 +486,7 @@ class Mail:
 
     def outbox(self, *, status: Sequence[str] = ("pending", "failed")) -> list[Record]:
         with self.desk.read() as unit:
+            permissions.require_admin(unit)  # notifications name tickets of every queue
             return list(_outbox_records(unit, select_outbox().where(MailOutbox.status.in_(list(status)))))
 
     def send(self, *, limit: int = 500) -> list[Record]:
@@ -431,15 +494,19 @@ class Mail:
         from tktctl.services import mailsend
 
         check_limit(limit)
-        smtp = mailout.SmtpSettings.resolve(self.smtp_config)
+        smtp = mailout.SmtpSettings.resolve(self.smtp_config)  # bad settings are usage errors, before the database
+        self._require_admin()
         return mailsend.deliver(self.desk, smtp, limit)
 
     def reply(self, ref: str, *, body: str, subject: str | None = None, to: str | None = None) -> Record:
         """The agent's answer to the customer: an email article, SendAnswer history and outgoing mail."""
-        from tktctl.services.vocabulary import clean_text
+        from tktctl.services.vocabulary import check_body, clean_text
 
         clean_text("body", body, required=True)
+        check_body("body", body, self.desk.max_body_bytes)
         clean_text("subject", subject, limit=1000)
+        if to is not None and mailout.has_control(to):
+            raise UsageError("--to must not contain control characters (CR, LF, ...)")
         with self.desk.write() as unit:
             row = lookup.tickets(unit, [ref], lock=True)[0]
             permissions.require(unit, "rw", lookup.group_ids(unit, [row]))
@@ -516,6 +583,23 @@ class Mail:
                 "size": found.size,
             }
             return record, found.content
+
+
+def _capped(body: str, limit: int) -> str:
+    """A mail body over the cap is cut there, with a note (the raw message keeps it whole)."""
+    data = body.encode("utf-8", "surrogatepass")
+    if len(data) <= limit:
+        return body
+    cut = data[:limit].decode("utf-8", "ignore")
+    note = f"[tktctl: body truncated at {limit} of {len(data)} bytes (max_body_bytes); the raw message is whole]"
+    return f"{cut}\n\n{note}\n"
+
+
+def _prefix(raw: bytes) -> bytes:
+    """The headers and the first KEPT_BODY bytes of the body, at most KEPT_MAX bytes in all."""
+    ends = [i for i in (raw.find(b"\r\n\r\n"), raw.find(b"\n\n")) if i >= 0]
+    header_end = min(ends) if ends else len(raw)
+    return raw[: min(header_end + KEPT_BODY, KEPT_MAX)]
 
 
 def _valid(get: Callable[[], Any], given: bool) -> Any:

@@ -17,7 +17,7 @@ from email.policy import SMTP
 from email.utils import format_datetime, formataddr, make_msgid
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
-from urllib.parse import unquote, urlsplit
+from urllib.parse import parse_qs, quote, unquote, urlsplit
 
 from sqlalchemy import func, insert, select
 
@@ -43,6 +43,9 @@ MAX_ATTEMPTS = 10
 LEASE = timedelta(minutes=10)
 
 
+SMTP_KEYS = ("host", "port", "tls", "starttls", "user", "password_file", "timeout")
+
+
 @dataclass(frozen=True)
 class SmtpSettings:
     host: str = "localhost"
@@ -52,35 +55,52 @@ class SmtpSettings:
     user: str | None = None
     password_file: str | None = None
     timeout: float = 30.0
+    url_password: str | None = field(default=None, repr=False)  # from TKTCTL_SMTP_URL only, never shown
 
     @classmethod
     def resolve(cls, config: Any) -> SmtpSettings:
-        """``TKTCTL_SMTP_URL=smtp[s]://[user@]host:port`` wins over the profile's ``smtp:`` section."""
+        """``TKTCTL_SMTP_URL=smtp[s]://[user[:password]@]host:port[?starttls=true]`` wins over ``smtp:``."""
         url = os.environ.get("TKTCTL_SMTP_URL")
         if url:
+            from tktctl.db.engine import display_url
+
+            usage = f"TKTCTL_SMTP_URL must look like smtp[s]://[user:password@]host[:port], not {display_url(url)}"
             try:
                 parts = urlsplit(url)
                 port = parts.port
-            except ValueError as exc:  # a port of "abc" or 99999, a host of "[::1"
-                raise UsageError(f"TKTCTL_SMTP_URL is malformed: {exc}") from exc
-            if parts.scheme not in ("smtp", "smtps") or not parts.hostname:
-                raise UsageError(f"TKTCTL_SMTP_URL must look like smtp://host:port, not {url!r}")
+            except ValueError as exc:
+                raise UsageError(usage) from exc
+            query = parse_qs(parts.query)
+            if parts.scheme not in ("smtp", "smtps") or not parts.hostname or set(query) - {"starttls"}:
+                raise UsageError(usage)
             return cls(
                 host=parts.hostname,
                 port=port or (465 if parts.scheme == "smtps" else 25),
                 tls=parts.scheme == "smtps",
+                starttls=query.get("starttls", ["false"])[-1].lower() in ("1", "true", "yes"),
                 user=unquote(parts.username) if parts.username else None,
+                url_password=unquote(parts.password) if parts.password is not None else None,
             )
         if config is None:
             return cls()
         if not isinstance(config, dict):
-            raise UsageError("profile key 'smtp' must be a mapping (host, port, tls, starttls, user, password_file)")
-        unknown = sorted(set(config) - set(cls.__dataclass_fields__))
+            raise UsageError(f"profile key 'smtp' must be a mapping ({', '.join(SMTP_KEYS)})")
+        unknown = sorted(set(config) - set(SMTP_KEYS))
         if unknown:
-            raise UsageError(f"smtp: unknown key {', '.join(unknown)}; known: {', '.join(cls.__dataclass_fields__)}")
+            raise UsageError(f"smtp: unknown key {', '.join(unknown)}; known: {', '.join(SMTP_KEYS)}")
         return cls(**config)
 
+    @property
+    def display(self) -> str:
+        """Where mail goes, as it may be shown: the password masked (``db.engine.display_url``)."""
+        from tktctl.db.engine import display_url
+
+        login = f"{quote(self.user, safe='')}:***@" if self.user else ""
+        return display_url(f"{'smtps' if self.tls else 'smtp'}://{login}{self.host}:{self.port}")
+
     def password(self) -> str | None:
+        if self.url_password is not None:
+            return self.url_password
         if self.password_file is None:
             return None
         try:
@@ -162,23 +182,44 @@ def compose(
     return message, message_id
 
 
+def has_control(text: str) -> bool:
+    """CR, LF or another control character: a header injection (``Bcc:``), never a valid address or name."""
+    return any(ord(c) < 32 or ord(c) == 127 for c in text)
+
+
 def enqueue(
-    unit: Unit, message: EmailMessage, *, ticket_id: int | None, kind: str, envelope_from: str, recipient: str
-) -> None:
+    unit: Unit, *, ticket_id: int | None, kind: str, envelope_from: str, recipient: str, **fields: Any
+) -> str | None:
+    """Compose (``fields`` as :func:`compose` takes them) into the outbox; returns the Message-ID.
+
+    Mail built from bad data already stored (a CR/LF in an agent's name or a customer's
+    address) must not fail the change that triggered it: it is queued as ``failed`` with the
+    error, for `mail outbox` to show, and None is returned.
+    """
+    error = f"bad recipient address {recipient!r}" if has_control(recipient) else None
+    content, message_id = b"", None
+    if error is None:
+        try:
+            message, message_id = compose(now=unit.now, **fields)
+            content = message.as_bytes()
+        except (ValueError, TypeError) as exc:  # what the email package raises for such headers
+            error, message_id = f"cannot compose the message: {exc}", None
     unit.session.execute(
         insert(MailOutbox).values(
             ticket_id=ticket_id,
             kind=kind,
-            sender=envelope_from,
+            sender=envelope_from[:250],
             recipient=recipient[:250],
-            subject=str(message["Subject"])[:10_000],
-            message=message.as_bytes(),
-            status="pending",
+            subject=str(fields["subject"])[:10_000],
+            message=content,
+            status="pending" if error is None else "failed",
             attempts=0,
             next_attempt=unit.now,
             created=unit.now,
+            last_error=error,
         )
     )
+    return message_id
 
 
 def with_hook(subject: str, tn: str) -> str:
@@ -282,17 +323,20 @@ def send_article(
     """Mail to a customer: the outbox row, the email article (its Message-ID threads replies) and history."""
     from tktctl.services import changes
 
-    message, message_id = compose(
+    message_id = enqueue(
+        unit,
+        ticket_id=ticket_id,
+        kind=kind,
+        envelope_from=envelope_from,
+        recipient=recipient,
         sender=sender,
         to=to,
         subject=subject,
         body=body,
-        now=unit.now,
         in_reply_to=in_reply_to,
         references=references,
         headers=headers,
     )
-    enqueue(unit, message, ticket_id=ticket_id, kind=kind, envelope_from=envelope_from, recipient=recipient)
     article_id = changes.add_article(
         unit,
         ticket_id,
@@ -341,16 +385,18 @@ def notify_agents(unit: Unit, ticket_ids: Sequence[int], event: str, settings: M
             f"{event} in queue {row.name}\n\nTicket: {row.tn}\nTitle: {row.title}\n"
             f"Customer: {row.customer or '-'}\n\nShow it with: tktctl ticket show {row.tn}\n"
         )
-        to = formataddr((agent.name or "", agent.email or ""))
-        message, _ = compose(
+        enqueue(
+            unit,
+            ticket_id=row.id,
+            kind="notification",
+            envelope_from="",
+            recipient=agent.email or "",
             sender=settings.address,
-            to=to,
+            to=formataddr((agent.name or "", agent.email or "")),
             subject=subject,
             body=body,
-            now=unit.now,
             headers={"Auto-Submitted": "auto-generated", "X-Loop": settings.address},
         )
-        enqueue(unit, message, ticket_id=row.id, kind="notification", envelope_from="", recipient=agent.email or "")
         entries.append((row.id, "SendAgentNotification", row.queue_id, {"to": agent.login, "event": event}))
     changes.add_history(unit, entries)
 

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import select, update
 
 from tktctl.db.models import MailOutbox
-from tktctl.services.mailout import LEASE, MAX_ATTEMPTS, SmtpSettings, backoff, smtp_connect
+from tktctl.services.mailout import LEASE, MAX_ATTEMPTS, SmtpSettings, backoff, has_control, smtp_connect
 from tktctl.services.records import Record
 
 if TYPE_CHECKING:
@@ -67,7 +67,7 @@ def deliver(desk: Desk, smtp: SmtpSettings, limit: int) -> list[Record]:
         client = smtp_connect(smtp)
     except (OSError, smtplib.SMTPException) as exc:
         for row in due:
-            _record(desk, row, f"cannot reach {smtp.host}:{smtp.port}: {exc}", permanent=False)
+            _record(desk, row, f"cannot reach {smtp.display}: {exc}", permanent=False)
     else:
         with client:
             for row in due:
@@ -78,7 +78,10 @@ def deliver(desk: Desk, smtp: SmtpSettings, limit: int) -> list[Record]:
 
 
 def _send(client: smtplib.SMTP, row: Any) -> tuple[str | None, bool]:
-    """(error or None, whether the error is permanent: a 5xx answer)."""
+    """(error or None, whether the error is permanent: a 5xx answer or a bad address)."""
+    bad = next((a for a in (row.sender, row.recipient) if has_control(a)), None)
+    if bad is not None:  # smtplib would send the CR/LF on: a second SMTP command
+        return f"bad address {bad!r}: control characters", True
     try:
         refused = client.sendmail(row.sender, [row.recipient], row.message)
     except smtplib.SMTPRecipientsRefused as exc:

@@ -32,6 +32,7 @@ from tktctl.services.records import (
 from tktctl.services.vocabulary import (
     CHANNELS,
     SENDERS,
+    check_body,
     check_limit,
     choice,
     clean_text,
@@ -313,6 +314,7 @@ class Tickets:
             clean_text(kind, value)
         if external_id is not None and not external_id.strip():
             raise UsageError("external id must not be empty")
+        check_body("body", body, self.desk.max_body_bytes)
         choice("channel", channel, CHANNELS)
         sender = choice("sender", sender or ("agent" if channel == "internal" else "customer"), SENDERS)
         priority_id = parse_priority(priority)
@@ -544,6 +546,7 @@ class Tickets:
         self, selection: Selection, *, to: str = "closed successful", note: str | None = None, **options: Any
     ) -> BulkResult:
         clean_text("note", note)
+        check_body("note", note, self.desk.max_body_bytes)
 
         def change(unit: Unit, sel: Selected) -> int:
             target = changes.target_state(unit, to, None)
@@ -595,6 +598,7 @@ class Tickets:
         Given one ticket number as a string, returns that ticket's record.
         """
         clean_text("body", body, required=True)
+        check_body("body", body, self.desk.max_body_bytes)
         clean_text("subject", subject)
 
         def change(unit: Unit, sel: Selected) -> int:

@@ -90,6 +90,16 @@ def column_length(column: Any) -> int | None:
     return getattr(column.type, "length", None)
 
 
+BODY_MAX_BYTES = 1024 * 1024
+
+
+def check_body(kind: str, value: str | None, limit: int) -> None:
+    """Bodies are capped (profile key ``max_body_bytes``): one huge body makes each read of its ticket huge."""
+    if value is not None and len(value) * 4 > limit and len(value.encode("utf-8", "surrogatepass")) > limit:
+        size = len(value.encode("utf-8", "surrogatepass"))
+        raise UsageError(f"{kind} is {size} bytes; at most {limit} are allowed (profile key max_body_bytes)")
+
+
 def check_login(kind: str, login: str) -> str:
     """A login of an agent or customer: required, no white space anywhere."""
     clean_text(f"{kind} login", login, limit=200, required=True)
