@@ -350,6 +350,53 @@ def test_unknown_customer_takes_as_long_as_a_wrong_password(desk: Desk) -> None:
     assert 0.5 < unknown / known < 2.0, (known, unknown)
 
 
+def test_every_customer_auth_path_costs_exactly_one_hash_of_the_same_cost(
+    desk: Desk, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Counted, not timed: right and wrong password, unknown login, no password, disabled, a corrupt
+    stored hash each derive once with N=2^14, r=8, p=1, also as a fresh process's first call."""
+    import importlib
+
+    from sqlalchemy import update
+
+    from tktctl.db.models import Customer
+    from tktctl.services import passwords
+
+    importlib.reload(passwords)  # what a fresh process starts with: no dummy built yet
+    desk.customers.create("alice@example.com", password="correct horse")
+    desk.customers.create("nopass@example.com")
+    desk.customers.create("gone@example.com", password="correct horse")
+    desk.customers.set_valid("gone@example.com", False)
+    desk.customers.create("corrupt@example.com", password="correct horse")
+    with desk.write() as unit:
+        unit.session.execute(
+            update(Customer).where(Customer.login == "corrupt@example.com").values(password_hash="scrypt$bad")
+        )
+    derive = passwords._derive
+    calls: list[tuple[int, int, int]] = []
+
+    def spy(password: str, salt: bytes, n: int, r: int, p: int) -> bytes:
+        calls.append((n, r, p))
+        return derive(password, salt, n, r, p)
+
+    monkeypatch.setattr(passwords, "_derive", spy)
+    for login, password, ok in (
+        ("nobody@example.com", "wrong horse", False),
+        ("alice@example.com", "wrong horse", False),
+        ("nopass@example.com", "x", False),
+        ("gone@example.com", "correct horse", False),
+        ("corrupt@example.com", "correct horse", False),
+        ("alice@example.com", "correct horse", True),
+    ):
+        calls.clear()
+        if ok:
+            desk.customers.auth(login, password)
+        else:
+            with pytest.raises(PermissionDeniedError, match=r"^authentication failed$"):
+                desk.customers.auth(login, password)
+        assert calls == [(passwords.N, passwords.R, passwords.P)], login
+
+
 def test_passwords_are_salted_scrypt_hashes() -> None:
     from tktctl.services import passwords
 
