@@ -442,7 +442,7 @@ class Mail:
         clean_text("body", body, required=True)
         clean_text("subject", subject, limit=1000)
         with self.desk.write() as unit:
-            row = lookup.tickets(unit, [ref], lock=True)[0]
+            row = permissions.tickets(unit, [ref], lock=True)[0]
             permissions.require(unit, "rw", lookup.group_ids(unit, [row]))
             changes.guard_locks(unit, Selected.of([row.id]))
             last = unit.session.execute(
@@ -484,8 +484,7 @@ class Mail:
 
     def attachments(self, ref: str) -> list[Record]:
         with self.desk.read() as unit:
-            row = lookup.tickets(unit, [ref], lock=False)[0]
-            permissions.require_visible(unit, [row])  # an invisible ticket is not found, as for show
+            row = permissions.tickets(unit, [ref], lock=False)[0]
             found = unit.session.execute(
                 select(
                     Attachment.id, Attachment.article_id, Attachment.filename, Attachment.content_type, Attachment.size
@@ -499,8 +498,7 @@ class Mail:
     def attachment(self, ref: str, attachment_id: int) -> tuple[Record, bytes]:
         """One attachment's record and content (it must belong to the ticket named)."""
         with self.desk.read() as unit:
-            row = lookup.tickets(unit, [ref], lock=False)[0]
-            permissions.require_visible(unit, [row])  # an invisible ticket is not found, as for show
+            row = permissions.tickets(unit, [ref], lock=False)[0]
             found = unit.session.execute(
                 select(Attachment)
                 .join(Article, Article.id == Attachment.article_id)

@@ -18,7 +18,7 @@ from sqlalchemy import ColumnElement, Select, String, cast, null, or_, select, u
 
 from tktctl.config import ADMIN_LOGIN
 from tktctl.db.models import Agent, AgentGrant, Group, Role, RoleAgent, RoleGrant, Ticket
-from tktctl.errors import NotFoundError, PermissionDeniedError, UsageError
+from tktctl.errors import PermissionDeniedError, UsageError
 from tktctl.services import lookup
 from tktctl.services.lookup import TicketRow
 from tktctl.services.vocabulary import PERMISSIONS
@@ -150,12 +150,8 @@ def visible_tickets(unit: Unit) -> ColumnElement[bool] | None:
     return or_(Ticket.queue_id.in_(queue_ids), Ticket.owner_id == unit.actor.id)
 
 
-def require_visible(unit: Unit, rows: Sequence[TicketRow]) -> None:
-    """Reading a ticket the actor may not see is not-found: its existence does not leak."""
-    groups = visible_group_ids(unit, "ro")
-    if groups is None:
-        return
-    known = lookup.queues(unit)
-    for row in rows:
-        if row.owner_id != unit.actor.id and known[row.queue_id].group_id not in groups:
-            raise NotFoundError(f"ticket {row.tn} not found", ref=row.tn)
+def tickets(unit: Unit, refs: Sequence[str], *, lock: bool) -> list[TicketRow]:
+    """The tickets named, for the acting agent: one it may not see (no ``ro``, not its owner) does
+    not exist for it, so it is "not found" with a missing ticket's message, whatever the verb, and a
+    refusal (exit 4) can only name a permission on a ticket the agent may see."""
+    return lookup.tickets(unit, refs, lock=lock, visible=visible_tickets(unit))

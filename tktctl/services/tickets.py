@@ -145,29 +145,32 @@ class BulkResult:
 
 
 def _select(unit: Unit, selection: Selection) -> Selected:
-    """Lock the selected tickets (in id order) and describe them for set-based statements."""
+    """Lock the selected tickets (in id order) and describe them for set-based statements.
+
+    Only tickets the agent may see are selected: a filter leaves the others out, a number of one
+    is "not found" (``permissions.tickets``), so no verb tells an invisible ticket from a missing one.
+    """
     if isinstance(selection, TicketFilter):
         where = filter_clauses(unit, selection)
         statement = select(Ticket.id).where(*where).order_by(Ticket.id).with_for_update()
         ids = list(unit.session.scalars(statement))
         return Selected(ids, [where] if ids else [])
-    rows = lookup.tickets(unit, lookup.unique_refs(selection), lock=True)
+    rows = permissions.tickets(unit, lookup.unique_refs(selection), lock=True)
     return Selected.of([r.id for r in rows])
 
 
-def _groups(unit: Unit, sel: Selected, *cond: ColumnElement[bool]) -> set[int]:
-    """The groups of the selected tickets' queues (those meeting ``cond``): what a permission is checked on."""
+def _groups(unit: Unit, sel: Selected) -> set[int]:
+    """The groups of the selected tickets' queues: what a permission is checked on."""
     known = lookup.queues(unit)
     queue_ids: set[int] = set()
     for where in sel.parts:
-        queue_ids.update(unit.session.scalars(select(Ticket.queue_id).where(*where, *cond).distinct()))
+        queue_ids.update(unit.session.scalars(select(Ticket.queue_id).where(*where).distinct()))
     return {known[q].group_id for q in queue_ids}
 
 
 def _require(unit: Unit, permission: str, sel: Selected) -> None:
-    """``permission`` on the selected tickets' groups; the owner keeps ``ro`` on his own tickets."""
-    owned = (Ticket.owner_id != unit.actor.id,) if permission == "ro" else ()
-    permissions.require(unit, permission, _groups(unit, sel, *owned))
+    """``permission`` on the selected tickets' groups (all visible to the agent, see ``_select``)."""
+    permissions.require(unit, permission, _groups(unit, sel))
 
 
 class Tickets:
@@ -181,8 +184,7 @@ class Tickets:
     def show(self, ref: str) -> Record:
         """The ticket with its articles (and their attachments' metadata)."""
         with self.desk.read() as unit:
-            row = lookup.tickets(unit, [ref], lock=False)[0]
-            permissions.require_visible(unit, [row])
+            row = permissions.tickets(unit, [ref], lock=False)[0]
             record = tickets_by_id(unit, [row.id])[0]
             record["articles"] = articles(unit, row.id)
             return record
@@ -204,8 +206,7 @@ class Tickets:
     def history(self, ref: str) -> list[Record]:
         """The ticket's history, oldest first."""
         with self.desk.read() as unit:
-            row = lookup.tickets(unit, [ref], lock=False)[0]
-            permissions.require_visible(unit, [row])
+            row = permissions.tickets(unit, [ref], lock=False)[0]
             return list(history_records(unit, History.ticket_id == row.id))
 
     # Creating --------------------------------------------------------------------------
@@ -399,7 +400,7 @@ class Tickets:
     def move(self, selection: Selection, to: str, **options: Any) -> BulkResult:
         def change(unit: Unit, sel: Selected) -> int:
             target = lookup.queue(unit, to, for_write=True)
-            _require(unit, "ro", sel)
+            # ``ro`` on the source: every selected ticket is one the agent may see (see ``_select``).
             permissions.require(unit, "move_into", [target.group_id])
             changes.guard_locks(unit, sel)
             return changes.move(unit, sel, target.id)
