@@ -299,7 +299,8 @@ class Desk:
         return {**self.status(), "created": created}
 
     def upgrade(self) -> dict[str, Any]:
-        """Apply the shipped migrations up to the head revision."""
+        """Apply the shipped migrations up to the head revision (creating a missing SQLite file)."""
+        db_engine.create_sqlite_file(self.url)
         try:
             migrate.upgrade(self._write_engine())
         except DBAPIError as exc:
