@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import time
+from pathlib import Path
+
 import pytest
 
 from tests.conftest import Cli, dump
@@ -99,3 +102,64 @@ def test_sql_metacharacters_are_stored_verbatim_in_every_text_field(cli: Cli, tn
     assert listed == [created["tn"]]
     assert cli("queue", "show", NASTY[:200], "-o", "json").json["comment"] == NASTY[:250]
     assert len(cli("ticket", "list", "-q").stdout.split()) == 2  # nothing dropped, nothing leaked
+
+
+# "Billion laughs": 342 bytes whose nested aliases expand to 9^9 strings.
+BOMB = 'a: &a ["lol","lol","lol","lol","lol","lol","lol","lol","lol"]\n' + "".join(
+    f"{name}: &{name} [{','.join([f'*{prev}'] * 9)}]\n" for prev, name in zip("abcdefgh", "bcdefghi", strict=True)
+)
+YAML_READERS = [
+    ("job run", ["job", "run", "{file}", "--dry-run"]),
+    ("job apply", ["job", "apply", "-f", "{file}"]),
+    ("queue apply", ["queue", "apply", "-f", "{file}"]),
+    ("calendar apply", ["calendar", "apply", "-f", "{file}"]),
+    ("acl apply", ["acl", "apply", "-f", "{file}"]),
+    ("acl apply stdin", ["acl", "apply", "-f", "-"]),
+    ("ticket import", ["ticket", "import", "{file}", "--format", "yaml"]),
+    ("ticket import stdin", ["ticket", "import", "-", "--format", "yaml"]),
+    ("ticket create --from", ["ticket", "create", "--from", "-", "--format", "yaml"]),
+    ("config", ["--config", "{file}", "ticket", "count"]),
+]
+
+
+@pytest.mark.parametrize(("label", "args"), YAML_READERS, ids=[r[0] for r in YAML_READERS])
+def test_yaml_alias_bomb_fails_fast_in_every_reader(cli: Cli, tmp_path: Path, label: str, args: list[str]) -> None:
+    """Every YAML the tool reads goes through the one loader, which refuses alias expansion
+    beyond a small budget: exit 2 in well under a second, one line, nothing written."""
+    assert len(BOMB) == 342 and "*h" in BOMB
+    file = tmp_path / "bomb.yaml"
+    file.write_text(BOMB)
+    before = dump(cli.db_url)
+    start = time.perf_counter()
+    result = cli(*[a.replace("{file}", str(file)) for a in args], input=BOMB, expect=2)
+    assert time.perf_counter() - start < 1.0
+    source = "stdin" if "-" in args else str(file)
+    assert result.stderr == f"tktctl: error: {source}: line 4: too many aliases (more than 10000 nodes expanded)\n"
+    assert dump(cli.db_url) == before
+
+
+@pytest.mark.parametrize(("label", "args"), YAML_READERS, ids=[r[0] for r in YAML_READERS])
+def test_yaml_syntax_error_is_one_line_with_file_and_line(
+    cli: Cli, tmp_path: Path, label: str, args: list[str]
+) -> None:
+    document = "name: x\nfilter: {queue: [Raw\n"
+    file = tmp_path / "bad.yaml"
+    file.write_text(document)
+    before = dump(cli.db_url)
+    result = cli(*[a.replace("{file}", str(file)) for a in args], input=document, expect=2)
+    source = "stdin" if "-" in args else str(file)
+    assert result.stderr.startswith(f"tktctl: error: {source}: line 3: ")
+    assert result.stderr.count("\n") == 1
+    assert dump(cli.db_url) == before
+
+
+def test_yaml_aliases_within_the_budget_are_read() -> None:
+    from tktctl import yamlload
+
+    document = (
+        "base: &base {calendar: office, escalate-raise: 1}\nqueues:\n- {<<: *base, name: A}\n- {<<: *base, name: B}\n"
+    )
+    assert yamlload.load(document, "q.yaml")["queues"] == [
+        {"calendar": "office", "escalate-raise": 1, "name": "A"},
+        {"calendar": "office", "escalate-raise": 1, "name": "B"},
+    ]

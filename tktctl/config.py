@@ -40,12 +40,13 @@ def load_profile(path: Path, name: str, *, explicit: bool) -> dict[str, Any]:
         if explicit:
             raise UsageError(f"config file {path} does not exist")
         return {}
-    import yaml
+    from tktctl import yamlload
 
     try:
-        document = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
-    except (OSError, UnicodeDecodeError, yaml.YAMLError) as exc:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
         raise UsageError(f"cannot read config file {path}: {exc}") from exc
+    document = yamlload.load(text, str(path)) or {}
     profiles = document.get("profiles", {}) if isinstance(document, dict) else None
     if not isinstance(profiles, dict):
         raise UsageError(f"config file {path}: 'profiles' must be a mapping of profile names")

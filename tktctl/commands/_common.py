@@ -296,14 +296,15 @@ def required_password(from_stdin: bool) -> str:
 
 
 def read_yaml(path: str) -> Any:
-    """A YAML document from a file (``-`` = stdin); unreadable or malformed input is a usage error."""
-    import yaml
+    """A YAML document from a file (``-`` = stdin), through the one safe loader; unreadable or
+    malformed input is a usage error."""
+    from tktctl import yamlload
 
     try:
         text = _stdin_text() if path == "-" else open(path, encoding="utf-8").read()  # noqa: SIM115
-        return yaml.safe_load(text)
-    except (OSError, UnicodeDecodeError, yaml.YAMLError) as exc:
+    except (OSError, UnicodeDecodeError) as exc:
         raise UsageError(f"cannot read {path}: {exc}") from exc
+    return yamlload.load(text, path)
 
 
 FileOpt = Annotated[str, typer.Option("--file", "-f", help="YAML file; - reads stdin.")]
