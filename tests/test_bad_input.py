@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import Cli, dump
+from tktctl.api import Desk, UsageError
 
 NOWHERE = "2000010110000001"
 # Quotes, comments, statement separators, LIKE wildcards, backslashes: all must be plain text.
@@ -163,3 +164,63 @@ def test_yaml_aliases_within_the_budget_are_read() -> None:
         {"calendar": "office", "escalate-raise": 1, "name": "A"},
         {"calendar": "office", "escalate-raise": 1, "name": "B"},
     ]
+
+
+INJECTION = "Carol\r\nBcc: spy@evil.example"
+BCC = "a@example.com\r\nBcc: x@evil.example"
+# Control characters in names, logins and addresses (C0 with TAB/CR/LF, DEL, C1): each would end
+# up in a mail header or a terminal. (label, argv, stdin)
+CONTROL_CASES = [
+    ("agent name CR/LF", ["agent", "create", "carol", "--name", INJECTION], None),
+    ("agent login ESC", ["agent", "create", "ca\x1brol"], None),
+    ("agent email on update", ["agent", "update", "bob", "--email", "bob@example.com\nBcc: spy@evil.example"], None),
+    ("customer login", ["customer", "create", "alice@example.com\r\nBcc: x@evil.example"], None),
+    ("customer email C1", ["customer", "create", "alice", "--email", "a@example.com\x85Bcc: x"], None),
+    ("customer company TAB", ["customer", "create", "alice", "--company", "AC\tME"], None),
+    ("queue name TAB", ["queue", "create", "Tier\t2"], None),
+    ("queue rename DEL", ["queue", "rename", "Tier 1", "Tier\x7f2"], None),
+    ("group name LF", ["group", "create", "sup\nport"], None),
+    ("role name C1 CSI", ["role", "create", "l1\x9b2J"], None),
+    (
+        "ticket customer",
+        ["ticket", "create", "--title", "t", "--customer", "a@example.com\r\nBcc: x@evil.example"],
+        None,
+    ),
+    ("reply to", ["ticket", "reply", "{tn}", "--body", "hi", "--to", BCC], None),
+    ("acl apply group", ["acl", "apply", "-f", "-"], 'groups: {"sup\\r\\nport": {}}\n'),
+    (
+        "import customer",
+        ["ticket", "import", "-", "--format", "jsonl"],
+        '{"title": "t", "customer": "a@b\\r\\nBcc: x"}\n',
+    ),
+    (
+        "job name",
+        ["job", "apply", "-f", "-"],
+        'name: "nightly\\nBcc: x"\nfilter: {queue: Raw}\nactions: {priority: "+1"}\n',
+    ),
+]
+
+
+@pytest.mark.parametrize(("label", "args", "stdin"), CONTROL_CASES, ids=[c[0] for c in CONTROL_CASES])
+def test_control_characters_in_names_and_addresses_are_refused(
+    cli: Cli, tn: str, label: str, args: list[str], stdin: str | None
+) -> None:
+    """`agent create carol --name $'Carol\\r\\nBcc: ...'` and the like: exit 2, one line, nothing written."""
+    before = dump(cli.db_url)
+    result = cli(*[a.replace("{tn}", tn) for a in args], input=stdin, expect=2)
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and "must not contain control characters" in lines[0], result.stderr
+    assert dump(cli.db_url) == before
+
+
+def test_control_characters_are_refused_by_the_python_api_and_in_mail_settings(desk: Desk) -> None:
+    from tktctl.services.mailout import MailSettings
+
+    with pytest.raises(UsageError, match="control characters"):
+        desk.agents.create("carol", name=INJECTION)
+    with pytest.raises(UsageError, match="control characters"):
+        desk.customers.update("nobody", email="a@b\r\nBcc: x")  # checked before the lookup
+    with pytest.raises(UsageError, match="control characters"):
+        MailSettings.from_config({"address": "desk@example.com\r\nBcc: x@evil.example"})
+    assert desk.agents.list()[-1]["login"] != "carol"
+    desk.agents.create("carol", name="Carol Dìaz-O'Neil", email="carol@example.com")  # printable Unicode is fine

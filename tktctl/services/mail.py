@@ -437,10 +437,11 @@ class Mail:
 
     def reply(self, ref: str, *, body: str, subject: str | None = None, to: str | None = None) -> Record:
         """The agent's answer to the customer: an email article, SendAnswer history and outgoing mail."""
-        from tktctl.services.vocabulary import clean_text
+        from tktctl.services.vocabulary import clean_line, clean_text
 
         clean_text("body", body, required=True)
         clean_text("subject", subject, limit=1000)
+        clean_line("to", to, limit=1000)
         with self.desk.write() as unit:
             row = permissions.tickets(unit, [ref], lock=True)[0]
             permissions.require(unit, "rw", lookup.group_ids(unit, [row]))

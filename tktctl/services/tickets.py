@@ -34,6 +34,7 @@ from tktctl.services.vocabulary import (
     SENDERS,
     TITLE_MAX,
     choice,
+    clean_line,
     clean_text,
     parse_priority,
 )
@@ -236,15 +237,11 @@ class Tickets:
         ``created_now`` is false, also when retries race each other.
         """
         clean_text("title", title, limit=TITLE_MAX, required=True)
-        for kind, value, limit in (
-            ("customer", customer, 150),
-            ("type", type, 100),
-            ("external id", external_id, 200),
-            ("subject", subject, None),
-            ("body", body, None),
-            ("from", from_, None),
-        ):
-            clean_text(kind, value, limit=limit)
+        for kind, value, limit in (("customer", customer, 150), ("type", type, 100), ("external id", external_id, 200)):
+            clean_line(kind, value, limit=limit)
+        for kind, value in (("subject", subject), ("body", body)):
+            clean_text(kind, value)
+        clean_line("from", from_)
         if external_id is not None and not external_id.strip():
             raise UsageError("external id must not be empty")
         choice("channel", channel, CHANNELS)

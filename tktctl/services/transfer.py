@@ -32,7 +32,7 @@ from tktctl.services.changes import article_history, new_ticket_data
 from tktctl.services.lookup import chunks
 from tktctl.services.numbering import next_numbers
 from tktctl.services.records import Record, ticket_record, ticket_select
-from tktctl.services.vocabulary import CHANNELS, SENDERS, TITLE_MAX, choice, clean_text, parse_priority
+from tktctl.services.vocabulary import CHANNELS, SENDERS, TITLE_MAX, choice, clean_line, clean_text, parse_priority
 
 if TYPE_CHECKING:
     from tktctl.services.desk import Desk, Unit
@@ -163,8 +163,8 @@ class Checker:
                 raise UsageError(f"{key} must be a string, not {type(value).__name__}")
         get = raw.get
         title = clean_text("title", get("title"), limit=TITLE_MAX, required=True)
-        customer = clean_text("customer", get("customer"), limit=150)
-        clean_text("external id", get("external_id"), limit=200)
+        customer = clean_line("customer", get("customer"), limit=150)
+        clean_line("external id", get("external_id"), limit=200)
         queue_name = get("queue") or "Raw"
         queue = self.queues.get(queue_name)
         if queue is None:
