@@ -61,7 +61,7 @@ def test_sixteen_agents_lock_the_same_ticket_one_wins(desk: Desk, db_url: str) -
         desk.agents.create(login)
     desk.roles.create("lockers")
     desk.roles.add_agents("lockers", agents)
-    desk.acl.grant("owner", group="users", role="lockers")
+    desk.acl.grant("ro,owner", group="users", role="lockers")
     tn = desk.tickets.create(title="contested")["tn"]
     desk.close()
     codes = race([["--db", db_url, "--as", login, "ticket", "lock", tn] for login in agents])
