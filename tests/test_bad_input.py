@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -11,6 +12,7 @@ from typer._click import Command
 from typer._click.types import IntParamType
 
 from tests.conftest import Cli, dump
+from tktctl.api import Desk, UsageError
 from tktctl.cli import DatabaseInt, app
 
 NOWHERE = "2000010110000001"
@@ -190,7 +192,7 @@ CONFIGS = [
     ("profiles: {default: {}, other: {output: {json: 1}}}", "profile 'other'"),  # every profile is checked
     ("profiles: {default: {ticket_number: {generater: Date}}}", "unknown key generater; known: generator"),
     ("profiles: {default: {ticket_number: 10}}", "'ticket_number' must be a mapping"),
-    ("profiles: {default: {db: 'sqlite:///x.db'", "cannot read config file"),  # YAML's report: one line
+    ("profiles: {default: {db: 'sqlite:///x.db'", "config.yaml: line 2: while parsing"),  # YAML's report: one line
 ]
 
 
@@ -241,3 +243,124 @@ def test_sql_metacharacters_are_stored_verbatim_in_every_text_field(cli: Cli, tn
     assert listed == [created["tn"]]
     assert cli("queue", "show", NASTY[:200], "-o", "json").json["comment"] == NASTY[:250]
     assert len(cli("ticket", "list", "-q").stdout.split()) == 2  # nothing dropped, nothing leaked
+
+
+# "Billion laughs": 342 bytes whose nested aliases expand to 9^9 strings.
+BOMB = 'a: &a ["lol","lol","lol","lol","lol","lol","lol","lol","lol"]\n' + "".join(
+    f"{name}: &{name} [{','.join([f'*{prev}'] * 9)}]\n" for prev, name in zip("abcdefgh", "bcdefghi", strict=True)
+)
+YAML_READERS = [
+    ("job run", ["job", "run", "{file}", "--dry-run"]),
+    ("job apply", ["job", "apply", "-f", "{file}"]),
+    ("queue apply", ["queue", "apply", "-f", "{file}"]),
+    ("calendar apply", ["calendar", "apply", "-f", "{file}"]),
+    ("acl apply", ["acl", "apply", "-f", "{file}"]),
+    ("acl apply stdin", ["acl", "apply", "-f", "-"]),
+    ("ticket import", ["ticket", "import", "{file}", "--format", "yaml"]),
+    ("ticket import stdin", ["ticket", "import", "-", "--format", "yaml"]),
+    ("ticket create --from", ["ticket", "create", "--from", "-", "--format", "yaml"]),
+    ("config", ["--config", "{file}", "ticket", "count"]),
+]
+
+
+@pytest.mark.parametrize(("label", "args"), YAML_READERS, ids=[r[0] for r in YAML_READERS])
+def test_yaml_alias_bomb_fails_fast_in_every_reader(cli: Cli, tmp_path: Path, label: str, args: list[str]) -> None:
+    """Every YAML the tool reads goes through the one loader, which refuses alias expansion
+    beyond a small budget: exit 2 in well under a second, one line, nothing written."""
+    assert len(BOMB) == 342 and "*h" in BOMB
+    file = tmp_path / "bomb.yaml"
+    file.write_text(BOMB)
+    before = dump(cli.db_url)
+    start = time.perf_counter()
+    result = cli(*[a.replace("{file}", str(file)) for a in args], input=BOMB, expect=2)
+    assert time.perf_counter() - start < 1.0
+    source = "stdin" if "-" in args else str(file)
+    assert result.stderr == f"tktctl: error: {source}: line 4: too many aliases (more than 10000 nodes expanded)\n"
+    assert dump(cli.db_url) == before
+
+
+@pytest.mark.parametrize(("label", "args"), YAML_READERS, ids=[r[0] for r in YAML_READERS])
+def test_yaml_syntax_error_is_one_line_with_file_and_line(
+    cli: Cli, tmp_path: Path, label: str, args: list[str]
+) -> None:
+    document = "name: x\nfilter: {queue: [Raw\n"
+    file = tmp_path / "bad.yaml"
+    file.write_text(document)
+    before = dump(cli.db_url)
+    result = cli(*[a.replace("{file}", str(file)) for a in args], input=document, expect=2)
+    source = "stdin" if "-" in args else str(file)
+    assert result.stderr.startswith(f"tktctl: error: {source}: line 3: ")
+    assert result.stderr.count("\n") == 1
+    assert dump(cli.db_url) == before
+
+
+def test_yaml_aliases_within_the_budget_are_read() -> None:
+    from tktctl import yamlload
+
+    document = (
+        "base: &base {calendar: office, escalate-raise: 1}\nqueues:\n- {<<: *base, name: A}\n- {<<: *base, name: B}\n"
+    )
+    assert yamlload.load(document, "q.yaml")["queues"] == [
+        {"calendar": "office", "escalate-raise": 1, "name": "A"},
+        {"calendar": "office", "escalate-raise": 1, "name": "B"},
+    ]
+
+
+INJECTION = "Carol\r\nBcc: spy@evil.example"
+BCC = "a@example.com\r\nBcc: x@evil.example"
+# Control characters in names, logins and addresses (C0 with TAB/CR/LF, DEL, C1): each would end
+# up in a mail header or a terminal. (label, argv, stdin)
+CONTROL_CASES = [
+    ("agent name CR/LF", ["agent", "create", "carol", "--name", INJECTION], None),
+    ("agent login ESC", ["agent", "create", "ca\x1brol"], None),
+    ("agent email on update", ["agent", "update", "bob", "--email", "bob@example.com\nBcc: spy@evil.example"], None),
+    ("customer login", ["customer", "create", "alice@example.com\r\nBcc: x@evil.example"], None),
+    ("customer email C1", ["customer", "create", "alice", "--email", "a@example.com\x85Bcc: x"], None),
+    ("customer company TAB", ["customer", "create", "alice", "--company", "AC\tME"], None),
+    ("queue name TAB", ["queue", "create", "Tier\t2"], None),
+    ("queue rename DEL", ["queue", "rename", "Tier 1", "Tier\x7f2"], None),
+    ("group name LF", ["group", "create", "sup\nport"], None),
+    ("role name C1 CSI", ["role", "create", "l1\x9b2J"], None),
+    (
+        "ticket customer",
+        ["ticket", "create", "--title", "t", "--customer", "a@example.com\r\nBcc: x@evil.example"],
+        None,
+    ),
+    ("reply to", ["ticket", "reply", "{tn}", "--body", "hi", "--to", BCC], None),
+    ("acl apply group", ["acl", "apply", "-f", "-"], 'groups: {"sup\\r\\nport": {}}\n'),
+    (
+        "import customer",
+        ["ticket", "import", "-", "--format", "jsonl"],
+        '{"title": "t", "customer": "a@b\\r\\nBcc: x"}\n',
+    ),
+    (
+        "job name",
+        ["job", "apply", "-f", "-"],
+        'name: "nightly\\nBcc: x"\nfilter: {queue: Raw}\nactions: {priority: "+1"}\n',
+    ),
+]
+
+
+@pytest.mark.parametrize(("label", "args", "stdin"), CONTROL_CASES, ids=[c[0] for c in CONTROL_CASES])
+def test_control_characters_in_names_and_addresses_are_refused(
+    cli: Cli, tn: str, label: str, args: list[str], stdin: str | None
+) -> None:
+    """`agent create carol --name $'Carol\\r\\nBcc: ...'` and the like: exit 2, one line, nothing written."""
+    before = dump(cli.db_url)
+    result = cli(*[a.replace("{tn}", tn) for a in args], input=stdin, expect=2)
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and "must not contain control characters" in lines[0], result.stderr
+    assert dump(cli.db_url) == before
+
+
+def test_control_characters_are_refused_by_the_python_api_and_in_mail_settings(desk: Desk) -> None:
+    from tktctl.services.mailout import MailSettings
+
+    with pytest.raises(UsageError, match="control characters"):
+        desk.agents.create("carol", name=INJECTION)
+    with pytest.raises(UsageError, match="control characters"):
+        desk.customers.update("nobody", email="a@b\r\nBcc: x")  # checked before the lookup
+    with pytest.raises(UsageError, match="control characters"):
+        MailSettings.from_config({"address": "desk@example.com\r\nBcc: x@evil.example"})
+    assert desk.agents.list()[-1]["login"] != "carol"
+    desk.agents.create("carol", name="Carol Dìaz-O'Neil", email="carol@example.com")  # printable Unicode is fine

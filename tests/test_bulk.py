@@ -80,7 +80,7 @@ def test_every_mutating_verb_takes_filters(cli: Cli, desk: Desk) -> None:
 
 def test_history_data_is_computed_in_sql_with_old_values(desk: Desk) -> None:
     desk.agents.create("bob")
-    desk.acl.grant("owner", group="users", agent="bob")
+    desk.acl.grant("ro,owner", group="users", agent="bob")
     bob = Desk(desk.url, actor="bob")
     first = desk.tickets.create(title="a", priority=5)["tn"]
     second = desk.tickets.create(title="b", priority=1)["tn"]
@@ -105,7 +105,7 @@ def test_empty_selection_needs_all_and_numbers_exclude_filters(cli: Cli) -> None
 
 def test_filter_dry_run_and_continue_on_error(cli: Cli, desk: Desk) -> None:
     desk.agents.create("bob")
-    desk.acl.grant("owner", group="users", agent="bob")
+    desk.acl.grant("ro,owner", group="users", agent="bob")
     free, held = create(cli), create(cli)
     cli("--as", "bob", "ticket", "lock", held)
     before = dump(cli.db_url)

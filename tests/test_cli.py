@@ -137,7 +137,7 @@ def test_errors_exit_with_the_contract_code_and_json_on_stderr(
 def test_conflict_on_a_ticket_names_it_in_ref(cli: Cli) -> None:
     tn = create(cli)
     cli("agent", "create", "bob")
-    cli("acl", "grant", "owner", "--group", "users", "--agent", "bob")
+    cli("acl", "grant", "ro,owner", "--group", "users", "--agent", "bob")
     cli("--as", "bob", "ticket", "lock", tn)
     error = cli("ticket", "lock", tn, "-o", "json", expect=5).error
     assert error == {"code": "conflict", "message": error["message"], "ref": tn}

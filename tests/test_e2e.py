@@ -228,7 +228,7 @@ def test_sixteen_lock_processes_from_the_executable(run: Run) -> None:
     run("init")
     tn = run("ticket", "create", "--title", "contested", "-q").stdout.strip()
     run("role", "create", "lockers")
-    run("acl", "grant", "owner", "--group", "users", "--role", "lockers")
+    run("acl", "grant", "ro,owner", "--group", "users", "--role", "lockers")
     for i in range(16):
         run("agent", "create", f"a{i}")
     run("role", "add-agent", "lockers", *[f"a{i}" for i in range(16)])

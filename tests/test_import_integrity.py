@@ -84,7 +84,7 @@ def test_update_needs_the_permission_of_each_change_like_its_verb(bob: Cli, desk
 
 def test_update_respects_the_lock_of_another_agent(bob: Cli, desk: Desk) -> None:
     desk.acl.grant("rw", group="support", agent="bob")
-    desk.acl.grant("owner", group="support", agent="carol")
+    desk.acl.grant("ro,owner", group="support", agent="carol")
     tn = desk.tickets.create(title="held", queue="Support", external_id="k1")["tn"]
     Desk(desk.url, actor="carol").tickets.lock([tn])
     before = dump(bob.db_url)
@@ -188,7 +188,8 @@ def test_an_admins_ticket_numbers_must_have_the_generators_format(cli: Cli, tn: 
     failed = cli(
         "ticket", "import", "-", "-o", "json", input=jsonl({"title": "ok"}, {"title": "t", "tn": tn}), expect=2
     )
-    assert failed.error["message"].startswith("line 2: tn ") and "DateChecksum" in failed.error["message"]
+    assert failed.error["message"].startswith("line 2: tn ")
+    assert any(word in failed.error["message"] for word in ("DateChecksum", "control characters"))
     assert len(failed.stderr.strip().splitlines()) == 1
     assert dump(cli.db_url) == before
 

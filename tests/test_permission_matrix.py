@@ -2,10 +2,12 @@
 and again only through a role, on every backend.
 
 An agent holding exactly one permission type (on the ticket's group and on the move target's
-group) either succeeds or is refused as the README's "Who may do what" table says: exit 4 and
-nothing written for changes, not-found for reading one invisible ticket, silently filtered
-lists. One database per backend serves every case (each case works on its own new tickets),
-so the ~600 cases stay fast.
+group) either succeeds or is refused as the README's "Who may do what" table says: a ticket it
+may not see (no ``ro``, not its owner) does not exist for it, whatever the verb (exit 3, the
+message of a missing ticket); exit 4 naming the missing permission only where it may see the
+ticket (or for a queue, when creating); silently filtered lists. Nothing is written either way.
+One database per backend serves every case (each case works on its own new tickets), so the
+~600 cases stay fast.
 """
 
 from __future__ import annotations
@@ -34,6 +36,7 @@ class Case:
     run: Callable[[Desk, str], Any]
     prepare: Callable[[Desk, str, str], None] = lambda root, tn, login: None
     refused: int = 4  # exit code when denied; 0: the ticket is silently left out (list-like commands)
+    names_ticket: bool = True  # False: the command names a queue, not a ticket (create, import)
 
 
 def _locked_by(agent: str) -> Callable[[Desk, str, str], None]:
@@ -63,7 +66,9 @@ MATRIX: dict[str, Case] = {
     "show": Case(frozenset({"ro"}), lambda d, tn: d.tickets.show(tn), refused=3),
     "history": Case(frozenset({"ro"}), lambda d, tn: d.tickets.history(tn), refused=3),
     "history-export": Case(frozenset({"ro"}), lambda d, tn: tn in {h["ticket"] for h in d.history.export()}, refused=0),
-    "create": Case(frozenset({"create"}), lambda d, tn: d.tickets.create(queue="Support", title="new")),
+    "create": Case(
+        frozenset({"create"}), lambda d, tn: d.tickets.create(queue="Support", title="new"), names_ticket=False
+    ),
     "move": Case(frozenset({"ro", "move_into"}), lambda d, tn: d.tickets.move([tn], "Target")),
     "lock": Case(frozenset({"owner"}), lambda d, tn: d.tickets.lock([tn])),
     "unlock": Case(frozenset({"owner"}), lambda d, tn: d.tickets.unlock([tn]), _locked_by("self")),
@@ -84,14 +89,26 @@ MATRIX: dict[str, Case] = {
     "attachments": Case(frozenset({"ro"}), lambda d, tn: d.mail.attachments(tn), refused=3),
     "attachment": Case(frozenset({"ro"}), _attachment, refused=3),
     "import": Case(
-        frozenset({"create"}), lambda d, tn: d.transfer.import_tickets([(1, {"title": "imported", "queue": "Support"})])
+        frozenset({"create"}),
+        lambda d, tn: d.transfer.import_tickets([(1, {"title": "imported", "queue": "Support"})]),
+        names_ticket=False,
     ),
 }
 
 
-def allowed(permission: str, command: str) -> bool:
-    """The rule under test: rw implies all, otherwise the one held type must be all that is needed."""
-    return permission == "rw" or MATRIX[command].needs <= {permission}
+def allowed(permission: str, command: str, owns: bool) -> bool:
+    """The rule under test: rw implies all, otherwise the one held type must be all that is needed;
+    a command on a ticket also needs to see it (``ro``, or being its owner)."""
+    case = MATRIX[command]
+    needs = case.needs | ({"ro"} if case.names_ticket and not owns else set())
+    return permission == "rw" or needs <= {permission}
+
+
+def refusal(permission: str, command: str, owns: bool) -> int:
+    """The exit code of a refused command: 3 for a ticket the agent may not see, else the case's."""
+    case = MATRIX[command]
+    sees = permission in ("ro", "rw") or owns
+    return 3 if case.refused == 4 and case.names_ticket and not sees else case.refused
 
 
 def login_for(permission: str, holding: str) -> str:
@@ -175,7 +192,8 @@ def test_matrix(
     case, login = MATRIX[command], login_for(permission, holding)
     tn = root.tickets.create(queue="Support", title=f"{command} by {login}")["tn"]
     case.prepare(root, tn, login)
-    expected = allowed(permission, command)
+    owns = root.tickets.show(tn)["owner"] == login
+    expected = allowed(permission, command, owns)
     if case.refused == 0:
         seen = case.run(agents[login], tn)
         assert seen is expected, f"{login} {'should' if expected else 'should not'} see {tn} in {command}"
@@ -184,10 +202,11 @@ def test_matrix(
         case.run(agents[login], tn)
         return
     before = dump(matrix_url)
+    code = refusal(permission, command, owns)
     with pytest.raises(TktctlError) as refused:
         case.run(agents[login], tn)
-    assert refused.value.exit_code == case.refused, refused.value.message
-    if case.refused == 4:
+    assert refused.value.exit_code == code, refused.value.message
+    if code == 4:
         named = re.search(r"needs '(\w+)' on group '(support|target)'", refused.value.message)
         assert named is not None and named.group(1) in case.needs - {permission}, refused.value.message
     else:
@@ -198,16 +217,22 @@ def test_matrix(
 def test_exit_4_from_the_command_line_names_permission_and_group(
     matrix_url: str, root: Desk, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """The matrix runs on the Python API for speed; the CLI maps the same refusal to exit 4."""
+    """The matrix runs on the Python API for speed; the CLI maps the same refusal to exit 4, and a
+    ticket the agent may not see to exactly what a missing ticket gives."""
     cli = Cli(matrix_url, monkeypatch)
     tn = root.tickets.create(queue="Support", title="cli")["tn"]
     before = dump(matrix_url)
-    error = cli("--as", "role-note", "ticket", "close", tn, "-o", "json", expect=4).error
+    error = cli("--as", "role-ro", "ticket", "close", tn, "-o", "json", expect=4).error
     assert error == {
         "code": "permission_denied",
-        "message": "permission denied: agent 'role-note' needs 'rw' on group 'support'",
+        "message": "permission denied: agent 'role-ro' needs 'rw' on group 'support'",
         "ref": "support",
     }
+    missing = "1" + tn[1:] if not tn.startswith("1") else "2" + tn[1:]
+    for verb in (["close"], ["lock"], ["note", "--body", "x"], ["move", "--to", "Target"], ["history"]):
+        hidden = cli("--as", "role-note", "ticket", verb[0], tn, *verb[1:], expect=3)
+        absent = cli("--as", "role-note", "ticket", verb[0], missing, *verb[1:], expect=3)
+        assert hidden.stderr == absent.stderr.replace(missing, tn) == f"tktctl: error: ticket {tn} not found\n"
     assert dump(matrix_url) == before
     cli("--as", "role-ro", "ticket", "show", tn, expect=0)
     cli("--as", "role-note", "ticket", "show", tn, expect=3)

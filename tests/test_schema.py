@@ -2,6 +2,11 @@
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
+from pathlib import Path
+
 import pytest
 from sqlalchemy import create_engine, text
 
@@ -86,3 +91,64 @@ def test_db_status_reports_revision(cli: Cli) -> None:
     status = cli("db", "status", "-o", "json").json
     assert (status["revision"], status["head"], status["up_to_date"]) == (SCHEMA_HEAD, SCHEMA_HEAD, True)
     assert cli("db", "upgrade", "-o", "json").json["up_to_date"] is True
+
+
+READ_AND_WRITE_COMMANDS = (
+    ("ticket", "count"),
+    ("ticket", "list"),
+    ("ticket", "create", "--title", "x"),
+    ("queue", "list"),
+    ("db", "status"),
+    ("history", "export"),
+)
+
+
+@pytest.mark.parametrize("args", READ_AND_WRITE_COMMANDS, ids=" ".join)
+@pytest.mark.parametrize("where", ["missing-dir", "existing-dir"])
+def test_only_init_creates_an_sqlite_database(
+    args: tuple[str, ...], where: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Any other command on a missing file exits 6 naming `tktctl init`, and creates nothing:
+    no directory, no database, no -wal or -shm (contract, section 1)."""
+    path = tmp_path / "no" / "dir" / "x.db" if where == "missing-dir" else tmp_path / "x.db"
+    result = Cli(f"sqlite:///{path}", monkeypatch)(*args, expect=6)
+    assert result.stderr == f"tktctl: error: database is not initialised: {path} does not exist; run `tktctl init`\n"
+    assert result.stdout == ""
+    assert list(tmp_path.iterdir()) == []
+
+
+PRIVATE_FILES = """
+import os, stat, sys
+from tktctl.api import Desk
+desk = Desk(sys.argv[1])
+desk.init()
+with desk.engine.connect() as conn:  # -wal and -shm exist while a connection is open
+    conn.exec_driver_sql("SELECT count(*) FROM ticket").scalar()
+    for name in sys.argv[2:]:
+        print(name, oct(stat.S_IMODE(os.stat(name).st_mode)))
+"""
+
+
+def test_init_creates_the_database_private_to_its_owner_under_umask_022(tmp_path: Path) -> None:
+    """Password hashes and every ticket: directories it creates 0700, the database, -wal and -shm
+    0600; a directory the user chose already is left as it is."""
+    tmp_path.chmod(0o755)
+    path = tmp_path / "data" / "tktctl" / "desk.db"
+    files = [str(p) for p in (tmp_path, tmp_path / "data", path.parent, path)] + [f"{path}-wal", f"{path}-shm"]
+    done = subprocess.run(
+        [sys.executable, "-c", PRIVATE_FILES, f"sqlite:///{path}", *files],
+        capture_output=True,
+        text=True,
+        preexec_fn=lambda: os.umask(0o022),
+        timeout=120,
+        check=True,
+    )
+    modes = dict(line.split() for line in done.stdout.splitlines())
+    assert modes == {
+        str(tmp_path): "0o755",
+        str(tmp_path / "data"): "0o700",
+        str(path.parent): "0o700",
+        str(path): "0o600",
+        f"{path}-wal": "0o600",
+        f"{path}-shm": "0o600",
+    }

@@ -53,12 +53,13 @@ def load_profile(path: Path, name: str, *, explicit: bool) -> dict[str, Any]:
         if explicit:
             raise UsageError(f"config file {path} does not exist")
         return {}
-    import yaml
+    from tktctl import yamlload
 
     try:
-        document = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
-    except (OSError, UnicodeDecodeError, yaml.YAMLError, RecursionError) as exc:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
         raise UsageError(f"cannot read config file {path}: {exc}") from exc
+    document = yamlload.load(text, str(path)) or {}
     if not isinstance(document, dict):
         raise UsageError(f"config file {path}: expected a mapping with 'profiles', not a {_kind(document)}")
     _known(f"config file {path}", document, CONFIG_KEYS)

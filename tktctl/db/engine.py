@@ -3,12 +3,19 @@
 SQLite runs in WAL mode with foreign keys on and a busy timeout, and write transactions
 start with ``BEGIN IMMEDIATE``: a writer waits for the write lock up front instead of
 failing with "database is locked" when it later tries to upgrade a read lock.
+
+An engine never creates an SQLite file: it opens it read-write (``mode=rw``), so a command on a
+missing database exits 6 and leaves nothing behind. Only ``create_sqlite_file`` (for ``init``
+and ``db upgrade``) does, private to its owner: missing directories 0700, the file 0600, which
+SQLite's ``-wal`` and ``-shm`` files inherit.
 """
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
 from sqlalchemy import Connection, Engine, create_engine, event
 from sqlalchemy.engine import URL, make_url
@@ -106,11 +113,53 @@ def make_engine(url: str) -> Engine:
         ) from exc
 
 
-def _sqlite_engine(parsed: URL) -> Engine:
+def sqlite_path(url: str | URL) -> Path | None:
+    """The file of an SQLite URL; None for other databases, in-memory ones and ``file:`` URIs."""
+    parsed = normalise_url(url) if isinstance(url, str) else url
     database = parsed.database
-    if database and database != ":memory:" and not database.startswith("file:"):
-        Path(database).expanduser().parent.mkdir(parents=True, exist_ok=True)
+    if parsed.get_backend_name() != "sqlite" or not database or database == ":memory:":
+        return None
+    return None if database.startswith("file:") else Path(database)
+
+
+def create_sqlite_file(url: str) -> None:
+    """Create a missing SQLite database file 0600 and its missing directories 0700 (whatever the
+    umask); an existing file or directory, the user's choice, is left as it is."""
+    path = sqlite_path(url)
+    if path is None or path.exists():
+        return
+    missing = [d for d in (path.parent, *path.parent.parents) if not d.exists()]
+    try:
+        for directory in reversed(missing):
+            directory.mkdir(mode=0o700)
+            os.chmod(directory, 0o700)  # mkdir's mode is cut by the umask
+        os.close(os.open(path, os.O_CREAT | os.O_WRONLY, 0o600))  # empty: a valid SQLite database
+        os.chmod(path, 0o600)
+    except OSError as exc:
+        raise DatabaseError(f"cannot create database {path}: {exc.strerror}") from exc
+
+
+def _sqlite_engine(parsed: URL) -> Engine:
+    path = sqlite_path(parsed)
+    if path is not None:
+        # Read-write, never create: the missing file is a database that was never initialised.
+        parsed = parsed.set(database=f"file:{quote(os.path.abspath(path))}").update_query_dict(
+            {"mode": "rw", "uri": "true"}
+        )
     engine = create_engine(parsed, json_serializer=JSON_SERIALIZER, connect_args={"timeout": BUSY_TIMEOUT_S})
+
+    if path is not None:
+
+        @event.listens_for(engine, "do_connect")
+        def _open(dialect: Any, _record: Any, cargs: Any, cparams: Any) -> Any:
+            try:
+                return dialect.loaded_dbapi.connect(*cargs, **cparams)
+            except dialect.loaded_dbapi.OperationalError:
+                if not path.exists():
+                    raise DatabaseError(
+                        f"database is not initialised: {path} does not exist; run `tktctl init`"
+                    ) from None
+                raise
 
     @event.listens_for(engine, "connect")
     def _on_connect(dbapi_connection: Any, _record: Any) -> None:

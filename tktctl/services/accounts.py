@@ -17,7 +17,7 @@ from tktctl.errors import NotFoundError
 from tktctl.services import audit, passwords, permissions
 from tktctl.services.groups import UNSET, apply_changes, existing
 from tktctl.services.records import Record
-from tktctl.services.vocabulary import check_login, clean_text
+from tktctl.services.vocabulary import check_login, clean_line
 
 if TYPE_CHECKING:
     from tktctl.services.desk import Desk, Unit
@@ -54,10 +54,11 @@ class Accounts(Generic[A]):
             return self.record(self.get(unit, login))
 
     def _checked(self, texts: dict[str, Any]) -> dict[str, Any]:
-        """The texts given (UNSET ones left out), each within its length limit and free of NULs."""
+        """The texts given (UNSET ones left out), each one line within its length limit: names and
+        addresses end up in mail headers."""
         given = {k: v for k, v in texts.items() if v is not UNSET}
         for key, limit in self.texts.items():
-            clean_text(key, given.get(key), limit=limit)
+            clean_line(key, given.get(key), limit=limit)
         return given
 
     def _create(self, login: str, texts: dict[str, str | None], password: str | None, *, if_not_exists: bool) -> Record:

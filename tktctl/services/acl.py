@@ -182,9 +182,11 @@ class Acl:
                 permissions.require_admin(unit)
             owner = False
             if ticket is not None:
-                row = lookup.tickets(unit, [ticket], lock=False)[0]
-                if not permissions.is_admin(unit):
-                    permissions.require_visible(unit, [row])
+                # An admin may ask about any ticket; anyone else only about the tickets it may see.
+                if permissions.is_admin(unit):
+                    row = lookup.tickets(unit, [ticket], lock=False)[0]
+                else:
+                    row = permissions.tickets(unit, [ticket], lock=False)[0]
                 group_id = lookup.queues(unit)[row.queue_id].group_id
                 owner = row.owner_id == subject.id
             elif queue is not None:

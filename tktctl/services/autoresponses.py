@@ -12,7 +12,7 @@ from tktctl.errors import ConflictError, NotFoundError, UsageError
 from tktctl.services import lookup, permissions
 from tktctl.services.mailout import AUTO_TYPES
 from tktctl.services.records import Record
-from tktctl.services.vocabulary import choice, clean_text
+from tktctl.services.vocabulary import choice, clean_line, clean_text
 
 if TYPE_CHECKING:
     from tktctl.services.desk import Desk, Unit
@@ -142,7 +142,7 @@ class AutoResponses:
 
     def create(self, name: str, *, type: str, subject: str, body: str, if_not_exists: bool = False) -> Record:
         """A template; ``$tn``, ``$title``, ``$queue``, ``$customer``, ``$subject`` ... are filled in when sent."""
-        clean_text("name", name, limit=200, required=True)
+        clean_line("name", name, limit=200, required=True)
         choice("auto-response type", type, AUTO_TYPES)
         clean_text("subject", subject, limit=250, required=True)
         clean_text("body", body, required=True)

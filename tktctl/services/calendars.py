@@ -18,7 +18,7 @@ from tktctl.errors import ConflictError, NotFoundError, UsageError
 from tktctl.services import escalation, permissions
 from tktctl.services.businesstime import DAYS, check_zone, parse_days, parse_holiday, parse_ranges
 from tktctl.services.records import Record
-from tktctl.services.vocabulary import clean_text
+from tktctl.services.vocabulary import clean_line, clean_text
 
 if TYPE_CHECKING:
     from tktctl.services.desk import Desk, Unit
@@ -69,7 +69,7 @@ def parse_hours(specs: Sequence[str] | Mapping[str, Any]) -> dict[str, list[str]
 
 
 def _check(name: str, timezone: str | None, holidays: Sequence[str] | None, comment: str | None) -> list[str] | None:
-    clean_text("calendar name", name, limit=100, required=True)
+    clean_line("calendar name", name, limit=100, required=True)
     clean_text("comment", comment, limit=250)
     if timezone is not None:
         check_zone(timezone)

@@ -37,7 +37,7 @@ from tktctl.errors import ConflictError, UsageError
 from tktctl.isotime import iso
 from tktctl.services import escalation, lookup
 from tktctl.services.lookup import chunks
-from tktctl.services.vocabulary import PENDING_TYPES, PRIORITY_WORDS, clean_text, column_length
+from tktctl.services.vocabulary import PENDING_TYPES, PRIORITY_WORDS, clean_line, clean_text, column_length
 
 if TYPE_CHECKING:
     from tktctl.services.desk import Unit
@@ -223,7 +223,8 @@ def clean_ticket_text(values: dict[str, Any]) -> None:
             continue
         if value is not None and not isinstance(value, str):
             raise UsageError(f"{key} must be a string, not {type(value).__name__}")
-        clean_text(key.replace("_", " "), value, limit=limit, required=key == "title")
+        check = clean_text if key == "title" else clean_line  # one-line keys may reach mail headers
+        check(key.replace("_", " "), value, limit=limit, required=key == "title")
 
 
 def set_fields(unit: Unit, sel: Selected, values: dict[str, str | None]) -> int:

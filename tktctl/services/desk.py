@@ -311,14 +311,16 @@ class Desk:
         return {**self.status(), "created": created}
 
     def upgrade(self) -> dict[str, Any]:
-        """Apply the shipped migrations up to the head revision; then, if a desk with tickets was
-        migrated, recompute the escalation deadlines (tickets older than 0003 have none).
+        """Apply the shipped migrations up to the head revision (creating a missing SQLite file);
+        then, if a desk with tickets was migrated, recompute the escalation deadlines (tickets
+        older than 0003 have none).
 
         The rebuild runs here, after the migrations and not inside one, because it needs the
         calendars and the code of this version, which match the head schema only.
         """
         from tktctl.db import SCHEMA_HEAD
 
+        db_engine.create_sqlite_file(self.url)
         before = self.status()["revision"]
         try:
             migrate.upgrade(self._write_engine())

@@ -14,7 +14,7 @@ from tktctl.db.models import Agent, Group, Role, RoleAgent
 from tktctl.errors import ConflictError, NotFoundError, UsageError
 from tktctl.services import audit, lookup, permissions
 from tktctl.services.records import Record
-from tktctl.services.vocabulary import clean_text
+from tktctl.services.vocabulary import clean_line, clean_text
 
 if TYPE_CHECKING:
     from tktctl.services.desk import Desk, Unit
@@ -24,7 +24,7 @@ UNSET: Any = object()
 
 
 def check_name(kind: str, name: str) -> str:
-    clean_text(f"{kind} name", name, limit=200, required=True)
+    clean_line(f"{kind} name", name, limit=200, required=True)
     if name != name.strip():
         raise UsageError(f"{kind} name must not start or end with spaces")
     return name

@@ -33,7 +33,7 @@ from tktctl.db.models import Job, Ticket
 from tktctl.errors import NotFoundError, UsageError
 from tktctl.services import joblock, lookup, permissions
 from tktctl.services.lookup import TICKET_ROW_COLUMNS, TicketRow
-from tktctl.services.vocabulary import clean_text, parse_priority
+from tktctl.services.vocabulary import clean_line, clean_text, parse_priority
 
 if TYPE_CHECKING:
     from tktctl.services.desk import Desk, Unit
@@ -61,7 +61,7 @@ def check(document: Any) -> dict[str, Any]:
     name = document.get("name")
     if not isinstance(name, str) or not name.strip():
         raise UsageError("a job needs a name")
-    clean_text("job name", name, limit=200)
+    clean_line("job name", name, limit=200)
     selection = document.get("filter") or {}
     actions = document.get("actions") or {}
     if not isinstance(selection, Mapping) or not isinstance(actions, Mapping):

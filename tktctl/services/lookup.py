@@ -6,7 +6,7 @@ from collections.abc import Iterable, Iterator, Sequence
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, NamedTuple, TypeVar
 
-from sqlalchemy import select
+from sqlalchemy import ColumnElement, select
 
 from tktctl.db.models import Agent, Group, Queue, State, StateType, Ticket
 from tktctl.errors import ConflictError, NotFoundError, UsageError
@@ -152,11 +152,18 @@ TICKET_ROW_COLUMNS: tuple[Any, ...] = (
 )
 
 
-def tickets(unit: Unit, refs: Sequence[str], *, lock: bool) -> list[TicketRow]:
-    """The tickets named, in the order given; ``lock`` takes their row locks (in id order)."""
+def tickets(
+    unit: Unit, refs: Sequence[str], *, lock: bool, visible: ColumnElement[bool] | None = None
+) -> list[TicketRow]:
+    """The tickets named, in the order given; ``lock`` takes their row locks (in id order).
+
+    A ticket outside ``visible`` (see ``permissions.tickets``) is reported exactly as a missing one.
+    """
     found: dict[str, TicketRow] = {}
     for part in chunks(refs):
         statement = select(*TICKET_ROW_COLUMNS).where(Ticket.tn.in_(part)).order_by(Ticket.id)
+        if visible is not None:
+            statement = statement.where(visible)
         if lock:
             statement = statement.with_for_update()
         for row in unit.session.execute(statement):

@@ -500,15 +500,14 @@ class Mail:
 
     def reply(self, ref: str, *, body: str, subject: str | None = None, to: str | None = None) -> Record:
         """The agent's answer to the customer: an email article, SendAnswer history and outgoing mail."""
-        from tktctl.services.vocabulary import check_body, clean_text
+        from tktctl.services.vocabulary import check_body, clean_line, clean_text
 
         clean_text("body", body, required=True)
         check_body("body", body, self.desk.max_body_bytes)
         clean_text("subject", subject, limit=1000)
-        if to is not None and mailout.has_control(to):
-            raise UsageError("--to must not contain control characters (CR, LF, ...)")
+        clean_line("to", to, limit=1000)
         with self.desk.write() as unit:
-            row = lookup.tickets(unit, [ref], lock=True)[0]
+            row = permissions.tickets(unit, [ref], lock=True)[0]
             permissions.require(unit, "rw", lookup.group_ids(unit, [row]))
             changes.guard_locks(unit, Selected.of([row.id]))
             last = unit.session.execute(
@@ -550,8 +549,7 @@ class Mail:
 
     def attachments(self, ref: str) -> list[Record]:
         with self.desk.read() as unit:
-            row = lookup.tickets(unit, [ref], lock=False)[0]
-            permissions.require_visible(unit, [row])  # an invisible ticket is not found, as for show
+            row = permissions.tickets(unit, [ref], lock=False)[0]
             found = unit.session.execute(
                 select(
                     Attachment.id, Attachment.article_id, Attachment.filename, Attachment.content_type, Attachment.size
@@ -565,8 +563,7 @@ class Mail:
     def attachment(self, ref: str, attachment_id: int) -> tuple[Record, bytes]:
         """One attachment's record and content (it must belong to the ticket named)."""
         with self.desk.read() as unit:
-            row = lookup.tickets(unit, [ref], lock=False)[0]
-            permissions.require_visible(unit, [row])  # an invisible ticket is not found, as for show
+            row = permissions.tickets(unit, [ref], lock=False)[0]
             found = unit.session.execute(
                 select(Attachment)
                 .join(Article, Article.id == Attachment.article_id)

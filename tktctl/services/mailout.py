@@ -25,6 +25,7 @@ from tktctl.db.models import Agent, AutoResponse, MailOutbox, Queue, QueueAutoRe
 from tktctl.errors import UsageError
 from tktctl.services import permissions
 from tktctl.services.mailparse import Limits
+from tktctl.services.vocabulary import clean_line
 
 if TYPE_CHECKING:
     import smtplib
@@ -137,8 +138,12 @@ class MailSettings:
         limit = config.get("auto_response_limit", 40)
         if not isinstance(limit, int) or limit < 0:
             raise UsageError("mail.auto_response_limit must be a whole number >= 0")
+        # Addresses go into the From, Sender and X-Loop headers of every mail: one line each.
+        addresses = [str(config.get("address", DEFAULT_ADDRESS)), *map(str, queues)]
+        for address in addresses:
+            clean_line("mail address", address, limit=250, required=True)
         return cls(
-            address=str(config.get("address", DEFAULT_ADDRESS)),
+            address=addresses[0],
             queues={str(k).lower(): str(v) for k, v in queues.items()},
             limits=Limits.from_config(config.get("limits")),
             auto_response_limit=limit,

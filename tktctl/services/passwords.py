@@ -2,7 +2,8 @@
 
 The stored form carries its parameters, ``scrypt$N$r$p$salt$hash`` (base64), so they can be
 raised later without invalidating old hashes. A login that does not exist is checked against
-a dummy hash with the same parameters, so its answer takes as long as a wrong password.
+a constant dummy hash with the same parameters, so its answer costs exactly what a wrong
+password costs: one derivation, on every path (and no lazily built dummy on the first call).
 """
 
 from __future__ import annotations
@@ -11,7 +12,6 @@ import base64
 import hashlib
 import hmac
 import os
-from functools import cache
 
 from tktctl.errors import UsageError
 
@@ -44,17 +44,28 @@ def hash_password(password: str) -> str:
     return f"scrypt${N}${R}${P}${_b64(salt)}${_b64(_derive(check_new(password), salt, N, R, P))}"
 
 
-@cache
-def _dummy() -> str:
-    return hash_password("tktctl-dummy-password")
+# A fixed hash of a throw-away password with the parameters above: verified against in place of a
+# missing or unreadable one, so that every failure costs one derivation and nothing else.
+DUMMY_HASH = "scrypt$16384$8$1$dGt0Y3RsLWR1bW15LXNsdA==$5/qR6O6dxsPIlLbbQDzIf/nn+ekS2nMuOTcVSMBTh84="
+
+
+def _parse(stored: str) -> tuple[int, int, int, bytes, bytes] | None:
+    """``scrypt$N$r$p$salt$hash`` -> its parts; None when it is not such a hash."""
+    try:
+        scheme, n, r, p, salt, expected = stored.split("$")
+        if scheme != "scrypt":
+            return None
+        return int(n), int(r), int(p), base64.b64decode(salt, validate=True), base64.b64decode(expected, validate=True)
+    except ValueError:
+        return None
 
 
 def verify(password: str, stored: str | None) -> bool:
-    """True when ``password`` matches ``stored``; with no stored hash, the same work, then False."""
-    usable = stored is not None and stored.startswith("scrypt$")
+    """True when ``password`` matches ``stored``; without a usable stored hash, the same work, then False."""
+    parsed = _parse(stored) if stored is not None else None
+    n, r, p, salt, expected = parsed or _parse(DUMMY_HASH)  # type: ignore[misc]
     try:
-        _, n, r, p, salt, expected = (stored if usable else _dummy()).split("$")  # type: ignore[union-attr]
-        actual = _derive(password[:MAX_LENGTH], base64.b64decode(salt), int(n), int(r), int(p))
-        return hmac.compare_digest(actual, base64.b64decode(expected)) and usable
-    except (ValueError, TypeError):
+        actual = _derive(password[:MAX_LENGTH], salt, n, r, p)
+    except ValueError:  # parameters scrypt refuses: a corrupt stored hash
         return False
+    return hmac.compare_digest(actual, expected) and parsed is not None

@@ -161,3 +161,10 @@ def require_visible(unit: Unit, rows: Sequence[TicketRow]) -> None:
     for row in rows:
         if not sees(unit, row.queue_id, row.owner_id):
             raise NotFoundError(f"ticket {row.tn} not found", ref=row.tn)
+
+
+def tickets(unit: Unit, refs: Sequence[str], *, lock: bool) -> list[TicketRow]:
+    """The tickets named, for the acting agent: one it may not see (no ``ro``, not its owner) does
+    not exist for it, so it is "not found" with a missing ticket's message, whatever the verb, and a
+    refusal (exit 4) can only name a permission on a ticket the agent may see."""
+    return lookup.tickets(unit, refs, lock=lock, visible=visible_tickets(unit))

@@ -12,7 +12,7 @@ from tktctl.errors import ConflictError, NotFoundError, UsageError
 from tktctl.services import audit, escalation, lookup, permissions
 from tktctl.services.groups import apply_changes
 from tktctl.services.records import Record
-from tktctl.services.vocabulary import FOLLOW_UP, choice, clean_text
+from tktctl.services.vocabulary import FOLLOW_UP, choice, clean_line, clean_text
 from tktctl.text import plural
 
 if TYPE_CHECKING:
@@ -81,7 +81,7 @@ def _resolve(unit: Unit, settings: dict[str, Any]) -> dict[str, Any]:
 
 
 def _check_name(name: str) -> str:
-    clean_text("queue name", name, limit=200, required=True)
+    clean_line("queue name", name, limit=200, required=True)
     if name != name.strip():
         raise UsageError("queue name must not start or end with spaces")
     return name

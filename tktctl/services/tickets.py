@@ -35,6 +35,7 @@ from tktctl.services.vocabulary import (
     check_body,
     check_limit,
     choice,
+    clean_line,
     clean_text,
     parse_priority,
 )
@@ -174,38 +175,41 @@ class BulkResult:
 
 
 def _select(unit: Unit, selection: Selection) -> Selected:
-    """Lock the selected tickets (in id order) and describe them for set-based statements."""
+    """Lock the selected tickets (in id order) and describe them for set-based statements.
+
+    Only tickets the agent may see are selected: a filter leaves the others out, a number of one
+    is "not found" (``permissions.tickets``), so no verb tells an invisible ticket from a missing one.
+    """
     if isinstance(selection, TicketFilter):
         where = filter_clauses(unit, selection)
         statement = select(Ticket.id).where(*where).order_by(Ticket.id).with_for_update()
         ids = list(unit.session.scalars(statement))
         return Selected(ids, [where] if ids else [])
-    rows = lookup.tickets(unit, lookup.unique_refs(selection), lock=True)
+    rows = permissions.tickets(unit, lookup.unique_refs(selection), lock=True)
     return Selected.of([r.id for r in rows])
 
 
-def _groups(unit: Unit, sel: Selected, *cond: ColumnElement[bool]) -> set[int]:
-    """The groups of the selected tickets' queues (those meeting ``cond``): what a permission is checked on."""
+def _groups(unit: Unit, sel: Selected) -> set[int]:
+    """The groups of the selected tickets' queues: what a permission is checked on."""
     known = lookup.queues(unit)
     queue_ids: set[int] = set()
     for where in sel.parts:
-        queue_ids.update(unit.session.scalars(select(Ticket.queue_id).where(*where, *cond).distinct()))
+        queue_ids.update(unit.session.scalars(select(Ticket.queue_id).where(*where).distinct()))
     return {known[q].group_id for q in queue_ids}
 
 
 def _require(unit: Unit, permission: str, sel: Selected) -> None:
-    """``permission`` on the selected tickets' groups; the owner keeps ``ro`` on his own tickets."""
-    owned = (Ticket.owner_id != unit.actor.id,) if permission == "ro" else ()
-    permissions.require(unit, permission, _groups(unit, sel, *owned))
+    """``permission`` on the selected tickets' groups (all visible to the agent, see ``_select``)."""
+    permissions.require(unit, permission, _groups(unit, sel))
 
 
 # The verbs' changes, each with the checks of its verb: also what an import's update runs.
 
 
 def move_change(unit: Unit, sel: Selected, to: str) -> int:
-    """`ticket move`: ``ro`` on the source, ``move_into`` on the target, the lock respected."""
+    """`ticket move`: ``move_into`` on the target, the lock respected; the selection holds only
+    tickets the agent may see (``ro`` on the source, or its owner: see ``_select``)."""
     target = lookup.queue(unit, to, for_write=True)
-    _require(unit, "ro", sel)
     permissions.require(unit, "move_into", [target.group_id])
     changes.guard_locks(unit, sel)
     return changes.move(unit, sel, target.id)
@@ -256,8 +260,7 @@ class Tickets:
     def show(self, ref: str) -> Record:
         """The ticket with its articles (and their attachments' metadata)."""
         with self.desk.read() as unit:
-            row = lookup.tickets(unit, [ref], lock=False)[0]
-            permissions.require_visible(unit, [row])
+            row = permissions.tickets(unit, [ref], lock=False)[0]
             record = tickets_by_id(unit, [row.id])[0]
             record["articles"] = articles(unit, row.id)
             return record
@@ -279,8 +282,7 @@ class Tickets:
     def history(self, ref: str) -> list[Record]:
         """The ticket's history, oldest first."""
         with self.desk.read() as unit:
-            row = lookup.tickets(unit, [ref], lock=False)[0]
-            permissions.require_visible(unit, [row])
+            row = permissions.tickets(unit, [ref], lock=False)[0]
             return list(history_records(unit, History.ticket_id == row.id))
 
     # Creating --------------------------------------------------------------------------
@@ -310,8 +312,9 @@ class Tickets:
         ``created_now`` is false, also when retries race each other.
         """
         changes.clean_ticket_text({"title": title, "customer": customer, "type": type, "external_id": external_id})
-        for kind, value in (("subject", subject), ("body", body), ("from", from_)):
+        for kind, value in (("subject", subject), ("body", body)):
             clean_text(kind, value)
+        clean_line("from", from_)
         if external_id is not None and not external_id.strip():
             raise UsageError("external id must not be empty")
         check_body("body", body, self.desk.max_body_bytes)

@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING, Any, NamedTuple, TextIO
 
 from sqlalchemy import bindparam, func, insert, select
 
+from tktctl import yamlload
 from tktctl.db.models import Agent, Article, Attachment, History, Queue, Ticket, UTCDateTime
 from tktctl.errors import ConflictError, PartialFailure, PermissionDeniedError, TktctlError, UsageError
 from tktctl.gcpause import collector_paused
@@ -114,19 +115,16 @@ def read_records(stream: TextIO, fmt: str | None = None) -> Iterator[tuple[int, 
         for number, row in enumerate(csv.DictReader(text.splitlines()), start=2):
             yield number, {k: v for k, v in row.items() if v not in ("", None)}
         return
-    try:
-        if fmt == "json":
+    if fmt == "json":
+        try:
             value = json.loads(text)
-        else:
-            import yaml
-
-            value = yaml.safe_load(text)
-    except (json.JSONDecodeError, ValueError) as exc:
-        raise UsageError(f"invalid {fmt}: {exc}") from exc
-    except RecursionError as exc:
-        raise UsageError(f"invalid {fmt}: {NESTED}") from exc
-    except Exception as exc:  # yaml.YAMLError without importing yaml at module level
-        raise UsageError(f"invalid {fmt}: {exc}") from exc
+        except (json.JSONDecodeError, ValueError) as exc:
+            raise UsageError(f"invalid {fmt}: {exc}") from exc
+        except RecursionError as exc:
+            raise UsageError(f"invalid {fmt}: {NESTED}") from exc
+    else:
+        name = getattr(stream, "name", "-")
+        value = yamlload.load(text, name if isinstance(name, str) and name != "<stdin>" else "-")
     items = value if isinstance(value, list) else [value]
     yield from enumerate(items, start=1)
 

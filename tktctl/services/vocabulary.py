@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from tktctl.errors import INT_MAX, UsageError
@@ -100,9 +101,24 @@ def check_body(kind: str, value: str | None, limit: int) -> None:
         raise UsageError(f"{kind} is {size} bytes; at most {limit} are allowed (profile key max_body_bytes)")
 
 
+# C0 (with TAB, CR and LF), DEL and C1: nothing a name or an address may hold. A CR/LF in an
+# agent's name becomes a header line (``Bcc: ...``) in every mail that names the agent.
+CONTROL = re.compile("[\x00-\x1f\x7f-\x9f]")
+
+
+def clean_line(kind: str, value: str | None, *, limit: int | None = None, required: bool = False) -> str | None:
+    """``clean_text`` for one line: names, logins, addresses, anything that may reach a mail header
+    or a terminal; a control character is a usage error naming it."""
+    clean_text(kind, value, limit=limit, required=required)
+    found = CONTROL.search(value or "")
+    if found is not None:
+        raise UsageError(f"{kind} must not contain control characters (found {found.group()!r})")
+    return value
+
+
 def check_login(kind: str, login: str) -> str:
-    """A login of an agent or customer: required, no white space anywhere."""
-    clean_text(f"{kind} login", login, limit=200, required=True)
+    """A login of an agent or customer: required, one line, no white space anywhere."""
+    clean_line(f"{kind} login", login, limit=200, required=True)
     if any(c.isspace() for c in login):
         raise UsageError(f"{kind} login must not contain white space")
     return login
