@@ -4,6 +4,7 @@ about a queue's tickets; on every backend."""
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from pathlib import Path
 
 import pytest
 
@@ -98,3 +99,35 @@ def test_subscribing_needs_ro_and_a_revoked_grant_stops_the_mail(cli: Cli, db_ur
     assert mailed() == ["bob@example.com"]  # the second ticket told nobody
     cli("--as", "bob", "agent", "unsubscribe", "bob", "--queue", "Secret")  # stopping needs no right
     assert cli("agent", "subscriptions", "bob", "-q").stdout == ""
+
+
+def test_a_job_of_an_agent_who_is_not_admin_respects_others_locks(cli: Cli, db_url: str) -> None:
+    """Only an administrator's job is the desk's own automation (the Generic Agent); bob's job may
+    not take over carol's locked ticket, as `ticket assign` may not (exit 5, nothing written)."""
+    for login in ("bob", "carol"):
+        cli("agent", "create", login)
+        cli("acl", "grant", "ro,owner,note", "--group", "users", "--agent", login)
+    tn = cli("ticket", "create", "--title", "t", "-q").stdout.strip()
+    cli("--as", "carol", "ticket", "lock", tn)
+    job = "name: mine\nfilter: {queue: Raw}\nactions: {owner: bob, note: taken}\n"
+    before = dump(db_url)
+    refused = cli("--as", "bob", "job", "run", "-", input=job, expect=5)
+    assert refused.stderr == (
+        f"tktctl: error: ticket {tn} is locked by carol; take it over with `tktctl ticket lock --steal`\n"
+    )
+    assert dump(db_url) == before
+    cli("--as", "bob", "ticket", "assign", tn, "--to", "bob", expect=5)
+    cli("acl", "grant", "rw", "--group", "admin", "--agent", "bob")
+    assert cli("--as", "bob", "job", "run", "-", "-o", "json", input=job).json[0]["to"] == "bob"
+
+
+def test_db_copy_needs_admin(cli: Cli, tmp_path: Path) -> None:
+    """It copies every ticket and password hash: refused before the target is even created."""
+    target = tmp_path / "copy.db"
+    cli("agent", "create", "bob")
+    cli("acl", "grant", "rw", "--group", "users", "--agent", "bob")
+    refused = cli("--as", "bob", "db", "copy", "--to", f"sqlite:///{target}", expect=4)
+    assert refused.stderr == "tktctl: error: permission denied: agent 'bob' needs 'rw' on group 'admin'\n"
+    assert not target.exists()
+    cli("acl", "grant", "rw", "--group", "admin", "--agent", "bob")
+    cli("--as", "bob", "db", "copy", "--to", f"sqlite:///{target}")

@@ -227,7 +227,7 @@ RULES: dict[str, list[Rule | tuple[Rule, str]]] = {
     ],
     "db upgrade": [Rule(("db", "upgrade"), allow=TRUST)],
     "db status": [Rule(("db", "status"), allow=TRUST)],
-    "db copy": [Rule(("db", "copy", "--to", "{copy_url}"), allow=TRUST)],
+    "db copy": [Rule(("db", "copy", "--to", "{copy_url}"))],  # every ticket and password hash: admin
     "mail ingest": [
         (
             Rule(
