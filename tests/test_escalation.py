@@ -119,8 +119,9 @@ def test_escalation_notifies_subscribed_agents_who_may_read_through_the_outbox(d
     desk.queues.create("Tier 1", first_response_time=30, escalate_notify=True)
     for login in ("bob", "eve"):
         desk.agents.create(login, email=f"{login}@example.com")
+        desk.acl.grant("ro", group="users", agent=login)
         desk.agents.subscribe(login, ["Tier 1"])
-    desk.acl.grant("ro", group="users", agent="bob")  # eve may not read Tier 1: not told
+    desk.acl.revoke("ro", group="users", agent="eve")  # eve may no longer read Tier 1: not told
     tn = desk.tickets.create(queue="Tier 1", title="Printer on fire")["tn"]
     clock.at(minutes=31)
     desk.escalations.run()

@@ -314,12 +314,16 @@ def test_follow_up_to_closed_ticket_follows_queue_setting(
 def test_agent_notifications_go_to_subscribers_with_email(desk: Desk, cli: Cli, smtp: SmtpSink) -> None:
     desk.agents.create("bob", name="Bob", email="bob@example.com")
     desk.agents.create("carol", email="carol@example.com")
-    desk.agents.create("dave", email="dave@example.com")  # subscribed, but may not read Raw: not told
+    desk.agents.create("dave", email="dave@example.com")
     desk.acl.grant("ro,create", group="users", agent="bob")
     desk.acl.grant("ro", group="users", agent="carol")
+    desk.roles.create("watchers")
+    desk.roles.add_agents("watchers", ["dave"])
+    desk.acl.grant("ro", group="users", role="watchers")
     cli("agent", "subscribe", "bob", "--queue", "Raw", "--queue", "Misc")
     cli("agent", "subscribe", "carol", "--queue", "Misc")
     cli("agent", "subscribe", "dave", "--queue", "Raw")
+    desk.roles.set_valid("watchers", False)  # dave is subscribed but may no longer read Raw: not told
     tn = desk.mail.ingest(message())["ticket"]
     desk.mail.ingest(message(subject=f"[Ticket#{tn}]", body="more"))
     Desk(desk.url, actor="bob").tickets.create(title="by bob", queue="Raw")  # bob acting: not told

@@ -87,6 +87,11 @@ def taken(result: Result, secret: Secret) -> None:
 TAKEN = "a key bob gave belongs to a ticket he may not see: 'is taken' (exit 5, contract §6), nothing of it shown"
 
 
+def none_escalated(result: Result, secret: Secret) -> None:
+    """Secret's overdue pending ticket is escalated, but not among what bob may count."""
+    assert result.exit_code == 0 and "escalated=0;" in result.stdout, result.stdout
+
+
 def no_secret_queue(result: Result, secret: Secret) -> None:
     assert result.exit_code == 0 and "Secret" not in result.stdout, result.stdout
 
@@ -95,10 +100,6 @@ FOLLOW_UP = (
     "From: customer@example.com\nTo: desk@example.com\nSubject: Re: [Ticket#{tn}] hello\n"
     "X-OTRS-FollowUp-State: closed successful\nX-Tktctl-FollowUp-Priority: 5\n\nanswer\n"
 )
-# Holes outside issue 10's items 1-20, reported to the lead (strict xfail until decided and fixed).
-PENDING_HOLE = "not in issue 10's items: `maint pending` as bob closes Secret tickets and prints them"
-AUTOMATION_HOLE = "not in issue 10's items: cron automation as bob acts on (and prints) Secret tickets"
-SUBSCRIBE_HOLE = "not in issue 10's items: bob subscribes to Secret, so its notifications mail him Secret tickets"
 READ = "reading queues, agents, groups, roles, customers and the like needs no permission (README)"
 OWN = "an agent may read its own rights"
 TRUST = "acts on the database itself: its credentials are the trust boundary (contract §1), not --as"
@@ -182,15 +183,18 @@ RULES: dict[str, list[Rule | tuple[Rule, str]]] = {
     "agent disable": [Rule(("agent", "disable", "root@localhost"))],
     "agent enable": [Rule(("agent", "enable", "root@localhost"))],
     "agent passwd": [Rule(("agent", "passwd", "root@localhost", "--password-stdin"), stdin="hunter2\n")],
-    "agent subscribe": [(Rule(("agent", "subscribe", "bob", "--queue", "Secret")), SUBSCRIBE_HOLE)],
+    "agent apply": [Rule(("agent", "apply", "-f", "-"), stdin="login: root@localhost\nemail: bob@example.com\n")],
+    "agent subscribe": [Rule(("agent", "subscribe", "bob", "--queue", "Secret"))],
     "agent unsubscribe": [Rule(("agent", "unsubscribe", "root@localhost", "--queue", "Secret"))],
     "agent subscriptions": [Rule(("agent", "subscriptions", "root@localhost"), allow=READ)],
+    "group apply": [Rule(("group", "apply", "-f", "-"), stdin="name: secret\nvalid: false\n")],
     "group create": [Rule(("group", "create", "secret2"))],
     "group list": [Rule(("group", "list"), allow=READ)],
     "group show": [Rule(("group", "show", "secret"), allow=READ)],
     "group update": [Rule(("group", "update", "secret", "--rename", "open"))],
     "group disable": [Rule(("group", "disable", "secret"))],
     "group enable": [Rule(("group", "enable", "secret"))],
+    "role apply": [Rule(("role", "apply", "-f", "-"), stdin="name: keepers\nagents: [bob]\n")],
     "role create": [Rule(("role", "create", "spies"))],
     "role list": [Rule(("role", "list"), allow=READ)],
     "role show": [Rule(("role", "show", "keepers"), allow=READ)],
@@ -213,15 +217,14 @@ RULES: dict[str, list[Rule | tuple[Rule, str]]] = {
     "acl dump": [Rule(("acl", "dump"))],
     "desk dump": [Rule(("desk", "dump"))],
     "desk apply": [
+        Rule(("desk", "apply", "-f", "-"), stdin="roles:\n- name: keepers\n  agents: [bob]\n"),
+        Rule(("desk", "apply", "-f", "-", "--dry-run"), stdin="roles:\n- name: keepers\n  agents: [bob]\n"),
         Rule(
             ("desk", "apply", "-f", "-"),
             stdin="agents:\n- login: bob\n  valid: true\ngrants:\n- agent: bob\n  group: secret\n  permissions: [rw]\n",
         ),
         Rule(("desk", "apply", "-f", "-", "--prune"), stdin="queues: []\n"),
     ],
-    "agent apply": [Rule(("agent", "apply", "-f", "-"), stdin="login: bob\nname: Bob\n")],
-    "group apply": [Rule(("group", "apply", "-f", "-"), stdin="name: secret\nvalid: false\n")],
-    "role apply": [Rule(("role", "apply", "-f", "-"), stdin="name: spies\n")],
     "autoresponse apply": [
         Rule(
             ("autoresponse", "apply", "-f", "-"),
@@ -243,7 +246,7 @@ RULES: dict[str, list[Rule | tuple[Rule, str]]] = {
     "audit list": [Rule(("audit", "list"))],
     "db upgrade": [Rule(("db", "upgrade"), allow=TRUST)],
     "db status": [Rule(("db", "status"), allow=TRUST)],
-    "db copy": [Rule(("db", "copy", "--to", "{copy_url}"), allow=TRUST)],
+    "db copy": [Rule(("db", "copy", "--to", "{copy_url}"))],  # every ticket and password hash: admin
     "mail ingest": [
         Rule(
             ("mail", "ingest", "-"),
@@ -273,9 +276,9 @@ RULES: dict[str, list[Rule | tuple[Rule, str]]] = {
     "calendar show": [Rule(("calendar", "show", "office"), allow=READ)],
     "calendar update": [Rule(("calendar", "update", "office", "--timezone", "UTC"))],
     "calendar apply": [Rule(("calendar", "apply", "-f", "-"), stdin="name: office\ntimezone: UTC\n")],
-    "maint pending": [(Rule(("maint", "pending")), PENDING_HOLE)],
-    "maint unlock-timeout": [(Rule(("maint", "unlock-timeout")), AUTOMATION_HOLE)],
+    "maint pending": [Rule(("maint", "pending")), Rule(("maint", "pending", "--dry-run"))],
     "maint escalation-rebuild": [Rule(("maint", "escalation-rebuild"))],
+    "maint unlock-timeout": [Rule(("maint", "unlock-timeout"))],
     "job run": [
         Rule(
             ("job", "run", "-"),
@@ -298,8 +301,14 @@ RULES: dict[str, list[Rule | tuple[Rule, str]]] = {
     "job list": [Rule(("job", "list"), allow=READ)],
     "job show": [Rule(("job", "show", "stale"), allow=READ)],
     "job delete": [Rule(("job", "delete", "stale"))],
-    "check escalations": [Rule(("check", "escalations"), allow="the monitoring plugin prints one count, no ticket")],
-    "escalate": [(Rule(("escalate", "--queue", "Secret")), AUTOMATION_HOLE)],
+    "check escalations": [
+        Rule(
+            ("check", "escalations"),
+            allow="the monitoring plugin prints one count, of the tickets bob may see; asserted: not Secret's",
+            check=none_escalated,
+        )
+    ],
+    "escalate": [Rule(("escalate", "--queue", "Secret")), Rule(("escalate",))],
     "stats": [Rule(("stats", "--by", "queue", "-o", "json"), allow=FILTERED, check=no_secret_queue)],
     "batch": [
         Rule(

@@ -69,14 +69,21 @@ class Agents(Accounts[Agent]):
             raise ConflictError("an agent cannot disable itself", ref=login)
 
     def subscribe(self, login: str, queues: list[str], *, unsubscribe: bool = False) -> list[Record]:
-        """Mail the agent about new tickets and follow-ups in these queues (or stop); returns all its queues."""
+        """Mail the agent about new tickets and follow-ups in these queues (or stop); returns all its queues.
+
+        Subscribing needs the subscriber (whoever runs it) to hold ``ro`` on each queue's group:
+        mail about a ticket must not reach an agent who may not read it.
+        """
         if not queues:
             raise UsageError("give at least one --queue")
         with self.desk.write() as unit:
             agent = lookup.agent(unit, login)
             if agent.id != unit.actor.id:
                 permissions.require_admin(unit)
-            ids = [lookup.queue(unit, q).id for q in queues]
+            found = [lookup.queue(unit, q) for q in queues]
+            if not unsubscribe:
+                permissions.require(unit, "ro", [q.group_id for q in found], agent)
+            ids = [q.id for q in found]
             unit.session.execute(
                 delete(QueueSubscription).where(
                     QueueSubscription.agent_id == agent.id, QueueSubscription.queue_id.in_(ids)

@@ -29,7 +29,7 @@ from sqlalchemy import func, insert, select, update
 
 from tktctl.db.models import Article, Calendar, Notification, Queue, Ticket
 from tktctl.errors import TktctlError
-from tktctl.services import joblock, lookup
+from tktctl.services import joblock, lookup, permissions
 from tktctl.services.businesstime import Calendar as BusinessCalendar
 from tktctl.services.businesstime import add_working, build, working_between
 from tktctl.services.lookup import chunks
@@ -304,12 +304,15 @@ class Escalations:
         """Fire every due escalation once: history, queue actions, notifications; one transaction.
 
         Concurrent runs are serialised on the ``escalate`` job lock, so each event fires once.
+        Desk-wide maintenance run by cron as an administrator: admin only, whatever is due.
         """
         with self.desk.read() as unit:
+            permissions.require_admin(unit)
             # Nothing due now is an answer as good as the locked run's, without a write transaction.
             if unit.session.execute(_due(unit, queue).limit(1)).first() is None:
                 return []
         with self.desk.write(dry_run=dry_run) as unit:
+            permissions.require_admin(unit)
             joblock.hold(unit, "escalate")
             statement = _due(unit, queue)
             # No ORDER BY: it would tempt SQLite into walking the table in id order instead of the index.
@@ -317,12 +320,15 @@ class Escalations:
             return _fire(unit, rows)
 
     def check(self, *, warn: int, crit: int) -> tuple[int, str]:
-        """Nagios plugin result: (exit status 0-3, output line) for the number of escalated tickets."""
+        """Nagios plugin result: (exit status 0-3, output line) for the number of escalated tickets
+        the acting agent may see (a count must not tell of other groups' tickets)."""
         try:
             with self.desk.read() as unit:
-                count = unit.session.scalar(
-                    select(func.count()).select_from(Ticket).where(Ticket.escalation_at <= unit.now)
-                )
+                statement = select(func.count()).select_from(Ticket).where(Ticket.escalation_at <= unit.now)
+                visible = permissions.visible_tickets(unit)
+                if visible is not None:
+                    statement = statement.where(visible)
+                count = unit.session.scalar(statement)
         except TktctlError as exc:
             return 3, f"ESCALATIONS UNKNOWN - {exc.message}"
         status, word = (2, "CRITICAL") if count > crit else (1, "WARNING") if count > warn else (0, "OK")

@@ -200,6 +200,9 @@ def _run(unit: Unit, definition: dict[str, Any]) -> list[Record]:
     def chosen(some: list[Any]) -> Any:
         return changes.Selected.of([r.id for r in some])
 
+    if not permissions.is_admin(unit):  # only the desk's own automation overrides others' locks
+        changes.guard_locks(unit, chosen(rows))
+
     def note(action: str, changed: list[Any], old: Any, new: Any) -> None:
         results.extend({"tn": r.tn, "job": job, "action": action, "from": old(r), "to": new(r)} for r in changed)
 

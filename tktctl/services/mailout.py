@@ -365,7 +365,7 @@ def notify_agents(unit: Unit, ticket_ids: Sequence[int], event: str, settings: M
     if not ticket_ids:
         return
     rows = unit.session.execute(
-        select(Ticket.id, Ticket.tn, Ticket.title, Ticket.customer, Ticket.queue_id, Queue.name, Queue.group_id, Agent)
+        select(Ticket.id, Ticket.tn, Ticket.title, Ticket.customer, Ticket.queue_id, Queue.name, Agent)
         .join(Queue, Ticket.queue_id == Queue.id)
         .join(QueueSubscription, QueueSubscription.queue_id == Queue.id)
         .join(Agent, Agent.id == QueueSubscription.agent_id)
@@ -374,6 +374,7 @@ def notify_agents(unit: Unit, ticket_ids: Sequence[int], event: str, settings: M
             Agent.valid.is_(True),
             Agent.email.is_not(None),
             Agent.id != unit.actor.id,
+            permissions.holders("ro", Agent.id, Queue.group_id),  # only agents who may read the ticket, now
         )
         .order_by(Ticket.id, Agent.login)
     ).all()
@@ -383,8 +384,6 @@ def notify_agents(unit: Unit, ticket_ids: Sequence[int], event: str, settings: M
     entries: list[tuple[int, str, int, dict[str, Any]]] = []
     for row in rows:
         agent = row.Agent
-        if not permissions.holds(unit, "ro", row.group_id, agent):  # only agents who may read the ticket
-            continue
         subject = with_hook(f"{event}: {row.title}", row.tn)
         body = (
             f"{event} in queue {row.name}\n\nTicket: {row.tn}\nTitle: {row.title}\n"

@@ -54,10 +54,14 @@ class Maintenance:
         self.desk = desk
 
     def pending(self, *, dry_run: bool = False) -> list[Record]:
-        """Close pending-auto tickets past their time; remind owners of pending-reminder ones (once per time)."""
+        """Close pending-auto tickets past their time; remind owners of pending-reminder ones (once per time).
+
+        Desk-wide maintenance, run by cron as an administrator: admin only, as every job here.
+        """
         from tktctl.services import changes
 
         with self.desk.write(dry_run=dry_run) as unit:
+            permissions.require_admin(unit)
             joblock.hold(unit, "maint-pending")
             states = lookup.states(unit)
             results: list[Record] = []
@@ -95,10 +99,12 @@ class Maintenance:
             return results
 
     def unlock_timeout(self, *, dry_run: bool = False) -> list[Record]:
-        """Unlock tickets locked longer (in the queue's working time since the last change) than its timeout."""
+        """Unlock tickets locked longer (in the queue's working time since the last change) than its
+        timeout; admin only."""
         from tktctl.services import changes
 
         with self.desk.write(dry_run=dry_run) as unit:
+            permissions.require_admin(unit)
             joblock.hold(unit, "maint-unlock-timeout")
             slas = escalation.slas(unit)
             timeouts = {q.id: q.unlock_timeout for q in unit.session.scalars(select(Queue)) if q.unlock_timeout}

@@ -14,7 +14,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from typing import TYPE_CHECKING, Any, NamedTuple
 
-from sqlalchemy import ColumnElement, Select, String, cast, null, or_, select, union_all
+from sqlalchemy import ColumnElement, Select, String, cast, exists, null, or_, select, union_all
 
 from tktctl.config import ADMIN_LOGIN
 from tktctl.db.models import Agent, AgentGrant, Group, Role, RoleAgent, RoleGrant, Ticket
@@ -109,14 +109,28 @@ def _group_name(unit: Unit, group_id: int) -> str:
     return unit.session.scalar(select(Group.name).where(Group.id == group_id)) or str(group_id)
 
 
-def require(unit: Unit, permission: str, group_ids: Iterable[int]) -> None:
-    """Raise PermissionDeniedError unless the acting agent holds ``permission`` on every group."""
+def holders(permission: str, agent_id: Any, group_id: Any) -> ColumnElement[bool]:
+    """SQL for :func:`holds` over rows: the agent in ``agent_id`` holds ``permission`` on the group in
+    ``group_id`` (columns of the enclosing query), so a set of recipients is filtered in one query."""
     check_permission(permission)
+    held = grant_select().subquery()
+    return or_(
+        agent_id.in_(select(Agent.id).where(Agent.login == ADMIN_LOGIN)),
+        exists().where(
+            held.c.agent_id == agent_id, held.c.group_id == group_id, held.c.permission.in_((permission, "rw"))
+        ),
+    )
+
+
+def require(unit: Unit, permission: str, group_ids: Iterable[int], agent: Agent | None = None) -> None:
+    """Raise PermissionDeniedError unless the agent (default: the actor) holds ``permission`` on every group."""
+    check_permission(permission)
+    agent = agent or unit.actor
     for group_id in sorted(set(group_ids)):
-        if not holds(unit, permission, group_id):
+        if not holds(unit, permission, group_id, agent):
             name = _group_name(unit, group_id)
             raise PermissionDeniedError(
-                f"permission denied: agent {unit.actor.login!r} needs {permission!r} on group {name!r}", ref=name
+                f"permission denied: agent {agent.login!r} needs {permission!r} on group {name!r}", ref=name
             )
 
 

@@ -756,8 +756,8 @@ def copy_desk(source: Desk, target_url: str, progress: Callable[[int], None] | N
     if normalise_url(target_url) == normalise_url(source.url):
         raise UsageError("the target is the source database")
     source.status()  # reachable
-    with source.read():  # the source must be a desk of this version
-        pass
+    with source.read() as unit:  # the source must be a desk of this version
+        permissions.require_admin(unit)  # every table, password hashes included: as `desk dump`
     target = DeskClass(target_url)
     try:
         target.upgrade()
