@@ -6,7 +6,7 @@ from typing import Annotated
 
 import typer
 
-from tktctl.commands._common import DryRunOpt, desk, emit, read_text, report_changes, with_output
+from tktctl.commands._common import DryRunOpt, desk, emit, read_yaml, report_changes, with_output
 from tktctl.formats import kinds
 
 app = typer.Typer(
@@ -75,16 +75,7 @@ def apply(
     dry_run: DryRunOpt = False,
 ) -> None:
     """Bring groups, roles, role members and grants to a YAML description; prints the changes."""
-    import yaml
-
-    from tktctl.errors import UsageError
-
-    try:
-        text = read_text(file) if file == "-" else open(file, encoding="utf-8").read()  # noqa: SIM115
-        document = yaml.safe_load(text)
-    except (OSError, UnicodeDecodeError, yaml.YAMLError) as exc:
-        raise UsageError(f"cannot read {file}: {exc}") from exc
-    report_changes(ctx, desk(ctx).acl.apply(document, dry_run=dry_run), kinds.CHANGE, dry_run)
+    report_changes(ctx, desk(ctx).acl.apply(read_yaml(file), dry_run=dry_run), kinds.CHANGE, dry_run)
 
 
 @app.command("dump")

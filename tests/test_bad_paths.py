@@ -1,0 +1,51 @@
+"""File names the OS cannot take (a NUL byte) are bad input: exit 2, one line, nothing written.
+
+Found by tests/test_fuzz_cli.py: open() raises ValueError, not OSError, for such a name, and
+every command that read or wrote a named file exited 1 (internal error) on it.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.conftest import Cli, dump
+from tktctl.api import Desk
+
+NUL = "a\x00b.yaml"
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["queue", "apply", "-f", NUL],
+        ["calendar", "apply", "-f", NUL],
+        ["job", "apply", "-f", NUL],
+        ["acl", "apply", "-f", NUL],
+        ["desk", "apply", "-f", NUL, "--dry-run"],
+        ["agent", "apply", "-f", NUL],
+        ["ticket", "import", NUL],
+        ["mail", "ingest", NUL],
+        ["autoresponse", "create", "thanks", "--type", "auto-reply", "--subject", "s", "--body-file", NUL],
+    ],
+    ids=lambda args: " ".join(args[:2]),
+)
+def test_a_nul_in_an_input_file_name_is_a_usage_error(args: list[str], cli: Cli, db_url: str) -> None:
+    before = dump(db_url)
+    result = cli(*args, expect=2)
+    assert result.stderr.splitlines() == [f"tktctl: error: cannot read {NUL}: embedded null byte"]
+    assert dump(db_url) == before
+
+
+def test_a_nul_in_an_attachment_target_is_a_usage_error(cli: Cli, db_url: str, desk: Desk) -> None:
+    raw = (
+        b"From: alice@example.com\nTo: desk@example.com\nSubject: plan\nMIME-Version: 1.0\n"
+        b"Content-Type: multipart/mixed; boundary=b\n\n--b\nContent-Type: text/plain\n\nsee plan\n"
+        b"--b\nContent-Type: application/pdf; name=plan.pdf\nContent-Transfer-Encoding: base64\n\n"
+        b"JVBERi0xLjQK\n--b--\n"
+    )
+    tn = desk.mail.ingest(raw)["ticket"]
+    (attachment,) = desk.mail.attachments(tn)
+    before = dump(db_url)
+    result = cli("ticket", "attachment", tn, str(attachment["id"]), "--to-file", NUL, expect=2)
+    assert result.stderr.splitlines() == [f"tktctl: error: cannot write {NUL}: embedded null byte"]
+    assert dump(db_url) == before
