@@ -6,7 +6,10 @@ every command that read or wrote a named file exited 1 (internal error) on it.
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
+from sqlalchemy.engine import make_url
 
 from tests.conftest import Cli, dump
 from tktctl.api import Desk
@@ -49,3 +52,20 @@ def test_a_nul_in_an_attachment_target_is_a_usage_error(cli: Cli, db_url: str, d
     result = cli("ticket", "attachment", tn, str(attachment["id"]), "--to-file", NUL, expect=2)
     assert result.stderr.splitlines() == [f"tktctl: error: cannot write {NUL}: embedded null byte"]
     assert dump(db_url) == before
+
+
+def test_a_nul_in_a_database_url_is_a_usage_error(cli: Cli, db_url: str, tmp_path: Path) -> None:
+    """SQLite raised ValueError (exit 1); PostgreSQL connected to the database named up to the NUL."""
+    url = make_url(db_url)
+    bad = [
+        ["--db", f"sqlite:///{tmp_path / 'new'}\x00.db", "ticket", "count"],
+        ["db", "copy", "--to", f"sqlite:///{tmp_path / 'copy'}\x00.db"],
+        ["--db", url.set(database=f"{url.database}\x00x").render_as_string(hide_password=False), "ticket", "count"],
+        ["--db", url.render_as_string(hide_password=False) + "%00x", "ticket", "count"],
+    ]
+    before = dump(db_url)
+    for args in bad:
+        result = cli(*args, expect=2)
+        assert result.stderr.splitlines() == ["tktctl: error: invalid database URL: it contains a NUL character"]
+    assert dump(db_url) == before
+    assert not (tmp_path / "new").exists() and not (tmp_path / "copy").exists()

@@ -167,6 +167,7 @@ DB = st.sampled_from(
         "postgresql://u@127.0.0.1:1/x",
         "mysql://u@127.0.0.1:1/x",
         "sqlite:///x.db?timeout=abc",
+        "sqlite:///x\x00.db",
     ]
 )
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from pathlib import Path
 from typing import Any
+from urllib.parse import unquote
 
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import URL, make_url
@@ -28,6 +29,8 @@ JSON_SERIALIZER = reusable_encoder()
 
 def normalise_url(url: str) -> URL:
     """Pick the supported driver for a bare dialect name and check the URL is one we serve."""
+    if "\x00" in unquote(url):  # (also as %00) SQLite cannot open it; PostgreSQL would cut the name there
+        raise UsageError("invalid database URL: it contains a NUL character")
     try:
         parsed = make_url(url)
     except ArgumentError as exc:
