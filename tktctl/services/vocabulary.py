@@ -40,6 +40,8 @@ def clean_text(kind: str, value: str | None, *, limit: int | None = None, requir
         if required:
             raise UsageError(f"{kind} is required")
         return None
+    if not isinstance(value, str):  # a YAML or JSON document can hold any type where text belongs
+        raise UsageError(f"{kind} must be text")
     if required and not value.strip():
         raise UsageError(f"{kind} must not be empty")
     if "\x00" in value:
