@@ -37,6 +37,7 @@ from hypothesis import strategies as st
 
 from tests.conftest import Cli, Result, dump
 from tests.test_permission_matrix_cli import leaf_commands
+from tktctl.services import calendars, deskconfig, queues
 
 EXAMPLES = int(os.environ.get("TKTCTL_FUZZ_EXAMPLES", "8"))  # ~4 min for every command here
 CONTRACT = {0, 2, 3, 4, 5, 6, 7}
@@ -85,12 +86,28 @@ RECORD = st.fixed_dictionaries(
         for key in ("title", "queue", "tn", "state", "priority", "owner", "created", "external_id", "body", "history")
     },
 )
+# Configuration records as `apply -f -` and `desk apply` read them: the keys of every kind, any values.
+CONFIG_KEYS = (
+    *queues.YAML_KEYS,
+    *calendars.YAML_KEYS,
+    *("login", "email", "agents", "type", "subject", "body", "queues", "filter", "actions", "permissions", "role"),
+)
+CONFIG_RECORD = st.fixed_dictionaries(
+    {"name": st.one_of(VALUE, st.sampled_from(["Raw", "Q", "office", "users", "bob"]))},
+    optional={key: VALUE | _json | st.lists(VALUE, max_size=2) for key in sorted(set(CONFIG_KEYS) - {"name"})},
+)
+CONFIG_DOCUMENT = st.one_of(
+    CONFIG_RECORD,
+    st.lists(CONFIG_RECORD, max_size=2),
+    st.dictionaries(st.sampled_from(sorted(deskconfig.BY_NAME)), st.lists(CONFIG_RECORD, max_size=2), max_size=2),
+)
 STDIN = st.one_of(
     st.none(),
     st.binary(max_size=200),
     VALUE,
     st.integers(1, 5000).map(lambda n: "[" * n + "]" * n),
     _json.map(json.dumps),
+    CONFIG_DOCUMENT.map(json.dumps),  # JSON is YAML too
     st.lists(RECORD, max_size=3).map(lambda rs: "\n".join(json.dumps(r) for r in rs)),
     st.just("a: &a [x, x, x, x]\nb: &b [*a, *a, *a, *a]\nc: &c [*b, *b, *b, *b]\nd: [*c, *c, *c, *c]\n"),
     st.just('title,queue\nx,Raw\n"unterminated,\n'),
