@@ -379,13 +379,31 @@ def required_password(from_stdin: bool) -> str:
     return password
 
 
+def open_input(path: str) -> typing.TextIO:
+    """A named input file, or stdin for ``-``. A path that cannot be opened is bad input (exit 2),
+    including one the OS cannot even name (a NUL byte, undecodable bytes): open() raises ValueError."""
+    if path == "-":
+        return sys.stdin
+    try:
+        return open(path, encoding="utf-8")
+    except (OSError, ValueError) as exc:
+        raise UsageError(f"cannot read {path}: {getattr(exc, 'strerror', None) or exc}") from exc
+
+
+def read_file(path: str) -> str:
+    """A named input file's whole text (``-`` = stdin); unreadable or not UTF-8 is a usage error."""
+    if path == "-":
+        return _stdin_text()
+    with open_input(path) as stream:
+        try:
+            return stream.read()
+        except (OSError, UnicodeDecodeError) as exc:
+            raise UsageError(f"cannot read {path}: {exc}") from exc
+
+
 def read_yaml(path: str) -> Any:
     """A YAML document from a file (``-`` = stdin); unreadable or malformed input is a usage error."""
-    try:
-        text = _stdin_text() if path == "-" else open(path, encoding="utf-8").read()  # noqa: SIM115
-    except (OSError, UnicodeDecodeError) as exc:
-        raise UsageError(f"cannot read {path}: {exc}") from exc
-    return parse_yaml(text, path)
+    return parse_yaml(read_file(path), path)
 
 
 def parse_yaml(text: str, source: str) -> Any:

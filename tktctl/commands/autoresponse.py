@@ -6,7 +6,17 @@ from typing import Annotated
 
 import typer
 
-from tktctl.commands._common import DryRunOpt, FileOpt, apply_kind, apply_records, desk, emit, read_text, with_output
+from tktctl.commands._common import (
+    DryRunOpt,
+    FileOpt,
+    apply_kind,
+    apply_records,
+    desk,
+    emit,
+    read_file,
+    read_text,
+    with_output,
+)
 from tktctl.errors import UsageError
 from tktctl.formats import kinds
 
@@ -21,13 +31,7 @@ def _body(body: str | None, body_file: str | None) -> str | None:
         raise UsageError("give --body or --body-file, not both")
     if body_file is None:
         return read_text(body)
-    if body_file == "-":
-        return read_text("-")
-    try:
-        with open(body_file, encoding="utf-8") as handle:
-            return handle.read()
-    except (OSError, UnicodeDecodeError) as exc:
-        raise UsageError(f"cannot read {body_file}: {exc}") from exc
+    return read_file(body_file)
 
 
 BodyOpt = Annotated[str | None, typer.Option("--body", help="Template text; - reads stdin. " + TemplateHelp)]

@@ -101,8 +101,8 @@ def _read(source: str) -> bytes:
         return sys.stdin.buffer.read()
     try:
         return Path(source).read_bytes()
-    except OSError as exc:
-        raise UsageError(f"cannot read {source}: {exc.strerror}") from exc
+    except (OSError, ValueError) as exc:  # ValueError: a NUL in the path
+        raise UsageError(f"cannot read {source}: {getattr(exc, 'strerror', None) or exc}") from exc
 
 
 def _batch(source: str) -> Iterator[tuple[str, bytes]]:

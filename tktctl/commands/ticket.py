@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import sys
 from typing import Annotated, Any
 
 import typer
@@ -15,6 +14,7 @@ from tktctl.commands._common import (
     bulk_kind,
     desk,
     emit,
+    open_input,
     progress_bar,
     read_text,
     run_bulk,
@@ -132,11 +132,7 @@ def _import(
     from tktctl.services.transfer import read_records
 
     fmt = input_format or FORMAT_BY_SUFFIX.get(Path(source).suffix.lower())
-    try:
-        stream = sys.stdin if source == "-" else open(source, encoding="utf-8")  # noqa: SIM115
-    except OSError as exc:
-        raise UsageError(f"cannot read {source}: {exc.strerror}") from exc
-    with stream, progress_bar() as step:
+    with open_input(source) as stream, progress_bar() as step:
         try:
             result = desk(ctx).transfer.import_tickets(
                 read_records(stream, fmt),
@@ -384,6 +380,6 @@ def attachment(
         return
     try:
         Path(to_file).write_bytes(content)
-    except OSError as exc:
-        raise UsageError(f"cannot write {to_file}: {exc.strerror}") from exc
+    except (OSError, ValueError) as exc:  # ValueError: a NUL in the path
+        raise UsageError(f"cannot write {to_file}: {getattr(exc, 'strerror', None) or exc}") from exc
     emit(ctx, {**record, "file": to_file}, kinds.ATTACHMENT)

@@ -15,7 +15,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 from typing import Any
-from urllib.parse import quote
+from urllib.parse import quote, unquote
 
 from sqlalchemy import Connection, Engine, create_engine, event
 from sqlalchemy.engine import URL, make_url
@@ -37,6 +37,8 @@ JSON_SERIALIZER = reusable_encoder()
 
 def normalise_url(url: str) -> URL:
     """Pick the supported driver for a bare dialect name and check the URL is one we serve."""
+    if "\x00" in unquote(url):  # (also as %00) SQLite cannot open it; PostgreSQL would cut the name there
+        raise UsageError("invalid database URL: it contains a NUL character")
     parsed = _parse(url)
     # Split the name ourselves: URL.get_driver_name() loads the dialect, and fails on an unknown one.
     backend, _, driver = parsed.drivername.partition("+")

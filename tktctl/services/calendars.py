@@ -53,7 +53,7 @@ def parse_hours(specs: Sequence[str] | Mapping[str, Any]) -> dict[str, list[str]
         if not isinstance(specs, Sequence) or not all(isinstance(spec, str) for spec in specs):
             raise UsageError(f"invalid working hours {specs!r:.60}; use e.g. ['mon-fri 09:00-17:00']")
         for spec in specs:
-            days, _, ranges = spec.strip().partition(" ")
+            days, _, ranges = str(spec).strip().partition(" ")
             if not ranges.strip():
                 raise UsageError(f"invalid working hours {spec!r}; use e.g. 'mon-fri 09:00-17:00'")
             items.append((days, ranges))
@@ -174,6 +174,10 @@ def apply(unit: Unit, documents: list[dict[str, Any]]) -> None:
         if unknown:
             raise UsageError(f"unknown calendar key {', '.join(unknown)}; known: {', '.join(YAML_KEYS)}")
         name, zone, comment = document["name"], str(document.get("timezone") or "UTC"), document.get("comment")
+        if not isinstance(document.get("holidays") or [], list):
+            raise UsageError(f"calendar {name!r}: holidays must be a list of dates")
+        if not isinstance(document.get("hours") or [], list | Mapping):
+            raise UsageError(f"calendar {name!r}: hours must be a mapping of weekdays to time ranges")
         holidays = _check(name, zone, [str(h) for h in document.get("holidays") or []], comment)
         _store(
             unit,

@@ -56,6 +56,7 @@ def _check_settings(settings: dict[str, Any]) -> None:
         choice("follow-up setting", settings["follow_up"], FOLLOW_UP)
     clean_text("comment", settings.get("comment"), limit=250)
     clean_text("calendar", settings.get("calendar"), limit=100)
+    clean_text("group", settings.get("group"))
     for name in PERCENT_FIELDS:
         value = settings.get(name)
         if value is not None and not (0 < value < 100):
