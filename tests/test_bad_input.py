@@ -271,9 +271,11 @@ def test_yaml_alias_bomb_fails_fast_in_every_reader(cli: Cli, tmp_path: Path, la
     file = tmp_path / "bomb.yaml"
     file.write_text(BOMB)
     before = dump(cli.db_url)
+    argv = [a.replace("{file}", str(file)) for a in args]
+    cli(*argv, input=BOMB, expect=2)  # untimed: the first run pays the command's imports and the driver's set-up
     # CPU time, not wall time: a loaded CI machine must not fail it; the expansion took 19 s of CPU.
     start = time.process_time()
-    result = cli(*[a.replace("{file}", str(file)) for a in args], input=BOMB, expect=2)
+    result = cli(*argv, input=BOMB, expect=2)
     assert time.process_time() - start < 1.0
     source = "stdin" if "-" in args else str(file)
     assert result.stderr == f"tktctl: error: {source}: line 4: too many aliases (more than 10000 nodes expanded)\n"
