@@ -29,7 +29,7 @@ from sqlalchemy.engine import make_url
 
 from tktctl.api import Desk
 from tktctl.db.models import Agent, Queue, State, Ticket
-from tktctl.services.escalation import due_select
+from tktctl.sla.deadlines import due_select
 
 ROOT = Path(__file__).resolve().parent.parent
 DOC = ROOT / "docs" / "benchmarks.md"

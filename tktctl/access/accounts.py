@@ -12,15 +12,15 @@ from typing import TYPE_CHECKING, Any, ClassVar, Generic, TypeVar
 
 from sqlalchemy import select
 
+from tktctl.access import audit, passwords, permissions
+from tktctl.access.groups import UNSET, apply_changes, existing
+from tktctl.core.vocabulary import check_login, clean_line
 from tktctl.db.models import Agent, Customer
 from tktctl.errors import NotFoundError
-from tktctl.services import audit, passwords, permissions
-from tktctl.services.groups import UNSET, apply_changes, existing
-from tktctl.services.records import Record
-from tktctl.services.vocabulary import check_login, clean_line
+from tktctl.tickets.records import Record
 
 if TYPE_CHECKING:
-    from tktctl.services.desk import Desk, Unit
+    from tktctl.core.unit import Store, Unit
 
 A = TypeVar("A", Agent, Customer)
 
@@ -35,8 +35,8 @@ class Accounts(Generic[A]):
     # The keys of a record, in order; ``password_set`` says whether there is a password (never the hash).
     fields: ClassVar[tuple[str, ...]]
 
-    def __init__(self, desk: Desk) -> None:
-        self.desk = desk
+    def __init__(self, store: Store) -> None:
+        self.store = store
 
     def record(self, row: A) -> Record:
         """The row as commands print it and the API returns it."""
@@ -50,7 +50,7 @@ class Accounts(Generic[A]):
         return found
 
     def show(self, login: str) -> Record:
-        with self.desk.read() as unit:
+        with self.store.read() as unit:
             return self.record(self.get(unit, login))
 
     def _checked(self, texts: dict[str, Any]) -> dict[str, Any]:
@@ -66,7 +66,7 @@ class Accounts(Generic[A]):
         check_login(self.kind, login)
         self._checked(texts)
         hashed = None if password is None else passwords.hash_password(password)
-        with self.desk.write() as unit:
+        with self.store.write() as unit:
             permissions.require_admin(unit)
             found = existing(unit, self.model.login, login, self.kind, if_not_exists=if_not_exists)
             if found is not None:
@@ -122,7 +122,7 @@ class Accounts(Generic[A]):
 
     def _write(self, login: str, step: Callable[[Unit, A], object]) -> Record:
         """One admin transaction: find the login, apply ``step`` to its row, return its record."""
-        with self.desk.write() as unit:
+        with self.store.write() as unit:
             permissions.require_admin(unit)
             row = self.get(unit, login)
             step(unit, row)

@@ -12,15 +12,16 @@ from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import delete, insert, select
 
+from tktctl.access import audit, permissions
+from tktctl.access.groups import Groups, Roles, check_item, mapping, members, set_members
+from tktctl.core import lookup
+from tktctl.core.vocabulary import PERMISSIONS
 from tktctl.db.models import Agent, AgentGrant, Group, Role, RoleGrant
 from tktctl.errors import UsageError
-from tktctl.services import audit, lookup, permissions
-from tktctl.services.groups import Groups, Roles, check_item, mapping, members, set_members
-from tktctl.services.records import Record
-from tktctl.services.vocabulary import PERMISSIONS
+from tktctl.tickets.records import Record
 
 if TYPE_CHECKING:
-    from tktctl.services.desk import Desk, Unit
+    from tktctl.core.unit import Store, Unit
 
 # The two kinds of grant holder: the table of their grants and its subject column.
 HOLDERS: dict[str, tuple[type[AgentGrant] | type[RoleGrant], str]] = {
@@ -45,7 +46,7 @@ def _holder(unit: Unit, agent: str | None, role: str | None) -> tuple[str, Agent
         raise UsageError("give exactly one of --agent or --role")
     if agent is not None:
         return "agent", lookup.agent(unit, agent)
-    return "role", Roles(unit.desk).get(unit, role or "")
+    return "role", Roles(unit.store).get(unit, role or "")
 
 
 def _name(row: Agent | Role) -> str:
@@ -116,8 +117,8 @@ def _own_records(unit: Unit, kind: str, row: Agent | Role, groups: Iterable[str]
 
 
 class Acl:
-    def __init__(self, desk: Desk) -> None:
-        self.desk = desk
+    def __init__(self, store: Store) -> None:
+        self.store = store
 
     def grant(
         self, perms: str | Iterable[str], *, group: str, agent: str | None = None, role: str | None = None
@@ -133,7 +134,7 @@ class Acl:
 
     def _change(self, perms: str | Iterable[str], group: str, agent: str | None, role: str | None, *, add: bool):
         names = set(parse_permissions(perms))
-        with self.desk.write() as unit:
+        with self.store.write() as unit:
             permissions.require_admin(unit)
             kind, row = _holder(unit, agent, role)
             lookup.group(unit, group)
@@ -147,13 +148,13 @@ class Acl:
         With ``role``, the grants the role gives its members. An agent may list its own
         rights; anything else needs admin.
         """
-        with self.desk.read() as unit:
+        with self.store.read() as unit:
             subject = lookup.agent(unit, agent) if agent is not None else None
             if subject is None or subject.id != unit.actor.id or role is not None:
                 permissions.require_admin(unit)
             group_ids = [lookup.group(unit, group).id] if group is not None else None
             if role is not None:
-                row = Roles(self.desk).get(unit, role)
+                row = Roles(self.store).get(unit, role)
                 return _own_records(unit, "role", row, None if group is None else [group])
             statement = permissions.grant_select(None if subject is None else [subject.id], group_ids)
             found = [permissions.Grant(*r) for r in unit.session.execute(statement)]
@@ -176,7 +177,7 @@ class Acl:
         permissions.check_permission(permission)
         if sum(x is not None for x in (ticket, group, queue)) != 1:
             raise UsageError("give exactly one of --ticket, --queue or --group")
-        with self.desk.read() as unit:
+        with self.store.read() as unit:
             subject = lookup.agent(unit, agent) if agent is not None else unit.actor
             if subject.id != unit.actor.id:
                 permissions.require_admin(unit)
@@ -229,7 +230,7 @@ class Acl:
 
     def dump(self) -> Record:
         """Groups, roles (members, grants) and agents' direct grants, as ``apply`` reads them."""
-        with self.desk.read() as unit:
+        with self.store.read() as unit:
             permissions.require_admin(unit)
 
             def grants_of(kind: str, row: Agent | Role) -> dict[str, list[str]]:
@@ -262,10 +263,10 @@ class Acl:
         ``grants``, when given, replace what it had. Objects not listed are left alone.
         """
         spec = _parse_document(document)
-        with self.desk.write(dry_run=dry_run) as unit:
+        with self.store.write(dry_run=dry_run) as unit:
             permissions.require_admin(unit)
             changes: list[Record] = []
-            groups, roles = Groups(self.desk), Roles(self.desk)
+            groups, roles = Groups(self.store), Roles(self.store)
             for name, item in spec["groups"].items():
                 changes += groups.ensure(unit, name, **item)
             for name, item in spec["roles"].items():

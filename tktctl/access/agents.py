@@ -6,15 +6,16 @@ from typing import TYPE_CHECKING, Any, ClassVar
 
 from sqlalchemy import delete, insert, select
 
+from tktctl.access import permissions
+from tktctl.access.accounts import Accounts
+from tktctl.access.groups import UNSET, apply_changes
+from tktctl.core import lookup
 from tktctl.db.models import Agent, Queue, QueueSubscription
 from tktctl.errors import ConflictError, UsageError
-from tktctl.services import lookup, permissions
-from tktctl.services.accounts import Accounts
-from tktctl.services.groups import UNSET, apply_changes
-from tktctl.services.records import Record
+from tktctl.tickets.records import Record
 
 if TYPE_CHECKING:
-    from tktctl.services.desk import Unit
+    from tktctl.core.unit import Unit
 
 
 class Agents(Accounts[Agent]):
@@ -37,7 +38,7 @@ class Agents(Accounts[Agent]):
         return self._create(login, {"name": name, "email": email}, password, if_not_exists=if_not_exists)
 
     def list(self) -> list[Record]:
-        with self.desk.read() as unit:
+        with self.store.read() as unit:
             return self.records(unit)
 
     def update(self, login: str, *, name: Any = UNSET, email: Any = UNSET) -> Record:
@@ -76,7 +77,7 @@ class Agents(Accounts[Agent]):
         """
         if not queues:
             raise UsageError("give at least one --queue")
-        with self.desk.write() as unit:
+        with self.store.write() as unit:
             agent = lookup.agent(unit, login)
             if agent.id != unit.actor.id:
                 permissions.require_admin(unit)
@@ -96,7 +97,7 @@ class Agents(Accounts[Agent]):
             return self._subscriptions(unit, agent)
 
     def subscriptions(self, login: str) -> list[Record]:
-        with self.desk.read() as unit:
+        with self.store.read() as unit:
             return self._subscriptions(unit, lookup.agent(unit, login))
 
     @staticmethod

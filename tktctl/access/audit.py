@@ -12,13 +12,14 @@ from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import insert, select
 
+from tktctl.access import permissions
+from tktctl.core import lookup
 from tktctl.db.models import Agent, AuditEntry
 from tktctl.isotime import iso
-from tktctl.services import lookup, permissions
-from tktctl.services.records import Record, between
+from tktctl.tickets.records import Record, between
 
 if TYPE_CHECKING:
-    from tktctl.services.desk import Desk, Unit
+    from tktctl.core.unit import Store, Unit
 
 
 def record(unit: Unit, action: str, kind: str, name: str, /, **data: Any) -> Record:
@@ -31,8 +32,8 @@ def record(unit: Unit, action: str, kind: str, name: str, /, **data: Any) -> Rec
 
 
 class AuditLog:
-    def __init__(self, desk: Desk) -> None:
-        self.desk = desk
+    def __init__(self, store: Store) -> None:
+        self.store = store
 
     def list(
         self,
@@ -44,7 +45,7 @@ class AuditLog:
         objects: Sequence[str] = (),
     ) -> Iterator[Record]:
         """Audit entries oldest first, streamed in batches (admins only)."""
-        with self.desk.read() as unit:
+        with self.store.read() as unit:
             permissions.require_admin(unit)
             statement = (
                 select(

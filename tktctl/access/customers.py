@@ -6,13 +6,13 @@ from typing import Any, ClassVar
 
 from sqlalchemy import select
 
+from tktctl.access import passwords
+from tktctl.access.accounts import Accounts
+from tktctl.access.groups import UNSET
+from tktctl.core.vocabulary import check_login
 from tktctl.db.models import Customer
 from tktctl.errors import PermissionDeniedError
-from tktctl.services import passwords
-from tktctl.services.accounts import Accounts
-from tktctl.services.groups import UNSET
-from tktctl.services.records import Record
-from tktctl.services.vocabulary import check_login
+from tktctl.tickets.records import Record
 
 # One message for every failure, so that a caller learns nothing about which logins exist.
 AUTH_FAILED = "authentication failed"
@@ -41,7 +41,7 @@ class Customers(Accounts[Customer]):
         return self._create(login, {"email": email, "company": company}, password, if_not_exists=if_not_exists)
 
     def list(self, *, company: str | None = None) -> list[Record]:
-        with self.desk.read() as unit:
+        with self.store.read() as unit:
             statement = select(Customer).order_by(Customer.login)
             if company is not None:
                 statement = statement.where(Customer.company == company)
@@ -57,7 +57,7 @@ class Customers(Accounts[Customer]):
         Unknown, disabled and password-less customers fail with the same message after the
         same amount of hashing, so neither the answer nor its timing tells them apart.
         """
-        with self.desk.read() as unit:
+        with self.store.read() as unit:
             found = unit.session.execute(
                 select(Customer.password_hash, Customer.valid).where(Customer.login == login)
             ).first()

@@ -10,14 +10,15 @@ from typing import TYPE_CHECKING, Any, ClassVar, Generic, TypeVar
 
 from sqlalchemy import delete, insert, select
 
+from tktctl.access import audit, permissions
+from tktctl.core import lookup
+from tktctl.core.vocabulary import clean_line, clean_text
 from tktctl.db.models import Agent, Group, Role, RoleAgent
 from tktctl.errors import ConflictError, NotFoundError, UsageError
-from tktctl.services import audit, lookup, permissions
-from tktctl.services.records import Record
-from tktctl.services.vocabulary import clean_line, clean_text
+from tktctl.tickets.records import Record
 
 if TYPE_CHECKING:
-    from tktctl.services.desk import Desk, Unit
+    from tktctl.core.unit import Store, Unit
 
 M = TypeVar("M", Group, Role)
 UNSET: Any = object()
@@ -93,8 +94,8 @@ class Named(Generic[M]):
     model: type[M]
     kind: str
 
-    def __init__(self, desk: Desk) -> None:
-        self.desk = desk
+    def __init__(self, store: Store) -> None:
+        self.store = store
 
     def record(self, unit: Unit, row: M) -> Record:
         return {
@@ -132,7 +133,7 @@ class Named(Generic[M]):
     def create(self, name: str, *, comment: str | None = None, if_not_exists: bool = False) -> Record:
         check_name(self.kind, name)
         clean_text("comment", comment, limit=250)
-        with self.desk.write() as unit:
+        with self.store.write() as unit:
             permissions.require_admin(unit)
             found = existing(unit, self.model.name, name, self.kind, if_not_exists=if_not_exists)
             if found is not None:
@@ -141,7 +142,7 @@ class Named(Generic[M]):
             return self.record(unit, self.get(unit, name))
 
     def list(self) -> list[Record]:
-        with self.desk.read() as unit:
+        with self.store.read() as unit:
             return self.records(unit)
 
     # What `desk dump` / `desk apply` do with this kind, in the caller's transaction.
@@ -166,14 +167,14 @@ class Named(Generic[M]):
             apply_changes(unit, row, self.kind, row.name, valid=False)
 
     def show(self, name: str) -> Record:
-        with self.desk.read() as unit:
+        with self.store.read() as unit:
             return self.record(unit, self.get(unit, name))
 
     def update(self, name: str, *, comment: Any = UNSET, new_name: str | None = None) -> Record:
         """Change the comment (None clears it) or the name."""
         if comment is not UNSET:
             clean_text("comment", comment, limit=250)
-        with self.desk.write() as unit:
+        with self.store.write() as unit:
             permissions.require_admin(unit)
             row = self.get(unit, name)
             wanted: dict[str, Any] = {} if comment is UNSET else {"comment": comment}
@@ -187,7 +188,7 @@ class Named(Generic[M]):
 
     def set_valid(self, name: str, valid: bool) -> Record:
         """Disable (or enable) it: a disabled group or role grants nothing, and comes back as it was."""
-        with self.desk.write() as unit:
+        with self.store.write() as unit:
             permissions.require_admin(unit)
             row = self.get(unit, name)
             apply_changes(unit, row, self.kind, name, valid=valid)
@@ -213,14 +214,14 @@ class Roles(Named[Role]):
             set_members(unit, self.get(unit, item["name"]), item["agents"])
 
     def add_agents(self, name: str, logins: list[str]) -> Record:
-        with self.desk.write() as unit:
+        with self.store.write() as unit:
             permissions.require_admin(unit)
             role = self.get(unit, name)
             set_members(unit, role, [*members(unit, role.id), *logins])
             return self.record(unit, role)
 
     def remove_agents(self, name: str, logins: list[str]) -> Record:
-        with self.desk.write() as unit:
+        with self.store.write() as unit:
             permissions.require_admin(unit)
             role = self.get(unit, name)
             agents = [lookup.agent(unit, login).login for login in logins]

@@ -17,14 +17,14 @@ from typing import TYPE_CHECKING, Any, NamedTuple
 from sqlalchemy import ColumnElement, Select, String, cast, exists, null, or_, select, union_all
 
 from tktctl.config import ADMIN_LOGIN
+from tktctl.core import lookup
+from tktctl.core.lookup import TicketRow
+from tktctl.core.vocabulary import PERMISSIONS
 from tktctl.db.models import Agent, AgentGrant, Group, Role, RoleAgent, RoleGrant, Ticket
 from tktctl.errors import NotFoundError, PermissionDeniedError, UsageError
-from tktctl.services import lookup
-from tktctl.services.lookup import TicketRow
-from tktctl.services.vocabulary import PERMISSIONS
 
 if TYPE_CHECKING:
-    from tktctl.services.desk import Unit
+    from tktctl.core.unit import Unit
 
 ADMIN_GROUP = "admin"
 

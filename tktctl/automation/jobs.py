@@ -29,15 +29,16 @@ from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import delete, select
 
+from tktctl.access import permissions
+from tktctl.core import joblock, lookup
+from tktctl.core.lookup import TICKET_ROW_COLUMNS, TicketRow
+from tktctl.core.vocabulary import clean_line, clean_text, parse_priority
 from tktctl.db.models import Job, Ticket
 from tktctl.errors import NotFoundError, UsageError
-from tktctl.services import joblock, lookup, permissions
-from tktctl.services.lookup import TICKET_ROW_COLUMNS, TicketRow
-from tktctl.services.vocabulary import clean_line, clean_text, parse_priority
 
 if TYPE_CHECKING:
-    from tktctl.services.desk import Desk, Unit
-    from tktctl.services.tickets import TicketFilter
+    from tktctl.core.unit import Store, Unit
+    from tktctl.tickets.verbs import TicketFilter
 
 Record = dict[str, Any]
 JOB_KEYS = ("name", "filter", "actions")
@@ -46,7 +47,7 @@ _STEPS = re.compile(r"^([+-])(\d+)$")
 
 
 def _filter_fields() -> tuple[str, ...]:
-    from tktctl.services.tickets import TicketFilter
+    from tktctl.tickets.verbs import TicketFilter
 
     return tuple(f.name.replace("_", "-") for f in fields(TicketFilter))
 
@@ -95,7 +96,7 @@ def _priority(value: Any) -> tuple[int | None, int]:
 
 
 def ticket_filter(selection: Mapping[str, Any]) -> TicketFilter:
-    from tktctl.services.tickets import TicketFilter
+    from tktctl.tickets.verbs import TicketFilter
 
     values: dict[str, Any] = {}
     for key, value in selection.items():
@@ -143,26 +144,26 @@ def prune(unit: Unit, keep: set[str]) -> None:
 
 
 class Jobs:
-    def __init__(self, desk: Desk) -> None:
-        self.desk = desk
+    def __init__(self, store: Store) -> None:
+        self.store = store
 
     def list(self) -> list[Record]:
-        with self.desk.read() as unit:
+        with self.store.read() as unit:
             return records(unit)
 
     def show(self, name: str) -> Record:
-        with self.desk.read() as unit:
+        with self.store.read() as unit:
             return _record(_get(unit, name))
 
     def save(self, document: Any) -> Record:
         """Store a job (create or replace by name)."""
         definition = check(document)
-        with self.desk.write() as unit:
+        with self.store.write() as unit:
             permissions.require_admin(unit)
             return _record(_save(unit, definition))
 
     def delete(self, name: str) -> Record:
-        with self.desk.write() as unit:
+        with self.store.write() as unit:
             permissions.require_admin(unit)
             job = _get(unit, name)
             record = _record(job)
@@ -171,7 +172,7 @@ class Jobs:
 
     def run(self, name: str | None = None, *, document: Any = None, dry_run: bool = False) -> list[Record]:
         """Run a stored job by name, or a definition given as ``document``; one result per change."""
-        with self.desk.write(dry_run=dry_run) as unit:
+        with self.store.write(dry_run=dry_run) as unit:
             definition = check(document) if document is not None else _get(unit, name or "").definition
             joblock.hold(unit, f"job:{definition['name']}")
             return _run(unit, definition)
@@ -185,8 +186,8 @@ def _get(unit: Unit, name: str) -> Job:
 
 
 def _run(unit: Unit, definition: dict[str, Any]) -> list[Record]:
-    from tktctl.services import changes
-    from tktctl.services.tickets import filter_clauses
+    from tktctl.tickets import changes
+    from tktctl.tickets.verbs import filter_clauses
 
     job, actions = definition["name"], definition["actions"]
     where = filter_clauses(unit, ticket_filter(definition["filter"]))

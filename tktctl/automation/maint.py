@@ -16,14 +16,16 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import and_, exists, func, insert, or_, select
 from sqlalchemy.orm import aliased
 
+from tktctl.access import permissions
+from tktctl.core import joblock, lookup
+from tktctl.core.lookup import TICKET_ROW_COLUMNS, TicketRow
 from tktctl.db.models import Notification, Queue, Ticket
 from tktctl.isotime import iso
-from tktctl.services import escalation, joblock, lookup, permissions
-from tktctl.services.businesstime import working_between
-from tktctl.services.lookup import TICKET_ROW_COLUMNS, TicketRow
+from tktctl.sla import deadlines
+from tktctl.sla.businesstime import working_between
 
 if TYPE_CHECKING:
-    from tktctl.services.desk import Desk, Unit
+    from tktctl.core.unit import Store, Unit
 
 Record = dict[str, Any]
 # OTRS's StateAfterPending: where a pending auto state leads when its time has passed.
@@ -31,7 +33,7 @@ AFTER_PENDING = {"pending auto close+": "closed successful", "pending auto close
 REMINDER = "PendingReminder"
 # Tickets per transaction of the escalation rebuild: bounded locks and memory, few commits.
 REBUILD_BATCH = 5000
-# What escalation.refresh writes: a rebuild counts a ticket as changed when any of these moved.
+# What deadlines.refresh writes: a rebuild counts a ticket as changed when any of these moved.
 ESCALATION_COLUMNS = (
     Ticket.escalation_response_at,
     Ticket.escalation_update_at,
@@ -50,17 +52,17 @@ def _result(job: str, row: Any, action: str, old: Any, new: Any) -> Record:
 
 
 class Maintenance:
-    def __init__(self, desk: Desk) -> None:
-        self.desk = desk
+    def __init__(self, store: Store) -> None:
+        self.store = store
 
     def pending(self, *, dry_run: bool = False) -> list[Record]:
         """Close pending-auto tickets past their time; remind owners of pending-reminder ones (once per time).
 
         Desk-wide maintenance, run by cron as an administrator: admin only, as every job here.
         """
-        from tktctl.services import changes
+        from tktctl.tickets import changes
 
-        with self.desk.write(dry_run=dry_run) as unit:
+        with self.store.write(dry_run=dry_run) as unit:
             permissions.require_admin(unit)
             joblock.hold(unit, "maint-pending")
             states = lookup.states(unit)
@@ -101,12 +103,12 @@ class Maintenance:
     def unlock_timeout(self, *, dry_run: bool = False) -> list[Record]:
         """Unlock tickets locked longer (in the queue's working time since the last change) than its
         timeout; admin only."""
-        from tktctl.services import changes
+        from tktctl.tickets import changes
 
-        with self.desk.write(dry_run=dry_run) as unit:
+        with self.store.write(dry_run=dry_run) as unit:
             permissions.require_admin(unit)
             joblock.hold(unit, "maint-unlock-timeout")
-            slas = escalation.slas(unit)
+            slas = deadlines.slas(unit)
             timeouts = {q.id: q.unlock_timeout for q in unit.session.scalars(select(Queue)) if q.unlock_timeout}
             if not timeouts:
                 return []
@@ -127,7 +129,7 @@ class Maintenance:
             due = []
             for *fields, changed in unit.session.execute(statement):
                 row = TicketRow(*fields)
-                calendar = escalation.calendar_of(unit, slas[row.queue_id])
+                calendar = deadlines.calendar_of(unit, slas[row.queue_id])
                 if working_between(calendar, changed, unit.now) >= timedelta(minutes=timeouts[row.queue_id]):
                     due.append(row)
             if due:
@@ -152,30 +154,30 @@ class Maintenance:
         progress: Callable[[int], None] | None = None,
     ) -> Record:
         """Recompute the deadlines of every ticket still running; admin only (see :func:`rebuild_escalations`)."""
-        return rebuild_escalations(self.desk, dry_run=dry_run, batch_size=batch_size, progress=progress, admin=True)
+        return rebuild_escalations(self.store, dry_run=dry_run, batch_size=batch_size, progress=progress, admin=True)
 
     def running_tickets(self) -> int:
         """How many tickets an escalation rebuild walks (for a progress bar's length); admin only."""
-        with self.desk.read() as unit:
+        with self.store.read() as unit:
             permissions.require_admin(unit)
             return unit.session.scalar(select(func.count()).where(_running(unit))) or 0
 
 
 def _running(unit: Unit) -> Any:
     """Tickets that are not closed, removed or merged: the ones that can have deadlines."""
-    ended = [s.id for s in lookup.states(unit).values() if s.type in escalation.ENDED_TYPES]
+    ended = [s.id for s in lookup.states(unit).values() if s.type in deadlines.ENDED_TYPES]
     return Ticket.state_id.not_in(ended)
 
 
 def rebuild_escalations(
-    desk: Desk,
+    store: Store,
     *,
     dry_run: bool = False,
     batch_size: int = REBUILD_BATCH,
     progress: Callable[[int], None] | None = None,
     admin: bool = False,
 ) -> Record:
-    """Recompute every running ticket's deadlines with :func:`escalation.refresh`, as Znuny's
+    """Recompute every running ticket's deadlines with :func:`deadlines.refresh`, as Znuny's
     Maint::Ticket::EscalationIndexRebuild, for desks after a migration or a calendar fixed in SQL.
 
     Batches in id order (keyset), one transaction each: lock the batch's tickets, read their
@@ -187,7 +189,7 @@ def rebuild_escalations(
     tickets = changed = 0
     last = 0
     while True:
-        with desk.write(dry_run=dry_run) as unit:
+        with store.write(dry_run=dry_run) as unit:
             if admin:
                 permissions.require_admin(unit)
             window = (_running(unit), Ticket.id > last)
@@ -196,7 +198,7 @@ def rebuild_escalations(
             if not before:
                 break
             last = before[-1].id
-            escalation.refresh(unit, [r.id for r in before])
+            deadlines.refresh(unit, [r.id for r in before])
             after = set(unit.session.execute(statement.where(Ticket.id <= last)).all())
             changed += sum(1 for row in before if row not in after)
             tickets += len(before)

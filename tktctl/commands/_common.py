@@ -26,8 +26,8 @@ from tktctl.gcpause import collector_paused
 from tktctl.text import plural
 
 if TYPE_CHECKING:
+    from tktctl.desk import Desk
     from tktctl.formats.kinds import Kind
-    from tktctl.services.desk import Desk
 
 F = TypeVar("F", bound=Callable[..., Any])
 Prepare = Callable[["typer.Context | None", dict[str, Any]], dict[str, Any]]
@@ -168,7 +168,7 @@ SelectRefs = Annotated[
 
 
 def _ticket_filter(taken: dict[str, Any]) -> Any:
-    from tktctl.services.tickets import TicketFilter
+    from tktctl.tickets.verbs import TicketFilter
 
     return TicketFilter(**{name: taken[name] for name, *_ in FILTERS if taken[name]})
 
@@ -233,10 +233,10 @@ def desk(ctx: typer.Context) -> Desk:
         # scan ~140 times on the way and again at exit, freeing nothing (~130 ms of a `ticket
         # create`, docs/benchmarks.md); frozen, they are never scanned again. Only when this call
         # does the import: a process that already has the layer keeps its collector as it is.
-        first = "tktctl.services.desk" not in sys.modules
+        first = "tktctl.core.unit" not in sys.modules
         with collector_paused(freeze=True) if first else contextlib.nullcontext():
-            from tktctl.services.desk import Desk, NumberSettings
-        from tktctl.services.vocabulary import BODY_MAX_BYTES
+            from tktctl.desk import Desk, NumberSettings
+        from tktctl.core.vocabulary import BODY_MAX_BYTES
 
         current = settings(ctx)
         numbering = current.profile.get("ticket_number") or {}  # type-checked by config.load_profile

@@ -51,7 +51,7 @@ def add_named_commands(app: typer.Typer, noun: str, facade: str, kind: Kind, *, 
         clear_comment: Annotated[bool, typer.Option("--clear-comment", help="Remove the comment.")] = False,
         rename: Annotated[str | None, typer.Option("--rename", help="New name.")] = None,
     ) -> None:
-        from tktctl.services.groups import UNSET
+        from tktctl.access.groups import UNSET
 
         text = None if clear_comment else (UNSET if comment is None else comment)
         emit(ctx, service(ctx).update(name, comment=text, new_name=rename), kind)

@@ -64,7 +64,7 @@ def update(
     email: Annotated[str | None, typer.Option("--email", help="Email address.")] = None,
 ) -> None:
     """Change an agent's name or email."""
-    from tktctl.services.groups import UNSET
+    from tktctl.access.groups import UNSET
 
     changes = {"name": UNSET if name is None else name, "email": UNSET if email is None else email}
     emit(ctx, desk(ctx).agents.update(login, **changes), kinds.AGENT)

@@ -54,7 +54,7 @@ def show(ctx: typer.Context, login: Login) -> None:
 @with_output(kinds.CUSTOMER)
 def update(ctx: typer.Context, login: Login, email: EmailOpt = None, company: CompanyOpt = None) -> None:
     """Change a customer's email or company."""
-    from tktctl.services.groups import UNSET
+    from tktctl.access.groups import UNSET
 
     changes = {"email": UNSET if email is None else email, "company": UNSET if company is None else company}
     emit(ctx, desk(ctx).customers.update(login, **changes), kinds.CUSTOMER)

@@ -20,7 +20,7 @@ from sqlalchemy.exc import IntegrityError
 from tktctl.db.models import JobLock
 
 if TYPE_CHECKING:
-    from tktctl.services.desk import Unit
+    from tktctl.core.unit import Unit
 
 
 def hold(unit: Unit, name: str) -> None:

@@ -12,7 +12,7 @@ from tktctl.db.models import Agent, Group, Queue, State, StateType, Ticket
 from tktctl.errors import ConflictError, NotFoundError, UsageError
 
 if TYPE_CHECKING:
-    from tktctl.services.desk import Unit
+    from tktctl.core.unit import Unit
 
 T = TypeVar("T")
 # Bound parameters per IN list: far below every backend's limit, large enough to be few round trips.

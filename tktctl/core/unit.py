@@ -1,29 +1,28 @@
-"""The help desk as a Python object: a database, an acting agent, a clock.
+"""The unit of work: a database, an acting agent and a clock, and one transaction on them.
 
-``Desk`` is the library API that the command line is a thin face over::
-
-    from tktctl import Desk
-    desk = Desk("sqlite:///desk.db", actor="bob")
-    ticket = desk.tickets.create(queue="Raw", title="Printer on fire")
-
-Each public method runs in its own transaction (:meth:`Desk.write` / :meth:`Desk.read`), in
-which every change and its history rows commit together or not at all.
+:class:`Store` is the bottom every domain package stands on: the engine, the settings that come
+with a desk (ticket numbers, time zone, size limits), and :meth:`Store.write` / :meth:`Store.read`,
+each one transaction in which every change and its history rows commit together or not at all.
+The facade :class:`tktctl.desk.Desk` (the Python API) is a Store with the domain services on it;
+domain code receives a :class:`Unit` or a Store and never imports the facade.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timezone, tzinfo
 from functools import cached_property
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from sqlalchemy import Engine, select
 from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
 from sqlalchemy.orm import Session
 
 from tktctl.config import ADMIN_LOGIN
+from tktctl.core.timeparse import local_zone, parse_time
+from tktctl.core.vocabulary import BODY_MAX_BYTES
 from tktctl.db import engine as db_engine
 from tktctl.db import migrate
 from tktctl.db.models import Agent
@@ -34,26 +33,6 @@ from tktctl.errors import (
     PermissionDeniedError,
     TktctlError,
 )
-from tktctl.services.timeparse import local_zone, parse_time
-from tktctl.services.vocabulary import BODY_MAX_BYTES
-
-if TYPE_CHECKING:
-    from tktctl.services.acl import Acl
-    from tktctl.services.agents import Agents
-    from tktctl.services.audit import AuditLog
-    from tktctl.services.autoresponses import AutoResponses
-    from tktctl.services.calendars import Calendars
-    from tktctl.services.customers import Customers
-    from tktctl.services.deskconfig import DeskConfig
-    from tktctl.services.escalation import Escalations
-    from tktctl.services.groups import Groups, Roles
-    from tktctl.services.history import HistoryLog
-    from tktctl.services.jobs import Jobs
-    from tktctl.services.mail import Mail
-    from tktctl.services.maint import Maintenance
-    from tktctl.services.queues import Queues
-    from tktctl.services.tickets import Tickets
-    from tktctl.services.transfer import Transfer
 
 # Lock waits and deadlocks are a concurrent change winning; anything else operational is the database.
 _CONFLICT_MARKERS = ("deadlock", "lock wait timeout", "database is locked", "could not serialize", "lock timeout")
@@ -75,20 +54,26 @@ class NumberSettings:
 class Unit:
     """One transaction on behalf of the acting agent; passed to every domain function."""
 
-    desk: Desk
+    store: Store
     session: Session
     now: datetime
     actor: Agent
     cache: dict[str, Any] = field(default_factory=dict)
 
+    def publish(self, event: str, ticket_ids: Sequence[int]) -> None:
+        """Tell the store's subscribers (the facade wires mail's notifications) about ``event``,
+        inside this transaction: a lower package announces, a higher one acts, no import upward."""
+        for subscriber in self.store.subscribers.get(event, ()):
+            subscriber(self, ticket_ids)
+
     def parse_time(self, value: str | datetime | None) -> datetime | None:
         if value is None or isinstance(value, datetime):
             return value.astimezone(timezone.utc) if isinstance(value, datetime) else None
-        return parse_time(value, now=self.now, tz=self.desk.tz)
+        return parse_time(value, now=self.now, tz=self.store.tz)
 
 
-class Desk:
-    """A help desk database and the agent acting on it."""
+class Store:
+    """A help desk database and the agent acting on it; makes the units of work."""
 
     def __init__(
         self,
@@ -113,6 +98,7 @@ class Desk:
             self.tz = local_zone(timezone_name)  # a bad name still fails here; only the local zone waits
         self.clock = clock
         self._schema_checked = False
+        self.subscribers: dict[str, list[Callable[[Unit, Sequence[int]], None]]] = {}
 
     @cached_property
     def tz(self) -> tzinfo:
@@ -126,110 +112,6 @@ class Desk:
     @property
     def display_url(self) -> str:
         return db_engine.display_url(self.url)
-
-    @cached_property
-    def tickets(self) -> Tickets:
-        from tktctl.services.tickets import Tickets
-
-        return Tickets(self)
-
-    @cached_property
-    def queues(self) -> Queues:
-        from tktctl.services.queues import Queues
-
-        return Queues(self)
-
-    @cached_property
-    def agents(self) -> Agents:
-        from tktctl.services.agents import Agents
-
-        return Agents(self)
-
-    @cached_property
-    def history(self) -> HistoryLog:
-        from tktctl.services.history import HistoryLog
-
-        return HistoryLog(self)
-
-    @cached_property
-    def groups(self) -> Groups:
-        from tktctl.services.groups import Groups
-
-        return Groups(self)
-
-    @cached_property
-    def roles(self) -> Roles:
-        from tktctl.services.groups import Roles
-
-        return Roles(self)
-
-    @cached_property
-    def acl(self) -> Acl:
-        from tktctl.services.acl import Acl
-
-        return Acl(self)
-
-    @cached_property
-    def customers(self) -> Customers:
-        from tktctl.services.customers import Customers
-
-        return Customers(self)
-
-    @cached_property
-    def audit(self) -> AuditLog:
-        from tktctl.services.audit import AuditLog
-
-        return AuditLog(self)
-
-    @cached_property
-    def transfer(self) -> Transfer:
-        from tktctl.services.transfer import Transfer
-
-        return Transfer(self)
-
-    @cached_property
-    def mail(self) -> Mail:
-        """Mail in and out; ``mail``/``smtp`` are the profile's sections of the same names."""
-        from tktctl.services.mail import Mail
-
-        return Mail(self, self.mail_config, self.smtp_config)
-
-    @cached_property
-    def autoresponses(self) -> AutoResponses:
-        from tktctl.services.autoresponses import AutoResponses
-
-        return AutoResponses(self)
-
-    @cached_property
-    def calendars(self) -> Calendars:
-        from tktctl.services.calendars import Calendars
-
-        return Calendars(self)
-
-    @cached_property
-    def escalations(self) -> Escalations:
-        from tktctl.services.escalation import Escalations
-
-        return Escalations(self)
-
-    @cached_property
-    def maint(self) -> Maintenance:
-        from tktctl.services.maint import Maintenance
-
-        return Maintenance(self)
-
-    @cached_property
-    def jobs(self) -> Jobs:
-        from tktctl.services.jobs import Jobs
-
-        return Jobs(self)
-
-    @cached_property
-    def config(self) -> DeskConfig:
-        """The whole configuration as one document (``desk dump`` / ``desk apply``)."""
-        from tktctl.services.deskconfig import DeskConfig
-
-        return DeskConfig(self)
 
     def close(self) -> None:
         """Release pooled connections (the engine is made again on next use)."""
@@ -312,8 +194,8 @@ class Desk:
 
     def upgrade(self) -> dict[str, Any]:
         """Apply the shipped migrations up to the head revision (creating a missing SQLite file);
-        then, if a desk with tickets was migrated, recompute the escalation deadlines (tickets
-        older than 0003 have none).
+        then, if a desk with data was migrated, :meth:`migrated` (the facade recomputes the
+        escalation deadlines there: tickets older than 0003 have none).
 
         The rebuild runs here, after the migrations and not inside one, because it needs the
         calendars and the code of this version, which match the head schema only.
@@ -328,10 +210,11 @@ class Desk:
             raise translate(exc, self.display_url) from exc
         self._schema_checked = False
         if before not in (None, SCHEMA_HEAD):
-            from tktctl.services.maint import rebuild_escalations
-
-            rebuild_escalations(self)
+            self.migrated()
         return self.status()
+
+    def migrated(self) -> None:
+        """Called after an existing desk was migrated: the facade recomputes derived data."""
 
     def status(self) -> dict[str, Any]:
         from tktctl.db import SCHEMA_HEAD

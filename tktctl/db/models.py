@@ -191,7 +191,7 @@ class Ticket(Base):
     external_id: Mapped[str | None] = mapped_column(String(200), unique=True)
     created_by: Mapped[int] = mapped_column(ForeignKey("agent.id"))
     changed_by: Mapped[int] = mapped_column(ForeignKey("agent.id"))
-    # Escalation (0003): deadlines kept current by services/escalation.refresh in every change's
+    # Escalation (0003): deadlines kept current by sla/deadlines.refresh in every change's
     # transaction, so that due tickets are an index range scan on escalation_check_at.
     escalation_response_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     escalation_update_at: Mapped[datetime | None] = mapped_column(UTCDateTime)

@@ -7,15 +7,16 @@ from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import delete, insert, select
 
+from tktctl.access import permissions
+from tktctl.core import lookup
+from tktctl.core.vocabulary import choice, clean_line, clean_text
 from tktctl.db.models import AutoResponse, Queue, QueueAutoResponse
 from tktctl.errors import ConflictError, NotFoundError, UsageError
-from tktctl.services import lookup, permissions
-from tktctl.services.mailout import AUTO_TYPES
-from tktctl.services.records import Record
-from tktctl.services.vocabulary import choice, clean_line, clean_text
+from tktctl.mail.outbound import AUTO_TYPES
+from tktctl.tickets.records import Record
 
 if TYPE_CHECKING:
-    from tktctl.services.desk import Desk, Unit
+    from tktctl.core.unit import Store, Unit
 
 
 def _get(unit: Unit, name: str) -> AutoResponse:
@@ -137,8 +138,8 @@ def _check(name: str, type: str, subject: str | None, body: str | None) -> None:
 
 
 class AutoResponses:
-    def __init__(self, desk: Desk) -> None:
-        self.desk = desk
+    def __init__(self, store: Store) -> None:
+        self.store = store
 
     def create(self, name: str, *, type: str, subject: str, body: str, if_not_exists: bool = False) -> Record:
         """A template; ``$tn``, ``$title``, ``$queue``, ``$customer``, ``$subject`` ... are filled in when sent."""
@@ -146,7 +147,7 @@ class AutoResponses:
         choice("auto-response type", type, AUTO_TYPES)
         clean_text("subject", subject, limit=250, required=True)
         clean_text("body", body, required=True)
-        with self.desk.write() as unit:
+        with self.store.write() as unit:
             permissions.require_admin(unit)
             existing = unit.session.scalar(select(AutoResponse).where(AutoResponse.name == name))
             if existing is not None:
@@ -161,17 +162,17 @@ class AutoResponses:
             return _records(unit, [response])[0]
 
     def list(self) -> list[Record]:
-        with self.desk.read() as unit:
+        with self.store.read() as unit:
             return records(unit)
 
     def show(self, name: str) -> Record:
-        with self.desk.read() as unit:
+        with self.store.read() as unit:
             return _records(unit, [_get(unit, name)])[0]
 
     def update(self, name: str, *, subject: str | None = None, body: str | None = None) -> Record:
         clean_text("subject", subject, limit=250)
         clean_text("body", body)
-        with self.desk.write() as unit:
+        with self.store.write() as unit:
             permissions.require_admin(unit)
             response = _get(unit, name)
             if subject is not None:

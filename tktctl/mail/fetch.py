@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from tktctl.errors import TempFail, UsageError
-from tktctl.services.records import Record
+from tktctl.tickets.records import Record
 
 Store = Callable[[bytes, str], Record]
 PROTOCOLS = {"imap": 143, "imaps": 993, "pop3": 110, "pop3s": 995}

@@ -17,18 +17,21 @@ from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import insert, select, update
 
+from tktctl.access import permissions
+from tktctl.core import lookup
+from tktctl.core.lookup import TicketRow
+from tktctl.core.vocabulary import PENDING_TYPES, TITLE_MAX, check_limit, parse_priority
 from tktctl.db.models import Article, ArticlePlain, Attachment, MailFailed, MailOutbox, Queue, Ticket
 from tktctl.errors import ConflictError, DatabaseError, NotFoundError, TempFail, TktctlError, UsageError
-from tktctl.services import changes, lookup, mailout, permissions
-from tktctl.services.changes import PRIORITY_NAMES, Selected
-from tktctl.services.lookup import TicketRow
-from tktctl.services.mailparse import Inbound, Rejected, clean, parse
-from tktctl.services.numbering import next_numbers
-from tktctl.services.records import Record, articles, tickets_by_id
-from tktctl.services.vocabulary import PENDING_TYPES, TITLE_MAX, check_limit, parse_priority
+from tktctl.mail import outbound
+from tktctl.mail.parse import Inbound, Rejected, clean, parse
+from tktctl.tickets import changes
+from tktctl.tickets.changes import PRIORITY_NAMES, Selected
+from tktctl.tickets.numbering import next_numbers
+from tktctl.tickets.records import Record, articles, tickets_by_id
 
 if TYPE_CHECKING:
-    from tktctl.services.desk import Desk, Unit
+    from tktctl.core.unit import Store, Unit
 
 Seal = Callable[[], None]
 # What a dead letter keeps of a message too large to store: its headers and the start of its body.
@@ -76,18 +79,18 @@ def _result(action: str, inbound: Inbound | None, **extra: Any) -> Record:
 class Mail:
     """Mail operations of one desk."""
 
-    def __init__(self, desk: Desk, mail_config: Any = None, smtp_config: Any = None) -> None:
-        self.desk = desk
+    def __init__(self, store: Store, mail_config: Any = None, smtp_config: Any = None) -> None:
+        self.store = store
         self.mail_config = mail_config
         self.smtp_config = smtp_config
 
     @cached_property
-    def settings(self) -> mailout.MailSettings:
-        return mailout.MailSettings.from_config(self.mail_config)
+    def settings(self) -> outbound.MailSettings:
+        return outbound.MailSettings.from_config(self.mail_config)
 
     @cached_property
     def hook(self) -> re.Pattern[str]:
-        return hook_pattern(self.desk.numbers.generator, self.desk.numbers.system_id)
+        return hook_pattern(self.store.numbers.generator, self.store.numbers.system_id)
 
     # Inbound ------------------------------------------------------------------------------
 
@@ -100,7 +103,7 @@ class Mail:
         so that an interrupted run either committed and exits 0, or did not and exits 75).
         """
         options = {"target_queue": target_queue, "untrusted": untrusted}
-        return self._guarded(lambda: self._ingest(raw, options, None, seal, self.desk.actor_login))
+        return self._guarded(lambda: self._ingest(raw, options, None, seal, self.store.actor_login))
 
     def ingest_many(
         self, messages: Iterator[tuple[str, bytes]], *, target_queue: str | None = None, untrusted: bool = False
@@ -130,7 +133,7 @@ class Mail:
             whole = len(raw) <= self.settings.limits.max_bytes
             return self._dead_letter(raw, exc.reason, options, None, failed_id, seal, actor, whole=whole)
         try:
-            with self.desk.write(actor=actor) as unit:
+            with self.store.write(actor=actor) as unit:
                 result = self._process(unit, inbound, options, failed_id)
                 seal()
             return result
@@ -159,7 +162,7 @@ class Mail:
         import hashlib
 
         sha = inbound.sha256 if inbound else hashlib.sha256(raw).hexdigest()
-        with self.desk.write() as unit:
+        with self.store.write() as unit:
             if failed_id is None:
                 failed_id = unit.session.scalar(
                     select(MailFailed.id).where(MailFailed.sha256 == sha, MailFailed.status == "failed")
@@ -187,11 +190,11 @@ class Mail:
 
     def _over_database_limit(self, raw: bytes) -> str | None:
         """Why the database cannot take this message in one statement (MySQL's max_allowed_packet), if so."""
-        if self.desk.engine.dialect.name != "mysql":
+        if self.store.engine.dialect.name != "mysql":
             return None
         from tktctl.db.engine import max_value_bytes
 
-        with self.desk.read() as unit:
+        with self.store.read() as unit:
             limit = max_value_bytes(unit.session.connection(), raw)
         if limit is None or len(raw) <= limit:
             return None
@@ -274,7 +277,7 @@ class Mail:
         state = state or lookup.state(unit, "new")
         title = clean(fields.get("title") or inbound.subject or NO_SUBJECT, TITLE_MAX) or NO_SUBJECT
         customer = clean(fields.get("customer") or inbound.from_address, 150)
-        numbers = self.desk.numbers
+        numbers = self.store.numbers
         (tn,) = next_numbers(unit.session, generator=numbers.generator, system_id=numbers.system_id, now=unit.now)
         ticket_id = changes.insert_ticket(
             unit,
@@ -298,7 +301,7 @@ class Mail:
             entries.append((linked_to.id, "TicketLinkAdd", linked_to.queue_id, {"to": tn, "reason": "follow-up"}))
         changes.add_history(unit, entries)
         article_id = self._store(unit, ticket_id, inbound)
-        mailout.notify_agents(unit, [ticket_id], "NewTicket", self.settings)
+        outbound.notify_agents(unit, [ticket_id], "NewTicket", self.settings)
         kind = "auto-reply" if linked_to is None else "auto-reply/new-ticket"
         reason = self._respond(unit, ticket_id, queue.id, kind, inbound)
         return _result("new_ticket", inbound, ticket=tn, article=article_id, auto_response=reason)
@@ -330,7 +333,7 @@ class Mail:
                 changes.apply(unit, Selected.of([row.id]), {"priority_id": priority}, [])
                 change = {"from": PRIORITY_NAMES[row.priority_id], "to": PRIORITY_NAMES[priority]}
                 changes.add_history(unit, [(row.id, "PriorityUpdate", row.queue_id, change)])
-            mailout.notify_agents(unit, [row.id], "FollowUp", self.settings)
+            outbound.notify_agents(unit, [row.id], "FollowUp", self.settings)
         kind = "auto-reject" if rejected else "auto-follow-up"
         reason = self._respond(unit, row.id, row.queue_id, kind, inbound)
         action = "follow_up_rejected" if rejected else "follow_up"
@@ -343,7 +346,7 @@ class Mail:
             ticket_id,
             channel="email",
             sender="system" if inbound.auto_response_block == "delivery report" else "customer",
-            body=_capped(inbound.body, self.desk.max_body_bytes),
+            body=_capped(inbound.body, self.store.max_body_bytes),
             subject=inbound.subject,
             from_=inbound.from_,
             to=inbound.to,
@@ -372,7 +375,7 @@ class Mail:
         return article_id
 
     def _respond(self, unit: Unit, ticket_id: int, queue_id: int, kind: str, inbound: Inbound) -> str:
-        reason = mailout.auto_respond(
+        reason = outbound.auto_respond(
             unit,
             ticket_id=ticket_id,
             queue_id=queue_id,
@@ -388,14 +391,14 @@ class Mail:
 
     def _require_admin(self) -> None:
         """Mail administration (fetching, sending, dead letters, the outbox) is the desk admins' job."""
-        with self.desk.read() as unit:
+        with self.store.read() as unit:
             permissions.require_admin(unit)
 
     # Dead letters -------------------------------------------------------------------------
 
     def failed(self, *, include_done: bool = False) -> list[Record]:
         """Dead letters, oldest first (those already reprocessed only with ``include_done``)."""
-        with self.desk.read() as unit:
+        with self.store.read() as unit:
             permissions.require_admin(unit)  # they hold whole messages, whatever queue they were meant for
             statement = select(
                 MailFailed.id,
@@ -419,7 +422,7 @@ class Mail:
         Each is processed as the agent who ingested it (with that agent's permissions), not as
         the admin retrying; one from before that was recorded acts as the admin.
         """
-        with self.desk.read() as unit:
+        with self.store.read() as unit:
             permissions.require_admin(unit)
             statement = select(
                 MailFailed.id,
@@ -449,7 +452,7 @@ class Mail:
                     )
                 continue
             options = dict(row.options or {})
-            actor = row.actor or self.desk.actor_login
+            actor = row.actor or self.store.actor_login
             result = self._guarded(lambda r=row, o=options, a=actor: self._ingest(r.content, o, r.id, seal, a))
             unseal()
             results.append({**result, "failed_id": row.id})
@@ -459,7 +462,7 @@ class Mail:
 
     def fetch(self, account: str | None = None, *, seal: Seal = _nothing, unseal: Seal = _nothing) -> list[Record]:
         """Fetch from the configured IMAP/POP3 accounts; a message leaves the server only once committed."""
-        from tktctl.services import mailfetch
+        from tktctl.mail import fetch
 
         self._require_admin()
         accounts = self.settings.accounts
@@ -471,42 +474,42 @@ class Mail:
             raise UsageError("no mail accounts configured (profile key mail.accounts)")
         results: list[Record] = []
         for name, config in accounts.items():
-            source = mailfetch.Account.from_config(name, config)
+            source = fetch.Account.from_config(name, config)
 
-            def store(raw: bytes, where: str, src: mailfetch.Account = source) -> Record:
+            def store(raw: bytes, where: str, src: fetch.Account = source) -> Record:
                 result = self.ingest(raw, target_queue=src.target_queue, untrusted=src.untrusted, seal=seal)
                 unseal()
                 results.append({**result, "source": where})
                 return result
 
-            mailfetch.fetch(source, store)
+            fetch.fetch(source, store)
         return results
 
     # Outbound -------------------------------------------------------------------------------
 
     def outbox(self, *, status: Sequence[str] = ("pending", "failed")) -> list[Record]:
-        with self.desk.read() as unit:
+        with self.store.read() as unit:
             permissions.require_admin(unit)  # notifications name tickets of every queue
             return list(_outbox_records(unit, select_outbox().where(MailOutbox.status.in_(list(status)))))
 
     def send(self, *, limit: int = 500) -> list[Record]:
         """Deliver due outbox mail over SMTP; failures wait (1, 2, 4 ... minutes), 5xx or 10 attempts fail."""
-        from tktctl.services import mailsend
+        from tktctl.mail import send
 
         check_limit(limit)
-        smtp = mailout.SmtpSettings.resolve(self.smtp_config)  # bad settings are usage errors, before the database
+        smtp = outbound.SmtpSettings.resolve(self.smtp_config)  # bad settings are usage errors, before the database
         self._require_admin()
-        return mailsend.deliver(self.desk, smtp, limit)
+        return send.deliver(self.store, smtp, limit)
 
     def reply(self, ref: str, *, body: str, subject: str | None = None, to: str | None = None) -> Record:
         """The agent's answer to the customer: an email article, SendAnswer history and outgoing mail."""
-        from tktctl.services.vocabulary import check_body, clean_line, clean_text
+        from tktctl.core.vocabulary import check_body, clean_line, clean_text
 
         clean_text("body", body, required=True)
-        check_body("body", body, self.desk.max_body_bytes)
+        check_body("body", body, self.store.max_body_bytes)
         clean_text("subject", subject, limit=1000)
         clean_line("to", to, limit=1000)
-        with self.desk.write() as unit:
+        with self.store.write() as unit:
             row = permissions.tickets(unit, [ref], lock=True)[0]
             permissions.require(unit, "rw", lookup.group_ids(unit, [row]))
             changes.guard_locks(unit, Selected.of([row.id]))
@@ -523,10 +526,10 @@ class Mail:
                 raise UsageError(f"ticket {row.tn} has no customer email address; give --to ADDRESS", ref=row.tn)
             base = subject or (last.subject if last and last.subject else ticket["title"])
             base = base if subject or re.match(r"(?i)re:", base) else f"Re: {base}"
-            title = mailout.with_hook(base, row.tn)
+            title = outbound.with_hook(base, row.tn)
             sender = self.settings.queue_address(ticket["queue"])
             references = re.findall(r"<[^<>\s]+>", (last.a_references or "") if last else "")
-            article_id = mailout.send_article(
+            article_id = outbound.send_article(
                 unit,
                 ticket_id=row.id,
                 queue_id=row.queue_id,
@@ -548,7 +551,7 @@ class Mail:
     # Attachments ---------------------------------------------------------------------------
 
     def attachments(self, ref: str) -> list[Record]:
-        with self.desk.read() as unit:
+        with self.store.read() as unit:
             row = permissions.tickets(unit, [ref], lock=False)[0]
             found = unit.session.execute(
                 select(
@@ -562,7 +565,7 @@ class Mail:
 
     def attachment(self, ref: str, attachment_id: int) -> tuple[Record, bytes]:
         """One attachment's record and content (it must belong to the ticket named)."""
-        with self.desk.read() as unit:
+        with self.store.read() as unit:
             row = permissions.tickets(unit, [ref], lock=False)[0]
             found = unit.session.execute(
                 select(Attachment)

@@ -21,16 +21,16 @@ from urllib.parse import parse_qs, quote, unquote, urlsplit
 
 from sqlalchemy import func, insert, select
 
+from tktctl.access import permissions
+from tktctl.core.vocabulary import clean_line
 from tktctl.db.models import Agent, AutoResponse, MailOutbox, Queue, QueueAutoResponse, QueueSubscription, Ticket
 from tktctl.errors import UsageError
-from tktctl.services import permissions
-from tktctl.services.mailparse import Limits
-from tktctl.services.vocabulary import clean_line
+from tktctl.mail.parse import Limits
 
 if TYPE_CHECKING:
     import smtplib
 
-    from tktctl.services.desk import Unit
+    from tktctl.core.unit import Unit
 
 AUTO_TYPES = ("auto-reply", "auto-reject", "auto-follow-up", "auto-reply/new-ticket")
 AUTO_HISTORY = {
@@ -235,7 +235,7 @@ def with_hook(subject: str, tn: str) -> str:
 
 def ticket_fields(unit: Unit, ticket_id: int, extra: dict[str, str | None]) -> dict[str, str]:
     """What templates may use: $tn, $title, $queue, $state, $priority, $customer, $owner, $subject, $from."""
-    from tktctl.services.records import tickets_by_id
+    from tktctl.tickets.records import tickets_by_id
 
     record = tickets_by_id(unit, [ticket_id])[0]
     values = {k: record[k] for k in ("tn", "title", "queue", "state", "priority_name", "customer", "owner")}
@@ -326,7 +326,7 @@ def send_article(
     headers: dict[str, str] | None = None,
 ) -> int:
     """Mail to a customer: the outbox row, the email article (its Message-ID threads replies) and history."""
-    from tktctl.services import changes
+    from tktctl.tickets import changes
 
     message_id = enqueue(
         unit,
@@ -360,7 +360,7 @@ def send_article(
 
 def notify_agents(unit: Unit, ticket_ids: Sequence[int], event: str, settings: MailSettings | None = None) -> None:
     """Mail the agents subscribed to the tickets' queues (not the one acting), with history rows."""
-    from tktctl.services import changes
+    from tktctl.tickets import changes
 
     if not ticket_ids:
         return
@@ -380,7 +380,7 @@ def notify_agents(unit: Unit, ticket_ids: Sequence[int], event: str, settings: M
     ).all()
     if not rows:
         return
-    settings = settings or unit.desk.mail.settings
+    settings = settings or MailSettings.from_config(unit.store.mail_config)
     entries: list[tuple[int, str, int, dict[str, Any]]] = []
     for row in rows:
         agent = row.Agent

@@ -13,15 +13,15 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import select, update
 
 from tktctl.db.models import MailOutbox
-from tktctl.services.mailout import LEASE, MAX_ATTEMPTS, SmtpSettings, backoff, has_control, smtp_connect
-from tktctl.services.records import Record
+from tktctl.mail.outbound import LEASE, MAX_ATTEMPTS, SmtpSettings, backoff, has_control, smtp_connect
+from tktctl.tickets.records import Record
 
 if TYPE_CHECKING:
-    from tktctl.services.desk import Desk
+    from tktctl.core.unit import Store
 
 
-def _claim(desk: Desk, limit: int) -> list[Any]:
-    with desk.write() as unit:
+def _claim(store: Store, limit: int) -> list[Any]:
+    with store.write() as unit:
         due = unit.session.execute(
             select(MailOutbox.id, MailOutbox.sender, MailOutbox.recipient, MailOutbox.message, MailOutbox.attempts)
             .where(MailOutbox.status == "pending", MailOutbox.next_attempt <= unit.now)
@@ -39,8 +39,8 @@ def _claim(desk: Desk, limit: int) -> list[Any]:
         return due
 
 
-def _record(desk: Desk, row: Any, error: str | None, permanent: bool) -> None:
-    with desk.write() as unit:
+def _record(store: Store, row: Any, error: str | None, permanent: bool) -> None:
+    with store.write() as unit:
         values: dict[str, Any]
         if error is None:
             values = {"status": "sent", "sent": unit.now, "attempts": row.attempts + 1, "last_error": None}
@@ -56,24 +56,24 @@ def _record(desk: Desk, row: Any, error: str | None, permanent: bool) -> None:
         unit.session.execute(update(MailOutbox).where(MailOutbox.id == row.id).values(**values))
 
 
-def deliver(desk: Desk, smtp: SmtpSettings, limit: int) -> list[Record]:
+def deliver(store: Store, smtp: SmtpSettings, limit: int) -> list[Record]:
     """Send what is due; returns the outbox records of the rows this run handled."""
-    from tktctl.services.mail import outbox_by_id
+    from tktctl.mail.ingest import outbox_by_id
 
-    due = _claim(desk, limit)
+    due = _claim(store, limit)
     if not due:
         return []
     try:
         client = smtp_connect(smtp)
     except (OSError, smtplib.SMTPException) as exc:
         for row in due:
-            _record(desk, row, f"cannot reach {smtp.display}: {exc}", permanent=False)
+            _record(store, row, f"cannot reach {smtp.display}: {exc}", permanent=False)
     else:
         with client:
             for row in due:
                 error, permanent = _send(client, row)
-                _record(desk, row, error, permanent)
-    with desk.read() as unit:
+                _record(store, row, error, permanent)
+    with store.read() as unit:
         return outbox_by_id(unit, [r.id for r in due])
 
 

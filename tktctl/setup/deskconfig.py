@@ -22,14 +22,18 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from tktctl.access import acl, permissions
+from tktctl.access.agents import Agents
+from tktctl.access.groups import Groups, Roles
+from tktctl.automation import jobs
 from tktctl.errors import UsageError
-from tktctl.services import acl, autoresponses, calendars, jobs, permissions, queues
-from tktctl.services.agents import Agents
-from tktctl.services.groups import Groups, Roles
-from tktctl.services.records import Record
+from tktctl.mail import autoresponses
+from tktctl.setup import queues
+from tktctl.sla import calendars
+from tktctl.tickets.records import Record
 
 if TYPE_CHECKING:
-    from tktctl.services.desk import Desk, Unit
+    from tktctl.core.unit import Store, Unit
 
 # Set by the desk only: ignored in a document.
 READ_ONLY = ("id", "created", "changed", "password_set")
@@ -52,15 +56,15 @@ def _by(field: str) -> Callable[[Record], str]:
     return lambda record: str(record[field])
 
 
-def _named(model: Callable[[Desk], Any], name: str, kind: str, identity: str = "name") -> Section:
+def _named(model: Callable[[Store], Any], name: str, kind: str, identity: str = "name") -> Section:
     """A section whose functions are methods of a service object (groups, roles, agents)."""
     return Section(
         name,
         kind,
         _by(identity),
-        lambda unit: model(unit.desk).records(unit),
-        lambda unit, items: model(unit.desk).apply(unit, items),
-        lambda unit, keep: model(unit.desk).prune(unit, keep),
+        lambda unit: model(unit.store).records(unit),
+        lambda unit, items: model(unit.store).apply(unit, items),
+        lambda unit, keep: model(unit.store).prune(unit, keep),
         identity,
     )
 
@@ -142,12 +146,12 @@ def diff(section: Section, before: dict[str, Record], after: dict[str, Record]) 
 class DeskConfig:
     """``desk dump`` and ``desk apply``, and the ``apply -f`` of each configuration object."""
 
-    def __init__(self, desk: Desk) -> None:
-        self.desk = desk
+    def __init__(self, store: Store) -> None:
+        self.store = store
 
     def dump(self) -> dict[str, list[Record]]:
         """Every section's records without the keys the desk sets; applies back with no change."""
-        with self.desk.read() as unit:
+        with self.store.read() as unit:
             permissions.require_admin(unit)
             return {name: list(records.values()) for name, records in _dump(unit, list(SECTIONS)).items()}
 
@@ -159,7 +163,7 @@ class DeskConfig:
         """
         wanted = parse(document)
         sections = [s for s in SECTIONS if s.name in wanted]
-        with self.desk.write(dry_run=dry_run) as unit:
+        with self.store.write(dry_run=dry_run) as unit:
             permissions.require_admin(unit)
             before = _dump(unit, list(SECTIONS))
             for section in sections:

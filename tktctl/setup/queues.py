@@ -7,19 +7,21 @@ from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import delete, exists, func, select
 
+from tktctl.access import audit, permissions
+from tktctl.access.groups import apply_changes
+from tktctl.core import lookup
+from tktctl.core.vocabulary import FOLLOW_UP, choice, clean_line, clean_text
 from tktctl.db.models import Group, Queue, Ticket
 from tktctl.errors import ConflictError, NotFoundError, UsageError
-from tktctl.services import audit, escalation, lookup, permissions
-from tktctl.services.groups import apply_changes
-from tktctl.services.records import Record
-from tktctl.services.vocabulary import FOLLOW_UP, choice, clean_line, clean_text
+from tktctl.sla import deadlines
 from tktctl.text import plural
+from tktctl.tickets.records import Record
 
 if TYPE_CHECKING:
-    from tktctl.services.desk import Desk, Unit
+    from tktctl.core.unit import Store, Unit
 
 MINUTE_FIELDS = ("unlock_timeout", "first_response_time", "update_time", "solution_time")
-# Escalation settings (services/escalation.py): warning percentages, actions, repeat interval.
+# Escalation settings (automation/escalation.py): warning percentages, actions, repeat interval.
 PERCENT_FIELDS = ("first_response_notify", "update_notify", "solution_notify")
 ESCALATION_FIELDS = (*PERCENT_FIELDS, "escalate_raise", "escalate_to", "escalate_notify", "escalation_decay")
 # A change to one of these moves the deadlines of the queue's tickets.
@@ -121,7 +123,7 @@ def _update(unit: Unit, queue: Queue, group: str | None, settings: dict[str, Any
     unit.session.flush()
     audit.record(unit, "update", "queue", queue.name, **settings, **({"group": group} if group else {}))
     if any(key in DEADLINE_FIELDS for key in settings):
-        escalation.refresh_queues(unit, [queue.id])
+        deadlines.refresh_queues(unit, [queue.id])
 
 
 def _parse(document: dict[str, Any]) -> tuple[str, dict[str, Any]]:
@@ -170,8 +172,8 @@ def prune(unit: Unit, keep: set[str]) -> None:
 
 
 class Queues:
-    def __init__(self, desk: Desk) -> None:
-        self.desk = desk
+    def __init__(self, store: Store) -> None:
+        self.store = store
 
     def _get(self, unit: Unit, name: str) -> Record:
         queue = lookup.queue(unit, name)
@@ -179,18 +181,18 @@ class Queues:
         return _record(queue, group_name, _queue_name(unit, queue.escalate_to_id))
 
     def list(self) -> list[Record]:
-        with self.desk.read() as unit:
+        with self.store.read() as unit:
             return records(unit)
 
     def show(self, name: str) -> Record:
-        with self.desk.read() as unit:
+        with self.store.read() as unit:
             return self._get(unit, name)
 
     def create(self, name: str, *, group: str = "users", if_not_exists: bool = False, **settings: Any) -> Record:
         """A new queue; with ``if_not_exists`` an existing one is returned as it is."""
         _check_name(name)
         _check_settings(settings)
-        with self.desk.write() as unit:
+        with self.store.write() as unit:
             permissions.require_admin(unit)
             if unit.session.scalar(select(Queue.id).where(Queue.name == name)) is not None:
                 if if_not_exists:
@@ -214,11 +216,11 @@ class Queues:
         names types it stops sending.
         """
         _check_settings(settings)
-        with self.desk.write() as unit:
+        with self.store.write() as unit:
             permissions.require_admin(unit)
             queue = lookup.queue(unit, name)
             if auto_responses or no_auto_responses:
-                from tktctl.services import autoresponses
+                from tktctl.mail import autoresponses
 
                 autoresponses.unassign(unit, queue, no_auto_responses)
                 autoresponses.assign(unit, queue, auto_responses)
@@ -227,7 +229,7 @@ class Queues:
 
     def rename(self, name: str, new_name: str) -> Record:
         _check_name(new_name)
-        with self.desk.write() as unit:
+        with self.store.write() as unit:
             permissions.require_admin(unit)
             queue = lookup.queue(unit, name)
             if new_name != name and unit.session.scalar(select(Queue.id).where(Queue.name == new_name)) is not None:
@@ -240,14 +242,14 @@ class Queues:
 
     def set_valid(self, name: str, valid: bool) -> Record:
         """Disable (or enable) a queue: it keeps its tickets but takes no new or moved ones."""
-        with self.desk.write() as unit:
+        with self.store.write() as unit:
             permissions.require_admin(unit)
             apply_changes(unit, lookup.queue(unit, name), "queue", name, valid=valid)
             return self._get(unit, name)
 
     def delete(self, name: str) -> Record:
         """Delete a queue that never held a ticket; others can only be disabled (history refers to them)."""
-        with self.desk.write() as unit:
+        with self.store.write() as unit:
             permissions.require_admin(unit)
             record = self._get(unit, name)
             queue_id = record["id"]

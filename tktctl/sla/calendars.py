@@ -13,15 +13,16 @@ from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import select
 
+from tktctl.access import permissions
+from tktctl.core.vocabulary import clean_line, clean_text
 from tktctl.db.models import Calendar, Queue
 from tktctl.errors import ConflictError, NotFoundError, UsageError
-from tktctl.services import escalation, permissions
-from tktctl.services.businesstime import DAYS, check_zone, parse_days, parse_holiday, parse_ranges
-from tktctl.services.records import Record
-from tktctl.services.vocabulary import clean_line, clean_text
+from tktctl.sla import deadlines
+from tktctl.sla.businesstime import DAYS, check_zone, parse_days, parse_holiday, parse_ranges
+from tktctl.tickets.records import Record
 
 if TYPE_CHECKING:
-    from tktctl.services.desk import Desk, Unit
+    from tktctl.core.unit import Store, Unit
 
 DEFAULT_HOURS = ("mon-fri 09:00-17:00",)
 YAML_KEYS = ("name", "timezone", "hours", "holidays", "comment")
@@ -77,15 +78,15 @@ def _check(name: str, timezone: str | None, holidays: Sequence[str] | None, comm
 
 
 class Calendars:
-    def __init__(self, desk: Desk) -> None:
-        self.desk = desk
+    def __init__(self, store: Store) -> None:
+        self.store = store
 
     def list(self) -> list[Record]:
-        with self.desk.read() as unit:
+        with self.store.read() as unit:
             return records(unit)
 
     def show(self, name: str) -> Record:
-        with self.desk.read() as unit:
+        with self.store.read() as unit:
             return _record(_get(unit, name))
 
     def create(
@@ -101,7 +102,7 @@ class Calendars:
         """A new calendar (default hours: mon-fri 09:00-17:00)."""
         days = _check(name, timezone, holidays, comment) or []
         parsed = parse_hours(hours or DEFAULT_HOURS)
-        with self.desk.write() as unit:
+        with self.store.write() as unit:
             permissions.require_admin(unit)
             existing = unit.session.scalar(select(Calendar).where(Calendar.name == name))
             if existing is not None:
@@ -126,7 +127,7 @@ class Calendars:
         added = {parse_holiday(h) for h in add_holidays}
         removed = {parse_holiday(h) for h in remove_holidays}
         parsed = parse_hours(hours) if hours else None
-        with self.desk.write() as unit:
+        with self.store.write() as unit:
             permissions.require_admin(unit)
             calendar = _get(unit, name)
             if timezone is not None:
@@ -140,7 +141,7 @@ class Calendars:
             calendar.changed = unit.now
             unit.session.flush()
             queue_ids = unit.session.scalars(select(Queue.id).where(Queue.calendar == name)).all()
-            escalation.refresh_queues(unit, queue_ids)
+            deadlines.refresh_queues(unit, queue_ids)
             return _record(calendar)
 
 
@@ -163,7 +164,7 @@ def _store(unit: Unit, name: str, **values: Any) -> Calendar:
     calendar.changed = unit.now
     unit.session.flush()
     queue_ids = unit.session.scalars(select(Queue.id).where(Queue.calendar == name)).all()
-    escalation.refresh_queues(unit, queue_ids)
+    deadlines.refresh_queues(unit, queue_ids)
     return calendar
 
 

@@ -27,16 +27,17 @@ from typing import TYPE_CHECKING, Any, NamedTuple
 
 from sqlalchemy import func, insert, select, update
 
+from tktctl.access import permissions
+from tktctl.core import joblock, lookup
+from tktctl.core.lookup import chunks
 from tktctl.db.models import Article, Calendar, Notification, Queue, Ticket
 from tktctl.errors import TktctlError
-from tktctl.services import joblock, lookup, permissions
-from tktctl.services.businesstime import Calendar as BusinessCalendar
-from tktctl.services.businesstime import add_working, build, working_between
-from tktctl.services.lookup import chunks
+from tktctl.sla.businesstime import Calendar as BusinessCalendar
+from tktctl.sla.businesstime import add_working, build, working_between
 from tktctl.text import plural
 
 if TYPE_CHECKING:
-    from tktctl.services.desk import Desk, Unit
+    from tktctl.core.unit import Store, Unit
 
 KINDS = ("response", "update", "solution")
 EVENT_NAMES = {"response": "ResponseTime", "update": "UpdateTime", "solution": "SolutionTime"}
@@ -297,8 +298,8 @@ def events_of(row: Any, now: datetime, decay: timedelta) -> list[tuple[str, str,
 class Escalations:
     """The escalation run and the monitoring check of one desk."""
 
-    def __init__(self, desk: Desk) -> None:
-        self.desk = desk
+    def __init__(self, store: Store) -> None:
+        self.store = store
 
     def run(self, *, queue: str | None = None, dry_run: bool = False) -> list[Record]:
         """Fire every due escalation once: history, queue actions, notifications; one transaction.
@@ -306,12 +307,12 @@ class Escalations:
         Concurrent runs are serialised on the ``escalate`` job lock, so each event fires once.
         Desk-wide maintenance run by cron as an administrator: admin only, whatever is due.
         """
-        with self.desk.read() as unit:
+        with self.store.read() as unit:
             permissions.require_admin(unit)
             # Nothing due now is an answer as good as the locked run's, without a write transaction.
             if unit.session.execute(_due(unit, queue).limit(1)).first() is None:
                 return []
-        with self.desk.write(dry_run=dry_run) as unit:
+        with self.store.write(dry_run=dry_run) as unit:
             permissions.require_admin(unit)
             joblock.hold(unit, "escalate")
             statement = _due(unit, queue)
@@ -323,7 +324,7 @@ class Escalations:
         """Nagios plugin result: (exit status 0-3, output line) for the number of escalated tickets
         the acting agent may see (a count must not tell of other groups' tickets)."""
         try:
-            with self.desk.read() as unit:
+            with self.store.read() as unit:
                 statement = select(func.count()).select_from(Ticket).where(Ticket.escalation_at <= unit.now)
                 visible = permissions.visible_tickets(unit)
                 if visible is not None:
@@ -336,7 +337,7 @@ class Escalations:
 
 
 def _fire(unit: Unit, rows: Sequence[Any]) -> list[Record]:
-    from tktctl.services import changes
+    from tktctl.tickets import changes
 
     queues = slas(unit)
     fired: list[Record] = []
@@ -374,13 +375,13 @@ def _fire(unit: Unit, rows: Sequence[Any]) -> list[Record]:
 
 def _mail_agents(unit: Unit, notes: Sequence[dict[str, Any]]) -> None:
     """Tell the agents subscribed to the queue (who may read the ticket), through the durable outbox."""
-    from tktctl.services import mailout
+    from tktctl.mail import outbound
 
     by_event: dict[str, list[int]] = {}
     for note in notes:
         by_event.setdefault(note["event"], []).append(note["ticket_id"])
     for event, ticket_ids in by_event.items():
-        mailout.notify_agents(unit, ticket_ids, event)
+        outbound.notify_agents(unit, ticket_ids, event)
 
 
 def _notification(unit: Unit, row: Any, event: str, data: dict[str, Any]) -> dict[str, Any]:
@@ -398,7 +399,7 @@ def _notification(unit: Unit, row: Any, event: str, data: dict[str, Any]) -> dic
 
 def _actions(unit: Unit, starting: Sequence[tuple[Any, list[Record]]]) -> None:
     """The queues' actions for tickets whose escalation started: raise the priority, move on."""
-    from tktctl.services import changes
+    from tktctl.tickets import changes
 
     queues = slas(unit)
     by_raise: dict[int, list[Any]] = {}

@@ -31,16 +31,17 @@ from sqlalchemy import (
     update,
 )
 
+from tktctl.core import lookup
+from tktctl.core.lookup import chunks
+from tktctl.core.vocabulary import PENDING_TYPES, PRIORITY_WORDS, clean_line, clean_text, column_length
 from tktctl.db.models import Agent, Article, History, Queue, Ticket, UTCDateTime
 from tktctl.db.sqljson import json_object
 from tktctl.errors import ConflictError, UsageError
 from tktctl.isotime import iso
-from tktctl.services import escalation, lookup
-from tktctl.services.lookup import chunks
-from tktctl.services.vocabulary import PENDING_TYPES, PRIORITY_WORDS, clean_line, clean_text, column_length
+from tktctl.sla import deadlines
 
 if TYPE_CHECKING:
-    from tktctl.services.desk import Unit
+    from tktctl.core.unit import Unit
 
 # The columns an Entry's INSERT … SELECT fills, in its SELECT's order.
 HISTORY_COLUMNS = ["ticket_id", "type", "actor_id", "queue_id", "at", "data"]
@@ -282,7 +283,7 @@ def add_article(
             **mail,
         )
     ).inserted_primary_key[0]
-    escalation.refresh(unit, [ticket_id])  # an answer or a customer's contact moves the deadlines
+    deadlines.refresh(unit, [ticket_id])  # an answer or a customer's contact moves the deadlines
     return article_id
 
 
@@ -324,7 +325,7 @@ def set_state(unit: Unit, sel: Selected, target: lookup.StateInfo, pending_until
     if target.type == "closed":
         unlock = Entry("Unlock", json_object(("from", "lock"), ("to", "unlock"), ("reason", "closed")))
         apply(unit, sel, {"locked": False}, [unlock], [Ticket.locked.is_(True)])
-    escalation.refresh(unit, sel.ids)
+    deadlines.refresh(unit, sel.ids)
     return changed
 
 
@@ -334,7 +335,7 @@ def move(unit: Unit, sel: Selected, target_id: int, **extra: Any) -> int:
     data = json_object(("from", name_of(Ticket.queue_id, Queue)), ("to", to), *extra.items())
     entry = Entry("Move", data, queue=literal(target_id, Integer()))
     changed = apply(unit, sel, {"queue_id": target_id}, [entry], [Ticket.queue_id != target_id])
-    escalation.refresh(unit, sel.ids)  # another queue, another SLA
+    deadlines.refresh(unit, sel.ids)  # another queue, another SLA
     return changed
 
 
@@ -365,5 +366,5 @@ def add_notes(unit: Unit, sel: Selected, body: str, *, subject: str, visible: bo
         unit.session.execute(insert(Article).from_select(fields, columns))
     data = json_object(("subject", subject), ("visible_to_customer", literal(visible, Boolean())))
     changed = apply(unit, sel, {}, [Entry("AddNote", data)])
-    escalation.refresh(unit, sel.ids)  # an agent's visible note is a first response
+    deadlines.refresh(unit, sel.ids)  # an agent's visible note is a first response
     return changed

@@ -6,17 +6,18 @@ from collections.abc import Iterator, Sequence
 from datetime import datetime
 from typing import TYPE_CHECKING
 
+from tktctl.access import permissions
+from tktctl.core import lookup
 from tktctl.db.models import History
-from tktctl.services import lookup, permissions
-from tktctl.services.records import Record, between, history_records
+from tktctl.tickets.records import Record, between, history_records
 
 if TYPE_CHECKING:
-    from tktctl.services.desk import Desk
+    from tktctl.core.unit import Store
 
 
 class HistoryLog:
-    def __init__(self, desk: Desk) -> None:
-        self.desk = desk
+    def __init__(self, store: Store) -> None:
+        self.store = store
 
     def export(
         self,
@@ -27,7 +28,7 @@ class HistoryLog:
         types: Sequence[str] = (),
     ) -> Iterator[Record]:
         """History entries oldest first, streamed in batches so memory stays flat."""
-        with self.desk.read() as unit:
+        with self.store.read() as unit:
             criteria = between(unit, History.at, since, until)
             if queues:
                 criteria.append(History.queue_id.in_([lookup.queue(unit, q).id for q in queues]))

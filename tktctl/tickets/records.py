@@ -10,6 +10,7 @@ from sqlalchemy import ColumnElement, Select, func, select, type_coerce
 from sqlalchemy.orm import aliased
 from sqlalchemy.types import NullType
 
+from tktctl.core.lookup import chunks
 from tktctl.db.models import (
     Agent,
     Article,
@@ -22,13 +23,12 @@ from tktctl.db.models import (
     Ticket,
 )
 from tktctl.errors import UsageError
-from tktctl.services import escalation
-from tktctl.services.lookup import chunks
+from tktctl.sla import deadlines
 
 if TYPE_CHECKING:
     from sqlalchemy.engine import Dialect
 
-    from tktctl.services.desk import Unit
+    from tktctl.core.unit import Unit
 
 Record = dict[str, Any]
 _owner = aliased(Agent, name="owner")
@@ -86,7 +86,7 @@ def ticket_record(row: Any, unit: Unit | None = None) -> Record:
     record["lock"] = "locked" if record.pop("locked") else "unlocked"
     for key in ESCALATION_COLUMNS:
         record.pop(key)
-    record["escalation"] = escalation.record(unit, row)
+    record["escalation"] = deadlines.record(unit, row)
     return record
 
 

@@ -23,16 +23,10 @@ from typing import TYPE_CHECKING, Any, NamedTuple, TextIO
 from sqlalchemy import bindparam, func, insert, select
 
 from tktctl import yamlload
-from tktctl.db.models import Agent, Article, Attachment, History, Queue, Ticket, UTCDateTime
-from tktctl.errors import ConflictError, PartialFailure, PermissionDeniedError, TktctlError, UsageError
-from tktctl.gcpause import collector_paused
-from tktctl.isotime import iso
-from tktctl.services import escalation, lookup, permissions
-from tktctl.services.changes import Selected, article_history, clean_ticket_text, new_ticket_data
-from tktctl.services.lookup import chunks
-from tktctl.services.numbering import is_valid_number, next_numbers
-from tktctl.services.records import Record, ticket_record, ticket_select
-from tktctl.services.vocabulary import (
+from tktctl.access import permissions
+from tktctl.core import lookup
+from tktctl.core.lookup import chunks
+from tktctl.core.vocabulary import (
     CHANNELS,
     HISTORY_TYPES,
     SENDERS,
@@ -41,11 +35,19 @@ from tktctl.services.vocabulary import (
     clean_text,
     parse_priority,
 )
+from tktctl.db.models import Agent, Article, Attachment, History, Queue, Ticket, UTCDateTime
+from tktctl.errors import ConflictError, PartialFailure, PermissionDeniedError, TktctlError, UsageError
+from tktctl.gcpause import collector_paused
+from tktctl.isotime import iso
+from tktctl.sla import deadlines
 from tktctl.text import plural
+from tktctl.tickets.changes import Selected, article_history, clean_ticket_text, new_ticket_data
+from tktctl.tickets.numbering import is_valid_number, next_numbers
+from tktctl.tickets.records import Record, ticket_record, ticket_select
 
 if TYPE_CHECKING:
-    from tktctl.services.desk import Desk, NumberSettings, Unit
-    from tktctl.services.tickets import TicketFilter
+    from tktctl.core.unit import NumberSettings, Store, Unit
+    from tktctl.tickets.verbs import TicketFilter
 
 FORMATS = ("json", "jsonl", "yaml", "csv")
 IF_EXISTS = ("skip", "update", "fail")
@@ -361,8 +363,8 @@ def lookup_error(kind: str, name: Any) -> TktctlError:
 class Transfer:
     """Bulk import and export of complete tickets."""
 
-    def __init__(self, desk: Desk) -> None:
-        self.desk = desk
+    def __init__(self, store: Store) -> None:
+        self.store = store
 
     def import_tickets(
         self,
@@ -396,7 +398,7 @@ class Transfer:
                         progress(len(batch))
             finally:
                 if not dry_run:  # also after a failed batch: those before it are committed
-                    self.desk.checkpoint()
+                    self.store.checkpoint()
         outcomes.sort(key=lambda o: o["line"])
         if totals["failed"]:
             failure = PartialFailure(f"{totals['failed']} of {plural(len(outcomes), 'record')} failed", outcomes)
@@ -408,8 +410,8 @@ class Transfer:
     ) -> tuple[list[Row], list[Record]]:
         rows: list[Row] = []
         bad: list[Record] = []
-        with self.desk.read() as unit:
-            checker = Checker(unit, self.desk.numbers, if_exists)
+        with self.store.read() as unit:
+            checker = Checker(unit, self.store.numbers, if_exists)
             seen: dict[str, dict[str, int]] = {"external_id": {}, "tn": {}}
             for line, raw in records:
                 try:
@@ -437,7 +439,7 @@ class Transfer:
         With ``keep_going`` a refused record is reported and each update runs in its own
         savepoint, so a failed one leaves nothing behind while the others stay.
         """
-        with self.desk.write(dry_run=dry_run, bulk=True) as unit, _custom_plans(unit):
+        with self.store.write(dry_run=dry_run, bulk=True) as unit, _custom_plans(unit):
             existing = _existing(unit, batch)
             outcomes: list[Record] = []
             fresh: list[Row] = []
@@ -459,7 +461,7 @@ class Transfer:
         if not rows:
             return []
         _require_create(unit, rows)
-        numbers = self.desk.numbers
+        numbers = self.store.numbers
         needed = sum(1 for r in rows if not r.ticket["tn"])
         given = {r.ticket["tn"] for r in rows if r.ticket["tn"]}
         fresh = iter(
@@ -508,18 +510,18 @@ class Transfer:
             _insert_rows(conn, Article.__table__, articles)
         if history:
             _insert_rows(conn, History.__table__, history)
-        timed = {q for q, sla in escalation.slas(unit).items() if sla.any}
+        timed = {q for q, sla in deadlines.slas(unit).items() if sla.any}
         if timed:  # deadlines after the articles: an agent's answer or a customer's contact moves them
-            escalation.refresh(unit, [ids[r.ticket["tn"]] for r in rows if r.ticket["queue_id"] in timed])
+            deadlines.refresh(unit, [ids[r.ticket["tn"]] for r in rows if r.ticket["queue_id"] in timed])
         return [_outcome(row, "created", row.ticket["tn"]) for row in rows]
 
     # Export --------------------------------------------------------------------------
 
     def export_tickets(self, selection: TicketFilter | None = None) -> Iterator[Record]:
         """Complete tickets (articles with attachments' metadata, history), streamed in chunks."""
-        from tktctl.services.tickets import TicketFilter, filter_clauses
+        from tktctl.tickets.verbs import TicketFilter, filter_clauses
 
-        with self.desk.read() as unit:
+        with self.store.read() as unit:
             clauses = filter_clauses(unit, selection or TicketFilter())
             ids = list(unit.session.scalars(select(Ticket.id).where(*clauses).order_by(Ticket.id)))
             for part in chunks(ids):
@@ -652,7 +654,7 @@ def _update(unit: Unit, row: Row, ticket_id: int) -> None:
     In the order an agent would run the verbs: the owner last, so that an agent who hands
     over a ticket locked by himself may still change the rest of it first.
     """
-    from tktctl.services import tickets as verbs
+    from tktctl.tickets import verbs
 
     new, given = row.ticket, row.given
     current = unit.session.execute(select(*UPDATE_COLUMNS).where(Ticket.id == ticket_id).with_for_update()).one()
@@ -718,7 +720,7 @@ class _NewHistory:
 
 
 def _complete(unit: Unit, ids: Sequence[int]) -> Iterator[Record]:
-    from tktctl.services.records import articles_of, history_select
+    from tktctl.tickets.records import articles_of, history_select
 
     tickets = {row.id: ticket_record(row) for row in unit.session.execute(ticket_select().where(Ticket.id.in_(ids)))}
     by_ticket = articles_of(unit, ids)
@@ -740,7 +742,7 @@ def _complete(unit: Unit, ids: Sequence[int]) -> Iterator[Record]:
         yield record
 
 
-def copy_desk(source: Desk, target_url: str, progress: Callable[[int], None] | None = None) -> list[Record]:
+def copy_desk(source: Store, target_url: str, progress: Callable[[int], None] | None = None) -> list[Record]:
     """Copy every table, ids and ticket numbers included, into an empty database; then verify it.
 
     The target is migrated first and written in one transaction (all or nothing); on
@@ -749,16 +751,16 @@ def copy_desk(source: Desk, target_url: str, progress: Callable[[int], None] | N
     """
     from sqlalchemy import text
 
+    from tktctl.core.unit import Store
     from tktctl.db.engine import normalise_url
     from tktctl.db.models import Base
-    from tktctl.services.desk import Desk as DeskClass
 
     if normalise_url(target_url) == normalise_url(source.url):
         raise UsageError("the target is the source database")
     source.status()  # reachable
     with source.read() as unit:  # the source must be a desk of this version
         permissions.require_admin(unit)  # every table, password hashes included: as `desk dump`
-    target = DeskClass(target_url)
+    target = Store(target_url)
     try:
         target.upgrade()
         with target.engine.connect() as conn:
@@ -787,7 +789,7 @@ def copy_desk(source: Desk, target_url: str, progress: Callable[[int], None] | N
         target.close()
 
 
-def verify_copy(source: Desk, target: Desk) -> list[Record]:
+def verify_copy(source: Store, target: Store) -> list[Record]:
     """Row count and SHA-256 of every table on both sides; a difference is a database error."""
     from tktctl.db.models import Base
     from tktctl.errors import DatabaseError

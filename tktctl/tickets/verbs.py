@@ -14,22 +14,10 @@ from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import ColumnElement, func, or_, select
 
-from tktctl.db.models import Agent, History, Queue, State, Ticket
-from tktctl.db.sqljson import json_object
-from tktctl.errors import ConflictError, PartialFailure, TktctlError, UsageError
-from tktctl.services import changes, escalation, lookup, permissions
-from tktctl.services.changes import Entry, Selected, count_of, name_of
-from tktctl.services.lookup import chunks
-from tktctl.services.numbering import next_numbers
-from tktctl.services.records import (
-    Record,
-    articles,
-    history_records,
-    ticket_record,
-    ticket_select,
-    tickets_by_id,
-)
-from tktctl.services.vocabulary import (
+from tktctl.access import permissions
+from tktctl.core import lookup
+from tktctl.core.lookup import chunks
+from tktctl.core.vocabulary import (
     CHANNELS,
     SENDERS,
     check_body,
@@ -39,10 +27,25 @@ from tktctl.services.vocabulary import (
     clean_text,
     parse_priority,
 )
+from tktctl.db.models import Agent, History, Queue, State, Ticket
+from tktctl.db.sqljson import json_object
+from tktctl.errors import ConflictError, PartialFailure, TktctlError, UsageError
+from tktctl.sla import deadlines
 from tktctl.text import plural
+from tktctl.tickets import changes
+from tktctl.tickets.changes import Entry, Selected, count_of, name_of
+from tktctl.tickets.numbering import next_numbers
+from tktctl.tickets.records import (
+    Record,
+    articles,
+    history_records,
+    ticket_record,
+    ticket_select,
+    tickets_by_id,
+)
 
 if TYPE_CHECKING:
-    from tktctl.services.desk import Desk, Unit
+    from tktctl.core.unit import Store, Unit
 
 Change = Callable[["Unit", Selected], int]
 
@@ -252,14 +255,14 @@ def fields_change(unit: Unit, sel: Selected, values: dict[str, str | None]) -> i
 class Tickets:
     """Ticket operations of one desk; each call is one transaction (or one per ticket)."""
 
-    def __init__(self, desk: Desk) -> None:
-        self.desk = desk
+    def __init__(self, store: Store) -> None:
+        self.store = store
 
     # Reading -------------------------------------------------------------------------
 
     def show(self, ref: str) -> Record:
         """The ticket with its articles (and their attachments' metadata)."""
-        with self.desk.read() as unit:
+        with self.store.read() as unit:
             row = permissions.tickets(unit, [ref], lock=False)[0]
             record = tickets_by_id(unit, [row.id])[0]
             record["articles"] = articles(unit, row.id)
@@ -271,7 +274,7 @@ class Tickets:
         """Matching tickets, streamed from the database in batches."""
         if limit is not None:
             check_limit(limit)
-        with self.desk.read() as unit:
+        with self.store.read() as unit:
             statement = ticket_select().where(*filter_clauses(unit, selection or TicketFilter()))
             statement = statement.order_by(*_order(sort))
             if limit is not None:
@@ -281,7 +284,7 @@ class Tickets:
 
     def history(self, ref: str) -> list[Record]:
         """The ticket's history, oldest first."""
-        with self.desk.read() as unit:
+        with self.store.read() as unit:
             row = permissions.tickets(unit, [ref], lock=False)[0]
             return list(history_records(unit, History.ticket_id == row.id))
 
@@ -317,11 +320,11 @@ class Tickets:
         clean_line("from", from_)
         if external_id is not None and not external_id.strip():
             raise UsageError("external id must not be empty")
-        check_body("body", body, self.desk.max_body_bytes)
+        check_body("body", body, self.store.max_body_bytes)
         choice("channel", channel, CHANNELS)
         sender = choice("sender", sender or ("agent" if channel == "internal" else "customer"), SENDERS)
         priority_id = parse_priority(priority)
-        with self.desk.write() as unit:
+        with self.store.write() as unit:
             permissions.require(unit, "create", [lookup.queue(unit, queue).group_id])
             if external_id is not None:
                 existing = self._by_external_id(unit, external_id)
@@ -332,7 +335,7 @@ class Tickets:
             start = changes.target_state(unit, state, until)
             owner_id = lookup.agent(unit, owner, for_write=True).id if owner else unit.actor.id
             responsible_id = lookup.agent(unit, responsible, for_write=True).id if responsible else None
-            numbers = self.desk.numbers
+            numbers = self.store.numbers
             (tn,) = next_numbers(unit.session, generator=numbers.generator, system_id=numbers.system_id, now=unit.now)
             # The counter's row lock serialises creators: a racing retry of the same key sees ours now.
             if external_id is not None:
@@ -368,10 +371,9 @@ class Tickets:
                 )
                 entries.append((ticket_id, changes.article_history(channel, sender), target.id, {"channel": channel}))
             changes.add_history(unit, entries)
-            from tktctl.services import mailout  # the email library: only where a ticket is created
 
-            mailout.notify_agents(unit, [ticket_id], "NewTicket")
-            escalation.refresh(unit, [ticket_id])
+            unit.publish("NewTicket", [ticket_id])
+            deadlines.refresh(unit, [ticket_id])
             record = tickets_by_id(unit, [ticket_id])[0]
             return {**record, "created_now": True}
 
@@ -433,12 +435,12 @@ class Tickets:
         """The ticket numbers of a selection, for one transaction per ticket."""
         if not isinstance(selection, TicketFilter):
             return lookup.unique_refs(selection)
-        with self.desk.read() as unit:
+        with self.store.read() as unit:
             statement = select(Ticket.tn).where(*filter_clauses(unit, selection)).order_by(Ticket.id)
             return list(unit.session.scalars(statement))
 
     def _apply(self, selection: Selection, change: Change, *, dry_run: bool) -> BulkResult:
-        with self.desk.write(dry_run=dry_run) as unit:
+        with self.store.write(dry_run=dry_run) as unit:
             sel = _select(unit, selection)
             changed = change(unit, sel)
             if dry_run:
@@ -447,13 +449,13 @@ class Tickets:
 
     def _records(self, ids: Sequence[int]) -> Iterator[Record]:
         """Tickets after a change, streamed in chunks (a filter may have matched a million)."""
-        with self.desk.read() as unit:
+        with self.store.read() as unit:
             for part in chunks(ids):
                 yield from tickets_by_id(unit, part)
 
     def count(self, selection: TicketFilter | None = None) -> int:
         """How many tickets match."""
-        with self.desk.read() as unit:
+        with self.store.read() as unit:
             where = filter_clauses(unit, selection or TicketFilter())
             return unit.session.scalar(count_of(Ticket).where(*where)) or 0
 
@@ -464,7 +466,7 @@ class Tickets:
             raise UsageError(
                 f"cannot group by {', '.join(unknown) or '(nothing)'}; choose from {', '.join(STATS_KEYS)}"
             )
-        with self.desk.read() as unit:
+        with self.store.read() as unit:
             source = ticket_select().where(*filter_clauses(unit, selection or TicketFilter())).subquery()
             keys = [source.c[STATS_KEYS[b]].label(b) for b in by]
             statement = select(*keys, func.count().label("count")).group_by(*keys).order_by(*keys)
@@ -549,7 +551,7 @@ class Tickets:
         self, selection: Selection, *, to: str = "closed successful", note: str | None = None, **options: Any
     ) -> BulkResult:
         clean_text("note", note)
-        check_body("note", note, self.desk.max_body_bytes)
+        check_body("note", note, self.store.max_body_bytes)
 
         def change(unit: Unit, sel: Selected) -> int:
             target = changes.target_state(unit, to, None)
@@ -601,7 +603,7 @@ class Tickets:
         Given one ticket number as a string, returns that ticket's record.
         """
         clean_text("body", body, required=True)
-        check_body("body", body, self.desk.max_body_bytes)
+        check_body("body", body, self.store.max_body_bytes)
         clean_text("subject", subject)
 
         def change(unit: Unit, sel: Selected) -> int:
