@@ -18,7 +18,7 @@ from hypothesis import strategies as st
 from tests.conftest import Cli, dump
 from tktctl.api import Desk, TicketFilter
 from tktctl.errors import TktctlError, UsageError
-from tktctl.tickets.transfer import read_records
+from tktctl.tickets.importcheck import read_records
 
 
 def create(cli: Cli, *args: str) -> str:

@@ -37,11 +37,13 @@ ALLOWED: dict[tuple[str, str, str], str] = {
     ("tickets/changes.py", "insert", "ticket_history"): "the primitive: apply's INSERT … SELECT, add_history",
     ("tickets/changes.py", "insert", "article"): "the primitive: add_article, add_notes",
     ("sla/deadlines.py", "update", "ticket"): "the deadline index only (escalation_* columns, "
-    "first_closed_at, escalation_fired_at): derived data that changes.py refreshes through it",
+    "first_closed_at): derived data that changes.py refreshes through it",
+    ("automation/escalation.py", "update", "ticket"): "escalation_fired_at only: when the run last fired "
+    "(derived data; the run's history rows and actions go through changes.py)",
     ("tickets/transfer.py", "insert", "article"): "the import's bulk insert of checked records "
     "(one executemany per batch; history rows go through the same bulk path)",
     ("tickets/transfer.py", "insert", "article_attachment"): "the import's bulk insert of attachment metadata",
-    ("tickets/transfer.py", "insert", "<dynamic>"): "_insert_rows: the import's bulk insert (COPY/executemany) "
+    ("db/bulk.py", "insert", "<dynamic>"): "insert_rows: the import's bulk insert (COPY/executemany) "
     "and `db copy`, which copies every table verbatim into an empty database",
     ("mail/ingest.py", "insert", "article_attachment"): "an ingested article's attachments, right after "
     "changes.add_article in the same transaction (the article carries the history)",

@@ -10,7 +10,7 @@ from tktctl.errors import (
     TktctlError,
     UsageError,
 )
-from tktctl.tickets.verbs import TicketFilter
+from tktctl.tickets.selection import TicketFilter
 
 __all__ = [
     "ConflictError",

@@ -26,14 +26,14 @@ if TYPE_CHECKING:
     from tktctl.access.audit import AuditLog
     from tktctl.access.customers import Customers
     from tktctl.access.groups import Groups, Roles
+    from tktctl.automation.escalation import Escalations
     from tktctl.automation.jobs import Jobs
     from tktctl.automation.maint import Maintenance
     from tktctl.mail.autoresponses import AutoResponses
-    from tktctl.mail.ingest import Mail
+    from tktctl.mail.service import Mail
     from tktctl.setup.deskconfig import DeskConfig
     from tktctl.setup.queues import Queues
     from tktctl.sla.calendars import Calendars
-    from tktctl.sla.deadlines import Escalations
     from tktctl.tickets.history import HistoryLog
     from tktctl.tickets.transfer import Transfer
     from tktctl.tickets.verbs import Tickets
@@ -111,7 +111,7 @@ class Desk(Store):
     @cached_property
     def mail(self) -> Mail:
         """Mail in and out; ``mail``/``smtp`` are the profile's sections of the same names."""
-        from tktctl.mail.ingest import Mail
+        from tktctl.mail.service import Mail
 
         return Mail(self, self.mail_config, self.smtp_config)
 
@@ -129,7 +129,7 @@ class Desk(Store):
 
     @cached_property
     def escalations(self) -> Escalations:
-        from tktctl.sla.deadlines import Escalations
+        from tktctl.automation.escalation import Escalations
 
         return Escalations(self)
 

@@ -14,10 +14,10 @@ from sqlalchemy import select
 
 from tktctl.access import audit, passwords, permissions
 from tktctl.access.groups import UNSET, apply_changes, existing
+from tktctl.core.record import Record
 from tktctl.core.vocabulary import check_login, clean_line
 from tktctl.db.models import Agent, Customer
 from tktctl.errors import NotFoundError
-from tktctl.tickets.records import Record
 
 if TYPE_CHECKING:
     from tktctl.core.unit import Store, Unit

@@ -15,10 +15,10 @@ from sqlalchemy import delete, insert, select
 from tktctl.access import audit, permissions
 from tktctl.access.groups import Groups, Roles, check_item, mapping, members, set_members
 from tktctl.core import lookup
+from tktctl.core.record import Record
 from tktctl.core.vocabulary import PERMISSIONS
 from tktctl.db.models import Agent, AgentGrant, Group, Role, RoleGrant
 from tktctl.errors import UsageError
-from tktctl.tickets.records import Record
 
 if TYPE_CHECKING:
     from tktctl.core.unit import Store, Unit

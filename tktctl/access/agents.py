@@ -10,9 +10,9 @@ from tktctl.access import permissions
 from tktctl.access.accounts import Accounts
 from tktctl.access.groups import UNSET, apply_changes
 from tktctl.core import lookup
+from tktctl.core.record import Record
 from tktctl.db.models import Agent, Queue, QueueSubscription
 from tktctl.errors import ConflictError, UsageError
-from tktctl.tickets.records import Record
 
 if TYPE_CHECKING:
     from tktctl.core.unit import Unit

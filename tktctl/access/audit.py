@@ -14,9 +14,9 @@ from sqlalchemy import insert, select
 
 from tktctl.access import permissions
 from tktctl.core import lookup
+from tktctl.core.record import Record, between
 from tktctl.db.models import Agent, AuditEntry
 from tktctl.isotime import iso
-from tktctl.tickets.records import Record, between
 
 if TYPE_CHECKING:
     from tktctl.core.unit import Store, Unit

@@ -9,10 +9,10 @@ from sqlalchemy import select
 from tktctl.access import passwords
 from tktctl.access.accounts import Accounts
 from tktctl.access.groups import UNSET
+from tktctl.core.record import Record
 from tktctl.core.vocabulary import check_login
 from tktctl.db.models import Customer
 from tktctl.errors import PermissionDeniedError
-from tktctl.tickets.records import Record
 
 # One message for every failure, so that a caller learns nothing about which logins exist.
 AUTH_FAILED = "authentication failed"

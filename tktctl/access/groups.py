@@ -12,10 +12,10 @@ from sqlalchemy import delete, insert, select
 
 from tktctl.access import audit, permissions
 from tktctl.core import lookup
+from tktctl.core.record import Record
 from tktctl.core.vocabulary import clean_line, clean_text
 from tktctl.db.models import Agent, Group, Role, RoleAgent
 from tktctl.errors import ConflictError, NotFoundError, UsageError
-from tktctl.tickets.records import Record
 
 if TYPE_CHECKING:
     from tktctl.core.unit import Store, Unit

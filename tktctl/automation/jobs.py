@@ -32,22 +32,22 @@ from sqlalchemy import delete, select
 from tktctl.access import permissions
 from tktctl.core import joblock, lookup
 from tktctl.core.lookup import TICKET_ROW_COLUMNS, TicketRow
+from tktctl.core.record import Record
 from tktctl.core.vocabulary import clean_line, clean_text, parse_priority
 from tktctl.db.models import Job, Ticket
 from tktctl.errors import NotFoundError, UsageError
 
 if TYPE_CHECKING:
     from tktctl.core.unit import Store, Unit
-    from tktctl.tickets.verbs import TicketFilter
+    from tktctl.tickets.selection import TicketFilter
 
-Record = dict[str, Any]
 JOB_KEYS = ("name", "filter", "actions")
 ACTIONS = ("priority", "move", "state", "pending-until", "owner", "lock", "note")
 _STEPS = re.compile(r"^([+-])(\d+)$")
 
 
 def _filter_fields() -> tuple[str, ...]:
-    from tktctl.tickets.verbs import TicketFilter
+    from tktctl.tickets.selection import TicketFilter
 
     return tuple(f.name.replace("_", "-") for f in fields(TicketFilter))
 
@@ -96,7 +96,7 @@ def _priority(value: Any) -> tuple[int | None, int]:
 
 
 def ticket_filter(selection: Mapping[str, Any]) -> TicketFilter:
-    from tktctl.tickets.verbs import TicketFilter
+    from tktctl.tickets.selection import TicketFilter
 
     values: dict[str, Any] = {}
     for key, value in selection.items():
@@ -187,7 +187,7 @@ def _get(unit: Unit, name: str) -> Job:
 
 def _run(unit: Unit, definition: dict[str, Any]) -> list[Record]:
     from tktctl.tickets import changes
-    from tktctl.tickets.verbs import filter_clauses
+    from tktctl.tickets.selection import filter_clauses
 
     job, actions = definition["name"], definition["actions"]
     where = filter_clauses(unit, ticket_filter(definition["filter"]))

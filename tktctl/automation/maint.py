@@ -19,6 +19,7 @@ from sqlalchemy.orm import aliased
 from tktctl.access import permissions
 from tktctl.core import joblock, lookup
 from tktctl.core.lookup import TICKET_ROW_COLUMNS, TicketRow
+from tktctl.core.record import Record
 from tktctl.db.models import Notification, Queue, Ticket
 from tktctl.isotime import iso
 from tktctl.sla import deadlines
@@ -27,7 +28,6 @@ from tktctl.sla.businesstime import working_between
 if TYPE_CHECKING:
     from tktctl.core.unit import Store, Unit
 
-Record = dict[str, Any]
 # OTRS's StateAfterPending: where a pending auto state leads when its time has passed.
 AFTER_PENDING = {"pending auto close+": "closed successful", "pending auto close-": "closed unsuccessful"}
 REMINDER = "PendingReminder"

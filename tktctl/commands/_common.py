@@ -168,7 +168,7 @@ SelectRefs = Annotated[
 
 
 def _ticket_filter(taken: dict[str, Any]) -> Any:
-    from tktctl.tickets.verbs import TicketFilter
+    from tktctl.tickets.selection import TicketFilter
 
     return TicketFilter(**{name: taken[name] for name, *_ in FILTERS if taken[name]})
 

@@ -23,7 +23,7 @@ from tktctl.errors import TempFail, UsageError
 from tktctl.formats import kinds
 
 if TYPE_CHECKING:
-    from tktctl.mail.ingest import Mail
+    from tktctl.mail.service import Mail
 
 app = typer.Typer(help="Mail in (ingest, fetch) and out (outbox, send); dead letters.", no_args_is_help=True)
 

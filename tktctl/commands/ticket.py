@@ -129,7 +129,7 @@ def _import(
     from pathlib import Path
 
     from tktctl.errors import PartialFailure
-    from tktctl.tickets.transfer import read_records
+    from tktctl.tickets.importcheck import read_records
 
     fmt = input_format or FORMAT_BY_SUFFIX.get(Path(source).suffix.lower())
     with open_input(source) as stream, progress_bar() as step:

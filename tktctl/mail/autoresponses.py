@@ -9,11 +9,11 @@ from sqlalchemy import delete, insert, select
 
 from tktctl.access import permissions
 from tktctl.core import lookup
+from tktctl.core.record import Record
 from tktctl.core.vocabulary import choice, clean_line, clean_text
 from tktctl.db.models import AutoResponse, Queue, QueueAutoResponse
 from tktctl.errors import ConflictError, NotFoundError, UsageError
 from tktctl.mail.outbound import AUTO_TYPES
-from tktctl.tickets.records import Record
 
 if TYPE_CHECKING:
     from tktctl.core.unit import Store, Unit

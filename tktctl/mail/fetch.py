@@ -15,8 +15,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from tktctl.core.record import Record
 from tktctl.errors import TempFail, UsageError
-from tktctl.tickets.records import Record
 
 Store = Callable[[bytes, str], Record]
 PROTOCOLS = {"imap": 143, "imaps": 993, "pop3": 110, "pop3s": 995}

@@ -1,4 +1,4 @@
-"""The mail interface: messages in (pipe, batch, IMAP/POP3), answers and auto-responses out.
+"""Messages in (pipe, batch, IMAP/POP3): new tickets, follow-ups, dead letters and auto-responses.
 
 One message is one transaction: the ticket (or follow-up), its article, the raw message,
 attachments, history and the outgoing mail in the outbox commit together or not at all.
@@ -10,8 +10,7 @@ recognised by its SHA-256, so a redelivery after a crash is a no-op, never a sec
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterator, Sequence
-from email.utils import parseaddr
+from collections.abc import Callable, Iterator
 from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
@@ -20,15 +19,15 @@ from sqlalchemy import insert, select, update
 from tktctl.access import permissions
 from tktctl.core import lookup
 from tktctl.core.lookup import TicketRow
-from tktctl.core.vocabulary import PENDING_TYPES, TITLE_MAX, check_limit, parse_priority
-from tktctl.db.models import Article, ArticlePlain, Attachment, MailFailed, MailOutbox, Queue, Ticket
-from tktctl.errors import ConflictError, DatabaseError, NotFoundError, TempFail, TktctlError, UsageError
+from tktctl.core.record import Record
+from tktctl.core.vocabulary import PENDING_TYPES, TITLE_MAX, parse_priority
+from tktctl.db.models import Article, ArticlePlain, Attachment, MailFailed, Queue, Ticket
+from tktctl.errors import ConflictError, DatabaseError, TempFail, TktctlError
 from tktctl.mail import outbound
 from tktctl.mail.parse import Inbound, Rejected, clean, parse
 from tktctl.tickets import changes
 from tktctl.tickets.changes import PRIORITY_NAMES, Selected
 from tktctl.tickets.numbering import next_numbers
-from tktctl.tickets.records import Record, articles, tickets_by_id
 
 if TYPE_CHECKING:
     from tktctl.core.unit import Store, Unit
@@ -48,7 +47,7 @@ ATTACHMENT_COLUMNS = (
 )
 
 
-def _nothing() -> None:
+def no_seal() -> None:
     """The default seal: nothing to protect outside the command line."""
 
 
@@ -76,8 +75,8 @@ def _result(action: str, inbound: Inbound | None, **extra: Any) -> Record:
     return record
 
 
-class Mail:
-    """Mail operations of one desk."""
+class Inbox:
+    """Messages in: one message, one transaction (see the module's docstring)."""
 
     def __init__(self, store: Store, mail_config: Any = None, smtp_config: Any = None) -> None:
         self.store = store
@@ -95,7 +94,7 @@ class Mail:
     # Inbound ------------------------------------------------------------------------------
 
     def ingest(
-        self, raw: bytes, *, target_queue: str | None = None, untrusted: bool = False, seal: Seal = _nothing
+        self, raw: bytes, *, target_queue: str | None = None, untrusted: bool = False, seal: Seal = no_seal
     ) -> Record:
         """Store one message as a ticket or follow-up, or as a dead letter; TempFail when the MTA should retry.
 
@@ -389,201 +388,6 @@ class Mail:
         )
         return reason or f"{kind} queued"
 
-    def _require_admin(self) -> None:
-        """Mail administration (fetching, sending, dead letters, the outbox) is the desk admins' job."""
-        with self.store.read() as unit:
-            permissions.require_admin(unit)
-
-    # Dead letters -------------------------------------------------------------------------
-
-    def failed(self, *, include_done: bool = False) -> list[Record]:
-        """Dead letters, oldest first (those already reprocessed only with ``include_done``)."""
-        with self.store.read() as unit:
-            permissions.require_admin(unit)  # they hold whole messages, whatever queue they were meant for
-            statement = select(
-                MailFailed.id,
-                MailFailed.status,
-                MailFailed.reason,
-                MailFailed.sender,
-                MailFailed.subject,
-                MailFailed.size,
-                MailFailed.received,
-                MailFailed.retried,
-                MailFailed.ticket_tn.label("ticket"),
-                MailFailed.actor,
-            ).order_by(MailFailed.id)
-            if not include_done:
-                statement = statement.where(MailFailed.status == "failed")
-            return [dict(r._mapping) for r in unit.session.execute(statement)]
-
-    def retry(self, ids: Sequence[int] = (), *, seal: Seal = _nothing, unseal: Seal = _nothing) -> list[Record]:
-        """Reprocess dead letters (all that failed when ``ids`` is empty); each keeps its row, updated.
-
-        Each is processed as the agent who ingested it (with that agent's permissions), not as
-        the admin retrying; one from before that was recorded acts as the admin.
-        """
-        with self.store.read() as unit:
-            permissions.require_admin(unit)
-            statement = select(
-                MailFailed.id,
-                MailFailed.options,
-                MailFailed.content,
-                MailFailed.status,
-                MailFailed.actor,
-                MailFailed.size,
-            )
-            statement = statement.where(MailFailed.id.in_(list(ids))) if ids else statement
-            rows = {r.id: r for r in unit.session.execute(statement.order_by(MailFailed.id))}
-        missing = [i for i in ids if i not in rows]
-        if missing:
-            raise NotFoundError(f"dead letter {missing[0]} not found", ref=str(missing[0]))
-        results = []
-        for row in rows.values():
-            if row.status != "failed":
-                if ids:
-                    raise ConflictError(f"dead letter {row.id} was already processed", ref=str(row.id))
-                continue
-            if len(row.content) < row.size:  # only its headers and a prefix were kept
-                if ids:
-                    raise ConflictError(
-                        f"dead letter {row.id} kept only the first {len(row.content)} of its {row.size} bytes; "
-                        "it cannot be reprocessed (the sender must send it again)",
-                        ref=str(row.id),
-                    )
-                continue
-            options = dict(row.options or {})
-            actor = row.actor or self.store.actor_login
-            result = self._guarded(lambda r=row, o=options, a=actor: self._ingest(r.content, o, r.id, seal, a))
-            unseal()
-            results.append({**result, "failed_id": row.id})
-        return results
-
-    # Fetching ------------------------------------------------------------------------------
-
-    def fetch(self, account: str | None = None, *, seal: Seal = _nothing, unseal: Seal = _nothing) -> list[Record]:
-        """Fetch from the configured IMAP/POP3 accounts; a message leaves the server only once committed."""
-        from tktctl.mail import fetch
-
-        self._require_admin()
-        accounts = self.settings.accounts
-        if account is not None:
-            if account not in accounts:
-                raise NotFoundError(f"mail account {account!r} not found in the profile's mail.accounts", ref=account)
-            accounts = {account: accounts[account]}
-        if not accounts:
-            raise UsageError("no mail accounts configured (profile key mail.accounts)")
-        results: list[Record] = []
-        for name, config in accounts.items():
-            source = fetch.Account.from_config(name, config)
-
-            def store(raw: bytes, where: str, src: fetch.Account = source) -> Record:
-                result = self.ingest(raw, target_queue=src.target_queue, untrusted=src.untrusted, seal=seal)
-                unseal()
-                results.append({**result, "source": where})
-                return result
-
-            fetch.fetch(source, store)
-        return results
-
-    # Outbound -------------------------------------------------------------------------------
-
-    def outbox(self, *, status: Sequence[str] = ("pending", "failed")) -> list[Record]:
-        with self.store.read() as unit:
-            permissions.require_admin(unit)  # notifications name tickets of every queue
-            return list(_outbox_records(unit, select_outbox().where(MailOutbox.status.in_(list(status)))))
-
-    def send(self, *, limit: int = 500) -> list[Record]:
-        """Deliver due outbox mail over SMTP; failures wait (1, 2, 4 ... minutes), 5xx or 10 attempts fail."""
-        from tktctl.mail import send
-
-        check_limit(limit)
-        smtp = outbound.SmtpSettings.resolve(self.smtp_config)  # bad settings are usage errors, before the database
-        self._require_admin()
-        return send.deliver(self.store, smtp, limit)
-
-    def reply(self, ref: str, *, body: str, subject: str | None = None, to: str | None = None) -> Record:
-        """The agent's answer to the customer: an email article, SendAnswer history and outgoing mail."""
-        from tktctl.core.vocabulary import check_body, clean_line, clean_text
-
-        clean_text("body", body, required=True)
-        check_body("body", body, self.store.max_body_bytes)
-        clean_text("subject", subject, limit=1000)
-        clean_line("to", to, limit=1000)
-        with self.store.write() as unit:
-            row = permissions.tickets(unit, [ref], lock=True)[0]
-            permissions.require(unit, "rw", lookup.group_ids(unit, [row]))
-            changes.guard_locks(unit, Selected.of([row.id]))
-            last = unit.session.execute(
-                select(Article)
-                .where(Article.ticket_id == row.id, Article.sender == "customer", Article.channel == "email")
-                .order_by(Article.id.desc())
-                .limit(1)
-            ).scalar_one_or_none()
-            ticket = tickets_by_id(unit, [row.id])[0]
-            recipient = to or (last.a_from if last else None) or ticket["customer"]
-            address = parseaddr(recipient or "")[1]
-            if "@" not in address:
-                raise UsageError(f"ticket {row.tn} has no customer email address; give --to ADDRESS", ref=row.tn)
-            base = subject or (last.subject if last and last.subject else ticket["title"])
-            base = base if subject or re.match(r"(?i)re:", base) else f"Re: {base}"
-            title = outbound.with_hook(base, row.tn)
-            sender = self.settings.queue_address(ticket["queue"])
-            references = re.findall(r"<[^<>\s]+>", (last.a_references or "") if last else "")
-            article_id = outbound.send_article(
-                unit,
-                ticket_id=row.id,
-                queue_id=row.queue_id,
-                kind="answer",
-                author="agent",
-                sender=sender,
-                to=recipient or address,
-                recipient=address,
-                subject=title,
-                body=body,
-                in_reply_to=last.message_id if last else None,
-                references=references,
-                envelope_from=sender,
-                history_type="SendAnswer",
-            )
-            changes.apply(unit, Selected.of([row.id]), {}, [])
-            return next(a for a in articles(unit, row.id) if a["id"] == article_id)
-
-    # Attachments ---------------------------------------------------------------------------
-
-    def attachments(self, ref: str) -> list[Record]:
-        with self.store.read() as unit:
-            row = permissions.tickets(unit, [ref], lock=False)[0]
-            found = unit.session.execute(
-                select(
-                    Attachment.id, Attachment.article_id, Attachment.filename, Attachment.content_type, Attachment.size
-                )
-                .join(Article, Article.id == Attachment.article_id)
-                .where(Article.ticket_id == row.id)
-                .order_by(Attachment.id)
-            )
-            return [{"ticket": row.tn, **r._mapping} for r in found]
-
-    def attachment(self, ref: str, attachment_id: int) -> tuple[Record, bytes]:
-        """One attachment's record and content (it must belong to the ticket named)."""
-        with self.store.read() as unit:
-            row = permissions.tickets(unit, [ref], lock=False)[0]
-            found = unit.session.execute(
-                select(Attachment)
-                .join(Article, Article.id == Attachment.article_id)
-                .where(Article.ticket_id == row.id, Attachment.id == attachment_id)
-            ).scalar_one_or_none()
-            if found is None:
-                raise NotFoundError(f"ticket {row.tn} has no attachment {attachment_id}", ref=str(attachment_id))
-            record = {
-                "ticket": row.tn,
-                "id": found.id,
-                "article_id": found.article_id,
-                "filename": found.filename,
-                "content_type": found.content_type,
-                "size": found.size,
-            }
-            return record, found.content
-
 
 def _capped(body: str, limit: int) -> str:
     """A mail body over the cap is cut there, with a note (the raw message keeps it whole)."""
@@ -610,32 +414,3 @@ def _valid(get: Callable[[], Any], given: bool) -> Any:
         return get()
     except TktctlError:
         return None
-
-
-def select_outbox() -> Any:
-    return (
-        select(
-            MailOutbox.id,
-            Ticket.tn.label("ticket"),
-            MailOutbox.kind,
-            MailOutbox.recipient,
-            MailOutbox.subject,
-            MailOutbox.status,
-            MailOutbox.attempts,
-            MailOutbox.next_attempt,
-            MailOutbox.last_error,
-            MailOutbox.created,
-            MailOutbox.sent,
-        )
-        .outerjoin(Ticket, Ticket.id == MailOutbox.ticket_id)
-        .order_by(MailOutbox.id)
-    )
-
-
-def _outbox_records(unit: Unit, statement: Any) -> Iterator[Record]:
-    for row in unit.session.execute(statement):
-        yield dict(row._mapping)
-
-
-def outbox_by_id(unit: Unit, ids: Sequence[int]) -> list[Record]:
-    return list(_outbox_records(unit, select_outbox().where(MailOutbox.id.in_(list(ids)))))

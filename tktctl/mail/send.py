@@ -12,9 +12,9 @@ from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import select, update
 
+from tktctl.core.record import Record
 from tktctl.db.models import MailOutbox
 from tktctl.mail.outbound import LEASE, MAX_ATTEMPTS, SmtpSettings, backoff, has_control, smtp_connect
-from tktctl.tickets.records import Record
 
 if TYPE_CHECKING:
     from tktctl.core.unit import Store
@@ -58,7 +58,7 @@ def _record(store: Store, row: Any, error: str | None, permanent: bool) -> None:
 
 def deliver(store: Store, smtp: SmtpSettings, limit: int) -> list[Record]:
     """Send what is due; returns the outbox records of the rows this run handled."""
-    from tktctl.mail.ingest import outbox_by_id
+    from tktctl.mail.outbox import outbox_by_id
 
     due = _claim(store, limit)
     if not due:

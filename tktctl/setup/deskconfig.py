@@ -26,11 +26,11 @@ from tktctl.access import acl, permissions
 from tktctl.access.agents import Agents
 from tktctl.access.groups import Groups, Roles
 from tktctl.automation import jobs
+from tktctl.core.record import Record
 from tktctl.errors import UsageError
 from tktctl.mail import autoresponses
 from tktctl.setup import queues
 from tktctl.sla import calendars
-from tktctl.tickets.records import Record
 
 if TYPE_CHECKING:
     from tktctl.core.unit import Store, Unit

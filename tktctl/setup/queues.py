@@ -10,12 +10,12 @@ from sqlalchemy import delete, exists, func, select
 from tktctl.access import audit, permissions
 from tktctl.access.groups import apply_changes
 from tktctl.core import lookup
+from tktctl.core.record import Record
 from tktctl.core.vocabulary import FOLLOW_UP, choice, clean_line, clean_text
 from tktctl.db.models import Group, Queue, Ticket
 from tktctl.errors import ConflictError, NotFoundError, UsageError
 from tktctl.sla import deadlines
 from tktctl.text import plural
-from tktctl.tickets.records import Record
 
 if TYPE_CHECKING:
     from tktctl.core.unit import Store, Unit

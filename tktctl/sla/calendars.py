@@ -14,12 +14,12 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import select
 
 from tktctl.access import permissions
+from tktctl.core.record import Record
 from tktctl.core.vocabulary import clean_line, clean_text
 from tktctl.db.models import Calendar, Queue
 from tktctl.errors import ConflictError, NotFoundError, UsageError
 from tktctl.sla import deadlines
 from tktctl.sla.businesstime import DAYS, check_zone, parse_days, parse_holiday, parse_ranges
-from tktctl.tickets.records import Record
 
 if TYPE_CHECKING:
     from tktctl.core.unit import Store, Unit

@@ -8,8 +8,9 @@ from typing import TYPE_CHECKING
 
 from tktctl.access import permissions
 from tktctl.core import lookup
+from tktctl.core.record import Record, between
 from tktctl.db.models import History
-from tktctl.tickets.records import Record, between, history_records
+from tktctl.tickets.records import history_records
 
 if TYPE_CHECKING:
     from tktctl.core.unit import Store

@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Sequence
-from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import ColumnElement, Select, func, select, type_coerce
+from sqlalchemy import ColumnElement, Select, select, type_coerce
 from sqlalchemy.orm import aliased
 from sqlalchemy.types import NullType
 
 from tktctl.core.lookup import chunks
+from tktctl.core.record import Record
 from tktctl.db.models import (
     Agent,
     Article,
@@ -22,7 +22,6 @@ from tktctl.db.models import (
     StateType,
     Ticket,
 )
-from tktctl.errors import UsageError
 from tktctl.sla import deadlines
 
 if TYPE_CHECKING:
@@ -30,7 +29,6 @@ if TYPE_CHECKING:
 
     from tktctl.core.unit import Unit
 
-Record = dict[str, Any]
 _owner = aliased(Agent, name="owner")
 _responsible = aliased(Agent, name="responsible")
 # Rows fetched per round trip (a server-side cursor on PostgreSQL and MySQL). History payloads kept
@@ -202,15 +200,3 @@ def history_records(unit: Unit, *criteria: ColumnElement[bool]) -> Iterator[Reco
                         payloads.clear()
                     payloads[text] = data.copy()
         yield {"id": id_, "ticket": ticket, "type": type_, "actor": actor, "at": at, "data": data}
-
-
-def between(unit: Unit, column: Any, since: str | datetime | None, until: str | datetime | None) -> list[Any]:
-    """``--since``/``--until`` as WHERE clauses on a time column (since inclusive, until exclusive)."""
-    start, end = unit.parse_time(since), unit.parse_time(until)
-    if start is not None and end is not None and end < start:
-        raise UsageError("--until is before --since")
-    return [*([column >= start] if start else []), *([column < end] if end else [])]
-
-
-def count(unit: Unit, statement: Select[Any]) -> int:
-    return unit.session.scalar(select(func.count()).select_from(statement.subquery())) or 0

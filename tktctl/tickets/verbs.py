@@ -8,15 +8,16 @@ transaction; with ``continue_on_error``, one transaction per ticket.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from dataclasses import dataclass, fields
+from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import ColumnElement, func, or_, select
+from sqlalchemy import func, select
 
 from tktctl.access import permissions
 from tktctl.core import lookup
 from tktctl.core.lookup import chunks
+from tktctl.core.record import Record
 from tktctl.core.vocabulary import (
     CHANNELS,
     SENDERS,
@@ -27,142 +28,22 @@ from tktctl.core.vocabulary import (
     clean_text,
     parse_priority,
 )
-from tktctl.db.models import Agent, History, Queue, State, Ticket
+from tktctl.db.models import Agent, History, Ticket
 from tktctl.db.sqljson import json_object
 from tktctl.errors import ConflictError, PartialFailure, TktctlError, UsageError
 from tktctl.sla import deadlines
 from tktctl.text import plural
 from tktctl.tickets import changes
 from tktctl.tickets.changes import Entry, Selected, count_of, name_of
+from tktctl.tickets.guards import assign_change, move_change, prioritize_change, require, select_visible, state_change
 from tktctl.tickets.numbering import next_numbers
-from tktctl.tickets.records import (
-    Record,
-    articles,
-    history_records,
-    ticket_record,
-    ticket_select,
-    tickets_by_id,
-)
+from tktctl.tickets.records import articles, history_records, ticket_record, ticket_select, tickets_by_id
+from tktctl.tickets.selection import Selection, TicketFilter, filter_clauses, order_by_keys
 
 if TYPE_CHECKING:
     from tktctl.core.unit import Store, Unit
 
 Change = Callable[["Unit", Selected], int]
-
-
-@dataclass(frozen=True)
-class TicketFilter:
-    """A selection of tickets, with the flag names of ``ticket list``; empty fields select all."""
-
-    queue: Sequence[str] = ()
-    state: Sequence[str] = ()
-    state_type: Sequence[str] = ()
-    priority: Sequence[str | int] = ()
-    owner: Sequence[str] = ()
-    lock: Sequence[str] = ()
-    customer: Sequence[str] = ()
-    title: str | None = None
-    created_before: str | datetime | None = None
-    created_after: str | datetime | None = None
-    changed_before: str | datetime | None = None
-    changed_after: str | datetime | None = None
-
-    def __post_init__(self) -> None:
-        """Every sequence field as a tuple: one value (``queue="Alerts"``) is one value, not its characters.
-
-        The vocabulary fields also split comma lists (``state_type="open,new"``, contract §5);
-        names (queues, agents, customers) may hold commas and are never split.
-        """
-        for name in (*NAME_FILTERS, *VOCABULARY_FILTERS):
-            value = getattr(self, name)
-            values = () if value is None else (value,) if isinstance(value, (str, int)) else tuple(value)
-            if name in VOCABULARY_FILTERS:
-                values = tuple(part for v in values for part in _comma_list(name, v))
-            object.__setattr__(self, name, values)
-
-    def is_empty(self) -> bool:
-        return not any(getattr(self, f.name) for f in fields(self))
-
-
-NAME_FILTERS = ("queue", "owner", "customer")
-VOCABULARY_FILTERS = ("state", "state_type", "priority", "lock")
-
-
-def _comma_list(name: str, value: str | int) -> Sequence[str | int]:
-    """``"open, new"`` as ``["open", "new"]``; an empty item is a mistake, not "every ticket"."""
-    if not isinstance(value, str):
-        return [value]
-    parts = [part.strip() for part in value.split(",")]
-    if not all(parts):
-        raise UsageError(f"--{name.replace('_', '-')}: empty item in {value!r}")
-    return parts
-
-
-# Tickets named by number (``-`` already read), or chosen by a filter.
-Selection = Iterable[str] | TicketFilter
-
-
-SORT_KEYS: dict[str, Any] = {
-    "id": Ticket.id,
-    "tn": Ticket.tn,
-    "title": Ticket.title,
-    "created": Ticket.created,
-    "changed": Ticket.changed,
-    "priority": Ticket.priority_id,
-    "queue": Queue.name,
-    "state": State.name,
-    "customer": Ticket.customer,
-    "pending_until": Ticket.pending_until,
-}
-
-
-def filter_clauses(unit: Unit, selection: TicketFilter) -> list[ColumnElement[bool]]:
-    """The WHERE clauses of a filter; unknown names are not-found errors, bad values usage errors."""
-    clauses: list[ColumnElement[bool]] = []
-    if selection.queue:
-        clauses.append(Ticket.queue_id.in_([lookup.queue(unit, q).id for q in selection.queue]))
-    if selection.state:
-        clauses.append(Ticket.state_id.in_([lookup.state(unit, s).id for s in selection.state]))
-    if selection.state_type:
-        clauses.append(Ticket.state_id.in_(lookup.state_ids_of_types(unit, selection.state_type)))
-    if selection.priority:
-        clauses.append(Ticket.priority_id.in_([parse_priority(p) for p in selection.priority]))
-    if selection.owner:
-        clauses.append(Ticket.owner_id.in_([lookup.agent(unit, o).id for o in selection.owner]))
-    if selection.lock:
-        locks = {choice("lock", lock, ("locked", "unlocked")) == "locked" for lock in selection.lock}
-        clauses.append(Ticket.locked.in_(sorted(locks)))
-    if selection.customer:
-        clauses.append(Ticket.customer.in_(list(selection.customer)))
-    if selection.title:
-        escaped = selection.title.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-        clauses.append(Ticket.title.like(f"%{escaped}%", escape="\\"))
-    for column, value, before in (
-        (Ticket.created, selection.created_before, True),
-        (Ticket.created, selection.created_after, False),
-        (Ticket.changed, selection.changed_before, True),
-        (Ticket.changed, selection.changed_after, False),
-    ):
-        moment = unit.parse_time(value)
-        if moment is not None:
-            clauses.append(column < moment if before else column >= moment)
-    visible = permissions.visible_tickets(unit)
-    if visible is not None:
-        clauses.append(visible)
-    return clauses
-
-
-def _order(sort: str | None) -> list[Any]:
-    """``-priority,created`` -> ORDER BY; the id breaks ties so pages are stable."""
-    order: list[Any] = []
-    for key in (sort or "id").split(","):
-        key = key.strip()
-        descending = key.startswith("-")
-        column = SORT_KEYS.get(key.lstrip("-+"))
-        if column is None:
-            raise UsageError(f"cannot sort by {key!r}; sort keys: {', '.join(SORT_KEYS)} (prefix - for descending)")
-        order.append(column.desc() if descending else column.asc())
-    return [*order, Ticket.id.asc()]
 
 
 @dataclass
@@ -175,81 +56,6 @@ class BulkResult:
 
     def __iter__(self) -> Iterator[Record]:
         return iter(self.records)
-
-
-def _select(unit: Unit, selection: Selection) -> Selected:
-    """Lock the selected tickets (in id order) and describe them for set-based statements.
-
-    Only tickets the agent may see are selected: a filter leaves the others out, a number of one
-    is "not found" (``permissions.tickets``), so no verb tells an invisible ticket from a missing one.
-    """
-    if isinstance(selection, TicketFilter):
-        where = filter_clauses(unit, selection)
-        statement = select(Ticket.id).where(*where).order_by(Ticket.id).with_for_update()
-        ids = list(unit.session.scalars(statement))
-        return Selected(ids, [where] if ids else [])
-    rows = permissions.tickets(unit, lookup.unique_refs(selection), lock=True)
-    return Selected.of([r.id for r in rows])
-
-
-def _groups(unit: Unit, sel: Selected) -> set[int]:
-    """The groups of the selected tickets' queues: what a permission is checked on."""
-    known = lookup.queues(unit)
-    queue_ids: set[int] = set()
-    for where in sel.parts:
-        queue_ids.update(unit.session.scalars(select(Ticket.queue_id).where(*where).distinct()))
-    return {known[q].group_id for q in queue_ids}
-
-
-def _require(unit: Unit, permission: str, sel: Selected) -> None:
-    """``permission`` on the selected tickets' groups (all visible to the agent, see ``_select``)."""
-    permissions.require(unit, permission, _groups(unit, sel))
-
-
-# The verbs' changes, each with the checks of its verb: also what an import's update runs.
-
-
-def move_change(unit: Unit, sel: Selected, to: str) -> int:
-    """`ticket move`: ``move_into`` on the target, the lock respected; the selection holds only
-    tickets the agent may see (``ro`` on the source, or its owner: see ``_select``)."""
-    target = lookup.queue(unit, to, for_write=True)
-    permissions.require(unit, "move_into", [target.group_id])
-    changes.guard_locks(unit, sel)
-    return changes.move(unit, sel, target.id)
-
-
-def prioritize_change(unit: Unit, sel: Selected, absolute: int | None, steps: int) -> int:
-    """`ticket prioritize`: ``priority``, the lock respected."""
-    _require(unit, "priority", sel)
-    changes.guard_locks(unit, sel)
-    return changes.set_priorities(unit, sel, absolute, steps)
-
-
-def state_change(unit: Unit, sel: Selected, to: str, pending_until: datetime | None) -> int:
-    """`ticket state` (and close, reopen): ``rw``, the lock respected."""
-    target = changes.target_state(unit, to, pending_until)
-    _require(unit, "rw", sel)
-    changes.guard_locks(unit, sel)
-    return changes.set_state(unit, sel, target, pending_until)
-
-
-def assign_change(unit: Unit, sel: Selected, to: str, *, responsible: bool = False) -> int:
-    """`ticket assign`: ``owner``, the lock respected; the owner or, with ``responsible``, the responsible agent."""
-    agent = lookup.agent(unit, to, for_write=True)
-    _require(unit, "owner", sel)
-    changes.guard_locks(unit, sel)
-    column = Ticket.responsible_id if responsible else Ticket.owner_id
-    data = json_object(("from", name_of(column, Agent)), ("to", agent.login))
-    entry = Entry("ResponsibleUpdate" if responsible else "OwnerUpdate", data)
-    differs = or_(column.is_(None), column != agent.id)
-    return changes.apply(unit, sel, {column.key: agent.id}, [entry], [differs])
-
-
-def fields_change(unit: Unit, sel: Selected, values: dict[str, str | None]) -> int:
-    """Title, customer, type: ``rw``, the lock respected (TitleUpdate, CustomerUpdate, TypeUpdate)."""
-    _require(unit, "rw", sel)
-    changes.guard_locks(unit, sel)
-    return changes.set_fields(unit, sel, values)
 
 
 class Tickets:
@@ -276,7 +82,7 @@ class Tickets:
             check_limit(limit)
         with self.store.read() as unit:
             statement = ticket_select().where(*filter_clauses(unit, selection or TicketFilter()))
-            statement = statement.order_by(*_order(sort))
+            statement = statement.order_by(*order_by_keys(sort))
             if limit is not None:
                 statement = statement.limit(limit)
             for row in unit.session.execute(statement.execution_options(yield_per=1000)):
@@ -441,7 +247,7 @@ class Tickets:
 
     def _apply(self, selection: Selection, change: Change, *, dry_run: bool) -> BulkResult:
         with self.store.write(dry_run=dry_run) as unit:
-            sel = _select(unit, selection)
+            sel = select_visible(unit, selection)
             changed = change(unit, sel)
             if dry_run:
                 return BulkResult(tickets_by_id(unit, sel.ids), len(sel.ids), changed)
@@ -481,9 +287,9 @@ class Tickets:
 
     def lock(self, selection: Selection, *, steal: bool = False, **options: Any) -> BulkResult:
         def change(unit: Unit, sel: Selected) -> int:
-            _require(unit, "owner", sel)
+            require(unit, "owner", sel)
             if steal:
-                _require(unit, "rw", sel)
+                require(unit, "rw", sel)
             changes.refuse(
                 unit,
                 sel,
@@ -517,9 +323,9 @@ class Tickets:
 
     def unlock(self, selection: Selection, *, steal: bool = False, **options: Any) -> BulkResult:
         def change(unit: Unit, sel: Selected) -> int:
-            _require(unit, "owner", sel)
+            require(unit, "owner", sel)
             if steal:
-                _require(unit, "rw", sel)
+                require(unit, "rw", sel)
             changes.refuse(unit, sel, "ticket {tn} is not locked", Ticket.locked.is_(False))
             if not steal:
                 changes.guard_locks(unit, sel)
@@ -557,7 +363,7 @@ class Tickets:
             target = changes.target_state(unit, to, None)
             if target.type != "closed":
                 raise UsageError(f"state {to!r} is not a closed state; use `ticket state --to` for that")
-            _require(unit, "rw", sel)
+            require(unit, "rw", sel)
             changes.guard_locks(unit, sel)
             if note:
                 changes.add_notes(unit, sel, note, subject="Close", visible=False)
@@ -568,7 +374,7 @@ class Tickets:
     def reopen(self, selection: Selection, *, to: str = "open", **options: Any) -> BulkResult:
         def change(unit: Unit, sel: Selected) -> int:
             target = changes.target_state(unit, to, None)
-            _require(unit, "rw", sel)
+            require(unit, "rw", sel)
             closed = lookup.state_ids_of_types(unit, ["closed"])
             changes.refuse(unit, sel, "ticket {tn} is not closed", Ticket.state_id.not_in(closed))
             changes.guard_locks(unit, sel)
@@ -607,7 +413,7 @@ class Tickets:
         clean_text("subject", subject)
 
         def change(unit: Unit, sel: Selected) -> int:
-            _require(unit, "note", sel)
+            require(unit, "note", sel)
             return changes.add_notes(unit, sel, body, subject=subject or "Note", visible=not internal)
 
         if isinstance(selection, str):
