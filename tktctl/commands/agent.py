@@ -6,18 +6,8 @@ from typing import Annotated
 
 import typer
 
-from tktctl.commands._common import (
-    DryRunOpt,
-    FileOpt,
-    PasswordStdinOpt,
-    apply_kind,
-    apply_records,
-    desk,
-    emit,
-    read_password,
-    required_password,
-    with_output,
-)
+from tktctl.commands._common import DryRunOpt, apply_kind, apply_records, desk, emit, with_output
+from tktctl.commands._input import FileOpt, PasswordStdinOpt, read_password, required_password
 from tktctl.formats import kinds
 
 app = typer.Typer(help="Manage agents.", no_args_is_help=True)

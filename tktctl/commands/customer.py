@@ -6,7 +6,8 @@ from typing import Annotated
 
 import typer
 
-from tktctl.commands._common import PasswordStdinOpt, desk, emit, read_password, required_password, with_output
+from tktctl.commands._common import desk, emit, with_output
+from tktctl.commands._input import PasswordStdinOpt, read_password, required_password
 from tktctl.formats import kinds
 
 app = typer.Typer(help="Manage customer users and check their passwords.", no_args_is_help=True)

@@ -14,15 +14,14 @@ from tktctl.commands._common import (
     bulk_kind,
     desk,
     emit,
-    open_input,
     progress_bar,
-    read_text,
     run_bulk,
     summary,
     with_filter,
     with_output,
     with_selection,
 )
+from tktctl.commands._input import open_input, read_text
 from tktctl.errors import UsageError
 from tktctl.formats import kinds
 

@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import insert
 
-from tktctl.db.models import UTCDateTime
+from tktctl.db.types import UTCDateTime
 
 if TYPE_CHECKING:
     pass

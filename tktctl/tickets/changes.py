@@ -34,8 +34,9 @@ from sqlalchemy import (
 from tktctl.core import lookup
 from tktctl.core.lookup import chunks
 from tktctl.core.vocabulary import PENDING_TYPES, PRIORITY_WORDS, clean_line, clean_text, column_length
-from tktctl.db.models import Agent, Article, History, Queue, Ticket, UTCDateTime
+from tktctl.db.models import Agent, Article, History, Queue, Ticket
 from tktctl.db.sqljson import json_object
+from tktctl.db.types import UTCDateTime
 from tktctl.errors import ConflictError, UsageError
 from tktctl.isotime import iso
 from tktctl.sla import deadlines
