@@ -13,7 +13,7 @@ from pathlib import Path
 from bench._common import POSTGRES, argument, fresh_desk, timed, write_section
 from bench.bench_import import floor_postgres
 from tktctl.api import Desk
-from tktctl.services.transfer import copy_desk
+from tktctl.setup.dbcopy import copy_desk
 
 N = 100_000
 

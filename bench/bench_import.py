@@ -17,7 +17,7 @@ from sqlalchemy.engine import make_url
 
 from bench._common import POSTGRES, argument, fresh_desk, timed, write_section
 from tktctl.api import Desk
-from tktctl.services.transfer import read_records
+from tktctl.tickets.importcheck import read_records
 
 N = 100_000
 RUNS = 3

@@ -28,8 +28,8 @@ from sqlalchemy import create_engine, insert, select, text
 from sqlalchemy.engine import make_url
 
 from tktctl.api import Desk
+from tktctl.automation.escalation import due_select
 from tktctl.db.models import Agent, Queue, State, Ticket
-from tktctl.services.escalation import due_select
 
 ROOT = Path(__file__).resolve().parent.parent
 DOC = ROOT / "docs" / "benchmarks.md"

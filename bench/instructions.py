@@ -24,7 +24,7 @@ def child(work: str, path: str, arg: str) -> None:
     from tktctl.api import Desk
 
     if work == "import":
-        from tktctl.services.transfer import read_records
+        from tktctl.tickets.importcheck import read_records
 
         desk = Desk(f"sqlite:///{path}")
         desk.init()

@@ -69,7 +69,7 @@ def batch(url: str, folder: Path) -> float:
 
 
 def parse_floor(items: list[bytes]) -> float:
-    from tktctl.services.mailparse import Limits, Rejected, parse
+    from tktctl.mail.parse import Limits, Rejected, parse
 
     started = time.perf_counter()
     for raw in items:

@@ -109,10 +109,10 @@ def fill(db_url: str, count: int) -> None:
     from sqlalchemy import func, insert, select, update
 
     from tktctl.config import ADMIN_LOGIN
+    from tktctl.core.vocabulary import PRIORITY_WORDS
     from tktctl.db.engine import make_engine
     from tktctl.db.models import Agent, Counter, History, Queue, State, Ticket
-    from tktctl.services.numbering import format_number
-    from tktctl.services.vocabulary import PRIORITY_WORDS
+    from tktctl.tickets.numbering import format_number
 
     engine = make_engine(db_url)
     now = datetime.now(timezone.utc).replace(microsecond=0)

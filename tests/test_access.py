@@ -362,8 +362,8 @@ def test_every_customer_auth_path_costs_exactly_one_hash_of_the_same_cost(
 
     from sqlalchemy import update
 
+    from tktctl.access import passwords
     from tktctl.db.models import Customer
-    from tktctl.services import passwords
 
     importlib.reload(passwords)  # what a fresh process starts with: no dummy built yet
     desk.customers.create("alice@example.com", password="correct horse")
@@ -401,7 +401,7 @@ def test_every_customer_auth_path_costs_exactly_one_hash_of_the_same_cost(
 
 
 def test_passwords_are_salted_scrypt_hashes() -> None:
-    from tktctl.services import passwords
+    from tktctl.access import passwords
 
     first, second = passwords.hash_password("pw"), passwords.hash_password("pw")
     assert first != second and first.startswith("scrypt$16384$8$1$")

@@ -357,7 +357,7 @@ def test_control_characters_in_names_and_addresses_are_refused(
 
 
 def test_control_characters_are_refused_by_the_python_api_and_in_mail_settings(desk: Desk) -> None:
-    from tktctl.services.mailout import MailSettings
+    from tktctl.mail.outbound import MailSettings
 
     with pytest.raises(UsageError, match="control characters"):
         desk.agents.create("carol", name=INJECTION)

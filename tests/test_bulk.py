@@ -18,7 +18,7 @@ from hypothesis import strategies as st
 from tests.conftest import Cli, dump
 from tktctl.api import Desk, TicketFilter
 from tktctl.errors import TktctlError, UsageError
-from tktctl.services.transfer import read_records
+from tktctl.tickets.importcheck import read_records
 
 
 def create(cli: Cli, *args: str) -> str:
@@ -466,7 +466,7 @@ def test_many_tickets_without_a_terminal_never_prompt(cli: Cli, desk: Desk) -> N
 
 def test_create_passes_over_numbers_imported_from_another_desk(desk: Desk) -> None:
     """Regression: an imported ticket holding the counter's next number made `ticket create` exit 5."""
-    from tktctl.services.numbering import format_number
+    from tktctl.tickets.numbering import format_number
 
     day = datetime.now(timezone.utc).strftime("%Y%m%d")
     taken = [format_number("DateChecksum", "10", day, n) for n in (1, 2)]

@@ -9,7 +9,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from tktctl.errors import UsageError
-from tktctl.services.businesstime import Calendar, add_working, build, parse_days, parse_holiday, working_between
+from tktctl.sla.businesstime import Calendar, add_working, build, parse_days, parse_holiday, working_between
 
 UTC = timezone.utc
 OFFICE = build(

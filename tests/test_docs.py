@@ -20,7 +20,22 @@ ROOT = Path(__file__).resolve().parent.parent
 GENERATOR = ROOT / "docs" / "generate.py"
 BIN = Path(sys.executable).parent
 # pyproject.toml's banned-module-level-imports: what --help and completion must not pay for.
-HEAVY = ("sqlalchemy", "alembic", "yaml", "tabulate", "dateutil", "tktctl.db", "tktctl.services")
+HEAVY = (
+    "sqlalchemy",
+    "alembic",
+    "yaml",
+    "tabulate",
+    "dateutil",
+    "tktctl.db",
+    "tktctl.core",
+    "tktctl.access",
+    "tktctl.sla",
+    "tktctl.tickets",
+    "tktctl.mail",
+    "tktctl.automation",
+    "tktctl.setup",
+    "tktctl.desk",
+)
 
 
 def _load_generator() -> ModuleType:

@@ -37,7 +37,8 @@ from hypothesis import strategies as st
 
 from tests.conftest import Cli, Result, dump
 from tests.test_permission_matrix_cli import leaf_commands
-from tktctl.services import calendars, deskconfig, queues
+from tktctl.setup import deskconfig, queues
+from tktctl.sla import calendars
 
 EXAMPLES = int(os.environ.get("TKTCTL_FUZZ_EXAMPLES", "8"))  # ~4 min for every command here
 CONTRACT = {0, 2, 3, 4, 5, 6, 7}

@@ -195,7 +195,7 @@ def test_an_admins_ticket_numbers_must_have_the_generators_format(cli: Cli, tn: 
 
 
 def test_an_admin_keeps_a_valid_number(cli: Cli) -> None:
-    from tktctl.services.numbering import format_number
+    from tktctl.tickets.numbering import format_number
 
     tn = format_number("DateChecksum", "10", "20260101", 77)
     cli("ticket", "import", "-", "-q", input=jsonl({"title": "t", "tn": tn}))

@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session
 
 from tktctl.db.models import Base, Counter, Ticket
 from tktctl.errors import UsageError
-from tktctl.services.numbering import GENERATORS, checksum, format_number, next_numbers
+from tktctl.tickets.numbering import GENERATORS, checksum, format_number, next_numbers
 
 UTC = timezone.utc
 NOV27 = datetime(2026, 11, 27, 9, 30, tzinfo=UTC)

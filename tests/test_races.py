@@ -27,7 +27,7 @@ FORK = multiprocessing.get_context("fork")
 def _child(barrier: multiprocessing.synchronize.Barrier, argv: list[str], repeat: int) -> None:
     """Run `tktctl ARGV` `repeat` times after the barrier; exit with the first failing code."""
     import tktctl.cli
-    import tktctl.services.tickets
+    import tktctl.tickets.verbs
 
     devnull = os.open(os.devnull, os.O_WRONLY)
     os.dup2(devnull, 1)
@@ -101,7 +101,7 @@ def test_four_imports_at_once_give_each_ticket_its_own_article_and_history(
     from sqlalchemy import func, select
 
     from tktctl.db.models import Article, History, Ticket
-    from tktctl.services.numbering import format_number
+    from tktctl.tickets.numbering import format_number
 
     def number(process: int, i: int) -> str:  # valid numbers of this desk's generator, distinct per process
         return format_number("DateChecksum", "10", "20260101", 1000 * process + i + 1)
@@ -166,7 +166,7 @@ def test_two_escalate_runs_over_ten_thousand_due_tickets_fire_each_once(desk: De
 
 
 def _hold_and_hang(url: str, held: multiprocessing.synchronize.Event) -> None:
-    from tktctl.services import joblock
+    from tktctl.core import joblock
 
     with Desk(url).write() as unit:
         joblock.hold(unit, "escalate")

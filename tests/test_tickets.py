@@ -42,7 +42,7 @@ def test_create_prints_the_ticket_with_its_article_and_history(desk: Desk) -> No
 
 
 def test_ticket_numbers_follow_date_checksum(desk: Desk) -> None:
-    from tktctl.services.numbering import checksum
+    from tktctl.tickets.numbering import checksum
 
     first = desk.tickets.create(title="a")["tn"]
     second = desk.tickets.create(title="b")["tn"]
@@ -293,7 +293,7 @@ def test_history_records_own_their_values(desk: Desk) -> None:
 
 
 def test_history_export_does_not_depend_on_what_it_keeps_decoded(desk: Desk, monkeypatch: pytest.MonkeyPatch) -> None:
-    from tktctl.services import records
+    from tktctl.tickets import records
 
     desk.queues.create("Tier 1")
     tns = [desk.tickets.create(title=f"t{i}")["tn"] for i in range(4)]

@@ -9,8 +9,8 @@ import pytest
 from hypothesis import assume, example, given
 from hypothesis import strategies as st
 
+from tktctl.core.timeparse import local_zone, parse_duration, parse_time
 from tktctl.errors import UsageError
-from tktctl.services.timeparse import local_zone, parse_duration, parse_time
 
 UTC = timezone.utc
 BERLIN = ZoneInfo("Europe/Berlin")

@@ -1,5 +1,6 @@
 """The Python API: ``from tktctl.api import Desk, TicketFilter``."""
 
+from tktctl.desk import Desk, NumberSettings
 from tktctl.errors import (
     ConflictError,
     DatabaseError,
@@ -9,8 +10,7 @@ from tktctl.errors import (
     TktctlError,
     UsageError,
 )
-from tktctl.services.desk import Desk, NumberSettings
-from tktctl.services.tickets import TicketFilter
+from tktctl.tickets.selection import TicketFilter
 
 __all__ = [
     "ConflictError",

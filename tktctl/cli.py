@@ -31,7 +31,7 @@ from typer.core import TyperCommand, TyperGroup
 from tktctl import __version__, config
 from tktctl.commands._common import FieldsOpt, Invocation, QuietOpt, invocation
 from tktctl.errors import INT_MAX, ExitCode, TktctlError, UsageError
-from tktctl.launch import is_mail_ingest
+from tktctl.ingestguard import Interruptible, is_mail_ingest
 from tktctl.text import json_printable, printable
 
 # Name -> (module, attribute: a Typer app or a command function, the help the root lists), in the
@@ -429,8 +429,6 @@ def entry() -> None:
     a `mail ingest` that has already committed, and the MTA would deliver the message again.
     Ending with ``os._exit`` once the output is flushed closes that window.
     """
-    from tktctl.commands.mail import Interruptible  # stdlib and Typer only: cheap
-
     Interruptible.linger_after_commit = True
     try:
         main()

@@ -4,7 +4,7 @@ Importing the command line (Typer and the rest) takes a noticeable part of a sec
 that stops a delivery in that window must see exit 75 (EX_TEMPFAIL: it keeps the message and
 retries), not a death by signal. So for `mail ingest` the termination signals exit 75 from the
 first moment, before anything else is imported; the command's own handler
-(:class:`tktctl.commands.mail.Interruptible`) takes over once it runs. Only the standard
+(:class:`tktctl.ingestguard.Interruptible`) takes over once it runs. Only the standard
 library is imported here, and nothing at all for other commands.
 """
 
@@ -13,16 +13,9 @@ from __future__ import annotations
 import os
 import signal
 import sys
-from collections.abc import Sequence
-from itertools import pairwise
 from types import FrameType
 
-SIGNALS = (signal.SIGTERM, signal.SIGINT, signal.SIGHUP)
-
-
-def is_mail_ingest(argv: Sequence[str]) -> bool:
-    """Whether a command line runs `mail ingest` (global options may come first)."""
-    return ("mail", "ingest") in pairwise(argv)
+from tktctl.ingestguard import SIGNALS, is_mail_ingest
 
 
 def _tempfail(number: int, frame: FrameType | None) -> None:

@@ -8,7 +8,8 @@ from typing import Annotated, Any
 
 import typer
 
-from tktctl.commands._common import DryRunOpt, FileOpt, apply_kind, apply_records, desk, emit, with_output
+from tktctl.commands._common import DryRunOpt, apply_kind, apply_records, desk, emit, with_output
+from tktctl.commands._input import FileOpt
 from tktctl.formats.kinds import Kind
 
 
@@ -51,7 +52,7 @@ def add_named_commands(app: typer.Typer, noun: str, facade: str, kind: Kind, *, 
         clear_comment: Annotated[bool, typer.Option("--clear-comment", help="Remove the comment.")] = False,
         rename: Annotated[str | None, typer.Option("--rename", help="New name.")] = None,
     ) -> None:
-        from tktctl.services.groups import UNSET
+        from tktctl.access.groups import UNSET
 
         text = None if clear_comment else (UNSET if comment is None else comment)
         emit(ctx, service(ctx).update(name, comment=text, new_name=rename), kind)

@@ -6,7 +6,8 @@ from typing import Annotated
 
 import typer
 
-from tktctl.commands._common import DryRunOpt, desk, emit, read_yaml, report_changes, with_output
+from tktctl.commands._common import DryRunOpt, desk, emit, report_changes, with_output
+from tktctl.commands._input import read_yaml
 from tktctl.formats import kinds
 
 app = typer.Typer(

@@ -6,18 +6,8 @@ from typing import Annotated
 
 import typer
 
-from tktctl.commands._common import (
-    DryRunOpt,
-    FileOpt,
-    PasswordStdinOpt,
-    apply_kind,
-    apply_records,
-    desk,
-    emit,
-    read_password,
-    required_password,
-    with_output,
-)
+from tktctl.commands._common import DryRunOpt, apply_kind, apply_records, desk, emit, with_output
+from tktctl.commands._input import FileOpt, PasswordStdinOpt, read_password, required_password
 from tktctl.formats import kinds
 
 app = typer.Typer(help="Manage agents.", no_args_is_help=True)
@@ -64,7 +54,7 @@ def update(
     email: Annotated[str | None, typer.Option("--email", help="Email address.")] = None,
 ) -> None:
     """Change an agent's name or email."""
-    from tktctl.services.groups import UNSET
+    from tktctl.access.groups import UNSET
 
     changes = {"name": UNSET if name is None else name, "email": UNSET if email is None else email}
     emit(ctx, desk(ctx).agents.update(login, **changes), kinds.AGENT)

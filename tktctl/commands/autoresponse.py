@@ -6,17 +6,8 @@ from typing import Annotated
 
 import typer
 
-from tktctl.commands._common import (
-    DryRunOpt,
-    FileOpt,
-    apply_kind,
-    apply_records,
-    desk,
-    emit,
-    read_file,
-    read_text,
-    with_output,
-)
+from tktctl.commands._common import DryRunOpt, apply_kind, apply_records, desk, emit, with_output
+from tktctl.commands._input import FileOpt, read_file, read_text
 from tktctl.errors import UsageError
 from tktctl.formats import kinds
 

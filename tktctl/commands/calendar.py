@@ -6,7 +6,8 @@ from typing import Annotated
 
 import typer
 
-from tktctl.commands._common import DryRunOpt, FileOpt, apply_kind, apply_records, desk, emit, with_output
+from tktctl.commands._common import DryRunOpt, apply_kind, apply_records, desk, emit, with_output
+from tktctl.commands._input import FileOpt
 from tktctl.formats import kinds
 
 app = typer.Typer(help="Manage business calendars (working hours, holidays).", no_args_is_help=True)

@@ -6,7 +6,8 @@ from typing import Annotated
 
 import typer
 
-from tktctl.commands._common import PasswordStdinOpt, desk, emit, read_password, required_password, with_output
+from tktctl.commands._common import desk, emit, with_output
+from tktctl.commands._input import PasswordStdinOpt, read_password, required_password
 from tktctl.formats import kinds
 
 app = typer.Typer(help="Manage customer users and check their passwords.", no_args_is_help=True)
@@ -54,7 +55,7 @@ def show(ctx: typer.Context, login: Login) -> None:
 @with_output(kinds.CUSTOMER)
 def update(ctx: typer.Context, login: Login, email: EmailOpt = None, company: CompanyOpt = None) -> None:
     """Change a customer's email or company."""
-    from tktctl.services.groups import UNSET
+    from tktctl.access.groups import UNSET
 
     changes = {"email": UNSET if email is None else email, "company": UNSET if company is None else company}
     emit(ctx, desk(ctx).customers.update(login, **changes), kinds.CUSTOMER)

@@ -54,7 +54,7 @@ def copy(
     """Copy the whole desk (every table, ids and ticket numbers) into another, empty database; verify it."""
     import time
 
-    from tktctl.services.transfer import copy_desk
+    from tktctl.setup.dbcopy import copy_desk
 
     started = time.monotonic()
     with progress_bar() as step:

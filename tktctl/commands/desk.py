@@ -7,7 +7,8 @@ from typing import Annotated
 
 import typer
 
-from tktctl.commands._common import DryRunOpt, FileOpt, desk, read_yaml, report_changes, settings, with_output
+from tktctl.commands._common import DryRunOpt, desk, report_changes, settings, with_output
+from tktctl.commands._input import FileOpt, read_yaml
 from tktctl.errors import UsageError
 from tktctl.formats import kinds
 

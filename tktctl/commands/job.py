@@ -6,17 +6,8 @@ from typing import Annotated
 
 import typer
 
-from tktctl.commands._common import (
-    DryRunOpt,
-    FileOpt,
-    apply_kind,
-    apply_records,
-    desk,
-    done,
-    emit,
-    read_yaml,
-    with_output,
-)
+from tktctl.commands._common import DryRunOpt, apply_kind, apply_records, desk, done, emit, with_output
+from tktctl.commands._input import FileOpt, read_yaml
 from tktctl.formats import kinds
 
 app = typer.Typer(help="Saved jobs: a ticket filter and actions, from YAML.", no_args_is_help=True)

@@ -8,92 +8,27 @@ commit they abort with 75; from the commit on they are held until the command is
 
 from __future__ import annotations
 
-import os
-import signal
 import sys
 from collections.abc import Iterator
 from pathlib import Path
-from types import FrameType
-from typing import TYPE_CHECKING, Annotated, Any, ClassVar
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from tktctl.commands._common import desk, emit, invocation, with_output
 from tktctl.errors import TempFail, UsageError
 from tktctl.formats import kinds
+from tktctl.ingestguard import Interruptible
 
 if TYPE_CHECKING:
-    from tktctl.services.mail import Mail
+    from tktctl.mail.service import Mail
 
 app = typer.Typer(help="Mail in (ingest, fetch) and out (outbox, send); dead letters.", no_args_is_help=True)
 
-SIGNALS = (signal.SIGTERM, signal.SIGINT, signal.SIGHUP)
 TargetQueue = Annotated[
     str | None, typer.Option("--target-queue", help="Queue for new tickets no address mapping or header places.")
 ]
 Untrusted = Annotated[bool, typer.Option("--untrusted", help="Ignore X-Tktctl-*/X-OTRS-* headers (mail from outside).")]
-
-
-class Interruptible:
-    """Termination signals abort with 75 until ``seal`` (just before a commit); after a commit they wait.
-
-    The handler stays installed once the command is done: a signal between a commit and the
-    process exit must not turn a stored message into a death by signal (the MTA would send it
-    again). Outside a command, or when nothing was committed, a signal acts as it did before.
-    """
-
-    previous: ClassVar[dict[int, Any]] = {}
-    # Set by the installed `tktctl` (cli.entry), which ends with os._exit: keep ignoring signals
-    # after a commit until then. Called in-process (tests, the API) the old handlers come back.
-    linger_after_commit: ClassVar[bool] = False
-
-    def __init__(self) -> None:
-        self.active = False
-        self.sealed = False
-        self.committed = False
-        self.stop = False
-
-    def __enter__(self) -> Interruptible:
-        for number in SIGNALS:
-            if number not in Interruptible.previous:
-                Interruptible.previous[number] = signal.getsignal(number)
-            signal.signal(number, self._handle)
-        self.active = True
-        return self
-
-    def __exit__(self, *_: object) -> None:
-        self.active = False
-        self.unseal()
-        if not (self.committed and Interruptible.linger_after_commit):
-            for number, handler in Interruptible.previous.items():
-                signal.signal(number, handler)
-
-    def seal(self) -> None:
-        signal.pthread_sigmask(signal.SIG_BLOCK, SIGNALS)
-        self.sealed = True
-
-    def unseal(self) -> None:
-        """After a message: a held signal is delivered now (it only asks to stop)."""
-        if self.sealed:
-            self.committed = True
-        signal.pthread_sigmask(signal.SIG_UNBLOCK, SIGNALS)
-        self.sealed = False
-
-    def _handle(self, number: int, frame: FrameType | None) -> None:
-        # Committed first: a signal held during the commit arrives as `unseal` unblocks it, while
-        # the command is still active; it must not turn a stored message into a 75.
-        if self.sealed or self.committed:
-            self.stop = True
-            return
-        if self.active:
-            self.stop = True
-            raise TempFail(f"interrupted by signal {signal.Signals(number).name} before the commit; retry")
-        previous = Interruptible.previous.get(number, signal.SIG_DFL)
-        if callable(previous):
-            previous(number, frame)
-        elif previous == signal.SIG_DFL:
-            signal.signal(number, signal.SIG_DFL)
-            os.kill(os.getpid(), number)
 
 
 def _read(source: str) -> bytes:

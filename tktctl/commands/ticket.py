@@ -14,15 +14,14 @@ from tktctl.commands._common import (
     bulk_kind,
     desk,
     emit,
-    open_input,
     progress_bar,
-    read_text,
     run_bulk,
     summary,
     with_filter,
     with_output,
     with_selection,
 )
+from tktctl.commands._input import open_input, read_text
 from tktctl.errors import UsageError
 from tktctl.formats import kinds
 
@@ -129,7 +128,7 @@ def _import(
     from pathlib import Path
 
     from tktctl.errors import PartialFailure
-    from tktctl.services.transfer import read_records
+    from tktctl.tickets.importcheck import read_records
 
     fmt = input_format or FORMAT_BY_SUFFIX.get(Path(source).suffix.lower())
     with open_input(source) as stream, progress_bar() as step:

@@ -6,24 +6,23 @@ describe it for queries, and a test checks that both agree.
 
 # No `from __future__ import annotations`: SQLAlchemy would eval every Mapped[...] string (~2x slower import).
 
-from datetime import datetime, timezone
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import (
     JSON,
     BigInteger,
     Boolean,
-    DateTime,
     ForeignKey,
     Index,
     Integer,
-    LargeBinary,
     MetaData,
     String,
     Text,
-    TypeDecorator,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+from tktctl.db.types import LongBinary, LongText, UTCDateTime
 
 # MySQL's types are imported only when a MySQL dialect asks for them: importing the MySQL dialect
 # package (with all its drivers) costs ~10 ms, which every command on SQLite or PostgreSQL would pay.
@@ -38,62 +37,6 @@ NAMING = {
 
 # Naive and aware UTC epochs: adding a naive time's distance from one to the other makes it aware in
 # about a seventh of the work of .replace(tzinfo=...), which parses its keywords twice (CPython 3.11).
-_NAIVE_EPOCH = datetime(1970, 1, 1)
-_UTC_EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
-
-
-class UTCDateTime(TypeDecorator[datetime]):
-    """Stored as naive UTC (microseconds kept on MySQL too), read back as aware UTC."""
-
-    impl = DateTime
-    cache_ok = True
-
-    def load_dialect_impl(self, dialect: Any) -> Any:
-        if dialect.name == "mysql":
-            from sqlalchemy.dialects import mysql
-
-            return dialect.type_descriptor(mysql.DATETIME(fsp=6))
-        return dialect.type_descriptor(DateTime())
-
-    def process_bind_param(self, value: datetime | None, dialect: Any) -> datetime | None:
-        if value is not None and value.tzinfo is not None:
-            value = value.astimezone(timezone.utc).replace(tzinfo=None)
-        return value
-
-    def process_result_value(self, value: datetime | None, dialect: Any) -> datetime | None:
-        if value is not None and value.tzinfo is None:
-            value = _UTC_EPOCH + (value - _NAIVE_EPOCH)  # value.replace(tzinfo=timezone.utc), cheaper
-        return value
-
-
-class LongText(TypeDecorator[str]):
-    """Text, LONGTEXT on MySQL: its TEXT stops at 64 KiB, which an email body can pass."""
-
-    impl = Text
-    cache_ok = True
-
-    def load_dialect_impl(self, dialect: Any) -> Any:
-        if dialect.name == "mysql":
-            from sqlalchemy.dialects import mysql
-
-            return mysql.LONGTEXT()
-        return self.impl_instance
-
-
-class LongBinary(TypeDecorator[bytes]):
-    """LargeBinary, LONGBLOB on MySQL: its BLOB stops at 64 KiB."""
-
-    impl = LargeBinary
-    cache_ok = True
-
-    def load_dialect_impl(self, dialect: Any) -> Any:
-        if dialect.name == "mysql":
-            from sqlalchemy.dialects import mysql
-
-            return mysql.LONGBLOB()
-        return self.impl_instance
-
-
 class Base(DeclarativeBase):
     metadata = MetaData(naming_convention=NAMING)
 
@@ -191,7 +134,7 @@ class Ticket(Base):
     external_id: Mapped[str | None] = mapped_column(String(200), unique=True)
     created_by: Mapped[int] = mapped_column(ForeignKey("agent.id"))
     changed_by: Mapped[int] = mapped_column(ForeignKey("agent.id"))
-    # Escalation (0003): deadlines kept current by services/escalation.refresh in every change's
+    # Escalation (0003): deadlines kept current by sla/deadlines.refresh in every change's
     # transaction, so that due tickets are an index range scan on escalation_check_at.
     escalation_response_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     escalation_update_at: Mapped[datetime | None] = mapped_column(UTCDateTime)

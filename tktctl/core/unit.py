@@ -1,0 +1,249 @@
+"""The unit of work: a database, an acting agent and a clock, and one transaction on them.
+
+:class:`Store` is the bottom every domain package stands on: the engine, the settings that come
+with a desk (ticket numbers, time zone, size limits), and :meth:`Store.write` / :meth:`Store.read`,
+each one transaction in which every change and its history rows commit together or not at all.
+The facade :class:`tktctl.desk.Desk` (the Python API) is a Store with the domain services on it;
+domain code receives a :class:`Unit` or a Store and never imports the facade.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import datetime, timezone, tzinfo
+from functools import cached_property
+from typing import Any
+
+from sqlalchemy import Engine, select
+from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
+from sqlalchemy.orm import Session
+
+from tktctl.config import ADMIN_LOGIN
+from tktctl.core.timeparse import local_zone, parse_time
+from tktctl.core.vocabulary import BODY_MAX_BYTES
+from tktctl.db import engine as db_engine
+from tktctl.db import migrate
+from tktctl.db.models import Agent
+from tktctl.errors import (
+    ConflictError,
+    DatabaseError,
+    NotFoundError,
+    PermissionDeniedError,
+    TktctlError,
+)
+
+# Lock waits and deadlocks are a concurrent change winning; anything else operational is the database.
+_CONFLICT_MARKERS = ("deadlock", "lock wait timeout", "database is locked", "could not serialize", "lock timeout")
+
+
+def utcnow() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+@dataclass(frozen=True)
+class NumberSettings:
+    """Ticket number generator, as OTRS's Ticket::NumberGenerator and SystemID."""
+
+    generator: str = "DateChecksum"
+    system_id: str = "10"
+
+
+@dataclass
+class Unit:
+    """One transaction on behalf of the acting agent; passed to every domain function."""
+
+    store: Store
+    session: Session
+    now: datetime
+    actor: Agent
+    cache: dict[str, Any] = field(default_factory=dict)
+
+    def publish(self, event: str, ticket_ids: Sequence[int]) -> None:
+        """Tell the store's subscribers (the facade wires mail's notifications) about ``event``,
+        inside this transaction: a lower package announces, a higher one acts, no import upward."""
+        for subscriber in self.store.subscribers.get(event, ()):
+            subscriber(self, ticket_ids)
+
+    def parse_time(self, value: str | datetime | None) -> datetime | None:
+        if value is None or isinstance(value, datetime):
+            return value.astimezone(timezone.utc) if isinstance(value, datetime) else None
+        return parse_time(value, now=self.now, tz=self.store.tz)
+
+
+class Store:
+    """A help desk database and the agent acting on it; makes the units of work."""
+
+    def __init__(
+        self,
+        url: str,
+        *,
+        actor: str = ADMIN_LOGIN,
+        numbers: NumberSettings | None = None,
+        timezone_name: str | None = None,
+        clock: Callable[[], datetime] = utcnow,
+        mail: Any = None,
+        smtp: Any = None,
+        max_body_bytes: int = BODY_MAX_BYTES,
+    ) -> None:
+        self.url = url
+        self.max_body_bytes = max_body_bytes
+        self.mail_config = mail
+        self.smtp_config = smtp
+        self.actor_login = actor
+        self.numbers = numbers or NumberSettings()
+        self.timezone_name = timezone_name
+        if timezone_name and timezone_name != "local":
+            self.tz = local_zone(timezone_name)  # a bad name still fails here; only the local zone waits
+        self.clock = clock
+        self._schema_checked = False
+        self.subscribers: dict[str, list[Callable[[Unit, Sequence[int]], None]]] = {}
+
+    @cached_property
+    def tz(self) -> tzinfo:
+        """The zone of times written without one; the machine's zone (dateutil, ~4 ms) on first use."""
+        return local_zone(self.timezone_name)
+
+    @cached_property
+    def engine(self) -> Engine:
+        return db_engine.make_engine(self.url)
+
+    @property
+    def display_url(self) -> str:
+        return db_engine.display_url(self.url)
+
+    def close(self) -> None:
+        """Release pooled connections (the engine is made again on next use)."""
+        if "engine" in self.__dict__:
+            self.engine.dispose()
+            del self.__dict__["engine"]
+
+    @contextmanager
+    def write(self, *, dry_run: bool = False, bulk: bool = False, actor: str | None = None) -> Iterator[Unit]:
+        """A write transaction: commits on success, rolls back on error or when ``dry_run``.
+
+        ``bulk``: one of many transactions of a load, which ends with ``checkpoint()``.
+        ``actor``: act as this agent instead of the desk's (work done on someone's behalf, as
+        `mail retry` does for the agent who ingested a dead letter).
+        """
+        with self._unit(write=True, dry_run=dry_run, bulk=bulk, actor=actor) as unit:
+            yield unit
+
+    @contextmanager
+    def read(self) -> Iterator[Unit]:
+        with self._unit(write=False, dry_run=True) as unit:
+            yield unit
+
+    @contextmanager
+    def _unit(self, *, write: bool, dry_run: bool, bulk: bool = False, actor: str | None = None) -> Iterator[Unit]:
+        bind = self.engine.execution_options(**{db_engine.WRITE: True, db_engine.BULK: bulk}) if write else self.engine
+        try:
+            with Session(bind=bind, expire_on_commit=False, autoflush=False) as session:
+                transaction = session.begin()
+                if not self._schema_checked:
+                    migrate.check(session.connection())
+                    self._schema_checked = True
+                unit = Unit(self, session, self.clock(), self._actor(session, actor or self.actor_login))
+                try:
+                    yield unit
+                except BaseException:
+                    transaction.rollback()
+                    raise
+                if dry_run:
+                    transaction.rollback()
+                else:
+                    transaction.commit()
+        except TktctlError:
+            raise
+        except IntegrityError as exc:
+            raise ConflictError(f"the change conflicts with existing data: {_reason(exc)}") from exc
+        except DBAPIError as exc:
+            raise translate(exc, self.display_url) from exc
+
+    def _actor(self, session: Session, login: str) -> Agent:
+        agent = session.scalar(select(Agent).where(Agent.login == login))
+        if agent is None:
+            raise NotFoundError(
+                f"acting agent {login!r} not found (set --as, TKTCTL_AGENT or the profile's agent)", ref=login
+            )
+        if not agent.valid:
+            raise PermissionDeniedError(f"acting agent {login!r} is disabled", ref=login)
+        return agent
+
+    # Administration of the database itself --------------------------------------------
+
+    def checkpoint(self) -> None:
+        """End a bulk load: SQLite's write-ahead log goes into the database file in one pass."""
+        try:
+            db_engine.checkpoint(self.engine)
+        except DBAPIError as exc:
+            raise translate(exc, self.display_url) from exc
+
+    def init(self) -> dict[str, Any]:
+        """Create or upgrade the schema, then add whatever default data is missing."""
+        from tktctl.db.defaults import ensure_defaults
+
+        self.upgrade()
+        try:
+            with Session(bind=self._write_engine()) as session, session.begin():
+                created = ensure_defaults(session, self.clock())
+        except DBAPIError as exc:
+            raise translate(exc, self.display_url) from exc
+        return {**self.status(), "created": created}
+
+    def upgrade(self) -> dict[str, Any]:
+        """Apply the shipped migrations up to the head revision (creating a missing SQLite file);
+        then, if a desk with data was migrated, :meth:`migrated` (the facade recomputes the
+        escalation deadlines there: tickets older than 0003 have none).
+
+        The rebuild runs here, after the migrations and not inside one, because it needs the
+        calendars and the code of this version, which match the head schema only.
+        """
+        from tktctl.db import SCHEMA_HEAD
+
+        db_engine.create_sqlite_file(self.url)
+        before = self.status()["revision"]
+        try:
+            migrate.upgrade(self._write_engine())
+        except DBAPIError as exc:
+            raise translate(exc, self.display_url) from exc
+        self._schema_checked = False
+        if before not in (None, SCHEMA_HEAD):
+            self.migrated()
+        return self.status()
+
+    def migrated(self) -> None:
+        """Called after an existing desk was migrated: the facade recomputes derived data."""
+
+    def status(self) -> dict[str, Any]:
+        from tktctl.db import SCHEMA_HEAD
+
+        try:
+            with self.engine.connect() as conn:
+                revision = migrate.current_revision(conn)
+        except DBAPIError as exc:
+            raise translate(exc, self.display_url) from exc
+        return {
+            "database": self.display_url,
+            "dialect": self.engine.dialect.name,
+            "revision": revision,
+            "head": SCHEMA_HEAD,
+            "up_to_date": revision == SCHEMA_HEAD,
+            "initialised": revision is not None,
+        }
+
+    def _write_engine(self) -> Engine:
+        return self.engine.execution_options(**{db_engine.WRITE: True})
+
+
+def _reason(exc: DBAPIError) -> str:
+    return str(exc.orig).strip().splitlines()[0] if exc.orig is not None else str(exc)
+
+
+def translate(exc: DBAPIError, where: str) -> TktctlError:
+    """A driver error as the domain's: lock contention is a conflict (5), the rest database (6)."""
+    reason = _reason(exc)
+    if isinstance(exc, OperationalError) and any(m in reason.lower() for m in _CONFLICT_MARKERS):
+        return ConflictError(f"a concurrent change won, retry: {reason}")
+    return DatabaseError(f"database {where}: {reason}")

@@ -1,0 +1,166 @@
+"""The help desk as a Python object: the domain services on one database, agent and clock.
+
+``Desk`` is the library API that the command line is a thin face over::
+
+    from tktctl import Desk
+    desk = Desk("sqlite:///desk.db", actor="bob")
+    ticket = desk.tickets.create(queue="Raw", title="Printer on fire")
+
+Each public method runs in its own transaction (:meth:`Desk.write` / :meth:`Desk.read`), in
+which every change and its history rows commit together or not at all. This is the top of the
+domain: it may import every package, and none of them imports it. Each service is imported on
+first use, so a command pays only for the packages it touches.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from functools import cached_property
+from typing import TYPE_CHECKING, Any
+
+from tktctl.core.unit import NumberSettings, Store, Unit
+
+if TYPE_CHECKING:
+    from tktctl.access.acl import Acl
+    from tktctl.access.agents import Agents
+    from tktctl.access.audit import AuditLog
+    from tktctl.access.customers import Customers
+    from tktctl.access.groups import Groups, Roles
+    from tktctl.automation.escalation import Escalations
+    from tktctl.automation.jobs import Jobs
+    from tktctl.automation.maint import Maintenance
+    from tktctl.mail.autoresponses import AutoResponses
+    from tktctl.mail.service import Mail
+    from tktctl.setup.deskconfig import DeskConfig
+    from tktctl.setup.queues import Queues
+    from tktctl.sla.calendars import Calendars
+    from tktctl.tickets.history import HistoryLog
+    from tktctl.tickets.transfer import Transfer
+    from tktctl.tickets.verbs import Tickets
+
+__all__ = ["Desk", "NumberSettings"]
+
+
+class Desk(Store):
+    """A help desk database and the agent acting on it, with every domain service on it."""
+
+    def __init__(self, url: str, **settings: Any) -> None:
+        super().__init__(url, **settings)
+        self.subscribers["NewTicket"] = [_notify_new_tickets]
+
+    @cached_property
+    def tickets(self) -> Tickets:
+        from tktctl.tickets.verbs import Tickets
+
+        return Tickets(self)
+
+    @cached_property
+    def queues(self) -> Queues:
+        from tktctl.setup.queues import Queues
+
+        return Queues(self)
+
+    @cached_property
+    def agents(self) -> Agents:
+        from tktctl.access.agents import Agents
+
+        return Agents(self)
+
+    @cached_property
+    def history(self) -> HistoryLog:
+        from tktctl.tickets.history import HistoryLog
+
+        return HistoryLog(self)
+
+    @cached_property
+    def groups(self) -> Groups:
+        from tktctl.access.groups import Groups
+
+        return Groups(self)
+
+    @cached_property
+    def roles(self) -> Roles:
+        from tktctl.access.groups import Roles
+
+        return Roles(self)
+
+    @cached_property
+    def acl(self) -> Acl:
+        from tktctl.access.acl import Acl
+
+        return Acl(self)
+
+    @cached_property
+    def customers(self) -> Customers:
+        from tktctl.access.customers import Customers
+
+        return Customers(self)
+
+    @cached_property
+    def audit(self) -> AuditLog:
+        from tktctl.access.audit import AuditLog
+
+        return AuditLog(self)
+
+    @cached_property
+    def transfer(self) -> Transfer:
+        from tktctl.tickets.transfer import Transfer
+
+        return Transfer(self)
+
+    @cached_property
+    def mail(self) -> Mail:
+        """Mail in and out; ``mail``/``smtp`` are the profile's sections of the same names."""
+        from tktctl.mail.service import Mail
+
+        return Mail(self, self.mail_config, self.smtp_config)
+
+    @cached_property
+    def autoresponses(self) -> AutoResponses:
+        from tktctl.mail.autoresponses import AutoResponses
+
+        return AutoResponses(self)
+
+    @cached_property
+    def calendars(self) -> Calendars:
+        from tktctl.sla.calendars import Calendars
+
+        return Calendars(self)
+
+    @cached_property
+    def escalations(self) -> Escalations:
+        from tktctl.automation.escalation import Escalations
+
+        return Escalations(self)
+
+    @cached_property
+    def maint(self) -> Maintenance:
+        from tktctl.automation.maint import Maintenance
+
+        return Maintenance(self)
+
+    @cached_property
+    def jobs(self) -> Jobs:
+        from tktctl.automation.jobs import Jobs
+
+        return Jobs(self)
+
+    @cached_property
+    def config(self) -> DeskConfig:
+        """The whole configuration as one document (``desk dump`` / ``desk apply``)."""
+        from tktctl.setup.deskconfig import DeskConfig
+
+        return DeskConfig(self)
+
+    def migrated(self) -> None:
+        """A desk older than the deadline columns has none: recompute them (Znuny's RebuildEscalationIndex)."""
+        from tktctl.automation.maint import rebuild_escalations
+
+        rebuild_escalations(self)
+
+
+def _notify_new_tickets(unit: Unit, ticket_ids: Sequence[int]) -> None:
+    """Mail the queues' subscribers about tickets the tickets package created (email is loaded only here)."""
+    from tktctl.mail import outbound
+
+    outbound.notify_agents(unit, ticket_ids, "NewTicket")

@@ -1,0 +1,427 @@
+"""Outgoing mail: composed in the change's transaction into the outbox, delivered later by `mail send`.
+
+Nothing here talks to a mail server while a ticket changes: auto-responses, agent
+notifications and answers are rows of ``mail_outbox`` committed together with the change
+(an SMTP outage loses nothing), and :func:`deliver` sends them with retry and backoff.
+"""
+
+from __future__ import annotations
+
+import os
+import string
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from email.message import EmailMessage
+from email.policy import SMTP
+from email.utils import format_datetime, formataddr, make_msgid
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+from urllib.parse import parse_qs, quote, unquote, urlsplit
+
+from sqlalchemy import func, insert, select
+
+from tktctl.access import permissions
+from tktctl.core.vocabulary import clean_line
+from tktctl.db.models import Agent, AutoResponse, MailOutbox, Queue, QueueAutoResponse, QueueSubscription, Ticket
+from tktctl.errors import UsageError
+from tktctl.mail.parse import Limits
+
+if TYPE_CHECKING:
+    import smtplib
+
+    from tktctl.core.unit import Unit
+
+AUTO_TYPES = ("auto-reply", "auto-reject", "auto-follow-up", "auto-reply/new-ticket")
+AUTO_HISTORY = {
+    "auto-reply": "SendAutoReply",
+    "auto-reject": "SendAutoReject",
+    "auto-follow-up": "SendAutoFollowUp",
+    "auto-reply/new-ticket": "SendAutoReply",
+}
+DEFAULT_ADDRESS = "tktctl@localhost"
+MAX_ATTEMPTS = 10
+LEASE = timedelta(minutes=10)
+
+
+SMTP_KEYS = ("host", "port", "tls", "starttls", "user", "password_file", "timeout")
+
+
+@dataclass(frozen=True)
+class SmtpSettings:
+    host: str = "localhost"
+    port: int = 25
+    tls: bool = False
+    starttls: bool = False
+    user: str | None = None
+    password_file: str | None = None
+    timeout: float = 30.0
+    url_password: str | None = field(default=None, repr=False)  # from TKTCTL_SMTP_URL only, never shown
+
+    @classmethod
+    def resolve(cls, config: Any) -> SmtpSettings:
+        """``TKTCTL_SMTP_URL=smtp[s]://[user[:password]@]host:port[?starttls=true]`` wins over ``smtp:``."""
+        url = os.environ.get("TKTCTL_SMTP_URL")
+        if url:
+            from tktctl.db.engine import display_url
+
+            usage = f"TKTCTL_SMTP_URL must look like smtp[s]://[user:password@]host[:port], not {display_url(url)}"
+            try:
+                parts = urlsplit(url)
+                port = parts.port
+            except ValueError as exc:
+                raise UsageError(usage) from exc
+            query = parse_qs(parts.query)
+            if parts.scheme not in ("smtp", "smtps") or not parts.hostname or set(query) - {"starttls"}:
+                raise UsageError(usage)
+            return cls(
+                host=parts.hostname,
+                port=port or (465 if parts.scheme == "smtps" else 25),
+                tls=parts.scheme == "smtps",
+                starttls=query.get("starttls", ["false"])[-1].lower() in ("1", "true", "yes"),
+                user=unquote(parts.username) if parts.username else None,
+                url_password=unquote(parts.password) if parts.password is not None else None,
+            )
+        if config is None:
+            return cls()
+        if not isinstance(config, dict):
+            raise UsageError(f"profile key 'smtp' must be a mapping ({', '.join(SMTP_KEYS)})")
+        unknown = sorted(set(config) - set(SMTP_KEYS))
+        if unknown:
+            raise UsageError(f"smtp: unknown key {', '.join(unknown)}; known: {', '.join(SMTP_KEYS)}")
+        return cls(**config)
+
+    @property
+    def display(self) -> str:
+        """Where mail goes, as it may be shown: the password masked (``db.engine.display_url``)."""
+        from tktctl.db.engine import display_url
+
+        login = f"{quote(self.user, safe='')}:***@" if self.user else ""
+        return display_url(f"{'smtps' if self.tls else 'smtp'}://{login}{self.host}:{self.port}")
+
+    def password(self) -> str | None:
+        if self.url_password is not None:
+            return self.url_password
+        if self.password_file is None:
+            return None
+        try:
+            return Path(self.password_file).expanduser().read_text(encoding="utf-8").strip()
+        except OSError as exc:
+            raise UsageError(f"cannot read smtp password file: {exc}") from exc
+
+
+@dataclass(frozen=True)
+class MailSettings:
+    """The profile's ``mail:`` section."""
+
+    address: str = DEFAULT_ADDRESS
+    queues: dict[str, str] = field(default_factory=dict)
+    limits: Limits = field(default_factory=Limits)
+    auto_response_limit: int = 40
+    trusted: bool = True
+    accounts: dict[str, dict[str, Any]] = field(default_factory=dict)
+
+    @classmethod
+    def from_config(cls, config: Any) -> MailSettings:
+        if config is None:
+            return cls()
+        if not isinstance(config, dict):
+            raise UsageError("profile key 'mail' must be a mapping")
+        known = set(cls.__dataclass_fields__)
+        unknown = sorted(set(config) - known)
+        if unknown:
+            raise UsageError(f"mail: unknown key {', '.join(unknown)}; known: {', '.join(sorted(known))}")
+        queues = config.get("queues") or {}
+        accounts = config.get("accounts") or {}
+        if not isinstance(queues, dict) or not isinstance(accounts, dict):
+            raise UsageError("mail.queues and mail.accounts must be mappings")
+        limit = config.get("auto_response_limit", 40)
+        if not isinstance(limit, int) or limit < 0:
+            raise UsageError("mail.auto_response_limit must be a whole number >= 0")
+        # Addresses go into the From, Sender and X-Loop headers of every mail: one line each.
+        addresses = [str(config.get("address", DEFAULT_ADDRESS)), *map(str, queues)]
+        for address in addresses:
+            clean_line("mail address", address, limit=250, required=True)
+        return cls(
+            address=addresses[0],
+            queues={str(k).lower(): str(v) for k, v in queues.items()},
+            limits=Limits.from_config(config.get("limits")),
+            auto_response_limit=limit,
+            trusted=bool(config.get("trusted", True)),
+            accounts={str(k): v for k, v in accounts.items()},
+        )
+
+    def queue_address(self, queue_name: str) -> str:
+        """The address a queue answers from: the first one mapped to it, else the system address."""
+        return next((a for a, q in self.queues.items() if q == queue_name), self.address)
+
+
+def compose(
+    *,
+    sender: str,
+    to: str,
+    subject: str,
+    body: str,
+    now: datetime,
+    in_reply_to: str | None = None,
+    references: Sequence[str] = (),
+    headers: dict[str, str] | None = None,
+) -> tuple[EmailMessage, str]:
+    """A message and its new Message-ID."""
+    message = EmailMessage(policy=SMTP)
+    message["From"] = sender
+    message["To"] = to
+    message["Subject"] = subject
+    message["Date"] = format_datetime(now)
+    domain = sender.rpartition("@")[2].strip("> ") or "localhost"
+    message_id = make_msgid(domain=domain)
+    message["Message-ID"] = message_id
+    if in_reply_to:
+        message["In-Reply-To"] = in_reply_to
+    chain = [r for r in (*references, in_reply_to) if r]
+    if chain:
+        message["References"] = " ".join(dict.fromkeys(chain))
+    for name, value in (headers or {}).items():
+        message[name] = value
+    message.set_content(body)
+    return message, message_id
+
+
+def has_control(text: str) -> bool:
+    """CR, LF or another control character: a header injection (``Bcc:``), never a valid address or name."""
+    return any(ord(c) < 32 or ord(c) == 127 for c in text)
+
+
+def enqueue(
+    unit: Unit, *, ticket_id: int | None, kind: str, envelope_from: str, recipient: str, **fields: Any
+) -> str | None:
+    """Compose (``fields`` as :func:`compose` takes them) into the outbox; returns the Message-ID.
+
+    Mail built from bad data already stored (a CR/LF in an agent's name or a customer's
+    address) must not fail the change that triggered it: it is queued as ``failed`` with the
+    error, for `mail outbox` to show, and None is returned.
+    """
+    error = f"bad recipient address {recipient!r}" if has_control(recipient) else None
+    content, message_id = b"", None
+    if error is None:
+        try:
+            message, message_id = compose(now=unit.now, **fields)
+            content = message.as_bytes()
+        except (ValueError, TypeError) as exc:  # what the email package raises for such headers
+            error, message_id = f"cannot compose the message: {exc}", None
+    unit.session.execute(
+        insert(MailOutbox).values(
+            ticket_id=ticket_id,
+            kind=kind,
+            sender=envelope_from[:250],
+            recipient=recipient[:250],
+            subject=str(fields["subject"])[:10_000],
+            message=content,
+            status="pending" if error is None else "failed",
+            attempts=0,
+            next_attempt=unit.now,
+            created=unit.now,
+            last_error=error,
+        )
+    )
+    return message_id
+
+
+def with_hook(subject: str, tn: str) -> str:
+    """``[Ticket#TN]`` first, once, as OTRS writes it."""
+    hook = f"[Ticket#{tn}]"
+    return " ".join(f"{hook} {subject.replace(hook, ' ')}".split())
+
+
+def ticket_fields(unit: Unit, ticket_id: int, extra: dict[str, str | None]) -> dict[str, str]:
+    """What templates may use: $tn, $title, $queue, $state, $priority, $customer, $owner, $subject, $from."""
+    from tktctl.tickets.records import tickets_by_id
+
+    record = tickets_by_id(unit, [ticket_id])[0]
+    values = {k: record[k] for k in ("tn", "title", "queue", "state", "priority_name", "customer", "owner")}
+    values["priority"] = values.pop("priority_name")
+    return {k: "" if v is None else str(v) for k, v in {**values, **extra}.items()}
+
+
+def render(template: str, values: dict[str, str]) -> str:
+    """``$name`` / ``${name}`` placeholders; unknown ones stay as written (no code runs)."""
+    return string.Template(template).safe_substitute(values)
+
+
+def auto_respond(
+    unit: Unit,
+    *,
+    ticket_id: int,
+    queue_id: int,
+    kind: str,
+    to: str | None,
+    block: str | None,
+    settings: MailSettings,
+    fields: dict[str, str | None],
+    in_reply_to: str | None,
+    references: Sequence[str],
+) -> str | None:
+    """Queue the queue's auto-response of ``kind``; returns why none was sent, or None."""
+    template = unit.session.execute(
+        select(AutoResponse.subject, AutoResponse.body)
+        .join(QueueAutoResponse, QueueAutoResponse.auto_response_id == AutoResponse.id)
+        .where(QueueAutoResponse.queue_id == queue_id, QueueAutoResponse.type == kind, AutoResponse.valid.is_(True))
+    ).first()
+    if template is None:
+        return f"queue has no {kind} response"
+    if block is not None or to is None:
+        return f"no auto-response: {block or 'no sender address'}"
+    own = {settings.address.lower(), *settings.queues}
+    if to.lower() in own:
+        return "no auto-response to our own address"
+    since = unit.now - timedelta(days=1)
+    sent_today = unit.session.scalar(
+        select(func.count()).where(
+            MailOutbox.recipient == to[:250], MailOutbox.kind.in_(AUTO_TYPES), MailOutbox.created >= since
+        )
+    )
+    if (sent_today or 0) >= settings.auto_response_limit:
+        return f"no auto-response: {to} got {settings.auto_response_limit} in the last 24 hours"
+    values = ticket_fields(unit, ticket_id, fields)
+    subject = with_hook(render(template.subject, values), values["tn"])
+    body = render(template.body, values)
+    sender = settings.queue_address(values["queue"])
+    # RFC 3834: automatic responses go out with an empty envelope sender, so nothing bounces back.
+    send_article(
+        unit,
+        ticket_id=ticket_id,
+        queue_id=queue_id,
+        kind=kind,
+        author="system",
+        sender=sender,
+        to=to,
+        recipient=to,
+        subject=subject,
+        body=body,
+        in_reply_to=in_reply_to,
+        references=references,
+        headers={"Auto-Submitted": "auto-replied", "X-Loop": sender, "Precedence": "bulk"},
+        envelope_from="",
+        history_type=AUTO_HISTORY[kind],
+    )
+    return None
+
+
+def send_article(
+    unit: Unit,
+    *,
+    ticket_id: int,
+    queue_id: int,
+    kind: str,
+    author: str,
+    sender: str,
+    to: str,
+    recipient: str,
+    subject: str,
+    body: str,
+    in_reply_to: str | None,
+    references: Sequence[str],
+    envelope_from: str,
+    history_type: str,
+    headers: dict[str, str] | None = None,
+) -> int:
+    """Mail to a customer: the outbox row, the email article (its Message-ID threads replies) and history."""
+    from tktctl.tickets import changes
+
+    message_id = enqueue(
+        unit,
+        ticket_id=ticket_id,
+        kind=kind,
+        envelope_from=envelope_from,
+        recipient=recipient,
+        sender=sender,
+        to=to,
+        subject=subject,
+        body=body,
+        in_reply_to=in_reply_to,
+        references=references,
+        headers=headers,
+    )
+    article_id = changes.add_article(
+        unit,
+        ticket_id,
+        channel="email",
+        sender=author,
+        body=body,
+        subject=subject,
+        from_=sender,
+        to=to,
+        message_id=message_id,
+        in_reply_to=in_reply_to,
+    )
+    changes.add_history(unit, [(ticket_id, history_type, queue_id, {"to": recipient, "subject": subject})])
+    return article_id
+
+
+def notify_agents(unit: Unit, ticket_ids: Sequence[int], event: str, settings: MailSettings | None = None) -> None:
+    """Mail the agents subscribed to the tickets' queues (not the one acting), with history rows."""
+    from tktctl.tickets import changes
+
+    if not ticket_ids:
+        return
+    rows = unit.session.execute(
+        select(Ticket.id, Ticket.tn, Ticket.title, Ticket.customer, Ticket.queue_id, Queue.name, Agent)
+        .join(Queue, Ticket.queue_id == Queue.id)
+        .join(QueueSubscription, QueueSubscription.queue_id == Queue.id)
+        .join(Agent, Agent.id == QueueSubscription.agent_id)
+        .where(
+            Ticket.id.in_(list(ticket_ids)),
+            Agent.valid.is_(True),
+            Agent.email.is_not(None),
+            Agent.id != unit.actor.id,
+            permissions.holders("ro", Agent.id, Queue.group_id),  # only agents who may read the ticket, now
+        )
+        .order_by(Ticket.id, Agent.login)
+    ).all()
+    if not rows:
+        return
+    settings = settings or MailSettings.from_config(unit.store.mail_config)
+    entries: list[tuple[int, str, int, dict[str, Any]]] = []
+    for row in rows:
+        agent = row.Agent
+        subject = with_hook(f"{event}: {row.title}", row.tn)
+        body = (
+            f"{event} in queue {row.name}\n\nTicket: {row.tn}\nTitle: {row.title}\n"
+            f"Customer: {row.customer or '-'}\n\nShow it with: tktctl ticket show {row.tn}\n"
+        )
+        enqueue(
+            unit,
+            ticket_id=row.id,
+            kind="notification",
+            envelope_from="",
+            recipient=agent.email or "",
+            sender=settings.address,
+            to=formataddr((agent.name or "", agent.email or "")),
+            subject=subject,
+            body=body,
+            headers={"Auto-Submitted": "auto-generated", "X-Loop": settings.address},
+        )
+        entries.append((row.id, "SendAgentNotification", row.queue_id, {"to": agent.login, "event": event}))
+    changes.add_history(unit, entries)
+
+
+def smtp_connect(smtp: SmtpSettings) -> smtplib.SMTP:
+    import smtplib
+    import ssl
+
+    if smtp.tls:
+        client: smtplib.SMTP = smtplib.SMTP_SSL(
+            smtp.host, smtp.port, timeout=smtp.timeout, context=ssl.create_default_context()
+        )
+    else:
+        client = smtplib.SMTP(smtp.host, smtp.port, timeout=smtp.timeout)
+        if smtp.starttls:
+            client.starttls(context=ssl.create_default_context())
+    if smtp.user:
+        client.login(smtp.user, smtp.password() or "")
+    return client
+
+
+def backoff(attempts: int) -> timedelta:
+    """1, 2, 4 ... minutes, at most six hours between attempts."""
+    return timedelta(minutes=min(2 ** max(attempts - 1, 0), 360))

@@ -1,0 +1,3 @@
+"""Desk configuration: queues and the whole-desk dump/apply document. The top domain package:
+it may use every other.
+"""

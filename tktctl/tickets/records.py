@@ -1,0 +1,202 @@
+"""Rows to the contract's records (plain dicts with the documented keys)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator, Sequence
+from typing import TYPE_CHECKING, Any
+
+from sqlalchemy import ColumnElement, Select, select, type_coerce
+from sqlalchemy.orm import aliased
+from sqlalchemy.types import NullType
+
+from tktctl.core.lookup import chunks
+from tktctl.core.record import Record
+from tktctl.db.models import (
+    Agent,
+    Article,
+    Attachment,
+    History,
+    Priority,
+    Queue,
+    State,
+    StateType,
+    Ticket,
+)
+from tktctl.sla import deadlines
+
+if TYPE_CHECKING:
+    from sqlalchemy.engine import Dialect
+
+    from tktctl.core.unit import Unit
+
+_owner = aliased(Agent, name="owner")
+_responsible = aliased(Agent, name="responsible")
+# Rows fetched per round trip (a server-side cursor on PostgreSQL and MySQL). History payloads kept
+# decoded: at most PAYLOADS (emptied when full, so memory stays flat however long the export), none
+# longer than PAYLOAD_TEXT (long ones seldom repeat).
+HISTORY_BATCH = 2000
+PAYLOADS = 4096
+PAYLOAD_TEXT = 256
+
+
+def ticket_select() -> Select[Any]:
+    """Every column of the ticket record, joined in one statement."""
+    return (
+        select(
+            Ticket.id,
+            Ticket.tn,
+            Ticket.title,
+            Queue.name.label("queue"),
+            State.name.label("state"),
+            StateType.name.label("state_type"),
+            Ticket.priority_id.label("priority"),
+            Priority.name.label("priority_name"),
+            Ticket.locked,
+            _owner.login.label("owner"),
+            _responsible.login.label("responsible"),
+            Ticket.customer,
+            Ticket.type,
+            Ticket.created,
+            Ticket.changed,
+            Ticket.pending_until,
+            Ticket.external_id,
+            # For the escalation object (popped by ticket_record).
+            Ticket.queue_id,
+            Ticket.escalation_response_at,
+            Ticket.escalation_update_at,
+            Ticket.escalation_solution_at,
+        )
+        .join(Queue, Ticket.queue_id == Queue.id)
+        .join(State, Ticket.state_id == State.id)
+        .join(StateType, State.type_id == StateType.id)
+        .join(Priority, Ticket.priority_id == Priority.id)
+        .join(_owner, Ticket.owner_id == _owner.id)
+        .outerjoin(_responsible, Ticket.responsible_id == _responsible.id)
+    )
+
+
+ESCALATION_COLUMNS = ("queue_id", "escalation_response_at", "escalation_update_at", "escalation_solution_at")
+
+
+def ticket_record(row: Any, unit: Unit | None = None) -> Record:
+    """The contract's ticket record; with ``unit``, the escalation object has working time left."""
+    record = dict(row._mapping)
+    record["lock"] = "locked" if record.pop("locked") else "unlocked"
+    for key in ESCALATION_COLUMNS:
+        record.pop(key)
+    record["escalation"] = deadlines.record(unit, row)
+    return record
+
+
+def tickets_by_id(unit: Unit, ids: Sequence[int]) -> list[Record]:
+    """Ticket records for ``ids``, in that order."""
+    found: dict[int, Record] = {}
+    for part in chunks(list(ids)):
+        for row in unit.session.execute(ticket_select().where(Ticket.id.in_(part))):
+            found[row.id] = ticket_record(row, unit)
+    return [found[i] for i in ids]
+
+
+def articles(unit: Unit, ticket_id: int) -> list[Record]:
+    return articles_of(unit, [ticket_id]).get(ticket_id, [])
+
+
+def articles_of(unit: Unit, ticket_ids: Sequence[int]) -> dict[int, list[Record]]:
+    """The tickets' articles (with their attachments' metadata) by ticket id, oldest first."""
+    rows = unit.session.execute(
+        select(Article, Ticket.tn)
+        .join(Ticket, Article.ticket_id == Ticket.id)
+        .where(Article.ticket_id.in_(ticket_ids))
+        .order_by(Article.id)
+    ).all()
+    attachments: dict[int, list[Record]] = {}
+    for part in chunks([a.id for a, _ in rows]):
+        meta = unit.session.execute(
+            select(Attachment.article_id, Attachment.id, Attachment.filename, Attachment.content_type, Attachment.size)
+            .where(Attachment.article_id.in_(part))
+            .order_by(Attachment.id)
+        )
+        for article_id, att_id, filename, content_type, size in meta:
+            attachments.setdefault(article_id, []).append(
+                {"id": att_id, "filename": filename, "content_type": content_type, "size": size}
+            )
+    found: dict[int, list[Record]] = {}
+    for a, tn in rows:
+        found.setdefault(a.ticket_id, []).append(
+            {
+                "id": a.id,
+                "ticket": tn,
+                "channel": a.channel,
+                "sender": a.sender,
+                "from": a.a_from,
+                "to": a.a_to,
+                "subject": a.subject,
+                "body": a.body,
+                "visible_to_customer": a.visible_to_customer,
+                "created": a.created,
+                "attachments": attachments.get(a.id, []),
+            }
+        )
+    return found
+
+
+def history_select(*, raw: bool = False) -> Select[Any]:
+    """The history record's columns in its key order; ``raw``: ``at`` and ``data`` unconverted."""
+    at, data = (_driver_value(History.at), _driver_value(History.data)) if raw else (History.at, History.data)
+    return (
+        select(History.id, Ticket.tn.label("ticket"), History.type, Agent.login.label("actor"), at, data)
+        .join(Ticket, History.ticket_id == Ticket.id)
+        .join(Agent, History.actor_id == Agent.id)
+    )
+
+
+def _driver_value(column: Any) -> ColumnElement[Any]:
+    """The column as the driver returns it, without its type's conversion."""
+    return type_coerce(column, NullType()).label(column.key)
+
+
+def _conversion(column: Any, dialect: Dialect) -> Callable[[Any], Any] | None:
+    """What the column's type does to a driver value on this dialect (the very function it runs)."""
+    return column.type.dialect_impl(dialect).result_processor(dialect, None)
+
+
+def _flat(text: str, value: Any) -> bool:
+    """``value`` (decoded from ``text``) is an object of scalars, of which a shallow copy is a whole one.
+
+    Read off the text: an object nesting another object or a list has a second ``{`` or a ``[``.
+    """
+    return type(value) is dict and text.count("{") == 1 and "[" not in text
+
+
+def history_records(unit: Unit, *criteria: ColumnElement[bool]) -> Iterator[Record]:
+    """History records matching ``criteria``, oldest first, streamed (an export runs to millions).
+
+    Core rows, not ORM ones, with ``at`` and ``data`` read as the driver returns them and
+    converted here by their column types' own functions, but not again for a repeat: the rows
+    of one change follow each other with one time (one object for all of them), and most
+    payloads are a few from/to pairs. Short flat payloads (dicts of scalars) are kept decoded;
+    each record gets its own copy, so no two records share a mutable value.
+    """
+    connection = unit.session.connection()
+    to_time = _conversion(History.at, connection.dialect)
+    to_data = _conversion(History.data, connection.dialect)  # None: the driver decodes JSON itself
+    statement = history_select(raw=True).where(*criteria).order_by(History.id)
+    last_raw: Any = None
+    at: Any = None
+    payloads: dict[str, dict[str, Any]] = {}
+    for id_, ticket, type_, actor, raw_at, data in connection.execute(
+        statement.execution_options(yield_per=HISTORY_BATCH)
+    ):
+        if raw_at != last_raw:
+            last_raw, at = raw_at, to_time(raw_at) if to_time else raw_at
+        if to_data is not None:
+            kept = payloads.get(data) if type(data) is str else None
+            if kept is not None:
+                data = kept.copy()
+            else:
+                text, data = data, to_data(data)
+                if type(text) is str and len(text) <= PAYLOAD_TEXT and _flat(text, data):
+                    if len(payloads) >= PAYLOADS:
+                        payloads.clear()
+                    payloads[text] = data.copy()
+        yield {"id": id_, "ticket": ticket, "type": type_, "actor": actor, "at": at, "data": data}

@@ -1,0 +1,137 @@
+"""Which tickets a command means: the filter flags of `ticket list` as SQL, and the sort keys."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, fields
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
+
+from sqlalchemy import ColumnElement
+
+from tktctl.access import permissions
+from tktctl.core import lookup
+from tktctl.core.vocabulary import (
+    choice,
+    parse_priority,
+)
+from tktctl.db.models import Queue, State, Ticket
+from tktctl.errors import UsageError
+
+if TYPE_CHECKING:
+    from tktctl.core.unit import Unit
+
+
+@dataclass(frozen=True)
+class TicketFilter:
+    """A selection of tickets, with the flag names of ``ticket list``; empty fields select all."""
+
+    queue: Sequence[str] = ()
+    state: Sequence[str] = ()
+    state_type: Sequence[str] = ()
+    priority: Sequence[str | int] = ()
+    owner: Sequence[str] = ()
+    lock: Sequence[str] = ()
+    customer: Sequence[str] = ()
+    title: str | None = None
+    created_before: str | datetime | None = None
+    created_after: str | datetime | None = None
+    changed_before: str | datetime | None = None
+    changed_after: str | datetime | None = None
+
+    def __post_init__(self) -> None:
+        """Every sequence field as a tuple: one value (``queue="Alerts"``) is one value, not its characters.
+
+        The vocabulary fields also split comma lists (``state_type="open,new"``, contract §5);
+        names (queues, agents, customers) may hold commas and are never split.
+        """
+        for name in (*NAME_FILTERS, *VOCABULARY_FILTERS):
+            value = getattr(self, name)
+            values = () if value is None else (value,) if isinstance(value, (str, int)) else tuple(value)
+            if name in VOCABULARY_FILTERS:
+                values = tuple(part for v in values for part in _comma_list(name, v))
+            object.__setattr__(self, name, values)
+
+    def is_empty(self) -> bool:
+        return not any(getattr(self, f.name) for f in fields(self))
+
+
+NAME_FILTERS = ("queue", "owner", "customer")
+VOCABULARY_FILTERS = ("state", "state_type", "priority", "lock")
+
+
+def _comma_list(name: str, value: str | int) -> Sequence[str | int]:
+    """``"open, new"`` as ``["open", "new"]``; an empty item is a mistake, not "every ticket"."""
+    if not isinstance(value, str):
+        return [value]
+    parts = [part.strip() for part in value.split(",")]
+    if not all(parts):
+        raise UsageError(f"--{name.replace('_', '-')}: empty item in {value!r}")
+    return parts
+
+
+# Tickets named by number (``-`` already read), or chosen by a filter.
+Selection = Iterable[str] | TicketFilter
+
+
+SORT_KEYS: dict[str, Any] = {
+    "id": Ticket.id,
+    "tn": Ticket.tn,
+    "title": Ticket.title,
+    "created": Ticket.created,
+    "changed": Ticket.changed,
+    "priority": Ticket.priority_id,
+    "queue": Queue.name,
+    "state": State.name,
+    "customer": Ticket.customer,
+    "pending_until": Ticket.pending_until,
+}
+
+
+def filter_clauses(unit: Unit, selection: TicketFilter) -> list[ColumnElement[bool]]:
+    """The WHERE clauses of a filter; unknown names are not-found errors, bad values usage errors."""
+    clauses: list[ColumnElement[bool]] = []
+    if selection.queue:
+        clauses.append(Ticket.queue_id.in_([lookup.queue(unit, q).id for q in selection.queue]))
+    if selection.state:
+        clauses.append(Ticket.state_id.in_([lookup.state(unit, s).id for s in selection.state]))
+    if selection.state_type:
+        clauses.append(Ticket.state_id.in_(lookup.state_ids_of_types(unit, selection.state_type)))
+    if selection.priority:
+        clauses.append(Ticket.priority_id.in_([parse_priority(p) for p in selection.priority]))
+    if selection.owner:
+        clauses.append(Ticket.owner_id.in_([lookup.agent(unit, o).id for o in selection.owner]))
+    if selection.lock:
+        locks = {choice("lock", lock, ("locked", "unlocked")) == "locked" for lock in selection.lock}
+        clauses.append(Ticket.locked.in_(sorted(locks)))
+    if selection.customer:
+        clauses.append(Ticket.customer.in_(list(selection.customer)))
+    if selection.title:
+        escaped = selection.title.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+        clauses.append(Ticket.title.like(f"%{escaped}%", escape="\\"))
+    for column, value, before in (
+        (Ticket.created, selection.created_before, True),
+        (Ticket.created, selection.created_after, False),
+        (Ticket.changed, selection.changed_before, True),
+        (Ticket.changed, selection.changed_after, False),
+    ):
+        moment = unit.parse_time(value)
+        if moment is not None:
+            clauses.append(column < moment if before else column >= moment)
+    visible = permissions.visible_tickets(unit)
+    if visible is not None:
+        clauses.append(visible)
+    return clauses
+
+
+def order_by_keys(sort: str | None) -> list[Any]:
+    """``-priority,created`` -> ORDER BY; the id breaks ties so pages are stable."""
+    order: list[Any] = []
+    for key in (sort or "id").split(","):
+        key = key.strip()
+        descending = key.startswith("-")
+        column = SORT_KEYS.get(key.lstrip("-+"))
+        if column is None:
+            raise UsageError(f"cannot sort by {key!r}; sort keys: {', '.join(SORT_KEYS)} (prefix - for descending)")
+        order.append(column.desc() if descending else column.asc())
+    return [*order, Ticket.id.asc()]

@@ -1,0 +1,389 @@
+"""Tickets in and out in bulk: import from JSON, JSONL, YAML or CSV; export complete tickets.
+
+Import checks every record before it writes (a bad line names its number), then creates
+the tickets in batches, one transaction per batch, with Core executemany inserts and
+ticket numbers reserved for the whole batch at once. With ``external_id``, a rerun after a
+crash skips what a committed batch already created: only whole batches ever exist.
+
+Export streams complete tickets (articles, attachments' metadata, history) in chunks; its
+output is import's input, so a desk moves to another database record by record.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, NamedTuple
+
+from sqlalchemy import bindparam, func, insert, select
+
+from tktctl.access import permissions
+from tktctl.core import lookup
+from tktctl.core.lookup import chunks
+from tktctl.core.record import Record
+from tktctl.core.vocabulary import (
+    choice,
+)
+from tktctl.db.bulk import insert_rows
+from tktctl.db.models import Article, Attachment, History, Queue, Ticket
+from tktctl.errors import ConflictError, PartialFailure, PermissionDeniedError, TktctlError, UsageError
+from tktctl.gcpause import collector_paused
+from tktctl.sla import deadlines
+from tktctl.text import plural
+from tktctl.tickets import guards
+from tktctl.tickets.changes import Selected, article_history, new_ticket_data
+from tktctl.tickets.importcheck import IF_EXISTS, UPDATE_COLUMNS, Checker, Row
+from tktctl.tickets.numbering import next_numbers
+from tktctl.tickets.records import ticket_record, ticket_select
+
+if TYPE_CHECKING:
+    from tktctl.core.unit import Store, Unit
+    from tktctl.tickets.selection import TicketFilter
+
+
+@dataclass
+class ImportResult:
+    """Per-record outcomes (``line``, ``ok``, ``action``, ``tn``, ``external_id``, ``error``) and totals."""
+
+    outcomes: list[Record]
+    totals: dict[str, int]
+
+    def __iter__(self) -> Iterator[Record]:
+        return iter(self.outcomes)
+
+
+class Transfer:
+    """Bulk import and export of complete tickets."""
+
+    def __init__(self, store: Store) -> None:
+        self.store = store
+
+    def import_tickets(
+        self,
+        records: Iterable[tuple[int, Any]],
+        *,
+        batch_size: int = 1000,
+        if_exists: str = "skip",
+        continue_on_error: bool = False,
+        dry_run: bool = False,
+        progress: Callable[[int], None] | None = None,
+    ) -> ImportResult:
+        """Check every record, then create them in batches (one transaction each).
+
+        Atomic (the default): the first bad record is raised, naming its line, and nothing is
+        written. ``continue_on_error``: every good record is created and each bad one is
+        reported; PartialFailure (exit 7) at the end if any was bad.
+        """
+        choice("--if-exists", if_exists, IF_EXISTS)
+        if batch_size < 1:
+            raise UsageError("--batch-size must be at least 1")
+        # The checked records and their rows are many acyclic objects: collector scans free nothing.
+        with collector_paused():
+            rows, outcomes = self._check(records, continue_on_error, if_exists)
+            totals = {"created": 0, "updated": 0, "skipped": 0, "failed": len(outcomes)}
+            try:
+                for batch in chunks(rows, batch_size):
+                    for outcome in self._batch(batch, if_exists, dry_run, continue_on_error):
+                        totals[outcome["action"]] += 1
+                        outcomes.append(outcome)
+                    if progress is not None:
+                        progress(len(batch))
+            finally:
+                if not dry_run:  # also after a failed batch: those before it are committed
+                    self.store.checkpoint()
+        outcomes.sort(key=lambda o: o["line"])
+        if totals["failed"]:
+            failure = PartialFailure(f"{totals['failed']} of {plural(len(outcomes), 'record')} failed", outcomes)
+            raise failure
+        return ImportResult(outcomes, totals)
+
+    def _check(
+        self, records: Iterable[tuple[int, Any]], keep_going: bool, if_exists: str
+    ) -> tuple[list[Row], list[Record]]:
+        rows: list[Row] = []
+        bad: list[Record] = []
+        with self.store.read() as unit:
+            checker = Checker(unit, self.store.numbers, if_exists)
+            seen: dict[str, dict[str, int]] = {"external_id": {}, "tn": {}}
+            for line, raw in records:
+                try:
+                    if isinstance(raw, TktctlError):
+                        raise raw
+                    row = checker.row(line, raw)
+                    for name, lines in seen.items():
+                        key = row.ticket[name]
+                        if key is not None and key in lines:
+                            raise UsageError(f"{name} {key!r} repeats line {lines[key]}")
+                        if key is not None:
+                            lines[key] = line
+                    rows.append(row)
+                except TktctlError as exc:
+                    if not keep_going:
+                        raise _at_line(line, exc) from exc
+                    bad.append(_failed(line, exc))
+            if if_exists != "update":  # refused before anything is written; an update's records may only match
+                _require_create(unit, rows)
+        return rows, bad
+
+    def _batch(self, batch: Sequence[Row], if_exists: str, dry_run: bool, keep_going: bool) -> list[Record]:
+        """One transaction: skip/update/refuse existing keys, then insert the rest set-wise.
+
+        With ``keep_going`` a refused record is reported and each update runs in its own
+        savepoint, so a failed one leaves nothing behind while the others stay.
+        """
+        with self.store.write(dry_run=dry_run, bulk=True) as unit, _custom_plans(unit):
+            existing = _existing(unit, batch)
+            outcomes: list[Record] = []
+            fresh: list[Row] = []
+            for row in batch:
+                try:
+                    outcome = _match(unit, row, existing, if_exists, keep_going)
+                except TktctlError as exc:
+                    if not keep_going:
+                        raise _at_line(row.line, exc) from exc
+                    outcome = _failed(row.line, exc)
+                if outcome is None:
+                    fresh.append(row)
+                else:
+                    outcomes.append(outcome)
+            outcomes += self._insert(unit, fresh)
+            return outcomes
+
+    def _insert(self, unit: Unit, rows: Sequence[Row]) -> list[Record]:
+        if not rows:
+            return []
+        _require_create(unit, rows)
+        numbers = self.store.numbers
+        needed = sum(1 for r in rows if not r.ticket["tn"])
+        given = {r.ticket["tn"] for r in rows if r.ticket["tn"]}
+        fresh = iter(
+            next_numbers(
+                unit.session,
+                generator=numbers.generator,
+                system_id=numbers.system_id,
+                now=unit.now,
+                count=needed,
+                passing_over=given,
+            )
+            if needed
+            else []
+        )
+        for row in rows:
+            row.ticket["tn"] = row.ticket["tn"] or next(fresh)
+        conn = unit.session.connection()
+        # The driver's fastest insert, then the new ids read back in one range: ids handed out
+        # after this read are larger than every id it could see.
+        before = conn.scalar(select(func.coalesce(func.max(Ticket.id), 0)))
+        insert_rows(conn, Ticket.__table__, [r.ticket for r in rows])
+        ids = {tn: i for tn, i in conn.execute(select(Ticket.tn, Ticket.id).where(Ticket.id > before))}
+        articles: list[dict[str, Any]] = []
+        attachments: list[list[dict[str, Any]]] = []
+        history: list[dict[str, Any]] = []
+        made = _NewHistory(unit)
+        for row in rows:
+            ticket_id = ids[row.ticket["tn"]]
+            for article in row.articles:
+                article["ticket_id"] = ticket_id
+            articles += row.articles
+            attachments += row.attachments
+            if row.history is not None:
+                for entry in row.history:
+                    entry["ticket_id"] = ticket_id
+                history += row.history
+            else:
+                history += made(ticket_id, row)
+        if any(attachments):
+            # Rare: attachments need their article's id, so these articles come back one by one.
+            returning = insert(Article).returning(Article.id, sort_by_parameter_order=True)
+            article_ids = [r[0] for r in conn.execute(returning, articles)]
+            files = [{**f, "article_id": a} for a, fs in zip(article_ids, attachments, strict=True) for f in fs]
+            conn.execute(insert(Attachment), files)
+        elif articles:
+            insert_rows(conn, Article.__table__, articles)
+        if history:
+            insert_rows(conn, History.__table__, history)
+        timed = {q for q, sla in deadlines.slas(unit).items() if sla.any}
+        if timed:  # deadlines after the articles: an agent's answer or a customer's contact moves them
+            deadlines.refresh(unit, [ids[r.ticket["tn"]] for r in rows if r.ticket["queue_id"] in timed])
+        return [_outcome(row, "created", row.ticket["tn"]) for row in rows]
+
+    # Export --------------------------------------------------------------------------
+
+    def export_tickets(self, selection: TicketFilter | None = None) -> Iterator[Record]:
+        """Complete tickets (articles with attachments' metadata, history), streamed in chunks."""
+        from tktctl.tickets.selection import TicketFilter, filter_clauses
+
+        with self.store.read() as unit:
+            clauses = filter_clauses(unit, selection or TicketFilter())
+            ids = list(unit.session.scalars(select(Ticket.id).where(*clauses).order_by(Ticket.id)))
+            for part in chunks(ids):
+                yield from _complete(unit, part)
+
+
+@contextmanager
+def _custom_plans(unit: Unit) -> Iterator[None]:
+    """No server-side prepared statements for lookups (psycopg prepares after 5 runs).
+
+    The ticket table grows by a batch at a time: a generic plan made while it was nearly
+    empty scans it whole for every later lookup (an import went from 1 min to 9 min).
+    The connection gets its setting back when it returns to the pool.
+    """
+    driver = unit.session.connection().connection.driver_connection
+    if not hasattr(driver, "prepare_threshold"):
+        yield
+        return
+    threshold, driver.prepare_threshold = driver.prepare_threshold, None
+    try:
+        yield
+    finally:
+        driver.prepare_threshold = threshold
+
+
+class Found(NamedTuple):
+    """A ticket already holding a record's key."""
+
+    id: int
+    tn: str
+    queue_id: int
+    owner_id: int
+
+
+def _existing(unit: Unit, batch: Sequence[Row]) -> dict[tuple[str, str], Found]:
+    """Tickets already there with a batch row's external_id or tn: (key, value) -> the ticket."""
+    found: dict[tuple[str, str], Found] = {}
+    for name, column in (("external_id", Ticket.external_id), ("tn", Ticket.tn)):
+        values = [r.ticket[name] for r in batch if r.ticket[name] is not None]
+        # One statement, its IN list a parameter: not 500 literals built per chunk.
+        statement = select(column, Ticket.id, Ticket.tn, Ticket.queue_id, Ticket.owner_id).where(
+            column.in_(bindparam("values", expanding=True))
+        )
+        for part in chunks(values):
+            rows = unit.session.execute(statement, {"values": part})
+            found.update({(name, value): Found(*rest) for value, *rest in rows})
+    return found
+
+
+def _match(
+    unit: Unit, row: Row, existing: dict[tuple[str, str], Found], if_exists: str, keep_going: bool
+) -> Record | None:
+    """The outcome for a record whose key a ticket holds (skipped, updated, or an error); None: create it.
+
+    A ticket the agent may not see is only a taken key: nothing of it is shown or changed.
+    """
+    ticket = row.ticket
+    name = "external_id" if ("external_id", ticket["external_id"]) in existing else "tn"
+    found = existing.get((name, ticket[name]))
+    if found is None:
+        if ticket["tn"] is not None and not permissions.is_admin(unit):
+            raise PermissionDeniedError(
+                f"permission denied: tn {ticket['tn']!r} matches no ticket to update, and keeping it for a new"
+                f" ticket is a migration: agent {unit.actor.login!r} needs 'rw' on group {permissions.ADMIN_GROUP!r}",
+                ref=ticket["tn"],
+            )
+        return None
+    if not permissions.sees(unit, found.queue_id, found.owner_id):
+        raise ConflictError(f"{name.replace('_', ' ')} {ticket[name]!r} is taken", ref=ticket[name])
+    if if_exists == "fail":
+        raise ConflictError(f"ticket {found.tn} exists (same external_id or tn)", ref=found.tn)
+    if if_exists == "skip":
+        return _outcome(row, "skipped", found.tn)
+    if keep_going:
+        with unit.session.begin_nested():
+            _update(unit, row, found.id)
+    else:
+        _update(unit, row, found.id)
+    return _outcome(row, "updated", found.tn)
+
+
+def _update(unit: Unit, row: Row, ticket_id: int) -> None:
+    """Change a ticket to what the record gives, each change by its verb's own checks, primitives and history.
+
+    In the order an agent would run the verbs: the owner last, so that an agent who hands
+    over a ticket locked by himself may still change the rest of it first.
+    """
+
+    new, given = row.ticket, row.given
+    current = unit.session.execute(select(*UPDATE_COLUMNS).where(Ticket.id == ticket_id).with_for_update()).one()
+    sel = Selected.of([ticket_id])
+    fields = {k: new[k] for k in ("title", "customer", "type") if k in given and new[k] != getattr(current, k)}
+    if fields:
+        guards.fields_change(unit, sel, fields)
+    if "priority" in given and new["priority_id"] != current.priority_id:
+        guards.prioritize_change(unit, sel, new["priority_id"], 0)
+    logins = lookup.logins(unit, [new["owner_id"], new["responsible_id"]])
+    if "responsible" in given and new["responsible_id"] != current.responsible_id:
+        guards.assign_change(unit, sel, logins[new["responsible_id"]], responsible=True)
+    state_id = new["state_id"] if "state" in given else current.state_id
+    pending = new["pending_until"] if given & {"state", "pending_until"} else current.pending_until
+    if state_id != current.state_id or pending != current.pending_until:
+        guards.state_change(unit, sel, lookup.states(unit)[state_id].name, pending)
+    if "queue" in given and new["queue_id"] != current.queue_id:
+        guards.move_change(unit, sel, lookup.queues(unit)[new["queue_id"]].name)
+    if "owner" in given and new["owner_id"] != current.owner_id:
+        guards.assign_change(unit, sel, logins[new["owner_id"]])
+
+
+def _require_create(unit: Unit, rows: Sequence[Row]) -> None:
+    """``create`` on the groups of the queues new tickets go to, as `ticket create` needs."""
+    queues = lookup.queues(unit)
+    permissions.require(unit, "create", {queues[row.ticket["queue_id"]].group_id for row in rows})
+
+
+def _at_line(line: int, exc: TktctlError) -> TktctlError:
+    """The error, its message naming the record's line."""
+    message = exc.message if exc.message.startswith("line ") else f"line {line}: {exc.message}"
+    return type(exc)(message, ref=exc.ref)
+
+
+def _failed(line: int, exc: TktctlError) -> Record:
+    """A record's failure, as `--continue-on-error` reports it."""
+    return {"line": line, "ok": False, "action": "failed", "tn": None, "error": _at_line(line, exc).to_dict()["error"]}
+
+
+def _outcome(row: Row, action: str, tn: str) -> Record:
+    return {"line": row.line, "ok": True, "action": action, "tn": tn, "error": None}
+
+
+class _NewHistory:
+    """What `ticket create` records: NewTicket, then one entry per article."""
+
+    def __init__(self, unit: Unit) -> None:
+        self.actor = unit.actor.id
+        self.queues = {i: q.name for i, q in lookup.queues(unit).items()}
+        self.states = {i: s.name for i, s in lookup.states(unit).items()}
+
+    def __call__(self, ticket_id: int, row: Row) -> list[dict[str, Any]]:
+        ticket = row.ticket
+        queue_id, state_id = ticket["queue_id"], ticket["state_id"]
+        data = new_ticket_data(ticket["tn"], self.queues[queue_id], self.states[state_id], ticket["priority_id"])
+        base = {"ticket_id": ticket_id, "actor_id": self.actor, "queue_id": queue_id, "at": ticket["created"]}
+        entries = [{**base, "type": "NewTicket", "data": data}]
+        entries += [
+            {**base, "type": article_history(a["channel"], a["sender"]), "data": {"channel": a["channel"]}}
+            for a in row.articles
+        ]
+        return entries
+
+
+def _complete(unit: Unit, ids: Sequence[int]) -> Iterator[Record]:
+    from tktctl.tickets.records import articles_of, history_select
+
+    tickets = {row.id: ticket_record(row) for row in unit.session.execute(ticket_select().where(Ticket.id.in_(ids)))}
+    by_ticket = articles_of(unit, ids)
+    history: dict[int, list[Record]] = {}
+    statement = (
+        history_select()
+        .add_columns(History.ticket_id, Queue.name.label("queue"))
+        .join(Queue, History.queue_id == Queue.id)
+        .where(History.ticket_id.in_(ids))
+        .order_by(History.id)
+    )
+    for row in unit.session.execute(statement):
+        entry = dict(row._mapping)
+        history.setdefault(entry.pop("ticket_id"), []).append(entry)
+    for ticket_id in ids:
+        record = tickets[ticket_id]
+        record["articles"] = by_ticket.get(ticket_id, [])
+        record["history"] = history.get(ticket_id, [])
+        yield record

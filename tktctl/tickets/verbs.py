@@ -1,0 +1,431 @@
+"""Tickets: create, show, list, and every change of the lifecycle, each with its history.
+
+Every verb locks its tickets with one SELECT (by number or by filter), checks permissions
+and locks, then changes them with the set-based primitives of :mod:`changes` in the same
+transaction; with ``continue_on_error``, one transaction per ticket.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
+
+from sqlalchemy import func, select
+
+from tktctl.access import permissions
+from tktctl.core import lookup
+from tktctl.core.lookup import chunks
+from tktctl.core.record import Record
+from tktctl.core.vocabulary import (
+    CHANNELS,
+    SENDERS,
+    check_body,
+    check_limit,
+    choice,
+    clean_line,
+    clean_text,
+    parse_priority,
+)
+from tktctl.db.models import Agent, History, Ticket
+from tktctl.db.sqljson import json_object
+from tktctl.errors import ConflictError, PartialFailure, TktctlError, UsageError
+from tktctl.sla import deadlines
+from tktctl.text import plural
+from tktctl.tickets import changes
+from tktctl.tickets.changes import Entry, Selected, count_of, name_of
+from tktctl.tickets.guards import assign_change, move_change, prioritize_change, require, select_visible, state_change
+from tktctl.tickets.numbering import next_numbers
+from tktctl.tickets.records import articles, history_records, ticket_record, ticket_select, tickets_by_id
+from tktctl.tickets.selection import Selection, TicketFilter, filter_clauses, order_by_keys
+
+if TYPE_CHECKING:
+    from tktctl.core.unit import Store, Unit
+
+Change = Callable[["Unit", Selected], int]
+
+
+@dataclass
+class BulkResult:
+    """What a bulk change did: the records (tickets, or outcomes), how many matched and changed."""
+
+    records: Iterable[Record]
+    matched: int
+    changed: int
+
+    def __iter__(self) -> Iterator[Record]:
+        return iter(self.records)
+
+
+class Tickets:
+    """Ticket operations of one desk; each call is one transaction (or one per ticket)."""
+
+    def __init__(self, store: Store) -> None:
+        self.store = store
+
+    # Reading -------------------------------------------------------------------------
+
+    def show(self, ref: str) -> Record:
+        """The ticket with its articles (and their attachments' metadata)."""
+        with self.store.read() as unit:
+            row = permissions.tickets(unit, [ref], lock=False)[0]
+            record = tickets_by_id(unit, [row.id])[0]
+            record["articles"] = articles(unit, row.id)
+            return record
+
+    def list(
+        self, selection: TicketFilter | None = None, *, sort: str | None = None, limit: int | None = None
+    ) -> Iterator[Record]:
+        """Matching tickets, streamed from the database in batches."""
+        if limit is not None:
+            check_limit(limit)
+        with self.store.read() as unit:
+            statement = ticket_select().where(*filter_clauses(unit, selection or TicketFilter()))
+            statement = statement.order_by(*order_by_keys(sort))
+            if limit is not None:
+                statement = statement.limit(limit)
+            for row in unit.session.execute(statement.execution_options(yield_per=1000)):
+                yield ticket_record(row, unit)
+
+    def history(self, ref: str) -> list[Record]:
+        """The ticket's history, oldest first."""
+        with self.store.read() as unit:
+            row = permissions.tickets(unit, [ref], lock=False)[0]
+            return list(history_records(unit, History.ticket_id == row.id))
+
+    # Creating --------------------------------------------------------------------------
+
+    def create(
+        self,
+        *,
+        title: str,
+        queue: str = "Raw",
+        customer: str | None = None,
+        priority: str | int = 3,
+        state: str = "new",
+        owner: str | None = None,
+        responsible: str | None = None,
+        type: str | None = None,
+        channel: str = "phone",
+        sender: str | None = None,
+        body: str | None = None,
+        subject: str | None = None,
+        from_: str | None = None,
+        pending_until: str | datetime | None = None,
+        external_id: str | None = None,
+    ) -> Record:
+        """Open a ticket (and its first article when there is a body); prints nothing twice.
+
+        With ``external_id``, an existing ticket with that key is returned unchanged and
+        ``created_now`` is false, also when retries race each other.
+        """
+        changes.clean_ticket_text({"title": title, "customer": customer, "type": type, "external_id": external_id})
+        for kind, value in (("subject", subject), ("body", body)):
+            clean_text(kind, value)
+        clean_line("from", from_)
+        if external_id is not None and not external_id.strip():
+            raise UsageError("external id must not be empty")
+        check_body("body", body, self.store.max_body_bytes)
+        choice("channel", channel, CHANNELS)
+        sender = choice("sender", sender or ("agent" if channel == "internal" else "customer"), SENDERS)
+        priority_id = parse_priority(priority)
+        with self.store.write() as unit:
+            permissions.require(unit, "create", [lookup.queue(unit, queue).group_id])
+            if external_id is not None:
+                existing = self._by_external_id(unit, external_id)
+                if existing is not None:
+                    return existing
+            target = lookup.queue(unit, queue, for_write=True)
+            until = unit.parse_time(pending_until)
+            start = changes.target_state(unit, state, until)
+            owner_id = lookup.agent(unit, owner, for_write=True).id if owner else unit.actor.id
+            responsible_id = lookup.agent(unit, responsible, for_write=True).id if responsible else None
+            numbers = self.store.numbers
+            (tn,) = next_numbers(unit.session, generator=numbers.generator, system_id=numbers.system_id, now=unit.now)
+            # The counter's row lock serialises creators: a racing retry of the same key sees ours now.
+            if external_id is not None:
+                existing = self._by_external_id(unit, external_id)
+                if existing is not None:
+                    return existing
+            ticket_id = changes.insert_ticket(
+                unit,
+                tn,
+                title=title,
+                queue_id=target.id,
+                state_id=start.id,
+                priority_id=priority_id,
+                owner_id=owner_id,
+                responsible_id=responsible_id,
+                customer=customer,
+                type=type,
+                pending_until=until,
+                external_id=external_id,
+            )
+            data = changes.new_ticket_data(tn, target.name, start.name, priority_id)
+            entries: list[tuple[int, str, int, dict[str, Any]]] = [(ticket_id, "NewTicket", target.id, data)]
+            if body is not None:
+                changes.add_article(
+                    unit,
+                    ticket_id,
+                    channel=channel,
+                    sender=sender,
+                    body=body,
+                    subject=subject or title,
+                    from_=from_ or customer,
+                    visible=channel != "internal",
+                )
+                entries.append((ticket_id, changes.article_history(channel, sender), target.id, {"channel": channel}))
+            changes.add_history(unit, entries)
+
+            unit.publish("NewTicket", [ticket_id])
+            deadlines.refresh(unit, [ticket_id])
+            record = tickets_by_id(unit, [ticket_id])[0]
+            return {**record, "created_now": True}
+
+    @staticmethod
+    def _by_external_id(unit: Unit, external_id: str) -> Record | None:
+        """The ticket holding the key; one the agent may not see is only a taken key (nothing of it shown)."""
+        row = unit.session.execute(ticket_select().where(Ticket.external_id == external_id)).first()
+        if row is None:
+            return None
+        owner_id = unit.session.scalar(select(Ticket.owner_id).where(Ticket.id == row.id))
+        if not permissions.sees(unit, row.queue_id, owner_id):
+            raise ConflictError(f"external id {external_id!r} is taken", ref=external_id)
+        return {**ticket_record(row, unit), "created_now": False}
+
+    # Changing --------------------------------------------------------------------------
+
+    def run(
+        self,
+        selection: Selection,
+        change: Change,
+        *,
+        dry_run: bool = False,
+        continue_on_error: bool = False,
+        progress: Callable[[int], None] | None = None,
+    ) -> BulkResult:
+        """Apply ``change`` to the tickets named or filtered: atomically, or one transaction per ticket.
+
+        Atomic runs yield the tickets after the change (read after the commit; inside the
+        transaction for ``dry_run``, which checks and computes everything, then rolls back).
+        With ``continue_on_error`` one outcome per ticket (``tn``, ``ok``, ``changed``,
+        ``error``, ``ticket``), raising PartialFailure with them when any failed.
+        ``progress`` is called with the number of tickets done after each step.
+        """
+        if not continue_on_error:
+            result = self._apply(selection, change, dry_run=dry_run)
+            if progress is not None:
+                progress(result.matched)
+            return result
+        outcomes: list[Record] = []
+        changed = 0
+        for tn in self._numbers(selection):
+            try:
+                done = self._apply([tn], change, dry_run=dry_run)
+                (ticket,) = done
+                outcomes.append({"tn": tn, "ok": True, "changed": bool(done.changed), "error": None, "ticket": ticket})
+                changed += done.changed
+            except TktctlError as exc:
+                outcomes.append(
+                    {"tn": tn, "ok": False, "changed": False, "error": exc.to_dict()["error"], "ticket": None}
+                )
+            if progress is not None:
+                progress(1)
+        failed = sum(1 for o in outcomes if not o["ok"])
+        if failed:
+            raise PartialFailure(f"{failed} of {plural(len(outcomes), 'ticket')} failed", outcomes)
+        return BulkResult(outcomes, len(outcomes), changed)
+
+    def _numbers(self, selection: Selection) -> list[str]:
+        """The ticket numbers of a selection, for one transaction per ticket."""
+        if not isinstance(selection, TicketFilter):
+            return lookup.unique_refs(selection)
+        with self.store.read() as unit:
+            statement = select(Ticket.tn).where(*filter_clauses(unit, selection)).order_by(Ticket.id)
+            return list(unit.session.scalars(statement))
+
+    def _apply(self, selection: Selection, change: Change, *, dry_run: bool) -> BulkResult:
+        with self.store.write(dry_run=dry_run) as unit:
+            sel = select_visible(unit, selection)
+            changed = change(unit, sel)
+            if dry_run:
+                return BulkResult(tickets_by_id(unit, sel.ids), len(sel.ids), changed)
+        return BulkResult(self._records(sel.ids), len(sel.ids), changed)
+
+    def _records(self, ids: Sequence[int]) -> Iterator[Record]:
+        """Tickets after a change, streamed in chunks (a filter may have matched a million)."""
+        with self.store.read() as unit:
+            for part in chunks(ids):
+                yield from tickets_by_id(unit, part)
+
+    def count(self, selection: TicketFilter | None = None) -> int:
+        """How many tickets match."""
+        with self.store.read() as unit:
+            where = filter_clauses(unit, selection or TicketFilter())
+            return unit.session.scalar(count_of(Ticket).where(*where)) or 0
+
+    def stats(self, by: Sequence[str] = ("queue",), selection: TicketFilter | None = None) -> list[Record]:
+        """Ticket counts grouped by ``by`` (queue, state, state_type, priority, owner, lock)."""
+        unknown = [b for b in by if b not in STATS_KEYS]
+        if unknown or not by:
+            raise UsageError(
+                f"cannot group by {', '.join(unknown) or '(nothing)'}; choose from {', '.join(STATS_KEYS)}"
+            )
+        with self.store.read() as unit:
+            source = ticket_select().where(*filter_clauses(unit, selection or TicketFilter())).subquery()
+            keys = [source.c[STATS_KEYS[b]].label(b) for b in by]
+            statement = select(*keys, func.count().label("count")).group_by(*keys).order_by(*keys)
+            rows = [dict(r._mapping) for r in unit.session.execute(statement)]
+        for row in rows:
+            if "lock" in row:
+                row["lock"] = "locked" if row["lock"] else "unlocked"
+        return rows
+
+    def move(self, selection: Selection, to: str, **options: Any) -> BulkResult:
+        return self.run(selection, lambda unit, sel: move_change(unit, sel, to), **options)
+
+    def lock(self, selection: Selection, *, steal: bool = False, **options: Any) -> BulkResult:
+        def change(unit: Unit, sel: Selected) -> int:
+            require(unit, "owner", sel)
+            if steal:
+                require(unit, "rw", sel)
+            changes.refuse(
+                unit,
+                sel,
+                "ticket {tn} is already locked by you",
+                Ticket.locked.is_(True),
+                Ticket.owner_id == unit.actor.id,
+            )
+            if not steal:
+                changes.guard_locks(unit, sel)
+            entries = [
+                Entry("Lock", json_object(("from", "unlock"), ("to", "lock")), when=(Ticket.locked.is_(False),)),
+                # A steal: the ticket was locked already, by the agent the history names.
+                Entry(
+                    "Lock",
+                    json_object(("from", "lock"), ("to", "lock"), ("stolen_from", name_of(Ticket.owner_id, Agent))),
+                    when=(Ticket.locked.is_(True),),
+                ),
+                Entry(
+                    "OwnerUpdate",
+                    json_object(
+                        ("from", name_of(Ticket.owner_id, Agent)),
+                        ("to", unit.actor.login),
+                        ("stolen", Ticket.locked),
+                    ),
+                    when=(Ticket.owner_id != unit.actor.id,),
+                ),
+            ]
+            return changes.apply(unit, sel, {"locked": True, "owner_id": unit.actor.id}, entries)
+
+        return self.run(selection, change, **options)
+
+    def unlock(self, selection: Selection, *, steal: bool = False, **options: Any) -> BulkResult:
+        def change(unit: Unit, sel: Selected) -> int:
+            require(unit, "owner", sel)
+            if steal:
+                require(unit, "rw", sel)
+            changes.refuse(unit, sel, "ticket {tn} is not locked", Ticket.locked.is_(False))
+            if not steal:
+                changes.guard_locks(unit, sel)
+            data = json_object(("from", "lock"), ("to", "unlock"), ("owner", name_of(Ticket.owner_id, Agent)))
+            return changes.apply(unit, sel, {"locked": False}, [Entry("Unlock", data)])
+
+        return self.run(selection, change, **options)
+
+    def prioritize(
+        self,
+        selection: Selection,
+        *,
+        to: str | int | None = None,
+        raise_by: int = 0,
+        lower_by: int = 0,
+        **options: Any,
+    ) -> BulkResult:
+        """Set the priority, or raise/lower it by steps, capped to 1..5."""
+        if sum(x is not None and x != 0 for x in (to, raise_by, lower_by)) != 1:
+            raise UsageError("give exactly one of --to, --raise or --lower")
+        if raise_by < 0 or lower_by < 0:
+            raise UsageError("--raise and --lower take a positive number of steps")
+        absolute = parse_priority(to) if to is not None else None
+
+        steps = max(-4, min(4, raise_by - lower_by))  # four steps reach either end of 1..5; fits any database
+        return self.run(selection, lambda unit, sel: prioritize_change(unit, sel, absolute, steps), **options)
+
+    def close(
+        self, selection: Selection, *, to: str = "closed successful", note: str | None = None, **options: Any
+    ) -> BulkResult:
+        clean_text("note", note)
+        check_body("note", note, self.store.max_body_bytes)
+
+        def change(unit: Unit, sel: Selected) -> int:
+            target = changes.target_state(unit, to, None)
+            if target.type != "closed":
+                raise UsageError(f"state {to!r} is not a closed state; use `ticket state --to` for that")
+            require(unit, "rw", sel)
+            changes.guard_locks(unit, sel)
+            if note:
+                changes.add_notes(unit, sel, note, subject="Close", visible=False)
+            return changes.set_state(unit, sel, target, None)
+
+        return self.run(selection, change, **options)
+
+    def reopen(self, selection: Selection, *, to: str = "open", **options: Any) -> BulkResult:
+        def change(unit: Unit, sel: Selected) -> int:
+            target = changes.target_state(unit, to, None)
+            require(unit, "rw", sel)
+            closed = lookup.state_ids_of_types(unit, ["closed"])
+            changes.refuse(unit, sel, "ticket {tn} is not closed", Ticket.state_id.not_in(closed))
+            changes.guard_locks(unit, sel)
+            return changes.set_state(unit, sel, target, None)
+
+        return self.run(selection, change, **options)
+
+    def set_state(
+        self, selection: Selection, *, to: str, pending_until: str | datetime | None = None, **options: Any
+    ) -> BulkResult:
+        def change(unit: Unit, sel: Selected) -> int:
+            return state_change(unit, sel, to, unit.parse_time(pending_until))
+
+        return self.run(selection, change, **options)
+
+    def assign(self, selection: Selection, *, to: str, responsible: bool = False, **options: Any) -> BulkResult:
+        """Set the owner (or, with ``responsible``, the responsible agent)."""
+
+        return self.run(selection, lambda unit, sel: assign_change(unit, sel, to, responsible=responsible), **options)
+
+    def note(
+        self,
+        selection: str | Selection,
+        *,
+        body: str,
+        subject: str | None = None,
+        internal: bool = False,
+        **options: Any,
+    ) -> Any:
+        """Add a note article to each ticket; ``internal`` hides it from the customer.
+
+        Given one ticket number as a string, returns that ticket's record.
+        """
+        clean_text("body", body, required=True)
+        check_body("body", body, self.store.max_body_bytes)
+        clean_text("subject", subject)
+
+        def change(unit: Unit, sel: Selected) -> int:
+            require(unit, "note", sel)
+            return changes.add_notes(unit, sel, body, subject=subject or "Note", visible=not internal)
+
+        if isinstance(selection, str):
+            return next(iter(self.run([selection], change, **options)))
+        return self.run(selection, change, **options)
+
+
+STATS_KEYS = {
+    "queue": "queue",
+    "state": "state",
+    "state_type": "state_type",
+    "priority": "priority",
+    "owner": "owner",
+    "lock": "locked",
+}
