@@ -33,6 +33,7 @@ if TYPE_CHECKING:
     from tktctl.mail.service import Mail
     from tktctl.setup.deskconfig import DeskConfig
     from tktctl.setup.queues import Queues
+    from tktctl.setup.types import TicketTypes
     from tktctl.sla.calendars import Calendars
     from tktctl.tickets.history import HistoryLog
     from tktctl.tickets.transfer import Transfer
@@ -144,6 +145,13 @@ class Desk(Store):
         from tktctl.automation.jobs import Jobs
 
         return Jobs(self)
+
+    @cached_property
+    def types(self) -> TicketTypes:
+        """Ticket types (OTRS Admin::TicketType)."""
+        from tktctl.setup.types import TicketTypes
+
+        return TicketTypes(self)
 
     @cached_property
     def config(self) -> DeskConfig:

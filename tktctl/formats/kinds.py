@@ -140,6 +140,12 @@ GROUP = Kind(
     id_key="name",
     table_keys=("name", "comment", "valid"),
 )
+TICKET_TYPE = Kind(
+    "type",
+    keys=GROUP.keys,
+    id_key="name",
+    table_keys=("name", "comment", "valid"),
+)
 ROLE = Kind(
     "role",
     keys=(*GROUP.keys, "agents"),
