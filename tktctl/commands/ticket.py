@@ -382,3 +382,9 @@ def attachment(
     except (OSError, ValueError) as exc:  # ValueError: a NUL in the path
         raise UsageError(f"cannot write {to_file}: {getattr(exc, 'strerror', None) or exc}") from exc
     emit(ctx, {**record, "file": to_file}, kinds.ATTACHMENT)
+
+
+# Verbs in modules of their own (commands/ticket.py is near the size limit).
+from tktctl.commands import ticket_edit  # noqa: E402
+
+app.registered_commands += ticket_edit.app.registered_commands
