@@ -155,6 +155,14 @@ FILTERS: tuple[tuple[str, Any, str, str], ...] = (
     ("created_after", str | None, "--created-after", "Created at or after this time."),
     ("changed_before", str | None, "--changed-before", "Last changed before this time."),
     ("changed_after", str | None, "--changed-after", "Last changed at or after this time."),
+    # Issue 12, part A (t12a):
+    ("responsible", list[str] | None, "--responsible", "Responsible agent login (repeatable)."),
+    ("type", list[str] | None, "--type", "Ticket type (repeatable)."),
+    ("external_id", list[str] | None, "--external-id", "External id (repeatable)."),
+    ("pending_before", str | None, "--pending-before", "Pending until before this time."),
+    ("pending_after", str | None, "--pending-after", "Pending until at or after this time."),
+    ("escalation_before", str | None, "--escalation-before", "An escalation deadline before this time (+1h)."),
+    ("breached", bool | None, "--breached/--not-breached", "An escalation deadline has passed (or not)."),
 )
 FILTER_PARAMS = _options(
     *((name, Annotated[kind, typer.Option(flag, help=text)], None) for name, kind, flag, text in FILTERS)
@@ -170,7 +178,7 @@ SelectRefs = Annotated[
 def _ticket_filter(taken: dict[str, Any]) -> Any:
     from tktctl.tickets.selection import TicketFilter
 
-    return TicketFilter(**{name: taken[name] for name, *_ in FILTERS if taken.get(name)})
+    return TicketFilter(**{name: taken[name] for name, *_ in FILTERS if taken.get(name) not in (None, [], "")})
 
 
 def with_filter(function: F) -> F:

@@ -20,6 +20,7 @@ from tktctl.commands._common import (
     with_filter,
     with_output,
     with_selection,
+    with_selection_without,
 )
 from tktctl.commands._input import open_input, read_text
 from tktctl.errors import UsageError
@@ -296,7 +297,7 @@ def state(
 
 @app.command("assign")
 @with_output(bulk_kind)
-@with_selection
+@with_selection_without("responsible")  # --responsible here says what is set: no filter of that name
 def assign(
     ctx: typer.Context,
     selection: Chosen,
