@@ -64,7 +64,7 @@ def ticket_type(unit: Unit, name: str | None, *, disabled_ok: bool = False) -> s
     types = unit.cache.get("ticket_types")
     if types is None:
         rows = unit.session.execute(select(TicketType.name, TicketType.valid).order_by(TicketType.name))
-        types = unit.cache["ticket_types"] = dict(rows.tuples().all())
+        types = unit.cache["ticket_types"] = {n: bool(v) for n, v in rows}
     if name not in types or not (types[name] or disabled_ok):
         accepted = ", ".join(n for n, valid in types.items() if valid) or "(none: see `tktctl type create`)"
         raise UsageError(f"unknown ticket type {name!r}; valid types: {accepted}", ref=name)
