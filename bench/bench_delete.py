@@ -11,7 +11,7 @@ Target: tktctl within 3x of the floor. Usage: ``python bench/bench_delete.py [N]
 from __future__ import annotations
 
 import tempfile
-from datetime import datetime, timezone
+from datetime import datetime
 from pathlib import Path
 
 from sqlalchemy import create_engine, text
@@ -22,7 +22,8 @@ from tktctl.api import Desk, TicketFilter
 N = 100_000
 
 SEQUENCE = {
-    "sqlite": "(WITH RECURSIVE seq(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM seq WHERE i < :total) SELECT i FROM seq)",
+    "sqlite": "(WITH RECURSIVE seq(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM seq WHERE i < :total)"
+    " SELECT i FROM seq)",
     "postgresql": "(SELECT generate_series(1, :total) AS i)",
 }
 NUMBER = {"sqlite": "'9' || printf('%015d', i)", "postgresql": "'9' || lpad(i::text, 15, '0')"}
@@ -47,7 +48,8 @@ def populate(url: str, total: int) -> None:
         conn.execute(
             text(
                 "INSERT INTO article (ticket_id, channel, sender, subject, body, visible_to_customer, created,"
-                f" created_by) SELECT i, 'email', 'customer', 'subject', 'some body text', true, :now, 1 FROM {seq} AS s"
+                " created_by) SELECT i, 'email', 'customer', 'subject', 'some body text', true, :now, 1"
+                f" FROM {seq} AS s"
             ),
             {"total": total, "now": now},
         )
@@ -96,7 +98,8 @@ def ours(url: str) -> float:
         result = desk.purge.delete(TicketFilter(customer=["spam"]))
 
     seconds = timed(run)
-    assert result is not None and result.matched == N, result and result.matched
+    assert result is not None
+    assert result.matched == N, result.matched
     assert desk.tickets.count() == 9 * N
     desk.close()
     return seconds

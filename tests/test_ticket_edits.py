@@ -265,7 +265,7 @@ def test_delete_needs_rw_and_hides_invisible_tickets(cli: Cli, desk: Desk) -> No
     assert not [a for a in desk.audit.list(objects=["ticket"]) if a["action"] == "delete"]
 
 
-@pytest.mark.parametrize("answer, code", [("n\n", 130), ("y\n", 0)])
+@pytest.mark.parametrize(("answer", "code"), [("n\n", 130), ("y\n", 0)])
 def test_delete_asks_on_a_terminal(db_url: str, desk: Desk, answer: str, code: int) -> None:
     """Through the installed program, with a terminal as stdin: the question, then the answer's effect."""
     tn = desk.tickets.create(title="asked", body="b")["tn"]
@@ -278,7 +278,7 @@ def test_delete_asks_on_a_terminal(db_url: str, desk: Desk, answer: str, code: i
             stderr=subprocess.PIPE,
         )
         os.write(main, answer.encode())
-        out, err = process.communicate(timeout=60)
+        _out, err = process.communicate(timeout=60)
     finally:
         os.close(main)
         os.close(side)
