@@ -124,7 +124,8 @@ def test_update_sets_each_field_with_its_otrs_history(cli: Cli, desk: Desk) -> N
     cli("ticket", "update", tns[0], "--type", "t", "--clear", "type", expect=2)
     cli("ticket", "update", tns[0], expect=2)  # nothing to change
     cli("ticket", "update", tns[0], "--responsible", "ghost", expect=3)
-    cli("ticket", "update", tns[0], "--title", "", expect=2)
+    for flag in ("--title", "--customer", "--type", "--responsible", "--external-id"):
+        cli("ticket", "update", tns[0], flag, " ", expect=2)  # empty: --clear says so
 
 
 def test_update_takes_filters_but_not_those_named_like_its_flags(cli: Cli, desk: Desk) -> None:
