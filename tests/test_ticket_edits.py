@@ -338,3 +338,33 @@ def test_new_filters_work_in_list_count_stats_export_and_bulk_verbs(cli: Cli, de
     cli("job", "apply", "-f", "-", input=job)
     cli("job", "run", "pend")
     assert desk.tickets.show(pending)["priority"] == 5
+
+
+# Migration 0007 ------------------------------------------------------------------------------
+
+
+def test_migration_keeps_the_types_tickets_carry(empty_db_url: str) -> None:
+    """Down to 0006 (a free-text type), a type no one created, up again: it becomes a managed type."""
+    from alembic import command
+    from alembic.config import Config
+    from sqlalchemy import text
+
+    from tktctl.db.migrate import MIGRATIONS
+
+    desk = Desk(empty_db_url)
+    desk.init()
+    tn = desk.tickets.create(title="old", type="Unclassified")["tn"]
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS))
+    with desk.engine.begin() as conn:
+        config.attributes["connection"] = conn
+        command.downgrade(config, "0006")
+    with desk.engine.begin() as conn:
+        conn.execute(text("UPDATE ticket SET type = 'Legacy, old'"))
+    desk.upgrade()
+    assert desk.tickets.show(tn)["type"] == "Legacy, old"
+    assert [(t["name"], t["valid"]) for t in desk.types.list()] == [("Legacy, old", True), ("Unclassified", True)]
+    assert desk.types.show("Unclassified")["comment"] == "Default ticket type."
+    with pytest.raises(Exception, match=r"(?i)foreign key"), desk.engine.begin() as conn:
+        conn.execute(text("UPDATE ticket SET type = 'Nope'"))
+    desk.close()

@@ -9,7 +9,7 @@ Indexes for the `--type` and `--responsible` filters.
 SQLite cannot add a constraint to an existing column, and copying the ticket table (the batch
 way) trips the foreign keys that point at it; so on SQLite the column is renamed away, added
 again with its constraint (ALTER TABLE ADD COLUMN takes a REFERENCES clause), filled and the old
-one dropped (SQLite 3.35 or later).
+one dropped (SQLite 3.35 or later); the downgrade removes the constraint from the table's SQL.
 
 Revision ID: 0007
 Revises: 0006
@@ -71,7 +71,9 @@ def upgrade() -> None:
     else:
         op.create_index("ix_ticket_type", "ticket", ["type"])
         op.create_foreign_key(FK, "ticket", "ticket_type", ["type"], ["name"])
-    op.create_index("ix_ticket_responsible_id", "ticket", ["responsible_id"])
+    # A downgrade on MySQL leaves it (InnoDB needs it for the foreign key): made once.
+    if "ix_ticket_responsible_id" not in {i["name"] for i in sa.inspect(bind).get_indexes("ticket")}:
+        op.create_index("ix_ticket_responsible_id", "ticket", ["responsible_id"])
 
 
 def downgrade() -> None:
@@ -79,12 +81,18 @@ def downgrade() -> None:
     if bind.dialect.name != "mysql":  # InnoDB dropped its own index of the foreign key for this one
         op.drop_index("ix_ticket_responsible_id", "ticket")
     if bind.dialect.name == "sqlite":
-        # The constraint is unnamed to SQLite's reflection: the convention names it. The copy of the
-        # ticket table drops it, which SQLite allows only while no article refers to a ticket.
-        convention = {"fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s"}
-        with op.batch_alter_table("ticket", naming_convention=convention) as batch:
-            batch.drop_index("ix_ticket_type")
-            batch.drop_constraint(FK, type_="foreignkey")
+        # Dropping a foreign key: SQLite's own procedure for it (ALTER TABLE, "making other kinds
+        # of table schema changes"): the table's SQL rewritten in place. A copy of the ticket
+        # table (the batch way) cannot be dropped while articles and history refer to it.
+        op.drop_index("ix_ticket_type", "ticket")
+        version = bind.exec_driver_sql("PRAGMA schema_version").scalar()
+        bind.exec_driver_sql("PRAGMA writable_schema = ON")
+        bind.exec_driver_sql(
+            "UPDATE sqlite_master SET sql = replace(sql, ' CONSTRAINT "
+            f"{FK} REFERENCES ticket_type (name)', '') WHERE type = 'table' AND name = 'ticket'"
+        )
+        bind.exec_driver_sql(f"PRAGMA schema_version = {int(version) + 1}")
+        bind.exec_driver_sql("PRAGMA writable_schema = OFF")
     else:
         op.drop_constraint(FK, "ticket", type_="foreignkey")
         op.drop_index("ix_ticket_type", "ticket")
