@@ -62,6 +62,7 @@ def test_dump_of_a_fresh_desk_applies_back_with_no_change(cli: Cli) -> None:
         "roles",
         "calendars",
         "queues",
+        "types",
         "autoresponses",
         "grants",
         "jobs",

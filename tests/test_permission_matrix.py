@@ -88,6 +88,10 @@ MATRIX: dict[str, Case] = {
     "reply": Case(frozenset({"rw"}), lambda d, tn: d.mail.reply(tn, body="hello", to="customer@example.com")),
     "attachments": Case(frozenset({"ro"}), lambda d, tn: d.mail.attachments(tn), refused=3),
     "attachment": Case(frozenset({"ro"}), _attachment, refused=3),
+    # Issue 12, part A (t12a):
+    "update": Case(frozenset({"rw"}), lambda d, tn: d.edits.update([tn], title="changed", customer="acme")),
+    "update-responsible": Case(frozenset({"owner"}), lambda d, tn: d.edits.update([tn], responsible="root@localhost")),
+    "delete": Case(frozenset({"rw"}), lambda d, tn: d.purge.delete([tn])),
     "import": Case(
         frozenset({"create"}),
         lambda d, tn: d.transfer.import_tickets([(1, {"title": "imported", "queue": "Support"})]),

@@ -49,6 +49,7 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
     ),
     "ticket": ("tktctl.commands.ticket", "app", "Create, find and change tickets."),
     "queue": ("tktctl.commands.queue", "app", "Manage queues."),
+    "type": ("tktctl.commands.type", "app", "Manage ticket types (OTRS Admin::TicketType)."),
     "agent": ("tktctl.commands.agent", "app", "Manage agents."),
     "group": ("tktctl.commands.group", "app", "Manage permission groups (each queue belongs to one)."),
     "role": ("tktctl.commands.role", "app", "Manage roles: agents that share grants."),

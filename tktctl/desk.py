@@ -33,8 +33,11 @@ if TYPE_CHECKING:
     from tktctl.mail.service import Mail
     from tktctl.setup.deskconfig import DeskConfig
     from tktctl.setup.queues import Queues
+    from tktctl.setup.types import TicketTypes
     from tktctl.sla.calendars import Calendars
+    from tktctl.tickets.edits import Edits
     from tktctl.tickets.history import HistoryLog
+    from tktctl.tickets.purge import Purge
     from tktctl.tickets.transfer import Transfer
     from tktctl.tickets.verbs import Tickets
 
@@ -53,6 +56,20 @@ class Desk(Store):
         from tktctl.tickets.verbs import Tickets
 
         return Tickets(self)
+
+    @cached_property
+    def edits(self) -> Edits:
+        """`ticket update`: title, customer, type, responsible, external id."""
+        from tktctl.tickets.edits import Edits
+
+        return Edits(self.tickets)
+
+    @cached_property
+    def purge(self) -> Purge:
+        """`ticket delete`: tickets and everything of them, with an audit entry."""
+        from tktctl.tickets.purge import Purge
+
+        return Purge(self.tickets)
 
     @cached_property
     def queues(self) -> Queues:
@@ -144,6 +161,13 @@ class Desk(Store):
         from tktctl.automation.jobs import Jobs
 
         return Jobs(self)
+
+    @cached_property
+    def types(self) -> TicketTypes:
+        """Ticket types (OTRS Admin::TicketType)."""
+        from tktctl.setup.types import TicketTypes
+
+        return TicketTypes(self)
 
     @cached_property
     def config(self) -> DeskConfig:

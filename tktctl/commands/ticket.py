@@ -20,6 +20,7 @@ from tktctl.commands._common import (
     with_filter,
     with_output,
     with_selection,
+    with_selection_without,
 )
 from tktctl.commands._input import open_input, read_text
 from tktctl.errors import UsageError
@@ -296,7 +297,7 @@ def state(
 
 @app.command("assign")
 @with_output(bulk_kind)
-@with_selection
+@with_selection_without("responsible")  # --responsible here says what is set: no filter of that name
 def assign(
     ctx: typer.Context,
     selection: Chosen,
@@ -382,3 +383,9 @@ def attachment(
     except (OSError, ValueError) as exc:  # ValueError: a NUL in the path
         raise UsageError(f"cannot write {to_file}: {getattr(exc, 'strerror', None) or exc}") from exc
     emit(ctx, {**record, "file": to_file}, kinds.ATTACHMENT)
+
+
+# Verbs in modules of their own (commands/ticket.py is near the size limit).
+from tktctl.commands import ticket_edit  # noqa: E402
+
+app.registered_commands += ticket_edit.app.registered_commands

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Any, NamedTuple, TypeVar
 
 from sqlalchemy import ColumnElement, select
 
-from tktctl.db.models import Agent, Group, Queue, State, StateType, Ticket
+from tktctl.db.models import Agent, Group, Queue, State, StateType, Ticket, TicketType
 from tktctl.errors import ConflictError, NotFoundError, UsageError
 
 if TYPE_CHECKING:
@@ -52,6 +52,23 @@ def queue(unit: Unit, name: str, *, for_write: bool = False) -> Queue:
     if for_write and not found.valid:
         raise ConflictError(f"queue {name!r} is disabled", ref=name)
     return found
+
+
+def ticket_type(unit: Unit, name: str | None, *, disabled_ok: bool = False) -> str | None:
+    """A type a ticket may be given: one that exists and is valid (else exit 2 naming those accepted).
+
+    ``disabled_ok``: any existing type (an import keeps what its records say).
+    """
+    if name is None:
+        return None
+    types = unit.cache.get("ticket_types")
+    if types is None:
+        rows = unit.session.execute(select(TicketType.name, TicketType.valid).order_by(TicketType.name))
+        types = unit.cache["ticket_types"] = {n: bool(v) for n, v in rows}
+    if name not in types or not (types[name] or disabled_ok):
+        accepted = ", ".join(n for n, valid in types.items() if valid) or "(none: see `tktctl type create`)"
+        raise UsageError(f"unknown ticket type {name!r}; valid types: {accepted}", ref=name)
+    return name
 
 
 def group(unit: Unit, name: str) -> Group:

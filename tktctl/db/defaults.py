@@ -11,7 +11,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from tktctl.config import ADMIN_LOGIN
-from tktctl.db.models import Agent, AgentGrant, Counter, Group, Priority, Queue, State, StateType
+from tktctl.db.models import Agent, AgentGrant, Counter, Group, Priority, Queue, State, StateType, TicketType
 
 STATE_TYPES = ("new", "open", "closed", "pending reminder", "pending auto", "removed", "merged")
 STATES = (
@@ -39,6 +39,8 @@ QUEUES = (
     ("Junk", "users", "Queue for spam and junk mail."),
     ("Misc", "users", "Queue for all other tickets."),
 )
+# OTRS's default ticket type.
+TICKET_TYPES = (("Unclassified", "Default ticket type."),)
 
 
 def ensure_defaults(session: Session, now: datetime) -> list[str]:
@@ -92,6 +94,10 @@ def ensure_defaults(session: Session, now: datetime) -> list[str]:
         if session.get(AgentGrant, (group_ids[group], admin_id, permission)) is None:
             session.add(AgentGrant(group_id=group_ids[group], agent_id=admin_id, permission=permission))
             created.append(f"grant {permission} on {group} to {ADMIN_LOGIN}")
+    for name in sorted(missing(TicketType, "name", [t for t, _ in TICKET_TYPES])):
+        comment = dict(TICKET_TYPES)[name]
+        session.add(TicketType(name=name, comment=comment, valid=True, created=now, changed=now))
+        created.append(f"ticket type {name}")
     if session.get(Counter, "ticket") is None:
         session.add(Counter(name="ticket", day="", value=0))
         created.append("ticket number counter")

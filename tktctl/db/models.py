@@ -114,6 +114,19 @@ class Queue(Base):
     escalation_decay: Mapped[int | None] = mapped_column(Integer)
 
 
+class TicketType(Base):
+    """A ticket type (OTRS Admin::TicketType): a managed name, valid or not; tickets refer to it by name."""
+
+    __tablename__ = "ticket_type"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    name: Mapped[str] = mapped_column(String(100), unique=True)
+    comment: Mapped[str | None] = mapped_column(String(250))
+    valid: Mapped[bool] = mapped_column(Boolean, default=True)
+    created: Mapped[datetime] = mapped_column(UTCDateTime)
+    changed: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
 class Ticket(Base):
     __tablename__ = "ticket"
 
@@ -125,9 +138,10 @@ class Ticket(Base):
     priority_id: Mapped[int] = mapped_column(ForeignKey("ticket_priority.id"), index=True)
     locked: Mapped[bool] = mapped_column(Boolean, default=False)
     owner_id: Mapped[int] = mapped_column(ForeignKey("agent.id"), index=True)
-    responsible_id: Mapped[int | None] = mapped_column(ForeignKey("agent.id"))
+    responsible_id: Mapped[int | None] = mapped_column(ForeignKey("agent.id"), index=True)
     customer: Mapped[str | None] = mapped_column(String(150), index=True)
-    type: Mapped[str | None] = mapped_column(String(100))
+    # The type's name (0007), a key of ticket_type (setup/types.py renames it on the tickets).
+    type: Mapped[str | None] = mapped_column(String(100), ForeignKey("ticket_type.name"), index=True)
     created: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
     changed: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
     pending_until: Mapped[datetime | None] = mapped_column(UTCDateTime, index=True)

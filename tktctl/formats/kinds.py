@@ -45,6 +45,13 @@ CREATED_TICKET = Kind(
     id_key="tn",
     table_keys=(*TICKET.table_keys, "created_now"),
 )
+# What `ticket delete` prints: each ticket as it was, and how many articles went with it.
+DELETED_TICKET = Kind(
+    "ticket",
+    keys=("id", "tn", "title", "queue", "articles"),
+    id_key="tn",
+    table_keys=("tn", "title", "queue", "articles"),
+)
 TICKET_DETAIL = Kind(
     "ticket",
     keys=(*TICKET.keys, "articles"),
@@ -137,6 +144,12 @@ INIT = Kind(
 GROUP = Kind(
     "group",
     keys=("id", "name", "comment", "valid", "created", "changed"),
+    id_key="name",
+    table_keys=("name", "comment", "valid"),
+)
+TICKET_TYPE = Kind(
+    "type",
+    keys=GROUP.keys,
     id_key="name",
     table_keys=("name", "comment", "valid"),
 )

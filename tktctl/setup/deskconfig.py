@@ -30,6 +30,7 @@ from tktctl.core.record import Record
 from tktctl.errors import UsageError
 from tktctl.mail import autoresponses
 from tktctl.setup import queues
+from tktctl.setup.types import TicketTypes
 from tktctl.sla import calendars
 
 if TYPE_CHECKING:
@@ -76,6 +77,7 @@ SECTIONS: tuple[Section, ...] = (
     _named(Roles, "roles", "role"),
     Section("calendars", "calendar", _by("name"), calendars.records, calendars.apply, calendars.prune),
     Section("queues", "queue", _by("name"), queues.records, queues.apply, queues.prune),
+    _named(TicketTypes, "types", "type"),
     Section(
         "autoresponses", "autoresponse", _by("name"), autoresponses.records, autoresponses.apply, autoresponses.prune
     ),

@@ -214,7 +214,12 @@ TEXT_COLUMNS = {
 # Read once: an import checks them for every record.
 _TEXT_LIMITS = {key: column_length(column) for key, column in TEXT_COLUMNS.items()}
 # OTRS's history type for a change of each text field.
-FIELD_HISTORY = {"title": "TitleUpdate", "customer": "CustomerUpdate", "type": "TypeUpdate"}
+FIELD_HISTORY = {
+    "title": "TitleUpdate",
+    "customer": "CustomerUpdate",
+    "type": "TypeUpdate",
+    "external_id": "ExternalIdUpdate",  # not in OTRS (no external id there): `ticket update --external-id`
+}
 
 
 def clean_ticket_text(values: dict[str, Any]) -> None:

@@ -92,4 +92,5 @@ def fields_change(unit: Unit, sel: Selected, values: dict[str, str | None]) -> i
     """Title, customer, type: ``rw``, the lock respected (TitleUpdate, CustomerUpdate, TypeUpdate)."""
     require(unit, "rw", sel)
     changes.guard_locks(unit, sel)
+    lookup.ticket_type(unit, values.get("type"))
     return changes.set_fields(unit, sel, values)

@@ -207,7 +207,7 @@ class Checker:
             "owner_id": self.agent(owner) if owner else self.actor,
             "responsible_id": self.agent(responsible) if responsible else None,
             "customer": customer,
-            "type": get("type"),
+            "type": lookup.ticket_type(self.unit, get("type"), disabled_ok=True),
             "created": created,
             "changed": self.time(get("changed"), "changed") or created,
             "pending_until": self.time(get("pending_until"), "pending_until"),

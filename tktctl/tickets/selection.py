@@ -7,7 +7,7 @@ from dataclasses import dataclass, fields
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import ColumnElement
+from sqlalchemy import ColumnElement, or_
 
 from tktctl.access import permissions
 from tktctl.core import lookup
@@ -38,6 +38,14 @@ class TicketFilter:
     created_after: str | datetime | None = None
     changed_before: str | datetime | None = None
     changed_after: str | datetime | None = None
+    # Issue 12, part A (t12a): responsible, type, external id, pending time, escalation.
+    responsible: Sequence[str] = ()
+    type: Sequence[str] = ()
+    external_id: Sequence[str] = ()
+    pending_before: str | datetime | None = None
+    pending_after: str | datetime | None = None
+    escalation_before: str | datetime | None = None
+    breached: bool | None = None
 
     def __post_init__(self) -> None:
         """Every sequence field as a tuple: one value (``queue="Alerts"``) is one value, not its characters.
@@ -53,10 +61,10 @@ class TicketFilter:
             object.__setattr__(self, name, values)
 
     def is_empty(self) -> bool:
-        return not any(getattr(self, f.name) for f in fields(self))
+        return all(getattr(self, f.name) in (None, (), "") for f in fields(self))
 
 
-NAME_FILTERS = ("queue", "owner", "customer")
+NAME_FILTERS = ("queue", "owner", "customer", "responsible", "type", "external_id")
 VOCABULARY_FILTERS = ("state", "state_type", "priority", "lock")
 
 
@@ -109,11 +117,15 @@ def filter_clauses(unit: Unit, selection: TicketFilter) -> list[ColumnElement[bo
     if selection.title:
         escaped = selection.title.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
         clauses.append(Ticket.title.like(f"%{escaped}%", escape="\\"))
+    clauses += _more_clauses(unit, selection)
     for column, value, before in (
         (Ticket.created, selection.created_before, True),
         (Ticket.created, selection.created_after, False),
         (Ticket.changed, selection.changed_before, True),
         (Ticket.changed, selection.changed_after, False),
+        (Ticket.pending_until, selection.pending_before, True),
+        (Ticket.pending_until, selection.pending_after, False),
+        (Ticket.escalation_at, selection.escalation_before, True),
     ):
         moment = unit.parse_time(value)
         if moment is not None:
@@ -121,6 +133,22 @@ def filter_clauses(unit: Unit, selection: TicketFilter) -> list[ColumnElement[bo
     visible = permissions.visible_tickets(unit)
     if visible is not None:
         clauses.append(visible)
+    return clauses
+
+
+def _more_clauses(unit: Unit, selection: TicketFilter) -> list[ColumnElement[bool]]:
+    """Issue 12, part A: responsible, type, external id, breached (each index-backed)."""
+    clauses: list[ColumnElement[bool]] = []
+    if selection.responsible:
+        clauses.append(Ticket.responsible_id.in_([lookup.agent(unit, a).id for a in selection.responsible]))
+    if selection.type:
+        clauses.append(Ticket.type.in_([lookup.ticket_type(unit, t, disabled_ok=True) for t in selection.type]))
+    if selection.external_id:
+        clauses.append(Ticket.external_id.in_(list(selection.external_id)))
+    if selection.breached is not None:
+        # escalation_at: the earliest deadline of an escalating ticket (none once it is closed).
+        due = Ticket.escalation_at <= unit.now
+        clauses.append(due if selection.breached else or_(Ticket.escalation_at.is_(None), ~due))
     return clauses
 
 

@@ -137,6 +137,7 @@ class Tickets:
                 if existing is not None:
                     return existing
             target = lookup.queue(unit, queue, for_write=True)
+            lookup.ticket_type(unit, type)
             until = unit.parse_time(pending_until)
             start = changes.target_state(unit, state, until)
             owner_id = lookup.agent(unit, owner, for_write=True).id if owner else unit.actor.id
