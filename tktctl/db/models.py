@@ -415,7 +415,6 @@ class JobLock(Base):
     last_run: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
 
-
 class TicketLink(Base):
     """A link between two tickets (OTRS LinkObject): ``normal`` is one row seen from both ends (stored
     with the lower id as source), ``parent-child`` points from the parent (source) to the child."""

@@ -47,7 +47,7 @@ CREATED_TICKET = Kind(
 )
 TICKET_DETAIL = Kind(
     "ticket",
-    keys=(*TICKET.keys, "articles"),
+    keys=(*TICKET.keys, "articles", "links", "merged_into", "merged_from"),
     id_key="tn",
     table_keys=TICKET.table_keys,
 )
@@ -300,4 +300,11 @@ JOB = Kind(
     keys=("name", "filter", "actions", "changed"),
     id_key="name",
     table_keys=("name", "filter", "actions", "changed"),
+)
+# `ticket links` (and link, unlink): one linked ticket each; `-q` prints the linked tickets' numbers.
+LINK = Kind(
+    "link",
+    keys=("ticket", "tn", "type", "relation", "title", "queue", "state"),
+    id_key="tn",
+    table_keys=("ticket", "tn", "type", "relation", "title", "queue", "state"),
 )

@@ -246,7 +246,9 @@ class Inbox:
         if tn is None:
             return None
         row = lookup.tickets(unit, [tn], lock=True)[0]
-        return None if lookup.states(unit)[row.state_id].type in ("merged", "removed") else row
+        if lookup.states(unit)[row.state_id].type == "merged":  # to the ticket it was merged into (as OTRS)
+            row = _merge_target(unit, row)
+        return None if row is None or lookup.states(unit)[row.state_id].type in ("merged", "removed") else row
 
     def _queue_for(self, unit: Unit, inbound: Inbound, fields: dict[str, str], target: str | None) -> Queue:
         names = [fields.get("queue")]
@@ -387,6 +389,17 @@ class Inbox:
             references=inbound.reply_ids,
         )
         return reason or f"{kind} queued"
+
+
+def _merge_target(unit: Unit, row: TicketRow) -> TicketRow | None:
+    """The ticket a merged one ended up in (merges of merges followed, as OTRS's TicketCheckNumber)."""
+    from tktctl.tickets.merge import merged_into
+
+    found = merged_into(unit, row.id)
+    if found is None:
+        return None
+    tn = unit.session.scalar(select(Ticket.tn).where(Ticket.id == found))
+    return lookup.tickets(unit, [tn], lock=True)[0]
 
 
 def _capped(body: str, limit: int) -> str:

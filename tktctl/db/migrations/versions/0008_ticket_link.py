@@ -34,7 +34,10 @@ def upgrade() -> None:
         sa.Column("type", sa.String(20), nullable=False),
         sa.Column("created", TS, nullable=False),
         sa.Column(
-            "created_by", sa.Integer(), sa.ForeignKey("agent.id", name="fk_ticket_link_created_by_agent"), nullable=False
+            "created_by",
+            sa.Integer(),
+            sa.ForeignKey("agent.id", name="fk_ticket_link_created_by_agent"),
+            nullable=False,
         ),
         sa.UniqueConstraint("source_id", "target_id", name="uq_ticket_link_source_id_target_id"),
         **MYSQL,
