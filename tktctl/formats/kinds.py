@@ -201,7 +201,7 @@ def stats_kind(by: list[str]) -> Kind:
 # `ticket export`: complete tickets, which `ticket import` reads back.
 EXPORT = Kind(
     "ticket",
-    keys=(*TICKET.keys, "articles", "history"),
+    keys=(*TICKET.keys, "articles", "history", "links"),
     id_key="tn",
     table_keys=TICKET.table_keys,
 )

@@ -17,7 +17,7 @@ from sqlalchemy import ColumnElement, and_, delete, insert, or_, select, union_a
 
 from tktctl.access import permissions
 from tktctl.core import lookup
-from tktctl.core.lookup import TicketRow
+from tktctl.core.lookup import TicketRow, chunks
 from tktctl.core.record import Record
 from tktctl.core.vocabulary import choice
 from tktctl.db.models import History, Ticket, TicketLink
@@ -57,6 +57,42 @@ def linked_to_clause(unit: Unit, refs: Sequence[str]) -> ColumnElement[bool]:
     """``--linked-to TN``: tickets linked to any of these (each must be visible to the agent)."""
     rows = permissions.tickets(unit, lookup.unique_refs(refs), lock=False)
     return Ticket.id.in_(linked_ids([r.id for r in rows]))
+
+
+def import_links(unit: Unit, items: Sequence[tuple[int, str, str, str]]) -> int:
+    """Links from imported records: (ticket id, other tn, type, relation of the other); returns links made.
+
+    A link whose other ticket is not (yet) on this desk, or not visible to the agent, is left out:
+    an export carries each link on both tickets, so the second of the two to arrive makes it.
+    Links the desk already has between the two are kept as they are.
+    """
+    visible = permissions.visible_tickets(unit)
+    others: dict[str, int] = {}
+    for part in chunks(sorted({tn for _, tn, _, _ in items})):
+        statement = select(Ticket.tn, Ticket.id).where(Ticket.tn.in_(part))
+        if visible is not None:
+            statement = statement.where(visible)
+        others.update(dict(unit.session.execute(statement).tuples().all()))
+    wanted: dict[frozenset[int], dict[str, Any]] = {}
+    for ticket_id, tn, kind, rel in items:
+        other = others.get(tn)
+        if other is None or other == ticket_id:
+            continue
+        parent_first = kind == "normal" or rel == "child"
+        source, target = _ordered(kind, *((ticket_id, other) if parent_first else (other, ticket_id)))
+        wanted.setdefault(frozenset((source, target)), {"source_id": source, "target_id": target, "type": kind})
+    ids = sorted({i for pair in wanted for i in pair})
+    for part in chunks(ids):
+        for a, b in unit.session.execute(
+            select(TicketLink.source_id, TicketLink.target_id).where(
+                or_(TicketLink.source_id.in_(part), TicketLink.target_id.in_(part))
+            )
+        ):
+            wanted.pop(frozenset((a, b)), None)
+    rows = [{**row, "created": unit.now, "created_by": unit.actor.id} for row in wanted.values()]
+    if rows:
+        unit.session.execute(insert(TicketLink), rows)
+    return len(rows)
 
 
 def add_link(unit: Unit, kind: str, source: TicketRow, target: TicketRow, **reason: Any) -> bool:
