@@ -120,8 +120,18 @@ def add_link(unit: Unit, kind: str, source: TicketRow, target: TicketRow, **reas
         )
     )
     entries = [
-        (source.id, "TicketLinkAdd", source.queue_id, {"to": target.tn, "type": kind, **_role(kind, True), **reason}),
-        (target.id, "TicketLinkAdd", target.queue_id, {"to": source.tn, "type": kind, **_role(kind, False), **reason}),
+        (
+            source.id,
+            "TicketLinkAdd",
+            source.queue_id,
+            {"ticket_id": target.id, "type": kind, **_role(kind, True), **reason},
+        ),
+        (
+            target.id,
+            "TicketLinkAdd",
+            target.queue_id,
+            {"ticket_id": source.id, "type": kind, **_role(kind, False), **reason},
+        ),
     ]
     changes.add_history(unit, entries)
     changes.apply(unit, Selected.of([source.id, target.id]), {}, [])  # both tickets changed
@@ -201,7 +211,7 @@ class Links:
             records = self._records(unit, source, target)  # the link as it was
             unit.session.execute(delete(TicketLink).where(TicketLink.id == row.id))
             entries = [
-                (mine.id, "TicketLinkDelete", mine.queue_id, {"to": other.tn, "type": row.type})
+                (mine.id, "TicketLinkDelete", mine.queue_id, {"ticket_id": other.id, "type": row.type})
                 for mine, other in ((source, target), (target, source))
             ]
             changes.add_history(unit, entries)
@@ -219,7 +229,9 @@ class Links:
         """Both tickets, locked: ``rw`` on the first, ``ro`` (visible) on the second."""
         if first.strip() == second.strip():
             raise UsageError(f"cannot link ticket {first} to itself")
-        source, target = permissions.tickets(unit, [first.strip(), second.strip()], lock=True)
+        # One at a time: each not-found names only its own ticket (as every verb's does).
+        (source,) = permissions.tickets(unit, [first.strip()], lock=True)
+        (target,) = permissions.tickets(unit, [second.strip()], lock=True)
         permissions.require(unit, "rw", lookup.group_ids(unit, [source]))
         return source, target
 

@@ -217,7 +217,7 @@ class Merges:
             changes.add_history(
                 unit,
                 [
-                    (ticket_id, "NewTicket", target.id, {**data, "split_from": origin.tn, "article": article}),
+                    (ticket_id, "NewTicket", target.id, {**data, "split_from_id": origin.id, "article": article}),
                     (ticket_id, history, target.id, {"channel": source.channel, "article": article_id}),
                 ],
             )
