@@ -72,7 +72,7 @@ def import_links(unit: Unit, items: Sequence[tuple[int, str, str, str]]) -> int:
         statement = select(Ticket.tn, Ticket.id).where(Ticket.tn.in_(part))
         if visible is not None:
             statement = statement.where(visible)
-        others.update(dict(unit.session.execute(statement).tuples().all()))
+        others.update({tn: i for tn, i in unit.session.execute(statement)})
     wanted: dict[frozenset[int], dict[str, Any]] = {}
     for ticket_id, tn, kind, rel in items:
         other = others.get(tn)

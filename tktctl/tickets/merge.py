@@ -84,25 +84,33 @@ def merge_change(unit: Unit, sel: Selected, into: str, *, narrow: bool = False) 
                 )
             )
         )
-        columns = select(
-            literal(target.id, Integer()),
-            Ticket.id,
-            literal("parent-child", String()),
-            literal(unit.now, UTCDateTime()),
-            literal(unit.actor.id, Integer()),
-        ).where(*where)
+        columns = (
+            select(
+                literal(target.id, Integer()),
+                Ticket.id,
+                literal("parent-child", String()),
+                literal(unit.now, UTCDateTime()),
+                literal(unit.actor.id, Integer()),
+            )
+            .where(*where)
+            .order_by(Ticket.id)
+        )
         unit.session.execute(
             insert(TicketLink).from_select(["source_id", "target_id", "type", "created", "created_by"], columns)
         )
         # The target's Merged rows, one per merged ticket (as OTRS writes one per merge).
-        rows = select(
-            literal(target.id, Integer()),
-            literal("Merged", String()),
-            literal(unit.actor.id, Integer()),
-            literal(target.queue_id, Integer()),
-            literal(unit.now, UTCDateTime()),
-            data,
-        ).where(*where)
+        rows = (
+            select(
+                literal(target.id, Integer()),
+                literal("Merged", String()),
+                literal(unit.actor.id, Integer()),
+                literal(target.queue_id, Integer()),
+                literal(unit.now, UTCDateTime()),
+                data,
+            )
+            .where(*where)
+            .order_by(Ticket.id)
+        )
         unit.session.execute(insert(History).from_select(HISTORY_COLUMNS, rows))
     note = f"This ticket was merged into ticket {target.tn}."
     changes.add_notes(unit, sel, note, subject=MERGE_SUBJECT, visible=True)
