@@ -251,3 +251,12 @@ def test_links_survive_export_import_and_db_copy(
         empty_url = request.getfixturevalue("empty_db_url")
         Cli(copy_url, monkeypatch)("db", "copy", "--to", empty_url, "-q")
         assert relations(Cli(empty_url, monkeypatch)) == expected
+
+
+def test_a_follow_up_to_a_closed_ticket_in_a_new_ticket_queue_is_linked(cli: Cli, desk: Desk) -> None:
+    desk.queues.update("Raw", follow_up="new_ticket")
+    first = cli("mail", "ingest", "-", "-o", "json", input=_mail("broken")).json["ticket"]
+    cli("ticket", "close", first)
+    late = cli("mail", "ingest", "-", "-o", "json", input=_mail(f"Re: [Ticket#{first}] broken", "again", "<l@x>")).json
+    assert late["action"] == "new_ticket"
+    assert cli("ticket", "links", late["ticket"], "-q").stdout.split() == [first]

@@ -27,6 +27,7 @@ from tktctl.mail import outbound
 from tktctl.mail.parse import Inbound, Rejected, clean, parse
 from tktctl.tickets import changes
 from tktctl.tickets.changes import PRIORITY_NAMES, Selected
+from tktctl.tickets.links import insert_link
 from tktctl.tickets.numbering import next_numbers
 
 if TYPE_CHECKING:
@@ -298,6 +299,7 @@ class Inbox:
         entries: list[tuple[int, str, int, dict[str, Any]]] = [(ticket_id, "NewTicket", queue.id, data)]
         entries.append((ticket_id, "EmailCustomer", queue.id, {"channel": "email", "from": inbound.from_address}))
         if linked_to is not None:
+            insert_link(unit, "normal", linked_to.id, ticket_id)  # a link `ticket links` shows (issue 12)
             entries.append((ticket_id, "TicketLinkAdd", queue.id, {"to": linked_to.tn, "reason": "follow-up"}))
             entries.append((linked_to.id, "TicketLinkAdd", linked_to.queue_id, {"to": tn, "reason": "follow-up"}))
         changes.add_history(unit, entries)

@@ -95,6 +95,16 @@ def import_links(unit: Unit, items: Sequence[tuple[int, str, str, str]]) -> int:
     return len(rows)
 
 
+def insert_link(unit: Unit, kind: str, source_id: int, target_id: int) -> None:
+    """The link row alone (the caller writes its history): ``source_id`` is the parent of a parent-child link."""
+    source, target = _ordered(kind, source_id, target_id)
+    unit.session.execute(
+        insert(TicketLink).values(
+            source_id=source, target_id=target, type=kind, created=unit.now, created_by=unit.actor.id
+        )
+    )
+
+
 def add_link(unit: Unit, kind: str, source: TicketRow, target: TicketRow, **reason: Any) -> bool:
     """Insert one link and its TicketLinkAdd history on both tickets; False when it exists already.
 
@@ -114,11 +124,7 @@ def add_link(unit: Unit, kind: str, source: TicketRow, target: TicketRow, **reas
             f"tickets {source.tn} and {target.tn} are already linked ({_describe(existing, source.id)}); unlink first",
             ref=target.tn,
         )
-    unit.session.execute(
-        insert(TicketLink).values(
-            source_id=wanted[0], target_id=wanted[1], type=kind, created=unit.now, created_by=unit.actor.id
-        )
-    )
+    insert_link(unit, kind, source.id, target.id)
     entries = [
         (
             source.id,
