@@ -9,6 +9,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from tests.conftest import Cli, dump
 from tktctl.api import Desk
@@ -260,3 +262,31 @@ def test_a_follow_up_to_a_closed_ticket_in_a_new_ticket_queue_is_linked(cli: Cli
     late = cli("mail", "ingest", "-", "-o", "json", input=_mail(f"Re: [Ticket#{first}] broken", "again", "<l@x>")).json
     assert late["action"] == "new_ticket"
     assert cli("ticket", "links", late["ticket"], "-q").stdout.split() == [first]
+
+
+JSON = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.text(max_size=20),
+    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=10), inner, max_size=3),
+    max_leaves=8,
+)
+LINKISH = st.fixed_dictionaries(
+    {"tn": st.text(max_size=60) | JSON},
+    optional={
+        "type": st.sampled_from(["normal", "parent-child", "sibling", ""]) | JSON,
+        "relation": st.sampled_from(["normal", "parent", "child", "up"]) | JSON,
+    },
+)
+
+
+@given(value=JSON | LINKISH)
+def test_an_imported_link_is_a_checked_triple_or_a_usage_error(value: Any) -> None:
+    """The `links` items of an import record: a (tn, type, relation) that fits, or exit 2, never a crash."""
+    from tktctl.errors import UsageError
+    from tktctl.tickets.importcheck import _link
+
+    try:
+        tn, kind, relation = _link(value)
+    except UsageError:
+        return
+    assert isinstance(tn, str) and 0 < len(tn) <= 50
+    assert (kind, relation) in {("normal", "normal"), ("parent-child", "parent"), ("parent-child", "child")}
