@@ -61,6 +61,25 @@ def _attachment(desk: Desk, tn: str) -> None:
             raise
 
 
+# A second ticket (and an article) per case, made by root before the case runs: link, merge, split.
+OTHERS: dict[str, str] = {}
+ARTICLES: dict[str, int] = {}
+
+
+def _other(root: Desk, tn: str, login: str) -> None:
+    OTHERS[tn] = root.tickets.create(queue="Support", title=f"other of {tn}")["tn"]
+
+
+def _linked(root: Desk, tn: str, login: str) -> None:
+    _other(root, tn, login)
+    root.links.link(tn, OTHERS[tn])
+
+
+def _article(root: Desk, tn: str, login: str) -> None:
+    root.tickets.note(tn, body="split me")
+    ARTICLES[tn] = root.tickets.show(tn)["articles"][0]["id"]
+
+
 MATRIX: dict[str, Case] = {
     "list": Case(frozenset({"ro"}), lambda d, tn: tn in [t["tn"] for t in d.tickets.list()], refused=0),
     "show": Case(frozenset({"ro"}), lambda d, tn: d.tickets.show(tn), refused=3),
@@ -97,6 +116,12 @@ MATRIX: dict[str, Case] = {
         lambda d, tn: d.transfer.import_tickets([(1, {"title": "imported", "queue": "Support"})]),
         names_ticket=False,
     ),
+    # Links (issue 12): rw on the first ticket, ro on the other; merge rw on both; split ro and create.
+    "link": Case(frozenset({"rw"}), lambda d, tn: d.links.link(tn, OTHERS[tn]), _other),
+    "unlink": Case(frozenset({"rw"}), lambda d, tn: d.links.unlink(tn, OTHERS[tn]), _linked),
+    "links": Case(frozenset({"ro"}), lambda d, tn: d.links.list(tn), refused=3),
+    "merge": Case(frozenset({"rw"}), lambda d, tn: d.merges.merge([tn], into=OTHERS[tn]), _other),
+    "split": Case(frozenset({"ro", "create"}), lambda d, tn: d.merges.split(tn, article=ARTICLES[tn]), _article),
 }
 
 

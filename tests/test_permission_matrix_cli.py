@@ -140,6 +140,8 @@ RULES: dict[str, list[Rule | tuple[Rule, str]]] = {
     "ticket list": [
         Rule(("ticket", "list", "-q"), allow=FILTERED, check=absent),
         Rule(("ticket", "list", "--queue", "Secret", "-o", "json"), allow=FILTERED, check=absent),
+        Rule(("ticket", "list", "--linked-to", "{support}", "-o", "json"), allow=FILTERED, check=absent),
+        Rule(("ticket", "list", "--linked-to", "{tn}")),
     ],
     "ticket count": [Rule(("ticket", "count", "--queue", "Secret"), allow=FILTERED, check=zero)],
     "ticket move": [
@@ -176,6 +178,19 @@ RULES: dict[str, list[Rule | tuple[Rule, str]]] = {
         Rule(("ticket", "delete", "-", "--yes"), stdin="{closed}\n"),
         Rule(("ticket", "delete", "--queue", "Secret", "--yes"), allow=FILTERED, check=absent),
     ],
+    # Links (issue 12): bob's Support ticket is linked to Secret's (see _provision).
+    "ticket link": [Rule(("ticket", "link", "{tn}", "{support}")), Rule(("ticket", "link", "{support}", "{tn}"))],
+    "ticket unlink": [Rule(("ticket", "unlink", "{support}", "{tn}")), Rule(("ticket", "unlink", "{tn}", "{support}"))],
+    "ticket links": [
+        Rule(("ticket", "links", "{tn}")),
+        Rule(("ticket", "links", "{support}", "-o", "json"), allow=FILTERED, check=absent),
+    ],
+    "ticket merge": [
+        Rule(("ticket", "merge", "{tn}", "--into", "{support}")),
+        Rule(("ticket", "merge", "{support}", "--into", "{tn}")),
+        Rule(("ticket", "merge", "--queue", "Secret", "--into", "{support}")),
+    ],
+    "ticket split": [Rule(("ticket", "split", "{tn}", "--article", "1", "--queue", "Support"))],
     "ticket reply": [Rule(("ticket", "reply", "{tn}", "--body", "x", "--to", "a@example.com"))],
     "ticket attachments": [Rule(("ticket", "attachments", "{tn}"))],
     "ticket attachment": [Rule(("ticket", "attachment", "{tn}", "{attachment}", "--to-file", "out.bin"))],
@@ -414,6 +429,7 @@ def _provision(url: str, copy_url: str) -> Secret:
     failed = bob.mail.ingest(raw.replace(b"Body", b"Other body"))["failed_id"]
     bob.close()
     support = root.tickets.create(queue="Support", title="open to bob")["tn"]
+    root.links.link(support, tn)
     outbox = root.mail.outbox()[0]["id"]
     root.close()
     return Secret(tn, closed, pending, attachment["id"], failed, outbox, support, copy_url)

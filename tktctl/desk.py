@@ -37,6 +37,8 @@ if TYPE_CHECKING:
     from tktctl.sla.calendars import Calendars
     from tktctl.tickets.edits import Edits
     from tktctl.tickets.history import HistoryLog
+    from tktctl.tickets.links import Links
+    from tktctl.tickets.merge import Merges
     from tktctl.tickets.purge import Purge
     from tktctl.tickets.transfer import Transfer
     from tktctl.tickets.verbs import Tickets
@@ -70,6 +72,20 @@ class Desk(Store):
         from tktctl.tickets.purge import Purge
 
         return Purge(self.tickets)
+
+    @cached_property
+    def links(self) -> Links:
+        """`ticket link`, `unlink`, `links`."""
+        from tktctl.tickets.links import Links
+
+        return Links(self)
+
+    @cached_property
+    def merges(self) -> Merges:
+        """`ticket merge`, `ticket split`."""
+        from tktctl.tickets.merge import Merges
+
+        return Merges(self)
 
     @cached_property
     def queues(self) -> Queues:

@@ -163,6 +163,8 @@ FILTERS: tuple[tuple[str, Any, str, str], ...] = (
     ("pending_after", str | None, "--pending-after", "Pending until at or after this time."),
     ("escalation_before", str | None, "--escalation-before", "An escalation deadline before this time (+1h)."),
     ("breached", bool | None, "--breached/--not-breached", "An escalation deadline has passed (or not)."),
+    # Links (issue 12).
+    ("linked_to", list[str] | None, "--linked-to", "Linked to this ticket, any link type (repeatable)."),
 )
 FILTER_PARAMS = _options(
     *((name, Annotated[kind, typer.Option(flag, help=text)], None) for name, kind, flag, text in FILTERS)

@@ -385,7 +385,8 @@ def attachment(
     emit(ctx, {**record, "file": to_file}, kinds.ATTACHMENT)
 
 
-# Verbs in modules of their own (commands/ticket.py is near the size limit).
-from tktctl.commands import ticket_edit  # noqa: E402
+# Verbs in modules of their own (commands/ticket.py is near the size limit), registered on this noun.
+from tktctl.commands import ticket_edit, ticket_links  # noqa: E402
 
-app.registered_commands += ticket_edit.app.registered_commands
+for _verbs in (ticket_edit, ticket_links):
+    app.registered_commands += _verbs.app.registered_commands

@@ -54,7 +54,7 @@ DELETED_TICKET = Kind(
 )
 TICKET_DETAIL = Kind(
     "ticket",
-    keys=(*TICKET.keys, "articles"),
+    keys=(*TICKET.keys, "articles", "links", "merged_into", "merged_from"),
     id_key="tn",
     table_keys=TICKET.table_keys,
 )
@@ -214,7 +214,7 @@ def stats_kind(by: list[str]) -> Kind:
 # `ticket export`: complete tickets, which `ticket import` reads back.
 EXPORT = Kind(
     "ticket",
-    keys=(*TICKET.keys, "articles", "history"),
+    keys=(*TICKET.keys, "articles", "history", "links"),
     id_key="tn",
     table_keys=TICKET.table_keys,
 )
@@ -313,4 +313,11 @@ JOB = Kind(
     keys=("name", "filter", "actions", "changed"),
     id_key="name",
     table_keys=("name", "filter", "actions", "changed"),
+)
+# `ticket links` (and link, unlink): one linked ticket each; `-q` prints the linked tickets' numbers.
+LINK = Kind(
+    "link",
+    keys=("ticket", "tn", "type", "relation", "title", "queue", "state"),
+    id_key="tn",
+    table_keys=("ticket", "tn", "type", "relation", "title", "queue", "state"),
 )

@@ -27,6 +27,7 @@ from tktctl.mail import outbound
 from tktctl.mail.parse import Inbound, Rejected, clean, parse
 from tktctl.tickets import changes
 from tktctl.tickets.changes import PRIORITY_NAMES, Selected
+from tktctl.tickets.links import insert_link
 from tktctl.tickets.numbering import next_numbers
 
 if TYPE_CHECKING:
@@ -246,7 +247,9 @@ class Inbox:
         if tn is None:
             return None
         row = lookup.tickets(unit, [tn], lock=True)[0]
-        return None if lookup.states(unit)[row.state_id].type in ("merged", "removed") else row
+        if lookup.states(unit)[row.state_id].type == "merged":  # to the ticket it was merged into (as OTRS)
+            row = _merge_target(unit, row)
+        return None if row is None or lookup.states(unit)[row.state_id].type in ("merged", "removed") else row
 
     def _queue_for(self, unit: Unit, inbound: Inbound, fields: dict[str, str], target: str | None) -> Queue:
         names = [fields.get("queue")]
@@ -296,6 +299,7 @@ class Inbox:
         entries: list[tuple[int, str, int, dict[str, Any]]] = [(ticket_id, "NewTicket", queue.id, data)]
         entries.append((ticket_id, "EmailCustomer", queue.id, {"channel": "email", "from": inbound.from_address}))
         if linked_to is not None:
+            insert_link(unit, "normal", linked_to.id, ticket_id)  # a link `ticket links` shows (issue 12)
             entries.append((ticket_id, "TicketLinkAdd", queue.id, {"to": linked_to.tn, "reason": "follow-up"}))
             entries.append((linked_to.id, "TicketLinkAdd", linked_to.queue_id, {"to": tn, "reason": "follow-up"}))
         changes.add_history(unit, entries)
@@ -387,6 +391,17 @@ class Inbox:
             references=inbound.reply_ids,
         )
         return reason or f"{kind} queued"
+
+
+def _merge_target(unit: Unit, row: TicketRow) -> TicketRow | None:
+    """The ticket a merged one ended up in (merges of merges followed, as OTRS's TicketCheckNumber)."""
+    from tktctl.tickets.merge import merged_into
+
+    found = merged_into(unit, row.id)
+    if found is None:
+        return None
+    tn = unit.session.scalar(select(Ticket.tn).where(Ticket.id == found))
+    return lookup.tickets(unit, [tn], lock=True)[0]
 
 
 def _capped(body: str, limit: int) -> str:

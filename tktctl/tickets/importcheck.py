@@ -41,10 +41,11 @@ IF_EXISTS = ("skip", "update", "fail")
 FIELDS = {
     "tn", "title", "queue", "priority", "state", "lock", "owner", "responsible", "customer", "type",
     "created", "changed", "pending_until", "external_id", "body", "subject", "channel", "articles", "history",
+    "links",
 }
 # fmt: on
 # Keys an exported ticket carries that import recomputes or ignores.
-DERIVED = {"id", "state_type", "priority_name", "escalation", "created_now"}
+DERIVED = {"id", "state_type", "priority_name", "escalation", "created_now", "merged_into", "merged_from"}
 # Keys that keep what another desk made (its number, times and history): a migration, for admins only.
 PRESERVING = ("tn", "created", "changed", "history")
 # The keys `--if-exists update` changes, when a record gives them a value.
@@ -126,6 +127,7 @@ class Row:
     attachments: list[list[dict[str, Any]]] = field(default_factory=list)
     history: list[dict[str, Any]] | None = None
     given: frozenset[str] = frozenset()  # UPDATE_KEYS the record gives (read by `--if-exists update` only)
+    links: list[tuple[str, str, str]] = field(default_factory=list)  # (other tn, type, relation): new tickets only
 
 
 ACCEPTED = frozenset(FIELDS | DERIVED)
@@ -147,7 +149,8 @@ class Checker:
         self.update = if_exists == "update"
         self.keysets: dict[frozenset[str], frozenset[str]] = {}
         self.queues = {q.name: q.id for q in lookup.queues(unit).values()}
-        self.states = {s.name: s.id for s in lookup.states(unit).values() if s.type != "merged"}
+        # A merged ticket comes in merged only by a migration (an admin's, which keeps its history).
+        self.states = {s.name: s.id for s in lookup.states(unit).values() if s.type != "merged" or self.admin}
         self.agents: dict[str, int] = {login: i for login, i in unit.session.execute(select(Agent.login, Agent.id))}
         self.actor = unit.actor.id
         self.now = unit.now
@@ -230,6 +233,8 @@ class Checker:
             if not isinstance(raw["history"], list):
                 raise UsageError("history must be a list")
             row.history = [self.entry(h, queue) for h in raw["history"]]
+        if get("links") is not None:
+            row.links = [_link(link) for link in _list("links", raw["links"])]
         return row
 
     def refuse_preserving(self, raw: dict[str, Any]) -> None:
@@ -304,6 +309,23 @@ class Checker:
             "at": self.time(raw.get("at"), "history at") or self.now,
             "data": data,
         }
+
+
+def _list(key: str, value: Any) -> list[Any]:
+    if not isinstance(value, list):
+        raise UsageError(f"{key} must be a list")
+    return value
+
+
+def _link(raw: Any) -> tuple[str, str, str]:
+    """One link of an exported ticket: the other ticket's ``tn``, ``type`` and ``relation``."""
+    if not isinstance(raw, dict) or not isinstance(raw.get("tn"), str):
+        raise UsageError("a link must be an object with the linked ticket's tn")
+    kind = choice("link type", raw.get("type", "normal"), ("normal", "parent-child"))
+    relations = ("normal",) if kind == "normal" else ("parent", "child")
+    rel = choice("link relation", raw.get("relation", relations[0]), relations)
+    clean_column("link tn", raw["tn"], Ticket.tn, required=True)
+    return raw["tn"], kind, rel
 
 
 # Attachment sizes are stored in a signed 64-bit column.

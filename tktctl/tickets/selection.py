@@ -17,6 +17,7 @@ from tktctl.core.vocabulary import (
 )
 from tktctl.db.models import Queue, State, Ticket
 from tktctl.errors import UsageError
+from tktctl.tickets.links import linked_to_clause
 
 if TYPE_CHECKING:
     from tktctl.core.unit import Unit
@@ -46,6 +47,8 @@ class TicketFilter:
     pending_after: str | datetime | None = None
     escalation_before: str | datetime | None = None
     breached: bool | None = None
+    # Links (issue 12): tickets linked to any of these ticket numbers.
+    linked_to: Sequence[str] = ()
 
     def __post_init__(self) -> None:
         """Every sequence field as a tuple: one value (``queue="Alerts"``) is one value, not its characters.
@@ -64,7 +67,7 @@ class TicketFilter:
         return all(getattr(self, f.name) in (None, (), "") for f in fields(self))
 
 
-NAME_FILTERS = ("queue", "owner", "customer", "responsible", "type", "external_id")
+NAME_FILTERS = ("queue", "owner", "customer", "responsible", "type", "external_id", "linked_to")
 VOCABULARY_FILTERS = ("state", "state_type", "priority", "lock")
 
 
@@ -130,6 +133,8 @@ def filter_clauses(unit: Unit, selection: TicketFilter) -> list[ColumnElement[bo
         moment = unit.parse_time(value)
         if moment is not None:
             clauses.append(column < moment if before else column >= moment)
+    if selection.linked_to:
+        clauses.append(linked_to_clause(unit, selection.linked_to))
     visible = permissions.visible_tickets(unit)
     if visible is not None:
         clauses.append(visible)

@@ -34,6 +34,7 @@ from tktctl.text import plural
 from tktctl.tickets import guards
 from tktctl.tickets.changes import Selected, article_history, new_ticket_data
 from tktctl.tickets.importcheck import IF_EXISTS, UPDATE_COLUMNS, Checker, Row
+from tktctl.tickets.links import import_links, links_of
 from tktctl.tickets.numbering import next_numbers
 from tktctl.tickets.records import ticket_record, ticket_select
 
@@ -203,6 +204,9 @@ class Transfer:
             insert_rows(conn, Article.__table__, articles)
         if history:
             insert_rows(conn, History.__table__, history)
+        linked = [(ids[r.ticket["tn"]], *link) for r in rows for link in r.links]
+        if linked:
+            import_links(unit, linked)
         timed = {q for q, sla in deadlines.slas(unit).items() if sla.any}
         if timed:  # deadlines after the articles: an agent's answer or a customer's contact moves them
             deadlines.refresh(unit, [ids[r.ticket["tn"]] for r in rows if r.ticket["queue_id"] in timed])
@@ -371,6 +375,7 @@ def _complete(unit: Unit, ids: Sequence[int]) -> Iterator[Record]:
 
     tickets = {row.id: ticket_record(row) for row in unit.session.execute(ticket_select().where(Ticket.id.in_(ids)))}
     by_ticket = articles_of(unit, ids)
+    linked = links_of(unit, ids)
     history: dict[int, list[Record]] = {}
     statement = (
         history_select()
@@ -386,4 +391,5 @@ def _complete(unit: Unit, ids: Sequence[int]) -> Iterator[Record]:
         record = tickets[ticket_id]
         record["articles"] = by_ticket.get(ticket_id, [])
         record["history"] = history.get(ticket_id, [])
+        record["links"] = linked.get(ticket_id, [])
         yield record

@@ -33,7 +33,7 @@ from tktctl.db.sqljson import json_object
 from tktctl.errors import ConflictError, PartialFailure, TktctlError, UsageError
 from tktctl.sla import deadlines
 from tktctl.text import plural
-from tktctl.tickets import changes
+from tktctl.tickets import changes, links
 from tktctl.tickets.changes import Entry, Selected, count_of, name_of
 from tktctl.tickets.guards import assign_change, move_change, prioritize_change, require, select_visible, state_change
 from tktctl.tickets.numbering import next_numbers
@@ -72,6 +72,7 @@ class Tickets:
             row = permissions.tickets(unit, [ref], lock=False)[0]
             record = tickets_by_id(unit, [row.id])[0]
             record["articles"] = articles(unit, row.id)
+            record.update(links.relations(unit, row.id, row.tn))
             return record
 
     def list(

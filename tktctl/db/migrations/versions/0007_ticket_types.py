@@ -59,9 +59,13 @@ def upgrade() -> None:
     bind = op.get_bind()
     now = datetime.now(timezone.utc).replace(tzinfo=None)
     carried = set(bind.scalars(sa.select(TICKET.c.type).where(TICKET.c.type.is_not(None)).distinct()))
-    rows = [{"name": DEFAULT[0], "comment": DEFAULT[1]}]
+    # The default type only on a desk that has its default data: an empty schema (the target of
+    # `db copy`, or before `init`) stays empty, and `init` creates it (db/defaults.py).
+    initialised = bind.execute(sa.text("SELECT 1 FROM ticket_state")).first() is not None
+    rows = [{"name": DEFAULT[0], "comment": DEFAULT[1]}] if initialised else []
     rows += [{"name": name, "comment": None} for name in sorted(carried - {DEFAULT[0]})]
-    op.bulk_insert(TYPES, [{**row, "valid": True, "created": now, "changed": now} for row in rows])
+    if rows:
+        op.bulk_insert(TYPES, [{**row, "valid": True, "created": now, "changed": now} for row in rows])
     if bind.dialect.name == "sqlite":
         op.execute("ALTER TABLE ticket RENAME COLUMN type TO type_0006")
         op.execute(f"ALTER TABLE ticket ADD COLUMN type VARCHAR(100) CONSTRAINT {FK} REFERENCES ticket_type (name)")
