@@ -35,6 +35,8 @@ if TYPE_CHECKING:
     from tktctl.setup.queues import Queues
     from tktctl.sla.calendars import Calendars
     from tktctl.tickets.history import HistoryLog
+    from tktctl.tickets.search import Search
+    from tktctl.tickets.search import Search
     from tktctl.tickets.transfer import Transfer
     from tktctl.tickets.verbs import Tickets
 
@@ -53,6 +55,13 @@ class Desk(Store):
         from tktctl.tickets.verbs import Tickets
 
         return Tickets(self)
+
+    @cached_property
+    def search(self) -> Search:
+        """Full-text search: ``desk.search.tickets("printer AND toner", fields="body", limit=10)``."""
+        from tktctl.tickets.search import Search
+
+        return Search(self)
 
     @cached_property
     def queues(self) -> Queues:

@@ -31,7 +31,7 @@ PG_CONFIG = "simple"
 PG_PUNCTUATION = "[[:punct:]]+"
 
 ARTICLE_FTS = table("article_fts", column("rowid"), column("rank"))
-TICKET_FTS = table("ticket_fts", column("rowid"))
+TICKET_FTS = table("ticket_fts", column("rowid"), column("rank"))
 ARTICLE_VECTOR = table("article", column("id"), column("ticket_id"), column("search_vector"))
 
 NAMES = frozenset(

@@ -10,13 +10,14 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import ColumnElement
 
 from tktctl.access import permissions
-from tktctl.core import lookup
+from tktctl.core import lookup, textquery
 from tktctl.core.vocabulary import (
     choice,
     parse_priority,
 )
 from tktctl.db.models import Queue, State, Ticket
 from tktctl.errors import UsageError
+from tktctl.tickets import fulltext
 
 if TYPE_CHECKING:
     from tktctl.core.unit import Unit
@@ -38,6 +39,8 @@ class TicketFilter:
     created_after: str | datetime | None = None
     changed_before: str | datetime | None = None
     changed_after: str | datetime | None = None
+    # Full-text search (the query language of ``ticket search``) in titles and articles.
+    text: str | None = None
 
     def __post_init__(self) -> None:
         """Every sequence field as a tuple: one value (``queue="Alerts"``) is one value, not its characters.
@@ -109,6 +112,8 @@ def filter_clauses(unit: Unit, selection: TicketFilter) -> list[ColumnElement[bo
     if selection.title:
         escaped = selection.title.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
         clauses.append(Ticket.title.like(f"%{escaped}%", escape="\\"))
+    if selection.text:
+        clauses.append(fulltext.ticket_clause(unit, textquery.parse(selection.text)))
     for column, value, before in (
         (Ticket.created, selection.created_before, True),
         (Ticket.created, selection.created_after, False),
