@@ -382,3 +382,9 @@ def attachment(
     except (OSError, ValueError) as exc:  # ValueError: a NUL in the path
         raise UsageError(f"cannot write {to_file}: {getattr(exc, 'strerror', None) or exc}") from exc
     emit(ctx, {**record, "file": to_file}, kinds.ATTACHMENT)
+
+
+# Ticket verbs kept in their own modules (each with its own Typer app), registered on this noun.
+from tktctl.commands import ticket_search  # noqa: E402
+
+app.registered_commands += ticket_search.app.registered_commands

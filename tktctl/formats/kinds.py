@@ -45,6 +45,13 @@ CREATED_TICKET = Kind(
     id_key="tn",
     table_keys=(*TICKET.table_keys, "created_now"),
 )
+# `ticket search`: a ticket and how well it matched (higher is better; comparable within one search).
+SEARCH_HIT = Kind(
+    "ticket",
+    keys=(*TICKET.keys, "score"),
+    id_key="tn",
+    table_keys=("score", *TICKET.table_keys),
+)
 TICKET_DETAIL = Kind(
     "ticket",
     keys=(*TICKET.keys, "articles"),
