@@ -118,22 +118,27 @@ class _Postgres:
     """tsquery text for to_tsquery('simple'): & | ! and <-> for phrases; weights narrow the columns."""
 
     @staticmethod
-    def tsquery(node: Node, weights: str = "") -> str:
-        if isinstance(node, Term):
-            return "(" + " <-> ".join(f"'{w}'{':' + weights if weights else ''}" for w in node.words) + ")"
+    def tsquery(node: Node, weights: str, every: str) -> str:
+        """``weights``: the fields' labels; a word is narrowed to them unless they are ``every`` field."""
+        if isinstance(node, Term) and len(node.words) == 1:
+            return f"'{node.words[0]}'" + (f":{weights}" if weights != every else "")
+        if isinstance(node, Term):  # a phrase within one field: the fields' vectors are concatenated
+            return "(" + " | ".join(" <-> ".join(f"'{w}':{one}" for w in node.words) for one in weights) + ")"
         if isinstance(node, Not):
-            return "!" + _Postgres.tsquery(node.part, weights)
+            return "!" + _Postgres.tsquery(node.part, weights, every)
         joiner = " & " if isinstance(node, And) else " | "
-        return "(" + joiner.join(_Postgres.tsquery(p, weights) for p in node.parts) + ")"
+        return "(" + joiner.join(_Postgres.tsquery(p, weights, every) for p in node.parts) + ")"
 
     @staticmethod
-    def query(node: Node, weights: str = "") -> Any:
-        return func.to_tsquery(literal_column(f"'{ft.PG_CONFIG}'::regconfig"), _Postgres.tsquery(node, weights))
+    def query(node: Node, weights: str = "D", every: str = "D") -> Any:
+        """Titles have one field (PostgreSQL's default label, D); articles three (A, B, C)."""
+        tsquery = _Postgres.tsquery(node, weights, every)
+        return func.to_tsquery(literal_column(f"'{ft.PG_CONFIG}'::regconfig"), tsquery)
 
     @staticmethod
     def articles(node: Node, fields: Sequence[str], scored: bool = True) -> Select[Any]:
-        weights = "" if len(fields) == len(ft.ARTICLE_FIELDS) else "".join(ft.PG_WEIGHTS[f] for f in fields)
-        query = _Postgres.query(node, weights)
+        weights = "".join(ft.PG_WEIGHTS[f] for f in fields)
+        query = _Postgres.query(node, weights, "".join(ft.PG_WEIGHTS.values()))
         vector = ft.ARTICLE_VECTOR.c.search_vector
         score = [func.ts_rank(vector, query).label("score")] if scored else []
         return select(ft.ARTICLE_VECTOR.c.ticket_id.label("ticket_id"), *score).where(vector.op("@@")(query))
