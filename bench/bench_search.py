@@ -21,11 +21,11 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from sqlalchemy import create_engine, event, text  # noqa: E402
-from sqlalchemy.engine import make_url  # noqa: E402
+from sqlalchemy import create_engine, event, text
+from sqlalchemy.engine import make_url
 
-from bench._common import POSTGRES, argument, write_section  # noqa: E402
-from tktctl.api import Desk  # noqa: E402
+from bench._common import POSTGRES, argument, write_section
+from tktctl.api import Desk
 
 CACHE = Path("/tmp/tktctl-bench-search")
 PG_NAME = "tktctl_bench_search"
@@ -65,11 +65,15 @@ def rows(tickets: int, per_ticket: int) -> Iterator[tuple[list[tuple[object, ...
                 article_id += 1
                 body = " ".join(rng.choices(words, cum_weights=cumulative, k=WORDS))
                 subject = " ".join(rng.choices(words, cum_weights=cumulative, k=3))
-                article_rows.append((article_id, tid, "email", "customer", "c@example.com", subject, body, True, stamp, 1))
+                article_rows.append(
+                    (article_id, tid, "email", "customer", "c@example.com", subject, body, True, stamp, 1)
+                )
         yield ticket_rows, article_rows
 
 
-TICKET_COLUMNS = "id, tn, title, queue_id, state_id, priority_id, locked, owner_id, created, changed, created_by, changed_by"
+TICKET_COLUMNS = (
+    "id, tn, title, queue_id, state_id, priority_id, locked, owner_id, created, changed, created_by, changed_by"
+)
 ARTICLE_COLUMNS = "id, ticket_id, channel, sender, a_from, subject, body, visible_to_customer, created, created_by"
 
 
@@ -164,7 +168,7 @@ def measure(url: str) -> tuple[float, float, int, str]:
             hits = len(cursor.fetchall())
             times.append((time.perf_counter() - started) * 1000)
         if desk.engine.dialect.name == "sqlite":
-            floor_sql = "SELECT count(*) FROM article_fts WHERE article_fts MATCH '\"printer\" AND \"toner\"'"
+            floor_sql = 'SELECT count(*) FROM article_fts WHERE article_fts MATCH \'"printer" AND "toner"\''
             cursor.execute("EXPLAIN QUERY PLAN " + search_sql, search_params)
             plan = "\n".join(str(r[-1]) for r in cursor.fetchall())
         else:

@@ -36,7 +36,6 @@ if TYPE_CHECKING:
     from tktctl.sla.calendars import Calendars
     from tktctl.tickets.history import HistoryLog
     from tktctl.tickets.search import Search
-    from tktctl.tickets.search import Search
     from tktctl.tickets.transfer import Transfer
     from tktctl.tickets.verbs import Tickets
 

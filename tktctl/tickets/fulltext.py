@@ -31,7 +31,9 @@ def parse_fields(fields: str | Sequence[str] | None) -> tuple[str, ...]:
     names = {part.strip() for item in items for part in item.split(",")}
     unknown = sorted(n for n in names if n not in ft.FIELDS)
     if unknown or not names:
-        raise UsageError(f"--in: cannot search {', '.join(map(repr, unknown)) or 'nothing'}; fields: {', '.join(ft.FIELDS)}")
+        raise UsageError(
+            f"--in: cannot search {', '.join(map(repr, unknown)) or 'nothing'}; fields: {', '.join(ft.FIELDS)}"
+        )
     return tuple(f for f in ft.FIELDS if f in names)
 
 

@@ -91,7 +91,7 @@ def _mysql_collate(collation: str) -> None:
 def downgrade() -> None:
     dialect = op.get_bind().dialect.name
     if dialect == "sqlite":
-        for name, (content, _columns) in SQLITE_TABLES.items():
+        for name in SQLITE_TABLES:
             for event in ("insert", "delete", "update"):
                 op.execute(f"DROP TRIGGER IF EXISTS {name}_{event}")
             op.execute(f"DROP TABLE IF EXISTS {name}")
