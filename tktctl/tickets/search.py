@@ -55,13 +55,21 @@ class Search:
                 .group_by(found.c.ticket_id)
                 .subquery("best")
             )
-            statement = (
-                ticket_select()
-                .add_columns(best.c.score)
+            # The best tickets first (the filters need only the ticket row), then their records:
+            # the joins of the record are made for ``limit`` tickets, not for every match.
+            top = (
+                select(Ticket.id.label("ticket_id"), best.c.score)
                 .join(best, best.c.ticket_id == Ticket.id)
                 .where(*filter_clauses(unit, selection or TicketFilter()))
                 .order_by(best.c.score.desc(), Ticket.id)
                 .limit(limit)
+                .subquery("top")
+            )
+            statement = (
+                ticket_select()
+                .add_columns(top.c.score)
+                .join(top, top.c.ticket_id == Ticket.id)
+                .order_by(top.c.score.desc(), Ticket.id)
             )
             records = []
             for row in unit.session.execute(statement):
