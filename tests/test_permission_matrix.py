@@ -83,6 +83,9 @@ def _article(root: Desk, tn: str, login: str) -> None:
 MATRIX: dict[str, Case] = {
     "list": Case(frozenset({"ro"}), lambda d, tn: tn in [t["tn"] for t in d.tickets.list()], refused=0),
     "show": Case(frozenset({"ro"}), lambda d, tn: d.tickets.show(tn), refused=3),
+    "search": Case(
+        frozenset({"ro"}), lambda d, tn: tn in [t["tn"] for t in d.search.tickets("search", limit=1000)], refused=0
+    ),
     "history": Case(frozenset({"ro"}), lambda d, tn: d.tickets.history(tn), refused=3),
     "history-export": Case(frozenset({"ro"}), lambda d, tn: tn in {h["ticket"] for h in d.history.export()}, refused=0),
     "create": Case(

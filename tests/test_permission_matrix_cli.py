@@ -144,6 +144,11 @@ RULES: dict[str, list[Rule | tuple[Rule, str]]] = {
         Rule(("ticket", "list", "--linked-to", "{tn}")),
     ],
     "ticket count": [Rule(("ticket", "count", "--queue", "Secret"), allow=FILTERED, check=zero)],
+    "ticket search": [
+        Rule(("ticket", "search", MARK, "-o", "json"), allow=FILTERED, check=absent),
+        Rule(("ticket", "search", MARK, "--queue", "Secret", "--in", "title,body", "-q"), allow=FILTERED, check=absent),
+        Rule(("ticket", "list", "--text", MARK, "-o", "json"), allow=FILTERED, check=absent),
+    ],
     "ticket move": [
         Rule(("ticket", "move", "{tn}", "--to", "Support")),
         Rule(("ticket", "move", "-", "--to", "Support"), stdin="{tn}\n"),

@@ -40,6 +40,7 @@ if TYPE_CHECKING:
     from tktctl.tickets.links import Links
     from tktctl.tickets.merge import Merges
     from tktctl.tickets.purge import Purge
+    from tktctl.tickets.search import Search
     from tktctl.tickets.transfer import Transfer
     from tktctl.tickets.verbs import Tickets
 
@@ -86,6 +87,13 @@ class Desk(Store):
         from tktctl.tickets.merge import Merges
 
         return Merges(self)
+
+    @cached_property
+    def search(self) -> Search:
+        """Full-text search: ``desk.search.tickets("printer AND toner", fields="body", limit=10)``."""
+        from tktctl.tickets.search import Search
+
+        return Search(self)
 
     @cached_property
     def queues(self) -> Queues:

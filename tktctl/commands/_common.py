@@ -151,6 +151,7 @@ FILTERS: tuple[tuple[str, Any, str, str], ...] = (
     ("lock", list[str] | None, "--lock", "locked or unlocked (repeatable, or comma-separated)."),
     ("customer", list[str] | None, "--customer", "Customer (repeatable)."),
     ("title", str | None, "--title", "Text the title contains."),
+    ("text", str | None, "--text", 'Full-text search in titles and articles: words, "phrases", AND, OR, NOT.'),
     ("created_before", str | None, "--created-before", "Created before this time. " + TimeHelp),
     ("created_after", str | None, "--created-after", "Created at or after this time."),
     ("changed_before", str | None, "--changed-before", "Last changed before this time."),

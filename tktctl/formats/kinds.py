@@ -52,6 +52,13 @@ DELETED_TICKET = Kind(
     id_key="tn",
     table_keys=("tn", "title", "queue", "articles"),
 )
+# `ticket search`: a ticket and how well it matched (higher is better; comparable within one search).
+SEARCH_HIT = Kind(
+    "ticket",
+    keys=(*TICKET.keys, "score"),
+    id_key="tn",
+    table_keys=("score", *TICKET.table_keys),
+)
 TICKET_DETAIL = Kind(
     "ticket",
     keys=(*TICKET.keys, "articles", "links", "merged_into", "merged_from"),

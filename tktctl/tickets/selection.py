@@ -10,13 +10,14 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import ColumnElement, or_
 
 from tktctl.access import permissions
-from tktctl.core import lookup
+from tktctl.core import lookup, textquery
 from tktctl.core.vocabulary import (
     choice,
     parse_priority,
 )
 from tktctl.db.models import Queue, State, Ticket
 from tktctl.errors import UsageError
+from tktctl.tickets import fulltext
 from tktctl.tickets.links import linked_to_clause
 
 if TYPE_CHECKING:
@@ -49,6 +50,8 @@ class TicketFilter:
     breached: bool | None = None
     # Links (issue 12): tickets linked to any of these ticket numbers.
     linked_to: Sequence[str] = ()
+    # Full-text search (the query language of ``ticket search``) in titles and articles.
+    text: str | None = None
 
     def __post_init__(self) -> None:
         """Every sequence field as a tuple: one value (``queue="Alerts"``) is one value, not its characters.
@@ -121,6 +124,8 @@ def filter_clauses(unit: Unit, selection: TicketFilter) -> list[ColumnElement[bo
         escaped = selection.title.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
         clauses.append(Ticket.title.like(f"%{escaped}%", escape="\\"))
     clauses += _more_clauses(unit, selection)
+    if selection.text:
+        clauses.append(fulltext.ticket_clause(unit, textquery.parse(selection.text)))
     for column, value, before in (
         (Ticket.created, selection.created_before, True),
         (Ticket.created, selection.created_after, False),
