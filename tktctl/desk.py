@@ -34,6 +34,7 @@ if TYPE_CHECKING:
     from tktctl.setup.deskconfig import DeskConfig
     from tktctl.setup.queues import Queues
     from tktctl.sla.calendars import Calendars
+    from tktctl.tickets.articles import Articles
     from tktctl.tickets.history import HistoryLog
     from tktctl.tickets.transfer import Transfer
     from tktctl.tickets.verbs import Tickets
@@ -53,6 +54,13 @@ class Desk(Store):
         from tktctl.tickets.verbs import Tickets
 
         return Tickets(self)
+
+    @cached_property
+    def articles(self) -> Articles:
+        """One article of a ticket, or the raw message it came as."""
+        from tktctl.tickets.articles import Articles
+
+        return Articles(self)
 
     @cached_property
     def queues(self) -> Queues:

@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
+from tktctl.commands import mail_filter
 from tktctl.commands._common import desk, emit, invocation, with_output
 from tktctl.errors import TempFail, UsageError
 from tktctl.formats import kinds
@@ -28,6 +29,8 @@ app = typer.Typer(help="Mail in (ingest, fetch) and out (outbox, send); dead let
 TargetQueue = Annotated[
     str | None, typer.Option("--target-queue", help="Queue for new tickets no address mapping or header places.")
 ]
+app.add_typer(mail_filter.app, name="filter")
+
 Untrusted = Annotated[bool, typer.Option("--untrusted", help="Ignore X-Tktctl-*/X-OTRS-* headers (mail from outside).")]
 
 

@@ -277,6 +277,18 @@ AUTO_RESPONSE = Kind(
     id_key="name",
     table_keys=("name", "type", "subject", "valid", "queues"),
 )
+MAIL_FILTER = Kind(
+    "mail_filter",
+    keys=("id", "name", "match", "set", "stop", "valid", "comment", "created", "changed"),
+    id_key="name",
+    table_keys=("name", "match", "set", "stop", "valid"),
+)
+MAIL_FILTER_DUMP = Kind(
+    "mail_filter",
+    keys=("name", "match", "set", "stop", "valid", "comment"),
+    id_key="name",
+    table_keys=("name", "match", "set", "stop", "valid"),
+)
 SUBSCRIPTION = Kind(
     "subscription",
     keys=("agent", "queue", "email"),

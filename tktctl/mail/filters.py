@@ -320,6 +320,7 @@ class MailFilters:
         set: dict[str, str] | None = None,
         stop: bool | None = None,
         comment: str | None = None,
+        valid: bool | None = None,
     ) -> Record:
         """Change a filter; ``match``/``not_match`` (together) and ``set`` replace what it had."""
         document: dict[str, Any] = {"name": name}
@@ -333,6 +334,8 @@ class MailFilters:
             document["stop"] = stop
         if comment is not None:
             document["comment"] = comment or None
+        if valid is not None:
+            document["valid"] = valid
         with self.store.write() as unit:
             permissions.require_admin(unit)
             existing = _get(unit, name)

@@ -4,6 +4,7 @@ and (from :class:`~tktctl.mail.answers.Answers`) answers, attachments and the ou
 from __future__ import annotations
 
 from collections.abc import Sequence
+from functools import cached_property
 from typing import TYPE_CHECKING
 
 from sqlalchemy import select
@@ -16,11 +17,18 @@ from tktctl.mail.answers import Answers
 from tktctl.mail.ingest import Inbox, Seal, no_seal
 
 if TYPE_CHECKING:
-    pass
+    from tktctl.mail.filters import MailFilters
 
 
 class Mail(Inbox, Answers):
     """Mail operations of one desk."""
+
+    @cached_property
+    def filters(self) -> MailFilters:
+        """PostMaster filters (``mail filter ...``)."""
+        from tktctl.mail.filters import MailFilters
+
+        return MailFilters(self.store)
 
     # Dead letters -------------------------------------------------------------------------
 
