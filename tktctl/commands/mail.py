@@ -103,7 +103,7 @@ def _batch_results(
     mail: Mail, source: str, guard: Interruptible, target_queue: str | None, untrusted: bool
 ) -> Iterator[dict[str, object]]:
     for where, raw in _batch(source):
-        result = mail.ingest(raw, target_queue=target_queue, untrusted=untrusted, seal=guard.seal)
+        result = mail.ingest_one(raw, target_queue=target_queue, untrusted=untrusted, seal=guard.seal)
         guard.unseal()
         yield {**result, "source": where}
         if guard.stop:

@@ -310,7 +310,7 @@ class Inbox:
         priority = values["priority_id"] or 3
         subject = inbound.subject
         if linked_to is not None and subject:  # the old number out of the new ticket's title (OTRS bug#9108)
-            subject = " ".join(self.hook.sub(" ", subject).replace("[]", " ").split()) or subject
+            subject = " ".join(self.hook.sub("", subject).replace("[]", " ").split()) or subject
         title = values["title"] or clean(subject or NO_SUBJECT, TITLE_MAX) or NO_SUBJECT
         customer = clean(fields.get("customer") or inbound.from_address, 150)
         numbers = self.store.numbers

@@ -154,7 +154,7 @@ def _extract(raw: bytes, message: Message, limits: Limits) -> Inbound:
     inbound.body, inbound.attachments = _contents(leaves)
     _params(message, inbound)
     inbound.auto_response_block = _loop_reason(message, inbound)
-    if message.get_content_type() == "multipart/report":
+    if message.get_content_type() == "multipart/report" and _report_type(message) == "delivery-status":
         from tktctl.mail.bounce import read_report
 
         inbound.bounce_of, inbound.bounce = read_report(leaves)
@@ -262,6 +262,13 @@ def canonical(name: str) -> str:
     return "x-otrs-" + lowered[len("x-tktctl-") :] if lowered.startswith("x-tktctl-") else lowered
 
 
+def _report_type(message: Message) -> str:
+    try:
+        return str(message.get_param("report-type") or "").lower()
+    except Exception:
+        return ""
+
+
 def _loop_reason(message: Message, inbound: Inbound) -> str | None:
     """Why this message must get no auto-response (RFC 3834 and common practice), or None."""
     auto = (header(message, "auto-submitted") or "").lower()
@@ -278,7 +285,7 @@ def _loop_reason(message: Message, inbound: Inbound) -> str | None:
         return "X-OTRS-Loop"
     if message.get("x-autoreply") is not None or message.get("x-autorespond") is not None:
         return "X-Autoreply"
-    if message.get_content_type() == "multipart/report":
+    if message.get_content_type() == "multipart/report" and _report_type(message) == "delivery-status":
         return "delivery report"
     if inbound.from_address is None:
         return "no sender address"

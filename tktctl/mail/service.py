@@ -113,7 +113,7 @@ class Mail(Inbox, Answers):
             source = fetch.Account.from_config(name, config)
 
             def store(raw: bytes, where: str, src: fetch.Account = source) -> Record:
-                result = self.ingest(raw, target_queue=src.target_queue, untrusted=src.untrusted, seal=seal)
+                result = self.ingest_one(raw, target_queue=src.target_queue, untrusted=src.untrusted, seal=seal)
                 unseal()
                 results.append({**result, "source": where})
                 return result
