@@ -77,9 +77,9 @@ def test_not_match_absent_headers_captures_and_disable(desk: Desk) -> None:
         set={"X-OTRS-Title": "Order [***] (customer mail)"},
     )
     # A condition on a header the message lacks never holds, negated or not (as in OTRS).
-    desk.mail.filters.create("no-header", match=[("Subject", ".")], not_match=[("X-Absent", "x")], set={
-        "X-OTRS-Priority": "5"
-    })
+    desk.mail.filters.create(
+        "no-header", match=[("Subject", ".")], not_match=[("X-Absent", "x")], set={"X-OTRS-Priority": "5"}
+    )
     result = desk.mail.ingest(eml("vip-order.eml"))
     assert result["filters"] == ["order"]
     shown = desk.tickets.show(result["ticket"])
@@ -124,14 +124,31 @@ def test_filter_can_ignore_or_silence_and_passes_custom_fields_on(desk: Desk) ->
 
 def test_filter_cli_apply_dump_audit_and_desk_dump(desk: Desk, cli: Cli, tmp_path: Path, db_url: str) -> None:
     made = cli(
-        "mail", "filter", "create", "010-spam", "--match", "X-Spam-Flag=^yes", "--not-match", "From=@example\\.com$",
-        "--set", "X-OTRS-Queue=Junk", "--set", "X-Tktctl-Priority=1", "--stop", "-o", "json",
+        "mail",
+        "filter",
+        "create",
+        "010-spam",
+        "--match",
+        "X-Spam-Flag=^yes",
+        "--not-match",
+        "From=@example\\.com$",
+        "--set",
+        "X-OTRS-Queue=Junk",
+        "--set",
+        "X-Tktctl-Priority=1",
+        "--stop",
+        "-o",
+        "json",
     ).json
     assert made["match"] == [
         {"header": "X-Spam-Flag", "value": "^yes", "not": False},
         {"header": "From", "value": "@example\\.com$", "not": True},
     ]
-    assert (made["set"], made["stop"], made["valid"]) == ({"X-OTRS-Queue": "Junk", "X-Tktctl-Priority": "1"}, True, True)
+    assert (made["set"], made["stop"], made["valid"]) == (
+        {"X-OTRS-Queue": "Junk", "X-Tktctl-Priority": "1"},
+        True,
+        True,
+    )
     assert cli("mail", "filter", "create", "010-spam", "--match", "a=b", "--set", "X-OTRS-Queue=x", expect=5)
     assert cli("mail", "filter", "create", "bad", "--match", "Subject=(", "--set", "X-OTRS-Queue=x", expect=2)
     assert "cannot set" in cli("mail", "filter", "create", "bad", "--match", "a=b", "--set", "From=x", expect=2).stderr
@@ -155,11 +172,22 @@ def test_filter_cli_apply_dump_audit_and_desk_dump(desk: Desk, cli: Cli, tmp_pat
         ("020-vip", False, {"X-OTRS-Priority": "5"}),
     ]
     # Znuny's Admin::PostMasterFilter::Export format applies as it is.
-    znuny = [{"Name": "030-znuny", "StopAfterMatch": 1, "Match": [{"Key": "Subject", "Value": "(?<n>\\d+)"}],
-              "Not": [{"Key": "Subject", "Value": ""}], "Set": [{"Key": "X-OTRS-Title", "Value": "#[** \\n **]"}]}]
+    znuny = [
+        {
+            "Name": "030-znuny",
+            "StopAfterMatch": 1,
+            "Match": [{"Key": "Subject", "Value": "(?<n>\\d+)"}],
+            "Not": [{"Key": "Subject", "Value": ""}],
+            "Set": [{"Key": "X-OTRS-Title", "Value": "#[** \\n **]"}],
+        }
+    ]
     (tmp_path / "z.yaml").write_text(yaml.safe_dump(znuny))
     (imported,) = cli("mail", "filter", "apply", "-f", str(tmp_path / "z.yaml"), "-o", "json").json
-    assert (imported["stop"], imported["match"][0]["not"], imported["set"]) == (True, False, {"X-OTRS-Title": "#[** \\n **]"})
+    assert (imported["stop"], imported["match"][0]["not"], imported["set"]) == (
+        True,
+        False,
+        {"X-OTRS-Title": "#[** \\n **]"},
+    )
     result = desk.mail.ingest(message(subject="Order 4711", body="z"))
     assert "030-znuny" in result["filters"] and desk.tickets.show(result["ticket"])["title"] == "#4711"
     assert cli("mail", "filter", "disable", "020-vip", "-o", "json").json["valid"] is False
@@ -256,8 +284,15 @@ def test_follow_up_headers_move_retitle_retype_assign_and_set_state(desk: Desk) 
         "state": "pending reminder",
     }
     types = [t for t, _ in history(desk, tn)]
-    for kind in ("Move", "TitleUpdate", "TypeUpdate", "OwnerUpdate", "ResponsibleUpdate", "StateUpdate",
-                 "SetPendingTime"):
+    for kind in (
+        "Move",
+        "TitleUpdate",
+        "TypeUpdate",
+        "OwnerUpdate",
+        "ResponsibleUpdate",
+        "StateUpdate",
+        "SetPendingTime",
+    ):
         assert kind in types, kind
     assert dict(history(desk, tn))["Move"] == {"from": "Raw", "to": "Misc"}
 
@@ -321,8 +356,11 @@ def test_configured_hook_and_divider(db_url: str, cli: Cli, smtp: SmtpSink) -> N
 
 @pytest.mark.parametrize(
     ("follow_up", "action", "state", "linked"),
-    [("possible", "follow_up", "open", False), ("reject", "follow_up_rejected", "removed", False),
-     ("new_ticket", "new_ticket", "removed", True)],
+    [
+        ("possible", "follow_up", "open", False),
+        ("reject", "follow_up_rejected", "removed", False),
+        ("new_ticket", "new_ticket", "removed", True),
+    ],
 )
 def test_follow_up_to_a_removed_ticket_is_as_to_a_closed_one(
     desk: Desk, follow_up: str, action: str, state: str, linked: bool
@@ -384,8 +422,10 @@ def test_corpus_delivery_reports_name_the_returned_message(desk: Desk) -> None:
     # A real Postfix report naming a message the desk sent is that ticket's bounce.
     tn = desk.mail.ingest(message())["ticket"]
     answer = desk.mail.reply(tn, body="done")
-    raw = (CORPUS / "flanker/zed.eml").read_bytes().replace(
-        b"<20090708054735.GC7578@example.com>", answer["message_id"].encode()
+    raw = (
+        (CORPUS / "flanker/zed.eml")
+        .read_bytes()
+        .replace(b"<20090708054735.GC7578@example.com>", answer["message_id"].encode())
     )
     assert (desk.mail.ingest(raw)["action"], desk.tickets.show(tn)["articles"][-1]["sender"]) == ("bounce", "system")
 
@@ -449,8 +489,13 @@ def test_empty_file_in_a_batch_is_refused_and_the_rest_stored(cli: Cli, tmp_path
 def test_article_record_and_raw_message_byte_for_byte(desk: Desk, cli: Cli, db_url: str) -> None:
     raw = eml("split-encoded-words.eml").replace(b"\n", b"\r\n")
     tn = desk.mail.ingest(raw)["ticket"]
-    reply = message(subject=f"Re: [Ticket#{tn}]", body="b", Message_ID="<r2@example.ru>",
-                    In_Reply_To="<split-words-1@example.ru>", References="<x@y> <split-words-1@example.ru>")
+    reply = message(
+        subject=f"Re: [Ticket#{tn}]",
+        body="b",
+        Message_ID="<r2@example.ru>",
+        In_Reply_To="<split-words-1@example.ru>",
+        References="<x@y> <split-words-1@example.ru>",
+    )
     desk.mail.ingest(reply)
     first, second = desk.tickets.show(tn)["articles"]
     shown = cli("ticket", "article", tn, str(second["id"]), "-o", "json").json
