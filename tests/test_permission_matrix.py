@@ -61,6 +61,15 @@ def _attachment(desk: Desk, tn: str) -> None:
             raise
 
 
+def _article(desk: Desk, tn: str) -> None:
+    """Allowed, only the article is missing; refused, the ticket itself is not found."""
+    try:
+        desk.articles.show(tn, 0)
+    except NotFoundError as missing:
+        if "has no article" not in missing.message:
+            raise
+
+
 MATRIX: dict[str, Case] = {
     "list": Case(frozenset({"ro"}), lambda d, tn: tn in [t["tn"] for t in d.tickets.list()], refused=0),
     "show": Case(frozenset({"ro"}), lambda d, tn: d.tickets.show(tn), refused=3),
@@ -88,6 +97,7 @@ MATRIX: dict[str, Case] = {
     "reply": Case(frozenset({"rw"}), lambda d, tn: d.mail.reply(tn, body="hello", to="customer@example.com")),
     "attachments": Case(frozenset({"ro"}), lambda d, tn: d.mail.attachments(tn), refused=3),
     "attachment": Case(frozenset({"ro"}), _attachment, refused=3),
+    "article": Case(frozenset({"ro"}), _article, refused=3),
     "import": Case(
         frozenset({"create"}),
         lambda d, tn: d.transfer.import_tickets([(1, {"title": "imported", "queue": "Support"})]),

@@ -23,7 +23,7 @@ from tktctl.core.record import Record
 from tktctl.core.vocabulary import PENDING_TYPES, TITLE_MAX
 from tktctl.db.models import Article, ArticlePlain, Attachment, MailFailed, Queue, Ticket
 from tktctl.errors import ConflictError, DatabaseError, NotAMessage, TempFail, TktctlError
-from tktctl.mail import filters, outbound, xheaders
+from tktctl.mail import filters, followups, outbound, xheaders
 from tktctl.mail.parse import Inbound, Rejected, clean, parse
 from tktctl.tickets import changes
 from tktctl.tickets.changes import Selected
@@ -49,17 +49,6 @@ ATTACHMENT_COLUMNS = (
 
 def no_seal() -> None:
     """The default seal: nothing to protect outside the command line."""
-
-
-def hook_pattern(generator: str, system_id: str, hook: str = "Ticket#", divider: str = "") -> re.Pattern[str]:
-    """A ticket number after the hook, as Znuny's ``GetTNByString``: ``Ticket#TN`` (with the divider:
-    ``Ticket#DIVIDERTN``, so ``[Ticket#TN]`` too) or ``Ticket#: TN``, in this desk's number format."""
-    sid = re.escape(system_id)
-    number = {"DateChecksum": rf"\d{{8}}{sid}\d{{5,}}\d", "Date": rf"\d{{8}}{sid}\d{{5,}}"}.get(
-        generator, rf"{sid}\d{{4,}}"
-    )
-    forms = rf"{re.escape(hook + divider)}({number})|{re.escape(hook)}:\s{{0,2}}({number})"
-    return re.compile(rf"(?:{forms})(?!\d)", re.IGNORECASE)
 
 
 def _result(action: str, inbound: Inbound | None, **extra: Any) -> Record:
@@ -93,7 +82,7 @@ class Inbox:
     @cached_property
     def hook(self) -> re.Pattern[str]:
         numbers, settings = self.store.numbers, self.settings
-        return hook_pattern(numbers.generator, numbers.system_id, settings.hook, settings.hook_divider)
+        return followups.hook_pattern(numbers.generator, numbers.system_id, settings.hook, settings.hook_divider)
 
     # Inbound ------------------------------------------------------------------------------
 
@@ -231,8 +220,8 @@ class Inbox:
         if duplicate is not None:
             result = _result("duplicate", inbound, ticket=duplicate.tn, article=duplicate.article_id)
         else:
-            bounced = self._bounced(unit, inbound)
-            row = bounced or self._followup_of(unit, inbound)
+            bounced = followups.bounced(unit, inbound)
+            row = bounced or followups.ticket_of(unit, inbound, self.hook)
             if row is None:
                 result = self._new_ticket(
                     unit, inbound, xheaders.fields(params, followup=False), options.get("target_queue")
@@ -249,39 +238,6 @@ class Inbox:
                 .values(status="done", retried=unit.now, ticket_tn=result["ticket"])
             )
         return result
-
-    def _followup_of(self, unit: Unit, inbound: Inbound) -> TicketRow | None:
-        """The ticket a message answers: its number after the hook in the subject, else a known
-        Message-ID it refers to. A merged ticket is none (yet); a removed one is, as a closed one."""
-        candidates = [a or b for a, b in self.hook.findall(inbound.subject or "")]
-        tn = None
-        if candidates:
-            tn = unit.session.scalar(select(Ticket.tn).where(Ticket.tn.in_(candidates)).order_by(Ticket.id.desc()))
-        if tn is None and inbound.reply_ids:
-            tn = unit.session.scalar(
-                select(Ticket.tn)
-                .join(Article, Article.ticket_id == Ticket.id)
-                .where(Article.message_id.in_(inbound.reply_ids))
-                .order_by(Article.id.desc())
-                .limit(1)
-            )
-        if tn is None:
-            return None
-        row = lookup.tickets(unit, [tn], lock=True)[0]
-        return None if lookup.states(unit)[row.state_id].type == "merged" else row
-
-    def _bounced(self, unit: Unit, inbound: Inbound) -> TicketRow | None:
-        """The ticket whose mail a delivery report returns (the desk sent it: an agent's or system article)."""
-        if inbound.bounce_of is None:
-            return None
-        tn = unit.session.scalar(
-            select(Ticket.tn)
-            .join(Article, Article.ticket_id == Ticket.id)
-            .where(Article.message_id == inbound.bounce_of, Article.sender.in_(("agent", "system")))
-            .order_by(Article.id.desc())
-            .limit(1)
-        )
-        return None if tn is None else lookup.tickets(unit, [tn], lock=True)[0]
 
     def _queue_for(self, unit: Unit, inbound: Inbound, fields: dict[str, str], target: str | None) -> Queue:
         names = [fields.get("queue")]
