@@ -6,12 +6,15 @@ Real messages from tests/data/mail (and the shared corpus when it is there), on 
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 from pathlib import Path
 from typing import Any
 
 import pytest
 import yaml
+from hypothesis import given
+from hypothesis import strategies as st
 
 from tests.conftest import Cli, dump
 from tests.mailservers import SmtpSink
@@ -518,3 +521,66 @@ def test_article_record_and_raw_message_byte_for_byte(desk: Desk, cli: Cli, db_u
     assert cli("--as", "eve", "ticket", "article", tn, str(first["id"]), expect=3)
     exported = json.loads(cli("ticket", "export", "-o", "jsonl").stdout.splitlines()[0])
     assert exported["articles"][1]["message_id"] == "<r2@example.ru>"
+
+
+# Parsers, by property ----------------------------------------------------------------------------
+
+
+NUMBERS = st.builds(lambda day, counter: f"202612{day:02d}10{counter:05d}3", st.integers(1, 28), st.integers(0, 99999))
+TEXT = st.text(alphabet=st.characters(blacklist_categories=("Cs",), blacklist_characters="0123456789"), max_size=20)
+
+
+@given(NUMBERS, st.sampled_from(["[Ticket#{}]", "Ticket#{}", "Ticket#: {}", "Ticket#:{}", "ticket#  {}"]), TEXT, TEXT)
+def test_hook_finds_the_number_in_any_form_and_surrounding(tn: str, form: str, before: str, after: str) -> None:
+    from tktctl.mail.followups import hook_pattern
+
+    subject = before + form.format(tn) + after
+    found = [a or b for a, b in hook_pattern("DateChecksum", "10").findall(subject)]
+    if form == "ticket#  {}":  # OTRS: at most two spaces after the colon form only
+        assert found == []
+    else:
+        assert found == [tn]
+
+
+@given(st.sampled_from(["+", "-", ""]), st.integers(1, 10**6), st.sampled_from(["s", "m", "h", "d", "", "S"]))
+def test_otrs_relative_pending_time(sign: str, number: int, unit_name: str) -> None:
+    from datetime import UTC, datetime, timedelta
+
+    from tktctl.mail.xheaders import pending_time
+
+    class Clock:
+        now = datetime(2026, 12, 4, tzinfo=UTC)
+
+    seconds = number * {"s": 1, "m": 60, "h": 3600, "d": 86400, "": 1}[unit_name.lower()]
+    expected = Clock.now + timedelta(seconds=-seconds if sign == "-" else seconds)
+    assert pending_time(Clock(), f" {sign} {number} {unit_name} ") == expected  # type: ignore[arg-type]
+
+
+@given(st.dictionaries(st.sampled_from(["subject", "from", "x-spam-flag", "body"]), st.text(max_size=40)))
+def test_filters_never_fail_on_any_message(params: dict[str, str]) -> None:
+    from types import SimpleNamespace
+
+    from tktctl.mail import filters
+
+    rows = [
+        SimpleNamespace(
+            name="a",
+            stop=False,
+            conditions=[{"header": "Subject", "value": "(?<w>\\w+)"}],
+            sets={"X-OTRS-Title": "[** \\w **]/[***]"},
+        ),
+        SimpleNamespace(
+            name="b",
+            stop=True,
+            conditions=[{"header": "From", "value": "x", "not": True}],
+            sets={"X-Tktctl-Queue": "Junk"},
+        ),
+    ]
+    before = dict(params)
+    fired = filters.run(filters.compiled(rows), params)  # type: ignore[arg-type]
+    assert fired == [r.name for r in rows if r.name in fired]
+    if "a" in fired:
+        word = re.search(r"\w+", before["subject"]).group(0)
+        assert params["x-otrs-title"] == f"{word}/{word}"
+    assert ("b" in fired) == ("from" in before and "x" not in before["from"].lower())
+    assert ("x-otrs-queue" in params) == ("b" in fired)
