@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-import sys
 from typing import Annotated, Any
 
 import typer
 
-from tktctl.commands._common import DryRunOpt, apply_kind, desk, emit, report_changes, settings, with_output
+from tktctl.commands._common import DryRunOpt, apply_kind, desk, emit, print_document, report_changes, with_output
 from tktctl.commands._input import FileOpt, read_yaml
-from tktctl.errors import UsageError
 from tktctl.formats import kinds
 
 app = typer.Typer(
@@ -144,12 +142,4 @@ def apply(ctx: typer.Context, file: FileOpt, dry_run: DryRunOpt = False) -> None
 @with_output(kinds.MAIL_FILTER_DUMP)
 def dump(ctx: typer.Context) -> None:
     """Print every filter as `mail filter apply -f` reads it: YAML (the default), or JSON with -o json."""
-    from tktctl.formats import render
-
-    fmt = settings(ctx).output
-    if fmt not in ("table", "yaml", "json"):
-        raise UsageError(f"mail filter dump writes yaml or json, not {fmt}")
-    records = desk(ctx).mail.filters.dump()
-    out = "json" if fmt == "json" else "yaml"
-    render(records, kind=kinds.MAIL_FILTER_DUMP, fmt=out, out=sys.stdout, fields=settings(ctx).fields)
-    sys.stdout.flush()
+    print_document(ctx, desk(ctx).mail.filters.dump(), kinds.MAIL_FILTER_DUMP, "mail filter dump")

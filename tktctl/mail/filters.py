@@ -281,6 +281,12 @@ def parse_pairs(items: list[str] | None, what: str) -> list[tuple[str, str]]:
     return pairs
 
 
+def _match_list(match: list[tuple[str, str]], not_match: list[tuple[str, str]]) -> list[dict[str, Any]]:
+    """Conditions from ``--match`` and ``--not-match`` pairs, the matches first."""
+    pairs = [(h, v, False) for h, v in match] + [(h, v, True) for h, v in not_match]
+    return [{"header": h, "value": v, "not": negated} for h, v, negated in pairs]
+
+
 class MailFilters:
     """``mail filter ...``: admins only (the rules route every message)."""
 
@@ -298,8 +304,7 @@ class MailFilters:
         comment: str | None = None,
         if_not_exists: bool = False,
     ) -> Record:
-        conditions = [{"header": h, "value": v, "not": False} for h, v in match]
-        conditions += [{"header": h, "value": v, "not": True} for h, v in not_match]
+        conditions = _match_list(match, not_match)
         document = {"name": name, "match": conditions, "set": set or {}, "stop": stop, "comment": comment}
         wanted = checked(document)
         with self.store.write() as unit:
@@ -325,9 +330,7 @@ class MailFilters:
         """Change a filter; ``match``/``not_match`` (together) and ``set`` replace what it had."""
         document: dict[str, Any] = {"name": name}
         if match is not None or not_match is not None:
-            document["match"] = [{"header": h, "value": v, "not": False} for h, v in match or []] + [
-                {"header": h, "value": v, "not": True} for h, v in not_match or []
-            ]
+            document["match"] = _match_list(match or [], not_match or [])
         if set is not None:
             document["set"] = set
         if stop is not None:
