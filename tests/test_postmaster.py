@@ -371,12 +371,13 @@ def test_follow_up_to_a_removed_ticket_is_as_to_a_closed_one(
     desk.queues.update("Raw", follow_up=follow_up)
     tn = desk.mail.ingest(message())["ticket"]
     desk.tickets.set_state([tn], to="removed")
-    result = desk.mail.ingest(message(subject=f"Re: [Ticket#{tn}] Printer on fire", body="hello?"))
+    raw = message(subject=f"Re: [Ticket#{tn}] Printer on fire", body="hello?", X_OTRS_Priority="5")
+    result = desk.mail.ingest(raw)
     assert result["action"] == action
     assert desk.tickets.show(tn)["state"] == state
     if linked:
         new = desk.tickets.show(result["ticket"])
-        assert new["tn"] != tn and new["title"] == "Re: Printer on fire"
+        assert new["tn"] != tn and (new["title"], new["priority"]) == ("Re: Printer on fire", 5)
         assert ("TicketLinkAdd", {"to": tn, "reason": "follow-up"}) in history(desk, new["tn"])
     else:
         assert result["ticket"] == tn

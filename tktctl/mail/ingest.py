@@ -229,7 +229,7 @@ class Inbox:
             elif bounced is not None:
                 result = self._bounce(unit, inbound, row)
             else:
-                result = self._followup(unit, inbound, row, xheaders.fields(params, followup=True))
+                result = self._followup(unit, inbound, row, params)
         result["filters"] = fired
         if failed_id is not None:
             unit.session.execute(
@@ -298,14 +298,15 @@ class Inbox:
         reason = self._respond(unit, ticket_id, queue.id, kind, inbound)
         return _result("new_ticket", inbound, ticket=tn, article=article_id, auto_response=reason)
 
-    def _followup(self, unit: Unit, inbound: Inbound, row: TicketRow, fields: dict[str, str]) -> Record:
+    def _followup(self, unit: Unit, inbound: Inbound, row: TicketRow, params: dict[str, str]) -> Record:
         queue = unit.session.get(Queue, row.queue_id)
         assert queue is not None
         state_type = lookup.states(unit)[row.state_id].type
         closed = state_type in ("closed", "removed")  # OTRS treats a removed ticket as a closed one
         if closed and queue.follow_up == "new_ticket":
             permissions.require_visible(unit, [row])  # the old ticket gets a link: it must exist for the agent
-            return self._new_ticket(unit, inbound, {}, queue.name, linked_to=row)
+            fields = xheaders.fields(params, followup=False)  # a new ticket's values, as OTRS's NewTicket
+            return self._new_ticket(unit, inbound, fields, queue.name, linked_to=row)
         rejected = closed and queue.follow_up == "reject"
         groups = lookup.group_ids(unit, [row])
         permissions.require(unit, "note", groups)  # the article, as `ticket note`
@@ -314,6 +315,7 @@ class Inbox:
         changes.add_history(unit, [(row.id, "FollowUp", row.queue_id, data)])
         changes.apply(unit, Selected.of([row.id]), {}, [])
         if not rejected:
+            fields = xheaders.fields(params, followup=True)
             xheaders.apply_followup(unit, row, fields, reopen=closed or state_type in PENDING_TYPES)
             outbound.notify_agents(unit, [row.id], "FollowUp", self.settings)
         kind = "auto-reject" if rejected else "auto-follow-up"
