@@ -39,6 +39,7 @@ class Secret:
     closed: str
     pending: str
     attachment: int
+    article: int
     failed: int
     outbox: int
     support: str  # a Support ticket bob may work on
@@ -199,6 +200,10 @@ RULES: dict[str, list[Rule | tuple[Rule, str]]] = {
     "ticket reply": [Rule(("ticket", "reply", "{tn}", "--body", "x", "--to", "a@example.com"))],
     "ticket attachments": [Rule(("ticket", "attachments", "{tn}"))],
     "ticket attachment": [Rule(("ticket", "attachment", "{tn}", "{attachment}", "--to-file", "out.bin"))],
+    "ticket article": [
+        Rule(("ticket", "article", "{tn}", "{article}")),
+        Rule(("ticket", "article", "{tn}", "{article}", "--raw")),
+    ],
     "queue create": [Rule(("queue", "create", "Secret2", "--group", "secret"))],
     "queue list": [Rule(("queue", "list"), allow=READ)],
     "queue show": [Rule(("queue", "show", "Secret"), allow=READ)],
@@ -304,6 +309,21 @@ RULES: dict[str, list[Rule | tuple[Rule, str]]] = {
     "mail retry": [Rule(("mail", "retry", "{failed}"))],
     "mail outbox": [Rule(("mail", "outbox", "--status", "pending,failed,sent"))],
     "mail send": [Rule(("mail", "send"))],
+    "mail filter create": [
+        Rule(("mail", "filter", "create", "spy", "--match", "Subject=.", "--set", "X-OTRS-Queue=Secret"))
+    ],
+    "mail filter list": [Rule(("mail", "filter", "list"))],
+    "mail filter show": [Rule(("mail", "filter", "show", "route"))],
+    "mail filter update": [Rule(("mail", "filter", "update", "route", "--set", "X-OTRS-Queue=Support"))],
+    "mail filter disable": [Rule(("mail", "filter", "disable", "route"))],
+    "mail filter delete": [Rule(("mail", "filter", "delete", "route"))],
+    "mail filter apply": [
+        Rule(
+            ("mail", "filter", "apply", "-f", "-"),
+            stdin="name: route\nmatch: [{{header: Subject, value: x}}]\nset: {{X-OTRS-Queue: Support}}\n",
+        )
+    ],
+    "mail filter dump": [Rule(("mail", "filter", "dump"))],
     "autoresponse create": [
         Rule(("autoresponse", "create", "spy", "--type", "auto-reply", "--subject", "s", "--body", "b"))
     ],
@@ -412,6 +432,7 @@ def _provision(url: str, copy_url: str) -> Secret:
     root.calendars.create("office", timezone="Europe/Berlin")
     root.autoresponses.create("thanks", type="auto-reply", subject="Thanks", body="Thanks")
     root.jobs.save({"name": "stale", "filter": {"queue": "Support"}, "actions": {"priority": "+1"}})
+    root.mail.filters.create("route", match=[("Subject", MARK)], set={"X-OTRS-Queue": "Secret"})
     root.queues.update("Secret", first_response_time=1, escalate_raise=1, escalate_notify=True, unlock_timeout=1)
     raw = (
         f"From: alice@example.com\nTo: desk@example.com\nSubject: Subject {MARK}\nX-Tktctl-Queue: Secret\n"
@@ -437,7 +458,8 @@ def _provision(url: str, copy_url: str) -> Secret:
     root.links.link(support, tn)
     outbox = root.mail.outbox()[0]["id"]
     root.close()
-    return Secret(tn, closed, pending, attachment["id"], failed, outbox, support, copy_url)
+    article = attachment["article_id"]
+    return Secret(tn, closed, pending, attachment["id"], article, failed, outbox, support, copy_url)
 
 
 @contextlib.contextmanager

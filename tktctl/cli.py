@@ -30,7 +30,7 @@ from typer.core import TyperCommand, TyperGroup
 
 from tktctl import __version__, config
 from tktctl.commands._common import FieldsOpt, Invocation, QuietOpt, invocation
-from tktctl.errors import INT_MAX, ExitCode, TktctlError, UsageError
+from tktctl.errors import INT_MAX, ExitCode, NotAMessage, TktctlError, UsageError
 from tktctl.ingestguard import Interruptible, is_mail_ingest
 from tktctl.text import json_printable, printable
 
@@ -339,6 +339,7 @@ def run(argv: Sequence[str], state: Invocation | None = None) -> int:
     """
     args = list(argv)
     state = state or Invocation()
+    final = False  # an exit code that mail ingest keeps (NotAMessage: nothing for the MTA to retry)
     try:
         _check_encoding(args)
         code = _invoke(args, state)
@@ -350,6 +351,7 @@ def run(argv: Sequence[str], state: Invocation | None = None) -> int:
             traceback.print_exc()
         _report(exc, output)
         code = exc.exit_code
+        final = isinstance(exc, NotAMessage)
     except ClickUsageError as exc:
         message = exc.format_message()
         where = exc.ctx.command_path if exc.ctx is not None else "tktctl"
@@ -377,7 +379,7 @@ def run(argv: Sequence[str], state: Invocation | None = None) -> int:
         )
         _report(internal, output)
         code = ExitCode.INTERNAL
-    if code not in (ExitCode.OK, ExitCode.TEMPFAIL) and state.desks is None and is_mail_ingest(args):
+    if code not in (ExitCode.OK, ExitCode.TEMPFAIL) and not final and state.desks is None and is_mail_ingest(args):
         # Nothing the message itself caused gets here (that is a dead letter, exit 0): a bad
         # config, database URL or flag must make the MTA keep the message, not bounce it.
         code = ExitCode.TEMPFAIL

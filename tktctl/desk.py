@@ -35,6 +35,7 @@ if TYPE_CHECKING:
     from tktctl.setup.queues import Queues
     from tktctl.setup.types import TicketTypes
     from tktctl.sla.calendars import Calendars
+    from tktctl.tickets.articles import Articles
     from tktctl.tickets.edits import Edits
     from tktctl.tickets.history import HistoryLog
     from tktctl.tickets.links import Links
@@ -94,6 +95,13 @@ class Desk(Store):
         from tktctl.tickets.search import Search
 
         return Search(self)
+
+    @cached_property
+    def articles(self) -> Articles:
+        """One article of a ticket, or the raw message it came as."""
+        from tktctl.tickets.articles import Articles
+
+        return Articles(self)
 
     @cached_property
     def queues(self) -> Queues:

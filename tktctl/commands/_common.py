@@ -315,6 +315,17 @@ def report_changes(ctx: typer.Context, changes: list[Any], kind: Kind, dry_run: 
         typer.echo(f"dry run: {plural(len(changes), 'change')}, nothing was written", err=True)
 
 
+def print_document(ctx: typer.Context, document: Any, kind: Kind, what: str) -> None:
+    """A configuration document (``desk dump``, ``mail filter dump``): YAML unless ``-o json`` asks for JSON."""
+    from tktctl.formats import render
+
+    fmt = settings(ctx).output
+    if fmt not in ("table", "yaml", "json"):
+        raise UsageError(f"{what} writes yaml or json, not {fmt}")
+    render(document, kind=kind, fmt="json" if fmt == "json" else "yaml", out=sys.stdout, fields=settings(ctx).fields)
+    sys.stdout.flush()
+
+
 def apply_kind(kind: Kind) -> Callable[[dict[str, Any]], Kind]:
     """What an ``apply -f`` prints: the objects, or with ``--dry-run`` the diff."""
     return lambda params: kinds.DIFF if params.get("dry_run") else kind

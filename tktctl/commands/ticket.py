@@ -386,7 +386,7 @@ def attachment(
 
 
 # Verbs in modules of their own (commands/ticket.py is near the size limit), registered on this noun.
-from tktctl.commands import ticket_edit, ticket_links, ticket_search  # noqa: E402
+from tktctl.commands import ticket_article, ticket_edit, ticket_links, ticket_search  # noqa: E402
 
-for _verbs in (ticket_edit, ticket_links, ticket_search):
+for _verbs in (ticket_edit, ticket_links, ticket_search, ticket_article):
     app.registered_commands += _verbs.app.registered_commands

@@ -74,11 +74,15 @@ ARTICLE = Kind(
         "sender",
         "from",
         "to",
+        "cc",
         "subject",
         "body",
         "visible_to_customer",
         "created",
         "attachments",
+        "message_id",
+        "in_reply_to",
+        "references",
     ),
     id_key="id",
     table_keys=("id", "ticket", "channel", "sender", "from", "subject", "created"),
@@ -242,7 +246,18 @@ COPY = Kind(
 # What `mail ingest` (and fetch, retry) did with one message.
 MAIL_RESULT = Kind(
     "mail",
-    keys=("action", "ticket", "article", "message_id", "subject", "reason", "failed_id", "auto_response", "source"),
+    keys=(
+        "action",
+        "ticket",
+        "article",
+        "message_id",
+        "subject",
+        "reason",
+        "failed_id",
+        "auto_response",
+        "filters",
+        "source",
+    ),
     id_key="ticket",
     table_keys=("action", "ticket", "subject", "reason"),
 )
@@ -281,6 +296,18 @@ AUTO_RESPONSE = Kind(
     keys=("id", "name", "type", "subject", "body", "valid", "queues"),
     id_key="name",
     table_keys=("name", "type", "subject", "valid", "queues"),
+)
+MAIL_FILTER = Kind(
+    "mail_filter",
+    keys=("id", "name", "match", "set", "stop", "valid", "comment", "created", "changed"),
+    id_key="name",
+    table_keys=("name", "match", "set", "stop", "valid"),
+)
+MAIL_FILTER_DUMP = Kind(
+    "mail_filter",
+    keys=("name", "match", "set", "stop", "valid", "comment"),
+    id_key="name",
+    table_keys=("name", "match", "set", "stop", "valid"),
 )
 SUBSCRIPTION = Kind(
     "subscription",

@@ -78,7 +78,7 @@ class Answers:
                 raise UsageError(f"ticket {row.tn} has no customer email address; give --to ADDRESS", ref=row.tn)
             base = subject or (last.subject if last and last.subject else ticket["title"])
             base = base if subject or re.match(r"(?i)re:", base) else f"Re: {base}"
-            title = outbound.with_hook(base, row.tn)
+            title = outbound.with_hook(base, row.tn, self.settings)
             sender = self.settings.queue_address(ticket["queue"])
             references = re.findall(r"<[^<>\s]+>", (last.a_references or "") if last else "")
             article_id = outbound.send_article(

@@ -120,6 +120,8 @@ class MailSettings:
     auto_response_limit: int = 40
     trusted: bool = True
     accounts: dict[str, dict[str, Any]] = field(default_factory=dict)
+    hook: str = "Ticket#"  # as OTRS's Ticket::Hook and Ticket::HookDivider
+    hook_divider: str = ""
 
     @classmethod
     def from_config(cls, config: Any) -> MailSettings:
@@ -142,6 +144,10 @@ class MailSettings:
         addresses = [str(config.get("address", DEFAULT_ADDRESS)), *map(str, queues)]
         for address in addresses:
             clean_line("mail address", address, limit=250, required=True)
+        hook, divider = config.get("hook", "Ticket#"), config.get("hook_divider", "")
+        if not isinstance(hook, str) or not isinstance(divider, str) or not hook.strip() or "]" in hook + divider:
+            raise UsageError("mail.hook (e.g. Ticket#) and mail.hook_divider must be text, the hook not empty")
+        clean_line("mail.hook", hook + divider, limit=50)
         return cls(
             address=addresses[0],
             queues={str(k).lower(): str(v) for k, v in queues.items()},
@@ -149,6 +155,8 @@ class MailSettings:
             auto_response_limit=limit,
             trusted=bool(config.get("trusted", True)),
             accounts={str(k): v for k, v in accounts.items()},
+            hook=hook,
+            hook_divider=divider,
         )
 
     def queue_address(self, queue_name: str) -> str:
@@ -227,9 +235,9 @@ def enqueue(
     return message_id
 
 
-def with_hook(subject: str, tn: str) -> str:
-    """``[Ticket#TN]`` first, once, as OTRS writes it."""
-    hook = f"[Ticket#{tn}]"
+def with_hook(subject: str, tn: str, settings: MailSettings | None = None) -> str:
+    """``[Ticket#TN]`` (the configured hook and divider) first, once, as OTRS writes it."""
+    hook = f"[{settings.hook}{settings.hook_divider}{tn}]" if settings else f"[Ticket#{tn}]"
     return " ".join(f"{hook} {subject.replace(hook, ' ')}".split())
 
 
@@ -283,7 +291,7 @@ def auto_respond(
     if (sent_today or 0) >= settings.auto_response_limit:
         return f"no auto-response: {to} got {settings.auto_response_limit} in the last 24 hours"
     values = ticket_fields(unit, ticket_id, fields)
-    subject = with_hook(render(template.subject, values), values["tn"])
+    subject = with_hook(render(template.subject, values), values["tn"], settings)
     body = render(template.body, values)
     sender = settings.queue_address(values["queue"])
     # RFC 3834: automatic responses go out with an empty envelope sender, so nothing bounces back.
@@ -384,7 +392,7 @@ def notify_agents(unit: Unit, ticket_ids: Sequence[int], event: str, settings: M
     entries: list[tuple[int, str, int, dict[str, Any]]] = []
     for row in rows:
         agent = row.Agent
-        subject = with_hook(f"{event}: {row.title}", row.tn)
+        subject = with_hook(f"{event}: {row.title}", row.tn, settings)
         body = (
             f"{event} in queue {row.name}\n\nTicket: {row.tn}\nTitle: {row.title}\n"
             f"Customer: {row.customer or '-'}\n\nShow it with: tktctl ticket show {row.tn}\n"

@@ -28,7 +28,7 @@ from tktctl.access.groups import Groups, Roles
 from tktctl.automation import jobs
 from tktctl.core.record import Record
 from tktctl.errors import UsageError
-from tktctl.mail import autoresponses
+from tktctl.mail import autoresponses, filters
 from tktctl.setup import queues
 from tktctl.setup.types import TicketTypes
 from tktctl.sla import calendars
@@ -83,6 +83,7 @@ SECTIONS: tuple[Section, ...] = (
     ),
     Section("grants", "grant", acl.grant_key, acl.grant_records, acl.apply_grants, acl.prune_grants, ""),
     Section("jobs", "job", _by("name"), jobs.records, jobs.apply, jobs.prune),
+    Section("mail_filters", "mail_filter", _by("name"), filters.records, filters.apply, filters.prune),
 )
 BY_NAME = {s.name: s for s in SECTIONS}
 

@@ -25,7 +25,7 @@ from tktctl.core.vocabulary import (
     clean_text,
     parse_priority,
 )
-from tktctl.db.models import Agent, Attachment, History, Ticket
+from tktctl.db.models import Agent, Article, Attachment, History, Ticket
 from tktctl.errors import PermissionDeniedError, TktctlError, UsageError
 from tktctl.tickets.changes import clean_ticket_text
 from tktctl.tickets.numbering import is_valid_number
@@ -131,7 +131,7 @@ class Row:
 
 
 ACCEPTED = frozenset(FIELDS | DERIVED)
-ARTICLE_TEXT = ("channel", "sender", "from", "to", "subject", "body")
+ARTICLE_TEXT = ("channel", "sender", "from", "to", "subject", "body", "cc", "message_id", "in_reply_to", "references")
 TEXT_FIELDS = ("queue", "state", "owner", "responsible", "lock", "channel", "body", "subject")
 
 
@@ -268,6 +268,7 @@ class Checker:
         channel = choice("channel", get("channel") or "phone", CHANNELS)
         sender = choice("sender", get("sender") or ("agent" if channel == "internal" else "customer"), SENDERS)
         clean_text("body", get("body"))
+        clean_column("article message_id", get("message_id"), Article.message_id)
         attachments = get("attachments") or []
         if not isinstance(attachments, list) or not all(isinstance(a, dict) for a in attachments):
             raise UsageError("attachments must be a list of objects")
@@ -280,6 +281,10 @@ class Checker:
                 "subject": get("subject") or title,
                 "body": get("body"),
                 "visible_to_customer": bool(get("visible_to_customer", channel != "internal")),
+                "a_cc": get("cc"),
+                "message_id": get("message_id"),
+                "in_reply_to": get("in_reply_to"),
+                "a_references": get("references"),
                 "created": self.time(get("created"), "article created") or created,
                 "created_by": self.actor,
             }

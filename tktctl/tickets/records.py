@@ -130,11 +130,15 @@ def articles_of(unit: Unit, ticket_ids: Sequence[int]) -> dict[int, list[Record]
                 "sender": a.sender,
                 "from": a.a_from,
                 "to": a.a_to,
+                "cc": a.a_cc,
                 "subject": a.subject,
                 "body": a.body,
                 "visible_to_customer": a.visible_to_customer,
                 "created": a.created,
                 "attachments": attachments.get(a.id, []),
+                "message_id": a.message_id,
+                "in_reply_to": a.in_reply_to,
+                "references": a.a_references,
             }
         )
     return found
