@@ -16,29 +16,16 @@ from sqlalchemy import (
     ForeignKey,
     Index,
     Integer,
-    MetaData,
     String,
     Text,
 )
-from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+from sqlalchemy.orm import Mapped, mapped_column
 
+from tktctl.db.base import NAMING, Base  # noqa: F401  (re-exported: callers import the base from here)
 from tktctl.db.types import LongBinary, LongText, UTCDateTime
 
 # MySQL's types are imported only when a MySQL dialect asks for them: importing the MySQL dialect
 # package (with all its drivers) costs ~10 ms, which every command on SQLite or PostgreSQL would pay.
-
-NAMING = {
-    "ix": "ix_%(table_name)s_%(column_0_N_name)s",
-    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
-    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
-    "pk": "pk_%(table_name)s",
-}
-
-
-# Naive and aware UTC epochs: adding a naive time's distance from one to the other makes it aware in
-# about a seventh of the work of .replace(tzinfo=...), which parses its keywords twice (CPython 3.11).
-class Base(DeclarativeBase):
-    metadata = MetaData(naming_convention=NAMING)
 
 
 class StateType(Base):
@@ -412,3 +399,8 @@ class JobLock(Base):
 
     name: Mapped[str] = mapped_column(String(200), primary_key=True)
     last_run: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+# Custom fields and time accounting (0010) live in models_fields, on the same Base; imported here so that
+# Base.metadata (migrations' check, db copy) always holds them.
+from tktctl.db.models_fields import DynamicField, DynamicFieldValue, TimeAccounting  # noqa: E402, F401
