@@ -32,9 +32,11 @@ if TYPE_CHECKING:
     from tktctl.mail.autoresponses import AutoResponses
     from tktctl.mail.service import Mail
     from tktctl.setup.deskconfig import DeskConfig
+    from tktctl.setup.fields import Fields
     from tktctl.setup.queues import Queues
     from tktctl.sla.calendars import Calendars
     from tktctl.tickets.history import HistoryLog
+    from tktctl.tickets.timeacct import TimeAccounts
     from tktctl.tickets.transfer import Transfer
     from tktctl.tickets.verbs import Tickets
 
@@ -144,6 +146,19 @@ class Desk(Store):
         from tktctl.automation.jobs import Jobs
 
         return Jobs(self)
+
+    @cached_property
+    def fields(self) -> Fields:
+        """Custom (dynamic) field definitions; values are set through ``tickets.set_fields``."""
+        from tktctl.setup.fields import Fields
+
+        return Fields(self)
+
+    @cached_property
+    def time_accounting(self) -> TimeAccounts:
+        from tktctl.tickets.timeacct import TimeAccounts
+
+        return TimeAccounts(self)
 
     @cached_property
     def config(self) -> DeskConfig:

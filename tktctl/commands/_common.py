@@ -155,6 +155,7 @@ FILTERS: tuple[tuple[str, Any, str, str], ...] = (
     ("created_after", str | None, "--created-after", "Created at or after this time."),
     ("changed_before", str | None, "--changed-before", "Last changed before this time."),
     ("changed_after", str | None, "--changed-after", "Last changed at or after this time."),
+    ("field", list[str] | None, "--field", "Custom field NAME=VALUE, NAME>VALUE, NAME<VALUE (repeatable; all hold)."),
 )
 FILTER_PARAMS = _options(
     *((name, Annotated[kind, typer.Option(flag, help=text)], None) for name, kind, flag, text in FILTERS)

@@ -34,6 +34,7 @@ TICKET = Kind(
         "pending_until",
         "escalation",
         "external_id",
+        "fields",
     ),
     id_key="tn",
     table_keys=("tn", "title", "queue", "state", "priority_name", "lock", "owner", "customer", "changed"),
@@ -195,7 +196,7 @@ COUNT = Kind("count", keys=("count",), id_key="count", table_keys=("count",))
 
 def stats_kind(by: list[str]) -> Kind:
     """``tktctl stats --by queue,state``: one row per group, its keys then the count."""
-    return Kind("stats", keys=(*by, "count"), id_key="count", table_keys=(*by, "count"))
+    return Kind("stats", keys=(*by, "count", "time_units"), id_key="count", table_keys=(*by, "count", "time_units"))
 
 
 # `ticket export`: complete tickets, which `ticket import` reads back.
@@ -300,4 +301,18 @@ JOB = Kind(
     keys=("name", "filter", "actions", "changed"),
     id_key="name",
     table_keys=("name", "filter", "actions", "changed"),
+)
+# A custom (dynamic) field's definition.
+FIELD = Kind(
+    "field",
+    keys=("id", "name", "label", "type", "values", "valid", "created", "changed"),
+    id_key="name",
+    table_keys=("name", "label", "type", "values", "valid"),
+)
+# `ticket time TN`: the time units accounted on a ticket, in total and per article.
+TICKET_TIME = Kind(
+    "time",
+    keys=("tn", "time_units", "articles"),
+    id_key="tn",
+    table_keys=("tn", "time_units", "articles"),
 )

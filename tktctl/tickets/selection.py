@@ -17,6 +17,7 @@ from tktctl.core.vocabulary import (
 )
 from tktctl.db.models import Queue, State, Ticket
 from tktctl.errors import UsageError
+from tktctl.tickets import fields as custom_fields
 
 if TYPE_CHECKING:
     from tktctl.core.unit import Unit
@@ -38,6 +39,7 @@ class TicketFilter:
     created_after: str | datetime | None = None
     changed_before: str | datetime | None = None
     changed_after: str | datetime | None = None
+    field: Sequence[str] = ()  # custom fields: NAME=VALUE, NAME>VALUE, ... (tickets/fields.condition)
 
     def __post_init__(self) -> None:
         """Every sequence field as a tuple: one value (``queue="Alerts"``) is one value, not its characters.
@@ -56,7 +58,7 @@ class TicketFilter:
         return not any(getattr(self, f.name) for f in fields(self))
 
 
-NAME_FILTERS = ("queue", "owner", "customer")
+NAME_FILTERS = ("queue", "owner", "customer", "field")
 VOCABULARY_FILTERS = ("state", "state_type", "priority", "lock")
 
 
@@ -118,6 +120,7 @@ def filter_clauses(unit: Unit, selection: TicketFilter) -> list[ColumnElement[bo
         moment = unit.parse_time(value)
         if moment is not None:
             clauses.append(column < moment if before else column >= moment)
+    clauses += [custom_fields.condition(unit, text) for text in selection.field]
     visible = permissions.visible_tickets(unit)
     if visible is not None:
         clauses.append(visible)
