@@ -50,10 +50,12 @@ def field(unit: Unit, name: str, known: Mapping[str, FieldInfo] | None = None) -
     return found
 
 
-def parse(unit: Unit, values: Mapping[str, Any]) -> Parsed:
+def parse(unit: Unit, values: Mapping[str, Any], known: Mapping[str, FieldInfo] | None = None) -> Parsed:
     """Check every ``name: value`` against its field (all before any write): unknown field exit 3,
     disabled field exit 5, a value the field does not accept exit 2 naming what it accepts."""
-    known = definitions(unit)
+    if not isinstance(values, Mapping):
+        raise UsageError(f"fields must be a mapping of field names to values, not {type(values).__name__}")
+    known = definitions(unit) if known is None else known
     parsed: Parsed = []
     for name, value in values.items():
         info = field(unit, fieldtypes.check_name(name), known)
@@ -61,6 +63,22 @@ def parse(unit: Unit, values: Mapping[str, Any]) -> Parsed:
             raise ConflictError(f"field {name!r} is disabled", ref=name)
         parsed.append((info, fieldtypes.parse_value(info, value, unit.parse_time)))
     return parsed
+
+
+def rows(ticket_id: int, parsed: Parsed) -> list[dict[str, Any]]:
+    """The value rows of one new ticket, for a bulk insert (``ticket import``)."""
+    return [
+        {"ticket_id": ticket_id, "field_id": info.id, "value_text": r.text, "value_int": r.int, "value_date": r.date}
+        for info, stored in parsed
+        for r in stored
+    ]
+
+
+def history_data(parsed: Parsed) -> list[dict[str, Any]]:
+    """The TicketDynamicFieldUpdate data of a new ticket's values."""
+    return [
+        {"field": info.name, "from": None, "to": ",".join(r.text for r in stored)} for info, stored in parsed if stored
+    ]
 
 
 def assignments(items: Iterable[str]) -> dict[str, str]:
@@ -84,6 +102,8 @@ def write(unit: Unit, sel: Selected, parsed: Parsed) -> int:
     rewritten for every selected ticket by id (MySQL may not read the table it deletes from,
     which a ``--field`` filter in ``sel`` would do).
     """
+    if not parsed:
+        return 0
     by_id = Selected.of(sel.ids)
     plans = []
     for info, rows in parsed:
