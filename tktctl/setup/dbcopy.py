@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from collections.abc import Callable
 from datetime import datetime
+from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import select
@@ -106,4 +107,6 @@ def _canonical(value: Any) -> Any:
         return iso(value)
     if isinstance(value, (bytes, memoryview)):
         return bytes(value).hex()
+    if isinstance(value, (float, Decimal)):  # NUMERIC: SQLite gives back 30 where PostgreSQL gives 30.0
+        return format(Decimal(str(value)).normalize(), "f")
     return value
