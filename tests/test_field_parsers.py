@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 from datetime import date, datetime, timezone
 
 import pytest
@@ -30,7 +31,7 @@ def test_every_bigint_round_trips(number: int) -> None:
     assert parse("int", number) == [Stored(str(number), number)]
 
 
-@given(st.integers().filter(lambda n: not -(2**63) <= n < 2**63))
+@given(st.one_of(st.integers(min_value=2**63), st.integers(max_value=-(2**63) - 1)))
 def test_numbers_out_of_range_are_refused(number: int) -> None:
     with pytest.raises(UsageError, match="accepts a whole number"):
         parse("int", str(number))
@@ -126,7 +127,5 @@ def test_conditions_split_at_the_first_operator(name: str, operator: str, value:
 @given(st.text(max_size=30))
 def test_assignments_and_conditions_never_crash(text: str) -> None:
     for function in (fieldtypes.parse_assignment, fieldtypes.parse_condition):
-        try:
+        with contextlib.suppress(UsageError):
             function(text)
-        except UsageError:
-            pass
