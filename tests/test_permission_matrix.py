@@ -93,6 +93,8 @@ MATRIX: dict[str, Case] = {
         lambda d, tn: d.transfer.import_tickets([(1, {"title": "imported", "queue": "Support"})]),
         names_ticket=False,
     ),
+    "set": Case(frozenset({"rw"}), lambda d, tn: d.tickets.set_fields([tn], {"env": "prod"})),
+    "time": Case(frozenset({"ro"}), lambda d, tn: d.time_accounting.of(tn), refused=3),
 }
 
 
@@ -119,6 +121,7 @@ def _provision(url: str) -> None:
     """Groups support (queue Support) and target (queue Target); per permission one agent holding it
     directly and one holding it only through a role, on both groups."""
     root = Desk(url)
+    root.fields.create("env", type="text")
     for group, queue in (("support", "Support"), ("target", "Target")):
         root.groups.create(group)
         root.queues.create(queue, group=group)
