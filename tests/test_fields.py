@@ -270,3 +270,24 @@ def test_field_value_in_use_cannot_be_removed(fields: Cli, desk: Desk) -> None:
     assert cli("field", "update", "env", "--values", "prod,test", "-o", "json").json["values"] == ["prod", "test"]
     with pytest.raises(ConflictError):
         desk.fields.update("env", values=["test"])
+
+
+def test_mail_headers_set_fields_on_new_tickets_and_follow_ups(fields: Cli, desk: Desk) -> None:
+    message = (
+        "From: alice@example.com\nTo: desk@example.com\nSubject: {subject}\nMessage-ID: <{mid}@example.com>\n"
+        "{headers}\nhello\n"
+    )
+    headers = "X-OTRS-DynamicField-env: prod\nX-Tktctl-Field-Cost: 42\nX-OTRS-DynamicField-tags: nope\n"
+    new = desk.mail.ingest(message.format(subject="disk full", mid="m1", headers=headers).encode())
+    tn = new["ticket"]
+    # the name matched in any case; a value the field does not accept is ignored, as OTRS does
+    assert desk.tickets.show(tn)["fields"] == {"cost": 42, "env": "prod"}
+    follow = "X-OTRS-FollowUp-DynamicField-env: test\nX-OTRS-DynamicField-cost: 7\n"
+    desk.mail.ingest(message.format(subject=f"Re: [Ticket#{tn}] disk full", mid="m2", headers=follow).encode())
+    # a follow-up takes the FollowUp- forms only (as X-OTRS-FollowUp-State)
+    assert desk.tickets.show(tn)["fields"] == {"cost": 42, "env": "test"}
+    kinds = [h["type"] for h in desk.tickets.history(tn)]
+    assert kinds.count("TicketDynamicFieldUpdate") == 3
+    # untrusted mail sets nothing
+    untrusted = desk.mail.ingest(message.format(subject="x", mid="m3", headers=headers).encode(), untrusted=True)
+    assert desk.tickets.show(untrusted["ticket"])["fields"] == {}

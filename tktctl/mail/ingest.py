@@ -26,6 +26,7 @@ from tktctl.errors import ConflictError, DatabaseError, TempFail, TktctlError
 from tktctl.mail import outbound
 from tktctl.mail.parse import Inbound, Rejected, clean, parse
 from tktctl.tickets import changes
+from tktctl.tickets import fields as custom_fields
 from tktctl.tickets.changes import PRIORITY_NAMES, Selected
 from tktctl.tickets.numbering import next_numbers
 
@@ -218,9 +219,11 @@ class Inbox:
         else:
             row = self._followup_of(unit, inbound)
             if row is None:
-                result = self._new_ticket(unit, inbound, fields, options.get("target_queue"))
+                custom = inbound.fields if trusted else {}
+                result = self._new_ticket(unit, inbound, fields, options.get("target_queue"), custom=custom)
             else:
-                result = self._followup(unit, inbound, row, inbound.followup_trusted if trusted else {})
+                custom = inbound.followup_fields if trusted else {}
+                result = self._followup(unit, inbound, row, inbound.followup_trusted if trusted else {}, custom)
         if failed_id is not None:
             unit.session.execute(
                 update(MailFailed)
@@ -267,6 +270,7 @@ class Inbox:
         fields: dict[str, str],
         target: str | None,
         linked_to: TicketRow | None = None,
+        custom: dict[str, str] | None = None,
     ) -> Record:
         queue = self._queue_for(unit, inbound, fields, target)
         permissions.require(unit, "create", [queue.group_id])
@@ -299,13 +303,16 @@ class Inbox:
             entries.append((ticket_id, "TicketLinkAdd", queue.id, {"to": linked_to.tn, "reason": "follow-up"}))
             entries.append((linked_to.id, "TicketLinkAdd", linked_to.queue_id, {"to": tn, "reason": "follow-up"}))
         changes.add_history(unit, entries)
+        custom_fields.write(unit, Selected.of([ticket_id]), custom_fields.lenient(unit, custom or {}))
         article_id = self._store(unit, ticket_id, inbound)
         outbound.notify_agents(unit, [ticket_id], "NewTicket", self.settings)
         kind = "auto-reply" if linked_to is None else "auto-reply/new-ticket"
         reason = self._respond(unit, ticket_id, queue.id, kind, inbound)
         return _result("new_ticket", inbound, ticket=tn, article=article_id, auto_response=reason)
 
-    def _followup(self, unit: Unit, inbound: Inbound, row: TicketRow, fields: dict[str, str]) -> Record:
+    def _followup(
+        self, unit: Unit, inbound: Inbound, row: TicketRow, fields: dict[str, str], custom: dict[str, str]
+    ) -> Record:
         queue = unit.session.get(Queue, row.queue_id)
         assert queue is not None
         state_type = lookup.states(unit)[row.state_id].type
@@ -332,6 +339,10 @@ class Inbox:
                 changes.apply(unit, Selected.of([row.id]), {"priority_id": priority}, [])
                 change = {"from": PRIORITY_NAMES[row.priority_id], "to": PRIORITY_NAMES[priority]}
                 changes.add_history(unit, [(row.id, "PriorityUpdate", row.queue_id, change)])
+            values = custom_fields.lenient(unit, custom)
+            if values:
+                permissions.require(unit, "rw", groups)  # as `ticket set`
+                custom_fields.write(unit, Selected.of([row.id]), values)
             outbound.notify_agents(unit, [row.id], "FollowUp", self.settings)
         kind = "auto-reject" if rejected else "auto-follow-up"
         reason = self._respond(unit, row.id, row.queue_id, kind, inbound)

@@ -29,6 +29,7 @@ FILENAME_MAX = 250
 REFERENCES_KEPT = 50
 LOOP_LOCALPARTS = ("mailer-daemon", "postmaster")
 TRUSTED_PREFIXES = ("x-tktctl-", "x-otrs-")
+CUSTOM_FIELD_MARKERS = ("dynamicfield-", "field-")
 # X-OTRS-CustomerUser/-CustomerNo are OTRS's names for the customer.
 TRUSTED_FIELDS = {
     "queue": "queue",
@@ -104,6 +105,9 @@ class Inbound:
     attachments: list[Part] = field(default_factory=list)
     trusted: dict[str, str] = field(default_factory=dict)
     followup_trusted: dict[str, str] = field(default_factory=dict)
+    # Custom fields by name as the header spells it: X-OTRS-DynamicField-NAME, X-Tktctl-Field-NAME.
+    fields: dict[str, str] = field(default_factory=dict)
+    followup_fields: dict[str, str] = field(default_factory=dict)
     auto_response_block: str | None = None
 
 
@@ -231,11 +235,15 @@ def _trusted_headers(message: Message, inbound: Inbound) -> None:
         if prefix is None:
             continue
         rest = lowered[len(prefix) :]
-        target = inbound.trusted
+        target, custom = inbound.trusted, inbound.fields
         if rest.startswith("followup-"):
-            rest, target = rest[len("followup-") :], inbound.followup_trusted
-        key = TRUSTED_FIELDS.get(rest)
+            rest, target, custom = rest[len("followup-") :], inbound.followup_trusted, inbound.followup_fields
         value = header(message, name)
+        marker = next((m for m in CUSTOM_FIELD_MARKERS if rest.startswith(m)), None)
+        if marker is not None and value:
+            custom.setdefault(name[len(name) - len(rest) + len(marker) :], value.strip())
+            continue
+        key = TRUSTED_FIELDS.get(rest)
         if key is not None and value:
             target.setdefault(key, value)
 

@@ -65,6 +65,22 @@ def parse(unit: Unit, values: Mapping[str, Any], known: Mapping[str, FieldInfo] 
     return parsed
 
 
+def lenient(unit: Unit, values: Mapping[str, str]) -> Parsed:
+    """Mail's trusted headers: names matched in any case, unknown fields, disabled fields and values
+    a field does not accept ignored (as OTRS ignores an unknown value in an X-OTRS header)."""
+    known = {info.name.lower(): info for info in definitions(unit).values() if info.valid}
+    parsed: Parsed = []
+    for name, value in values.items():
+        info = known.get(name.lower())
+        if info is None:
+            continue
+        try:
+            parsed.append((info, fieldtypes.parse_value(info, value, unit.parse_time)))
+        except UsageError:
+            continue
+    return parsed
+
+
 def rows(ticket_id: int, parsed: Parsed) -> list[dict[str, Any]]:
     """The value rows of one new ticket, for a bulk insert (``ticket import``)."""
     return [
