@@ -291,3 +291,21 @@ def test_mail_headers_set_fields_on_new_tickets_and_follow_ups(fields: Cli, desk
     # untrusted mail sets nothing
     untrusted = desk.mail.ingest(message.format(subject="x", mid="m3", headers=headers).encode(), untrusted=True)
     assert desk.tickets.show(untrusted["ticket"])["fields"] == {}
+
+
+def test_saved_jobs_filter_on_and_set_fields(fields: Cli, desk: Desk) -> None:
+    cli = fields
+    a, b = tn_of(cli, "--set", "env=prod"), tn_of(cli, "--set", "env=test")
+    job = "name: promote\nfilter: {field: ['env=test']}\nactions: {fields: {env: prod, tags: [a, b], cost: 5}}\n"
+    cli("job", "apply", "-f", "-", input=job)
+    done = cli("job", "run", "promote", "-o", "json").json
+    assert {(r["tn"], r["action"], json.dumps(r["to"])) for r in done} == {
+        (b, "field.env", '"prod"'),
+        (b, "field.tags", '["a", "b"]'),
+        (b, "field.cost", "5"),
+    }
+    assert cli("ticket", "list", "--field", "env=prod", "-q").stdout.split() == [a, b]
+    assert cli("job", "run", "promote", "-o", "json").json == []  # nothing matches any more
+    bad = "name: bad\nfilter: {queue: Raw}\nactions: {fields: {env: nope}}\n"
+    cli("job", "run", "-", input=bad, expect=2)
+    assert cli("ticket", "list", "--field", "env=nope", expect=2)
