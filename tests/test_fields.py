@@ -309,3 +309,22 @@ def test_saved_jobs_filter_on_and_set_fields(fields: Cli, desk: Desk) -> None:
     bad = "name: bad\nfilter: {queue: Raw}\nactions: {fields: {env: nope}}\n"
     cli("job", "run", "-", input=bad, expect=2)
     assert cli("ticket", "list", "--field", "env=nope", expect=2)
+
+
+def test_desk_dump_and_apply_carry_fields(fields: Cli, desk: Desk) -> None:
+    cli = fields
+    document = cli("desk", "dump", "-o", "json").json
+    env = next(f for f in document["fields"] if f["name"] == "env")
+    assert (env["type"], env["values"], env["label"]) == ("dropdown", ["prod", "test", "dev"], "Environment")
+    env["values"].append("stage")
+    document["fields"] = [env, {"name": "region", "type": "text"}]
+    changes = cli("desk", "apply", "-f", "-", "--prune", "-o", "json", input=json.dumps(document)).json
+    assert {(c["kind"], c["name"], c["action"]) for c in changes if c["kind"] == "field"} >= {
+        ("field", "env", "update"),
+        ("field", "region", "create"),
+        ("field", "cost", "update"),  # pruned: disabled, values kept
+    }
+    assert cli("field", "show", "cost", "-o", "json").json["valid"] is False
+    assert cli("field", "show", "env", "-o", "json").json["values"][-1] == "stage"
+    document["fields"] = [{"name": "env", "type": "text"}]
+    assert "cannot change" in cli("desk", "apply", "-f", "-", input=json.dumps(document), expect=5).stderr

@@ -163,7 +163,7 @@ ACL_CHECK = Kind(
 # The declarative desk of `acl dump` / `acl apply`.
 DESK = Kind("desk", keys=("groups", "roles", "agents"), id_key="groups", table_keys=("groups", "roles", "agents"))
 # `desk dump`: every configuration section (tktctl/setup/deskconfig.py SECTIONS, in its order).
-DESK_SECTIONS = ("groups", "agents", "roles", "calendars", "queues", "autoresponses", "grants", "jobs")
+DESK_SECTIONS = ("groups", "agents", "roles", "calendars", "queues", "autoresponses", "grants", "fields", "jobs")
 DESK_DOCUMENT = Kind("desk document", keys=DESK_SECTIONS, id_key="groups", table_keys=DESK_SECTIONS)
 # What `apply --dry-run` and `desk apply` report: one object created, changed or removed.
 DIFF = Kind(

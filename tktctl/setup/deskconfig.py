@@ -29,7 +29,7 @@ from tktctl.automation import jobs
 from tktctl.core.record import Record
 from tktctl.errors import UsageError
 from tktctl.mail import autoresponses
-from tktctl.setup import queues
+from tktctl.setup import fields, queues
 from tktctl.sla import calendars
 
 if TYPE_CHECKING:
@@ -80,6 +80,7 @@ SECTIONS: tuple[Section, ...] = (
         "autoresponses", "autoresponse", _by("name"), autoresponses.records, autoresponses.apply, autoresponses.prune
     ),
     Section("grants", "grant", acl.grant_key, acl.grant_records, acl.apply_grants, acl.prune_grants, ""),
+    Section("fields", "field", _by("name"), fields.records, fields.apply, fields.prune),
     Section("jobs", "job", _by("name"), jobs.records, jobs.apply, jobs.prune),
 )
 BY_NAME = {s.name: s for s in SECTIONS}

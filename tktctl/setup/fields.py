@@ -191,3 +191,9 @@ def apply(unit: Unit, documents: list[dict[str, Any]]) -> None:
         old = set((field.config or {}).get("values") or [])
         _refuse_removing_used(unit, field, old - set(choices))
         _update(unit, field, {"label": label, "values": list(choices), "valid": valid})
+
+
+def prune(unit: Unit, keep: set[str]) -> None:
+    """Disable the fields not kept: their values stay with the tickets (a field is never deleted)."""
+    for field in unit.session.scalars(select(DynamicField).where(DynamicField.name.not_in(keep))).all():
+        _update(unit, field, {"valid": False})
