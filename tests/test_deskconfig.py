@@ -64,6 +64,7 @@ def test_dump_of_a_fresh_desk_applies_back_with_no_change(cli: Cli) -> None:
         "queues",
         "autoresponses",
         "grants",
+        "fields",
         "jobs",
     }
     before = dump(cli.db_url)
