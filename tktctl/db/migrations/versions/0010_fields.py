@@ -55,8 +55,10 @@ def upgrade() -> None:
         sa.Column("value_date", TS),
         **MYSQL,
     )
-    for columns in (("field_id", "value_text"), ("field_id", "value_int"), ("field_id", "value_date")):
-        op.create_index(f"ix_dynamic_field_value_{'_'.join(columns)}", "dynamic_field_value", list(columns))
+    for value in ("value_text", "value_int", "value_date"):  # covering: the ticket ids are read off the index
+        op.create_index(
+            f"ix_dynamic_field_value_field_id_{value}", "dynamic_field_value", ["field_id", value, "ticket_id"]
+        )
     op.create_index("ix_dynamic_field_value_ticket_id_field_id", "dynamic_field_value", ["ticket_id", "field_id"])
     op.create_table(
         "time_accounting",
