@@ -66,6 +66,7 @@ def test_dump_of_a_fresh_desk_applies_back_with_no_change(cli: Cli) -> None:
         "types",
         "autoresponses",
         "grants",
+        "fields",
         "jobs",
         "mail_filters",
     }

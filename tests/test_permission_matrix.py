@@ -135,6 +135,8 @@ MATRIX: dict[str, Case] = {
     "links": Case(frozenset({"ro"}), lambda d, tn: d.links.list(tn), refused=3),
     "merge": Case(frozenset({"rw"}), lambda d, tn: d.merges.merge([tn], into=OTHERS[tn]), _other),
     "split": Case(frozenset({"ro", "create"}), lambda d, tn: d.merges.split(tn, article=ARTICLES[tn]), _article),
+    "set": Case(frozenset({"rw"}), lambda d, tn: d.tickets.set_fields([tn], {"env": "prod"})),
+    "time": Case(frozenset({"ro"}), lambda d, tn: d.time_accounting.of(tn), refused=3),
 }
 
 
@@ -161,6 +163,7 @@ def _provision(url: str) -> None:
     """Groups support (queue Support) and target (queue Target); per permission one agent holding it
     directly and one holding it only through a role, on both groups."""
     root = Desk(url)
+    root.fields.create("env", type="text")
     for group, queue in (("support", "Support"), ("target", "Target")):
         root.groups.create(group)
         root.queues.create(queue, group=group)

@@ -143,6 +143,7 @@ RULES: dict[str, list[Rule | tuple[Rule, str]]] = {
         Rule(("ticket", "list", "--queue", "Secret", "-o", "json"), allow=FILTERED, check=absent),
         Rule(("ticket", "list", "--linked-to", "{support}", "-o", "json"), allow=FILTERED, check=absent),
         Rule(("ticket", "list", "--linked-to", "{tn}")),
+        Rule(("ticket", "list", "--field", f"env=v{MARK}", "-o", "json"), allow=FILTERED, check=absent),
     ],
     "ticket count": [Rule(("ticket", "count", "--queue", "Secret"), allow=FILTERED, check=zero)],
     "ticket search": [
@@ -162,12 +163,19 @@ RULES: dict[str, list[Rule | tuple[Rule, str]]] = {
         Rule(("ticket", "prioritize", "--raise", "1", "--all")),
     ],
     "ticket close": [Rule(("ticket", "close", "{tn}"))],
+    "ticket set": [
+        Rule(("ticket", "set", "{tn}", "env=x")),
+        Rule(("ticket", "set", "-", "--set", "env=x"), stdin="{tn}\n"),
+        Rule(("ticket", "set", "{support}", "env=x")),  # bob may see it, but holds no rw: exit 4
+    ],
+    "ticket time": [Rule(("ticket", "time", "{tn}"))],
     "ticket reopen": [Rule(("ticket", "reopen", "{closed}"))],
     "ticket state": [Rule(("ticket", "state", "{tn}", "--to", "open"))],
     "ticket assign": [Rule(("ticket", "assign", "{tn}", "--to", "bob"))],
     "ticket note": [
         Rule(("ticket", "note", "{tn}", "--body", "x")),
         Rule(("ticket", "note", "-", "--body", "x"), stdin="{tn}\n"),
+        Rule(("ticket", "note", "{tn}", "--body", "x", "--time-units", "5")),
         Rule(("ticket", "note", "-", "--body", "x"), stdin='{{"tn": "{tn}"}}\n'),
         Rule(("ticket", "note", "--queue", "Secret", "--body", "x"), allow=FILTERED, check=absent),
     ],
@@ -331,6 +339,11 @@ RULES: dict[str, list[Rule | tuple[Rule, str]]] = {
     "autoresponse show": [Rule(("autoresponse", "show", "thanks"), allow=READ)],
     "autoresponse update": [Rule(("autoresponse", "update", "thanks", "--subject", "x"))],
     "calendar create": [Rule(("calendar", "create", "spy", "--timezone", "UTC"))],
+    "field create": [Rule(("field", "create", "x", "--type", "text"))],
+    "field update": [Rule(("field", "update", "env", "--label", "x"))],
+    "field disable": [Rule(("field", "disable", "env"))],
+    "field list": [Rule(("field", "list"), allow=READ)],
+    "field show": [Rule(("field", "show", "env"), allow=READ)],
     "calendar list": [Rule(("calendar", "list"), allow=READ)],
     "calendar show": [Rule(("calendar", "show", "office"), allow=READ)],
     "calendar update": [Rule(("calendar", "update", "office", "--timezone", "UTC"))],
@@ -429,6 +442,7 @@ def _provision(url: str, copy_url: str) -> Secret:
     root.roles.add_agents("keepers", ["root@localhost"])
     root.acl.grant("rw", group="secret", role="keepers")
     root.customers.create("alice@example.com")
+    root.fields.create("env", type="text")
     root.calendars.create("office", timezone="Europe/Berlin")
     root.autoresponses.create("thanks", type="auto-reply", subject="Thanks", body="Thanks")
     root.jobs.save({"name": "stale", "filter": {"queue": "Support"}, "actions": {"priority": "+1"}})
@@ -441,6 +455,7 @@ def _provision(url: str, copy_url: str) -> Secret:
         "Content-Transfer-Encoding: base64\n\nJVBERi0xLjQK\n--b--\n"
     ).encode()
     tn = root.mail.ingest(raw)["ticket"]
+    root.tickets.set_fields([tn], {"env": f"v{MARK}"})
     root.tickets.lock([tn])
     root.mail.reply(tn, body=f"Reply {MARK}", to="alice@example.com")
     (attachment,) = root.mail.attachments(tn)

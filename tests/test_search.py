@@ -262,8 +262,8 @@ def test_cli_search_list_text_and_bulk(cli: Cli) -> None:
     assert [t["tn"] for t in closed] == [printer] and closed[0]["state_type"] == "closed"
     assert [t["tn"] for t in cli("ticket", "export", "--text", "jam", "-o", "json").json] == [jam]
     assert cli("stats", "--text", "printer", "--by", "state_type", "-o", "json").json == [
-        {"state_type": "closed", "count": 1},
-        {"state_type": "new", "count": 1},
+        {"state_type": "closed", "count": 1, "time_units": 0.0},
+        {"state_type": "new", "count": 1, "time_units": 0.0},
     ]
 
 

@@ -329,7 +329,7 @@ def test_new_filters_work_in_list_count_stats_export_and_bulk_verbs(cli: Cli, de
 
     assert cli("ticket", "count", "--type", "Incident", "-o", "json").json == {"count": 1}
     stats = cli("stats", "--responsible", "bob", "--by", "queue", "-o", "json").json
-    assert stats == [{"queue": "Raw", "count": 1}]
+    assert stats == [{"queue": "Raw", "count": 1, "time_units": 0.0}]
     assert [t["tn"] for t in cli("ticket", "export", "--external-id", "ALERT-1", "-o", "jsonl").jsonl] == [keyed]
     moved = cli("ticket", "move", "--escalation-before", "+2h", "--to", "Junk", "-q").stdout.split()
     assert moved == [escalating]

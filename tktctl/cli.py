@@ -77,6 +77,7 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
         "app",
         "Manage auto-response templates (auto-reply, auto-reject, ...).",
     ),
+    "field": ("tktctl.commands.field", "app", "Manage custom (dynamic) fields on tickets."),
     "calendar": ("tktctl.commands.calendar", "app", "Manage business calendars (working hours, holidays)."),
     "maint": ("tktctl.commands.maint", "app", "Maintenance jobs: pending states, unlock timeout, escalation rebuild."),
     "job": ("tktctl.commands.job", "app", "Saved jobs: a ticket filter and actions, from YAML."),

@@ -32,6 +32,7 @@ if TYPE_CHECKING:
     from tktctl.mail.autoresponses import AutoResponses
     from tktctl.mail.service import Mail
     from tktctl.setup.deskconfig import DeskConfig
+    from tktctl.setup.fields import Fields
     from tktctl.setup.queues import Queues
     from tktctl.setup.types import TicketTypes
     from tktctl.sla.calendars import Calendars
@@ -42,6 +43,7 @@ if TYPE_CHECKING:
     from tktctl.tickets.merge import Merges
     from tktctl.tickets.purge import Purge
     from tktctl.tickets.search import Search
+    from tktctl.tickets.timeacct import TimeAccounts
     from tktctl.tickets.transfer import Transfer
     from tktctl.tickets.verbs import Tickets
 
@@ -200,6 +202,19 @@ class Desk(Store):
         from tktctl.setup.types import TicketTypes
 
         return TicketTypes(self)
+
+    @cached_property
+    def fields(self) -> Fields:
+        """Custom (dynamic) field definitions; values are set through ``tickets.set_fields``."""
+        from tktctl.setup.fields import Fields
+
+        return Fields(self)
+
+    @cached_property
+    def time_accounting(self) -> TimeAccounts:
+        from tktctl.tickets.timeacct import TimeAccounts
+
+        return TimeAccounts(self)
 
     @cached_property
     def config(self) -> DeskConfig:

@@ -166,6 +166,7 @@ FILTERS: tuple[tuple[str, Any, str, str], ...] = (
     ("breached", bool | None, "--breached/--not-breached", "An escalation deadline has passed (or not)."),
     # Links (issue 12).
     ("linked_to", list[str] | None, "--linked-to", "Linked to this ticket, any link type (repeatable)."),
+    ("field", list[str] | None, "--field", "Custom field NAME=VALUE, NAME>VALUE, NAME<VALUE (repeatable; all hold)."),
 )
 FILTER_PARAMS = _options(
     *((name, Annotated[kind, typer.Option(flag, help=text)], None) for name, kind, flag, text in FILTERS)

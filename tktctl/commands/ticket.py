@@ -71,6 +71,9 @@ def create(
         typer.Option("--from", help="Create many: records from this file (- = stdin), as `ticket import` reads."),
     ] = None,
     input_format: InputFormat = None,
+    set_fields: Annotated[
+        list[str] | None, typer.Option("--set", help="Custom field FIELD=VALUE (repeatable; see `field list`).")
+    ] = None,
 ) -> None:
     """Open a ticket and print it (or many, from records: see --from)."""
     if source is not None:
@@ -94,6 +97,7 @@ def create(
             subject=subject,
             pending_until=pending_until,
             external_id=external_id,
+            fields=_assignments(set_fields),
         ),
         kinds.CREATED_TICKET,
     )
@@ -211,6 +215,12 @@ def stats(
     emit(ctx, rows, kinds.stats_kind(keys))
 
 
+def _assignments(items: list[str] | None) -> dict[str, str]:
+    from tktctl.tickets.fields import assignments
+
+    return assignments(items or [])
+
+
 def _by(by: str) -> list[str]:
     """The grouping keys of ``stats --by``."""
     return [k.strip() for k in by.split(",") if k.strip()]
@@ -319,10 +329,14 @@ def note(
     body: Annotated[str, typer.Option("--body", help="Note text; - reads stdin.")],
     subject: Annotated[str | None, typer.Option("--subject", help="Subject [default: Note].")] = None,
     internal: Annotated[bool, typer.Option("--internal", help="Hide the note from the customer.")] = False,
+    time_units: Annotated[
+        str | None, typer.Option("--time-units", help="Working time to account on the note (e.g. 15; OTRS units).")
+    ] = None,
 ) -> None:
-    """Add a note to tickets."""
+    """Add a note to tickets (and account working time on it)."""
     text = read_text(body) or ""
-    run_bulk(ctx, desk(ctx).tickets.note, selection, body=text, subject=subject, internal=internal)
+    note = desk(ctx).tickets.note
+    run_bulk(ctx, note, selection, body=text, subject=subject, internal=internal, time_units=time_units)
 
 
 @app.command("history")
@@ -386,7 +400,7 @@ def attachment(
 
 
 # Verbs in modules of their own (commands/ticket.py is near the size limit), registered on this noun.
-from tktctl.commands import ticket_article, ticket_edit, ticket_links, ticket_search  # noqa: E402
+from tktctl.commands import ticket_article, ticket_edit, ticket_fields, ticket_links, ticket_search  # noqa: E402
 
-for _verbs in (ticket_edit, ticket_links, ticket_search, ticket_article):
+for _verbs in (ticket_edit, ticket_links, ticket_search, ticket_article, ticket_fields):
     app.registered_commands += _verbs.app.registered_commands

@@ -34,6 +34,7 @@ TICKET = Kind(
         "pending_until",
         "escalation",
         "external_id",
+        "fields",
     ),
     id_key="tn",
     table_keys=("tn", "title", "queue", "state", "priority_name", "lock", "owner", "customer", "changed"),
@@ -186,7 +187,7 @@ ACL_CHECK = Kind(
 # The declarative desk of `acl dump` / `acl apply`.
 DESK = Kind("desk", keys=("groups", "roles", "agents"), id_key="groups", table_keys=("groups", "roles", "agents"))
 # `desk dump`: every configuration section (tktctl/setup/deskconfig.py SECTIONS, in its order).
-DESK_SECTIONS = ("groups", "agents", "roles", "calendars", "queues", "autoresponses", "grants", "jobs")
+DESK_SECTIONS = ("groups", "agents", "roles", "calendars", "queues", "autoresponses", "grants", "fields", "jobs")
 DESK_DOCUMENT = Kind("desk document", keys=DESK_SECTIONS, id_key="groups", table_keys=DESK_SECTIONS)
 # What `apply --dry-run` and `desk apply` report: one object created, changed or removed.
 DIFF = Kind(
@@ -219,7 +220,7 @@ COUNT = Kind("count", keys=("count",), id_key="count", table_keys=("count",))
 
 def stats_kind(by: list[str]) -> Kind:
     """``tktctl stats --by queue,state``: one row per group, its keys then the count."""
-    return Kind("stats", keys=(*by, "count"), id_key="count", table_keys=(*by, "count"))
+    return Kind("stats", keys=(*by, "count", "time_units"), id_key="count", table_keys=(*by, "count", "time_units"))
 
 
 # `ticket export`: complete tickets, which `ticket import` reads back.
@@ -354,4 +355,18 @@ LINK = Kind(
     keys=("ticket", "tn", "type", "relation", "title", "queue", "state"),
     id_key="tn",
     table_keys=("ticket", "tn", "type", "relation", "title", "queue", "state"),
+)
+# A custom (dynamic) field's definition.
+FIELD = Kind(
+    "field",
+    keys=("id", "name", "label", "type", "values", "valid", "created", "changed"),
+    id_key="name",
+    table_keys=("name", "label", "type", "values", "valid"),
+)
+# `ticket time TN`: the time units accounted on a ticket, in total and per article.
+TICKET_TIME = Kind(
+    "time",
+    keys=("tn", "time_units", "articles"),
+    id_key="tn",
+    table_keys=("tn", "time_units", "articles"),
 )

@@ -26,6 +26,7 @@ from tktctl.errors import ConflictError, DatabaseError, NotAMessage, TempFail, T
 from tktctl.mail import filters, followups, outbound, xheaders
 from tktctl.mail.parse import Inbound, Rejected, clean, parse
 from tktctl.tickets import changes
+from tktctl.tickets import fields as custom_fields
 from tktctl.tickets.changes import Selected
 from tktctl.tickets.links import insert_link
 from tktctl.tickets.numbering import next_numbers
@@ -224,8 +225,9 @@ class Inbox:
             bounced = followups.bounced(unit, inbound)
             row = bounced or followups.ticket_of(unit, inbound, self.hook)
             if row is None:
+                found = xheaders.fields(params, followup=False)
                 result = self._new_ticket(
-                    unit, inbound, xheaders.fields(params, followup=False), options.get("target_queue")
+                    unit, inbound, found, options.get("target_queue"), custom=xheaders.custom_fields(found)
                 )
             elif bounced is not None:
                 result = self._bounce(unit, inbound, row)
@@ -259,6 +261,7 @@ class Inbox:
         fields: dict[str, str],
         target: str | None,
         linked_to: TicketRow | None = None,
+        custom: dict[str, str] | None = None,
     ) -> Record:
         queue = self._queue_for(unit, inbound, fields, target)
         permissions.require(unit, "create", [queue.group_id])
@@ -294,6 +297,7 @@ class Inbox:
             entries.append((ticket_id, "TicketLinkAdd", queue.id, {"to": linked_to.tn, "reason": "follow-up"}))
             entries.append((linked_to.id, "TicketLinkAdd", linked_to.queue_id, {"to": tn, "reason": "follow-up"}))
         changes.add_history(unit, entries)
+        custom_fields.write(unit, Selected.of([ticket_id]), custom_fields.lenient(unit, custom or {}))
         article_id = self._store(unit, ticket_id, inbound)
         outbound.notify_agents(unit, [ticket_id], "NewTicket", self.settings)
         kind = "auto-reply" if linked_to is None else "auto-reply/new-ticket"
@@ -319,6 +323,10 @@ class Inbox:
         if not rejected:
             fields = xheaders.fields(params, followup=True)
             xheaders.apply_followup(unit, row, fields, reopen=closed or state_type in PENDING_TYPES)
+            values = custom_fields.lenient(unit, xheaders.custom_fields(fields))
+            if values:
+                permissions.require(unit, "rw", groups)  # as `ticket set`
+                custom_fields.write(unit, Selected.of([row.id]), values)
             outbound.notify_agents(unit, [row.id], "FollowUp", self.settings)
         kind = "auto-reject" if rejected else "auto-follow-up"
         reason = self._respond(unit, row.id, row.queue_id, kind, inbound)

@@ -40,6 +40,9 @@ _RELATIVE = re.compile(r"^\s*([+-]?)\s*(\d+)\s*([smhd]?)\s*$", re.IGNORECASE)
 _UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
 
 
+CUSTOM_FIELD_MARKERS = ("dynamicfield-", "field-")
+
+
 def fields(params: dict[str, str], *, followup: bool) -> dict[str, str]:
     """The values for a new ticket (``followup`` false) or a follow-up, by short name (``state-keep`` ...)."""
     prefix = FOLLOWUP if followup else PREFIX
@@ -55,6 +58,17 @@ def fields(params: dict[str, str], *, followup: bool) -> dict[str, str]:
             if alias in found:
                 found.setdefault("customer", found[alias])
     return found
+
+
+def custom_fields(found: dict[str, str]) -> dict[str, str]:
+    """Custom field values by name: ``X-OTRS-DynamicField-NAME`` and ``X-Tktctl-Field-NAME`` (the name
+    in any case: header names are case-insensitive, and fields are matched so)."""
+    return {
+        name[len(marker) :]: value
+        for name, value in found.items()
+        for marker in CUSTOM_FIELD_MARKERS
+        if name.startswith(marker) and len(name) > len(marker)
+    }
 
 
 def is_true(value: str | None) -> bool:

@@ -29,7 +29,7 @@ from tktctl.automation import jobs
 from tktctl.core.record import Record
 from tktctl.errors import UsageError
 from tktctl.mail import autoresponses, filters
-from tktctl.setup import queues
+from tktctl.setup import fields, queues
 from tktctl.setup.types import TicketTypes
 from tktctl.sla import calendars
 
@@ -82,6 +82,7 @@ SECTIONS: tuple[Section, ...] = (
         "autoresponses", "autoresponse", _by("name"), autoresponses.records, autoresponses.apply, autoresponses.prune
     ),
     Section("grants", "grant", acl.grant_key, acl.grant_records, acl.apply_grants, acl.prune_grants, ""),
+    Section("fields", "field", _by("name"), fields.records, fields.apply, fields.prune),
     Section("jobs", "job", _by("name"), jobs.records, jobs.apply, jobs.prune),
     Section("mail_filters", "mail_filter", _by("name"), filters.records, filters.apply, filters.prune),
 )

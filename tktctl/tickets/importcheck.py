@@ -27,6 +27,7 @@ from tktctl.core.vocabulary import (
 )
 from tktctl.db.models import Agent, Article, Attachment, History, Ticket
 from tktctl.errors import PermissionDeniedError, TktctlError, UsageError
+from tktctl.tickets import fields as custom_fields
 from tktctl.tickets.changes import clean_ticket_text
 from tktctl.tickets.numbering import is_valid_number
 
@@ -42,6 +43,7 @@ FIELDS = {
     "tn", "title", "queue", "priority", "state", "lock", "owner", "responsible", "customer", "type",
     "created", "changed", "pending_until", "external_id", "body", "subject", "channel", "articles", "history",
     "links",
+    "fields",
 }
 # fmt: on
 # Keys an exported ticket carries that import recomputes or ignores.
@@ -128,6 +130,8 @@ class Row:
     history: list[dict[str, Any]] | None = None
     given: frozenset[str] = frozenset()  # UPDATE_KEYS the record gives (read by `--if-exists update` only)
     links: list[tuple[str, str, str]] = field(default_factory=list)  # (other tn, type, relation): new tickets only
+    custom: dict[str, Any] = field(default_factory=dict)  # custom fields as the record gives them
+    parsed: custom_fields.Parsed = field(default_factory=list)  # ... checked against their definitions
 
 
 ACCEPTED = frozenset(FIELDS | DERIVED)
@@ -154,6 +158,7 @@ class Checker:
         self.agents: dict[str, int] = {login: i for login, i in unit.session.execute(select(Agent.login, Agent.id))}
         self.actor = unit.actor.id
         self.now = unit.now
+        self.fields = custom_fields.definitions(unit)
 
     def agent(self, login: Any) -> int:
         if login not in self.agents:
@@ -229,6 +234,9 @@ class Checker:
             articles = [{"body": raw["body"], "subject": get("subject"), "channel": get("channel")}, *articles]
         for article in articles:
             self.article(row, article, created, title, customer)
+        if get("fields"):
+            row.custom = raw["fields"]
+            row.parsed = custom_fields.parse(self.unit, raw["fields"], self.fields)
         if get("history") is not None:
             if not isinstance(raw["history"], list):
                 raise UsageError("history must be a list")

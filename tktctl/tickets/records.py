@@ -23,6 +23,7 @@ from tktctl.db.models import (
     Ticket,
 )
 from tktctl.sla import deadlines
+from tktctl.tickets import fields as custom_fields
 
 if TYPE_CHECKING:
     from sqlalchemy.engine import Dialect
@@ -94,6 +95,7 @@ def tickets_by_id(unit: Unit, ids: Sequence[int]) -> list[Record]:
     for part in chunks(list(ids)):
         for row in unit.session.execute(ticket_select().where(Ticket.id.in_(part))):
             found[row.id] = ticket_record(row, unit)
+    custom_fields.add_to(unit, list(found.values()))
     return [found[i] for i in ids]
 
 

@@ -17,6 +17,7 @@ from tktctl.core.vocabulary import (
 )
 from tktctl.db.models import Queue, State, Ticket
 from tktctl.errors import UsageError
+from tktctl.tickets import fields as custom_fields
 from tktctl.tickets import fulltext
 from tktctl.tickets.links import linked_to_clause
 
@@ -52,6 +53,7 @@ class TicketFilter:
     linked_to: Sequence[str] = ()
     # Full-text search (the query language of ``ticket search``) in titles and articles.
     text: str | None = None
+    field: Sequence[str] = ()  # custom fields: NAME=VALUE, NAME>VALUE, ... (tickets/fields.condition)
 
     def __post_init__(self) -> None:
         """Every sequence field as a tuple: one value (``queue="Alerts"``) is one value, not its characters.
@@ -70,7 +72,7 @@ class TicketFilter:
         return all(getattr(self, f.name) in (None, (), "") for f in fields(self))
 
 
-NAME_FILTERS = ("queue", "owner", "customer", "responsible", "type", "external_id", "linked_to")
+NAME_FILTERS = ("queue", "owner", "customer", "responsible", "type", "external_id", "linked_to", "field")
 VOCABULARY_FILTERS = ("state", "state_type", "priority", "lock")
 
 
@@ -140,6 +142,7 @@ def filter_clauses(unit: Unit, selection: TicketFilter) -> list[ColumnElement[bo
             clauses.append(column < moment if before else column >= moment)
     if selection.linked_to:
         clauses.append(linked_to_clause(unit, selection.linked_to))
+    clauses += [custom_fields.condition(unit, text) for text in selection.field]
     visible = permissions.visible_tickets(unit)
     if visible is not None:
         clauses.append(visible)

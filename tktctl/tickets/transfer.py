@@ -26,11 +26,12 @@ from tktctl.core.vocabulary import (
     choice,
 )
 from tktctl.db.bulk import insert_rows
-from tktctl.db.models import Article, Attachment, History, Queue, Ticket
+from tktctl.db.models import Article, Attachment, DynamicFieldValue, History, Queue, Ticket
 from tktctl.errors import ConflictError, PartialFailure, PermissionDeniedError, TktctlError, UsageError
 from tktctl.gcpause import collector_paused
 from tktctl.sla import deadlines
 from tktctl.text import plural
+from tktctl.tickets import fields as custom_fields
 from tktctl.tickets import guards
 from tktctl.tickets.changes import Selected, article_history, new_ticket_data
 from tktctl.tickets.importcheck import IF_EXISTS, UPDATE_COLUMNS, Checker, Row
@@ -181,9 +182,11 @@ class Transfer:
         articles: list[dict[str, Any]] = []
         attachments: list[list[dict[str, Any]]] = []
         history: list[dict[str, Any]] = []
+        values: list[dict[str, Any]] = []
         made = _NewHistory(unit)
         for row in rows:
             ticket_id = ids[row.ticket["tn"]]
+            values += custom_fields.rows(ticket_id, row.parsed)
             for article in row.articles:
                 article["ticket_id"] = ticket_id
             articles += row.articles
@@ -194,6 +197,14 @@ class Transfer:
                 history += row.history
             else:
                 history += made(ticket_id, row)
+                base = {"ticket_id": ticket_id, "actor_id": made.actor, "queue_id": row.ticket["queue_id"]}
+                at = row.ticket["created"]
+                history += [
+                    {**base, "at": at, "type": "TicketDynamicFieldUpdate", "data": data}
+                    for data in custom_fields.history_data(row.parsed)
+                ]
+        if values:
+            insert_rows(conn, DynamicFieldValue.__table__, values)
         if any(attachments):
             # Rare: attachments need their article's id, so these articles come back one by one.
             returning = insert(Article).returning(Article.id, sort_by_parameter_order=True)
@@ -326,6 +337,8 @@ def _update(unit: Unit, row: Row, ticket_id: int) -> None:
         guards.move_change(unit, sel, lookup.queues(unit)[new["queue_id"]].name)
     if "owner" in given and new["owner_id"] != current.owner_id:
         guards.assign_change(unit, sel, logins[new["owner_id"]])
+    if row.custom:
+        guards.custom_fields_change(unit, sel, row.custom)
 
 
 def _require_create(unit: Unit, rows: Sequence[Row]) -> None:
@@ -374,6 +387,7 @@ def _complete(unit: Unit, ids: Sequence[int]) -> Iterator[Record]:
     from tktctl.tickets.records import articles_of, history_select
 
     tickets = {row.id: ticket_record(row) for row in unit.session.execute(ticket_select().where(Ticket.id.in_(ids)))}
+    custom_fields.add_to(unit, list(tickets.values()))
     by_ticket = articles_of(unit, ids)
     linked = links_of(unit, ids)
     history: dict[int, list[Record]] = {}

@@ -7,12 +7,12 @@ transaction; with ``continue_on_error``, one transaction per ticket.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import func, select
+from sqlalchemy import select
 
 from tktctl.access import permissions
 from tktctl.core import lookup
@@ -33,9 +33,18 @@ from tktctl.db.sqljson import json_object
 from tktctl.errors import ConflictError, PartialFailure, TktctlError, UsageError
 from tktctl.sla import deadlines
 from tktctl.text import plural
-from tktctl.tickets import changes, links
-from tktctl.tickets.changes import Entry, Selected, count_of, name_of
-from tktctl.tickets.guards import assign_change, move_change, prioritize_change, require, select_visible, state_change
+from tktctl.tickets import changes, counts, links, timeacct
+from tktctl.tickets import fields as custom_fields
+from tktctl.tickets.changes import Entry, Selected, name_of
+from tktctl.tickets.guards import (
+    assign_change,
+    custom_fields_change,
+    move_change,
+    prioritize_change,
+    require,
+    select_visible,
+    state_change,
+)
 from tktctl.tickets.numbering import next_numbers
 from tktctl.tickets.records import articles, history_records, ticket_record, ticket_select, tickets_by_id
 from tktctl.tickets.selection import Selection, TicketFilter, filter_clauses, order_by_keys
@@ -86,8 +95,11 @@ class Tickets:
             statement = statement.order_by(*order_by_keys(sort))
             if limit is not None:
                 statement = statement.limit(limit)
-            for row in unit.session.execute(statement.execution_options(yield_per=1000)):
-                yield ticket_record(row, unit)
+            rows = unit.session.execute(statement.execution_options(yield_per=1000))
+            for part in rows.partitions():
+                records = [ticket_record(row, unit) for row in part]
+                custom_fields.add_to(unit, records)
+                yield from records
 
     def history(self, ref: str) -> list[Record]:
         """The ticket's history, oldest first."""
@@ -115,8 +127,11 @@ class Tickets:
         from_: str | None = None,
         pending_until: str | datetime | None = None,
         external_id: str | None = None,
+        fields: Mapping[str, Any] | None = None,
     ) -> Record:
         """Open a ticket (and its first article when there is a body); prints nothing twice.
+
+        ``fields`` sets custom fields (``{"env": "prod"}``), checked before anything is written.
 
         With ``external_id``, an existing ticket with that key is returned unchanged and
         ``created_now`` is false, also when retries race each other.
@@ -139,6 +154,7 @@ class Tickets:
                     return existing
             target = lookup.queue(unit, queue, for_write=True)
             lookup.ticket_type(unit, type)
+            parsed = custom_fields.parse(unit, fields or {})
             until = unit.parse_time(pending_until)
             start = changes.target_state(unit, state, until)
             owner_id = lookup.agent(unit, owner, for_write=True).id if owner else unit.actor.id
@@ -179,7 +195,7 @@ class Tickets:
                 )
                 entries.append((ticket_id, changes.article_history(channel, sender), target.id, {"channel": channel}))
             changes.add_history(unit, entries)
-
+            custom_fields.write(unit, changes.Selected.of([ticket_id]), parsed)
             unit.publish("NewTicket", [ticket_id])
             deadlines.refresh(unit, [ticket_id])
             record = tickets_by_id(unit, [ticket_id])[0]
@@ -194,7 +210,9 @@ class Tickets:
         owner_id = unit.session.scalar(select(Ticket.owner_id).where(Ticket.id == row.id))
         if not permissions.sees(unit, row.queue_id, owner_id):
             raise ConflictError(f"external id {external_id!r} is taken", ref=external_id)
-        return {**ticket_record(row, unit), "created_now": False}
+        record = ticket_record(row, unit)
+        custom_fields.add_to(unit, [record])
+        return {**record, "created_now": False}
 
     # Changing --------------------------------------------------------------------------
 
@@ -263,26 +281,11 @@ class Tickets:
 
     def count(self, selection: TicketFilter | None = None) -> int:
         """How many tickets match."""
-        with self.store.read() as unit:
-            where = filter_clauses(unit, selection or TicketFilter())
-            return unit.session.scalar(count_of(Ticket).where(*where)) or 0
+        return counts.count(self.store, selection)
 
     def stats(self, by: Sequence[str] = ("queue",), selection: TicketFilter | None = None) -> list[Record]:
-        """Ticket counts grouped by ``by`` (queue, state, state_type, priority, owner, lock)."""
-        unknown = [b for b in by if b not in STATS_KEYS]
-        if unknown or not by:
-            raise UsageError(
-                f"cannot group by {', '.join(unknown) or '(nothing)'}; choose from {', '.join(STATS_KEYS)}"
-            )
-        with self.store.read() as unit:
-            source = ticket_select().where(*filter_clauses(unit, selection or TicketFilter())).subquery()
-            keys = [source.c[STATS_KEYS[b]].label(b) for b in by]
-            statement = select(*keys, func.count().label("count")).group_by(*keys).order_by(*keys)
-            rows = [dict(r._mapping) for r in unit.session.execute(statement)]
-        for row in rows:
-            if "lock" in row:
-                row["lock"] = "locked" if row["lock"] else "unlocked"
-        return rows
+        """Ticket counts and time units grouped by ``by`` (queue, state, state_type, priority, owner, lock)."""
+        return counts.stats(self.store, by, selection)
 
     def move(self, selection: Selection, to: str, **options: Any) -> BulkResult:
         return self.run(selection, lambda unit, sel: move_change(unit, sel, to), **options)
@@ -397,6 +400,12 @@ class Tickets:
 
         return self.run(selection, lambda unit, sel: assign_change(unit, sel, to, responsible=responsible), **options)
 
+    def set_fields(self, selection: Selection, values: Mapping[str, Any], **options: Any) -> BulkResult:
+        """Set custom fields (``{"env": "prod", "cost": None}``: None or "" clears), as `ticket set`."""
+        if not values:
+            raise UsageError("give at least one FIELD=VALUE")
+        return self.run(selection, lambda unit, sel: custom_fields_change(unit, sel, dict(values)), **options)
+
     def note(
         self,
         selection: str | Selection,
@@ -404,30 +413,24 @@ class Tickets:
         body: str,
         subject: str | None = None,
         internal: bool = False,
+        time_units: float | str | None = None,
         **options: Any,
     ) -> Any:
-        """Add a note article to each ticket; ``internal`` hides it from the customer.
+        """Add a note article to each ticket; ``internal`` hides it from the customer; ``time_units``
+        are accounted on each note (TimeAccounting).
 
         Given one ticket number as a string, returns that ticket's record.
         """
         clean_text("body", body, required=True)
         check_body("body", body, self.store.max_body_bytes)
         clean_text("subject", subject)
+        units = timeacct.check_units(time_units)
 
         def change(unit: Unit, sel: Selected) -> int:
             require(unit, "note", sel)
-            return changes.add_notes(unit, sel, body, subject=subject or "Note", visible=not internal)
+            done = changes.add_notes(unit, sel, body, subject=subject or "Note", visible=not internal)
+            return done if units is None else max(done, timeacct.account(unit, sel, units))
 
         if isinstance(selection, str):
             return next(iter(self.run([selection], change, **options)))
         return self.run(selection, change, **options)
-
-
-STATS_KEYS = {
-    "queue": "queue",
-    "state": "state",
-    "state_type": "state_type",
-    "priority": "priority",
-    "owner": "owner",
-    "lock": "locked",
-}
