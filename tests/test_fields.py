@@ -79,12 +79,12 @@ def test_set_create_show_list_and_history(fields: Cli) -> None:
         "host": "web01",
         "notes": "line one\nline two",
         "ok": True,
-        "tags": ["c", "a"],
+        "tags": ["a", "c"],
     }
     assert {"field": "env", "from": "prod", "to": "test"} in history(cli, tn, "TicketDynamicFieldUpdate")
     # --fields field.NAME picks values out of the record, in every format
     listed = cli("ticket", "list", "--fields", "tn,field.env,field.tags", "-o", "json").json
-    assert listed == [{"tn": tn, "field.env": "test", "field.tags": ["c", "a"]}]
+    assert listed == [{"tn": tn, "field.env": "test", "field.tags": ["a", "c"]}]
     assert cli("ticket", "list", "--fields", "field.cost", "-o", "csv").stdout == "field.cost\n-3\n"
     # setting the same values again changes nothing and writes no history
     before = len(history(cli, tn, "TicketDynamicFieldUpdate"))
@@ -94,7 +94,7 @@ def test_set_create_show_list_and_history(fields: Cli) -> None:
     # FIELD= clears
     cli("ticket", "set", tn, "env=", "tags=")
     assert "env" not in cli("ticket", "show", tn, "-o", "json").json["fields"]
-    assert {"field": "tags", "from": "c,a", "to": None} in history(cli, tn, "TicketDynamicFieldUpdate")
+    assert {"field": "tags", "from": "a,c", "to": None} in history(cli, tn, "TicketDynamicFieldUpdate")
 
 
 @pytest.mark.parametrize(

@@ -117,7 +117,7 @@ def parse_value(field: FieldInfo, value: Any, parse_time: Callable[[str], dateti
         items = split_values(value) if isinstance(value, str) else value
         if not isinstance(items, list) or not all(isinstance(i, str) and i in field.values for i in items):
             raise _bad(field, value)
-        return [Stored(item) for item in dict.fromkeys(items)]
+        return [Stored(item) for item in sorted(set(items))]  # one order on every backend (history's from/to)
     if kind == "checkbox":
         text = str(value).strip().lower() if isinstance(value, (str, bool, int)) else None
         if text in TRUE:
