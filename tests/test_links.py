@@ -97,7 +97,8 @@ def test_linked_to_filter_on_list_count_stats_export_and_verbs(cli: Cli) -> None
     assert sorted(cli("ticket", "list", "--linked-to", hub, "-q").stdout.split()) == sorted([one, two])
     assert cli("ticket", "list", "--linked-to", one, "-q").stdout.split() == [hub]
     assert cli("ticket", "count", "--linked-to", hub, "-o", "json").json == {"count": 2}
-    assert cli("stats", "--by", "state", "--linked-to", hub, "-o", "json").json == [{"state": "new", "count": 2, "time_units": 0.0}]
+    stats = cli("stats", "--by", "state", "--linked-to", hub, "-o", "json").json
+    assert stats == [{"state": "new", "count": 2, "time_units": 0.0}]
     assert {t["tn"] for t in cli("ticket", "export", "--linked-to", hub, "-o", "jsonl").jsonl} == {one, two}
     cli("ticket", "close", "--linked-to", hub)
     assert {t["tn"]: t["state"] for t in cli("ticket", "list", "-o", "json").json} == {
