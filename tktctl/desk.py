@@ -14,7 +14,6 @@ first use, so a command pays only for the packages it touches.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
@@ -46,7 +45,11 @@ class Desk(Store):
 
     def __init__(self, url: str, **settings: Any) -> None:
         super().__init__(url, **settings)
-        self.subscribers["NewTicket"] = [_notify_new_tickets]
+        from tktctl.core.vocabulary import NOTIFY_EVENTS
+
+        notifier = _Notifier()
+        for event in NOTIFY_EVENTS:
+            self.subscribers[event] = [notifier]
 
     @cached_property
     def tickets(self) -> Tickets:
@@ -159,8 +162,15 @@ class Desk(Store):
         rebuild_escalations(self)
 
 
-def _notify_new_tickets(unit: Unit, ticket_ids: Sequence[int]) -> None:
-    """Mail the queues' subscribers about tickets the tickets package created (email is loaded only here)."""
-    from tktctl.mail import outbound
+class _Notifier:
+    """Mail's notification rules, subscribed to every event (email is loaded only when one fires)."""
 
-    outbound.notify_agents(unit, ticket_ids, "NewTicket")
+    def wants(self, unit: Unit, event: str) -> bool:
+        from tktctl.core.lookup import notification_rules
+
+        return bool(notification_rules(unit, event))
+
+    def __call__(self, unit: Unit, event: str, ticket_ids: Any, data: dict[str, Any]) -> None:
+        from tktctl.mail import notify
+
+        notify.Notifier()(unit, event, ticket_ids, data)

@@ -13,6 +13,22 @@ CHANNELS = ("email", "phone", "web", "internal")
 SENDERS = ("agent", "customer", "system")
 FOLLOW_UP = ("possible", "reject", "new_ticket")
 PENDING_TYPES = ("pending reminder", "pending auto")
+# The ticket events notification rules listen to (OTRS's ticket notification events), published
+# with Unit.publish by the changes that cause them; an agent may mute any of them.
+NOTIFY_EVENTS = (
+    "TicketCreate",
+    "ArticleCreate",
+    "Move",
+    "StateUpdate",
+    "OwnerUpdate",
+    "ResponsibleUpdate",
+    "LockTimeout",
+    "PendingReminder",
+    "EscalationWarning",
+    "EscalationBreach",
+)
+# History types written by changes.apply that are also notification events.
+HISTORY_EVENTS = ("Move", "StateUpdate", "OwnerUpdate", "ResponsibleUpdate")
 TITLE_MAX = 255
 # OTRS's ticket history types (its ticket_history_type table) and tktctl's own PendingReminder:
 # the types an imported history row may have.

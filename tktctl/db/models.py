@@ -412,3 +412,34 @@ class JobLock(Base):
 
     name: Mapped[str] = mapped_column(String(200), primary_key=True)
     last_run: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class NotificationRule(Base):
+    """A ticket notification (OTRS's NotificationEvent): events, ticket filter, recipients, template."""
+
+    __tablename__ = "notification_rule"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    name: Mapped[str] = mapped_column(String(200), unique=True)
+    definition: Mapped[dict[str, Any]] = mapped_column(JSON)
+    created: Mapped[datetime] = mapped_column(UTCDateTime)
+    changed: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class TicketWatcher(Base):
+    """An agent watching a ticket (OTRS's ticket_watcher): a recipient of the rules naming watchers."""
+
+    __tablename__ = "ticket_watcher"
+
+    ticket_id: Mapped[int] = mapped_column(ForeignKey("ticket.id"), primary_key=True)
+    agent_id: Mapped[int] = mapped_column(ForeignKey("agent.id"), primary_key=True, index=True)
+    created: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class AgentMute(Base):
+    """An event an agent opted out of: no notification of it reaches the agent."""
+
+    __tablename__ = "agent_mute"
+
+    agent_id: Mapped[int] = mapped_column(ForeignKey("agent.id"), primary_key=True)
+    event: Mapped[str] = mapped_column(String(60), primary_key=True)

@@ -300,7 +300,7 @@ class Inbox:
             entries.append((linked_to.id, "TicketLinkAdd", linked_to.queue_id, {"to": tn, "reason": "follow-up"}))
         changes.add_history(unit, entries)
         article_id = self._store(unit, ticket_id, inbound)
-        outbound.notify_agents(unit, [ticket_id], "NewTicket", self.settings)
+        unit.publish("TicketCreate", [ticket_id], articles={ticket_id: article_id}, sender="customer")
         kind = "auto-reply" if linked_to is None else "auto-reply/new-ticket"
         reason = self._respond(unit, ticket_id, queue.id, kind, inbound)
         return _result("new_ticket", inbound, ticket=tn, article=article_id, auto_response=reason)
@@ -332,7 +332,7 @@ class Inbox:
                 changes.apply(unit, Selected.of([row.id]), {"priority_id": priority}, [])
                 change = {"from": PRIORITY_NAMES[row.priority_id], "to": PRIORITY_NAMES[priority]}
                 changes.add_history(unit, [(row.id, "PriorityUpdate", row.queue_id, change)])
-            outbound.notify_agents(unit, [row.id], "FollowUp", self.settings)
+            unit.publish("ArticleCreate", [row.id], articles={row.id: article_id}, sender="customer")
         kind = "auto-reject" if rejected else "auto-follow-up"
         reason = self._respond(unit, row.id, row.queue_id, kind, inbound)
         action = "follow_up_rejected" if rejected else "follow_up"

@@ -14,16 +14,15 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from email.message import EmailMessage
 from email.policy import SMTP
-from email.utils import format_datetime, formataddr, make_msgid
+from email.utils import format_datetime, make_msgid
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qs, quote, unquote, urlsplit
 
 from sqlalchemy import func, insert, select
 
-from tktctl.access import permissions
 from tktctl.core.vocabulary import clean_line
-from tktctl.db.models import Agent, AutoResponse, MailOutbox, Queue, QueueAutoResponse, QueueSubscription, Ticket
+from tktctl.db.models import AutoResponse, MailOutbox, QueueAutoResponse
 from tktctl.errors import UsageError
 from tktctl.mail.parse import Limits
 
@@ -166,8 +165,9 @@ def compose(
     in_reply_to: str | None = None,
     references: Sequence[str] = (),
     headers: dict[str, str] | None = None,
+    attachments: Sequence[tuple[str, str, bytes]] = (),
 ) -> tuple[EmailMessage, str]:
-    """A message and its new Message-ID."""
+    """A message and its new Message-ID; ``attachments`` are (file name, content type, content)."""
     message = EmailMessage(policy=SMTP)
     message["From"] = sender
     message["To"] = to
@@ -184,6 +184,11 @@ def compose(
     for name, value in (headers or {}).items():
         message[name] = value
     message.set_content(body)
+    for filename, content_type, content in attachments:
+        maintype, _, subtype = content_type.partition("/")
+        if not subtype or maintype == "multipart":
+            maintype, subtype = "application", "octet-stream"
+        message.add_attachment(content, maintype=maintype, subtype=subtype, filename=filename)
     return message, message_id
 
 
@@ -356,53 +361,6 @@ def send_article(
     )
     changes.add_history(unit, [(ticket_id, history_type, queue_id, {"to": recipient, "subject": subject})])
     return article_id
-
-
-def notify_agents(unit: Unit, ticket_ids: Sequence[int], event: str, settings: MailSettings | None = None) -> None:
-    """Mail the agents subscribed to the tickets' queues (not the one acting), with history rows."""
-    from tktctl.tickets import changes
-
-    if not ticket_ids:
-        return
-    rows = unit.session.execute(
-        select(Ticket.id, Ticket.tn, Ticket.title, Ticket.customer, Ticket.queue_id, Queue.name, Agent)
-        .join(Queue, Ticket.queue_id == Queue.id)
-        .join(QueueSubscription, QueueSubscription.queue_id == Queue.id)
-        .join(Agent, Agent.id == QueueSubscription.agent_id)
-        .where(
-            Ticket.id.in_(list(ticket_ids)),
-            Agent.valid.is_(True),
-            Agent.email.is_not(None),
-            Agent.id != unit.actor.id,
-            permissions.holders("ro", Agent.id, Queue.group_id),  # only agents who may read the ticket, now
-        )
-        .order_by(Ticket.id, Agent.login)
-    ).all()
-    if not rows:
-        return
-    settings = settings or MailSettings.from_config(unit.store.mail_config)
-    entries: list[tuple[int, str, int, dict[str, Any]]] = []
-    for row in rows:
-        agent = row.Agent
-        subject = with_hook(f"{event}: {row.title}", row.tn)
-        body = (
-            f"{event} in queue {row.name}\n\nTicket: {row.tn}\nTitle: {row.title}\n"
-            f"Customer: {row.customer or '-'}\n\nShow it with: tktctl ticket show {row.tn}\n"
-        )
-        enqueue(
-            unit,
-            ticket_id=row.id,
-            kind="notification",
-            envelope_from="",
-            recipient=agent.email or "",
-            sender=settings.address,
-            to=formataddr((agent.name or "", agent.email or "")),
-            subject=subject,
-            body=body,
-            headers={"Auto-Submitted": "auto-generated", "X-Loop": settings.address},
-        )
-        entries.append((row.id, "SendAgentNotification", row.queue_id, {"to": agent.login, "event": event}))
-    changes.add_history(unit, entries)
 
 
 def smtp_connect(smtp: SmtpSettings) -> smtplib.SMTP:

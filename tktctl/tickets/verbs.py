@@ -164,8 +164,9 @@ class Tickets:
             )
             data = changes.new_ticket_data(tn, target.name, start.name, priority_id)
             entries: list[tuple[int, str, int, dict[str, Any]]] = [(ticket_id, "NewTicket", target.id, data)]
+            article_id = None
             if body is not None:
-                changes.add_article(
+                article_id = changes.add_article(
                     unit,
                     ticket_id,
                     channel=channel,
@@ -178,7 +179,8 @@ class Tickets:
                 entries.append((ticket_id, changes.article_history(channel, sender), target.id, {"channel": channel}))
             changes.add_history(unit, entries)
 
-            unit.publish("NewTicket", [ticket_id])
+            articles = {ticket_id: article_id} if article_id is not None else {}
+            unit.publish("TicketCreate", [ticket_id], articles=articles, sender=sender)
             deadlines.refresh(unit, [ticket_id])
             record = tickets_by_id(unit, [ticket_id])[0]
             return {**record, "created_now": True}
