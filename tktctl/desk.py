@@ -29,6 +29,7 @@ if TYPE_CHECKING:
     from tktctl.automation.jobs import Jobs
     from tktctl.automation.maint import Maintenance
     from tktctl.mail.autoresponses import AutoResponses
+    from tktctl.mail.rules import NotificationRules
     from tktctl.mail.service import Mail
     from tktctl.setup.deskconfig import DeskConfig
     from tktctl.setup.queues import Queues
@@ -36,6 +37,7 @@ if TYPE_CHECKING:
     from tktctl.tickets.history import HistoryLog
     from tktctl.tickets.transfer import Transfer
     from tktctl.tickets.verbs import Tickets
+    from tktctl.tickets.watch import Watchers
 
 __all__ = ["Desk", "NumberSettings"]
 
@@ -56,6 +58,13 @@ class Desk(Store):
         from tktctl.tickets.verbs import Tickets
 
         return Tickets(self)
+
+    @cached_property
+    def watchers(self) -> Watchers:
+        """Ticket watchers: `ticket watch|unwatch`."""
+        from tktctl.tickets.watch import Watchers
+
+        return Watchers(self, self.tickets)
 
     @cached_property
     def queues(self) -> Queues:
@@ -117,6 +126,13 @@ class Desk(Store):
         from tktctl.mail.service import Mail
 
         return Mail(self, self.mail_config, self.smtp_config)
+
+    @cached_property
+    def notifications(self) -> NotificationRules:
+        """Notification rules: which events mail whom (`notification apply|dump|list`)."""
+        from tktctl.mail.rules import NotificationRules
+
+        return NotificationRules(self)
 
     @cached_property
     def autoresponses(self) -> AutoResponses:

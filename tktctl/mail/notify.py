@@ -78,14 +78,15 @@ class Notifier:
 
 def notify(unit: Unit, rule: dict[str, Any], event: str, ticket_ids: Sequence[int], data: dict[str, Any]) -> int:
     """Mail one rule's recipients about ``event`` on these tickets; returns the messages queued."""
-    from tktctl.tickets.selection import TicketFilter, filter_clauses
+    from tktctl.mail.rules import ticket_filter
+    from tktctl.tickets.selection import filter_clauses
 
     senders = rule.get("article_sender")
     if senders and data.get("sender") not in senders:
         return 0
     where = [Ticket.id.in_(list(ticket_ids))]
     if rule.get("filter"):
-        where += filter_clauses(unit, TicketFilter(**rule["filter"]), visible=False)
+        where += filter_clauses(unit, ticket_filter(rule["name"], rule["filter"]), visible=False)
     agents = _agent_recipients(unit, rule, event, where)
     customers = _customer_recipients(unit, rule, where)
     if not agents and not customers:

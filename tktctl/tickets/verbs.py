@@ -39,6 +39,7 @@ from tktctl.tickets.guards import assign_change, move_change, prioritize_change,
 from tktctl.tickets.numbering import next_numbers
 from tktctl.tickets.records import articles, history_records, ticket_record, ticket_select, tickets_by_id
 from tktctl.tickets.selection import Selection, TicketFilter, filter_clauses, order_by_keys
+from tktctl.tickets.watch import watchers_of
 
 if TYPE_CHECKING:
     from tktctl.core.unit import Store, Unit
@@ -71,6 +72,7 @@ class Tickets:
         with self.store.read() as unit:
             row = permissions.tickets(unit, [ref], lock=False)[0]
             record = tickets_by_id(unit, [row.id])[0]
+            record["watchers"] = watchers_of(unit, row.id)
             record["articles"] = articles(unit, row.id)
             return record
 
