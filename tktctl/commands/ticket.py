@@ -6,6 +6,7 @@ from typing import Annotated, Any
 
 import typer
 
+from tktctl.commands import ticket_watch
 from tktctl.commands._common import (
     Chosen,
     DryRunOpt,
@@ -382,3 +383,6 @@ def attachment(
     except (OSError, ValueError) as exc:  # ValueError: a NUL in the path
         raise UsageError(f"cannot write {to_file}: {getattr(exc, 'strerror', None) or exc}") from exc
     emit(ctx, {**record, "file": to_file}, kinds.ATTACHMENT)
+
+
+app.registered_commands += ticket_watch.app.registered_commands

@@ -136,8 +136,21 @@ def _resolve(unit: Unit, rule: dict[str, Any]) -> None:
             raise NotFoundError(f"{key[:-1]} {missing[0]!r} not found", ref=missing[0])
 
 
+DEFAULTS: dict[str, Any] = {
+    "filter": {},
+    "recipients": [],
+    "agents": [],
+    "groups": [],
+    "roles": [],
+    "article_sender": [],
+    "include_article": False,
+    "valid": True,
+}
+
+
 def record(row: NotificationRule) -> Record:
-    return {**row.definition, "changed": row.changed}
+    """The rule with every key (the shipped defaults leave the empty ones out)."""
+    return {**DEFAULTS, **row.definition, "changed": row.changed}
 
 
 class NotificationRules:
