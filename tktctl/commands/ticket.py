@@ -7,6 +7,7 @@ from typing import Annotated, Any
 import typer
 
 from tktctl.commands import ticket_watch
+from tktctl.commands._attach import AttachNameOpt, AttachOpt, AttachTypeOpt, read_attachments
 from tktctl.commands._common import (
     Chosen,
     DryRunOpt,
@@ -71,8 +72,12 @@ def create(
         typer.Option("--from", help="Create many: records from this file (- = stdin), as `ticket import` reads."),
     ] = None,
     input_format: InputFormat = None,
+    attach: AttachOpt = None,
+    attach_name: AttachNameOpt = None,
+    attach_type: AttachTypeOpt = None,
 ) -> None:
     """Open a ticket and print it (or many, from records: see --from)."""
+    files = read_attachments(attach, attach_name, attach_type, body)
     if source is not None:
         _import(ctx, source, input_format)
         return
@@ -94,6 +99,7 @@ def create(
             subject=subject,
             pending_until=pending_until,
             external_id=external_id,
+            attachments=files,
         ),
         kinds.CREATED_TICKET,
     )
@@ -319,10 +325,14 @@ def note(
     body: Annotated[str, typer.Option("--body", help="Note text; - reads stdin.")],
     subject: Annotated[str | None, typer.Option("--subject", help="Subject [default: Note].")] = None,
     internal: Annotated[bool, typer.Option("--internal", help="Hide the note from the customer.")] = False,
+    attach: AttachOpt = None,
+    attach_name: AttachNameOpt = None,
+    attach_type: AttachTypeOpt = None,
 ) -> None:
-    """Add a note to tickets."""
+    """Add a note to tickets (with files: --attach)."""
+    files = read_attachments(attach, attach_name, attach_type, body)
     text = read_text(body) or ""
-    run_bulk(ctx, desk(ctx).tickets.note, selection, body=text, subject=subject, internal=internal)
+    run_bulk(ctx, desk(ctx).tickets.note, selection, body=text, subject=subject, internal=internal, attachments=files)
 
 
 @app.command("history")
@@ -344,10 +354,14 @@ def reply(
     to: Annotated[
         str | None, typer.Option("--to", help="Recipient [default: the customer's last email address].")
     ] = None,
+    attach: AttachOpt = None,
+    attach_name: AttachNameOpt = None,
+    attach_type: AttachTypeOpt = None,
 ) -> None:
-    """Answer the customer by email (queued in the outbox; `mail send` delivers it)."""
+    """Answer the customer by email (queued in the outbox; `mail send` delivers it), with files: --attach."""
+    files = read_attachments(attach, attach_name, attach_type, body)
     text = read_text(body) or ""
-    emit(ctx, desk(ctx).mail.reply(tn, body=text, subject=subject, to=to), kinds.ARTICLE)
+    emit(ctx, desk(ctx).mail.reply(tn, body=text, subject=subject, to=to, attachments=files), kinds.ARTICLE)
 
 
 @app.command("attachments")

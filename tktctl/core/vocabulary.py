@@ -108,6 +108,8 @@ def column_length(column: Any) -> int | None:
 
 
 BODY_MAX_BYTES = 1024 * 1024
+# A message's size cap (mail.limits.max_bytes): mail in, and the files attached to an article going out.
+MAIL_MAX_BYTES = 25 * 1024 * 1024
 
 
 def check_body(kind: str, value: str | None, limit: int) -> None:

@@ -329,9 +329,12 @@ def send_article(
     envelope_from: str,
     history_type: str,
     headers: dict[str, str] | None = None,
+    attachments: Sequence[Any] = (),
 ) -> int:
-    """Mail to a customer: the outbox row, the email article (its Message-ID threads replies) and history."""
+    """Mail to a customer: the outbox row, the email article (its Message-ID threads replies, its
+    ``attachments`` are the mail's too) and history."""
     from tktctl.tickets import changes
+    from tktctl.tickets.attach import store_files
 
     message_id = enqueue(
         unit,
@@ -346,6 +349,7 @@ def send_article(
         in_reply_to=in_reply_to,
         references=references,
         headers=headers,
+        attachments=[tuple(f) for f in attachments],
     )
     article_id = changes.add_article(
         unit,
@@ -359,6 +363,7 @@ def send_article(
         message_id=message_id,
         in_reply_to=in_reply_to,
     )
+    store_files(unit, [article_id], attachments)
     changes.add_history(unit, [(ticket_id, history_type, queue_id, {"to": recipient, "subject": subject})])
     return article_id
 

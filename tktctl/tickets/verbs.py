@@ -34,6 +34,7 @@ from tktctl.errors import ConflictError, PartialFailure, TktctlError, UsageError
 from tktctl.sla import deadlines
 from tktctl.text import plural
 from tktctl.tickets import changes
+from tktctl.tickets.attach import File, check_files, notes_written, store_files
 from tktctl.tickets.changes import Entry, Selected, count_of, name_of
 from tktctl.tickets.guards import assign_change, move_change, prioritize_change, require, select_visible, state_change
 from tktctl.tickets.numbering import next_numbers
@@ -116,8 +117,9 @@ class Tickets:
         from_: str | None = None,
         pending_until: str | datetime | None = None,
         external_id: str | None = None,
+        attachments: Sequence[File] = (),
     ) -> Record:
-        """Open a ticket (and its first article when there is a body); prints nothing twice.
+        """Open a ticket (and its first article when there is a body, with ``attachments``).
 
         With ``external_id``, an existing ticket with that key is returned unchanged and
         ``created_now`` is false, also when retries race each other.
@@ -132,6 +134,9 @@ class Tickets:
         choice("channel", channel, CHANNELS)
         sender = choice("sender", sender or ("agent" if channel == "internal" else "customer"), SENDERS)
         priority_id = parse_priority(priority)
+        files = check_files(self.store, attachments)
+        if files and body is None:
+            raise UsageError("attachments go on the first article: give --body too")
         with self.store.write() as unit:
             permissions.require(unit, "create", [lookup.queue(unit, queue).group_id])
             if external_id is not None:
@@ -179,6 +184,7 @@ class Tickets:
                     visible=channel != "internal",
                 )
                 entries.append((ticket_id, changes.article_history(channel, sender), target.id, {"channel": channel}))
+                store_files(unit, [article_id], files)
             changes.add_history(unit, entries)
 
             articles = {ticket_id: article_id} if article_id is not None else {}
@@ -406,19 +412,23 @@ class Tickets:
         body: str,
         subject: str | None = None,
         internal: bool = False,
+        attachments: Sequence[File] = (),
         **options: Any,
     ) -> Any:
-        """Add a note article to each ticket; ``internal`` hides it from the customer.
+        """Add a note article (with ``attachments``) to each ticket; ``internal`` hides it from the customer.
 
         Given one ticket number as a string, returns that ticket's record.
         """
         clean_text("body", body, required=True)
         check_body("body", body, self.store.max_body_bytes)
         clean_text("subject", subject)
+        files = check_files(self.store, attachments)
 
         def change(unit: Unit, sel: Selected) -> int:
             require(unit, "note", sel)
-            return changes.add_notes(unit, sel, body, subject=subject or "Note", visible=not internal)
+            changed = changes.add_notes(unit, sel, body, subject=subject or "Note", visible=not internal)
+            notes_written(unit, sel, files)
+            return changed
 
         if isinstance(selection, str):
             return next(iter(self.run([selection], change, **options)))

@@ -37,6 +37,7 @@ DEFAULT_RULES = [
     {
         "name": "follow-up",
         "events": ["ArticleCreate"],
+        "article_sender": ["customer"],
         "recipients": ["queue_subscribers"],
         "subject": "FollowUp: $title",
         "body": "FollowUp in queue $queue" + _SHOW,
