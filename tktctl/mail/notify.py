@@ -16,7 +16,7 @@ from collections.abc import Callable, Sequence
 from email.utils import formataddr
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import String, and_, cast, func, literal, or_, select, union
+from sqlalchemy import String, and_, cast, func, literal, or_, select, true, union
 
 from tktctl.access import permissions
 from tktctl.core import lookup
@@ -146,12 +146,14 @@ def _pairs(unit: Unit, rule: dict[str, Any], where: list[Any]) -> list[Any]:
         )
     if rule.get("agents"):
         named = select(Agent.id).where(Agent.login.in_(list(rule["agents"])))
-        found.append(select(Ticket.id.label("t"), Agent.id.label("a")).where(*where, Agent.id.in_(named)))
+        found.append(
+            select(Ticket.id.label("t"), Agent.id.label("a")).join(Agent, true()).where(*where, Agent.id.in_(named))
+        )
     if rule.get("groups"):
         group_ids = list(unit.session.scalars(select(Group.id).where(Group.name.in_(list(rule["groups"])))))
         if group_ids:
             members = or_(*(permissions.holders("ro", Agent.id, literal(g)) for g in group_ids))
-            found.append(select(Ticket.id.label("t"), Agent.id.label("a")).where(*where, members))
+            found.append(select(Ticket.id.label("t"), Agent.id.label("a")).join(Agent, true()).where(*where, members))
     if rule.get("roles"):
         role_ids = select(Role.id).where(Role.name.in_(list(rule["roles"])), Role.valid.is_(True))
         found.append(

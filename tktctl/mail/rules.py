@@ -194,7 +194,7 @@ class NotificationRules:
                         NotificationRule(name=rule["name"], definition=rule, created=unit.now, changed=unit.now)
                     )
                     action = "created"
-                elif row.definition != rule:
+                elif check(row.definition) != rule:
                     row.definition, row.changed = rule, unit.now
                     action = "updated"
                 else:
