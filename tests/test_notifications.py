@@ -233,7 +233,7 @@ def test_attachments_round_trip_through_smtp_and_back_in(
     raw = answer.message.as_bytes().replace(b"From: tktctl@localhost", b"From: alice@example.com", 1)
     back = desk.mail.ingest(raw)
     assert (back["action"], back["ticket"]) == ("follow_up", tn)
-    article = [a for a in desk.tickets.show(tn)["articles"] if a["id"] == back["article"]][0]
+    article = next(a for a in desk.tickets.show(tn)["articles"] if a["id"] == back["article"])
     ids = {a["filename"]: a["id"] for a in article["attachments"]}
     assert desk.mail.attachment(tn, ids["scan.pdf"])[1] == payload
     assert desk.mail.attachment(tn, ids["notes.txt"])[1] == b"line one\n"
