@@ -16,7 +16,7 @@ from collections.abc import Callable, Sequence
 from email.utils import formataddr
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import String, and_, cast, func, literal, or_, select, true, union
+from sqlalchemy import String, and_, cast, func, insert, literal, or_, select, true, union
 
 from tktctl.access import permissions
 from tktctl.core import lookup
@@ -28,6 +28,7 @@ from tktctl.db.models import (
     Attachment,
     Customer,
     Group,
+    MailOutbox,
     Queue,
     QueueSubscription,
     Role,
@@ -98,19 +99,25 @@ def notify(unit: Unit, rule: dict[str, Any], event: str, ticket_ids: Sequence[in
     unit.cache["mail_settings"] = settings
     articles = _articles(unit, rule, data, list(tickets))
     entries: list[tuple[int, str, int, dict[str, Any]]] = []
+    rows: list[dict[str, Any]] = []
     queue_ids = dict(unit.session.execute(select(Ticket.id, Ticket.queue_id).where(Ticket.id.in_(list(tickets)))).all())
     for ticket_id, login, name, email in agents:
-        _send(unit, rule, event, data, tickets[ticket_id], articles.get(ticket_id), settings, login, name, email)
+        rows.append(
+            _row(unit, rule, event, data, tickets[ticket_id], articles.get(ticket_id), settings, (login, name, email))
+        )
         entries.append(
             (ticket_id, "SendAgentNotification", queue_ids[ticket_id], {"to": login, "event": _label(event, data)})
         )
     for ticket_id, email in customers:
-        _send(unit, rule, event, data, tickets[ticket_id], articles.get(ticket_id), settings, None, None, email)
+        rows.append(
+            _row(unit, rule, event, data, tickets[ticket_id], articles.get(ticket_id), settings, (None, None, email))
+        )
         entries.append(
             (ticket_id, "SendCustomerNotification", queue_ids[ticket_id], {"to": email, "event": _label(event, data)})
         )
     from tktctl.tickets import changes
 
+    unit.session.execute(insert(MailOutbox), rows)  # one executemany, however many messages
     changes.add_history(unit, entries)
     return len(entries)
 
@@ -237,7 +244,7 @@ def render(template: str, values: dict[str, str]) -> str:
     return _TAG.sub(tag, outbound.render(template, values))
 
 
-def _send(
+def _row(
     unit: Unit,
     rule: dict[str, Any],
     event: str,
@@ -245,10 +252,10 @@ def _send(
     ticket: dict[str, Any],
     article: Any,
     settings: outbound.MailSettings,
-    login: str | None,
-    name: str | None,
-    email: str,
-) -> None:
+    to: tuple[str | None, str | None, str],
+) -> dict[str, Any]:
+    """The outbox row of one notification to ``to`` (login or None for the customer, name, address)."""
+    login, name, email = to
     values = {k: "" if v is None else str(v) for k, v in ticket.items() if not isinstance(v, (dict, list))}
     values["priority"] = values.get("priority_name", values.get("priority", ""))
     values["customer"] = values.get("customer") or "-"
@@ -259,7 +266,7 @@ def _send(
     if article is not None:
         body = f"{body.rstrip()}\n\n{article[0]}\n"
         attachments = article[1]
-    outbound.enqueue(
+    return outbound.outbox_row(
         unit,
         ticket_id=ticket["id"],
         kind="notification",
@@ -271,4 +278,4 @@ def _send(
         body=body,
         headers={"Auto-Submitted": "auto-generated", "X-Loop": settings.address},
         attachments=attachments,
-    )
+    )[0]

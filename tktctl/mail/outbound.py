@@ -7,6 +7,7 @@ notifications and answers are rows of ``mail_outbox`` committed together with th
 
 from __future__ import annotations
 
+import functools
 import os
 import string
 from collections.abc import Sequence
@@ -155,6 +156,13 @@ class MailSettings:
         return next((a for a, q in self.queues.items() if q == queue_name), self.address)
 
 
+@functools.lru_cache(maxsize=1024)
+def _header(name: str, value: str) -> Any:
+    """A header parsed as ``message[name] = value`` would (a CR/LF is still a ValueError), remembered:
+    the notifications of a bulk change repeat From, Date, Auto-Submitted and X-Loop (~0.4 ms each)."""
+    return SMTP.header_store_parse(name, value)[1]
+
+
 def compose(
     *,
     sender: str,
@@ -169,10 +177,10 @@ def compose(
 ) -> tuple[EmailMessage, str]:
     """A message and its new Message-ID; ``attachments`` are (file name, content type, content)."""
     message = EmailMessage(policy=SMTP)
-    message["From"] = sender
-    message["To"] = to
-    message["Subject"] = subject
-    message["Date"] = format_datetime(now)
+    message.set_raw("From", _header("From", sender))
+    message.set_raw("To", _header("To", to))
+    message.set_raw("Subject", _header("Subject", subject))
+    message.set_raw("Date", _header("Date", format_datetime(now)))
     domain = sender.rpartition("@")[2].strip("> ") or "localhost"
     message_id = make_msgid(domain=domain)
     message["Message-ID"] = message_id
@@ -182,7 +190,7 @@ def compose(
     if chain:
         message["References"] = " ".join(dict.fromkeys(chain))
     for name, value in (headers or {}).items():
-        message[name] = value
+        message.set_raw(name, _header(name, value))
     message.set_content(body)
     for filename, content_type, content in attachments:
         maintype, _, subtype = content_type.partition("/")
@@ -206,6 +214,17 @@ def enqueue(
     address) must not fail the change that triggered it: it is queued as ``failed`` with the
     error, for `mail outbox` to show, and None is returned.
     """
+    row, message_id = outbox_row(
+        unit, ticket_id=ticket_id, kind=kind, envelope_from=envelope_from, recipient=recipient, **fields
+    )
+    unit.session.execute(insert(MailOutbox).values(**row))
+    return message_id
+
+
+def outbox_row(
+    unit: Unit, *, ticket_id: int | None, kind: str, envelope_from: str, recipient: str, **fields: Any
+) -> tuple[dict[str, Any], str | None]:
+    """The outbox row of :func:`enqueue`, not yet written (many go in with one executemany)."""
     error = f"bad recipient address {recipient!r}" if has_control(recipient) else None
     content, message_id = b"", None
     if error is None:
@@ -214,22 +233,20 @@ def enqueue(
             content = message.as_bytes()
         except (ValueError, TypeError) as exc:  # what the email package raises for such headers
             error, message_id = f"cannot compose the message: {exc}", None
-    unit.session.execute(
-        insert(MailOutbox).values(
-            ticket_id=ticket_id,
-            kind=kind,
-            sender=envelope_from[:250],
-            recipient=recipient[:250],
-            subject=str(fields["subject"])[:10_000],
-            message=content,
-            status="pending" if error is None else "failed",
-            attempts=0,
-            next_attempt=unit.now,
-            created=unit.now,
-            last_error=error,
-        )
-    )
-    return message_id
+    row = {
+        "ticket_id": ticket_id,
+        "kind": kind,
+        "sender": envelope_from[:250],
+        "recipient": recipient[:250],
+        "subject": str(fields["subject"])[:10_000],
+        "message": content,
+        "status": "pending" if error is None else "failed",
+        "attempts": 0,
+        "next_attempt": unit.now,
+        "created": unit.now,
+        "last_error": error,
+    }
+    return row, message_id
 
 
 def with_hook(subject: str, tn: str) -> str:
