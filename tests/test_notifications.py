@@ -290,3 +290,33 @@ def test_attachments_over_the_mail_limit_are_refused(db_url: str, tmp_path: Path
     with pytest.raises(UsageError, match="give --body"):
         desk.tickets.create(title="t", attachments=[File("a.bin", "application/octet-stream", b"x")])
     desk.close()
+
+
+def test_any_rule_document_is_checked_or_refused_as_bad_input() -> None:
+    """The rule parser: whatever YAML gives it, a normalised rule or a usage error (exit 2), never a crash."""
+    from hypothesis import given, settings
+    from hypothesis import strategies as st
+
+    from tktctl.api import UsageError
+    from tktctl.mail.rules import KEYS, check
+
+    scalars = st.one_of(st.none(), st.booleans(), st.integers(), st.text(max_size=20))
+    values = st.recursive(
+        scalars,
+        lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=8), inner, max_size=3),
+        max_leaves=6,
+    )
+    keys = st.sampled_from([*KEYS, "colour"])
+    names = st.sampled_from(["TicketCreate", "Move", "owner", "watchers", "customer", "queue", "x"])
+
+    @settings(max_examples=200, deadline=None)
+    @given(st.dictionaries(keys, st.one_of(values, names, st.lists(names, max_size=3)), max_size=8))
+    def run(document: dict[str, Any]) -> None:
+        try:
+            rule = check(document)
+        except UsageError:
+            return
+        assert rule["events"] and set(rule) == set(KEYS)
+        assert check(rule) == rule  # normalised: a fixed point
+
+    run()
