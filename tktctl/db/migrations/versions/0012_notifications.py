@@ -118,6 +118,5 @@ def upgrade() -> None:
 
 def downgrade() -> None:
     op.drop_table("agent_mute")
-    op.drop_index("ix_ticket_watcher_agent_id", table_name="ticket_watcher")
     op.drop_table("ticket_watcher")
     op.drop_table("notification_rule")
