@@ -118,6 +118,8 @@ MATRIX: dict[str, Case] = {
     "export": Case(frozenset({"ro"}), lambda d, tn: tn in {t["tn"] for t in d.transfer.export_tickets()}, refused=0),
     "reply": Case(frozenset({"rw"}), lambda d, tn: d.mail.reply(tn, body="hello", to="customer@example.com")),
     "attachments": Case(frozenset({"ro"}), lambda d, tn: d.mail.attachments(tn), refused=3),
+    "watch": Case(frozenset({"ro"}), lambda d, tn: d.watchers.watch([tn])),
+    "unwatch": Case(frozenset({"ro"}), lambda d, tn: d.watchers.unwatch([tn])),
     "attachment": Case(frozenset({"ro"}), _attachment, refused=3),
     # Issue 12, part A (t12a):
     "update": Case(frozenset({"rw"}), lambda d, tn: d.edits.update([tn], title="changed", customer="acme")),

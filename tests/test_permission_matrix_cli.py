@@ -101,7 +101,7 @@ FOLLOW_UP = (
     "From: customer@example.com\nTo: desk@example.com\nSubject: Re: [Ticket#{tn}] hello\n"
     "X-OTRS-FollowUp-State: closed successful\nX-Tktctl-FollowUp-Priority: 5\n\nanswer\n"
 )
-READ = "reading queues, agents, groups, roles, customers and the like needs no permission (README)"
+READ = "reading queues, agents, groups, roles, customers, notification rules and the like needs no permission (README)"
 OWN = "an agent may read its own rights"
 TRUST = "acts on the database itself: its credentials are the trust boundary (contract §1), not --as"
 FILTERED = "other groups' tickets are silently left out; asserted absent"
@@ -207,6 +207,16 @@ RULES: dict[str, list[Rule | tuple[Rule, str]]] = {
     "ticket split": [Rule(("ticket", "split", "{tn}", "--article", "1", "--queue", "Support"))],
     "ticket reply": [Rule(("ticket", "reply", "{tn}", "--body", "x", "--to", "a@example.com"))],
     "ticket attachments": [Rule(("ticket", "attachments", "{tn}"))],
+    "ticket watch": [
+        Rule(("ticket", "watch", "{tn}")),
+        Rule(("ticket", "watch", "{support}", "--agent", "root@localhost")),  # for another agent: rw
+    ],
+    "ticket unwatch": [Rule(("ticket", "unwatch", "{tn}"))],
+    "notification list": [Rule(("notification", "list"), allow=READ)],
+    "notification dump": [Rule(("notification", "dump"), allow=READ)],
+    "notification apply": [
+        Rule(("notification", "apply", "-f", "-"), stdin="name: x\nevents: [Move]\nrecipients: [owner]\n")
+    ],
     "ticket attachment": [Rule(("ticket", "attachment", "{tn}", "{attachment}", "--to-file", "out.bin"))],
     "ticket article": [
         Rule(("ticket", "article", "{tn}", "{article}")),
@@ -224,7 +234,10 @@ RULES: dict[str, list[Rule | tuple[Rule, str]]] = {
     "agent create": [Rule(("agent", "create", "eve"))],
     "agent list": [Rule(("agent", "list"), allow=READ)],
     "agent show": [Rule(("agent", "show", "root@localhost"), allow=READ)],
-    "agent update": [Rule(("agent", "update", "root@localhost", "--email", "bob@example.com"))],
+    "agent update": [
+        Rule(("agent", "update", "root@localhost", "--email", "bob@example.com")),
+        Rule(("agent", "update", "root@localhost", "--mute", "Move")),
+    ],
     "agent disable": [Rule(("agent", "disable", "root@localhost"))],
     "agent enable": [Rule(("agent", "enable", "root@localhost"))],
     "agent passwd": [Rule(("agent", "passwd", "root@localhost", "--password-stdin"), stdin="hunter2\n")],

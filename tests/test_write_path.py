@@ -56,6 +56,8 @@ ALLOWED: dict[tuple[str, str, str], str] = {
     "would, without history; audited",
     ("mail/ingest.py", "insert", "article_attachment"): "an ingested article's attachments, right after "
     "changes.add_article in the same transaction (the article carries the history)",
+    ("tickets/attach.py", "insert", "article_attachment"): "files attached by an agent (`--attach`), right "
+    "after changes.add_article / add_notes in the same transaction (the article carries the history)",
     ("mail/ingest.py", "insert", "article_plain"): "an ingested article's raw source, as OTRS's article_plain",
     ("access/acl.py", "insert", "<dynamic>"): "grant rows: `model` is AgentGrant or RoleGrant, never a ticket table",
     ("access/acl.py", "delete", "<dynamic>"): "grant rows: `model` is AgentGrant or RoleGrant, never a ticket table",

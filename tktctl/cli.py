@@ -59,6 +59,7 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
         "Grant and revoke permissions (ro, move_into, create, note, owner, priority, rw), check and apply them.",
     ),
     "customer": ("tktctl.commands.customer", "app", "Manage customer users and check their passwords."),
+    "notification": ("tktctl.commands.notification", "app", "Notification rules: which ticket events mail whom."),
     "history": ("tktctl.commands.history", "app", "Export ticket history."),
     "audit": (
         "tktctl.commands.audit",

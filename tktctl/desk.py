@@ -14,7 +14,6 @@ first use, so a command pays only for the packages it touches.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
@@ -30,6 +29,7 @@ if TYPE_CHECKING:
     from tktctl.automation.jobs import Jobs
     from tktctl.automation.maint import Maintenance
     from tktctl.mail.autoresponses import AutoResponses
+    from tktctl.mail.rules import NotificationRules
     from tktctl.mail.service import Mail
     from tktctl.setup.deskconfig import DeskConfig
     from tktctl.setup.fields import Fields
@@ -46,6 +46,7 @@ if TYPE_CHECKING:
     from tktctl.tickets.timeacct import TimeAccounts
     from tktctl.tickets.transfer import Transfer
     from tktctl.tickets.verbs import Tickets
+    from tktctl.tickets.watch import Watchers
 
 __all__ = ["Desk", "NumberSettings"]
 
@@ -55,7 +56,11 @@ class Desk(Store):
 
     def __init__(self, url: str, **settings: Any) -> None:
         super().__init__(url, **settings)
-        self.subscribers["NewTicket"] = [_notify_new_tickets]
+        from tktctl.core.vocabulary import NOTIFY_EVENTS
+
+        notifier = _Notifier()
+        for event in NOTIFY_EVENTS:
+            self.subscribers[event] = [notifier]
 
     @cached_property
     def tickets(self) -> Tickets:
@@ -104,6 +109,13 @@ class Desk(Store):
         from tktctl.tickets.articles import Articles
 
         return Articles(self)
+
+    @cached_property
+    def watchers(self) -> Watchers:
+        """Ticket watchers: `ticket watch|unwatch`."""
+        from tktctl.tickets.watch import Watchers
+
+        return Watchers(self, self.tickets)
 
     @cached_property
     def queues(self) -> Queues:
@@ -165,6 +177,13 @@ class Desk(Store):
         from tktctl.mail.service import Mail
 
         return Mail(self, self.mail_config, self.smtp_config)
+
+    @cached_property
+    def notifications(self) -> NotificationRules:
+        """Notification rules: which events mail whom (`notification apply|dump|list`)."""
+        from tktctl.mail.rules import NotificationRules
+
+        return NotificationRules(self)
 
     @cached_property
     def autoresponses(self) -> AutoResponses:
@@ -230,8 +249,15 @@ class Desk(Store):
         rebuild_escalations(self)
 
 
-def _notify_new_tickets(unit: Unit, ticket_ids: Sequence[int]) -> None:
-    """Mail the queues' subscribers about tickets the tickets package created (email is loaded only here)."""
-    from tktctl.mail import outbound
+class _Notifier:
+    """Mail's notification rules, subscribed to every event (email is loaded only when one fires)."""
 
-    outbound.notify_agents(unit, ticket_ids, "NewTicket")
+    def wants(self, unit: Unit, event: str) -> bool:
+        from tktctl.core.lookup import notification_rules
+
+        return bool(notification_rules(unit, event))
+
+    def __call__(self, unit: Unit, event: str, ticket_ids: Any, data: dict[str, Any]) -> None:
+        from tktctl.mail import notify
+
+        notify.Notifier()(unit, event, ticket_ids, data)

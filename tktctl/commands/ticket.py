@@ -6,6 +6,8 @@ from typing import Annotated, Any
 
 import typer
 
+from tktctl.commands import ticket_watch
+from tktctl.commands._attach import AttachNameOpt, AttachOpt, AttachTypeOpt, read_attachments
 from tktctl.commands._common import (
     Chosen,
     DryRunOpt,
@@ -74,8 +76,12 @@ def create(
     set_fields: Annotated[
         list[str] | None, typer.Option("--set", help="Custom field FIELD=VALUE (repeatable; see `field list`).")
     ] = None,
+    attach: AttachOpt = None,
+    attach_name: AttachNameOpt = None,
+    attach_type: AttachTypeOpt = None,
 ) -> None:
     """Open a ticket and print it (or many, from records: see --from)."""
+    files = read_attachments(attach, attach_name, attach_type, body)
     if source is not None:
         _import(ctx, source, input_format)
         return
@@ -98,6 +104,7 @@ def create(
             pending_until=pending_until,
             external_id=external_id,
             fields=_assignments(set_fields),
+            attachments=files,
         ),
         kinds.CREATED_TICKET,
     )
@@ -332,11 +339,17 @@ def note(
     time_units: Annotated[
         str | None, typer.Option("--time-units", help="Working time to account on the note (e.g. 15; OTRS units).")
     ] = None,
+    attach: AttachOpt = None,
+    attach_name: AttachNameOpt = None,
+    attach_type: AttachTypeOpt = None,
 ) -> None:
-    """Add a note to tickets (and account working time on it)."""
+    """Add a note to tickets (with files: --attach; and account working time on it)."""
+    files = read_attachments(attach, attach_name, attach_type, body)
     text = read_text(body) or ""
     note = desk(ctx).tickets.note
-    run_bulk(ctx, note, selection, body=text, subject=subject, internal=internal, time_units=time_units)
+    run_bulk(
+        ctx, note, selection, body=text, subject=subject, internal=internal, time_units=time_units, attachments=files
+    )
 
 
 @app.command("history")
@@ -358,10 +371,14 @@ def reply(
     to: Annotated[
         str | None, typer.Option("--to", help="Recipient [default: the customer's last email address].")
     ] = None,
+    attach: AttachOpt = None,
+    attach_name: AttachNameOpt = None,
+    attach_type: AttachTypeOpt = None,
 ) -> None:
-    """Answer the customer by email (queued in the outbox; `mail send` delivers it)."""
+    """Answer the customer by email (queued in the outbox; `mail send` delivers it), with files: --attach."""
+    files = read_attachments(attach, attach_name, attach_type, body)
     text = read_text(body) or ""
-    emit(ctx, desk(ctx).mail.reply(tn, body=text, subject=subject, to=to), kinds.ARTICLE)
+    emit(ctx, desk(ctx).mail.reply(tn, body=text, subject=subject, to=to, attachments=files), kinds.ARTICLE)
 
 
 @app.command("attachments")
@@ -400,7 +417,13 @@ def attachment(
 
 
 # Verbs in modules of their own (commands/ticket.py is near the size limit), registered on this noun.
-from tktctl.commands import ticket_article, ticket_edit, ticket_fields, ticket_links, ticket_search  # noqa: E402
+from tktctl.commands import (  # noqa: E402
+    ticket_article,
+    ticket_edit,
+    ticket_fields,
+    ticket_links,
+    ticket_search,
+)
 
-for _verbs in (ticket_edit, ticket_links, ticket_search, ticket_article, ticket_fields):
+for _verbs in (ticket_edit, ticket_links, ticket_search, ticket_article, ticket_fields, ticket_watch):
     app.registered_commands += _verbs.app.registered_commands

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Any, NamedTuple, TypeVar
 
 from sqlalchemy import ColumnElement, select
 
-from tktctl.db.models import Agent, Group, Queue, State, StateType, Ticket, TicketType
+from tktctl.db.models import Agent, Group, NotificationRule, Queue, State, StateType, Ticket, TicketType
 from tktctl.errors import ConflictError, NotFoundError, UsageError
 
 if TYPE_CHECKING:
@@ -190,3 +190,12 @@ def tickets(
         shown = ", ".join(missing[:5]) + (f" and {len(missing) - 5} more" if len(missing) > 5 else "")
         raise NotFoundError(f"ticket {shown} not found", ref=missing[0])
     return [found[ref] for ref in refs]
+
+
+def notification_rules(unit: Unit, event: str) -> list[dict[str, Any]]:
+    """The valid notification rules naming ``event``, by name (all read once per transaction)."""
+    rules = unit.cache.get("notification_rules")
+    if rules is None:
+        rows = unit.session.scalars(select(NotificationRule.definition).order_by(NotificationRule.name))
+        rules = unit.cache["notification_rules"] = [r for r in rows if r.get("valid", True)]
+    return [r for r in rules if event in r.get("events", ())]

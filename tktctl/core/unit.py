@@ -38,8 +38,16 @@ from tktctl.errors import (
 _CONFLICT_MARKERS = ("deadlock", "lock wait timeout", "database is locked", "could not serialize", "lock timeout")
 
 
+def _always(unit: Unit, event: str) -> bool:
+    return True
+
+
 def utcnow() -> datetime:
     return datetime.now(timezone.utc)
+
+
+# A subscriber of Unit.publish: (unit, event, ticket ids or a function finding them, data).
+Subscriber = Callable[["Unit", str, "Sequence[int] | Callable[[], Sequence[int]]", dict[str, Any]], None]
 
 
 @dataclass(frozen=True)
@@ -60,11 +68,20 @@ class Unit:
     actor: Agent
     cache: dict[str, Any] = field(default_factory=dict)
 
-    def publish(self, event: str, ticket_ids: Sequence[int]) -> None:
-        """Tell the store's subscribers (the facade wires mail's notifications) about ``event``,
-        inside this transaction: a lower package announces, a higher one acts, no import upward."""
+    def publish(self, event: str, ticket_ids: Sequence[int] | Callable[[], Sequence[int]], **data: Any) -> None:
+        """Tell the store's subscribers (the facade wires mail's notification rules) about ``event``,
+        inside this transaction: a lower package announces, a higher one acts, no import upward.
+
+        ``ticket_ids`` may be a function that finds them (one query), called only by a subscriber
+        that has something to do for the event (a rule naming it); ``data`` goes to the subscribers.
+        """
         for subscriber in self.store.subscribers.get(event, ()):
-            subscriber(self, ticket_ids)
+            subscriber(self, event, ticket_ids, data)
+
+    def listens(self, event: str) -> bool:
+        """Whether a subscriber has something to do for ``event`` (its ``wants(unit, event)``, when it has
+        one), so that a publisher may skip finding the tickets it would tell about."""
+        return any(getattr(s, "wants", _always)(self, event) for s in self.store.subscribers.get(event, ()))
 
     def parse_time(self, value: str | datetime | None) -> datetime | None:
         if value is None or isinstance(value, datetime):
@@ -98,7 +115,7 @@ class Store:
             self.tz = local_zone(timezone_name)  # a bad name still fails here; only the local zone waits
         self.clock = clock
         self._schema_checked = False
-        self.subscribers: dict[str, list[Callable[[Unit, Sequence[int]], None]]] = {}
+        self.subscribers: dict[str, list[Subscriber]] = {}
 
     @cached_property
     def tz(self) -> tzinfo:

@@ -415,8 +415,8 @@ class JobLock(Base):
     last_run: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
 
-# Custom fields and time accounting (0010), links (0008) and mail's own tables (0011) live in sibling
+# Custom fields and time accounting (0010), links (0008) and mail's own tables (0011, 0012) live in sibling
 # modules on the same Base; imported here so that Base.metadata (migrations' check, db copy) holds them.
 from tktctl.db.models_fields import DynamicField, DynamicFieldValue, TimeAccounting  # noqa: E402, F401
 from tktctl.db.models_links import TicketLink  # noqa: E402, F401
-from tktctl.db.models_mail import PostmasterFilter  # noqa: E402, F401
+from tktctl.db.models_mail import AgentMute, NotificationRule, PostmasterFilter, TicketWatcher  # noqa: E402, F401

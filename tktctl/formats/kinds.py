@@ -62,7 +62,7 @@ SEARCH_HIT = Kind(
 )
 TICKET_DETAIL = Kind(
     "ticket",
-    keys=(*TICKET.keys, "articles", "links", "merged_into", "merged_from"),
+    keys=(*TICKET.keys, "watchers", "articles", "links", "merged_into", "merged_from"),
     id_key="tn",
     table_keys=TICKET.table_keys,
 )
@@ -134,6 +134,36 @@ AGENT = Kind(
     id_key="login",
     table_keys=("login", "name", "email", "valid"),
 )
+# `agent update`: the agent and the notification events it muted.
+AGENT_MUTES = Kind(
+    "agent",
+    keys=(*AGENT.keys, "muted"),
+    id_key="login",
+    table_keys=(*AGENT.table_keys, "muted"),
+)
+# A notification rule (`notification list`), and what `notification apply` did to each.
+NOTIFICATION_RULE = Kind(
+    "notification rule",
+    keys=(
+        "name",
+        "events",
+        "filter",
+        "recipients",
+        "agents",
+        "groups",
+        "roles",
+        "article_sender",
+        "include_article",
+        "subject",
+        "body",
+        "valid",
+        "changed",
+    ),
+    id_key="name",
+    table_keys=("name", "events", "recipients", "valid"),
+)
+NOTIFICATION_CHANGE = Kind("notification change", keys=("action", "name"), id_key="name", table_keys=("action", "name"))
+NOTIFICATION_DOCUMENT = Kind("notification rules", keys=("rules",), id_key="rules", table_keys=("rules",))
 # The outcome of one ticket in a --continue-on-error or --dry-run bulk run.
 OUTCOME = Kind(
     "outcome",

@@ -299,7 +299,7 @@ class Inbox:
         changes.add_history(unit, entries)
         custom_fields.write(unit, Selected.of([ticket_id]), custom_fields.lenient(unit, custom or {}))
         article_id = self._store(unit, ticket_id, inbound)
-        outbound.notify_agents(unit, [ticket_id], "NewTicket", self.settings)
+        unit.publish("TicketCreate", [ticket_id], articles={ticket_id: article_id}, sender="customer")
         kind = "auto-reply" if linked_to is None else "auto-reply/new-ticket"
         reason = self._respond(unit, ticket_id, queue.id, kind, inbound)
         return _result("new_ticket", inbound, ticket=tn, article=article_id, auto_response=reason)
@@ -327,7 +327,7 @@ class Inbox:
             if values:
                 permissions.require(unit, "rw", groups)  # as `ticket set`
                 custom_fields.write(unit, Selected.of([row.id]), values)
-            outbound.notify_agents(unit, [row.id], "FollowUp", self.settings)
+            unit.publish("ArticleCreate", [row.id], articles={row.id: article_id}, sender="customer")
         kind = "auto-reject" if rejected else "auto-follow-up"
         reason = self._respond(unit, row.id, row.queue_id, kind, inbound)
         action = "follow_up_rejected" if rejected else "follow_up"
@@ -350,7 +350,7 @@ class Inbox:
         changes.apply(unit, Selected.of([row.id]), {}, [])
         state_type = lookup.states(unit)[row.state_id].type
         xheaders.apply_followup(unit, row, {}, reopen=state_type in ("closed", "removed", *PENDING_TYPES))
-        outbound.notify_agents(unit, [row.id], "FollowUp", self.settings)
+        unit.publish("ArticleCreate", [row.id], articles={row.id: article_id}, sender="system")
         return _result(
             "bounce",
             inbound,

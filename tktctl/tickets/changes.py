@@ -33,7 +33,7 @@ from sqlalchemy import (
 
 from tktctl.core import lookup
 from tktctl.core.lookup import chunks
-from tktctl.core.vocabulary import PENDING_TYPES, PRIORITY_WORDS, clean_line, clean_text, column_length
+from tktctl.core.vocabulary import HISTORY_EVENTS, PENDING_TYPES, PRIORITY_WORDS, clean_line, clean_text, column_length
 from tktctl.db.models import Agent, Article, History, Queue, Ticket
 from tktctl.db.sqljson import json_object
 from tktctl.db.types import UTCDateTime
@@ -157,6 +157,7 @@ def apply(
     # SQLite writers hold the database's write lock from BEGIN IMMEDIATE: nothing can slip in.
     serialised = unit.session.get_bind().dialect.name == "sqlite"
     changed = 0
+    told: dict[str, list[int]] = {e.type: [] for e in entries if e.type in HISTORY_EVENTS and unit.listens(e.type)}
     for where in sel.parts:
         expected = None if serialised else unit.session.scalar(count_of(Ticket).where(*where, *when)) or 0
         if expected == 0:
@@ -171,6 +172,8 @@ def apply(
                 entry.data,
             ).where(*where, *when, *entry.when)
             unit.session.execute(insert(History).from_select(HISTORY_COLUMNS, columns))
+            if entry.type in told:  # the tickets this entry is about, before the UPDATE changes them
+                told[entry.type] += unit.session.scalars(select(Ticket.id).where(*where, *when, *entry.when))
         statement = (
             update(Ticket)
             .where(*where, *when)
@@ -181,6 +184,9 @@ def apply(
         if expected is not None and done != expected:
             raise ConflictError("a concurrent change to these tickets won; nothing was changed, retry")
         changed += done
+    for event, ids in told.items():
+        if ids:
+            unit.publish(event, ids)
     return changed
 
 

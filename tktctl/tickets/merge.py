@@ -231,7 +231,7 @@ class Merges:
             )
             new = lookup.tickets(unit, [tn], lock=True)[0]
             add_link(unit, "parent-child", origin, new, reason="split")
-            unit.publish("NewTicket", [ticket_id])
+            unit.publish("TicketCreate", [ticket_id], articles={ticket_id: article_id}, sender=source.sender)
             deadlines.refresh(unit, [ticket_id])
             return tickets_by_id(unit, [ticket_id])[0]
 

@@ -104,8 +104,12 @@ SORT_KEYS: dict[str, Any] = {
 }
 
 
-def filter_clauses(unit: Unit, selection: TicketFilter) -> list[ColumnElement[bool]]:
-    """The WHERE clauses of a filter; unknown names are not-found errors, bad values usage errors."""
+def filter_clauses(unit: Unit, selection: TicketFilter, *, visible: bool = True) -> list[ColumnElement[bool]]:
+    """The WHERE clauses of a filter; unknown names are not-found errors, bad values usage errors.
+
+    ``visible``: only the tickets the acting agent may see (a notification rule's filter is about
+    the tickets alone: its recipients' permissions are checked on their own).
+    """
     clauses: list[ColumnElement[bool]] = []
     if selection.queue:
         clauses.append(Ticket.queue_id.in_([lookup.queue(unit, q).id for q in selection.queue]))
@@ -143,9 +147,9 @@ def filter_clauses(unit: Unit, selection: TicketFilter) -> list[ColumnElement[bo
     if selection.linked_to:
         clauses.append(linked_to_clause(unit, selection.linked_to))
     clauses += [custom_fields.condition(unit, text) for text in selection.field]
-    visible = permissions.visible_tickets(unit)
-    if visible is not None:
-        clauses.append(visible)
+    seen = permissions.visible_tickets(unit) if visible else None
+    if seen is not None:
+        clauses.append(seen)
     return clauses
 
 

@@ -35,6 +35,7 @@ from tktctl.sla import deadlines
 from tktctl.text import plural
 from tktctl.tickets import changes, counts, links, timeacct
 from tktctl.tickets import fields as custom_fields
+from tktctl.tickets.attach import File, check_files, notes_written, store_files
 from tktctl.tickets.changes import Entry, Selected, name_of
 from tktctl.tickets.guards import (
     assign_change,
@@ -48,6 +49,7 @@ from tktctl.tickets.guards import (
 from tktctl.tickets.numbering import next_numbers
 from tktctl.tickets.records import articles, history_records, ticket_record, ticket_select, tickets_by_id
 from tktctl.tickets.selection import Selection, TicketFilter, filter_clauses, order_by_keys
+from tktctl.tickets.watch import watchers_of
 
 if TYPE_CHECKING:
     from tktctl.core.unit import Store, Unit
@@ -80,6 +82,7 @@ class Tickets:
         with self.store.read() as unit:
             row = permissions.tickets(unit, [ref], lock=False)[0]
             record = tickets_by_id(unit, [row.id])[0]
+            record["watchers"] = watchers_of(unit, row.id)
             record["articles"] = articles(unit, row.id)
             record.update(links.relations(unit, row.id, row.tn))
             return record
@@ -128,8 +131,9 @@ class Tickets:
         pending_until: str | datetime | None = None,
         external_id: str | None = None,
         fields: Mapping[str, Any] | None = None,
+        attachments: Sequence[File] = (),
     ) -> Record:
-        """Open a ticket (and its first article when there is a body); prints nothing twice.
+        """Open a ticket (and its first article when there is a body, with ``attachments``).
 
         ``fields`` sets custom fields (``{"env": "prod"}``), checked before anything is written.
 
@@ -146,6 +150,9 @@ class Tickets:
         choice("channel", channel, CHANNELS)
         sender = choice("sender", sender or ("agent" if channel == "internal" else "customer"), SENDERS)
         priority_id = parse_priority(priority)
+        files = check_files(self.store, attachments)
+        if files and body is None:
+            raise UsageError("attachments go on the first article: give --body too")
         with self.store.write() as unit:
             permissions.require(unit, "create", [lookup.queue(unit, queue).group_id])
             if external_id is not None:
@@ -182,8 +189,9 @@ class Tickets:
             )
             data = changes.new_ticket_data(tn, target.name, start.name, priority_id)
             entries: list[tuple[int, str, int, dict[str, Any]]] = [(ticket_id, "NewTicket", target.id, data)]
+            article_id = None
             if body is not None:
-                changes.add_article(
+                article_id = changes.add_article(
                     unit,
                     ticket_id,
                     channel=channel,
@@ -194,9 +202,11 @@ class Tickets:
                     visible=channel != "internal",
                 )
                 entries.append((ticket_id, changes.article_history(channel, sender), target.id, {"channel": channel}))
+                store_files(unit, [article_id], files)
             changes.add_history(unit, entries)
             custom_fields.write(unit, changes.Selected.of([ticket_id]), parsed)
-            unit.publish("NewTicket", [ticket_id])
+            articles = {ticket_id: article_id} if article_id is not None else {}
+            unit.publish("TicketCreate", [ticket_id], articles=articles, sender=sender)
             deadlines.refresh(unit, [ticket_id])
             record = tickets_by_id(unit, [ticket_id])[0]
             return {**record, "created_now": True}
@@ -414,10 +424,11 @@ class Tickets:
         subject: str | None = None,
         internal: bool = False,
         time_units: float | str | None = None,
+        attachments: Sequence[File] = (),
         **options: Any,
     ) -> Any:
-        """Add a note article to each ticket; ``internal`` hides it from the customer; ``time_units``
-        are accounted on each note (TimeAccounting).
+        """Add a note article (with ``attachments``) to each ticket; ``internal`` hides it from the
+        customer; ``time_units`` are accounted on each note (TimeAccounting).
 
         Given one ticket number as a string, returns that ticket's record.
         """
@@ -425,10 +436,12 @@ class Tickets:
         check_body("body", body, self.store.max_body_bytes)
         clean_text("subject", subject)
         units = timeacct.check_units(time_units)
+        files = check_files(self.store, attachments)
 
         def change(unit: Unit, sel: Selected) -> int:
             require(unit, "note", sel)
             done = changes.add_notes(unit, sel, body, subject=subject or "Note", visible=not internal)
+            notes_written(unit, sel, files)
             return done if units is None else max(done, timeacct.account(unit, sel, units))
 
         if isinstance(selection, str):
