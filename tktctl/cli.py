@@ -10,6 +10,7 @@ the database layer until a command runs.
 from __future__ import annotations
 
 import contextlib
+import functools
 import importlib
 import json
 import os
@@ -239,6 +240,17 @@ app = typer.Typer(
 )
 
 
+@functools.cache
+def click_app() -> Command:
+    """The root click command, built once per process and kept (its nouns built on first use, then kept).
+
+    ``tktctl batch`` runs every line through it, and a warm server every request: building the
+    tree is most of a small command's work, so it is never done twice. Calling it again returns
+    the same object.
+    """
+    return typer.main.get_command(app)
+
+
 def _version(value: bool) -> None:
     if value:
         typer.echo(f"tktctl {__version__}")
@@ -395,7 +407,7 @@ def _check_encoding(args: Sequence[str]) -> None:
 def _invoke(args: list[str], state: Invocation) -> int:
     """Run the command; release the database connections it opened (batch keeps its shared desks)."""
     try:
-        result = app(args=args, prog_name="tktctl", standalone_mode=False, obj=state)
+        result = click_app().main(args=args, prog_name="tktctl", standalone_mode=False, obj=state)
         return result if isinstance(result, int) else ExitCode.OK
     finally:
         if state.desk is not None and state.desks is None:
