@@ -15,13 +15,15 @@ from datetime import datetime, timedelta
 from email.message import EmailMessage
 from email.policy import SMTP
 from email.utils import format_datetime, formataddr, make_msgid
+from functools import cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qs, quote, unquote, urlsplit
 
-from sqlalchemy import func, insert, select
+from sqlalchemy import bindparam, func, insert, select
 
 from tktctl.access import permissions
+from tktctl.core.prepared import ids_in
 from tktctl.core.vocabulary import clean_line
 from tktctl.db.models import Agent, AutoResponse, MailOutbox, Queue, QueueAutoResponse, QueueSubscription, Ticket
 from tktctl.errors import UsageError
@@ -364,20 +366,7 @@ def notify_agents(unit: Unit, ticket_ids: Sequence[int], event: str, settings: M
 
     if not ticket_ids:
         return
-    rows = unit.session.execute(
-        select(Ticket.id, Ticket.tn, Ticket.title, Ticket.customer, Ticket.queue_id, Queue.name, Agent)
-        .join(Queue, Ticket.queue_id == Queue.id)
-        .join(QueueSubscription, QueueSubscription.queue_id == Queue.id)
-        .join(Agent, Agent.id == QueueSubscription.agent_id)
-        .where(
-            Ticket.id.in_(list(ticket_ids)),
-            Agent.valid.is_(True),
-            Agent.email.is_not(None),
-            Agent.id != unit.actor.id,
-            permissions.holders("ro", Agent.id, Queue.group_id),  # only agents who may read the ticket, now
-        )
-        .order_by(Ticket.id, Agent.login)
-    ).all()
+    rows = unit.session.execute(_subscribers(), {"ids": list(ticket_ids), "actor": unit.actor.id}).all()
     if not rows:
         return
     settings = settings or MailSettings.from_config(unit.store.mail_config)
@@ -403,6 +392,25 @@ def notify_agents(unit: Unit, ticket_ids: Sequence[int], event: str, settings: M
         )
         entries.append((row.id, "SendAgentNotification", row.queue_id, {"to": agent.login, "event": event}))
     changes.add_history(unit, entries)
+
+
+@cache
+def _subscribers() -> Any:
+    """The tickets' (``:ids``) subscribed agents but the actor (``:actor``), built once per process."""
+    return (
+        select(Ticket.id, Ticket.tn, Ticket.title, Ticket.customer, Ticket.queue_id, Queue.name, Agent)
+        .join(Queue, Ticket.queue_id == Queue.id)
+        .join(QueueSubscription, QueueSubscription.queue_id == Queue.id)
+        .join(Agent, Agent.id == QueueSubscription.agent_id)
+        .where(
+            ids_in(Ticket.id),
+            Agent.valid.is_(True),
+            Agent.email.is_not(None),
+            Agent.id != bindparam("actor"),
+            permissions.holders("ro", Agent.id, Queue.group_id),  # only agents who may read the ticket, now
+        )
+        .order_by(Ticket.id, Agent.login)
+    )
 
 
 def smtp_connect(smtp: SmtpSettings) -> smtplib.SMTP:

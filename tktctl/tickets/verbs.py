@@ -131,12 +131,13 @@ class Tickets:
         sender = choice("sender", sender or ("agent" if channel == "internal" else "customer"), SENDERS)
         priority_id = parse_priority(priority)
         with self.store.write() as unit:
-            permissions.require(unit, "create", [lookup.queue(unit, queue).group_id])
+            target = lookup.queue(unit, queue)
+            permissions.require(unit, "create", [target.group_id])
             if external_id is not None:
                 existing = self._by_external_id(unit, external_id)
                 if existing is not None:
                     return existing
-            target = lookup.queue(unit, queue, for_write=True)
+            lookup.writable(target)
             until = unit.parse_time(pending_until)
             start = changes.target_state(unit, state, until)
             owner_id = lookup.agent(unit, owner, for_write=True).id if owner else unit.actor.id
@@ -174,6 +175,7 @@ class Tickets:
                     subject=subject or title,
                     from_=from_ or customer,
                     visible=channel != "internal",
+                    refresh=False,  # done below, once
                 )
                 entries.append((ticket_id, changes.article_history(channel, sender), target.id, {"channel": channel}))
             changes.add_history(unit, entries)
