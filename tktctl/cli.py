@@ -321,8 +321,13 @@ def _fallback_style(argv: Sequence[str], output: str, debug: bool) -> tuple[bool
     return debug, output
 
 
-def _report(exc: TktctlError, output: str) -> None:
-    """One line on stderr; a message naming data (a title, a subject) shows its control characters escaped."""
+def _report(exc: TktctlError, output: str, state: Invocation | None = None) -> None:
+    """One line on stderr; a message naming data (a title, a subject) shows its control characters escaped.
+
+    The error is also kept on ``state`` (``tktctl batch`` reports it whatever the line's output format).
+    """
+    if state is not None:
+        state.error = exc.to_dict()["error"]
     if output in ("json", "jsonl", "yaml"):
         sys.stderr.write(json_printable(json.dumps(exc.to_dict(), ensure_ascii=False)) + "\n")
     else:
@@ -359,15 +364,15 @@ def run(argv: Sequence[str], state: Invocation | None = None) -> int:
             import traceback
 
             traceback.print_exc()
-        _report(exc, output)
+        _report(exc, output, state)
         code = exc.exit_code
     except ClickUsageError as exc:
         message = exc.format_message()
         where = exc.ctx.command_path if exc.ctx is not None else "tktctl"
-        _report(_usage(f"{message} (see `{where} --help`)"), _style(state, args, parsed=False)[1])
+        _report(_usage(f"{message} (see `{where} --help`)"), _style(state, args, parsed=False)[1], state)
         code = ExitCode.USAGE
     except ClickException as exc:
-        _report(_usage(exc.format_message()), _style(state, args, parsed=False)[1])
+        _report(_usage(exc.format_message()), _style(state, args, parsed=False)[1], state)
         code = ExitCode.USAGE
     except (typer.Abort, KeyboardInterrupt):
         sys.stderr.write("tktctl: aborted\n")
@@ -386,7 +391,7 @@ def run(argv: Sequence[str], state: Invocation | None = None) -> int:
         internal = TktctlError(
             f"internal error: {type(exc).__name__}: {first_line} (rerun with --debug for a traceback)"
         )
-        _report(internal, output)
+        _report(internal, output, state)
         code = ExitCode.INTERNAL
     if code not in (ExitCode.OK, ExitCode.TEMPFAIL) and state.desks is None and is_mail_ingest(args):
         # Nothing the message itself caused gets here (that is a dead letter, exit 0): a bad
