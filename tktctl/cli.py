@@ -242,12 +242,8 @@ app = typer.Typer(
 
 @functools.cache
 def click_app() -> Command:
-    """The root click command, built once per process and kept (its nouns built on first use, then kept).
-
-    ``tktctl batch`` runs every line through it, and a warm server every request: building the
-    tree is most of a small command's work, so it is never done twice. Calling it again returns
-    the same object.
-    """
+    """The root click command, built once per process (each noun on first use) and kept: `batch` lines
+    and a warm server's requests all run through it; building the tree costs more than a small command."""
     return typer.main.get_command(app)
 
 
@@ -322,10 +318,7 @@ def _fallback_style(argv: Sequence[str], output: str, debug: bool) -> tuple[bool
 
 
 def _report(exc: TktctlError, output: str, state: Invocation | None = None) -> None:
-    """One line on stderr; a message naming data (a title, a subject) shows its control characters escaped.
-
-    The error is also kept on ``state`` (``tktctl batch`` reports it whatever the line's output format).
-    """
+    """One line on stderr (control characters in quoted data escaped), and kept on ``state`` for `batch`."""
     if state is not None:
         state.error = exc.to_dict()["error"]
     if output in ("json", "jsonl", "yaml"):
@@ -369,10 +362,10 @@ def run(argv: Sequence[str], state: Invocation | None = None) -> int:
     except ClickUsageError as exc:
         message = exc.format_message()
         where = exc.ctx.command_path if exc.ctx is not None else "tktctl"
-        _report(_usage(f"{message} (see `{where} --help`)"), _style(state, args, parsed=False)[1], state)
+        _report(UsageError(f"{message} (see `{where} --help`)"), _style(state, args, parsed=False)[1], state)
         code = ExitCode.USAGE
     except ClickException as exc:
-        _report(_usage(exc.format_message()), _style(state, args, parsed=False)[1], state)
+        _report(UsageError(exc.format_message()), _style(state, args, parsed=False)[1], state)
         code = ExitCode.USAGE
     except (typer.Abort, KeyboardInterrupt):
         sys.stderr.write("tktctl: aborted\n")
@@ -428,10 +421,6 @@ def _style(state: Invocation, args: Sequence[str], *, parsed: bool = True) -> tu
         return _fallback_style(args, current.output, current.debug)
     debug = os.environ.get("TKTCTL_DEBUG", "") not in ("", "0", "false")
     return _fallback_style(args, os.environ.get("TKTCTL_OUTPUT", "table"), debug)
-
-
-def _usage(message: str) -> TktctlError:
-    return UsageError(message)
 
 
 def _silence_stdout() -> None:
