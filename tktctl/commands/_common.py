@@ -43,6 +43,8 @@ class Invocation:
     desk: Desk | None = None
     # `tktctl batch` shares desks (engines, pools) across its lines, keyed by what builds them.
     desks: dict[tuple[Any, ...], Desk] | None = None
+    # The error the run reported (``{"code": ..., "message": ...}``), whatever the output format.
+    error: dict[str, Any] | None = None
 
 
 OutputOpt = Annotated[

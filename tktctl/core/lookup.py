@@ -4,10 +4,12 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Sequence
 from datetime import datetime
+from functools import cache
 from typing import TYPE_CHECKING, Any, NamedTuple, TypeVar
 
-from sqlalchemy import ColumnElement, select
+from sqlalchemy import ColumnElement, Select, select
 
+from tktctl.core.prepared import by_name
 from tktctl.db.models import Agent, Group, NotificationRule, Queue, State, StateType, Ticket, TicketType
 from tktctl.errors import ConflictError, NotFoundError, UsageError
 
@@ -46,11 +48,18 @@ class TicketRow(NamedTuple):
 
 
 def queue(unit: Unit, name: str, *, for_write: bool = False) -> Queue:
-    found = unit.session.scalar(select(Queue).where(Queue.name == name))
+    found = unit.session.scalar(by_name(Queue, "name"), {"key": name})
     if found is None:
         raise NotFoundError(f"queue {name!r} not found", ref=name)
-    if for_write and not found.valid:
-        raise ConflictError(f"queue {name!r} is disabled", ref=name)
+    if for_write:
+        writable(found)
+    return found
+
+
+def writable(found: Queue) -> Queue:
+    """The queue, if tickets may go into it (it is enabled)."""
+    if not found.valid:
+        raise ConflictError(f"queue {found.name!r} is disabled", ref=found.name)
     return found
 
 
@@ -79,7 +88,7 @@ def group(unit: Unit, name: str) -> Group:
 
 
 def agent(unit: Unit, login: str, *, for_write: bool = False) -> Agent:
-    found = unit.session.scalar(select(Agent).where(Agent.login == login))
+    found = unit.session.scalar(by_name(Agent, "login"), {"key": login})
     if found is None:
         raise NotFoundError(f"agent {login!r} not found", ref=login)
     if for_write and not found.valid:
@@ -90,11 +99,14 @@ def agent(unit: Unit, login: str, *, for_write: bool = False) -> Agent:
 def states(unit: Unit) -> dict[int, StateInfo]:
     """All states by id, read once per transaction (a handful of rows)."""
     if "states" not in unit.cache:
-        rows = unit.session.execute(
-            select(State.id, State.name, StateType.name, State.valid).join(StateType, State.type_id == StateType.id)
-        )
+        rows = unit.session.execute(_states())
         unit.cache["states"] = {r[0]: StateInfo(*r) for r in rows}
     return unit.cache["states"]
+
+
+@cache
+def _states() -> Select[Any]:
+    return select(State.id, State.name, StateType.name, State.valid).join(StateType, State.type_id == StateType.id)
 
 
 def state(unit: Unit, name: str) -> StateInfo:

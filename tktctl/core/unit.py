@@ -16,11 +16,12 @@ from datetime import datetime, timezone, tzinfo
 from functools import cached_property
 from typing import Any
 
-from sqlalchemy import Engine, select
+from sqlalchemy import Engine
 from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
 from sqlalchemy.orm import Session
 
 from tktctl.config import ADMIN_LOGIN
+from tktctl.core.prepared import by_name
 from tktctl.core.timeparse import local_zone, parse_time
 from tktctl.core.vocabulary import BODY_MAX_BYTES
 from tktctl.db import engine as db_engine
@@ -126,6 +127,19 @@ class Store:
     def engine(self) -> Engine:
         return db_engine.make_engine(self.url)
 
+    @cached_property
+    def _engines(self) -> dict[tuple[bool, bool], Engine]:
+        """The engine with a transaction kind's options (write, bulk), each made once."""
+        return {}
+
+    def _bind(self, write: bool, bulk: bool) -> Engine:
+        if not write:
+            return self.engine
+        if (write, bulk) not in self._engines:
+            options = {db_engine.WRITE: True, db_engine.BULK: bulk}
+            self._engines[write, bulk] = self.engine.execution_options(**options)
+        return self._engines[write, bulk]
+
     @property
     def display_url(self) -> str:
         return db_engine.display_url(self.url)
@@ -135,6 +149,7 @@ class Store:
         if "engine" in self.__dict__:
             self.engine.dispose()
             del self.__dict__["engine"]
+        self.__dict__.pop("_engines", None)
 
     @contextmanager
     def write(self, *, dry_run: bool = False, bulk: bool = False, actor: str | None = None) -> Iterator[Unit]:
@@ -154,9 +169,8 @@ class Store:
 
     @contextmanager
     def _unit(self, *, write: bool, dry_run: bool, bulk: bool = False, actor: str | None = None) -> Iterator[Unit]:
-        bind = self.engine.execution_options(**{db_engine.WRITE: True, db_engine.BULK: bulk}) if write else self.engine
         try:
-            with Session(bind=bind, expire_on_commit=False, autoflush=False) as session:
+            with Session(bind=self._bind(write, bulk), expire_on_commit=False, autoflush=False) as session:
                 transaction = session.begin()
                 if not self._schema_checked:
                     migrate.check(session.connection())
@@ -179,7 +193,7 @@ class Store:
             raise translate(exc, self.display_url) from exc
 
     def _actor(self, session: Session, login: str) -> Agent:
-        agent = session.scalar(select(Agent).where(Agent.login == login))
+        agent = session.scalar(by_name(Agent, "login"), {"key": login})
         if agent is None:
             raise NotFoundError(
                 f"acting agent {login!r} not found (set --as, TKTCTL_AGENT or the profile's agent)", ref=login

@@ -13,11 +13,13 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from functools import cache
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import (
     Boolean,
     ColumnElement,
+    Insert,
     Integer,
     String,
     Text,
@@ -190,11 +192,23 @@ def apply(
     return changed
 
 
+@cache
+def _inserts() -> dict[str, Insert]:
+    """Plain (Core) INSERTs of a ticket, an article and history rows, built once per process; the
+    rows are dicts by column, given at execution (not the ORM's bulk INSERT, which prepares each
+    row through the mapper)."""
+    return {
+        "ticket": insert(Ticket.__table__),
+        "article": insert(Article.__table__),
+        "history": insert(History.__table__),
+    }
+
+
 def add_history(unit: Unit, entries: Sequence[tuple[int, str, int, dict[str, Any]]]) -> None:
     """History rows (ticket id, type, queue id, data) in one multi-row INSERT."""
     if entries:
         unit.session.execute(
-            insert(History),
+            _inserts()["history"],
             [
                 {
                     "ticket_id": t,
@@ -253,17 +267,16 @@ def set_fields(unit: Unit, sel: Selected, values: dict[str, str | None]) -> int:
 
 def insert_ticket(unit: Unit, tn: str, **values: Any) -> int:
     """One ticket row (the caller writes its history); returns its id."""
-    return unit.session.execute(
-        insert(Ticket).values(
-            tn=tn,
-            locked=False,
-            created=unit.now,
-            changed=unit.now,
-            created_by=unit.actor.id,
-            changed_by=unit.actor.id,
-            **values,
-        )
-    ).inserted_primary_key[0]
+    row = {
+        "tn": tn,
+        "locked": False,
+        "created": unit.now,
+        "changed": unit.now,
+        "created_by": unit.actor.id,
+        "changed_by": unit.actor.id,
+        **values,
+    }
+    return unit.session.execute(_inserts()["ticket"], row).inserted_primary_key[0]
 
 
 def add_article(
@@ -277,25 +290,29 @@ def add_article(
     from_: str | None = None,
     to: str | None = None,
     visible: bool = True,
+    refresh: bool = True,
     **mail: str | None,
 ) -> int:
-    """One article; ``mail`` takes the email headers ``a_cc``, ``message_id``, ``in_reply_to``, ``a_references``."""
-    article_id: int = unit.session.execute(
-        insert(Article).values(
-            ticket_id=ticket_id,
-            channel=channel,
-            sender=sender,
-            a_from=from_,
-            a_to=to,
-            subject=subject,
-            body=body,
-            visible_to_customer=visible,
-            created=unit.now,
-            created_by=unit.actor.id,
-            **mail,
-        )
-    ).inserted_primary_key[0]
-    deadlines.refresh(unit, [ticket_id])  # an answer or a customer's contact moves the deadlines
+    """One article; ``mail`` takes the email headers ``a_cc``, ``message_id``, ``in_reply_to``, ``a_references``.
+
+    ``refresh``: recompute the ticket's deadlines (False only for a caller that does it after).
+    """
+    row = {
+        "ticket_id": ticket_id,
+        "channel": channel,
+        "sender": sender,
+        "a_from": from_,
+        "a_to": to,
+        "subject": subject,
+        "body": body,
+        "visible_to_customer": visible,
+        "created": unit.now,
+        "created_by": unit.actor.id,
+        **mail,
+    }
+    article_id: int = unit.session.execute(_inserts()["article"], row).inserted_primary_key[0]
+    if refresh:
+        deadlines.refresh(unit, [ticket_id])  # an answer or a customer's contact moves the deadlines
     return article_id
 
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, fields
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
@@ -11,6 +11,7 @@ from sqlalchemy import ColumnElement, or_
 
 from tktctl.access import permissions
 from tktctl.core import lookup, textquery
+from tktctl.core.record import Record
 from tktctl.core.vocabulary import (
     choice,
     parse_priority,
@@ -23,6 +24,18 @@ from tktctl.tickets.links import linked_to_clause
 
 if TYPE_CHECKING:
     from tktctl.core.unit import Unit
+
+
+@dataclass
+class BulkResult:
+    """What a bulk change did: the records (tickets, or outcomes), how many matched and changed."""
+
+    records: Iterable[Record]
+    matched: int
+    changed: int
+
+    def __iter__(self) -> Iterator[Record]:
+        return iter(self.records)
 
 
 @dataclass(frozen=True)

@@ -7,8 +7,7 @@ transaction; with ``continue_on_error``, one transaction per ticket.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
@@ -48,25 +47,13 @@ from tktctl.tickets.guards import (
 )
 from tktctl.tickets.numbering import next_numbers
 from tktctl.tickets.records import articles, history_records, ticket_record, ticket_select, tickets_by_id
-from tktctl.tickets.selection import Selection, TicketFilter, filter_clauses, order_by_keys
+from tktctl.tickets.selection import BulkResult, Selection, TicketFilter, filter_clauses, order_by_keys
 from tktctl.tickets.watch import watchers_of
 
 if TYPE_CHECKING:
     from tktctl.core.unit import Store, Unit
 
 Change = Callable[["Unit", Selected], int]
-
-
-@dataclass
-class BulkResult:
-    """What a bulk change did: the records (tickets, or outcomes), how many matched and changed."""
-
-    records: Iterable[Record]
-    matched: int
-    changed: int
-
-    def __iter__(self) -> Iterator[Record]:
-        return iter(self.records)
 
 
 class Tickets:
@@ -154,12 +141,13 @@ class Tickets:
         if files and body is None:
             raise UsageError("attachments go on the first article: give --body too")
         with self.store.write() as unit:
-            permissions.require(unit, "create", [lookup.queue(unit, queue).group_id])
+            target = lookup.queue(unit, queue)
+            permissions.require(unit, "create", [target.group_id])
             if external_id is not None:
                 existing = self._by_external_id(unit, external_id)
                 if existing is not None:
                     return existing
-            target = lookup.queue(unit, queue, for_write=True)
+            lookup.writable(target)
             lookup.ticket_type(unit, type)
             parsed = custom_fields.parse(unit, fields or {})
             until = unit.parse_time(pending_until)
@@ -200,6 +188,7 @@ class Tickets:
                     subject=subject or title,
                     from_=from_ or customer,
                     visible=channel != "internal",
+                    refresh=False,  # done below, once
                 )
                 entries.append((ticket_id, changes.article_history(channel, sender), target.id, {"channel": channel}))
                 store_files(unit, [article_id], files)
