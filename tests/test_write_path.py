@@ -54,6 +54,13 @@ ALLOWED: dict[tuple[str, str, str], str] = {
     "set to NULL (none today; tables added later)",
     ("setup/types.py", "update", "ticket"): "a type's rename: the key (ticket.type) follows, as OTRS's type_id "
     "would, without history; audited",
+    ("tickets/merge.py", "update", "article"): "`ticket merge` moves the merged tickets' articles to the target "
+    "(one UPDATE per chunk; the Merged history rows and the note go through changes.py)",
+    ("tickets/merge.py", "insert", "ticket_history"): "`ticket merge`: the target's Merged rows, one INSERT … SELECT "
+    "(the merged tickets' own rows go through changes.apply)",
+    ("tickets/merge.py", "insert", "article"): "`ticket split` copies one article into the new ticket (its "
+    "history through changes.add_history)",
+    ("tickets/merge.py", "insert", "article_attachment"): "`ticket split` copies that article's attachments",
     ("mail/ingest.py", "insert", "article_attachment"): "an ingested article's attachments, right after "
     "changes.add_article in the same transaction (the article carries the history)",
     ("tickets/attach.py", "insert", "article_attachment"): "files attached by an agent (`--attach`), right "
