@@ -10,6 +10,7 @@ the database layer until a command runs.
 from __future__ import annotations
 
 import contextlib
+import functools
 import importlib
 import json
 import os
@@ -239,6 +240,16 @@ app = typer.Typer(
 )
 
 
+@functools.cache
+def click_app() -> Command:
+    """The root click command, built once per process and kept (each noun built on first use).
+
+    Every run in the process goes through it: `batch` lines and the warm server's requests
+    (tktctl/server) pay for the command tree once, not per command.
+    """
+    return typer.main.get_command(app)
+
+
 def _version(value: bool) -> None:
     if value:
         typer.echo(f"tktctl {__version__}")
@@ -395,7 +406,7 @@ def _check_encoding(args: Sequence[str]) -> None:
 def _invoke(args: list[str], state: Invocation) -> int:
     """Run the command; release the database connections it opened (batch keeps its shared desks)."""
     try:
-        result = app(args=args, prog_name="tktctl", standalone_mode=False, obj=state)
+        result = click_app().main(args=args, prog_name="tktctl", standalone_mode=False, obj=state)
         return result if isinstance(result, int) else ExitCode.OK
     finally:
         if state.desk is not None and state.desks is None:
@@ -429,6 +440,11 @@ def entry() -> None:
     a `mail ingest` that has already committed, and the MTA would deliver the message again.
     Ending with ``os._exit`` once the output is flushed closes that window.
     """
+    os._exit(exit_code())
+
+
+def exit_code() -> int:
+    """Run :func:`main` on ``sys.argv``, flush the output; the exit code (for ``os._exit``)."""
     Interruptible.linger_after_commit = True
     try:
         main()
@@ -438,4 +454,4 @@ def entry() -> None:
     for stream in (sys.stdout, sys.stderr):
         with contextlib.suppress(OSError, ValueError):
             stream.flush()
-    os._exit(code)
+    return code
