@@ -91,6 +91,11 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
         "stats",
         "Ticket counts grouped by queue, state, priority or owner (filters narrow the tickets counted).",
     ),
+    "server": (
+        "tktctl.commands.server",
+        "app",
+        "The warm command server (TKTCTL_SERVER=auto or `server: auto`): start, stop, status.",
+    ),
     "batch": (
         "tktctl.commands.batch",
         "batch",

@@ -301,3 +301,10 @@ JOB = Kind(
     id_key="name",
     table_keys=("name", "filter", "actions", "changed"),
 )
+# `tktctl server status|start|stop`: the warm command server (tktctl/server).
+SERVER = Kind(
+    "server",
+    keys=("pid", "uptime", "requests", "running", "version", "socket", "config", "idle_timeout"),
+    id_key="pid",
+    table_keys=("pid", "uptime", "requests", "running", "version", "socket"),
+)

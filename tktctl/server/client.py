@@ -91,11 +91,11 @@ def fingerprint() -> str:
 
 
 def _key(config: str) -> str:
-    """One server per interpreter, installation, module path and config file."""
+    """One server per environment (prefix), interpreter, installation, module path and config file."""
     import tktctl
 
     text = "\0".join(
-        (sys.executable, os.path.abspath(tktctl.__file__), os.environ.get("PYTHONPATH", ""), os.path.abspath(config))
+        (sys.prefix, os.path.realpath(sys.executable), os.path.abspath(tktctl.__file__), os.environ.get("PYTHONPATH", ""), os.path.abspath(config))
     ).encode("utf-8", "surrogateescape")
     return f"{zlib.crc32(text):08x}{zlib.adler32(text):08x}"
 
@@ -230,14 +230,17 @@ def ask(kind: bytes, config: str) -> bytes:
     return line
 
 
-def start(config: str, idle_timeout: float | None = None) -> bool:
-    """Start a server for ``config`` in the background, unless one runs or is starting; whether one was started."""
+def start(config: str, idle_timeout: float | None = None, force: bool = False) -> bool:
+    """Start a server for ``config`` in the background, unless one runs or is starting; whether one was started.
+
+    After a failed start none is tried for :data:`RETRY_AFTER_S` seconds, unless ``force``.
+    """
     import fcntl
 
     sock, lock, log = paths(config, create=True)
     failed = lock[: -len(".lock")] + ".failed"
     try:
-        if os.stat(failed).st_mtime > _now() - RETRY_AFTER_S:
+        if not force and os.stat(failed).st_mtime > _now() - RETRY_AFTER_S:
             return False
     except OSError:
         pass
@@ -295,7 +298,7 @@ def _relay(connection: object, request: bytes, config: str) -> None:
 
     def forward(number: int, _frame: object) -> None:
         if child:
-            try:
+            try:  # noqa: SIM105 (contextlib is one more import on this path)
                 os.kill(child[0], number)
             except ProcessLookupError:
                 pass
@@ -363,7 +366,7 @@ def _restore(previous: dict[int, object], pending: list[int]) -> None:
 def _die(number: int) -> None:
     """End as a process killed by signal ``number``."""
     for stream in (sys.stdout, sys.stderr):
-        try:
+        try:  # noqa: SIM105
             stream.flush()
         except (OSError, ValueError):
             pass

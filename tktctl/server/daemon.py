@@ -304,10 +304,8 @@ class Daemon:
             self.served += 1
             self.children[pid] = conn
             conn.setblocking(False)
-            try:
+            with contextlib.suppress(OSError):
                 conn.sendall(b"P%d\n" % pid)
-            except OSError:
-                pass
             self.selector.register(conn, selectors.EVENT_READ, pid)
         finally:
             signal.pthread_sigmask(signal.SIG_UNBLOCK, {*FORWARDED, signal.SIGCHLD})
@@ -323,7 +321,8 @@ class Daemon:
             conn = self.children.pop(pid, None)
             if conn is None:
                 continue
-            self.selector.unregister(conn)
+            with contextlib.suppress(KeyError, ValueError):
+                self.selector.unregister(conn)
             with contextlib.suppress(OSError):
                 conn.setblocking(True)
                 conn.settimeout(1.0)
@@ -341,7 +340,8 @@ class Daemon:
         if not data:
             with contextlib.suppress(ProcessLookupError):
                 os.kill(pid, signal.SIGKILL)
-            self.selector.unregister(conn)
+            with contextlib.suppress(KeyError, ValueError):
+                self.selector.unregister(conn)
 
     # The child --------------------------------------------------------------------------
 
@@ -402,7 +402,7 @@ def become(request: Request) -> None:
         locale.setlocale(locale.LC_CTYPE, "")
     streams = []
     for fd, (encoding, errors, line_buffering, write_through) in enumerate(request.streams):
-        raw = io.open(fd, "rb" if fd == 0 else "wb", closefd=False)  # noqa: UP020 (an fd, not a path)
+        raw = open(fd, "rb" if fd == 0 else "wb", closefd=False)  # noqa: SIM115 (sys.stdin and co. own it)
         streams.append(
             io.TextIOWrapper(
                 raw,  # type: ignore[arg-type]
