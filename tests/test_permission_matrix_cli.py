@@ -119,6 +119,7 @@ def server_started(result: Result, secret: Secret) -> None:
     assert result.exit_code == 0 and int(result.stdout.split()[-1]) > 0, result
     control.stop(control.config_path(None))
 
+
 # Command path -> its cases. `{tn}` etc. are filled from :class:`Secret`.
 RULES: dict[str, list[Rule | tuple[Rule, str]]] = {
     "init": [Rule(("init",), allow=TRUST, writes=True)],

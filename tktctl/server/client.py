@@ -94,10 +94,10 @@ def _key(config: str) -> str:
     """One server per environment (prefix), interpreter, installation, module path and config file."""
     import tktctl
 
-    text = "\0".join(
-        (sys.prefix, os.path.realpath(sys.executable), os.path.abspath(tktctl.__file__), os.environ.get("PYTHONPATH", ""), os.path.abspath(config))
-    ).encode("utf-8", "surrogateescape")
-    return f"{zlib.crc32(text):08x}{zlib.adler32(text):08x}"
+    parts = (sys.prefix, os.path.realpath(sys.executable), os.path.abspath(tktctl.__file__))
+    text = "\0".join((*parts, os.environ.get("PYTHONPATH", ""), os.path.abspath(config)))
+    data = text.encode("utf-8", "surrogateescape")
+    return f"{zlib.crc32(data):08x}{zlib.adler32(data):08x}"
 
 
 def directory(create: bool = False) -> str:
