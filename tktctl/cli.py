@@ -91,11 +91,7 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
         "stats",
         "Ticket counts grouped by queue, state, priority or owner (filters narrow the tickets counted).",
     ),
-    "server": (
-        "tktctl.commands.server",
-        "app",
-        "The warm command server (TKTCTL_SERVER=auto or `server: auto`): start, stop, status.",
-    ),
+    "server": ("tktctl.commands.server", "app", "The warm command server (TKTCTL_SERVER=auto): start, stop, status."),
     "batch": (
         "tktctl.commands.batch",
         "batch",
@@ -247,11 +243,7 @@ app = typer.Typer(
 
 @functools.cache
 def click_app() -> Command:
-    """The root click command, built once per process and kept (each noun built on first use).
-
-    Every run in the process goes through it: `batch` lines and the warm server's requests
-    (tktctl/server) pay for the command tree once, not per command.
-    """
+    """The root click command, built once per process (nouns on first use): batch lines and server requests share it."""
     return typer.main.get_command(app)
 
 
@@ -439,17 +431,13 @@ def _silence_stdout() -> None:
 
 
 def entry() -> None:
-    """The installed ``tktctl`` command: :func:`main`, then exit without interpreter teardown.
-
-    Teardown resets signal handlers to their defaults, so a SIGTERM in that instant would kill
-    a `mail ingest` that has already committed, and the MTA would deliver the message again.
-    Ending with ``os._exit`` once the output is flushed closes that window.
-    """
+    """The installed ``tktctl`` command: :func:`main`, then exit without interpreter teardown."""
     os._exit(exit_code())
 
 
 def exit_code() -> int:
-    """Run :func:`main` on ``sys.argv``, flush the output; the exit code (for ``os._exit``)."""
+    """:func:`main` on ``sys.argv``, output flushed: the code to ``os._exit`` with (teardown would reset the
+    signal handlers: a SIGTERM then would kill a `mail ingest` that committed, and the MTA would resend)."""
     Interruptible.linger_after_commit = True
     try:
         main()

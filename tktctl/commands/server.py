@@ -9,10 +9,7 @@ import typer
 from tktctl.commands._common import emit, with_output
 from tktctl.formats import kinds
 
-app = typer.Typer(
-    help="The warm command server (TKTCTL_SERVER=auto or `server: auto`): start, stop, status.",
-    no_args_is_help=True,
-)
+app = typer.Typer(help="The warm command server (TKTCTL_SERVER=auto): start, stop, status.", no_args_is_help=True)
 
 
 def _config(ctx: typer.Context) -> str:
