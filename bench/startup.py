@@ -273,7 +273,16 @@ def render(
                 cells + f"| `{floor.label}` | {ratio:.2f}x | {probe.best / floor.best:.2f}x "
                 f"| {probe.cpu_median / floor.cpu_median:.2f}x | ≤ {target.limit:g}x | {verdict} |"
             )
-    lines += ["", "Import time (`python -X importtime`; its own overhead inflates the figures):", "", *imports, ""]
+    lines += [
+        "",
+        "A `(warm server)` row's CPU time is the client's alone: the child that runs the command is the "
+        "server's, not the caller's, and is not counted; compare its wall times.",
+        "",
+        "Import time (`python -X importtime`; its own overhead inflates the figures):",
+        "",
+        *imports,
+        "",
+    ]
     return "\n".join(lines)
 
 
