@@ -327,3 +327,17 @@ def test_request_parsing_round_trips() -> None:
     assert len(request.streams) == 3
     with pytest.raises(ValueError, match="protocol"):
         daemon.parse(b"other\0run")
+
+
+def test_the_fingerprint_sees_a_change_to_any_module_not_only_the_newest() -> None:
+    """Regression: it once kept the newest time only, so an older module edited to a time still
+    older than the newest went unseen and a stale server kept serving the old code."""
+    module = Path(tktctl.__file__).parent / "server" / "__init__.py"
+    times = os.stat(module)
+    before = client.fingerprint()
+    try:
+        os.utime(module, ns=(times.st_atime_ns, times.st_mtime_ns - 10**9))  # older, never the newest
+        assert client.fingerprint() != before
+    finally:
+        os.utime(module, ns=(times.st_atime_ns, times.st_mtime_ns))
+    assert client.fingerprint() == before

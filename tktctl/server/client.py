@@ -78,16 +78,16 @@ def fingerprint() -> str:
     import tktctl
 
     root = os.path.dirname(os.path.abspath(tktctl.__file__))
-    newest = total = count = 0
+    stamp = total = count = 0  # the sum of the times: any module's change shows, not only the newest's
     for directory, subdirectories, files in os.walk(root):
         subdirectories[:] = [d for d in subdirectories if d != "__pycache__"]
         for name in files:
             if name.endswith(".py"):
                 status = os.stat(os.path.join(directory, name))
-                newest = max(newest, status.st_mtime_ns)
+                stamp += status.st_mtime_ns
                 total += status.st_size
                 count += 1
-    return f"{tktctl.__version__}:{count}:{total}:{newest}"
+    return f"{tktctl.__version__}:{count}:{total}:{stamp}"
 
 
 def _key(config: str) -> str:
