@@ -33,7 +33,7 @@ class Served:
     """A desk and a running server for it, with helpers to call tktctl through it."""
 
     def __init__(self, db_url: str) -> None:
-        self.env = {**os.environ, "TKTCTL_DB": db_url, "TKTCTL_SERVER": "auto"}
+        self.env = {**os.environ, "TKTCTL_DB": db_url, "TKTCTL_SERVER": "auto", "TKTCTL_SERVER_IDLE": "60"}
         self.config = control.config_path(None)
 
     def __call__(
