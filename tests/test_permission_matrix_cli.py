@@ -107,6 +107,19 @@ TRUST = "acts on the database itself: its credentials are the trust boundary (co
 FILTERED = "other groups' tickets are silently left out; asserted absent"
 JOB = FILTERED + " (a run records itself in job_lock, so only the Secret tickets are compared)"
 NOT_SECRET = "touches no ticket data"
+SERVER = "the warm command server is a process of the user, not of the desk: no database, no ticket data"
+
+
+def no_server(result: Result, secret: Secret) -> None:
+    assert result.exit_code == 3 and "no server is running" in result.stderr, result
+
+
+def server_started(result: Result, secret: Secret) -> None:
+    from tktctl.server import control
+
+    assert result.exit_code == 0 and int(result.stdout.split()[-1]) > 0, result
+    control.stop(control.config_path(None))
+
 
 # Command path -> its cases. `{tn}` etc. are filled from :class:`Secret`.
 RULES: dict[str, list[Rule | tuple[Rule, str]]] = {
@@ -395,6 +408,9 @@ RULES: dict[str, list[Rule | tuple[Rule, str]]] = {
     ],
     "escalate": [Rule(("escalate", "--queue", "Secret")), Rule(("escalate",))],
     "stats": [Rule(("stats", "--by", "queue", "-o", "json"), allow=FILTERED, check=no_secret_queue)],
+    "server start": [Rule(("server", "start", "--idle-timeout", "30", "-q"), allow=SERVER, check=server_started)],
+    "server status": [Rule(("server", "status"), allow=SERVER, check=no_server)],
+    "server stop": [Rule(("server", "stop"), allow=SERVER, check=no_server)],
     "batch": [
         Rule(
             ("batch",),

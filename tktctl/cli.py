@@ -369,12 +369,13 @@ def _silence_stdout() -> None:
 
 
 def entry() -> None:
-    """The installed ``tktctl`` command: :func:`main`, then exit without interpreter teardown.
+    """The installed ``tktctl`` command: :func:`main`, then exit without interpreter teardown."""
+    os._exit(exit_code())
 
-    Teardown resets signal handlers to their defaults, so a SIGTERM in that instant would kill
-    a `mail ingest` that has already committed, and the MTA would deliver the message again.
-    Ending with ``os._exit`` once the output is flushed closes that window.
-    """
+
+def exit_code() -> int:
+    """:func:`main` on ``sys.argv``, output flushed: the code to ``os._exit`` with (teardown would reset the
+    signal handlers: a SIGTERM then would kill a `mail ingest` that committed, and the MTA would resend)."""
     Interruptible.linger_after_commit = True
     try:
         main()
@@ -384,4 +385,4 @@ def entry() -> None:
     for stream in (sys.stdout, sys.stderr):
         with contextlib.suppress(OSError, ValueError):
             stream.flush()
-    os._exit(code)
+    return code

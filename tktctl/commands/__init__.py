@@ -63,6 +63,7 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
         "stats",
         "Ticket counts grouped by queue, state, priority or owner (filters narrow the tickets counted).",
     ),
+    "server": ("tktctl.commands.server", "app", "The warm command server (TKTCTL_SERVER=auto): start, stop, status."),
     "batch": (
         "tktctl.commands.batch",
         "batch",

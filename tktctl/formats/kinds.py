@@ -400,3 +400,10 @@ TICKET_TIME = Kind(
     id_key="tn",
     table_keys=("tn", "time_units", "articles"),
 )
+# `tktctl server status|start|stop`: the warm command server (tktctl/server).
+SERVER = Kind(
+    "server",
+    keys=("pid", "uptime", "requests", "running", "version", "socket", "config", "idle_timeout"),
+    id_key="pid",
+    table_keys=("pid", "uptime", "requests", "running", "version", "socket"),
+)
