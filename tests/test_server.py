@@ -98,6 +98,17 @@ def test_commands_go_through_the_server_and_status_counts_them(served: Served) -
     assert float(str(status["uptime"])) > 0
 
 
+def test_stop_gives_the_socket_up_at_once(served: Served) -> None:
+    """Regression: the server compared the socket file's inode with fstat of the socket (sockfs's inode),
+    never equal, so it left its socket behind and `server stop` waited its whole 30 s for it to go."""
+    socket_path = Path(str(served.start()["socket"]))
+    assert socket_path.exists()
+    began = time.monotonic()
+    assert served("server", "stop", "-q").returncode == 0
+    assert time.monotonic() - began < 10 and not socket_path.exists()
+    assert served.status() is None
+
+
 @pytest.mark.backends("sqlite")
 def test_a_child_killed_mid_command_ends_the_client_as_killed_and_writes_nothing(served: Served) -> None:
     server = served.start()

@@ -100,6 +100,7 @@ class Daemon:
         self.stopping = False
         self.lock_fd = -1
         self.listener: socket.socket | None = None
+        self.sock_inode = -1  # the socket file's inode (fstat of the socket gives sockfs's, never the file's)
         self.selector = selectors.DefaultSelector()
         self.wakeup_r, self.wakeup_w = -1, -1
 
@@ -125,6 +126,7 @@ class Daemon:
         listener.bind(temporary)
         os.chmod(temporary, 0o600)
         listener.listen(128)
+        self.sock_inode = os.stat(temporary).st_ino
         os.rename(temporary, self.sock_path)
         listener.setblocking(False)
         self.listener = listener
@@ -177,7 +179,7 @@ class Daemon:
         """Unlink our socket (not a successor's) and drop the lock; children run on."""
         if self.listener is not None:
             with contextlib.suppress(OSError):
-                if os.stat(self.sock_path).st_ino == os.fstat(self.listener.fileno()).st_ino:
+                if os.stat(self.sock_path).st_ino == self.sock_inode:
                     os.unlink(self.sock_path)
             self.listener.close()
             self.listener = None
