@@ -229,6 +229,23 @@ def test_the_index_follows_every_article_write(desk: Desk) -> None:
             conn.execute(text("INSERT INTO ticket_fts(ticket_fts) VALUES ('integrity-check')"))
 
 
+def test_ticket_delete_and_merge_leave_the_index_true(desk: Desk) -> None:
+    """Through the verbs themselves: a deleted ticket is found no more (its title nor its articles), a
+    merged ticket's articles are found on the target, and SQLite's index agrees with its tables."""
+    gone = desk.tickets.create(title="narwhal report", body="a narwhal in the harbour")["tn"]
+    kept = desk.tickets.create(title="harbour log", body="harbour seals")["tn"]
+    merged = desk.tickets.create(title="second sighting", body="a manatee near the pier")["tn"]
+    assert _found(desk, "narwhal") == {gone} and _found(desk, "manatee") == {merged}
+    desk.purge.delete([gone])
+    assert _found(desk, "narwhal") == set() and _found(desk, "harbour") == {kept}
+    desk.merges.merge([merged], into=kept)
+    assert kept in _found(desk, "manatee")
+    if desk.engine.dialect.name == "sqlite":
+        with desk.engine.begin() as conn:
+            conn.execute(text("INSERT INTO article_fts(article_fts) VALUES ('integrity-check')"))
+            conn.execute(text("INSERT INTO ticket_fts(ticket_fts) VALUES ('integrity-check')"))
+
+
 def test_a_failed_write_leaves_the_index_as_it_was(desk: Desk) -> None:
     tn = desk.tickets.create(title="t", body="first")["tn"]
     with pytest.raises(TktctlError):
