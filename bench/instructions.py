@@ -4,7 +4,8 @@ Wall times on a shared machine move with its load; counted instructions do not (
 count waits for the disk). Each figure is the difference between a run over SMALL and a run
 over LARGE items, divided by LARGE - SMALL, so that start-up and set-up cancel out. The import
 floor (``bench_import.floor_sqlite``) builds its parameter rows in the run, so they are counted
-with it. Needs valgrind. Usage: ``python -m bench.instructions``.
+with it. Needs valgrind. Usage: ``python -m bench.instructions``; ``python -m bench.instructions creates``
+counts a `ticket create` (a batch line and the API).
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ import tempfile
 from pathlib import Path
 
 SMALL, LARGE = 1_000, 6_000
+CREATES_SMALL, CREATES_LARGE = 50, 250
 
 
 def child(work: str, path: str, arg: str) -> None:
@@ -46,6 +48,20 @@ def child(work: str, path: str, arg: str) -> None:
         from bench.bench_history_export import floor
 
         floor(path)
+    elif work == "create-api":
+        desk = Desk(f"sqlite:///{path}")
+        for i in range(int(arg)):
+            desk.tickets.create(title=f"ticket {i}", body=f"text {i}")
+    elif work == "create-batch":
+        import io
+
+        from tktctl.cli import run
+
+        sys.stdin = io.StringIO(
+            "".join(f'ticket create --title "ticket {i}" --body "text {i}"\n' for i in range(int(arg)))
+        )
+        sys.stdout = io.StringIO()
+        assert run(["--db", f"sqlite:///{path}", "batch"]) == 0
 
 
 def counted(work: str, path: Path, arg: str) -> int:
@@ -55,6 +71,33 @@ def counted(work: str, path: Path, arg: str) -> int:
     found = re.search(r"Collected : (\d+)", report)
     assert found, report
     return int(found.group(1))
+
+
+def creates() -> None:
+    """Instructions per `ticket create`: a `tktctl batch` line against the `Desk` API (section
+    instructions-batch). Each count is a run over CREATES_LARGE tickets minus one over CREATES_SMALL."""
+    from bench._common import write_section
+    from tktctl.api import Desk
+
+    per_item: dict[str, float] = {}
+    with tempfile.TemporaryDirectory() as tmp:
+        for work in ("create-api", "create-batch"):
+            counts = []
+            for n in (CREATES_SMALL, CREATES_LARGE):
+                path = Path(tmp) / f"{work}-{n}.db"
+                Desk(f"sqlite:///{path}").init()
+                counts.append(counted(work, path, str(n)))
+            per_item[work] = (counts[1] - counts[0]) / (CREATES_LARGE - CREATES_SMALL)
+    api, batch = per_item["create-api"], per_item["create-batch"]
+    body = (
+        "## Instructions per `ticket create` (callgrind): a `tktctl batch` line against the `Desk` API\n\n"
+        f"Runs over {CREATES_LARGE:,} creates minus runs over {CREATES_SMALL:,}, SQLite, one transaction each"
+        " (title and body: the ticket, its article, two history rows).\n\n"
+        "| work | instructions per ticket | ratio to the API |\n|---|---|---|\n"
+        f"| `Desk.tickets.create` | {api:,.0f} | 1.00x |\n"
+        f"| `tktctl batch` line `ticket create --title T --body B` (JSON result) | {batch:,.0f} | {batch / api:.2f}x |"
+    )
+    write_section("instructions-batch", body)
 
 
 def history_desk(path: Path, rows: int) -> None:
@@ -110,5 +153,7 @@ def main() -> None:
 if __name__ == "__main__":
     if len(sys.argv) == 4:
         child(*sys.argv[1:])
+    elif sys.argv[1:] == ["creates"]:
+        creates()
     else:
         main()

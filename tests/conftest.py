@@ -48,6 +48,9 @@ def _isolated_environment(tmp_path_factory: pytest.TempPathFactory, monkeypatch:
             monkeypatch.delenv(name)
     monkeypatch.setenv("XDG_DATA_HOME", str(home / "data"))
     monkeypatch.setenv("XDG_CONFIG_HOME", str(home / "config"))
+    # The warm command server's socket directory (tktctl/server): private to each test.
+    (home / "run").mkdir(mode=0o700)
+    monkeypatch.setenv("XDG_RUNTIME_DIR", str(home / "run"))
     monkeypatch.setenv("TZ", "UTC")
 
 
@@ -183,6 +186,62 @@ def desk(db_url: str) -> Iterator[Desk]:
     instance = Desk(db_url)
     yield instance
     instance.close()
+
+
+# The installed executable, with and without the warm command server -------------------
+
+TKTCTL_EXE = str(Path(sys.executable).with_name("tktctl"))
+
+
+@dataclass
+class Launch:
+    """How the installed ``tktctl`` runs: ``direct`` (a fresh process each time) or through a warm ``server``."""
+
+    mode: str
+    env: dict[str, str]
+
+    def served(self) -> int:
+        """Requests the server has served so far (0 without one)."""
+        if self.mode != "server":
+            return 0
+        import subprocess
+
+        status = subprocess.run(
+            [TKTCTL_EXE, "server", "status", "-o", "json"],
+            env={**os.environ, **self.env},
+            capture_output=True,
+            text=True,
+            check=True,
+        )
+        return int(json.loads(status.stdout)["requests"])
+
+
+@pytest.fixture(params=["direct", "server"])
+def launch(request: pytest.FixtureRequest) -> Iterator[Launch]:
+    """Run the e2e suite both ways (issue 14 §2): whatever holds for a fresh process holds through the server.
+
+    With ``server``, a server is started first (so that no call falls back to running in-process)
+    and the test's calls must have been served by it: the teardown checks the count.
+    """
+    import subprocess
+
+    if request.param == "direct":
+        yield Launch("direct", {"TKTCTL_SERVER": "off"})
+        return
+    env = {"TKTCTL_SERVER": "auto"}
+    started = subprocess.run(
+        [TKTCTL_EXE, "server", "start", "--idle-timeout", "120", "-o", "json"],
+        env={**os.environ, **env},
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert started.returncode == 0, started.stderr
+    launched = Launch("server", env)
+    yield launched
+    served = launched.served()
+    subprocess.run([TKTCTL_EXE, "server", "stop", "-q"], env={**os.environ, **env}, capture_output=True, check=False)
+    assert served > 0, "no command went through the server"
 
 
 # Running the command line in-process ---------------------------------------------------

@@ -72,3 +72,11 @@ def test_a_nul_in_a_database_url_is_a_usage_error(cli: Cli, db_url: str, tmp_pat
         assert result.stderr.splitlines() == ["tktctl: error: invalid database URL: it contains a NUL character"]
     assert dump(db_url) == before
     assert not (tmp_path / "new").exists() and not (tmp_path / "copy").exists()
+
+
+def test_a_driver_option_the_driver_cannot_read_is_a_usage_error(cli: Cli, tmp_path: Path) -> None:
+    """Regression (found by the CLI fuzz): SQLite's ``?timeout=abc`` was a ValueError, exit 1 (internal)."""
+    result = cli("--db", f"sqlite:///{tmp_path / 'x.db'}?timeout=abc", "ticket", "count", expect=2)
+    assert result.stderr.splitlines() == [
+        "tktctl: error: invalid database URL: could not convert string to float: 'abc'"
+    ]

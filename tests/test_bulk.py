@@ -133,8 +133,8 @@ def test_count_and_stats(cli: Cli) -> None:
     assert cli("ticket", "count", "--priority", "5", "-q").stdout == "2\n"
     stats = cli("stats", "--by", "queue,priority", "-o", "json").json
     assert stats == [
-        {"queue": "Misc", "priority": 3, "count": 1},
-        {"queue": "Raw", "priority": 5, "count": 2},
+        {"queue": "Misc", "priority": 3, "count": 1, "time_units": 0},
+        {"queue": "Raw", "priority": 5, "count": 2, "time_units": 0},
     ]
     assert "choose from queue" in cli("stats", "--by", "colour", expect=2).stderr
     assert "valid fields" in cli("stats", "--fields", "nope", expect=2).stderr

@@ -35,6 +35,7 @@ def populate(cli: Cli) -> None:
     cli("autoresponse", "create", "hello", "--type", "auto-reply", "--subject", "Re: $subject", "--body", "Thanks")
     cli("queue", "update", "Tier 1", "--auto-response", "hello")
     cli("job", "apply", "-f", "-", input=JOB)
+    cli("mail", "filter", "create", "spam", "--match", "X-Spam-Flag=yes", "--set", "X-OTRS-Queue=Tier 2", "--stop")
 
 
 @pytest.fixture
@@ -62,9 +63,12 @@ def test_dump_of_a_fresh_desk_applies_back_with_no_change(cli: Cli) -> None:
         "roles",
         "calendars",
         "queues",
+        "types",
         "autoresponses",
         "grants",
+        "fields",
         "jobs",
+        "mail_filters",
     }
     before = dump(cli.db_url)
     applied = cli("desk", "apply", "-f", "-", "-o", "json", input=dumped)

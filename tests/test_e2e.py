@@ -9,12 +9,14 @@ import json
 import os
 import subprocess
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 import yaml
 
+from tests.conftest import Launch
 from tktctl.db import SCHEMA_HEAD
 
 pytestmark = pytest.mark.e2e
@@ -22,12 +24,15 @@ EXE = str(Path(sys.executable).with_name("tktctl"))
 
 
 class Run:
-    def __init__(self, db_url: str) -> None:
-        self.env = {**os.environ, "TKTCTL_DB": db_url}
+    def __init__(self, db_url: str, launch: Launch) -> None:
+        self.env = {**os.environ, **launch.env, "TKTCTL_DB": db_url}
+        self.launch = launch
+        self.calls = 0
 
     def __call__(
         self, *args: str, input: str | None = None, expect: int = 0, env: dict[str, str] | None = None
     ) -> subprocess.CompletedProcess[str]:
+        self.calls += 1
         done = subprocess.run(
             [EXE, *args], input=input, capture_output=True, text=True, env={**self.env, **(env or {})}, timeout=60
         )
@@ -39,8 +44,12 @@ class Run:
 
 
 @pytest.fixture
-def run(empty_db_url: str) -> Run:
-    return Run(empty_db_url)
+def run(empty_db_url: str, launch: Launch) -> Iterator[Run]:
+    """The executable, run directly and through the warm server (conftest's ``launch``)."""
+    runner = Run(empty_db_url, launch)
+    yield runner
+    if launch.mode == "server":
+        assert launch.served() >= runner.calls, "some calls ran in-process instead of through the server"
 
 
 def test_the_foundation_user_stories(run: Run, tmp_path: Path) -> None:

@@ -142,7 +142,7 @@ def test_kinds_are_consistent(kind: Kind) -> None:
 
 def test_derived_kinds_extend_their_base() -> None:
     assert CREATED_TICKET.keys == (*TICKET.keys, "created_now")
-    assert TICKET_DETAIL.keys == (*TICKET.keys, "articles")
+    assert TICKET_DETAIL.keys == (*TICKET.keys, "watchers", "articles", "links", "merged_into", "merged_from")
     assert INIT.keys == (*DB_STATUS.keys, "created")
     assert TICKET.id_key == "tn"
     assert QUEUE.id_key == "name"

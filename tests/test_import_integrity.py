@@ -95,6 +95,7 @@ def test_update_respects_the_lock_of_another_agent(bob: Cli, desk: Desk) -> None
 
 def test_update_writes_otrs_history_for_every_change_and_refreshes_deadlines(bob: Cli, desk: Desk) -> None:
     desk.queues.create("Timed", first_response_time=60)
+    desk.types.create("Incident")  # a record's type must be a managed one (issue 12)
     tn = desk.tickets.create(title="old", queue="Support", external_id="k1", customer="a@example.com")["tn"]
     record = {
         "external_id": "k1",

@@ -61,9 +61,40 @@ def _attachment(desk: Desk, tn: str) -> None:
             raise
 
 
+# A second ticket (and an article) per case, made by root before the case runs: link, merge, split.
+OTHERS: dict[str, str] = {}
+ARTICLES: dict[str, int] = {}
+
+
+def _other(root: Desk, tn: str, login: str) -> None:
+    OTHERS[tn] = root.tickets.create(queue="Support", title=f"other of {tn}")["tn"]
+
+
+def _linked(root: Desk, tn: str, login: str) -> None:
+    _other(root, tn, login)
+    root.links.link(tn, OTHERS[tn])
+
+
+def _article(root: Desk, tn: str, login: str) -> None:
+    root.tickets.note(tn, body="split me")
+    ARTICLES[tn] = root.tickets.show(tn)["articles"][0]["id"]
+
+
+def _one_article(desk: Desk, tn: str) -> None:
+    """Allowed, only the article is missing; refused, the ticket itself is not found."""
+    try:
+        desk.articles.show(tn, 0)
+    except NotFoundError as missing:
+        if "has no article" not in missing.message:
+            raise
+
+
 MATRIX: dict[str, Case] = {
     "list": Case(frozenset({"ro"}), lambda d, tn: tn in [t["tn"] for t in d.tickets.list()], refused=0),
     "show": Case(frozenset({"ro"}), lambda d, tn: d.tickets.show(tn), refused=3),
+    "search": Case(
+        frozenset({"ro"}), lambda d, tn: tn in [t["tn"] for t in d.search.tickets("search", limit=1000)], refused=0
+    ),
     "history": Case(frozenset({"ro"}), lambda d, tn: d.tickets.history(tn), refused=3),
     "history-export": Case(frozenset({"ro"}), lambda d, tn: tn in {h["ticket"] for h in d.history.export()}, refused=0),
     "create": Case(
@@ -87,12 +118,27 @@ MATRIX: dict[str, Case] = {
     "export": Case(frozenset({"ro"}), lambda d, tn: tn in {t["tn"] for t in d.transfer.export_tickets()}, refused=0),
     "reply": Case(frozenset({"rw"}), lambda d, tn: d.mail.reply(tn, body="hello", to="customer@example.com")),
     "attachments": Case(frozenset({"ro"}), lambda d, tn: d.mail.attachments(tn), refused=3),
+    "watch": Case(frozenset({"ro"}), lambda d, tn: d.watchers.watch([tn])),
+    "unwatch": Case(frozenset({"ro"}), lambda d, tn: d.watchers.unwatch([tn])),
     "attachment": Case(frozenset({"ro"}), _attachment, refused=3),
+    # Issue 12, part A (t12a):
+    "update": Case(frozenset({"rw"}), lambda d, tn: d.edits.update([tn], title="changed", customer="acme")),
+    "update-responsible": Case(frozenset({"owner"}), lambda d, tn: d.edits.update([tn], responsible="root@localhost")),
+    "delete": Case(frozenset({"rw"}), lambda d, tn: d.purge.delete([tn])),
+    "article": Case(frozenset({"ro"}), _one_article, refused=3),
     "import": Case(
         frozenset({"create"}),
         lambda d, tn: d.transfer.import_tickets([(1, {"title": "imported", "queue": "Support"})]),
         names_ticket=False,
     ),
+    # Links (issue 12): rw on the first ticket, ro on the other; merge rw on both; split ro and create.
+    "link": Case(frozenset({"rw"}), lambda d, tn: d.links.link(tn, OTHERS[tn]), _other),
+    "unlink": Case(frozenset({"rw"}), lambda d, tn: d.links.unlink(tn, OTHERS[tn]), _linked),
+    "links": Case(frozenset({"ro"}), lambda d, tn: d.links.list(tn), refused=3),
+    "merge": Case(frozenset({"rw"}), lambda d, tn: d.merges.merge([tn], into=OTHERS[tn]), _other),
+    "split": Case(frozenset({"ro", "create"}), lambda d, tn: d.merges.split(tn, article=ARTICLES[tn]), _article),
+    "set": Case(frozenset({"rw"}), lambda d, tn: d.tickets.set_fields([tn], {"env": "prod"})),
+    "time": Case(frozenset({"ro"}), lambda d, tn: d.time_accounting.of(tn), refused=3),
 }
 
 
@@ -119,6 +165,7 @@ def _provision(url: str) -> None:
     """Groups support (queue Support) and target (queue Target); per permission one agent holding it
     directly and one holding it only through a role, on both groups."""
     root = Desk(url)
+    root.fields.create("env", type="text")
     for group, queue in (("support", "Support"), ("target", "Target")):
         root.groups.create(group)
         root.queues.create(queue, group=group)

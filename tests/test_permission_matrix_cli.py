@@ -39,6 +39,7 @@ class Secret:
     closed: str
     pending: str
     attachment: int
+    article: int
     failed: int
     outbox: int
     support: str  # a Support ticket bob may work on
@@ -100,12 +101,25 @@ FOLLOW_UP = (
     "From: customer@example.com\nTo: desk@example.com\nSubject: Re: [Ticket#{tn}] hello\n"
     "X-OTRS-FollowUp-State: closed successful\nX-Tktctl-FollowUp-Priority: 5\n\nanswer\n"
 )
-READ = "reading queues, agents, groups, roles, customers and the like needs no permission (README)"
+READ = "reading queues, agents, groups, roles, customers, notification rules and the like needs no permission (README)"
 OWN = "an agent may read its own rights"
 TRUST = "acts on the database itself: its credentials are the trust boundary (contract §1), not --as"
 FILTERED = "other groups' tickets are silently left out; asserted absent"
 JOB = FILTERED + " (a run records itself in job_lock, so only the Secret tickets are compared)"
 NOT_SECRET = "touches no ticket data"
+SERVER = "the warm command server is a process of the user, not of the desk: no database, no ticket data"
+
+
+def no_server(result: Result, secret: Secret) -> None:
+    assert result.exit_code == 3 and "no server is running" in result.stderr, result
+
+
+def server_started(result: Result, secret: Secret) -> None:
+    from tktctl.server import control
+
+    assert result.exit_code == 0 and int(result.stdout.split()[-1]) > 0, result
+    control.stop(control.config_path(None))
+
 
 # Command path -> its cases. `{tn}` etc. are filled from :class:`Secret`.
 RULES: dict[str, list[Rule | tuple[Rule, str]]] = {
@@ -140,8 +154,16 @@ RULES: dict[str, list[Rule | tuple[Rule, str]]] = {
     "ticket list": [
         Rule(("ticket", "list", "-q"), allow=FILTERED, check=absent),
         Rule(("ticket", "list", "--queue", "Secret", "-o", "json"), allow=FILTERED, check=absent),
+        Rule(("ticket", "list", "--linked-to", "{support}", "-o", "json"), allow=FILTERED, check=absent),
+        Rule(("ticket", "list", "--linked-to", "{tn}")),
+        Rule(("ticket", "list", "--field", f"env=v{MARK}", "-o", "json"), allow=FILTERED, check=absent),
     ],
     "ticket count": [Rule(("ticket", "count", "--queue", "Secret"), allow=FILTERED, check=zero)],
+    "ticket search": [
+        Rule(("ticket", "search", MARK, "-o", "json"), allow=FILTERED, check=absent),
+        Rule(("ticket", "search", MARK, "--queue", "Secret", "--in", "title,body", "-q"), allow=FILTERED, check=absent),
+        Rule(("ticket", "list", "--text", MARK, "-o", "json"), allow=FILTERED, check=absent),
+    ],
     "ticket move": [
         Rule(("ticket", "move", "{tn}", "--to", "Support")),
         Rule(("ticket", "move", "-", "--to", "Support"), stdin="{tn}\n"),
@@ -154,19 +176,65 @@ RULES: dict[str, list[Rule | tuple[Rule, str]]] = {
         Rule(("ticket", "prioritize", "--raise", "1", "--all")),
     ],
     "ticket close": [Rule(("ticket", "close", "{tn}"))],
+    "ticket set": [
+        Rule(("ticket", "set", "{tn}", "env=x")),
+        Rule(("ticket", "set", "-", "--set", "env=x"), stdin="{tn}\n"),
+        Rule(("ticket", "set", "{support}", "env=x")),  # bob may see it, but holds no rw: exit 4
+    ],
+    "ticket time": [Rule(("ticket", "time", "{tn}"))],
     "ticket reopen": [Rule(("ticket", "reopen", "{closed}"))],
     "ticket state": [Rule(("ticket", "state", "{tn}", "--to", "open"))],
     "ticket assign": [Rule(("ticket", "assign", "{tn}", "--to", "bob"))],
     "ticket note": [
         Rule(("ticket", "note", "{tn}", "--body", "x")),
         Rule(("ticket", "note", "-", "--body", "x"), stdin="{tn}\n"),
+        Rule(("ticket", "note", "{tn}", "--body", "x", "--time-units", "5")),
         Rule(("ticket", "note", "-", "--body", "x"), stdin='{{"tn": "{tn}"}}\n'),
         Rule(("ticket", "note", "--queue", "Secret", "--body", "x"), allow=FILTERED, check=absent),
     ],
     "ticket history": [Rule(("ticket", "history", "{tn}"))],
+    # Issue 12, part A (t12a):
+    "ticket update": [
+        Rule(("ticket", "update", "{tn}", "--title", "x")),
+        Rule(("ticket", "update", "-", "--type", "Unclassified"), stdin="{tn}\n"),
+        Rule(("ticket", "update", "{tn}", "--responsible", "bob")),
+        Rule(("ticket", "update", "--queue", "Secret", "--title", "x"), allow=FILTERED, check=absent),
+    ],
+    "ticket delete": [
+        Rule(("ticket", "delete", "{tn}", "--yes")),
+        Rule(("ticket", "delete", "-", "--yes"), stdin="{closed}\n"),
+        Rule(("ticket", "delete", "--queue", "Secret", "--yes"), allow=FILTERED, check=absent),
+    ],
+    # Links (issue 12): bob's Support ticket is linked to Secret's (see _provision).
+    "ticket link": [Rule(("ticket", "link", "{tn}", "{support}")), Rule(("ticket", "link", "{support}", "{tn}"))],
+    "ticket unlink": [Rule(("ticket", "unlink", "{support}", "{tn}")), Rule(("ticket", "unlink", "{tn}", "{support}"))],
+    "ticket links": [
+        Rule(("ticket", "links", "{tn}")),
+        Rule(("ticket", "links", "{support}", "-o", "json"), allow=FILTERED, check=absent),
+    ],
+    "ticket merge": [
+        Rule(("ticket", "merge", "{tn}", "--into", "{support}")),
+        Rule(("ticket", "merge", "{support}", "--into", "{tn}")),
+        Rule(("ticket", "merge", "--queue", "Secret", "--into", "{support}")),
+    ],
+    "ticket split": [Rule(("ticket", "split", "{tn}", "--article", "1", "--queue", "Support"))],
     "ticket reply": [Rule(("ticket", "reply", "{tn}", "--body", "x", "--to", "a@example.com"))],
     "ticket attachments": [Rule(("ticket", "attachments", "{tn}"))],
+    "ticket watch": [
+        Rule(("ticket", "watch", "{tn}")),
+        Rule(("ticket", "watch", "{support}", "--agent", "root@localhost")),  # for another agent: rw
+    ],
+    "ticket unwatch": [Rule(("ticket", "unwatch", "{tn}"))],
+    "notification list": [Rule(("notification", "list"), allow=READ)],
+    "notification dump": [Rule(("notification", "dump"), allow=READ)],
+    "notification apply": [
+        Rule(("notification", "apply", "-f", "-"), stdin="name: x\nevents: [Move]\nrecipients: [owner]\n")
+    ],
     "ticket attachment": [Rule(("ticket", "attachment", "{tn}", "{attachment}", "--to-file", "out.bin"))],
+    "ticket article": [
+        Rule(("ticket", "article", "{tn}", "{article}")),
+        Rule(("ticket", "article", "{tn}", "{article}", "--raw")),
+    ],
     "queue create": [Rule(("queue", "create", "Secret2", "--group", "secret"))],
     "queue list": [Rule(("queue", "list"), allow=READ)],
     "queue show": [Rule(("queue", "show", "Secret"), allow=READ)],
@@ -179,7 +247,10 @@ RULES: dict[str, list[Rule | tuple[Rule, str]]] = {
     "agent create": [Rule(("agent", "create", "eve"))],
     "agent list": [Rule(("agent", "list"), allow=READ)],
     "agent show": [Rule(("agent", "show", "root@localhost"), allow=READ)],
-    "agent update": [Rule(("agent", "update", "root@localhost", "--email", "bob@example.com"))],
+    "agent update": [
+        Rule(("agent", "update", "root@localhost", "--email", "bob@example.com")),
+        Rule(("agent", "update", "root@localhost", "--mute", "Move")),
+    ],
     "agent disable": [Rule(("agent", "disable", "root@localhost"))],
     "agent enable": [Rule(("agent", "enable", "root@localhost"))],
     "agent passwd": [Rule(("agent", "passwd", "root@localhost", "--password-stdin"), stdin="hunter2\n")],
@@ -187,6 +258,13 @@ RULES: dict[str, list[Rule | tuple[Rule, str]]] = {
     "agent subscribe": [Rule(("agent", "subscribe", "bob", "--queue", "Secret"))],
     "agent unsubscribe": [Rule(("agent", "unsubscribe", "root@localhost", "--queue", "Secret"))],
     "agent subscriptions": [Rule(("agent", "subscriptions", "root@localhost"), allow=READ)],
+    "type apply": [Rule(("type", "apply", "-f", "-"), stdin="name: Unclassified\nvalid: false\n")],
+    "type create": [Rule(("type", "create", "Secret2"))],
+    "type list": [Rule(("type", "list"), allow=READ)],
+    "type show": [Rule(("type", "show", "Unclassified"), allow=READ)],
+    "type update": [Rule(("type", "update", "Unclassified", "--rename", "Open"))],
+    "type disable": [Rule(("type", "disable", "Unclassified"))],
+    "type enable": [Rule(("type", "enable", "Unclassified"))],
     "group apply": [Rule(("group", "apply", "-f", "-"), stdin="name: secret\nvalid: false\n")],
     "group create": [Rule(("group", "create", "secret2"))],
     "group list": [Rule(("group", "list"), allow=READ)],
@@ -265,6 +343,21 @@ RULES: dict[str, list[Rule | tuple[Rule, str]]] = {
     "mail retry": [Rule(("mail", "retry", "{failed}"))],
     "mail outbox": [Rule(("mail", "outbox", "--status", "pending,failed,sent"))],
     "mail send": [Rule(("mail", "send"))],
+    "mail filter create": [
+        Rule(("mail", "filter", "create", "spy", "--match", "Subject=.", "--set", "X-OTRS-Queue=Secret"))
+    ],
+    "mail filter list": [Rule(("mail", "filter", "list"))],
+    "mail filter show": [Rule(("mail", "filter", "show", "route"))],
+    "mail filter update": [Rule(("mail", "filter", "update", "route", "--set", "X-OTRS-Queue=Support"))],
+    "mail filter disable": [Rule(("mail", "filter", "disable", "route"))],
+    "mail filter delete": [Rule(("mail", "filter", "delete", "route"))],
+    "mail filter apply": [
+        Rule(
+            ("mail", "filter", "apply", "-f", "-"),
+            stdin="name: route\nmatch: [{{header: Subject, value: x}}]\nset: {{X-OTRS-Queue: Support}}\n",
+        )
+    ],
+    "mail filter dump": [Rule(("mail", "filter", "dump"))],
     "autoresponse create": [
         Rule(("autoresponse", "create", "spy", "--type", "auto-reply", "--subject", "s", "--body", "b"))
     ],
@@ -272,6 +365,11 @@ RULES: dict[str, list[Rule | tuple[Rule, str]]] = {
     "autoresponse show": [Rule(("autoresponse", "show", "thanks"), allow=READ)],
     "autoresponse update": [Rule(("autoresponse", "update", "thanks", "--subject", "x"))],
     "calendar create": [Rule(("calendar", "create", "spy", "--timezone", "UTC"))],
+    "field create": [Rule(("field", "create", "x", "--type", "text"))],
+    "field update": [Rule(("field", "update", "env", "--label", "x"))],
+    "field disable": [Rule(("field", "disable", "env"))],
+    "field list": [Rule(("field", "list"), allow=READ)],
+    "field show": [Rule(("field", "show", "env"), allow=READ)],
     "calendar list": [Rule(("calendar", "list"), allow=READ)],
     "calendar show": [Rule(("calendar", "show", "office"), allow=READ)],
     "calendar update": [Rule(("calendar", "update", "office", "--timezone", "UTC"))],
@@ -310,6 +408,9 @@ RULES: dict[str, list[Rule | tuple[Rule, str]]] = {
     ],
     "escalate": [Rule(("escalate", "--queue", "Secret")), Rule(("escalate",))],
     "stats": [Rule(("stats", "--by", "queue", "-o", "json"), allow=FILTERED, check=no_secret_queue)],
+    "server start": [Rule(("server", "start", "--idle-timeout", "30", "-q"), allow=SERVER, check=server_started)],
+    "server status": [Rule(("server", "status"), allow=SERVER, check=no_server)],
+    "server stop": [Rule(("server", "stop"), allow=SERVER, check=no_server)],
     "batch": [
         Rule(
             ("batch",),
@@ -370,9 +471,11 @@ def _provision(url: str, copy_url: str) -> Secret:
     root.roles.add_agents("keepers", ["root@localhost"])
     root.acl.grant("rw", group="secret", role="keepers")
     root.customers.create("alice@example.com")
+    root.fields.create("env", type="text")
     root.calendars.create("office", timezone="Europe/Berlin")
     root.autoresponses.create("thanks", type="auto-reply", subject="Thanks", body="Thanks")
     root.jobs.save({"name": "stale", "filter": {"queue": "Support"}, "actions": {"priority": "+1"}})
+    root.mail.filters.create("route", match=[("Subject", MARK)], set={"X-OTRS-Queue": "Secret"})
     root.queues.update("Secret", first_response_time=1, escalate_raise=1, escalate_notify=True, unlock_timeout=1)
     raw = (
         f"From: alice@example.com\nTo: desk@example.com\nSubject: Subject {MARK}\nX-Tktctl-Queue: Secret\n"
@@ -381,6 +484,7 @@ def _provision(url: str, copy_url: str) -> Secret:
         "Content-Transfer-Encoding: base64\n\nJVBERi0xLjQK\n--b--\n"
     ).encode()
     tn = root.mail.ingest(raw)["ticket"]
+    root.tickets.set_fields([tn], {"env": f"v{MARK}"})
     root.tickets.lock([tn])
     root.mail.reply(tn, body=f"Reply {MARK}", to="alice@example.com")
     (attachment,) = root.mail.attachments(tn)
@@ -395,9 +499,11 @@ def _provision(url: str, copy_url: str) -> Secret:
     failed = bob.mail.ingest(raw.replace(b"Body", b"Other body"))["failed_id"]
     bob.close()
     support = root.tickets.create(queue="Support", title="open to bob")["tn"]
+    root.links.link(support, tn)
     outbox = root.mail.outbox()[0]["id"]
     root.close()
-    return Secret(tn, closed, pending, attachment["id"], failed, outbox, support, copy_url)
+    article = attachment["article_id"]
+    return Secret(tn, closed, pending, attachment["id"], article, failed, outbox, support, copy_url)
 
 
 @contextlib.contextmanager

@@ -45,8 +45,26 @@ ALLOWED: dict[tuple[str, str, str], str] = {
     ("tickets/transfer.py", "insert", "article_attachment"): "the import's bulk insert of attachment metadata",
     ("db/bulk.py", "insert", "<dynamic>"): "insert_rows: the import's bulk insert (COPY/executemany) "
     "and `db copy`, which copies every table verbatim into an empty database",
+    # Issue 12, part A (t12a):
+    ("tickets/purge.py", "delete", "ticket"): "`ticket delete` (Maint::Ticket::Delete): rows leave the desk, "
+    "no history can stay with them; the audit entry records it",
+    ("tickets/purge.py", "delete", "<dynamic>"): "`ticket delete`: every table referring to the deleted tickets, "
+    "from the foreign keys",
+    ("tickets/purge.py", "update", "<dynamic>"): "`ticket delete`: another ticket's reference to a deleted one "
+    "set to NULL (none today; tables added later)",
+    ("setup/types.py", "update", "ticket"): "a type's rename: the key (ticket.type) follows, as OTRS's type_id "
+    "would, without history; audited",
+    ("tickets/merge.py", "update", "article"): "`ticket merge` moves the merged tickets' articles to the target "
+    "(one UPDATE per chunk; the Merged history rows and the note go through changes.py)",
+    ("tickets/merge.py", "insert", "ticket_history"): "`ticket merge`: the target's Merged rows, one INSERT … SELECT "
+    "(the merged tickets' own rows go through changes.apply)",
+    ("tickets/merge.py", "insert", "article"): "`ticket split` copies one article into the new ticket (its "
+    "history through changes.add_history)",
+    ("tickets/merge.py", "insert", "article_attachment"): "`ticket split` copies that article's attachments",
     ("mail/ingest.py", "insert", "article_attachment"): "an ingested article's attachments, right after "
     "changes.add_article in the same transaction (the article carries the history)",
+    ("tickets/attach.py", "insert", "article_attachment"): "files attached by an agent (`--attach`), right "
+    "after changes.add_article / add_notes in the same transaction (the article carries the history)",
     ("mail/ingest.py", "insert", "article_plain"): "an ingested article's raw source, as OTRS's article_plain",
     ("access/acl.py", "insert", "<dynamic>"): "grant rows: `model` is AgentGrant or RoleGrant, never a ticket table",
     ("access/acl.py", "delete", "<dynamic>"): "grant rows: `model` is AgentGrant or RoleGrant, never a ticket table",

@@ -10,6 +10,7 @@ the database layer until a command runs.
 from __future__ import annotations
 
 import contextlib
+import functools
 import importlib
 import json
 import os
@@ -29,73 +30,11 @@ from typer._completion_classes import completion_init
 from typer.core import TyperCommand, TyperGroup
 
 from tktctl import __version__, config
+from tktctl.commands import COMMANDS
 from tktctl.commands._common import FieldsOpt, Invocation, QuietOpt, invocation
-from tktctl.errors import INT_MAX, ExitCode, TktctlError, UsageError
+from tktctl.errors import INT_MAX, ExitCode, NotAMessage, TktctlError, UsageError
 from tktctl.ingestguard import Interruptible, is_mail_ingest
 from tktctl.text import json_printable, printable
-
-# Name -> (module, attribute: a Typer app or a command function, the help the root lists), in the
-# order --help lists them. The help repeats the module's (keep them equal) so that --help imports none.
-COMMANDS: dict[str, tuple[str, str, str]] = {
-    "init": (
-        "tktctl.commands.db",
-        "init",
-        "Create the schema (or upgrade it) and the OTRS default data; safe to rerun.",
-    ),
-    "completion": (
-        "tktctl.commands.db",
-        "completion",
-        "Print the shell completion script (source it, or see completions/).",
-    ),
-    "ticket": ("tktctl.commands.ticket", "app", "Create, find and change tickets."),
-    "queue": ("tktctl.commands.queue", "app", "Manage queues."),
-    "agent": ("tktctl.commands.agent", "app", "Manage agents."),
-    "group": ("tktctl.commands.group", "app", "Manage permission groups (each queue belongs to one)."),
-    "role": ("tktctl.commands.role", "app", "Manage roles: agents that share grants."),
-    "acl": (
-        "tktctl.commands.acl",
-        "app",
-        "Grant and revoke permissions (ro, move_into, create, note, owner, priority, rw), check and apply them.",
-    ),
-    "customer": ("tktctl.commands.customer", "app", "Manage customer users and check their passwords."),
-    "history": ("tktctl.commands.history", "app", "Export ticket history."),
-    "audit": (
-        "tktctl.commands.audit",
-        "app",
-        "List administrative changes: grants, revokes, creations, disables, passwords.",
-    ),
-    "desk": (
-        "tktctl.commands.desk",
-        "app",
-        "The desk's whole configuration as one YAML document, to keep in git.",
-    ),
-    "db": ("tktctl.commands.db", "app", "Database schema: status and upgrades."),
-    "mail": ("tktctl.commands.mail", "app", "Mail in (ingest, fetch) and out (outbox, send); dead letters."),
-    "autoresponse": (
-        "tktctl.commands.autoresponse",
-        "app",
-        "Manage auto-response templates (auto-reply, auto-reject, ...).",
-    ),
-    "calendar": ("tktctl.commands.calendar", "app", "Manage business calendars (working hours, holidays)."),
-    "maint": ("tktctl.commands.maint", "app", "Maintenance jobs: pending states, unlock timeout, escalation rebuild."),
-    "job": ("tktctl.commands.job", "app", "Saved jobs: a ticket filter and actions, from YAML."),
-    "check": ("tktctl.commands.escalate", "check_app", "Monitoring checks (Nagios plugin output)."),
-    "escalate": (
-        "tktctl.commands.escalate",
-        "escalate",
-        "Fire due escalations once: history, the queues' actions, notifications (run from cron).",
-    ),
-    "stats": (
-        "tktctl.commands.ticket",
-        "stats",
-        "Ticket counts grouped by queue, state, priority or owner (filters narrow the tickets counted).",
-    ),
-    "batch": (
-        "tktctl.commands.batch",
-        "batch",
-        "Run one tktctl command per stdin line (shell quoting, # comments); print one JSON result per line.",
-    ),
-}
 
 
 class DatabaseInt(IntRange):
@@ -239,6 +178,13 @@ app = typer.Typer(
 )
 
 
+@functools.cache
+def click_app() -> Command:
+    """The root click command, built once per process (each noun on first use) and kept: `batch` lines
+    and a warm server's requests all run through it; building the tree costs more than a small command."""
+    return typer.main.get_command(app)
+
+
 def _version(value: bool) -> None:
     if value:
         typer.echo(f"tktctl {__version__}")
@@ -309,8 +255,10 @@ def _fallback_style(argv: Sequence[str], output: str, debug: bool) -> tuple[bool
     return debug, output
 
 
-def _report(exc: TktctlError, output: str) -> None:
-    """One line on stderr; a message naming data (a title, a subject) shows its control characters escaped."""
+def _report(exc: TktctlError, output: str, state: Invocation | None = None) -> None:
+    """One line on stderr (control characters in quoted data escaped), and kept on ``state`` for `batch`."""
+    if state is not None:
+        state.error = exc.to_dict()["error"]
     if output in ("json", "jsonl", "yaml"):
         sys.stderr.write(json_printable(json.dumps(exc.to_dict(), ensure_ascii=False)) + "\n")
     else:
@@ -338,6 +286,7 @@ def run(argv: Sequence[str], state: Invocation | None = None) -> int:
     """
     args = list(argv)
     state = state or Invocation()
+    final = False  # an exit code that mail ingest keeps (NotAMessage: nothing for the MTA to retry)
     try:
         _check_encoding(args)
         code = _invoke(args, state)
@@ -347,15 +296,16 @@ def run(argv: Sequence[str], state: Invocation | None = None) -> int:
             import traceback
 
             traceback.print_exc()
-        _report(exc, output)
+        _report(exc, output, state)
         code = exc.exit_code
+        final = isinstance(exc, NotAMessage)
     except ClickUsageError as exc:
         message = exc.format_message()
         where = exc.ctx.command_path if exc.ctx is not None else "tktctl"
-        _report(_usage(f"{message} (see `{where} --help`)"), _style(state, args, parsed=False)[1])
+        _report(UsageError(f"{message} (see `{where} --help`)"), _style(state, args, parsed=False)[1], state)
         code = ExitCode.USAGE
     except ClickException as exc:
-        _report(_usage(exc.format_message()), _style(state, args, parsed=False)[1])
+        _report(UsageError(exc.format_message()), _style(state, args, parsed=False)[1], state)
         code = ExitCode.USAGE
     except (typer.Abort, KeyboardInterrupt):
         sys.stderr.write("tktctl: aborted\n")
@@ -374,9 +324,9 @@ def run(argv: Sequence[str], state: Invocation | None = None) -> int:
         internal = TktctlError(
             f"internal error: {type(exc).__name__}: {first_line} (rerun with --debug for a traceback)"
         )
-        _report(internal, output)
+        _report(internal, output, state)
         code = ExitCode.INTERNAL
-    if code not in (ExitCode.OK, ExitCode.TEMPFAIL) and state.desks is None and is_mail_ingest(args):
+    if code not in (ExitCode.OK, ExitCode.TEMPFAIL) and not final and state.desks is None and is_mail_ingest(args):
         # Nothing the message itself caused gets here (that is a dead letter, exit 0): a bad
         # config, database URL or flag must make the MTA keep the message, not bounce it.
         code = ExitCode.TEMPFAIL
@@ -395,7 +345,7 @@ def _check_encoding(args: Sequence[str]) -> None:
 def _invoke(args: list[str], state: Invocation) -> int:
     """Run the command; release the database connections it opened (batch keeps its shared desks)."""
     try:
-        result = app(args=args, prog_name="tktctl", standalone_mode=False, obj=state)
+        result = click_app().main(args=args, prog_name="tktctl", standalone_mode=False, obj=state)
         return result if isinstance(result, int) else ExitCode.OK
     finally:
         if state.desk is not None and state.desks is None:
@@ -413,22 +363,19 @@ def _style(state: Invocation, args: Sequence[str], *, parsed: bool = True) -> tu
     return _fallback_style(args, os.environ.get("TKTCTL_OUTPUT", "table"), debug)
 
 
-def _usage(message: str) -> TktctlError:
-    return UsageError(message)
-
-
 def _silence_stdout() -> None:
     devnull = os.open(os.devnull, os.O_WRONLY)
     os.dup2(devnull, sys.stdout.fileno())
 
 
 def entry() -> None:
-    """The installed ``tktctl`` command: :func:`main`, then exit without interpreter teardown.
+    """The installed ``tktctl`` command: :func:`main`, then exit without interpreter teardown."""
+    os._exit(exit_code())
 
-    Teardown resets signal handlers to their defaults, so a SIGTERM in that instant would kill
-    a `mail ingest` that has already committed, and the MTA would deliver the message again.
-    Ending with ``os._exit`` once the output is flushed closes that window.
-    """
+
+def exit_code() -> int:
+    """:func:`main` on ``sys.argv``, output flushed: the code to ``os._exit`` with (teardown would reset the
+    signal handlers: a SIGTERM then would kill a `mail ingest` that committed, and the MTA would resend)."""
     Interruptible.linger_after_commit = True
     try:
         main()
@@ -438,4 +385,4 @@ def entry() -> None:
     for stream in (sys.stdout, sys.stderr):
         with contextlib.suppress(OSError, ValueError):
             stream.flush()
-    os._exit(code)
+    return code

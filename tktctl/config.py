@@ -24,7 +24,10 @@ PROFILE_TYPES: dict[str, type] = {
     "mail": dict,
     "smtp": dict,
     "max_body_bytes": int,
+    # The warm command server (tktctl/server): "auto" uses it (starting it when needed), "off" not.
+    "server": str,
 }
+SERVER_MODES = ("auto", "off")
 PROFILE_KEYS = tuple(PROFILE_TYPES)
 TICKET_NUMBER_KEYS = ("generator", "system_id")
 
@@ -86,6 +89,8 @@ def _checked_profile(path: Path, name: str, profile: Any) -> dict[str, Any]:
         if value is not None and not isinstance(value, PROFILE_TYPES[key]):
             wanted = "a mapping" if PROFILE_TYPES[key] is dict else "a string"
             raise UsageError(f"{where}: {key!r} must be {wanted}, not a {_kind(value)}")
+    if profile.get("server") not in (None, *SERVER_MODES):
+        raise UsageError(f"{where}: 'server' must be one of {', '.join(SERVER_MODES)}, not {profile['server']!r}")
     numbering = profile.get("ticket_number") or {}
     _known(f"{where}, key ticket_number", numbering, TICKET_NUMBER_KEYS)
     for key, value in numbering.items():

@@ -14,7 +14,6 @@ first use, so a command pays only for the packages it touches.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
@@ -30,13 +29,24 @@ if TYPE_CHECKING:
     from tktctl.automation.jobs import Jobs
     from tktctl.automation.maint import Maintenance
     from tktctl.mail.autoresponses import AutoResponses
+    from tktctl.mail.rules import NotificationRules
     from tktctl.mail.service import Mail
     from tktctl.setup.deskconfig import DeskConfig
+    from tktctl.setup.fields import Fields
     from tktctl.setup.queues import Queues
+    from tktctl.setup.types import TicketTypes
     from tktctl.sla.calendars import Calendars
+    from tktctl.tickets.articles import Articles
+    from tktctl.tickets.edits import Edits
     from tktctl.tickets.history import HistoryLog
+    from tktctl.tickets.links import Links
+    from tktctl.tickets.merge import Merges
+    from tktctl.tickets.purge import Purge
+    from tktctl.tickets.search import Search
+    from tktctl.tickets.timeacct import TimeAccounts
     from tktctl.tickets.transfer import Transfer
     from tktctl.tickets.verbs import Tickets
+    from tktctl.tickets.watch import Watchers
 
 __all__ = ["Desk", "NumberSettings"]
 
@@ -46,13 +56,66 @@ class Desk(Store):
 
     def __init__(self, url: str, **settings: Any) -> None:
         super().__init__(url, **settings)
-        self.subscribers["NewTicket"] = [_notify_new_tickets]
+        from tktctl.core.vocabulary import NOTIFY_EVENTS
+
+        notifier = _Notifier()
+        for event in NOTIFY_EVENTS:
+            self.subscribers[event] = [notifier]
 
     @cached_property
     def tickets(self) -> Tickets:
         from tktctl.tickets.verbs import Tickets
 
         return Tickets(self)
+
+    @cached_property
+    def edits(self) -> Edits:
+        """`ticket update`: title, customer, type, responsible, external id."""
+        from tktctl.tickets.edits import Edits
+
+        return Edits(self.tickets)
+
+    @cached_property
+    def purge(self) -> Purge:
+        """`ticket delete`: tickets and everything of them, with an audit entry."""
+        from tktctl.tickets.purge import Purge
+
+        return Purge(self.tickets)
+
+    @cached_property
+    def links(self) -> Links:
+        """`ticket link`, `unlink`, `links`."""
+        from tktctl.tickets.links import Links
+
+        return Links(self)
+
+    @cached_property
+    def merges(self) -> Merges:
+        """`ticket merge`, `ticket split`."""
+        from tktctl.tickets.merge import Merges
+
+        return Merges(self)
+
+    @cached_property
+    def search(self) -> Search:
+        """Full-text search: ``desk.search.tickets("printer AND toner", fields="body", limit=10)``."""
+        from tktctl.tickets.search import Search
+
+        return Search(self)
+
+    @cached_property
+    def articles(self) -> Articles:
+        """One article of a ticket, or the raw message it came as."""
+        from tktctl.tickets.articles import Articles
+
+        return Articles(self)
+
+    @cached_property
+    def watchers(self) -> Watchers:
+        """Ticket watchers: `ticket watch|unwatch`."""
+        from tktctl.tickets.watch import Watchers
+
+        return Watchers(self, self.tickets)
 
     @cached_property
     def queues(self) -> Queues:
@@ -116,6 +179,13 @@ class Desk(Store):
         return Mail(self, self.mail_config, self.smtp_config)
 
     @cached_property
+    def notifications(self) -> NotificationRules:
+        """Notification rules: which events mail whom (`notification apply|dump|list`)."""
+        from tktctl.mail.rules import NotificationRules
+
+        return NotificationRules(self)
+
+    @cached_property
     def autoresponses(self) -> AutoResponses:
         from tktctl.mail.autoresponses import AutoResponses
 
@@ -146,6 +216,26 @@ class Desk(Store):
         return Jobs(self)
 
     @cached_property
+    def types(self) -> TicketTypes:
+        """Ticket types (OTRS Admin::TicketType)."""
+        from tktctl.setup.types import TicketTypes
+
+        return TicketTypes(self)
+
+    @cached_property
+    def fields(self) -> Fields:
+        """Custom (dynamic) field definitions; values are set through ``tickets.set_fields``."""
+        from tktctl.setup.fields import Fields
+
+        return Fields(self)
+
+    @cached_property
+    def time_accounting(self) -> TimeAccounts:
+        from tktctl.tickets.timeacct import TimeAccounts
+
+        return TimeAccounts(self)
+
+    @cached_property
     def config(self) -> DeskConfig:
         """The whole configuration as one document (``desk dump`` / ``desk apply``)."""
         from tktctl.setup.deskconfig import DeskConfig
@@ -159,8 +249,15 @@ class Desk(Store):
         rebuild_escalations(self)
 
 
-def _notify_new_tickets(unit: Unit, ticket_ids: Sequence[int]) -> None:
-    """Mail the queues' subscribers about tickets the tickets package created (email is loaded only here)."""
-    from tktctl.mail import outbound
+class _Notifier:
+    """Mail's notification rules, subscribed to every event (email is loaded only when one fires)."""
 
-    outbound.notify_agents(unit, ticket_ids, "NewTicket")
+    def wants(self, unit: Unit, event: str) -> bool:
+        from tktctl.core.lookup import notification_rules
+
+        return bool(notification_rules(unit, event))
+
+    def __call__(self, unit: Unit, event: str, ticket_ids: Any, data: dict[str, Any]) -> None:
+        from tktctl.mail import notify
+
+        notify.Notifier()(unit, event, ticket_ids, data)

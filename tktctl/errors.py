@@ -53,6 +53,14 @@ class UsageError(TktctlError):
     code = "usage"
 
 
+class NotAMessage(UsageError):
+    """Input that holds no email message at all (empty): refused with exit 2, nothing stored.
+
+    Also from `mail ingest`, whose other failures exit 75 so that the MTA keeps the message:
+    there is nothing to keep, and retrying would not change that.
+    """
+
+
 class NotFoundError(TktctlError):
     """A named ticket, queue, agent, group, state ... does not exist (or is invisible)."""
 

@@ -1,11 +1,15 @@
-"""The installed ``tktctl`` command's first code: a `mail ingest` never dies by a signal.
+"""The installed ``tktctl`` command's first code: the warm server's client, and `mail ingest`'s early signals.
 
 Importing the command line (Typer and the rest) takes a noticeable part of a second. An MTA
 that stops a delivery in that window must see exit 75 (EX_TEMPFAIL: it keeps the message and
 retries), not a death by signal. So for `mail ingest` the termination signals exit 75 from the
 first moment, before anything else is imported; the command's own handler
-(:class:`tktctl.ingestguard.Interruptible`) takes over once it runs. Only the standard
-library is imported here, and nothing at all for other commands.
+(:class:`tktctl.ingestguard.Interruptible`) takes over once it runs.
+
+When the warm server is enabled (``TKTCTL_SERVER=auto``, or ``server: auto`` in the profile),
+the command goes to it (:mod:`tktctl.server.client`) and this process only relays; else, or
+when the server cannot take it, the command runs here. Only the standard library is imported
+before that decision, and nothing at all new when the server is not enabled.
 """
 
 from __future__ import annotations
@@ -13,9 +17,13 @@ from __future__ import annotations
 import os
 import signal
 import sys
+from collections.abc import Sequence
 from types import FrameType
 
 from tktctl.ingestguard import SIGNALS, is_mail_ingest
+
+# Global options that take a value (they may come before the noun); see tktctl.cli.root.
+VALUED = ("--db", "--config", "--profile", "--as", "--output", "-o", "--fields")
 
 
 def _tempfail(number: int, frame: FrameType | None) -> None:
@@ -25,11 +33,118 @@ def _tempfail(number: int, frame: FrameType | None) -> None:
     os._exit(75)
 
 
-def entry() -> None:
-    """Guard `mail ingest` against early signals, then run the command line (:func:`tktctl.cli.entry`)."""
-    if is_mail_ingest(sys.argv[1:]):
+def _guard(argv: Sequence[str]) -> None:
+    """`mail ingest`: termination signals exit 75 until the command's own handler takes over."""
+    if is_mail_ingest(argv):
         for number in SIGNALS:
             signal.signal(number, _tempfail)
+
+
+def entry() -> None:
+    """Guard `mail ingest` against early signals; hand the command to the warm server, or run it here."""
+    argv = sys.argv[1:]
+    _guard(argv)
+    config = _global(argv, "--config", "TKTCTL_CONFIG") or _default_config()
+    if _server_wanted(argv, config):
+        from tktctl.server import client
+
+        client.run(argv, config)  # returns only when the command is to run here
     from tktctl.cli import entry as run
 
     run()
+
+
+def _global(argv: Sequence[str], option: str, variable: str) -> str | None:
+    """A global option's value (before the noun), else its environment variable's."""
+    for i, arg in enumerate(argv):
+        if arg == option and i + 1 < len(argv):
+            return argv[i + 1]
+        if arg.startswith(option + "="):
+            return arg.split("=", 1)[1]
+        if not arg.startswith("-") and (i == 0 or argv[i - 1] not in VALUED):
+            break
+    return os.environ.get(variable) or None
+
+
+def _default_config() -> str:
+    base = os.environ.get("XDG_CONFIG_HOME") or os.path.join(os.path.expanduser("~"), ".config")
+    return os.path.join(base, "tktctl", "config.yaml")
+
+
+def _server_wanted(argv: Sequence[str], config: str) -> bool:
+    """``TKTCTL_SERVER`` (``auto`` or ``off``) decides; else the profile's ``server`` setting."""
+    mode = os.environ.get("TKTCTL_SERVER", "")
+    if mode:
+        return mode == "auto"
+    try:
+        with open(config, "rb") as handle:
+            data = handle.read()
+    except OSError:
+        return False
+    if b"server" not in data:
+        return False
+    from tktctl.server.client import profile_setting
+
+    profile = _global(argv, "--profile", "TKTCTL_PROFILE") or "default"
+    return profile_setting(data.decode("utf-8", "replace"), profile) == "auto"
+
+
+def serve() -> None:
+    """The warm server's process (started by :func:`tktctl.server.client.start`)."""
+    from tktctl.server import daemon
+
+    sys.exit(daemon.main(sys.argv[1:], warm=_warm, run_child=_run_child, guard=_guard))
+
+
+def _run_child(argv: list[str]) -> int:
+    from tktctl.cli import exit_code
+
+    return exit_code()
+
+
+def _warm() -> None:
+    """Pre-load what commands use: the command tree, every tktctl module, the database drivers."""
+    import importlib
+    import importlib.util
+    import pkgutil
+
+    import tktctl
+    from tktctl import cli
+
+    root = cli.click_app()
+    for name in list(root.commands):  # type: ignore[attr-defined]
+        root.commands[name]  # type: ignore[attr-defined]  # builds the noun
+    skip = ("tktctl.server", "tktctl.db.migrations", "tktctl.__main__", "tktctl.launch")
+    for module in pkgutil.walk_packages(tktctl.__path__, "tktctl."):
+        if not module.name.startswith(skip):
+            importlib.import_module(module.name)
+    optional = {"psycopg": "sqlalchemy.dialects.postgresql.psycopg", "pymysql": "sqlalchemy.dialects.mysql.pymysql"}
+    for name in ("sqlite3", "sqlalchemy.dialects.sqlite.pysqlite", *WARM_MODULES):
+        importlib.import_module(name)
+    for driver, dialect in optional.items():
+        if importlib.util.find_spec(driver) is not None:
+            importlib.import_module(driver)
+            importlib.import_module(dialect)
+    from sqlalchemy.orm import configure_mappers
+
+    configure_mappers()
+
+
+# Imported inside functions by some commands (mail, notifications, formats, time input).
+WARM_MODULES = (
+    "email.parser",
+    "email.policy",
+    "email.message",
+    "email.utils",
+    "email.headerregistry",
+    "email.mime.text",
+    "email.mime.multipart",
+    "yaml",
+    "tabulate",
+    "dateutil.parser",
+    "dateutil.tz",
+    "json",
+    "uuid",
+    "hashlib",
+    "secrets",
+)

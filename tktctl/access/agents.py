@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from sqlalchemy import delete, insert, select
@@ -11,7 +12,8 @@ from tktctl.access.accounts import Accounts
 from tktctl.access.groups import UNSET, apply_changes
 from tktctl.core import lookup
 from tktctl.core.record import Record
-from tktctl.db.models import Agent, Queue, QueueSubscription
+from tktctl.core.vocabulary import NOTIFY_EVENTS, choice
+from tktctl.db.models import Agent, AgentMute, Queue, QueueSubscription
 from tktctl.errors import ConflictError, UsageError
 
 if TYPE_CHECKING:
@@ -68,6 +70,40 @@ class Agents(Accounts[Agent]):
     def _check_valid(self, unit: Unit, row: Agent, login: str, valid: bool) -> None:
         if not valid and row.id == unit.actor.id:
             raise ConflictError("an agent cannot disable itself", ref=login)
+
+    def mute(self, login: str, *, mute: Sequence[str] = (), unmute: Sequence[str] = ()) -> Record:
+        """Opt the agent out of notifications of these events (or back in); the agent itself or an admin.
+
+        Returns the agent's record with ``muted``, the events it no longer hears of.
+        """
+        for event in (*mute, *unmute):
+            choice("event", event, NOTIFY_EVENTS)
+        both = sorted(set(mute) & set(unmute))
+        if both:
+            raise UsageError(f"event {both[0]!r} given to both --mute and --unmute")
+        with self.store.write() as unit:
+            agent = lookup.agent(unit, login)
+            if agent.id != unit.actor.id:
+                permissions.require_admin(unit)
+            given = [*mute, *unmute]
+            if given:
+                unit.session.execute(
+                    delete(AgentMute).where(AgentMute.agent_id == agent.id, AgentMute.event.in_(given))
+                )
+            if mute:
+                rows = [{"agent_id": agent.id, "event": e} for e in dict.fromkeys(mute)]
+                unit.session.execute(insert(AgentMute), rows)
+            return {**self.record(agent), "muted": self._muted(unit, agent.id)}
+
+    def show_muted(self, login: str) -> Record:
+        with self.store.read() as unit:
+            agent = lookup.agent(unit, login)
+            return {**self.record(agent), "muted": self._muted(unit, agent.id)}
+
+    @staticmethod
+    def _muted(unit: Unit, agent_id: int) -> list[str]:
+        statement = select(AgentMute.event).where(AgentMute.agent_id == agent_id).order_by(AgentMute.event)
+        return list(unit.session.scalars(statement))
 
     def subscribe(self, login: str, queues: list[str], *, unsubscribe: bool = False) -> list[Record]:
         """Mail the agent about new tickets and follow-ups in these queues (or stop); returns all its queues.

@@ -14,18 +14,18 @@ from tktctl.access import audit, permissions
 from tktctl.core import lookup
 from tktctl.core.record import Record
 from tktctl.core.vocabulary import clean_line, clean_text
-from tktctl.db.models import Agent, Group, Role, RoleAgent
+from tktctl.db.models import Agent, Group, Role, RoleAgent, TicketType
 from tktctl.errors import ConflictError, NotFoundError, UsageError
 
 if TYPE_CHECKING:
     from tktctl.core.unit import Store, Unit
 
-M = TypeVar("M", Group, Role)
+M = TypeVar("M", Group, Role, TicketType)
 UNSET: Any = object()
 
 
-def check_name(kind: str, name: str) -> str:
-    clean_line(f"{kind} name", name, limit=200, required=True)
+def check_name(kind: str, name: str, limit: int = 200) -> str:
+    clean_line(f"{kind} name", name, limit=limit, required=True)
     if name != name.strip():
         raise UsageError(f"{kind} name must not start or end with spaces")
     return name
@@ -93,6 +93,7 @@ class Named(Generic[M]):
 
     model: type[M]
     kind: str
+    name_limit: ClassVar[int] = 200
 
     def __init__(self, store: Store) -> None:
         self.store = store
@@ -115,7 +116,7 @@ class Named(Generic[M]):
 
     def ensure(self, unit: Unit, name: str, *, comment: Any = UNSET, valid: bool | None = None) -> list[Record]:
         """Create the object, or bring an existing one to the given comment and validity."""
-        check_name(self.kind, name)
+        check_name(self.kind, name, self.name_limit)
         if comment is not UNSET:
             clean_text("comment", comment, limit=250)
         row = unit.session.scalar(select(self.model).where(self.model.name == name))
@@ -131,7 +132,7 @@ class Named(Generic[M]):
         return apply_changes(unit, row, self.kind, name, valid=valid, **wanted)
 
     def create(self, name: str, *, comment: str | None = None, if_not_exists: bool = False) -> Record:
-        check_name(self.kind, name)
+        check_name(self.kind, name, self.name_limit)
         clean_text("comment", comment, limit=250)
         with self.store.write() as unit:
             permissions.require_admin(unit)
@@ -179,7 +180,7 @@ class Named(Generic[M]):
             row = self.get(unit, name)
             wanted: dict[str, Any] = {} if comment is UNSET else {"comment": comment}
             if new_name is not None and new_name != name:
-                check_name(self.kind, new_name)
+                check_name(self.kind, new_name, self.name_limit)
                 if unit.session.scalar(select(self.model.id).where(self.model.name == new_name)) is not None:
                     raise ConflictError(f"{self.kind} {new_name!r} already exists", ref=new_name)
                 wanted["name"] = new_name

@@ -21,7 +21,6 @@ from tktctl.core.record import Record
 from tktctl.db.models import Notification, Ticket
 from tktctl.errors import TktctlError
 from tktctl.isotime import iso
-from tktctl.mail import outbound
 from tktctl.sla.deadlines import EVENT_NAMES, KINDS, refresh, slas
 from tktctl.text import plural
 from tktctl.tickets import changes
@@ -149,12 +148,14 @@ def _fire(unit: Unit, rows: Sequence[Any]) -> list[Record]:
 
 
 def _mail_agents(unit: Unit, notes: Sequence[dict[str, Any]]) -> None:
-    """Tell the agents subscribed to the queue (who may read the ticket), through the durable outbox."""
+    """Announce EscalationWarning / EscalationBreach (with the escalation's own name as ``detail``): the
+    notification rules tell their recipients (by default the queue's subscribers) through the outbox."""
     by_event: dict[str, list[int]] = {}
     for note in notes:
         by_event.setdefault(note["event"], []).append(note["ticket_id"])
-    for event, ticket_ids in by_event.items():
-        outbound.notify_agents(unit, ticket_ids, event)
+    for detail, ticket_ids in by_event.items():
+        event = "EscalationWarning" if detail.endswith("NotifyBefore") else "EscalationBreach"
+        unit.publish(event, ticket_ids, detail=detail)
 
 
 def _notification(unit: Unit, row: Any, event: str, data: dict[str, Any]) -> dict[str, Any]:

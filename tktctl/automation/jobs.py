@@ -10,7 +10,8 @@ Filter keys are the ``ticket list`` filter flags (``queue``, ``state``, ``state-
 ``priority``, ``owner``, ``lock``, ``customer``, ``title``, ``created-before|after``,
 ``changed-before|after``); actions are ``priority`` (``+N``, ``-N``, ``=N`` or a priority),
 ``move`` (queue), ``state`` (with ``pending-until`` for pending states), ``owner`` (login),
-``lock`` (``locked``/``unlocked``) and ``note`` (an internal note).
+``lock`` (``locked``/``unlocked``), ``note`` (an internal note) and ``fields`` (custom fields,
+``{env: prod, cost: ""}``; empty clears). The filter takes ``field: ["env=prod", "cost>10"]``.
 
 Named jobs live in the database's ``job`` table (so every host running cron against the
 desk sees the same jobs, and they follow the profile's ``db``); ``job run FILE`` runs a
@@ -42,7 +43,7 @@ if TYPE_CHECKING:
     from tktctl.tickets.selection import TicketFilter
 
 JOB_KEYS = ("name", "filter", "actions")
-ACTIONS = ("priority", "move", "state", "pending-until", "owner", "lock", "note")
+ACTIONS = ("priority", "move", "state", "pending-until", "owner", "lock", "note", "fields")
 _STEPS = re.compile(r"^([+-])(\d+)$")
 
 
@@ -83,7 +84,23 @@ def check(document: Any) -> dict[str, Any]:
         raise UsageError(f"job {name!r}: lock must be locked or unlocked")
     if "note" in actions:
         clean_text("note", str(actions["note"]), required=True)
-    return {"name": name, "filter": dict(selection), "actions": {k: str(v) for k, v in actions.items()}}
+    plain = {k: str(v) for k, v in actions.items() if k != "fields"}
+    if "fields" in actions:
+        plain["fields"] = _fields(name, actions["fields"])
+    return {"name": name, "filter": dict(selection), "actions": plain}
+
+
+def _fields(job: str, values: Any) -> dict[str, str]:
+    """The ``fields`` action: field names to values as text (a list is a multiselect's a,b)."""
+    from tktctl.core.fieldtypes import check_name
+
+    if not isinstance(values, Mapping) or not values:
+        raise UsageError(f"job {job!r}: fields must be a mapping of field names to values")
+    plain = {}
+    for key, value in values.items():
+        text = ",".join(map(str, value)) if isinstance(value, list) else "" if value is None else str(value)
+        plain[check_name(key)] = text
+    return plain
 
 
 def _priority(value: Any) -> tuple[int | None, int]:
@@ -264,4 +281,24 @@ def _run(unit: Unit, definition: dict[str, Any]) -> list[Record]:
         permissions.require(unit, "note", groups)
         changes.add_notes(unit, chosen(rows), actions["note"], subject=f"Job {job}", visible=False)
         note("note", rows, lambda r: None, lambda r: actions["note"])
+    if "fields" in actions:
+        _set_fields(unit, rows, groups, actions["fields"], note)
     return results
+
+
+def _set_fields(unit: Unit, rows: list[TicketRow], groups: Any, values: dict[str, str], note: Any) -> None:
+    """The ``fields`` action, as `ticket set` (``rw``): one result per ticket and field that changed."""
+    from tktctl.tickets import changes
+    from tktctl.tickets import fields as custom_fields
+
+    parsed = custom_fields.parse(unit, values)
+    permissions.require(unit, "rw", groups)
+    ids = [r.id for r in rows]
+    before = custom_fields.values_of(unit, ids)
+    custom_fields.write(unit, changes.Selected.of(ids), parsed)
+    after = custom_fields.values_of(unit, ids)
+    for info, _ in parsed:
+        old = {r.id: before.get(r.id, {}).get(info.name) for r in rows}
+        new = {r.id: after.get(r.id, {}).get(info.name) for r in rows}
+        changed = [r for r in rows if old[r.id] != new[r.id]]
+        note(f"field.{info.name}", changed, lambda r, old=old: old[r.id], lambda r, new=new: new[r.id])

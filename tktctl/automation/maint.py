@@ -89,7 +89,7 @@ class Maintenance:
                             "queue_id": r.queue_id,
                             "data": {"pending_until": iso(r.pending_until), "owner_id": r.owner_id},
                             "created": unit.now,
-                            "sent_at": None,
+                            "sent_at": unit.now,  # handed to the notification rules (the outbox) right here
                         }
                         for r in rows
                     ],
@@ -97,6 +97,7 @@ class Maintenance:
                 changes.add_history(
                     unit, [(r.id, REMINDER, r.queue_id, {"pending_until": r.pending_until}) for r in rows]
                 )
+                unit.publish(REMINDER, [r.id for r in rows])
             results += [_result("pending", r, "reminder", None, iso(r.pending_until)) for r in rows]
             return results
 
@@ -144,6 +145,7 @@ class Maintenance:
                         for r in due
                     ],
                 )
+                unit.publish("LockTimeout", [r.id for r in due])
             return [_result("unlock-timeout", r, "unlock", owners[r.owner_id], None) for r in due] if due else []
 
     def escalation_rebuild(

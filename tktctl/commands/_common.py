@@ -43,6 +43,8 @@ class Invocation:
     desk: Desk | None = None
     # `tktctl batch` shares desks (engines, pools) across its lines, keyed by what builds them.
     desks: dict[tuple[Any, ...], Desk] | None = None
+    # The error the run reported (``{"code": ..., "message": ...}``), whatever the output format.
+    error: dict[str, Any] | None = None
 
 
 OutputOpt = Annotated[
@@ -151,10 +153,22 @@ FILTERS: tuple[tuple[str, Any, str, str], ...] = (
     ("lock", list[str] | None, "--lock", "locked or unlocked (repeatable, or comma-separated)."),
     ("customer", list[str] | None, "--customer", "Customer (repeatable)."),
     ("title", str | None, "--title", "Text the title contains."),
+    ("text", str | None, "--text", 'Full-text search in titles and articles: words, "phrases", AND, OR, NOT.'),
     ("created_before", str | None, "--created-before", "Created before this time. " + TimeHelp),
     ("created_after", str | None, "--created-after", "Created at or after this time."),
     ("changed_before", str | None, "--changed-before", "Last changed before this time."),
     ("changed_after", str | None, "--changed-after", "Last changed at or after this time."),
+    # Issue 12, part A (t12a):
+    ("responsible", list[str] | None, "--responsible", "Responsible agent login (repeatable)."),
+    ("type", list[str] | None, "--type", "Ticket type (repeatable)."),
+    ("external_id", list[str] | None, "--external-id", "External id (repeatable)."),
+    ("pending_before", str | None, "--pending-before", "Pending until before this time."),
+    ("pending_after", str | None, "--pending-after", "Pending until at or after this time."),
+    ("escalation_before", str | None, "--escalation-before", "An escalation deadline before this time (+1h)."),
+    ("breached", bool | None, "--breached/--not-breached", "An escalation deadline has passed (or not)."),
+    # Links (issue 12).
+    ("linked_to", list[str] | None, "--linked-to", "Linked to this ticket, any link type (repeatable)."),
+    ("field", list[str] | None, "--field", "Custom field NAME=VALUE, NAME>VALUE, NAME<VALUE (repeatable; all hold)."),
 )
 FILTER_PARAMS = _options(
     *((name, Annotated[kind, typer.Option(flag, help=text)], None) for name, kind, flag, text in FILTERS)
@@ -170,7 +184,7 @@ SelectRefs = Annotated[
 def _ticket_filter(taken: dict[str, Any]) -> Any:
     from tktctl.tickets.selection import TicketFilter
 
-    return TicketFilter(**{name: taken[name] for name, *_ in FILTERS if taken[name]})
+    return TicketFilter(**{name: taken[name] for name, *_ in FILTERS if taken.get(name) not in (None, [], "")})
 
 
 def with_filter(function: F) -> F:
@@ -192,11 +206,12 @@ class Chosen:
     continue_on_error: bool
 
 
-def with_selection(function: F) -> F:
+def with_selection(function: F, without: tuple[str, ...] = ()) -> F:
     """Ticket numbers (``-`` = stdin) or the filters of ``ticket list`` (or ``--all``), as ``selection``.
 
     Also ``--dry-run`` and ``--continue-on-error``, so that each verb names only its own options
-    and hands the ``Chosen`` to :func:`run_bulk`.
+    and hands the ``Chosen`` to :func:`run_bulk`. ``without`` names filters the verb does not
+    offer because it sets a value of that name (`ticket update --title`: contract §5).
     """
 
     def prepare(ctx: typer.Context | None, taken: dict[str, Any]) -> dict[str, Any]:
@@ -219,10 +234,15 @@ def with_selection(function: F) -> F:
 
     extra = [
         *_options(("tns", SelectRefs, None), ("dry_run", DryRunOpt, False), ("continue_on_error", ContinueOpt, False)),
-        *FILTER_PARAMS,
+        *(p for p in FILTER_PARAMS if p.name not in without),
         *_options(("select_all", AllOpt, False), ("yes", YesOpt, False)),
     ]
     return _extend(function, extra, prepare, drop="selection")
+
+
+def with_selection_without(*names: str) -> Callable[[F], F]:
+    """:func:`with_selection` without the filters ``names`` (the verb's own flags of the same names)."""
+    return lambda function: with_selection(function, names)
 
 
 def desk(ctx: typer.Context) -> Desk:
@@ -298,6 +318,17 @@ def report_changes(ctx: typer.Context, changes: list[Any], kind: Kind, dry_run: 
         typer.echo(f"dry run: {plural(len(changes), 'change')}, nothing was written", err=True)
 
 
+def print_document(ctx: typer.Context, document: Any, kind: Kind, what: str) -> None:
+    """A configuration document (``desk dump``, ``mail filter dump``): YAML unless ``-o json`` asks for JSON."""
+    from tktctl.formats import render
+
+    fmt = settings(ctx).output
+    if fmt not in ("table", "yaml", "json"):
+        raise UsageError(f"{what} writes yaml or json, not {fmt}")
+    render(document, kind=kind, fmt="json" if fmt == "json" else "yaml", out=sys.stdout, fields=settings(ctx).fields)
+    sys.stdout.flush()
+
+
 def apply_kind(kind: Kind) -> Callable[[dict[str, Any]], Kind]:
     """What an ``apply -f`` prints: the objects, or with ``--dry-run`` the diff."""
     return lambda params: kinds.DIFF if params.get("dry_run") else kind
@@ -323,11 +354,19 @@ def apply_records(
         emit(ctx, [show(item[identity]) for item in items], kind)
 
 
-def run_bulk(ctx: typer.Context, call: Callable[..., Any], selection: Chosen, *args: Any, **kwargs: Any) -> None:
+def run_bulk(
+    ctx: typer.Context,
+    call: Callable[..., Any],
+    selection: Chosen,
+    *args: Any,
+    output: Kind | None = None,
+    **kwargs: Any,
+) -> None:
     """Run a bulk change: ask on a terminal when it is big, show progress, print, summarise on stderr.
 
     ``call`` is the service method; ``args`` and ``kwargs`` are the verb's own options.
-    Prints the tickets after the change, or each ticket's outcome with --continue-on-error.
+    Prints the tickets after the change (or records of ``output``), or each ticket's outcome
+    with --continue-on-error.
     """
     dry_run, continue_on_error = selection.dry_run, selection.continue_on_error
     terminal = sys.stderr.isatty()
@@ -348,7 +387,7 @@ def run_bulk(ctx: typer.Context, call: Callable[..., Any], selection: Chosen, *a
             changed = sum(bool(o["changed"]) for o in outcomes)
             _bulk_summary(ctx, len(outcomes), changed, sum(not o["ok"] for o in outcomes), dry_run)
             raise
-    emit(ctx, result, bulk_kind(ctx.params))
+    emit(ctx, result, bulk_kind(ctx.params) if output is None or continue_on_error else output)
     _bulk_summary(ctx, result.matched, result.changed, 0, dry_run)
 
 

@@ -46,18 +46,28 @@ def show(ctx: typer.Context, login: Login) -> None:
 
 
 @app.command("update")
-@with_output(kinds.AGENT)
+@with_output(kinds.AGENT_MUTES)
 def update(
     ctx: typer.Context,
     login: Login,
     name: Annotated[str | None, typer.Option("--name", help="Full name.")] = None,
     email: Annotated[str | None, typer.Option("--email", help="Email address.")] = None,
+    mute: Annotated[
+        list[str] | None,
+        typer.Option("--mute", help="Send no notifications of this event (TicketCreate, Move, ...; repeatable)."),
+    ] = None,
+    unmute: Annotated[
+        list[str] | None, typer.Option("--unmute", help="Notify of this event again (repeatable).")
+    ] = None,
 ) -> None:
-    """Change an agent's name or email."""
+    """Change an agent's name or email, or the notification events it muted (the agent itself or an admin)."""
     from tktctl.access.groups import UNSET
 
-    changes = {"name": UNSET if name is None else name, "email": UNSET if email is None else email}
-    emit(ctx, desk(ctx).agents.update(login, **changes), kinds.AGENT)
+    agents = desk(ctx).agents
+    if name is not None or email is not None:
+        changes = {"name": UNSET if name is None else name, "email": UNSET if email is None else email}
+        agents.update(login, **changes)
+    emit(ctx, agents.mute(login, mute=mute or [], unmute=unmute or []), kinds.AGENT_MUTES)
 
 
 @app.command("apply")

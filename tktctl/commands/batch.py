@@ -20,6 +20,8 @@ import typer
 from tktctl.commands._common import Invocation, invocation, settings
 from tktctl.errors import ExitCode, UsageError
 
+INTERRUPTED = 130  # a line interrupted (Ctrl-C) or a declined confirmation: the batch stops there
+CODES = {INTERRUPTED: "aborted"}
 StopOpt = Annotated[
     bool, typer.Option("--stop-on-error", help="Stop at the first line that fails (exit with its code).")
 ]
@@ -34,9 +36,9 @@ def batch(ctx: typer.Context, stop_on_error: StopOpt = False) -> None:
     """
     from tktctl.cli import run
 
-    current = settings(ctx)
+    settings(ctx)
     shared = Invocation(desks={})
-    base = ["--db", current.db, "--as", current.agent, "--output", "json"]
+    base = [*_inherited(ctx), "--output", "json"]
     worst = 0
     for number, text in enumerate(iter(sys.stdin.readline, ""), start=1):
         try:
@@ -49,22 +51,42 @@ def batch(ctx: typer.Context, stop_on_error: StopOpt = False) -> None:
             if argv[0] == "batch":
                 result = _result(number, ExitCode.USAGE, "", json.dumps(UsageError("batch cannot nest").to_dict()))
             else:
-                shared.settings, shared.desk = None, None
+                shared.settings, shared.desk, shared.error = None, None, None
                 out, err = io.StringIO(), io.StringIO()
                 with _streams(out, err):
                     code = run([*base, *argv], shared)
-                result = _result(number, code, out.getvalue(), err.getvalue())
+                result = _result(number, code, out.getvalue(), err.getvalue(), shared.error)
         typer.echo(json.dumps(result, ensure_ascii=False))
         sys.stdout.flush()
         if result["exit"]:
             worst = worst or result["exit"]
-            if stop_on_error:
+            if stop_on_error or result["exit"] == INTERRUPTED:
                 break
     for desk in (shared.desks or {}).values():
         desk.close()
     invocation(ctx).desk = None
     if worst:
-        raise typer.Exit(worst if stop_on_error else ExitCode.PARTIAL)
+        raise typer.Exit(worst if stop_on_error or worst == INTERRUPTED else ExitCode.PARTIAL)
+
+
+# The batch's own global options given as flags, passed on to every line as if written before it:
+# the line's own flags come after and win. Settings that came from the environment reach the line
+# through the same environment, and those from the batch's profile through its --config/--profile
+# (never as resolved values, which would override a --config or --profile the line names).
+GLOBAL_FLAGS = (("db_url", "--db"), ("config_file", "--config"), ("profile", "--profile"), ("agent_login", "--as"))
+
+
+def _inherited(ctx: typer.Context) -> list[str]:
+    from typer._click.core import ParameterSource
+
+    root = ctx.find_root()
+    flags: list[str] = []
+    for name, flag in GLOBAL_FLAGS:
+        if root.get_parameter_source(name) is ParameterSource.COMMANDLINE:
+            flags += [flag, root.params[name]]
+    if root.params.get("debug") and root.get_parameter_source("debug") is ParameterSource.COMMANDLINE:
+        flags.append("--debug")
+    return flags
 
 
 @contextlib.contextmanager
@@ -79,15 +101,19 @@ def _streams(out: io.StringIO, err: io.StringIO) -> Any:
         sys.stdin, sys.stdout, sys.stderr = saved
 
 
-def _result(number: int, code: int, stdout: str, stderr: str) -> dict[str, Any]:
-    """The line's result: its output parsed as JSON (or JSON lines), else the text."""
+def _result(number: int, code: int, stdout: str, stderr: str, error: dict[str, Any] | None = None) -> dict[str, Any]:
+    """The line's result: its output parsed as JSON (or JSON lines), else the text; with the error
+    the line reported (whatever its output format). A line that exits non-zero without reporting an
+    error (`check escalations`: Nagios's codes) carries its stderr, if any, as the message."""
     result: dict[str, Any] = {"line": number, "exit": int(code), "result": _parse(stdout)}
-    if code:
+    if code and error is not None:
+        result["error"] = error
+    elif code:
         lines = stderr.strip().splitlines()
         try:
             result["error"] = json.loads(lines[-1])["error"]
         except (IndexError, ValueError, KeyError, TypeError):
-            result["error"] = {"code": "internal", "message": stderr.strip()}
+            result["error"] = {"code": CODES.get(code, "exit"), "message": stderr.strip()}
     return result
 
 

@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
+from tktctl.commands import mail_filter
 from tktctl.commands._common import desk, emit, invocation, with_output
 from tktctl.errors import TempFail, UsageError
 from tktctl.formats import kinds
@@ -28,6 +29,8 @@ app = typer.Typer(help="Mail in (ingest, fetch) and out (outbox, send); dead let
 TargetQueue = Annotated[
     str | None, typer.Option("--target-queue", help="Queue for new tickets no address mapping or header places.")
 ]
+app.add_typer(mail_filter.app, name="filter")
+
 Untrusted = Annotated[bool, typer.Option("--untrusted", help="Ignore X-Tktctl-*/X-OTRS-* headers (mail from outside).")]
 
 
@@ -100,7 +103,7 @@ def _batch_results(
     mail: Mail, source: str, guard: Interruptible, target_queue: str | None, untrusted: bool
 ) -> Iterator[dict[str, object]]:
     for where, raw in _batch(source):
-        result = mail.ingest(raw, target_queue=target_queue, untrusted=untrusted, seal=guard.seal)
+        result = mail.ingest_one(raw, target_queue=target_queue, untrusted=untrusted, seal=guard.seal)
         guard.unseal()
         yield {**result, "source": where}
         if guard.stop:

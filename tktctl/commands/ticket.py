@@ -6,6 +6,8 @@ from typing import Annotated, Any
 
 import typer
 
+from tktctl.commands import ticket_watch
+from tktctl.commands._attach import AttachNameOpt, AttachOpt, AttachTypeOpt, read_attachments
 from tktctl.commands._common import (
     Chosen,
     DryRunOpt,
@@ -20,6 +22,7 @@ from tktctl.commands._common import (
     with_filter,
     with_output,
     with_selection,
+    with_selection_without,
 )
 from tktctl.commands._input import open_input, read_text
 from tktctl.errors import UsageError
@@ -70,8 +73,15 @@ def create(
         typer.Option("--from", help="Create many: records from this file (- = stdin), as `ticket import` reads."),
     ] = None,
     input_format: InputFormat = None,
+    set_fields: Annotated[
+        list[str] | None, typer.Option("--set", help="Custom field FIELD=VALUE (repeatable; see `field list`).")
+    ] = None,
+    attach: AttachOpt = None,
+    attach_name: AttachNameOpt = None,
+    attach_type: AttachTypeOpt = None,
 ) -> None:
     """Open a ticket and print it (or many, from records: see --from)."""
+    files = read_attachments(attach, attach_name, attach_type, body)
     if source is not None:
         _import(ctx, source, input_format)
         return
@@ -93,6 +103,8 @@ def create(
             subject=subject,
             pending_until=pending_until,
             external_id=external_id,
+            fields=_assignments(set_fields),
+            attachments=files,
         ),
         kinds.CREATED_TICKET,
     )
@@ -210,6 +222,12 @@ def stats(
     emit(ctx, rows, kinds.stats_kind(keys))
 
 
+def _assignments(items: list[str] | None) -> dict[str, str]:
+    from tktctl.tickets.fields import assignments
+
+    return assignments(items or [])
+
+
 def _by(by: str) -> list[str]:
     """The grouping keys of ``stats --by``."""
     return [k.strip() for k in by.split(",") if k.strip()]
@@ -296,7 +314,7 @@ def state(
 
 @app.command("assign")
 @with_output(bulk_kind)
-@with_selection
+@with_selection_without("responsible")  # --responsible here says what is set: no filter of that name
 def assign(
     ctx: typer.Context,
     selection: Chosen,
@@ -318,10 +336,20 @@ def note(
     body: Annotated[str, typer.Option("--body", help="Note text; - reads stdin.")],
     subject: Annotated[str | None, typer.Option("--subject", help="Subject [default: Note].")] = None,
     internal: Annotated[bool, typer.Option("--internal", help="Hide the note from the customer.")] = False,
+    time_units: Annotated[
+        str | None, typer.Option("--time-units", help="Working time to account on the note (e.g. 15; OTRS units).")
+    ] = None,
+    attach: AttachOpt = None,
+    attach_name: AttachNameOpt = None,
+    attach_type: AttachTypeOpt = None,
 ) -> None:
-    """Add a note to tickets."""
+    """Add a note to tickets (with files: --attach; and account working time on it)."""
+    files = read_attachments(attach, attach_name, attach_type, body)
     text = read_text(body) or ""
-    run_bulk(ctx, desk(ctx).tickets.note, selection, body=text, subject=subject, internal=internal)
+    note = desk(ctx).tickets.note
+    run_bulk(
+        ctx, note, selection, body=text, subject=subject, internal=internal, time_units=time_units, attachments=files
+    )
 
 
 @app.command("history")
@@ -343,10 +371,14 @@ def reply(
     to: Annotated[
         str | None, typer.Option("--to", help="Recipient [default: the customer's last email address].")
     ] = None,
+    attach: AttachOpt = None,
+    attach_name: AttachNameOpt = None,
+    attach_type: AttachTypeOpt = None,
 ) -> None:
-    """Answer the customer by email (queued in the outbox; `mail send` delivers it)."""
+    """Answer the customer by email (queued in the outbox; `mail send` delivers it), with files: --attach."""
+    files = read_attachments(attach, attach_name, attach_type, body)
     text = read_text(body) or ""
-    emit(ctx, desk(ctx).mail.reply(tn, body=text, subject=subject, to=to), kinds.ARTICLE)
+    emit(ctx, desk(ctx).mail.reply(tn, body=text, subject=subject, to=to, attachments=files), kinds.ARTICLE)
 
 
 @app.command("attachments")
@@ -382,3 +414,16 @@ def attachment(
     except (OSError, ValueError) as exc:  # ValueError: a NUL in the path
         raise UsageError(f"cannot write {to_file}: {getattr(exc, 'strerror', None) or exc}") from exc
     emit(ctx, {**record, "file": to_file}, kinds.ATTACHMENT)
+
+
+# Verbs in modules of their own (commands/ticket.py is near the size limit), registered on this noun.
+from tktctl.commands import (  # noqa: E402
+    ticket_article,
+    ticket_edit,
+    ticket_fields,
+    ticket_links,
+    ticket_search,
+)
+
+for _verbs in (ticket_edit, ticket_links, ticket_search, ticket_article, ticket_fields, ticket_watch):
+    app.registered_commands += _verbs.app.registered_commands

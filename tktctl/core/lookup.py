@@ -4,11 +4,13 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Sequence
 from datetime import datetime
+from functools import cache
 from typing import TYPE_CHECKING, Any, NamedTuple, TypeVar
 
-from sqlalchemy import ColumnElement, select
+from sqlalchemy import ColumnElement, Select, select
 
-from tktctl.db.models import Agent, Group, Queue, State, StateType, Ticket
+from tktctl.core.prepared import by_name
+from tktctl.db.models import Agent, Group, NotificationRule, Queue, State, StateType, Ticket, TicketType
 from tktctl.errors import ConflictError, NotFoundError, UsageError
 
 if TYPE_CHECKING:
@@ -46,12 +48,36 @@ class TicketRow(NamedTuple):
 
 
 def queue(unit: Unit, name: str, *, for_write: bool = False) -> Queue:
-    found = unit.session.scalar(select(Queue).where(Queue.name == name))
+    found = unit.session.scalar(by_name(Queue, "name"), {"key": name})
     if found is None:
         raise NotFoundError(f"queue {name!r} not found", ref=name)
-    if for_write and not found.valid:
-        raise ConflictError(f"queue {name!r} is disabled", ref=name)
+    if for_write:
+        writable(found)
     return found
+
+
+def writable(found: Queue) -> Queue:
+    """The queue, if tickets may go into it (it is enabled)."""
+    if not found.valid:
+        raise ConflictError(f"queue {found.name!r} is disabled", ref=found.name)
+    return found
+
+
+def ticket_type(unit: Unit, name: str | None, *, disabled_ok: bool = False) -> str | None:
+    """A type a ticket may be given: one that exists and is valid (else exit 2 naming those accepted).
+
+    ``disabled_ok``: any existing type (an import keeps what its records say).
+    """
+    if name is None:
+        return None
+    types = unit.cache.get("ticket_types")
+    if types is None:
+        rows = unit.session.execute(select(TicketType.name, TicketType.valid).order_by(TicketType.name))
+        types = unit.cache["ticket_types"] = {n: bool(v) for n, v in rows}
+    if name not in types or not (types[name] or disabled_ok):
+        accepted = ", ".join(n for n, valid in types.items() if valid) or "(none: see `tktctl type create`)"
+        raise UsageError(f"unknown ticket type {name!r}; valid types: {accepted}", ref=name)
+    return name
 
 
 def group(unit: Unit, name: str) -> Group:
@@ -62,7 +88,7 @@ def group(unit: Unit, name: str) -> Group:
 
 
 def agent(unit: Unit, login: str, *, for_write: bool = False) -> Agent:
-    found = unit.session.scalar(select(Agent).where(Agent.login == login))
+    found = unit.session.scalar(by_name(Agent, "login"), {"key": login})
     if found is None:
         raise NotFoundError(f"agent {login!r} not found", ref=login)
     if for_write and not found.valid:
@@ -73,11 +99,14 @@ def agent(unit: Unit, login: str, *, for_write: bool = False) -> Agent:
 def states(unit: Unit) -> dict[int, StateInfo]:
     """All states by id, read once per transaction (a handful of rows)."""
     if "states" not in unit.cache:
-        rows = unit.session.execute(
-            select(State.id, State.name, StateType.name, State.valid).join(StateType, State.type_id == StateType.id)
-        )
+        rows = unit.session.execute(_states())
         unit.cache["states"] = {r[0]: StateInfo(*r) for r in rows}
     return unit.cache["states"]
+
+
+@cache
+def _states() -> Select[Any]:
+    return select(State.id, State.name, StateType.name, State.valid).join(StateType, State.type_id == StateType.id)
 
 
 def state(unit: Unit, name: str) -> StateInfo:
@@ -173,3 +202,12 @@ def tickets(
         shown = ", ".join(missing[:5]) + (f" and {len(missing) - 5} more" if len(missing) > 5 else "")
         raise NotFoundError(f"ticket {shown} not found", ref=missing[0])
     return [found[ref] for ref in refs]
+
+
+def notification_rules(unit: Unit, event: str) -> list[dict[str, Any]]:
+    """The valid notification rules naming ``event``, by name (all read once per transaction)."""
+    rules = unit.cache.get("notification_rules")
+    if rules is None:
+        rows = unit.session.scalars(select(NotificationRule.definition).order_by(NotificationRule.name))
+        rules = unit.cache["notification_rules"] = [r for r in rows if r.get("valid", True)]
+    return [r for r in rules if event in r.get("events", ())]

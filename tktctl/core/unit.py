@@ -16,11 +16,12 @@ from datetime import datetime, timezone, tzinfo
 from functools import cached_property
 from typing import Any
 
-from sqlalchemy import Engine, select
+from sqlalchemy import Engine
 from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
 from sqlalchemy.orm import Session
 
 from tktctl.config import ADMIN_LOGIN
+from tktctl.core.prepared import by_name
 from tktctl.core.timeparse import local_zone, parse_time
 from tktctl.core.vocabulary import BODY_MAX_BYTES
 from tktctl.db import engine as db_engine
@@ -38,8 +39,16 @@ from tktctl.errors import (
 _CONFLICT_MARKERS = ("deadlock", "lock wait timeout", "database is locked", "could not serialize", "lock timeout")
 
 
+def _always(unit: Unit, event: str) -> bool:
+    return True
+
+
 def utcnow() -> datetime:
     return datetime.now(timezone.utc)
+
+
+# A subscriber of Unit.publish: (unit, event, ticket ids or a function finding them, data).
+Subscriber = Callable[["Unit", str, "Sequence[int] | Callable[[], Sequence[int]]", dict[str, Any]], None]
 
 
 @dataclass(frozen=True)
@@ -60,11 +69,20 @@ class Unit:
     actor: Agent
     cache: dict[str, Any] = field(default_factory=dict)
 
-    def publish(self, event: str, ticket_ids: Sequence[int]) -> None:
-        """Tell the store's subscribers (the facade wires mail's notifications) about ``event``,
-        inside this transaction: a lower package announces, a higher one acts, no import upward."""
+    def publish(self, event: str, ticket_ids: Sequence[int] | Callable[[], Sequence[int]], **data: Any) -> None:
+        """Tell the store's subscribers (the facade wires mail's notification rules) about ``event``,
+        inside this transaction: a lower package announces, a higher one acts, no import upward.
+
+        ``ticket_ids`` may be a function that finds them (one query), called only by a subscriber
+        that has something to do for the event (a rule naming it); ``data`` goes to the subscribers.
+        """
         for subscriber in self.store.subscribers.get(event, ()):
-            subscriber(self, ticket_ids)
+            subscriber(self, event, ticket_ids, data)
+
+    def listens(self, event: str) -> bool:
+        """Whether a subscriber has something to do for ``event`` (its ``wants(unit, event)``, when it has
+        one), so that a publisher may skip finding the tickets it would tell about."""
+        return any(getattr(s, "wants", _always)(self, event) for s in self.store.subscribers.get(event, ()))
 
     def parse_time(self, value: str | datetime | None) -> datetime | None:
         if value is None or isinstance(value, datetime):
@@ -98,7 +116,7 @@ class Store:
             self.tz = local_zone(timezone_name)  # a bad name still fails here; only the local zone waits
         self.clock = clock
         self._schema_checked = False
-        self.subscribers: dict[str, list[Callable[[Unit, Sequence[int]], None]]] = {}
+        self.subscribers: dict[str, list[Subscriber]] = {}
 
     @cached_property
     def tz(self) -> tzinfo:
@@ -109,6 +127,19 @@ class Store:
     def engine(self) -> Engine:
         return db_engine.make_engine(self.url)
 
+    @cached_property
+    def _engines(self) -> dict[tuple[bool, bool], Engine]:
+        """The engine with a transaction kind's options (write, bulk), each made once."""
+        return {}
+
+    def _bind(self, write: bool, bulk: bool) -> Engine:
+        if not write:
+            return self.engine
+        if (write, bulk) not in self._engines:
+            options = {db_engine.WRITE: True, db_engine.BULK: bulk}
+            self._engines[write, bulk] = self.engine.execution_options(**options)
+        return self._engines[write, bulk]
+
     @property
     def display_url(self) -> str:
         return db_engine.display_url(self.url)
@@ -118,6 +149,7 @@ class Store:
         if "engine" in self.__dict__:
             self.engine.dispose()
             del self.__dict__["engine"]
+        self.__dict__.pop("_engines", None)
 
     @contextmanager
     def write(self, *, dry_run: bool = False, bulk: bool = False, actor: str | None = None) -> Iterator[Unit]:
@@ -137,9 +169,8 @@ class Store:
 
     @contextmanager
     def _unit(self, *, write: bool, dry_run: bool, bulk: bool = False, actor: str | None = None) -> Iterator[Unit]:
-        bind = self.engine.execution_options(**{db_engine.WRITE: True, db_engine.BULK: bulk}) if write else self.engine
         try:
-            with Session(bind=bind, expire_on_commit=False, autoflush=False) as session:
+            with Session(bind=self._bind(write, bulk), expire_on_commit=False, autoflush=False) as session:
                 transaction = session.begin()
                 if not self._schema_checked:
                     migrate.check(session.connection())
@@ -162,7 +193,7 @@ class Store:
             raise translate(exc, self.display_url) from exc
 
     def _actor(self, session: Session, login: str) -> Agent:
-        agent = session.scalar(select(Agent).where(Agent.login == login))
+        agent = session.scalar(by_name(Agent, "login"), {"key": login})
         if agent is None:
             raise NotFoundError(
                 f"acting agent {login!r} not found (set --as, TKTCTL_AGENT or the profile's agent)", ref=login

@@ -13,6 +13,22 @@ CHANNELS = ("email", "phone", "web", "internal")
 SENDERS = ("agent", "customer", "system")
 FOLLOW_UP = ("possible", "reject", "new_ticket")
 PENDING_TYPES = ("pending reminder", "pending auto")
+# The ticket events notification rules listen to (OTRS's ticket notification events), published
+# with Unit.publish by the changes that cause them; an agent may mute any of them.
+NOTIFY_EVENTS = (
+    "TicketCreate",
+    "ArticleCreate",
+    "Move",
+    "StateUpdate",
+    "OwnerUpdate",
+    "ResponsibleUpdate",
+    "LockTimeout",
+    "PendingReminder",
+    "EscalationWarning",
+    "EscalationBreach",
+)
+# History types written by changes.apply that are also notification events.
+HISTORY_EVENTS = ("Move", "StateUpdate", "OwnerUpdate", "ResponsibleUpdate")
 TITLE_MAX = 255
 # OTRS's ticket history types (its ticket_history_type table) and tktctl's own PendingReminder:
 # the types an imported history row may have.
@@ -92,6 +108,8 @@ def column_length(column: Any) -> int | None:
 
 
 BODY_MAX_BYTES = 1024 * 1024
+# A message's size cap (mail.limits.max_bytes): mail in, and the files attached to an article going out.
+MAIL_MAX_BYTES = 25 * 1024 * 1024
 
 
 def check_body(kind: str, value: str | None, limit: int) -> None:

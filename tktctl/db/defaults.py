@@ -11,7 +11,18 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from tktctl.config import ADMIN_LOGIN
-from tktctl.db.models import Agent, AgentGrant, Counter, Group, Priority, Queue, State, StateType
+from tktctl.db.models import (
+    Agent,
+    AgentGrant,
+    Counter,
+    Group,
+    NotificationRule,
+    Priority,
+    Queue,
+    State,
+    StateType,
+    TicketType,
+)
 
 STATE_TYPES = ("new", "open", "closed", "pending reminder", "pending auto", "removed", "merged")
 STATES = (
@@ -39,6 +50,49 @@ QUEUES = (
     ("Junk", "users", "Queue for spam and junk mail."),
     ("Misc", "users", "Queue for all other tickets."),
 )
+# OTRS's default ticket type.
+_SHOW = "\n\nTicket: $tn\nTitle: $title\nCustomer: $customer\n\nShow it with: tktctl ticket show $tn\n"
+# The notification rules a new desk starts with (revision 0012): today's mail before the rules existed.
+# Later edits are the admin's (`notification apply`); `init` writes them only into a desk with none.
+NOTIFICATION_RULES = [
+    {
+        "name": "new-ticket",
+        "events": ["TicketCreate"],
+        "recipients": ["queue_subscribers"],
+        "subject": "NewTicket: $title",
+        "body": "NewTicket in queue $queue" + _SHOW,
+    },
+    {
+        "name": "follow-up",
+        "events": ["ArticleCreate"],
+        "article_sender": ["customer"],
+        "recipients": ["queue_subscribers"],
+        "subject": "FollowUp: $title",
+        "body": "FollowUp in queue $queue" + _SHOW,
+    },
+    {
+        "name": "escalation",
+        "events": ["EscalationWarning", "EscalationBreach"],
+        "recipients": ["queue_subscribers"],
+        "subject": "$event: $title",
+        "body": "$event in queue $queue" + _SHOW,
+    },
+    {
+        "name": "pending-reminder",
+        "events": ["PendingReminder"],
+        "recipients": ["owner"],
+        "subject": "PendingReminder: $title",
+        "body": "The pending time of ticket $tn has been reached ($pending_until)." + _SHOW,
+    },
+    {
+        "name": "lock-timeout",
+        "events": ["LockTimeout"],
+        "recipients": ["owner"],
+        "subject": "LockTimeout: $title",
+        "body": "Ticket $tn was unlocked: its unlock timeout in queue $queue passed." + _SHOW,
+    },
+]
+TICKET_TYPES = (("Unclassified", "Default ticket type."),)
 
 
 def ensure_defaults(session: Session, now: datetime) -> list[str]:
@@ -92,6 +146,14 @@ def ensure_defaults(session: Session, now: datetime) -> list[str]:
         if session.get(AgentGrant, (group_ids[group], admin_id, permission)) is None:
             session.add(AgentGrant(group_id=group_ids[group], agent_id=admin_id, permission=permission))
             created.append(f"grant {permission} on {group} to {ADMIN_LOGIN}")
+    for name in sorted(missing(TicketType, "name", [t for t, _ in TICKET_TYPES])):
+        comment = dict(TICKET_TYPES)[name]
+        session.add(TicketType(name=name, comment=comment, valid=True, created=now, changed=now))
+        created.append(f"ticket type {name}")
+    if session.scalar(select(NotificationRule.id).limit(1)) is None:
+        for rule in NOTIFICATION_RULES:
+            session.add(NotificationRule(name=rule["name"], definition=rule, created=now, changed=now))
+            created.append(f"notification rule {rule['name']}")
     if session.get(Counter, "ticket") is None:
         session.add(Counter(name="ticket", day="", value=0))
         created.append("ticket number counter")

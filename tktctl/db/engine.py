@@ -99,7 +99,10 @@ def make_engine(url: str) -> Engine:
     parsed = normalise_url(url)
     backend = parsed.get_backend_name()
     if backend == "sqlite":
-        return _sqlite_engine(parsed)
+        try:
+            return _sqlite_engine(parsed)
+        except (TypeError, ValueError) as exc:  # a query option the driver cannot take: ?timeout=abc
+            raise UsageError(f"invalid database URL: {exc}") from exc
     kwargs: dict[str, Any] = {"pool_pre_ping": False, "connect_args": {"connect_timeout": 10}}
     if backend == "mysql":
         # READ COMMITTED as on PostgreSQL: a statement after a row lock sees the latest rows.

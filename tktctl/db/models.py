@@ -16,29 +16,16 @@ from sqlalchemy import (
     ForeignKey,
     Index,
     Integer,
-    MetaData,
     String,
     Text,
 )
-from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+from sqlalchemy.orm import Mapped, mapped_column
 
+from tktctl.db.base import NAMING, Base  # noqa: F401  (re-exported: callers import the base from here)
 from tktctl.db.types import LongBinary, LongText, UTCDateTime
 
 # MySQL's types are imported only when a MySQL dialect asks for them: importing the MySQL dialect
 # package (with all its drivers) costs ~10 ms, which every command on SQLite or PostgreSQL would pay.
-
-NAMING = {
-    "ix": "ix_%(table_name)s_%(column_0_N_name)s",
-    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
-    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
-    "pk": "pk_%(table_name)s",
-}
-
-
-# Naive and aware UTC epochs: adding a naive time's distance from one to the other makes it aware in
-# about a seventh of the work of .replace(tzinfo=...), which parses its keywords twice (CPython 3.11).
-class Base(DeclarativeBase):
-    metadata = MetaData(naming_convention=NAMING)
 
 
 class StateType(Base):
@@ -114,6 +101,19 @@ class Queue(Base):
     escalation_decay: Mapped[int | None] = mapped_column(Integer)
 
 
+class TicketType(Base):
+    """A ticket type (OTRS Admin::TicketType): a managed name, valid or not; tickets refer to it by name."""
+
+    __tablename__ = "ticket_type"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    name: Mapped[str] = mapped_column(String(100), unique=True)
+    comment: Mapped[str | None] = mapped_column(String(250))
+    valid: Mapped[bool] = mapped_column(Boolean, default=True)
+    created: Mapped[datetime] = mapped_column(UTCDateTime)
+    changed: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
 class Ticket(Base):
     __tablename__ = "ticket"
 
@@ -125,9 +125,10 @@ class Ticket(Base):
     priority_id: Mapped[int] = mapped_column(ForeignKey("ticket_priority.id"), index=True)
     locked: Mapped[bool] = mapped_column(Boolean, default=False)
     owner_id: Mapped[int] = mapped_column(ForeignKey("agent.id"), index=True)
-    responsible_id: Mapped[int | None] = mapped_column(ForeignKey("agent.id"))
+    responsible_id: Mapped[int | None] = mapped_column(ForeignKey("agent.id"), index=True)
     customer: Mapped[str | None] = mapped_column(String(150), index=True)
-    type: Mapped[str | None] = mapped_column(String(100))
+    # The type's name (0007), a key of ticket_type (setup/types.py renames it on the tickets).
+    type: Mapped[str | None] = mapped_column(String(100), ForeignKey("ticket_type.name"), index=True)
     created: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
     changed: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
     pending_until: Mapped[datetime | None] = mapped_column(UTCDateTime, index=True)
@@ -412,3 +413,10 @@ class JobLock(Base):
 
     name: Mapped[str] = mapped_column(String(200), primary_key=True)
     last_run: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+# Custom fields and time accounting (0010), links (0008) and mail's own tables (0011, 0012) live in sibling
+# modules on the same Base; imported here so that Base.metadata (migrations' check, db copy) holds them.
+from tktctl.db.models_fields import DynamicField, DynamicFieldValue, TimeAccounting  # noqa: E402, F401
+from tktctl.db.models_links import TicketLink  # noqa: E402, F401
+from tktctl.db.models_mail import AgentMute, NotificationRule, PostmasterFilter, TicketWatcher  # noqa: E402, F401

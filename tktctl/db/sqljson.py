@@ -62,3 +62,36 @@ def json_object(*pairs: tuple[str, Any]) -> ColumnElement[Any]:
         else:
             raise TypeError(f"JSON value for {key!r}: a column expression, a string or None")
     return JsonObject(*args)
+
+
+class OrderedJoin(FunctionElement[Any]):
+    """Text values joined by commas in the order of another column (a multiselect's values as given).
+
+    PostgreSQL and MySQL order inside the aggregate; SQLite before 3.44 cannot, so its form is
+    built by :func:`ordered_join` over an ordered subquery instead.
+    """
+
+    inherit_cache = True
+    type = String()
+
+
+@compiles(OrderedJoin, "postgresql")
+def _ordered_join_pg(element: OrderedJoin, compiler: Any, **kw: Any) -> str:
+    value, order = (compiler.process(c, **kw) for c in element.clauses)
+    return f"string_agg({value}, ',' ORDER BY {order})"
+
+
+@compiles(OrderedJoin, "mysql")
+def _ordered_join_mysql(element: OrderedJoin, compiler: Any, **kw: Any) -> str:
+    value, order = (compiler.process(c, **kw) for c in element.clauses)
+    return f"GROUP_CONCAT({value} ORDER BY {order} SEPARATOR ',')"
+
+
+def ordered_join(dialect: str, value: Any, order: Any, *where: Any, correlate: Any) -> ColumnElement[Any]:
+    """A scalar subquery: the ``value`` of the rows ``where`` holds, joined by commas in ``order``."""
+    from sqlalchemy import func, select
+
+    if dialect == "sqlite":  # group_concat joins in the order its rows arrive
+        rows = select(value.label("v")).where(*where).order_by(order).correlate(correlate).subquery()
+        return select(func.group_concat(rows.c.v, ",")).scalar_subquery()
+    return select(OrderedJoin(value, order)).where(*where).scalar_subquery()

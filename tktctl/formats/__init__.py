@@ -20,6 +20,7 @@ from tktctl.isotime import iso
 from tktctl.jsonenc import reusable_encoder
 from tktctl.text import printable
 
+CUSTOM = "field."  # --fields field.NAME
 FORMATS = ("table", "json", "jsonl", "yaml", "csv", "tsv", "ids")
 Record = Mapping[str, Any]
 
@@ -35,13 +36,18 @@ def select_fields(kind: Kind, fields: str | None, fmt: str) -> tuple[str, ...]:
     if not fields:
         return kind.table_keys if fmt == "table" else kind.keys
     chosen = tuple(f.strip() for f in fields.split(",") if f.strip())
-    unknown = [f for f in chosen if f not in kind.keys]
+    unknown = [f for f in chosen if f not in kind.keys and not _custom(kind, f)]
     if unknown or not chosen:
         raise UsageError(
             f"unknown field {', '.join(unknown) or '(none given)'} for {kind.name} records; "
-            f"valid fields: {','.join(kind.keys)}"
+            f"valid fields: {','.join(kind.keys)}" + (", field.NAME" if "fields" in kind.keys else "")
         )
     return chosen
+
+
+def _custom(kind: Kind, key: str) -> bool:
+    """``field.NAME``: a custom field's value, on records with ``fields``."""
+    return "fields" in kind.keys and key.startswith(CUSTOM) and len(key) > len(CUSTOM)
 
 
 def _json_default(value: Any) -> Any:
@@ -87,7 +93,11 @@ def _project(record: Record, keys: tuple[str, ...]) -> Record:
     """The record's ``keys`` in order; a dict that has exactly those already is used as it is."""
     if type(record) is dict and tuple(record) == keys:
         return record
-    return {k: record.get(k) for k in keys}
+    return {k: record.get(k) if k in record or not k.startswith(CUSTOM) else _field(record, k) for k in keys}
+
+
+def _field(record: Record, key: str) -> Any:
+    return (record.get("fields") or {}).get(key[len(CUSTOM) :])
 
 
 def _cell(value: Any) -> str:

@@ -34,6 +34,7 @@ TICKET = Kind(
         "pending_until",
         "escalation",
         "external_id",
+        "fields",
     ),
     id_key="tn",
     table_keys=("tn", "title", "queue", "state", "priority_name", "lock", "owner", "customer", "changed"),
@@ -45,9 +46,23 @@ CREATED_TICKET = Kind(
     id_key="tn",
     table_keys=(*TICKET.table_keys, "created_now"),
 )
+# What `ticket delete` prints: each ticket as it was, and how many articles went with it.
+DELETED_TICKET = Kind(
+    "ticket",
+    keys=("id", "tn", "title", "queue", "articles"),
+    id_key="tn",
+    table_keys=("tn", "title", "queue", "articles"),
+)
+# `ticket search`: a ticket and how well it matched (higher is better; comparable within one search).
+SEARCH_HIT = Kind(
+    "ticket",
+    keys=(*TICKET.keys, "score"),
+    id_key="tn",
+    table_keys=("score", *TICKET.table_keys),
+)
 TICKET_DETAIL = Kind(
     "ticket",
-    keys=(*TICKET.keys, "articles"),
+    keys=(*TICKET.keys, "watchers", "articles", "links", "merged_into", "merged_from"),
     id_key="tn",
     table_keys=TICKET.table_keys,
 )
@@ -60,11 +75,15 @@ ARTICLE = Kind(
         "sender",
         "from",
         "to",
+        "cc",
         "subject",
         "body",
         "visible_to_customer",
         "created",
         "attachments",
+        "message_id",
+        "in_reply_to",
+        "references",
     ),
     id_key="id",
     table_keys=("id", "ticket", "channel", "sender", "from", "subject", "created"),
@@ -115,6 +134,36 @@ AGENT = Kind(
     id_key="login",
     table_keys=("login", "name", "email", "valid"),
 )
+# `agent update`: the agent and the notification events it muted.
+AGENT_MUTES = Kind(
+    "agent",
+    keys=(*AGENT.keys, "muted"),
+    id_key="login",
+    table_keys=(*AGENT.table_keys, "muted"),
+)
+# A notification rule (`notification list`), and what `notification apply` did to each.
+NOTIFICATION_RULE = Kind(
+    "notification rule",
+    keys=(
+        "name",
+        "events",
+        "filter",
+        "recipients",
+        "agents",
+        "groups",
+        "roles",
+        "article_sender",
+        "include_article",
+        "subject",
+        "body",
+        "valid",
+        "changed",
+    ),
+    id_key="name",
+    table_keys=("name", "events", "recipients", "valid"),
+)
+NOTIFICATION_CHANGE = Kind("notification change", keys=("action", "name"), id_key="name", table_keys=("action", "name"))
+NOTIFICATION_DOCUMENT = Kind("notification rules", keys=("rules",), id_key="rules", table_keys=("rules",))
 # The outcome of one ticket in a --continue-on-error or --dry-run bulk run.
 OUTCOME = Kind(
     "outcome",
@@ -140,6 +189,12 @@ GROUP = Kind(
     id_key="name",
     table_keys=("name", "comment", "valid"),
 )
+TICKET_TYPE = Kind(
+    "type",
+    keys=GROUP.keys,
+    id_key="name",
+    table_keys=("name", "comment", "valid"),
+)
 ROLE = Kind(
     "role",
     keys=(*GROUP.keys, "agents"),
@@ -162,7 +217,7 @@ ACL_CHECK = Kind(
 # The declarative desk of `acl dump` / `acl apply`.
 DESK = Kind("desk", keys=("groups", "roles", "agents"), id_key="groups", table_keys=("groups", "roles", "agents"))
 # `desk dump`: every configuration section (tktctl/setup/deskconfig.py SECTIONS, in its order).
-DESK_SECTIONS = ("groups", "agents", "roles", "calendars", "queues", "autoresponses", "grants", "jobs")
+DESK_SECTIONS = ("groups", "agents", "roles", "calendars", "queues", "autoresponses", "grants", "fields", "jobs")
 DESK_DOCUMENT = Kind("desk document", keys=DESK_SECTIONS, id_key="groups", table_keys=DESK_SECTIONS)
 # What `apply --dry-run` and `desk apply` report: one object created, changed or removed.
 DIFF = Kind(
@@ -195,13 +250,13 @@ COUNT = Kind("count", keys=("count",), id_key="count", table_keys=("count",))
 
 def stats_kind(by: list[str]) -> Kind:
     """``tktctl stats --by queue,state``: one row per group, its keys then the count."""
-    return Kind("stats", keys=(*by, "count"), id_key="count", table_keys=(*by, "count"))
+    return Kind("stats", keys=(*by, "count", "time_units"), id_key="count", table_keys=(*by, "count", "time_units"))
 
 
 # `ticket export`: complete tickets, which `ticket import` reads back.
 EXPORT = Kind(
     "ticket",
-    keys=(*TICKET.keys, "articles", "history"),
+    keys=(*TICKET.keys, "articles", "history", "links"),
     id_key="tn",
     table_keys=TICKET.table_keys,
 )
@@ -222,7 +277,18 @@ COPY = Kind(
 # What `mail ingest` (and fetch, retry) did with one message.
 MAIL_RESULT = Kind(
     "mail",
-    keys=("action", "ticket", "article", "message_id", "subject", "reason", "failed_id", "auto_response", "source"),
+    keys=(
+        "action",
+        "ticket",
+        "article",
+        "message_id",
+        "subject",
+        "reason",
+        "failed_id",
+        "auto_response",
+        "filters",
+        "source",
+    ),
     id_key="ticket",
     table_keys=("action", "ticket", "subject", "reason"),
 )
@@ -262,6 +328,18 @@ AUTO_RESPONSE = Kind(
     id_key="name",
     table_keys=("name", "type", "subject", "valid", "queues"),
 )
+MAIL_FILTER = Kind(
+    "mail_filter",
+    keys=("id", "name", "match", "set", "stop", "valid", "comment", "created", "changed"),
+    id_key="name",
+    table_keys=("name", "match", "set", "stop", "valid"),
+)
+MAIL_FILTER_DUMP = Kind(
+    "mail_filter",
+    keys=("name", "match", "set", "stop", "valid", "comment"),
+    id_key="name",
+    table_keys=("name", "match", "set", "stop", "valid"),
+)
 SUBSCRIPTION = Kind(
     "subscription",
     keys=("agent", "queue", "email"),
@@ -300,4 +378,32 @@ JOB = Kind(
     keys=("name", "filter", "actions", "changed"),
     id_key="name",
     table_keys=("name", "filter", "actions", "changed"),
+)
+# `ticket links` (and link, unlink): one linked ticket each; `-q` prints the linked tickets' numbers.
+LINK = Kind(
+    "link",
+    keys=("ticket", "tn", "type", "relation", "title", "queue", "state"),
+    id_key="tn",
+    table_keys=("ticket", "tn", "type", "relation", "title", "queue", "state"),
+)
+# A custom (dynamic) field's definition.
+FIELD = Kind(
+    "field",
+    keys=("id", "name", "label", "type", "values", "valid", "created", "changed"),
+    id_key="name",
+    table_keys=("name", "label", "type", "values", "valid"),
+)
+# `ticket time TN`: the time units accounted on a ticket, in total and per article.
+TICKET_TIME = Kind(
+    "time",
+    keys=("tn", "time_units", "articles"),
+    id_key="tn",
+    table_keys=("tn", "time_units", "articles"),
+)
+# `tktctl server status|start|stop`: the warm command server (tktctl/server).
+SERVER = Kind(
+    "server",
+    keys=("pid", "uptime", "requests", "running", "version", "socket", "config", "idle_timeout"),
+    id_key="pid",
+    table_keys=("pid", "uptime", "requests", "running", "version", "socket"),
 )

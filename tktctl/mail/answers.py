@@ -23,6 +23,7 @@ from tktctl.tickets.records import articles, tickets_by_id
 
 if TYPE_CHECKING:
     from tktctl.core.unit import Store
+    from tktctl.tickets.attach import File
 
 
 class Answers:
@@ -53,14 +54,25 @@ class Answers:
         self._require_admin()
         return send.deliver(self.store, smtp, limit)
 
-    def reply(self, ref: str, *, body: str, subject: str | None = None, to: str | None = None) -> Record:
-        """The agent's answer to the customer: an email article, SendAnswer history and outgoing mail."""
+    def reply(
+        self,
+        ref: str,
+        *,
+        body: str,
+        subject: str | None = None,
+        to: str | None = None,
+        attachments: Sequence[File] = (),
+    ) -> Record:
+        """The agent's answer to the customer: an email article (with ``attachments``, which the mail
+        carries too), SendAnswer history and outgoing mail."""
         from tktctl.core.vocabulary import check_body, clean_line, clean_text
+        from tktctl.tickets.attach import check_files
 
         clean_text("body", body, required=True)
         check_body("body", body, self.store.max_body_bytes)
         clean_text("subject", subject, limit=1000)
         clean_line("to", to, limit=1000)
+        files = check_files(self.store, attachments)
         with self.store.write() as unit:
             row = permissions.tickets(unit, [ref], lock=True)[0]
             permissions.require(unit, "rw", lookup.group_ids(unit, [row]))
@@ -78,7 +90,7 @@ class Answers:
                 raise UsageError(f"ticket {row.tn} has no customer email address; give --to ADDRESS", ref=row.tn)
             base = subject or (last.subject if last and last.subject else ticket["title"])
             base = base if subject or re.match(r"(?i)re:", base) else f"Re: {base}"
-            title = outbound.with_hook(base, row.tn)
+            title = outbound.with_hook(base, row.tn, self.settings)
             sender = self.settings.queue_address(ticket["queue"])
             references = re.findall(r"<[^<>\s]+>", (last.a_references or "") if last else "")
             article_id = outbound.send_article(
@@ -96,6 +108,7 @@ class Answers:
                 references=references,
                 envelope_from=sender,
                 history_type="SendAnswer",
+                attachments=files,
             )
             changes.apply(unit, Selected.of([row.id]), {}, [])
             return next(a for a in articles(unit, row.id) if a["id"] == article_id)

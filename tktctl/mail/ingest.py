@@ -20,13 +20,15 @@ from tktctl.access import permissions
 from tktctl.core import lookup
 from tktctl.core.lookup import TicketRow
 from tktctl.core.record import Record
-from tktctl.core.vocabulary import PENDING_TYPES, TITLE_MAX, parse_priority
+from tktctl.core.vocabulary import PENDING_TYPES, TITLE_MAX
 from tktctl.db.models import Article, ArticlePlain, Attachment, MailFailed, Queue, Ticket
-from tktctl.errors import ConflictError, DatabaseError, TempFail, TktctlError
-from tktctl.mail import outbound
+from tktctl.errors import ConflictError, DatabaseError, NotAMessage, TempFail, TktctlError
+from tktctl.mail import filters, followups, outbound, xheaders
 from tktctl.mail.parse import Inbound, Rejected, clean, parse
 from tktctl.tickets import changes
-from tktctl.tickets.changes import PRIORITY_NAMES, Selected
+from tktctl.tickets import fields as custom_fields
+from tktctl.tickets.changes import Selected
+from tktctl.tickets.links import insert_link
 from tktctl.tickets.numbering import next_numbers
 
 if TYPE_CHECKING:
@@ -51,15 +53,6 @@ def no_seal() -> None:
     """The default seal: nothing to protect outside the command line."""
 
 
-def hook_pattern(generator: str, system_id: str) -> re.Pattern[str]:
-    """``[Ticket#TN]`` with the configured number format and system id."""
-    sid = re.escape(system_id)
-    number = {"DateChecksum": rf"\d{{8}}{sid}\d{{5,}}\d", "Date": rf"\d{{8}}{sid}\d{{5,}}"}.get(
-        generator, rf"{sid}\d{{4,}}"
-    )
-    return re.compile(rf"\[Ticket#({number})\]", re.IGNORECASE)
-
-
 def _result(action: str, inbound: Inbound | None, **extra: Any) -> Record:
     record: Record = {
         "action": action,
@@ -70,6 +63,7 @@ def _result(action: str, inbound: Inbound | None, **extra: Any) -> Record:
         "reason": None,
         "failed_id": None,
         "auto_response": None,
+        "filters": [],
     }
     record.update(extra)
     return record
@@ -89,7 +83,8 @@ class Inbox:
 
     @cached_property
     def hook(self) -> re.Pattern[str]:
-        return hook_pattern(self.store.numbers.generator, self.store.numbers.system_id)
+        numbers, settings = self.store.numbers, self.settings
+        return followups.hook_pattern(numbers.generator, numbers.system_id, settings.hook, settings.hook_divider)
 
     # Inbound ------------------------------------------------------------------------------
 
@@ -107,16 +102,23 @@ class Inbox:
     def ingest_many(
         self, messages: Iterator[tuple[str, bytes]], *, target_queue: str | None = None, untrusted: bool = False
     ) -> Iterator[Record]:
-        """Each message in its own transaction; one result each (with ``source``)."""
+        """Each message in its own transaction; one result each (with ``source``); empty input is ``refused``."""
         for source, raw in messages:
-            yield {**self.ingest(raw, target_queue=target_queue, untrusted=untrusted), "source": source}
+            yield {**self.ingest_one(raw, target_queue=target_queue, untrusted=untrusted), "source": source}
+
+    def ingest_one(self, raw: bytes, **options: Any) -> Record:
+        """As :meth:`ingest`, but an empty input is a ``refused`` result instead of an error (batches)."""
+        try:
+            return self.ingest(raw, **options)
+        except NotAMessage as exc:
+            return _result("refused", None, reason=exc.message)
 
     @staticmethod
     def _guarded(call: Callable[[], Record]) -> Record:
         """Whatever escapes here left the message unstored (not even as a dead letter): the MTA must retry."""
         try:
             return call()
-        except TempFail:
+        except (TempFail, NotAMessage):
             raise
         except TktctlError as exc:
             raise TempFail(f"temporary failure, retry later: {exc.message}") from exc
@@ -204,9 +206,13 @@ class Inbox:
 
     def _process(self, unit: Unit, inbound: Inbound, options: dict[str, Any], failed_id: int | None) -> Record:
         trusted = self.settings.trusted and not options.get("untrusted")
-        fields = inbound.trusted if trusted else {}
-        if fields.get("ignore", "").lower() in ("yes", "true", "1"):
-            return _result("ignored", inbound, reason="X-Tktctl-Ignore/X-OTRS-Ignore header")
+        # The sender's X-OTRS-* headers count only when trusted; the admin's filters always run.
+        params = {k: v for k, v in inbound.params.items() if trusted or not k.startswith(xheaders.PREFIX)}
+        fired = filters.run(filters.load(unit), params)
+        if xheaders.is_true(params.get("x-otrs-loop")) and inbound.auto_response_block is None:
+            inbound.auto_response_block = "X-OTRS-Loop"
+        if xheaders.is_true(params.get("x-otrs-ignore")):
+            return _result("ignored", inbound, reason="X-Tktctl-Ignore/X-OTRS-Ignore header", filters=fired)
         duplicate = unit.session.execute(
             select(Ticket.tn, ArticlePlain.article_id)
             .join(Article, Article.id == ArticlePlain.article_id)
@@ -216,11 +222,18 @@ class Inbox:
         if duplicate is not None:
             result = _result("duplicate", inbound, ticket=duplicate.tn, article=duplicate.article_id)
         else:
-            row = self._followup_of(unit, inbound)
+            bounced = followups.bounced(unit, inbound)
+            row = bounced or followups.ticket_of(unit, inbound, self.hook)
             if row is None:
-                result = self._new_ticket(unit, inbound, fields, options.get("target_queue"))
+                found = xheaders.fields(params, followup=False)
+                result = self._new_ticket(
+                    unit, inbound, found, options.get("target_queue"), custom=xheaders.custom_fields(found)
+                )
+            elif bounced is not None:
+                result = self._bounce(unit, inbound, row)
             else:
-                result = self._followup(unit, inbound, row, inbound.followup_trusted if trusted else {})
+                result = self._followup(unit, inbound, row, params)
+        result["filters"] = fired
         if failed_id is not None:
             unit.session.execute(
                 update(MailFailed)
@@ -228,25 +241,6 @@ class Inbox:
                 .values(status="done", retried=unit.now, ticket_tn=result["ticket"])
             )
         return result
-
-    def _followup_of(self, unit: Unit, inbound: Inbound) -> TicketRow | None:
-        """The ticket a message answers: ``[Ticket#TN]`` in the subject, else a known Message-ID it refers to."""
-        candidates = self.hook.findall(inbound.subject or "")
-        tn = None
-        if candidates:
-            tn = unit.session.scalar(select(Ticket.tn).where(Ticket.tn.in_(candidates)).order_by(Ticket.id.desc()))
-        if tn is None and inbound.reply_ids:
-            tn = unit.session.scalar(
-                select(Ticket.tn)
-                .join(Article, Article.ticket_id == Ticket.id)
-                .where(Article.message_id.in_(inbound.reply_ids))
-                .order_by(Article.id.desc())
-                .limit(1)
-            )
-        if tn is None:
-            return None
-        row = lookup.tickets(unit, [tn], lock=True)[0]
-        return None if lookup.states(unit)[row.state_id].type in ("merged", "removed") else row
 
     def _queue_for(self, unit: Unit, inbound: Inbound, fields: dict[str, str], target: str | None) -> Queue:
         names = [fields.get("queue")]
@@ -267,14 +261,17 @@ class Inbox:
         fields: dict[str, str],
         target: str | None,
         linked_to: TicketRow | None = None,
+        custom: dict[str, str] | None = None,
     ) -> Record:
         queue = self._queue_for(unit, inbound, fields, target)
         permissions.require(unit, "create", [queue.group_id])
-        state = _valid(lambda: changes.target_state(unit, fields["state"], None), "state" in fields)
-        priority = _valid(lambda: parse_priority(fields["priority"]), "priority" in fields)
-        owner = _valid(lambda: lookup.agent(unit, fields["owner"], for_write=True).id, "owner" in fields)
-        state = state or lookup.state(unit, "new")
-        title = clean(fields.get("title") or inbound.subject or NO_SUBJECT, TITLE_MAX) or NO_SUBJECT
+        values = xheaders.new_ticket_values(unit, fields)
+        state = values["state"] or lookup.state(unit, "new")
+        priority = values["priority_id"] or 3
+        subject = inbound.subject
+        if linked_to is not None and subject:  # the old number out of the new ticket's title (OTRS bug#9108)
+            subject = " ".join(self.hook.sub("", subject).replace("[]", " ").split()) or subject
+        title = values["title"] or clean(subject or NO_SUBJECT, TITLE_MAX) or NO_SUBJECT
         customer = clean(fields.get("customer") or inbound.from_address, 150)
         numbers = self.store.numbers
         (tn,) = next_numbers(unit.session, generator=numbers.generator, system_id=numbers.system_id, now=unit.now)
@@ -284,35 +281,39 @@ class Inbox:
             title=title,
             queue_id=queue.id,
             state_id=state.id,
-            priority_id=priority or 3,
-            owner_id=owner or unit.actor.id,
-            responsible_id=None,
+            priority_id=priority,
+            owner_id=values["owner_id"] or unit.actor.id,
+            responsible_id=values["responsible_id"],
             customer=customer,
-            type=None,
-            pending_until=None,
+            type=values["type"],
+            pending_until=values["pending_until"],
             external_id=None,
         )
-        data = changes.new_ticket_data(tn, queue.name, state.name, priority or 3)
+        data = changes.new_ticket_data(tn, queue.name, state.name, priority)
         entries: list[tuple[int, str, int, dict[str, Any]]] = [(ticket_id, "NewTicket", queue.id, data)]
         entries.append((ticket_id, "EmailCustomer", queue.id, {"channel": "email", "from": inbound.from_address}))
         if linked_to is not None:
+            insert_link(unit, "normal", linked_to.id, ticket_id)  # a link `ticket links` shows (issue 12)
             entries.append((ticket_id, "TicketLinkAdd", queue.id, {"to": linked_to.tn, "reason": "follow-up"}))
             entries.append((linked_to.id, "TicketLinkAdd", linked_to.queue_id, {"to": tn, "reason": "follow-up"}))
         changes.add_history(unit, entries)
+        custom_fields.write(unit, Selected.of([ticket_id]), custom_fields.lenient(unit, custom or {}))
         article_id = self._store(unit, ticket_id, inbound)
-        outbound.notify_agents(unit, [ticket_id], "NewTicket", self.settings)
+        unit.publish("TicketCreate", [ticket_id], articles={ticket_id: article_id}, sender="customer")
         kind = "auto-reply" if linked_to is None else "auto-reply/new-ticket"
         reason = self._respond(unit, ticket_id, queue.id, kind, inbound)
         return _result("new_ticket", inbound, ticket=tn, article=article_id, auto_response=reason)
 
-    def _followup(self, unit: Unit, inbound: Inbound, row: TicketRow, fields: dict[str, str]) -> Record:
+    def _followup(self, unit: Unit, inbound: Inbound, row: TicketRow, params: dict[str, str]) -> Record:
         queue = unit.session.get(Queue, row.queue_id)
         assert queue is not None
         state_type = lookup.states(unit)[row.state_id].type
-        if state_type == "closed" and queue.follow_up == "new_ticket":
+        closed = state_type in ("closed", "removed")  # OTRS treats a removed ticket as a closed one
+        if closed and queue.follow_up == "new_ticket":
             permissions.require_visible(unit, [row])  # the old ticket gets a link: it must exist for the agent
-            return self._new_ticket(unit, inbound, {}, queue.name, linked_to=row)
-        rejected = state_type == "closed" and queue.follow_up == "reject"
+            fields = xheaders.fields(params, followup=False)  # a new ticket's values, as OTRS's NewTicket
+            return self._new_ticket(unit, inbound, fields, queue.name, linked_to=row)
+        rejected = closed and queue.follow_up == "reject"
         groups = lookup.group_ids(unit, [row])
         permissions.require(unit, "note", groups)  # the article, as `ticket note`
         article_id = self._store(unit, row.id, inbound)
@@ -320,31 +321,55 @@ class Inbox:
         changes.add_history(unit, [(row.id, "FollowUp", row.queue_id, data)])
         changes.apply(unit, Selected.of([row.id]), {}, [])
         if not rejected:
-            wanted = _valid(lambda: changes.target_state(unit, fields["state"], None), "state" in fields)
-            if wanted is None and (state_type == "closed" or state_type in PENDING_TYPES):
-                wanted = lookup.state(unit, "open")
-            if wanted is not None and wanted.id != row.state_id:
-                permissions.require(unit, "rw", groups)  # as `ticket state` / `ticket reopen`
-                changes.set_state(unit, Selected.of([row.id]), wanted, None)
-            priority = _valid(lambda: parse_priority(fields["priority"]), "priority" in fields)
-            if priority is not None and priority != row.priority_id:
-                permissions.require(unit, "priority", groups)  # as `ticket prioritize`
-                changes.apply(unit, Selected.of([row.id]), {"priority_id": priority}, [])
-                change = {"from": PRIORITY_NAMES[row.priority_id], "to": PRIORITY_NAMES[priority]}
-                changes.add_history(unit, [(row.id, "PriorityUpdate", row.queue_id, change)])
-            outbound.notify_agents(unit, [row.id], "FollowUp", self.settings)
+            fields = xheaders.fields(params, followup=True)
+            xheaders.apply_followup(unit, row, fields, reopen=closed or state_type in PENDING_TYPES)
+            values = custom_fields.lenient(unit, xheaders.custom_fields(fields))
+            if values:
+                permissions.require(unit, "rw", groups)  # as `ticket set`
+                custom_fields.write(unit, Selected.of([row.id]), values)
+            unit.publish("ArticleCreate", [row.id], articles={row.id: article_id}, sender="customer")
         kind = "auto-reject" if rejected else "auto-follow-up"
         reason = self._respond(unit, row.id, row.queue_id, kind, inbound)
         action = "follow_up_rejected" if rejected else "follow_up"
         return _result(action, inbound, ticket=row.tn, article=article_id, auto_response=reason)
 
-    def _store(self, unit: Unit, ticket_id: int, inbound: Inbound) -> int:
+    def _bounce(self, unit: Unit, inbound: Inbound, row: TicketRow) -> Record:
+        """A returned message of the desk's: an article of the system's, hidden from the customer, and
+        FollowUp history saying it bounced; the ticket reopens (the customer did not get the answer)."""
+        groups = lookup.group_ids(unit, [row])
+        permissions.require(unit, "note", groups)
+        article_id = self._store(unit, row.id, inbound, sender="system", visible=False)
+        data = {
+            "from": inbound.from_address,
+            "subject": inbound.subject,
+            "bounce": True,
+            "original_message_id": inbound.bounce_of,
+            **inbound.bounce,
+        }
+        changes.add_history(unit, [(row.id, "FollowUp", row.queue_id, data)])
+        changes.apply(unit, Selected.of([row.id]), {}, [])
+        state_type = lookup.states(unit)[row.state_id].type
+        xheaders.apply_followup(unit, row, {}, reopen=state_type in ("closed", "removed", *PENDING_TYPES))
+        unit.publish("ArticleCreate", [row.id], articles={row.id: article_id}, sender="system")
+        return _result(
+            "bounce",
+            inbound,
+            ticket=row.tn,
+            article=article_id,
+            reason="delivery report: " + (inbound.bounce.get("status") or "no status"),
+            auto_response="no auto-response to a bounce",
+        )
+
+    def _store(
+        self, unit: Unit, ticket_id: int, inbound: Inbound, *, sender: str | None = None, visible: bool = True
+    ) -> int:
         """The article, its attachments and the raw message."""
         article_id = changes.add_article(
             unit,
             ticket_id,
             channel="email",
-            sender="system" if inbound.auto_response_block == "delivery report" else "customer",
+            sender=sender or ("system" if inbound.auto_response_block == "delivery report" else "customer"),
+            visible=visible,
             body=_capped(inbound.body, self.store.max_body_bytes),
             subject=inbound.subject,
             from_=inbound.from_,
@@ -404,13 +429,3 @@ def _prefix(raw: bytes) -> bytes:
     ends = [i for i in (raw.find(b"\r\n\r\n"), raw.find(b"\n\n")) if i >= 0]
     header_end = min(ends) if ends else len(raw)
     return raw[: min(header_end + KEPT_BODY, KEPT_MAX)]
-
-
-def _valid(get: Callable[[], Any], given: bool) -> Any:
-    """A trusted header's value, or None when absent or invalid (as OTRS: an unknown value is ignored)."""
-    if not given:
-        return None
-    try:
-        return get()
-    except TktctlError:
-        return None

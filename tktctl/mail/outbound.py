@@ -7,6 +7,7 @@ notifications and answers are rows of ``mail_outbox`` committed together with th
 
 from __future__ import annotations
 
+import functools
 import os
 import string
 from collections.abc import Sequence
@@ -14,16 +15,15 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from email.message import EmailMessage
 from email.policy import SMTP
-from email.utils import format_datetime, formataddr, make_msgid
+from email.utils import format_datetime, make_msgid
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qs, quote, unquote, urlsplit
 
 from sqlalchemy import func, insert, select
 
-from tktctl.access import permissions
 from tktctl.core.vocabulary import clean_line
-from tktctl.db.models import Agent, AutoResponse, MailOutbox, Queue, QueueAutoResponse, QueueSubscription, Ticket
+from tktctl.db.models import AutoResponse, MailOutbox, QueueAutoResponse
 from tktctl.errors import UsageError
 from tktctl.mail.parse import Limits
 
@@ -120,6 +120,8 @@ class MailSettings:
     auto_response_limit: int = 40
     trusted: bool = True
     accounts: dict[str, dict[str, Any]] = field(default_factory=dict)
+    hook: str = "Ticket#"  # as OTRS's Ticket::Hook and Ticket::HookDivider
+    hook_divider: str = ""
 
     @classmethod
     def from_config(cls, config: Any) -> MailSettings:
@@ -142,6 +144,10 @@ class MailSettings:
         addresses = [str(config.get("address", DEFAULT_ADDRESS)), *map(str, queues)]
         for address in addresses:
             clean_line("mail address", address, limit=250, required=True)
+        hook, divider = config.get("hook", "Ticket#"), config.get("hook_divider", "")
+        if not isinstance(hook, str) or not isinstance(divider, str) or not hook.strip() or "]" in hook + divider:
+            raise UsageError("mail.hook (e.g. Ticket#) and mail.hook_divider must be text, the hook not empty")
+        clean_line("mail.hook", hook + divider, limit=50)
         return cls(
             address=addresses[0],
             queues={str(k).lower(): str(v) for k, v in queues.items()},
@@ -149,11 +155,20 @@ class MailSettings:
             auto_response_limit=limit,
             trusted=bool(config.get("trusted", True)),
             accounts={str(k): v for k, v in accounts.items()},
+            hook=hook,
+            hook_divider=divider,
         )
 
     def queue_address(self, queue_name: str) -> str:
         """The address a queue answers from: the first one mapped to it, else the system address."""
         return next((a for a, q in self.queues.items() if q == queue_name), self.address)
+
+
+@functools.lru_cache(maxsize=1024)
+def _header(name: str, value: str) -> Any:
+    """A header parsed as ``message[name] = value`` would (a CR/LF is still a ValueError), remembered:
+    the notifications of a bulk change repeat From, Date, Auto-Submitted and X-Loop (~0.4 ms each)."""
+    return SMTP.header_store_parse(name, value)[1]
 
 
 def compose(
@@ -166,13 +181,14 @@ def compose(
     in_reply_to: str | None = None,
     references: Sequence[str] = (),
     headers: dict[str, str] | None = None,
+    attachments: Sequence[tuple[str, str, bytes]] = (),
 ) -> tuple[EmailMessage, str]:
-    """A message and its new Message-ID."""
+    """A message and its new Message-ID; ``attachments`` are (file name, content type, content)."""
     message = EmailMessage(policy=SMTP)
-    message["From"] = sender
-    message["To"] = to
-    message["Subject"] = subject
-    message["Date"] = format_datetime(now)
+    message.set_raw("From", _header("From", sender))
+    message.set_raw("To", _header("To", to))
+    message.set_raw("Subject", _header("Subject", subject))
+    message.set_raw("Date", _header("Date", format_datetime(now)))
     domain = sender.rpartition("@")[2].strip("> ") or "localhost"
     message_id = make_msgid(domain=domain)
     message["Message-ID"] = message_id
@@ -182,8 +198,13 @@ def compose(
     if chain:
         message["References"] = " ".join(dict.fromkeys(chain))
     for name, value in (headers or {}).items():
-        message[name] = value
+        message.set_raw(name, _header(name, value))
     message.set_content(body)
+    for filename, content_type, content in attachments:
+        maintype, _, subtype = content_type.partition("/")
+        if not subtype or maintype == "multipart":
+            maintype, subtype = "application", "octet-stream"
+        message.add_attachment(content, maintype=maintype, subtype=subtype, filename=filename)
     return message, message_id
 
 
@@ -201,6 +222,17 @@ def enqueue(
     address) must not fail the change that triggered it: it is queued as ``failed`` with the
     error, for `mail outbox` to show, and None is returned.
     """
+    row, message_id = outbox_row(
+        unit, ticket_id=ticket_id, kind=kind, envelope_from=envelope_from, recipient=recipient, **fields
+    )
+    unit.session.execute(insert(MailOutbox).values(**row))
+    return message_id
+
+
+def outbox_row(
+    unit: Unit, *, ticket_id: int | None, kind: str, envelope_from: str, recipient: str, **fields: Any
+) -> tuple[dict[str, Any], str | None]:
+    """The outbox row of :func:`enqueue`, not yet written (many go in with one executemany)."""
     error = f"bad recipient address {recipient!r}" if has_control(recipient) else None
     content, message_id = b"", None
     if error is None:
@@ -209,27 +241,25 @@ def enqueue(
             content = message.as_bytes()
         except (ValueError, TypeError) as exc:  # what the email package raises for such headers
             error, message_id = f"cannot compose the message: {exc}", None
-    unit.session.execute(
-        insert(MailOutbox).values(
-            ticket_id=ticket_id,
-            kind=kind,
-            sender=envelope_from[:250],
-            recipient=recipient[:250],
-            subject=str(fields["subject"])[:10_000],
-            message=content,
-            status="pending" if error is None else "failed",
-            attempts=0,
-            next_attempt=unit.now,
-            created=unit.now,
-            last_error=error,
-        )
-    )
-    return message_id
+    row = {
+        "ticket_id": ticket_id,
+        "kind": kind,
+        "sender": envelope_from[:250],
+        "recipient": recipient[:250],
+        "subject": str(fields["subject"])[:10_000],
+        "message": content,
+        "status": "pending" if error is None else "failed",
+        "attempts": 0,
+        "next_attempt": unit.now,
+        "created": unit.now,
+        "last_error": error,
+    }
+    return row, message_id
 
 
-def with_hook(subject: str, tn: str) -> str:
-    """``[Ticket#TN]`` first, once, as OTRS writes it."""
-    hook = f"[Ticket#{tn}]"
+def with_hook(subject: str, tn: str, settings: MailSettings | None = None) -> str:
+    """``[Ticket#TN]`` (the configured hook and divider) first, once, as OTRS writes it."""
+    hook = f"[{settings.hook}{settings.hook_divider}{tn}]" if settings else f"[Ticket#{tn}]"
     return " ".join(f"{hook} {subject.replace(hook, ' ')}".split())
 
 
@@ -283,7 +313,7 @@ def auto_respond(
     if (sent_today or 0) >= settings.auto_response_limit:
         return f"no auto-response: {to} got {settings.auto_response_limit} in the last 24 hours"
     values = ticket_fields(unit, ticket_id, fields)
-    subject = with_hook(render(template.subject, values), values["tn"])
+    subject = with_hook(render(template.subject, values), values["tn"], settings)
     body = render(template.body, values)
     sender = settings.queue_address(values["queue"])
     # RFC 3834: automatic responses go out with an empty envelope sender, so nothing bounces back.
@@ -324,9 +354,12 @@ def send_article(
     envelope_from: str,
     history_type: str,
     headers: dict[str, str] | None = None,
+    attachments: Sequence[Any] = (),
 ) -> int:
-    """Mail to a customer: the outbox row, the email article (its Message-ID threads replies) and history."""
+    """Mail to a customer: the outbox row, the email article (its Message-ID threads replies, its
+    ``attachments`` are the mail's too) and history."""
     from tktctl.tickets import changes
+    from tktctl.tickets.attach import store_files
 
     message_id = enqueue(
         unit,
@@ -341,6 +374,7 @@ def send_article(
         in_reply_to=in_reply_to,
         references=references,
         headers=headers,
+        attachments=[tuple(f) for f in attachments],
     )
     article_id = changes.add_article(
         unit,
@@ -354,55 +388,9 @@ def send_article(
         message_id=message_id,
         in_reply_to=in_reply_to,
     )
+    store_files(unit, [article_id], attachments)
     changes.add_history(unit, [(ticket_id, history_type, queue_id, {"to": recipient, "subject": subject})])
     return article_id
-
-
-def notify_agents(unit: Unit, ticket_ids: Sequence[int], event: str, settings: MailSettings | None = None) -> None:
-    """Mail the agents subscribed to the tickets' queues (not the one acting), with history rows."""
-    from tktctl.tickets import changes
-
-    if not ticket_ids:
-        return
-    rows = unit.session.execute(
-        select(Ticket.id, Ticket.tn, Ticket.title, Ticket.customer, Ticket.queue_id, Queue.name, Agent)
-        .join(Queue, Ticket.queue_id == Queue.id)
-        .join(QueueSubscription, QueueSubscription.queue_id == Queue.id)
-        .join(Agent, Agent.id == QueueSubscription.agent_id)
-        .where(
-            Ticket.id.in_(list(ticket_ids)),
-            Agent.valid.is_(True),
-            Agent.email.is_not(None),
-            Agent.id != unit.actor.id,
-            permissions.holders("ro", Agent.id, Queue.group_id),  # only agents who may read the ticket, now
-        )
-        .order_by(Ticket.id, Agent.login)
-    ).all()
-    if not rows:
-        return
-    settings = settings or MailSettings.from_config(unit.store.mail_config)
-    entries: list[tuple[int, str, int, dict[str, Any]]] = []
-    for row in rows:
-        agent = row.Agent
-        subject = with_hook(f"{event}: {row.title}", row.tn)
-        body = (
-            f"{event} in queue {row.name}\n\nTicket: {row.tn}\nTitle: {row.title}\n"
-            f"Customer: {row.customer or '-'}\n\nShow it with: tktctl ticket show {row.tn}\n"
-        )
-        enqueue(
-            unit,
-            ticket_id=row.id,
-            kind="notification",
-            envelope_from="",
-            recipient=agent.email or "",
-            sender=settings.address,
-            to=formataddr((agent.name or "", agent.email or "")),
-            subject=subject,
-            body=body,
-            headers={"Auto-Submitted": "auto-generated", "X-Loop": settings.address},
-        )
-        entries.append((row.id, "SendAgentNotification", row.queue_id, {"to": agent.login, "event": event}))
-    changes.add_history(unit, entries)
 
 
 def smtp_connect(smtp: SmtpSettings) -> smtplib.SMTP:

@@ -20,7 +20,7 @@ from email.utils import getaddresses, parseaddr
 from html.parser import HTMLParser
 from typing import Any
 
-from tktctl.errors import UsageError
+from tktctl.errors import NotAMessage, UsageError
 
 # Stored header fields are capped (the raw message keeps everything): MySQL's TEXT holds 64 KiB.
 FIELD_MAX = 10_000
@@ -28,19 +28,7 @@ MESSAGE_ID_MAX = 250
 FILENAME_MAX = 250
 REFERENCES_KEPT = 50
 LOOP_LOCALPARTS = ("mailer-daemon", "postmaster")
-TRUSTED_PREFIXES = ("x-tktctl-", "x-otrs-")
-# X-OTRS-CustomerUser/-CustomerNo are OTRS's names for the customer.
-TRUSTED_FIELDS = {
-    "queue": "queue",
-    "priority": "priority",
-    "state": "state",
-    "owner": "owner",
-    "title": "title",
-    "customer": "customer",
-    "customeruser": "customer",
-    "customerno": "customer",
-    "ignore": "ignore",
-}
+TRUE_WORDS = ("yes", "true", "1")
 
 
 class Rejected(Exception):
@@ -102,9 +90,13 @@ class Inbound:
     recipients: list[str] = field(default_factory=list)
     body: str = ""
     attachments: list[Part] = field(default_factory=list)
-    trusted: dict[str, str] = field(default_factory=dict)
-    followup_trusted: dict[str, str] = field(default_factory=dict)
+    # Every header by lower-case name (X-Tktctl-* under its X-OTRS-* name), plus "body": what
+    # PostMaster filters match and set, and where the X-OTRS-* values are read (see xheaders).
+    params: dict[str, str] = field(default_factory=dict)
     auto_response_block: str | None = None
+    # A delivery-status report (DSN): the Message-ID of the message that bounced, and what it says.
+    bounce_of: str | None = None
+    bounce: dict[str, str] = field(default_factory=dict)
 
 
 def clean(value: str | None, limit: int | None = FIELD_MAX) -> str | None:
@@ -120,7 +112,10 @@ def clean(value: str | None, limit: int | None = FIELD_MAX) -> str | None:
 
 
 def parse(raw: bytes, limits: Limits) -> Inbound:
-    """Parse and check one message; raises Rejected with a reason when it is over a limit."""
+    """Parse and check one message; raises Rejected with a reason when it is over a limit, and
+    NotAMessage (exit 2, nothing stored) when the input holds no message at all."""
+    if not raw.strip():
+        raise NotAMessage("the input is empty: no message to ingest")
     if len(raw) > limits.max_bytes:
         raise Rejected(f"message is {len(raw)} bytes; the limit is {limits.max_bytes} (mail.limits.max_bytes)")
     try:
@@ -156,19 +151,27 @@ def _extract(raw: bytes, message: Message, limits: Limits) -> Inbound:
     inbound.reply_ids = [i[:MESSAGE_ID_MAX] for i in ids[-REFERENCES_KEPT:]]
     recipients = [header(message, name) for name in ("to", "cc", "delivered-to", "x-original-to", "envelope-to")]
     inbound.recipients = [a.lower() for _, a in getaddresses([r for r in recipients if r]) if a]
-    _trusted_headers(message, inbound)
-    inbound.auto_response_block = _loop_reason(message, inbound)
     inbound.body, inbound.attachments = _contents(leaves)
+    _params(message, inbound)
+    inbound.auto_response_block = _loop_reason(message, inbound)
+    if message.get_content_type() == "multipart/report" and _report_type(message) == "delivery-status":
+        from tktctl.mail.bounce import read_report
+
+        inbound.bounce_of, inbound.bounce = read_report(leaves)
     return inbound
 
 
 def _check_structure(message: Message, limits: Limits) -> list[Message]:
-    """Count parts and depth without recursion; returns the leaf parts in document order."""
+    """Count parts and depth without recursion; returns the leaf parts in document order.
+
+    A forwarded message (message/*) is one leaf, kept whole as an attachment: its own parts
+    count against the limits but are neither the body nor attachments of their own.
+    """
     leaves: list[Message] = []
-    stack: list[tuple[Message, int]] = [(message, 0)]
+    stack: list[tuple[Message, int, bool]] = [(message, 0, False)]
     parts = 0
     while stack:
-        part, depth = stack.pop()
+        part, depth, nested = stack.pop()
         parts += 1
         if parts > limits.max_parts:
             raise Rejected(f"message has more than {limits.max_parts} MIME parts (mail.limits.max_parts)")
@@ -182,30 +185,44 @@ def _check_structure(message: Message, limits: Limits) -> list[Message]:
                 )
         payload = part.get_payload()
         if part.is_multipart() and isinstance(payload, list):
+            inner = nested
             if part.get_content_maintype() == "message":
-                leaves.append(part)  # a forwarded message is kept whole, as an attachment
-            stack.extend((child, depth + 1) for child in reversed(payload) if isinstance(child, Message))
-        else:
+                if not nested:
+                    leaves.append(part)
+                inner = True
+            stack.extend((child, depth + 1, inner) for child in reversed(payload) if isinstance(child, Message))
+        elif not nested:
             leaves.append(part)
     return leaves
 
 
 def header(message: Message, name: str) -> str | None:
-    """A header, decoded from RFC 2047 (either policy), cleaned; None when absent."""
-    try:
-        value = message.get(name)
-    except Exception:
-        value = None
-    if value is None:
+    """A header, decoded from RFC 2047 as a whole (either policy), cleaned; None when absent.
+
+    The raw value is decoded in one piece, so that encoded words splitting a multibyte
+    character between them join up before decoding (the email package's address parser
+    decodes each word alone, which mangles such names).
+    """
+    raw = _raw(message, name)
+    if raw is None:
         return None
     try:
-        if message.policy is policy.compat32 or not hasattr(value, "defects"):
-            text = str(make_header(decode_header(str(value))))
-        else:
-            text = str(value)
+        text = str(make_header(decode_header(raw))) if "=?" in raw else raw
     except Exception:
-        text = str(value)
+        try:
+            text = str(message.get(name))
+        except Exception:
+            text = raw
     return clean(text.strip())
+
+
+def _raw(message: Message, name: str) -> str | None:
+    """The first header of that name as it was written, unfolded."""
+    wanted = name.lower()
+    for key, value in message.raw_items():
+        if key.lower() == wanted:
+            return re.sub(r"\r?\n[ \t]", " ", str(value)).replace("\r", "").replace("\n", "")
+    return None
 
 
 def address(value: str | None) -> str | None:
@@ -223,21 +240,33 @@ def _first_id(value: str | None) -> str | None:
     return text[:MESSAGE_ID_MAX] or None
 
 
-def _trusted_headers(message: Message, inbound: Inbound) -> None:
-    """X-Tktctl-* and X-OTRS-* (and their FollowUp- forms); used only when the message is trusted."""
-    for name in set(message.keys()):
-        lowered = name.lower()
-        prefix = next((p for p in TRUSTED_PREFIXES if lowered.startswith(p)), None)
-        if prefix is None:
-            continue
-        rest = lowered[len(prefix) :]
-        target = inbound.trusted
-        if rest.startswith("followup-"):
-            rest, target = rest[len("followup-") :], inbound.followup_trusted
-        key = TRUSTED_FIELDS.get(rest)
+def _params(message: Message, inbound: Inbound) -> None:
+    """Every header (the first of each name) and the body, for filters and X-OTRS-* values."""
+    params: dict[str, str] = {}
+    for name in dict.fromkeys(k.lower() for k in message):
         value = header(message, name)
-        if key is not None and value:
-            target.setdefault(key, value)
+        if value is None:
+            continue
+        key = canonical(name)
+        if key != name and name.startswith("x-tktctl-"):
+            params[key] = value  # X-Tktctl-* wins over the same X-OTRS-* header
+        else:
+            params.setdefault(key, value)
+    params["body"] = inbound.body
+    inbound.params = params
+
+
+def canonical(name: str) -> str:
+    """A header name as params keys it: lower case, X-Tktctl-* as X-OTRS-*."""
+    lowered = name.strip().lower()
+    return "x-otrs-" + lowered[len("x-tktctl-") :] if lowered.startswith("x-tktctl-") else lowered
+
+
+def _report_type(message: Message) -> str:
+    try:
+        return str(message.get_param("report-type") or "").lower()
+    except Exception:
+        return ""
 
 
 def _loop_reason(message: Message, inbound: Inbound) -> str | None:
@@ -248,11 +277,15 @@ def _loop_reason(message: Message, inbound: Inbound) -> str | None:
     precedence = (header(message, "precedence") or "").lower()
     if precedence in ("bulk", "list", "junk"):
         return f"Precedence: {precedence}"
-    if message.get("x-loop") is not None:
-        return "X-Loop"
+    for name in ("x-loop", "x-no-loop", "mailing-list"):
+        if message.get(name) is not None:
+            return name.title()
+    loop = inbound.params.get("x-otrs-loop", "").strip().lower()
+    if loop in TRUE_WORDS:
+        return "X-OTRS-Loop"
     if message.get("x-autoreply") is not None or message.get("x-autorespond") is not None:
         return "X-Autoreply"
-    if message.get_content_type() == "multipart/report":
+    if message.get_content_type() == "multipart/report" and _report_type(message) == "delivery-status":
         return "delivery report"
     if inbound.from_address is None:
         return "no sender address"
@@ -319,23 +352,26 @@ def _is_attachment(part: Message) -> bool:
 
 
 def _contents(leaves: list[Message]) -> tuple[str, list[Part]]:
-    """The body (first plain text, else the first HTML as text) and every other part as an attachment."""
-    body_part: Message | None = None
-    for wanted in ("text/plain", "text/html"):
-        body_part = next((p for p in leaves if p.get_content_type() == wanted and not _is_attachment(p)), None)
-        if body_part is not None:
-            break
-    body = ""
-    if body_part is not None:
-        text = _text(body_part)
-        body = html_to_text(text) if body_part.get_content_type() == "text/html" else text
-        body = body.replace("\r\n", "\n").replace("\r", "\n").rstrip()
+    """The body and every other part as an attachment.
+
+    The body is every inline text/plain part joined in order (as OTRS joins the text parts
+    of a multipart/mixed message), else the first HTML part as text.
+    """
+    plain = [p for p in leaves if p.get_content_type() == "text/plain" and not _is_attachment(p)]
+    html = next((p for p in leaves if p.get_content_type() == "text/html" and not _is_attachment(p)), None)
+    body_parts: list[Message] = plain or ([html] if html is not None else [])
+    texts = []
+    for part in body_parts:
+        text = _text(part)
+        text = html_to_text(text) if part.get_content_type() == "text/html" else text
+        texts.append(text.replace("\r\n", "\n").replace("\r", "\n").rstrip())
+    body = "\n\n".join(t for t in texts if t) if len(texts) > 1 else "".join(texts)
     attachments: list[Part] = []
     for part in leaves:
-        if part is body_part:
+        if any(part is p for p in body_parts):
             continue
         # The HTML twin of a plain-text body is the same content; the raw message keeps it.
-        if body_part is not None and part.get_content_type() == "text/html" and not _is_attachment(part):
+        if body_parts and part.get_content_type() == "text/html" and not _is_attachment(part):
             continue
         if part.get_content_maintype() == "message":
             inner = part.get_payload()

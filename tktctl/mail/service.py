@@ -4,6 +4,7 @@ and (from :class:`~tktctl.mail.answers.Answers`) answers, attachments and the ou
 from __future__ import annotations
 
 from collections.abc import Sequence
+from functools import cached_property
 from typing import TYPE_CHECKING
 
 from sqlalchemy import select
@@ -16,11 +17,18 @@ from tktctl.mail.answers import Answers
 from tktctl.mail.ingest import Inbox, Seal, no_seal
 
 if TYPE_CHECKING:
-    pass
+    from tktctl.mail.filters import MailFilters
 
 
 class Mail(Inbox, Answers):
     """Mail operations of one desk."""
+
+    @cached_property
+    def filters(self) -> MailFilters:
+        """PostMaster filters (``mail filter ...``)."""
+        from tktctl.mail.filters import MailFilters
+
+        return MailFilters(self.store)
 
     # Dead letters -------------------------------------------------------------------------
 
@@ -105,7 +113,7 @@ class Mail(Inbox, Answers):
             source = fetch.Account.from_config(name, config)
 
             def store(raw: bytes, where: str, src: fetch.Account = source) -> Record:
-                result = self.ingest(raw, target_queue=src.target_queue, untrusted=src.untrusted, seal=seal)
+                result = self.ingest_one(raw, target_queue=src.target_queue, untrusted=src.untrusted, seal=seal)
                 unseal()
                 results.append({**result, "source": where})
                 return result

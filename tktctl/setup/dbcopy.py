@@ -5,9 +5,10 @@ from __future__ import annotations
 import json
 from collections.abc import Callable
 from datetime import datetime
+from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import select
+from sqlalchemy import Integer, Numeric, select
 
 from tktctl.access import permissions
 from tktctl.core.record import Record
@@ -94,11 +95,17 @@ def _checksum(conn: Any, table: Any) -> tuple[int, str]:
     digest = hashlib.sha256()
     count = 0
     result = conn.execution_options(yield_per=5000).execute(select(table).order_by(*table.primary_key.columns))
+    # NUMERIC: SQLite gives back 30 where PostgreSQL gives 30.0 and MariaDB Decimal('30.00').
+    numeric = [isinstance(c.type, Numeric) and not isinstance(c.type, Integer) for c in table.columns]
     for row in result:
-        values = [_canonical(v) for v in row]
+        values = [_number(v) if n and v is not None else _canonical(v) for v, n in zip(row, numeric, strict=True)]
         digest.update(json.dumps(values, sort_keys=True, ensure_ascii=False).encode())
         count += 1
     return count, digest.hexdigest()
+
+
+def _number(value: Any) -> str:
+    return format(Decimal(str(value)).normalize(), "f")
 
 
 def _canonical(value: Any) -> Any:

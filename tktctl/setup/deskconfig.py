@@ -28,8 +28,9 @@ from tktctl.access.groups import Groups, Roles
 from tktctl.automation import jobs
 from tktctl.core.record import Record
 from tktctl.errors import UsageError
-from tktctl.mail import autoresponses
-from tktctl.setup import queues
+from tktctl.mail import autoresponses, filters
+from tktctl.setup import fields, queues
+from tktctl.setup.types import TicketTypes
 from tktctl.sla import calendars
 
 if TYPE_CHECKING:
@@ -76,11 +77,14 @@ SECTIONS: tuple[Section, ...] = (
     _named(Roles, "roles", "role"),
     Section("calendars", "calendar", _by("name"), calendars.records, calendars.apply, calendars.prune),
     Section("queues", "queue", _by("name"), queues.records, queues.apply, queues.prune),
+    _named(TicketTypes, "types", "type"),
     Section(
         "autoresponses", "autoresponse", _by("name"), autoresponses.records, autoresponses.apply, autoresponses.prune
     ),
     Section("grants", "grant", acl.grant_key, acl.grant_records, acl.apply_grants, acl.prune_grants, ""),
+    Section("fields", "field", _by("name"), fields.records, fields.apply, fields.prune),
     Section("jobs", "job", _by("name"), jobs.records, jobs.apply, jobs.prune),
+    Section("mail_filters", "mail_filter", _by("name"), filters.records, filters.apply, filters.prune),
 )
 BY_NAME = {s.name: s for s in SECTIONS}
 

@@ -21,12 +21,14 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from functools import cache
 from typing import TYPE_CHECKING, Any, NamedTuple
 
-from sqlalchemy import func, select, update
+from sqlalchemy import bindparam, func, select, update
 
 from tktctl.core import lookup
 from tktctl.core.lookup import chunks
+from tktctl.core.prepared import ids_in
 from tktctl.core.record import Record
 from tktctl.db.models import Article, Calendar, Queue, Ticket
 from tktctl.sla.businesstime import Calendar as BusinessCalendar
@@ -63,7 +65,7 @@ class Sla:
 def slas(unit: Unit) -> dict[int, Sla]:
     """Every queue's settings, read once per transaction."""
     if "slas" not in unit.cache:
-        rows = unit.session.scalars(select(Queue))
+        rows = unit.session.scalars(_all_queues())
         unit.cache["slas"] = {
             q.id: Sla(
                 q.id,
@@ -79,6 +81,11 @@ def slas(unit: Unit) -> dict[int, Sla]:
             for q in rows
         }
     return unit.cache["slas"]
+
+
+@cache
+def _all_queues() -> Any:
+    return select(Queue)
 
 
 def calendars(unit: Unit) -> dict[str, BusinessCalendar]:
@@ -197,16 +204,26 @@ def _columns(ticket_id: int, plan: Plan, first_closed: datetime | None, check: d
 def _without_slas(unit: Unit, ids: Sequence[int]) -> None:
     """No queue has an SLA: clear any deadlines, and remember when tickets were first closed."""
     closed = [s.id for s in lookup.states(unit).values() if s.type == "closed"]
+    clear, first_closed = _clearing()
+    for part in chunks(ids):
+        unit.session.execute(clear, {"ids": list(part)})
+        unit.session.execute(first_closed, {"ids": list(part), "closed": closed, "now": unit.now})
+
+
+@cache
+def _clearing() -> tuple[Any, Any]:
+    """The two UPDATEs of :func:`_without_slas` (``:ids``; ``:closed`` state ids, ``:now``), built once,
+    on the table (Core): no ORM session to synchronise."""
+    t = Ticket.__table__.c
     cleared = {f"escalation_{k}_{w}": None for k in KINDS for w in ("at", "warn_at")}
     cleared.update(escalation_at=None, escalation_check_at=None)
-    for part in chunks(ids):
-        for statement in (
-            update(Ticket).where(Ticket.id.in_(part), Ticket.escalation_check_at.is_not(None)).values(cleared),
-            update(Ticket)
-            .where(Ticket.id.in_(part), Ticket.first_closed_at.is_(None), Ticket.state_id.in_(closed))
-            .values(first_closed_at=unit.now),
-        ):
-            unit.session.execute(statement, execution_options={"synchronize_session": False})
+    clear = update(Ticket.__table__).where(ids_in(t.id), t.escalation_check_at.is_not(None)).values(cleared)
+    first_closed = (
+        update(Ticket.__table__)
+        .where(ids_in(t.id), t.first_closed_at.is_(None), t.state_id.in_(bindparam("closed", expanding=True)))
+        .values(first_closed_at=bindparam("now"))
+    )
+    return clear, first_closed
 
 
 def refresh_queues(unit: Unit, queue_ids: Iterable[int]) -> None:

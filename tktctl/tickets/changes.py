@@ -13,11 +13,13 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from functools import cache
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import (
     Boolean,
     ColumnElement,
+    Insert,
     Integer,
     String,
     Text,
@@ -33,7 +35,7 @@ from sqlalchemy import (
 
 from tktctl.core import lookup
 from tktctl.core.lookup import chunks
-from tktctl.core.vocabulary import PENDING_TYPES, PRIORITY_WORDS, clean_line, clean_text, column_length
+from tktctl.core.vocabulary import HISTORY_EVENTS, PENDING_TYPES, PRIORITY_WORDS, clean_line, clean_text, column_length
 from tktctl.db.models import Agent, Article, History, Queue, Ticket
 from tktctl.db.sqljson import json_object
 from tktctl.db.types import UTCDateTime
@@ -157,6 +159,7 @@ def apply(
     # SQLite writers hold the database's write lock from BEGIN IMMEDIATE: nothing can slip in.
     serialised = unit.session.get_bind().dialect.name == "sqlite"
     changed = 0
+    told: dict[str, list[int]] = {e.type: [] for e in entries if e.type in HISTORY_EVENTS and unit.listens(e.type)}
     for where in sel.parts:
         expected = None if serialised else unit.session.scalar(count_of(Ticket).where(*where, *when)) or 0
         if expected == 0:
@@ -171,6 +174,8 @@ def apply(
                 entry.data,
             ).where(*where, *when, *entry.when)
             unit.session.execute(insert(History).from_select(HISTORY_COLUMNS, columns))
+            if entry.type in told:  # the tickets this entry is about, before the UPDATE changes them
+                told[entry.type] += unit.session.scalars(select(Ticket.id).where(*where, *when, *entry.when))
         statement = (
             update(Ticket)
             .where(*where, *when)
@@ -181,14 +186,29 @@ def apply(
         if expected is not None and done != expected:
             raise ConflictError("a concurrent change to these tickets won; nothing was changed, retry")
         changed += done
+    for event, ids in told.items():
+        if ids:
+            unit.publish(event, ids)
     return changed
+
+
+@cache
+def _inserts() -> dict[str, Insert]:
+    """Plain (Core) INSERTs of a ticket, an article and history rows, built once per process; the
+    rows are dicts by column, given at execution (not the ORM's bulk INSERT, which prepares each
+    row through the mapper)."""
+    return {
+        "ticket": insert(Ticket.__table__),
+        "article": insert(Article.__table__),
+        "history": insert(History.__table__),
+    }
 
 
 def add_history(unit: Unit, entries: Sequence[tuple[int, str, int, dict[str, Any]]]) -> None:
     """History rows (ticket id, type, queue id, data) in one multi-row INSERT."""
     if entries:
         unit.session.execute(
-            insert(History),
+            _inserts()["history"],
             [
                 {
                     "ticket_id": t,
@@ -214,7 +234,12 @@ TEXT_COLUMNS = {
 # Read once: an import checks them for every record.
 _TEXT_LIMITS = {key: column_length(column) for key, column in TEXT_COLUMNS.items()}
 # OTRS's history type for a change of each text field.
-FIELD_HISTORY = {"title": "TitleUpdate", "customer": "CustomerUpdate", "type": "TypeUpdate"}
+FIELD_HISTORY = {
+    "title": "TitleUpdate",
+    "customer": "CustomerUpdate",
+    "type": "TypeUpdate",
+    "external_id": "ExternalIdUpdate",  # not in OTRS (no external id there): `ticket update --external-id`
+}
 
 
 def clean_ticket_text(values: dict[str, Any]) -> None:
@@ -242,17 +267,16 @@ def set_fields(unit: Unit, sel: Selected, values: dict[str, str | None]) -> int:
 
 def insert_ticket(unit: Unit, tn: str, **values: Any) -> int:
     """One ticket row (the caller writes its history); returns its id."""
-    return unit.session.execute(
-        insert(Ticket).values(
-            tn=tn,
-            locked=False,
-            created=unit.now,
-            changed=unit.now,
-            created_by=unit.actor.id,
-            changed_by=unit.actor.id,
-            **values,
-        )
-    ).inserted_primary_key[0]
+    row = {
+        "tn": tn,
+        "locked": False,
+        "created": unit.now,
+        "changed": unit.now,
+        "created_by": unit.actor.id,
+        "changed_by": unit.actor.id,
+        **values,
+    }
+    return unit.session.execute(_inserts()["ticket"], row).inserted_primary_key[0]
 
 
 def add_article(
@@ -266,25 +290,29 @@ def add_article(
     from_: str | None = None,
     to: str | None = None,
     visible: bool = True,
+    refresh: bool = True,
     **mail: str | None,
 ) -> int:
-    """One article; ``mail`` takes the email headers ``a_cc``, ``message_id``, ``in_reply_to``, ``a_references``."""
-    article_id: int = unit.session.execute(
-        insert(Article).values(
-            ticket_id=ticket_id,
-            channel=channel,
-            sender=sender,
-            a_from=from_,
-            a_to=to,
-            subject=subject,
-            body=body,
-            visible_to_customer=visible,
-            created=unit.now,
-            created_by=unit.actor.id,
-            **mail,
-        )
-    ).inserted_primary_key[0]
-    deadlines.refresh(unit, [ticket_id])  # an answer or a customer's contact moves the deadlines
+    """One article; ``mail`` takes the email headers ``a_cc``, ``message_id``, ``in_reply_to``, ``a_references``.
+
+    ``refresh``: recompute the ticket's deadlines (False only for a caller that does it after).
+    """
+    row = {
+        "ticket_id": ticket_id,
+        "channel": channel,
+        "sender": sender,
+        "a_from": from_,
+        "a_to": to,
+        "subject": subject,
+        "body": body,
+        "visible_to_customer": visible,
+        "created": unit.now,
+        "created_by": unit.actor.id,
+        **mail,
+    }
+    article_id: int = unit.session.execute(_inserts()["article"], row).inserted_primary_key[0]
+    if refresh:
+        deadlines.refresh(unit, [ticket_id])  # an answer or a customer's contact moves the deadlines
     return article_id
 
 

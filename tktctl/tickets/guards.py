@@ -12,7 +12,7 @@ from tktctl.access import permissions
 from tktctl.core import lookup
 from tktctl.db.models import Agent, Ticket
 from tktctl.db.sqljson import json_object
-from tktctl.tickets import changes
+from tktctl.tickets import changes, fields
 from tktctl.tickets.changes import Entry, Selected, name_of
 from tktctl.tickets.selection import Selection, TicketFilter, filter_clauses
 
@@ -92,4 +92,13 @@ def fields_change(unit: Unit, sel: Selected, values: dict[str, str | None]) -> i
     """Title, customer, type: ``rw``, the lock respected (TitleUpdate, CustomerUpdate, TypeUpdate)."""
     require(unit, "rw", sel)
     changes.guard_locks(unit, sel)
+    lookup.ticket_type(unit, values.get("type"))
     return changes.set_fields(unit, sel, values)
+
+
+def custom_fields_change(unit: Unit, sel: Selected, values: dict[str, object]) -> int:
+    """Custom fields (`ticket set`, `--set`): values checked first, then ``rw``, the lock respected."""
+    parsed = fields.parse(unit, values)
+    require(unit, "rw", sel)
+    changes.guard_locks(unit, sel)
+    return fields.write(unit, sel, parsed)

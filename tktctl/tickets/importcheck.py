@@ -25,8 +25,9 @@ from tktctl.core.vocabulary import (
     clean_text,
     parse_priority,
 )
-from tktctl.db.models import Agent, Attachment, History, Ticket
+from tktctl.db.models import Agent, Article, Attachment, History, Ticket
 from tktctl.errors import PermissionDeniedError, TktctlError, UsageError
+from tktctl.tickets import fields as custom_fields
 from tktctl.tickets.changes import clean_ticket_text
 from tktctl.tickets.numbering import is_valid_number
 
@@ -41,10 +42,12 @@ IF_EXISTS = ("skip", "update", "fail")
 FIELDS = {
     "tn", "title", "queue", "priority", "state", "lock", "owner", "responsible", "customer", "type",
     "created", "changed", "pending_until", "external_id", "body", "subject", "channel", "articles", "history",
+    "links",
+    "fields",
 }
 # fmt: on
 # Keys an exported ticket carries that import recomputes or ignores.
-DERIVED = {"id", "state_type", "priority_name", "escalation", "created_now"}
+DERIVED = {"id", "state_type", "priority_name", "escalation", "created_now", "merged_into", "merged_from"}
 # Keys that keep what another desk made (its number, times and history): a migration, for admins only.
 PRESERVING = ("tn", "created", "changed", "history")
 # The keys `--if-exists update` changes, when a record gives them a value.
@@ -126,10 +129,13 @@ class Row:
     attachments: list[list[dict[str, Any]]] = field(default_factory=list)
     history: list[dict[str, Any]] | None = None
     given: frozenset[str] = frozenset()  # UPDATE_KEYS the record gives (read by `--if-exists update` only)
+    links: list[tuple[str, str, str]] = field(default_factory=list)  # (other tn, type, relation): new tickets only
+    custom: dict[str, Any] = field(default_factory=dict)  # custom fields as the record gives them
+    parsed: custom_fields.Parsed = field(default_factory=list)  # ... checked against their definitions
 
 
 ACCEPTED = frozenset(FIELDS | DERIVED)
-ARTICLE_TEXT = ("channel", "sender", "from", "to", "subject", "body")
+ARTICLE_TEXT = ("channel", "sender", "from", "to", "subject", "body", "cc", "message_id", "in_reply_to", "references")
 TEXT_FIELDS = ("queue", "state", "owner", "responsible", "lock", "channel", "body", "subject")
 
 
@@ -147,10 +153,12 @@ class Checker:
         self.update = if_exists == "update"
         self.keysets: dict[frozenset[str], frozenset[str]] = {}
         self.queues = {q.name: q.id for q in lookup.queues(unit).values()}
-        self.states = {s.name: s.id for s in lookup.states(unit).values() if s.type != "merged"}
+        # A merged ticket comes in merged only by a migration (an admin's, which keeps its history).
+        self.states = {s.name: s.id for s in lookup.states(unit).values() if s.type != "merged" or self.admin}
         self.agents: dict[str, int] = {login: i for login, i in unit.session.execute(select(Agent.login, Agent.id))}
         self.actor = unit.actor.id
         self.now = unit.now
+        self.fields = custom_fields.definitions(unit)
 
     def agent(self, login: Any) -> int:
         if login not in self.agents:
@@ -207,7 +215,7 @@ class Checker:
             "owner_id": self.agent(owner) if owner else self.actor,
             "responsible_id": self.agent(responsible) if responsible else None,
             "customer": customer,
-            "type": get("type"),
+            "type": lookup.ticket_type(self.unit, get("type"), disabled_ok=True),
             "created": created,
             "changed": self.time(get("changed"), "changed") or created,
             "pending_until": self.time(get("pending_until"), "pending_until"),
@@ -226,10 +234,15 @@ class Checker:
             articles = [{"body": raw["body"], "subject": get("subject"), "channel": get("channel")}, *articles]
         for article in articles:
             self.article(row, article, created, title, customer)
+        if get("fields"):
+            row.custom = raw["fields"]
+            row.parsed = custom_fields.parse(self.unit, raw["fields"], self.fields)
         if get("history") is not None:
             if not isinstance(raw["history"], list):
                 raise UsageError("history must be a list")
             row.history = [self.entry(h, queue) for h in raw["history"]]
+        if get("links") is not None:
+            row.links = [_link(link) for link in _list("links", raw["links"])]
         return row
 
     def refuse_preserving(self, raw: dict[str, Any]) -> None:
@@ -263,6 +276,7 @@ class Checker:
         channel = choice("channel", get("channel") or "phone", CHANNELS)
         sender = choice("sender", get("sender") or ("agent" if channel == "internal" else "customer"), SENDERS)
         clean_text("body", get("body"))
+        clean_column("article message_id", get("message_id"), Article.message_id)
         attachments = get("attachments") or []
         if not isinstance(attachments, list) or not all(isinstance(a, dict) for a in attachments):
             raise UsageError("attachments must be a list of objects")
@@ -275,6 +289,10 @@ class Checker:
                 "subject": get("subject") or title,
                 "body": get("body"),
                 "visible_to_customer": bool(get("visible_to_customer", channel != "internal")),
+                "a_cc": get("cc"),
+                "message_id": get("message_id"),
+                "in_reply_to": get("in_reply_to"),
+                "a_references": get("references"),
                 "created": self.time(get("created"), "article created") or created,
                 "created_by": self.actor,
             }
@@ -304,6 +322,23 @@ class Checker:
             "at": self.time(raw.get("at"), "history at") or self.now,
             "data": data,
         }
+
+
+def _list(key: str, value: Any) -> list[Any]:
+    if not isinstance(value, list):
+        raise UsageError(f"{key} must be a list")
+    return value
+
+
+def _link(raw: Any) -> tuple[str, str, str]:
+    """One link of an exported ticket: the other ticket's ``tn``, ``type`` and ``relation``."""
+    if not isinstance(raw, dict) or not isinstance(raw.get("tn"), str):
+        raise UsageError("a link must be an object with the linked ticket's tn")
+    kind = choice("link type", raw.get("type", "normal"), ("normal", "parent-child"))
+    relations = ("normal",) if kind == "normal" else ("parent", "child")
+    rel = choice("link relation", raw.get("relation", relations[0]), relations)
+    clean_column("link tn", raw["tn"], Ticket.tn, required=True)
+    return raw["tn"], kind, rel
 
 
 # Attachment sizes are stored in a signed 64-bit column.

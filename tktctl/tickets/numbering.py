@@ -8,8 +8,10 @@ each other until commit, and the unique key on ``ticket.tn`` guards the rest.
 from __future__ import annotations
 
 from datetime import datetime
+from functools import cache
+from typing import Any
 
-from sqlalchemy import case, select, update
+from sqlalchemy import bindparam, case, select, update
 from sqlalchemy.orm import Session
 
 from tktctl.db.models import Counter, Ticket
@@ -93,19 +95,29 @@ def next_numbers(
 def _advance(session: Session, generator: str, system_id: str, now: datetime, count: int) -> list[str]:
     """Move the counter on by ``count`` under its row lock; the numbers passed over."""
     day = now.strftime("%Y%m%d")
-    daily = generator != "AutoIncrement"
-    new_value = case((Counter.day == day, Counter.value + count), else_=count) if daily else Counter.value + count
-    # Ordered: MySQL evaluates SET left to right with new values; `value` must read the old `day`.
-    statement = (
-        update(Counter)
-        .where(Counter.name == "ticket")
-        .ordered_values((Counter.value, new_value), (Counter.day, day if daily else Counter.day))
-    )
-    if session.execute(statement).rowcount != 1:
+    move, read = _counter_statements(generator != "AutoIncrement")
+    if session.execute(move, {"today": day, "step": count}).rowcount != 1:
         raise UsageError("ticket number counter missing: run `tktctl init`")
-    last = session.scalar(select(Counter.value).where(Counter.name == "ticket"))
+    last = session.scalar(read)
     assert last is not None
     return [format_number(generator, system_id, day, n) for n in range(last - count + 1, last + 1)]
+
+
+@cache
+def _counter_statements(daily: bool) -> tuple[Any, Any]:
+    """The counter's UPDATE (``:today``, ``:step``) and the SELECT of its value, built once."""
+    step = bindparam("step")
+    new_value = case((Counter.day == bindparam("today"), Counter.value + step), else_=step) if daily else None
+    # Ordered: MySQL evaluates SET left to right with new values; `value` must read the old `day`.
+    move = (
+        update(Counter)
+        .where(Counter.name == "ticket")
+        .ordered_values(
+            (Counter.value, new_value if daily else Counter.value + step),
+            (Counter.day, bindparam("today") if daily else Counter.day),
+        )
+    )
+    return move, select(Counter.value).where(Counter.name == "ticket")
 
 
 def _taken(session: Session, numbers: list[str]) -> set[str]:
@@ -118,5 +130,10 @@ def _taken(session: Session, numbers: list[str]) -> set[str]:
     taken: set[str] = set()
     for length in {len(n) for n in numbers}:
         same = [n for n in numbers if len(n) == length]
-        taken.update(session.scalars(select(Ticket.tn).where(Ticket.tn.between(min(same), max(same)))))
+        taken.update(session.scalars(_taken_statement(), {"low": min(same), "high": max(same)}))
     return taken
+
+
+@cache
+def _taken_statement() -> Any:
+    return select(Ticket.tn).where(Ticket.tn.between(bindparam("low"), bindparam("high")))

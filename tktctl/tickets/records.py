@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Sequence
+from functools import cache
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import ColumnElement, Select, select, type_coerce
@@ -10,6 +11,7 @@ from sqlalchemy.orm import aliased
 from sqlalchemy.types import NullType
 
 from tktctl.core.lookup import chunks
+from tktctl.core.prepared import ids_in
 from tktctl.core.record import Record
 from tktctl.db.models import (
     Agent,
@@ -23,6 +25,7 @@ from tktctl.db.models import (
     Ticket,
 )
 from tktctl.sla import deadlines
+from tktctl.tickets import fields as custom_fields
 
 if TYPE_CHECKING:
     from sqlalchemy.engine import Dialect
@@ -92,9 +95,15 @@ def tickets_by_id(unit: Unit, ids: Sequence[int]) -> list[Record]:
     """Ticket records for ``ids``, in that order."""
     found: dict[int, Record] = {}
     for part in chunks(list(ids)):
-        for row in unit.session.execute(ticket_select().where(Ticket.id.in_(part))):
+        for row in unit.session.execute(_tickets_by_id(), {"ids": list(part)}):
             found[row.id] = ticket_record(row, unit)
+    custom_fields.add_to(unit, list(found.values()))
     return [found[i] for i in ids]
+
+
+@cache
+def _tickets_by_id() -> Select[Any]:
+    return ticket_select().where(ids_in(Ticket.id))
 
 
 def articles(unit: Unit, ticket_id: int) -> list[Record]:
@@ -130,11 +139,15 @@ def articles_of(unit: Unit, ticket_ids: Sequence[int]) -> dict[int, list[Record]
                 "sender": a.sender,
                 "from": a.a_from,
                 "to": a.a_to,
+                "cc": a.a_cc,
                 "subject": a.subject,
                 "body": a.body,
                 "visible_to_customer": a.visible_to_customer,
                 "created": a.created,
                 "attachments": attachments.get(a.id, []),
+                "message_id": a.message_id,
+                "in_reply_to": a.in_reply_to,
+                "references": a.a_references,
             }
         )
     return found

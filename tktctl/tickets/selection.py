@@ -2,24 +2,40 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, fields
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import ColumnElement
+from sqlalchemy import ColumnElement, or_
 
 from tktctl.access import permissions
-from tktctl.core import lookup
+from tktctl.core import lookup, textquery
+from tktctl.core.record import Record
 from tktctl.core.vocabulary import (
     choice,
     parse_priority,
 )
 from tktctl.db.models import Queue, State, Ticket
 from tktctl.errors import UsageError
+from tktctl.tickets import fields as custom_fields
+from tktctl.tickets import fulltext
+from tktctl.tickets.links import linked_to_clause
 
 if TYPE_CHECKING:
     from tktctl.core.unit import Unit
+
+
+@dataclass
+class BulkResult:
+    """What a bulk change did: the records (tickets, or outcomes), how many matched and changed."""
+
+    records: Iterable[Record]
+    matched: int
+    changed: int
+
+    def __iter__(self) -> Iterator[Record]:
+        return iter(self.records)
 
 
 @dataclass(frozen=True)
@@ -38,6 +54,19 @@ class TicketFilter:
     created_after: str | datetime | None = None
     changed_before: str | datetime | None = None
     changed_after: str | datetime | None = None
+    # Issue 12, part A (t12a): responsible, type, external id, pending time, escalation.
+    responsible: Sequence[str] = ()
+    type: Sequence[str] = ()
+    external_id: Sequence[str] = ()
+    pending_before: str | datetime | None = None
+    pending_after: str | datetime | None = None
+    escalation_before: str | datetime | None = None
+    breached: bool | None = None
+    # Links (issue 12): tickets linked to any of these ticket numbers.
+    linked_to: Sequence[str] = ()
+    # Full-text search (the query language of ``ticket search``) in titles and articles.
+    text: str | None = None
+    field: Sequence[str] = ()  # custom fields: NAME=VALUE, NAME>VALUE, ... (tickets/fields.condition)
 
     def __post_init__(self) -> None:
         """Every sequence field as a tuple: one value (``queue="Alerts"``) is one value, not its characters.
@@ -53,10 +82,10 @@ class TicketFilter:
             object.__setattr__(self, name, values)
 
     def is_empty(self) -> bool:
-        return not any(getattr(self, f.name) for f in fields(self))
+        return all(getattr(self, f.name) in (None, (), "") for f in fields(self))
 
 
-NAME_FILTERS = ("queue", "owner", "customer")
+NAME_FILTERS = ("queue", "owner", "customer", "responsible", "type", "external_id", "linked_to", "field")
 VOCABULARY_FILTERS = ("state", "state_type", "priority", "lock")
 
 
@@ -88,8 +117,12 @@ SORT_KEYS: dict[str, Any] = {
 }
 
 
-def filter_clauses(unit: Unit, selection: TicketFilter) -> list[ColumnElement[bool]]:
-    """The WHERE clauses of a filter; unknown names are not-found errors, bad values usage errors."""
+def filter_clauses(unit: Unit, selection: TicketFilter, *, visible: bool = True) -> list[ColumnElement[bool]]:
+    """The WHERE clauses of a filter; unknown names are not-found errors, bad values usage errors.
+
+    ``visible``: only the tickets the acting agent may see (a notification rule's filter is about
+    the tickets alone: its recipients' permissions are checked on their own).
+    """
     clauses: list[ColumnElement[bool]] = []
     if selection.queue:
         clauses.append(Ticket.queue_id.in_([lookup.queue(unit, q).id for q in selection.queue]))
@@ -109,18 +142,43 @@ def filter_clauses(unit: Unit, selection: TicketFilter) -> list[ColumnElement[bo
     if selection.title:
         escaped = selection.title.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
         clauses.append(Ticket.title.like(f"%{escaped}%", escape="\\"))
+    clauses += _more_clauses(unit, selection)
+    if selection.text:
+        clauses.append(fulltext.ticket_clause(unit, textquery.parse(selection.text)))
     for column, value, before in (
         (Ticket.created, selection.created_before, True),
         (Ticket.created, selection.created_after, False),
         (Ticket.changed, selection.changed_before, True),
         (Ticket.changed, selection.changed_after, False),
+        (Ticket.pending_until, selection.pending_before, True),
+        (Ticket.pending_until, selection.pending_after, False),
+        (Ticket.escalation_at, selection.escalation_before, True),
     ):
         moment = unit.parse_time(value)
         if moment is not None:
             clauses.append(column < moment if before else column >= moment)
-    visible = permissions.visible_tickets(unit)
-    if visible is not None:
-        clauses.append(visible)
+    if selection.linked_to:
+        clauses.append(linked_to_clause(unit, selection.linked_to))
+    clauses += [custom_fields.condition(unit, text) for text in selection.field]
+    seen = permissions.visible_tickets(unit) if visible else None
+    if seen is not None:
+        clauses.append(seen)
+    return clauses
+
+
+def _more_clauses(unit: Unit, selection: TicketFilter) -> list[ColumnElement[bool]]:
+    """Issue 12, part A: responsible, type, external id, breached (each index-backed)."""
+    clauses: list[ColumnElement[bool]] = []
+    if selection.responsible:
+        clauses.append(Ticket.responsible_id.in_([lookup.agent(unit, a).id for a in selection.responsible]))
+    if selection.type:
+        clauses.append(Ticket.type.in_([lookup.ticket_type(unit, t, disabled_ok=True) for t in selection.type]))
+    if selection.external_id:
+        clauses.append(Ticket.external_id.in_(list(selection.external_id)))
+    if selection.breached is not None:
+        # escalation_at: the earliest deadline of an escalating ticket (none once it is closed).
+        due = Ticket.escalation_at <= unit.now
+        clauses.append(due if selection.breached else or_(Ticket.escalation_at.is_(None), ~due))
     return clauses
 
 

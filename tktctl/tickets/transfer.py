@@ -26,14 +26,16 @@ from tktctl.core.vocabulary import (
     choice,
 )
 from tktctl.db.bulk import insert_rows
-from tktctl.db.models import Article, Attachment, History, Queue, Ticket
+from tktctl.db.models import Article, Attachment, DynamicFieldValue, History, Queue, Ticket
 from tktctl.errors import ConflictError, PartialFailure, PermissionDeniedError, TktctlError, UsageError
 from tktctl.gcpause import collector_paused
 from tktctl.sla import deadlines
 from tktctl.text import plural
+from tktctl.tickets import fields as custom_fields
 from tktctl.tickets import guards
 from tktctl.tickets.changes import Selected, article_history, new_ticket_data
 from tktctl.tickets.importcheck import IF_EXISTS, UPDATE_COLUMNS, Checker, Row
+from tktctl.tickets.links import import_links, links_of
 from tktctl.tickets.numbering import next_numbers
 from tktctl.tickets.records import ticket_record, ticket_select
 
@@ -180,9 +182,11 @@ class Transfer:
         articles: list[dict[str, Any]] = []
         attachments: list[list[dict[str, Any]]] = []
         history: list[dict[str, Any]] = []
+        values: list[dict[str, Any]] = []
         made = _NewHistory(unit)
         for row in rows:
             ticket_id = ids[row.ticket["tn"]]
+            values += custom_fields.rows(ticket_id, row.parsed)
             for article in row.articles:
                 article["ticket_id"] = ticket_id
             articles += row.articles
@@ -193,6 +197,14 @@ class Transfer:
                 history += row.history
             else:
                 history += made(ticket_id, row)
+                base = {"ticket_id": ticket_id, "actor_id": made.actor, "queue_id": row.ticket["queue_id"]}
+                at = row.ticket["created"]
+                history += [
+                    {**base, "at": at, "type": "TicketDynamicFieldUpdate", "data": data}
+                    for data in custom_fields.history_data(row.parsed)
+                ]
+        if values:
+            insert_rows(conn, DynamicFieldValue.__table__, values)
         if any(attachments):
             # Rare: attachments need their article's id, so these articles come back one by one.
             returning = insert(Article).returning(Article.id, sort_by_parameter_order=True)
@@ -203,6 +215,9 @@ class Transfer:
             insert_rows(conn, Article.__table__, articles)
         if history:
             insert_rows(conn, History.__table__, history)
+        linked = [(ids[r.ticket["tn"]], *link) for r in rows for link in r.links]
+        if linked:
+            import_links(unit, linked)
         timed = {q for q, sla in deadlines.slas(unit).items() if sla.any}
         if timed:  # deadlines after the articles: an agent's answer or a customer's contact moves them
             deadlines.refresh(unit, [ids[r.ticket["tn"]] for r in rows if r.ticket["queue_id"] in timed])
@@ -322,6 +337,8 @@ def _update(unit: Unit, row: Row, ticket_id: int) -> None:
         guards.move_change(unit, sel, lookup.queues(unit)[new["queue_id"]].name)
     if "owner" in given and new["owner_id"] != current.owner_id:
         guards.assign_change(unit, sel, logins[new["owner_id"]])
+    if row.custom:
+        guards.custom_fields_change(unit, sel, row.custom)
 
 
 def _require_create(unit: Unit, rows: Sequence[Row]) -> None:
@@ -370,7 +387,9 @@ def _complete(unit: Unit, ids: Sequence[int]) -> Iterator[Record]:
     from tktctl.tickets.records import articles_of, history_select
 
     tickets = {row.id: ticket_record(row) for row in unit.session.execute(ticket_select().where(Ticket.id.in_(ids)))}
+    custom_fields.add_to(unit, list(tickets.values()))
     by_ticket = articles_of(unit, ids)
+    linked = links_of(unit, ids)
     history: dict[int, list[Record]] = {}
     statement = (
         history_select()
@@ -386,4 +405,5 @@ def _complete(unit: Unit, ids: Sequence[int]) -> Iterator[Record]:
         record = tickets[ticket_id]
         record["articles"] = by_ticket.get(ticket_id, [])
         record["history"] = history.get(ticket_id, [])
+        record["links"] = linked.get(ticket_id, [])
         yield record

@@ -7,12 +7,11 @@ transaction; with ``continue_on_error``, one transaction per ticket.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Iterator, Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import func, select
+from sqlalchemy import select
 
 from tktctl.access import permissions
 from tktctl.core import lookup
@@ -33,29 +32,28 @@ from tktctl.db.sqljson import json_object
 from tktctl.errors import ConflictError, PartialFailure, TktctlError, UsageError
 from tktctl.sla import deadlines
 from tktctl.text import plural
-from tktctl.tickets import changes
-from tktctl.tickets.changes import Entry, Selected, count_of, name_of
-from tktctl.tickets.guards import assign_change, move_change, prioritize_change, require, select_visible, state_change
+from tktctl.tickets import changes, counts, links, timeacct
+from tktctl.tickets import fields as custom_fields
+from tktctl.tickets.attach import File, check_files, notes_written, store_files
+from tktctl.tickets.changes import Entry, Selected, name_of
+from tktctl.tickets.guards import (
+    assign_change,
+    custom_fields_change,
+    move_change,
+    prioritize_change,
+    require,
+    select_visible,
+    state_change,
+)
 from tktctl.tickets.numbering import next_numbers
 from tktctl.tickets.records import articles, history_records, ticket_record, ticket_select, tickets_by_id
-from tktctl.tickets.selection import Selection, TicketFilter, filter_clauses, order_by_keys
+from tktctl.tickets.selection import BulkResult, Selection, TicketFilter, filter_clauses, order_by_keys
+from tktctl.tickets.watch import watchers_of
 
 if TYPE_CHECKING:
     from tktctl.core.unit import Store, Unit
 
 Change = Callable[["Unit", Selected], int]
-
-
-@dataclass
-class BulkResult:
-    """What a bulk change did: the records (tickets, or outcomes), how many matched and changed."""
-
-    records: Iterable[Record]
-    matched: int
-    changed: int
-
-    def __iter__(self) -> Iterator[Record]:
-        return iter(self.records)
 
 
 class Tickets:
@@ -71,7 +69,9 @@ class Tickets:
         with self.store.read() as unit:
             row = permissions.tickets(unit, [ref], lock=False)[0]
             record = tickets_by_id(unit, [row.id])[0]
+            record["watchers"] = watchers_of(unit, row.id)
             record["articles"] = articles(unit, row.id)
+            record.update(links.relations(unit, row.id, row.tn))
             return record
 
     def list(
@@ -85,8 +85,11 @@ class Tickets:
             statement = statement.order_by(*order_by_keys(sort))
             if limit is not None:
                 statement = statement.limit(limit)
-            for row in unit.session.execute(statement.execution_options(yield_per=1000)):
-                yield ticket_record(row, unit)
+            rows = unit.session.execute(statement.execution_options(yield_per=1000))
+            for part in rows.partitions():
+                records = [ticket_record(row, unit) for row in part]
+                custom_fields.add_to(unit, records)
+                yield from records
 
     def history(self, ref: str) -> list[Record]:
         """The ticket's history, oldest first."""
@@ -114,8 +117,12 @@ class Tickets:
         from_: str | None = None,
         pending_until: str | datetime | None = None,
         external_id: str | None = None,
+        fields: Mapping[str, Any] | None = None,
+        attachments: Sequence[File] = (),
     ) -> Record:
-        """Open a ticket (and its first article when there is a body); prints nothing twice.
+        """Open a ticket (and its first article when there is a body, with ``attachments``).
+
+        ``fields`` sets custom fields (``{"env": "prod"}``), checked before anything is written.
 
         With ``external_id``, an existing ticket with that key is returned unchanged and
         ``created_now`` is false, also when retries race each other.
@@ -130,13 +137,19 @@ class Tickets:
         choice("channel", channel, CHANNELS)
         sender = choice("sender", sender or ("agent" if channel == "internal" else "customer"), SENDERS)
         priority_id = parse_priority(priority)
+        files = check_files(self.store, attachments)
+        if files and body is None:
+            raise UsageError("attachments go on the first article: give --body too")
         with self.store.write() as unit:
-            permissions.require(unit, "create", [lookup.queue(unit, queue).group_id])
+            target = lookup.queue(unit, queue)
+            permissions.require(unit, "create", [target.group_id])
             if external_id is not None:
                 existing = self._by_external_id(unit, external_id)
                 if existing is not None:
                     return existing
-            target = lookup.queue(unit, queue, for_write=True)
+            lookup.writable(target)
+            lookup.ticket_type(unit, type)
+            parsed = custom_fields.parse(unit, fields or {})
             until = unit.parse_time(pending_until)
             start = changes.target_state(unit, state, until)
             owner_id = lookup.agent(unit, owner, for_write=True).id if owner else unit.actor.id
@@ -164,8 +177,9 @@ class Tickets:
             )
             data = changes.new_ticket_data(tn, target.name, start.name, priority_id)
             entries: list[tuple[int, str, int, dict[str, Any]]] = [(ticket_id, "NewTicket", target.id, data)]
+            article_id = None
             if body is not None:
-                changes.add_article(
+                article_id = changes.add_article(
                     unit,
                     ticket_id,
                     channel=channel,
@@ -174,11 +188,14 @@ class Tickets:
                     subject=subject or title,
                     from_=from_ or customer,
                     visible=channel != "internal",
+                    refresh=False,  # done below, once
                 )
                 entries.append((ticket_id, changes.article_history(channel, sender), target.id, {"channel": channel}))
+                store_files(unit, [article_id], files)
             changes.add_history(unit, entries)
-
-            unit.publish("NewTicket", [ticket_id])
+            custom_fields.write(unit, changes.Selected.of([ticket_id]), parsed)
+            articles = {ticket_id: article_id} if article_id is not None else {}
+            unit.publish("TicketCreate", [ticket_id], articles=articles, sender=sender)
             deadlines.refresh(unit, [ticket_id])
             record = tickets_by_id(unit, [ticket_id])[0]
             return {**record, "created_now": True}
@@ -192,7 +209,9 @@ class Tickets:
         owner_id = unit.session.scalar(select(Ticket.owner_id).where(Ticket.id == row.id))
         if not permissions.sees(unit, row.queue_id, owner_id):
             raise ConflictError(f"external id {external_id!r} is taken", ref=external_id)
-        return {**ticket_record(row, unit), "created_now": False}
+        record = ticket_record(row, unit)
+        custom_fields.add_to(unit, [record])
+        return {**record, "created_now": False}
 
     # Changing --------------------------------------------------------------------------
 
@@ -261,26 +280,11 @@ class Tickets:
 
     def count(self, selection: TicketFilter | None = None) -> int:
         """How many tickets match."""
-        with self.store.read() as unit:
-            where = filter_clauses(unit, selection or TicketFilter())
-            return unit.session.scalar(count_of(Ticket).where(*where)) or 0
+        return counts.count(self.store, selection)
 
     def stats(self, by: Sequence[str] = ("queue",), selection: TicketFilter | None = None) -> list[Record]:
-        """Ticket counts grouped by ``by`` (queue, state, state_type, priority, owner, lock)."""
-        unknown = [b for b in by if b not in STATS_KEYS]
-        if unknown or not by:
-            raise UsageError(
-                f"cannot group by {', '.join(unknown) or '(nothing)'}; choose from {', '.join(STATS_KEYS)}"
-            )
-        with self.store.read() as unit:
-            source = ticket_select().where(*filter_clauses(unit, selection or TicketFilter())).subquery()
-            keys = [source.c[STATS_KEYS[b]].label(b) for b in by]
-            statement = select(*keys, func.count().label("count")).group_by(*keys).order_by(*keys)
-            rows = [dict(r._mapping) for r in unit.session.execute(statement)]
-        for row in rows:
-            if "lock" in row:
-                row["lock"] = "locked" if row["lock"] else "unlocked"
-        return rows
+        """Ticket counts and time units grouped by ``by`` (queue, state, state_type, priority, owner, lock)."""
+        return counts.stats(self.store, by, selection)
 
     def move(self, selection: Selection, to: str, **options: Any) -> BulkResult:
         return self.run(selection, lambda unit, sel: move_change(unit, sel, to), **options)
@@ -395,6 +399,12 @@ class Tickets:
 
         return self.run(selection, lambda unit, sel: assign_change(unit, sel, to, responsible=responsible), **options)
 
+    def set_fields(self, selection: Selection, values: Mapping[str, Any], **options: Any) -> BulkResult:
+        """Set custom fields (``{"env": "prod", "cost": None}``: None or "" clears), as `ticket set`."""
+        if not values:
+            raise UsageError("give at least one FIELD=VALUE")
+        return self.run(selection, lambda unit, sel: custom_fields_change(unit, sel, dict(values)), **options)
+
     def note(
         self,
         selection: str | Selection,
@@ -402,30 +412,27 @@ class Tickets:
         body: str,
         subject: str | None = None,
         internal: bool = False,
+        time_units: float | str | None = None,
+        attachments: Sequence[File] = (),
         **options: Any,
     ) -> Any:
-        """Add a note article to each ticket; ``internal`` hides it from the customer.
+        """Add a note article (with ``attachments``) to each ticket; ``internal`` hides it from the
+        customer; ``time_units`` are accounted on each note (TimeAccounting).
 
         Given one ticket number as a string, returns that ticket's record.
         """
         clean_text("body", body, required=True)
         check_body("body", body, self.store.max_body_bytes)
         clean_text("subject", subject)
+        units = timeacct.check_units(time_units)
+        files = check_files(self.store, attachments)
 
         def change(unit: Unit, sel: Selected) -> int:
             require(unit, "note", sel)
-            return changes.add_notes(unit, sel, body, subject=subject or "Note", visible=not internal)
+            done = changes.add_notes(unit, sel, body, subject=subject or "Note", visible=not internal)
+            notes_written(unit, sel, files)
+            return done if units is None else max(done, timeacct.account(unit, sel, units))
 
         if isinstance(selection, str):
             return next(iter(self.run([selection], change, **options)))
         return self.run(selection, change, **options)
-
-
-STATS_KEYS = {
-    "queue": "queue",
-    "state": "state",
-    "state_type": "state_type",
-    "priority": "priority",
-    "owner": "owner",
-    "lock": "locked",
-}
