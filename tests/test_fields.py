@@ -328,3 +328,13 @@ def test_desk_dump_and_apply_carry_fields(fields: Cli, desk: Desk) -> None:
     assert cli("field", "show", "env", "-o", "json").json["values"][-1] == "stage"
     document["fields"] = [{"name": "env", "type": "text"}]
     assert "cannot change" in cli("desk", "apply", "-f", "-", input=json.dumps(document), expect=5).stderr
+
+
+def test_list_streams_every_ticket_past_one_batch_with_fields(desk: Desk) -> None:
+    """Regression (MySQL): the fields query ran while the list's streamed result was open, and PyMySQL
+    dropped the rest of it: `ticket list` printed 1,000 of 2,500 tickets."""
+    desk.queues.create("Bulk")
+    desk.fields.create("env", type="text")
+    desk.transfer.import_tickets([(i, {"title": f"t{i}", "queue": "Bulk"}) for i in range(1, 1201)])
+    listed = list(desk.tickets.list(TicketFilter(queue="Bulk")))
+    assert len(listed) == 1200 and all(t["fields"] == {} for t in listed)

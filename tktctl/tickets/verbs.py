@@ -85,8 +85,11 @@ class Tickets:
             statement = statement.order_by(*order_by_keys(sort))
             if limit is not None:
                 statement = statement.limit(limit)
-            rows = unit.session.execute(statement.execution_options(yield_per=1000))
-            for part in rows.partitions():
+            parts = unit.session.execute(statement.execution_options(yield_per=1000)).partitions()
+            if unit.session.get_bind().dialect.name == "mysql":
+                # PyMySQL drops the rest of a streamed result when another query runs (custom fields)
+                parts = iter(list(parts))
+            for part in parts:
                 records = [ticket_record(row, unit) for row in part]
                 custom_fields.add_to(unit, records)
                 yield from records
