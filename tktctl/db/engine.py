@@ -13,7 +13,6 @@ SQLite's ``-wal`` and ``-shm`` files inherit.
 from __future__ import annotations
 
 import os
-import warnings
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote, unquote
@@ -106,10 +105,6 @@ def make_engine(url: str) -> Engine:
             raise UsageError(f"invalid database URL: {exc}") from exc
     kwargs: dict[str, Any] = {"pool_pre_ping": False, "connect_args": {"connect_timeout": 10}}
     if backend == "mysql":
-        # A reader that closes the pipe (`tktctl ticket list | head`) ends the command with a streamed
-        # result unread; the connection is then discarded, so PyMySQL's warning about it is noise on
-        # stderr where the contract promises silence.
-        warnings.filterwarnings("ignore", "Previous unbuffered result was left incomplete", UserWarning)
         # READ COMMITTED as on PostgreSQL: a statement after a row lock sees the latest rows.
         kwargs["isolation_level"] = "READ COMMITTED"
         # (psycopg adapts JSON values itself, and warns about a serializer that is a closure.)
