@@ -1,6 +1,8 @@
-"""Real mail servers on loopback for the mail tests: aiosmtpd (SMTP) and Debian's dovecot (IMAP).
+"""Real mail servers on loopback for the mail tests: aiosmtpd (SMTP) and Debian's dovecot (IMAP, POP3).
 
-Dovecot runs from a throwaway config and passwd file in a temporary directory; without the
+Dovecot runs from a throwaway config and passwd file in a temporary directory, with a
+certificate for ``localhost`` signed by a CA that trustme makes for the run, on four free
+loopback ports: imap and pop3 (plain, offering STARTTLS/STLS), imaps and pop3s. Without the
 binary the tests that need it skip, unless ``TKTCTL_TEST_REQUIRE_SERVERS=1`` (CI).
 """
 
@@ -20,7 +22,10 @@ from email.parser import BytesParser
 from pathlib import Path
 from typing import Any
 
-DOVECOT = shutil.which("dovecot") or ("/usr/sbin/dovecot" if Path("/usr/sbin/dovecot").exists() else None)
+# The server and both protocols (Debian: dovecot-imapd and dovecot-pop3d); else the tests skip.
+_BINARY = shutil.which("dovecot") or ("/usr/sbin/dovecot" if Path("/usr/sbin/dovecot").exists() else None)
+_PROTOCOLS = all(Path("/usr/lib/dovecot", name).exists() for name in ("imap", "pop3"))
+DOVECOT = _BINARY if _PROTOCOLS else None
 
 
 def free_port() -> int:
@@ -52,20 +57,34 @@ class SmtpSink:
 
 
 class Dovecot:
-    """A dovecot IMAP server with one user, in a temporary directory, on a free loopback port."""
+    """A dovecot IMAP and POP3 server with one user, in a temporary directory, on free loopback ports.
+
+    Its certificate names ``localhost`` only: an account that connects to ``127.0.0.1``
+    meets a host name mismatch. ``ca_file`` is the trustme CA that signed it.
+    """
 
     user = "desk"
     password = "secret"
+    host = "localhost"
 
     def __init__(self) -> None:
         assert DOVECOT is not None
+        import trustme
+
         self.root = Path(tempfile.mkdtemp(prefix="tktctl-dovecot-"))
         self.root.chmod(0o755)
-        self.port = free_port()
+        self.ports = {kind: free_port() for kind in ("imap", "imaps", "pop3", "pop3s")}
+        self.port = self.ports["imap"]
         for name in ("run", "state", "mail"):
             (self.root / name).mkdir()
         (self.root / "passwd").write_text(f"{self.user}:{{PLAIN}}{self.password}\n")
         (self.root / "password").write_text(self.password + "\n")
+        ca = trustme.CA()
+        ca.cert_pem.write_to_path(str(self.root / "ca.pem"))
+        served = ca.issue_cert(self.host)
+        served.private_key_pem.write_to_path(str(self.root / "key.pem"))
+        served.cert_chain_pems[0].write_to_path(str(self.root / "cert.pem"))
+        self.ca_file = str(self.root / "ca.pem")
         if os.geteuid() == 0:
             # Dovecot refuses root for logins and mail access: its own unprivileged users serve.
             owner = pwd.getpwnam("dovecot")
@@ -75,12 +94,14 @@ class Dovecot:
             uid, gid = os.getuid(), os.getgid()
             internal = login = pwd.getpwuid(uid).pw_name
         config = f"""
-protocols = imap
+protocols = imap pop3
 listen = 127.0.0.1
 base_dir = {self.root}/run
 state_dir = {self.root}/state
 log_path = {self.root}/log
-ssl = no
+ssl = yes
+ssl_cert = <{self.root}/cert.pem
+ssl_key = <{self.root}/key.pem
 disable_plaintext_auth = no
 auth_mechanisms = plain login
 first_valid_uid = {uid}
@@ -99,10 +120,23 @@ userdb {{
 service imap-login {{
   inet_listener imap {{
     address = 127.0.0.1
-    port = {self.port}
+    port = {self.ports["imap"]}
   }}
   inet_listener imaps {{
-    port = 0
+    address = 127.0.0.1
+    port = {self.ports["imaps"]}
+    ssl = yes
+  }}
+}}
+service pop3-login {{
+  inet_listener pop3 {{
+    address = 127.0.0.1
+    port = {self.ports["pop3"]}
+  }}
+  inet_listener pop3s {{
+    address = 127.0.0.1
+    port = {self.ports["pop3s"]}
+    ssl = yes
   }}
 }}
 """
@@ -113,27 +147,35 @@ service imap-login {{
             stderr=subprocess.DEVNULL,
         )
         deadline = time.monotonic() + 15
-        while time.monotonic() < deadline:
+        waiting = {self.ports["imap"]: b"* OK", self.ports["pop3"]: b"+OK"}
+        while waiting and time.monotonic() < deadline:
+            port, greeting = next(iter(waiting.items()))
             try:
-                with socket.create_connection(("127.0.0.1", self.port), timeout=0.5) as conn:
-                    if conn.recv(100).startswith(b"* OK"):
-                        return
+                with socket.create_connection(("127.0.0.1", port), timeout=0.5) as conn:
+                    if conn.recv(100).startswith(greeting):
+                        del waiting[port]
+                        continue
             except OSError:
-                time.sleep(0.1)
-        self.stop()
-        raise RuntimeError(f"dovecot did not start; log: {self.log()}")
+                pass
+            time.sleep(0.1)
+        if waiting:
+            self.stop()
+            raise RuntimeError(f"dovecot did not start; log: {self.log()}")
 
     def log(self) -> str:
         path = self.root / "log"
         return path.read_text(errors="replace") if path.exists() else ""
 
-    def account(self, **extra: Any) -> dict[str, Any]:
+    def account(self, kind: str = "imap", **extra: Any) -> dict[str, Any]:
+        """A ``mail.accounts`` entry for this server; TLS ones (or ``starttls=True``) trust its CA."""
+        tls = kind in ("imaps", "pop3s") or extra.get("starttls", False)
         return {
-            "type": "imap",
-            "host": "127.0.0.1",
-            "port": self.port,
+            "type": kind,
+            "host": self.host,
+            "port": self.ports[kind],
             "user": self.user,
             "password_file": str(self.root / "password"),
+            **({"ca_file": self.ca_file} if tls else {}),
             **extra,
         }
 
@@ -152,3 +194,17 @@ service imap-login {{
         except subprocess.TimeoutExpired:
             self.process.kill()
         shutil.rmtree(self.root, ignore_errors=True)
+
+
+def start_dovecot() -> Dovecot:
+    """A started server; without dovecot the test skips, or fails when CI requires the servers."""
+    import pytest
+
+    from tests.conftest import REQUIRE_SERVERS
+
+    if DOVECOT is None:
+        reason = "dovecot is not installed (apt-get install dovecot-imapd dovecot-pop3d)"
+        if REQUIRE_SERVERS:
+            pytest.fail(f"TKTCTL_TEST_REQUIRE_SERVERS=1 but {reason}")
+        pytest.skip(reason)
+    return Dovecot()

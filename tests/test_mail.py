@@ -13,7 +13,7 @@ import pytest
 import yaml
 
 from tests.conftest import REQUIRE_SERVERS, Cli, dump
-from tests.mailservers import DOVECOT, Dovecot, SmtpSink, free_port
+from tests.mailservers import Dovecot, SmtpSink, free_port, start_dovecot
 from tktctl.api import Desk
 from tktctl.errors import TempFail
 
@@ -57,12 +57,7 @@ def smtp(monkeypatch: pytest.MonkeyPatch) -> Iterator[SmtpSink]:
 
 @pytest.fixture
 def dovecot() -> Iterator[Dovecot]:
-    if DOVECOT is None:
-        reason = "dovecot is not installed (apt-get install dovecot-imapd)"
-        if REQUIRE_SERVERS:
-            pytest.fail(f"TKTCTL_TEST_REQUIRE_SERVERS=1 but {reason}")
-        pytest.skip(reason)
-    server = Dovecot()
+    server = start_dovecot()
     yield server
     server.stop()
 

@@ -117,11 +117,23 @@ def fetch(
     account: Annotated[
         str | None, typer.Option("--account", help="Only this account of the profile's mail.accounts.")
     ] = None,
+    insecure: Annotated[
+        bool,
+        typer.Option("--insecure", help="Accept any TLS certificate (warns on stderr); prefer the account's ca_file."),
+    ] = False,
 ) -> None:
-    """Fetch new mail from IMAP(S)/POP3(S) accounts; a message leaves the server once stored."""
+    """Fetch new mail from IMAP(S)/POP3(S) accounts; a message leaves the server once stored.
+
+    TLS accounts verify the server's certificate and host name; a refused certificate exits 75
+    and leaves every message on the server.
+    """
     with Interruptible() as guard:
-        results = desk(ctx).mail.fetch(account, seal=guard.seal, unseal=guard.unseal)
+        results = desk(ctx).mail.fetch(account, insecure=insecure, warn=_warn, seal=guard.seal, unseal=guard.unseal)
     emit(ctx, results, kinds.MAIL_RESULT)
+
+
+def _warn(text: str) -> None:
+    typer.echo(f"tktctl: warning: {text}", err=True)
 
 
 @app.command("failed")

@@ -3,7 +3,7 @@ and (from :class:`~tktctl.mail.answers.Answers`) answers, attachments and the ou
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from functools import cached_property
 from typing import TYPE_CHECKING
 
@@ -96,8 +96,19 @@ class Mail(Inbox, Answers):
 
     # Fetching ------------------------------------------------------------------------------
 
-    def fetch(self, account: str | None = None, *, seal: Seal = no_seal, unseal: Seal = no_seal) -> list[Record]:
-        """Fetch from the configured IMAP/POP3 accounts; a message leaves the server only once committed."""
+    def fetch(
+        self,
+        account: str | None = None,
+        *,
+        insecure: bool = False,
+        warn: Callable[[str], None] = lambda _: None,
+        seal: Seal = no_seal,
+        unseal: Seal = no_seal,
+    ) -> list[Record]:
+        """Fetch from the configured IMAP/POP3 accounts; a message leaves the server only once committed.
+
+        ``insecure`` accepts any TLS certificate (each account so fetched is reported to ``warn``).
+        """
         from tktctl.mail import fetch
 
         self._require_admin()
@@ -118,5 +129,5 @@ class Mail(Inbox, Answers):
                 results.append({**result, "source": where})
                 return result
 
-            fetch.fetch(source, store)
+            fetch.fetch(source, store, insecure=insecure, warn=warn)
         return results
