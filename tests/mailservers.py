@@ -117,25 +117,16 @@ userdb {{
   driver = static
   args = uid={uid} gid={gid} home={self.root}/mail/%u
 }}
-service imap-login {{
-  inet_listener imap {{
+"""
+        for protocol in ("imap", "pop3"):  # a plain listener (STARTTLS/STLS offered) and a TLS one
+            config += f"""service {protocol}-login {{
+  inet_listener {protocol} {{
     address = 127.0.0.1
-    port = {self.ports["imap"]}
+    port = {self.ports[protocol]}
   }}
-  inet_listener imaps {{
+  inet_listener {protocol}s {{
     address = 127.0.0.1
-    port = {self.ports["imaps"]}
-    ssl = yes
-  }}
-}}
-service pop3-login {{
-  inet_listener pop3 {{
-    address = 127.0.0.1
-    port = {self.ports["pop3"]}
-  }}
-  inet_listener pop3s {{
-    address = 127.0.0.1
-    port = {self.ports["pop3s"]}
+    port = {self.ports[protocol + "s"]}
     ssl = yes
   }}
 }}
