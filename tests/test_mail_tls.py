@@ -181,6 +181,17 @@ def test_insecure_per_account_warns_for_that_account_only(
     ]
 
 
+@pytest.mark.backends("sqlite")
+def test_tls_to_a_plain_port_is_a_temporary_failure(
+    db_url: str, dovecot: Dovecot, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    deliver(dovecot, "wrong port")
+    config = configure(tmp_path, box=account(dovecot, "imaps", port=dovecot.ports["imap"]))
+    failed = Cli(db_url, monkeypatch)("--config", config, "mail", "fetch", expect=75)
+    assert f"localhost:{dovecot.ports['imap']}: TLS failed: WRONG_VERSION_NUMBER" in failed.stderr, failed.stderr
+    assert waiting(dovecot) == 1
+
+
 # Configuration errors: exit 2 before any connection ----------------------------------------------
 
 

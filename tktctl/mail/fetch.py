@@ -121,7 +121,7 @@ def fetch(account: Account, store: Store, *, insecure: bool = False, warn: Warn 
     except ssl.SSLCertVerificationError as exc:
         raise TempFail(
             f"{where}: TLS certificate refused: {exc.verify_message}; "
-            "give the account a ca_file that signed it (or use --insecure)"
+            "name the CA that signed it in the account's ca_file (or use --insecure)"
         ) from exc
     except ssl.SSLError as exc:
         raise TempFail(f"{where}: TLS failed: {exc.reason or exc}") from exc
