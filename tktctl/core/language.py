@@ -10,10 +10,10 @@ so that every text sent about it (auto-responses, notifications, answers) agrees
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, TypeVar
 
-from sqlalchemy import select
+from sqlalchemy import func, or_, select
 
 from tktctl.db.models import Article, Customer, Queue, Ticket
 from tktctl.db.models_lang import DeskSetting
@@ -67,22 +67,30 @@ def primary(tag: str) -> str:
     return tag.split("-", 1)[0]
 
 
-def choose(texts_by_language: Mapping[str, T], language: str, default: str) -> T:
-    """The text for ``language``: the exact tag, else its language without the region (``pt-BR`` ->
-    ``pt``), else a regional variant of its language (``pt`` -> ``pt-BR``), else the ``default``
-    language's (by the same steps), else the first there is. Keys are compared case-insensitively."""
+def choose(texts_by_language: Mapping[str, T], language: str | Sequence[str], default: str) -> T:
+    """The text for ``language`` (or the first of several, in order of preference) that has one: the
+    exact tag, else its language without the region (``pt-BR`` -> ``pt``), else a regional variant
+    of its language (``pt`` -> ``pt-BR``); else the ``default`` language's (by the same steps), else
+    the first there is. Tags are compared case-insensitively."""
     if not texts_by_language:
         raise ValueError("choose() needs at least one text")
     by_tag = {key.lower(): text for key, text in texts_by_language.items()}
-    for wanted in (language.lower(), default.lower()):
-        if wanted in by_tag:
-            return by_tag[wanted]
-        same = [key for key in by_tag if primary(key) == primary(wanted)]
-        if primary(wanted) in same:
-            return by_tag[primary(wanted)]
-        if same:
-            return by_tag[min(same)]
+    wanted = [language] if isinstance(language, str) else list(language)
+    for tag in (*wanted, default):
+        found = _match(by_tag, tag.lower())
+        if found is not None:
+            return by_tag[found]
     return next(iter(texts_by_language.values()))
+
+
+def _match(by_tag: Mapping[str, object], tag: str) -> str | None:
+    """The key (lower case) that serves ``tag``: itself, its language, or a regional variant of it."""
+    if tag in by_tag:
+        return tag
+    same = sorted(key for key in by_tag if primary(key) == primary(tag))
+    if primary(tag) in same:
+        return primary(tag)
+    return same[0] if same else None
 
 
 def desk_language(session: Session) -> str:
@@ -92,28 +100,48 @@ def desk_language(session: Session) -> str:
 
 
 def ticket_language(session: Session, ticket_id: int) -> str:
-    """The language to write to a ticket's customer in: the customer's (a known customer user, by
-    login, else by email, with a language); else the Content-Language of the first customer article
-    that had one; else the queue's language; else the desk's default."""
-    found = session.execute(
-        select(Ticket.customer, Queue.language).join(Queue, Queue.id == Ticket.queue_id).where(Ticket.id == ticket_id)
-    ).first()
-    if found is None:
-        raise NotFoundError(f"ticket id {ticket_id} not found", ref=str(ticket_id))
-    customer, queue_language = found
-    if customer:
-        known = session.execute(
-            select(Customer.language)
-            .where((Customer.login == customer) | (Customer.email == customer), Customer.language.is_not(None))
-            .order_by((Customer.login == customer).desc(), Customer.id)
-            .limit(1)
-        ).scalar()
-        if known:
-            return known
-    written = session.scalar(
-        select(Article.content_language)
-        .where(Article.ticket_id == ticket_id, Article.sender == "customer", Article.content_language.is_not(None))
-        .order_by(Article.id)
-        .limit(1)
+    """The language to write to a ticket's customer in: the first of :func:`ticket_preferences`."""
+    return ticket_preferences(session, [ticket_id])[ticket_id][0]
+
+
+def ticket_preferences(session: Session, ticket_ids: Sequence[int]) -> dict[int, list[str]]:
+    """Each ticket's languages, most wanted first, for :func:`choose`: its customer's (a known customer
+    user, by login, else by email, with a language); the Content-Language of its first customer
+    article that had one; its queue's; the desk's default. At most four queries, however many tickets;
+    an unknown ticket is not found (exit 3)."""
+    ids = list(ticket_ids)
+    tickets = session.execute(
+        select(Ticket.id, Ticket.customer, Queue.language)
+        .join(Queue, Queue.id == Ticket.queue_id)
+        .where(Ticket.id.in_(ids))
+    ).all()
+    missing = set(ids) - {ticket_id for ticket_id, _, _ in tickets}
+    if missing:
+        raise NotFoundError(f"ticket id {min(missing)} not found", ref=str(min(missing)))
+    names = list({customer for _, customer, _ in tickets if customer})
+    by_login: dict[str, str] = {}
+    by_email: dict[str, str] = {}
+    if names:
+        rows = session.execute(
+            select(Customer.login, Customer.email, Customer.language)
+            .where(or_(Customer.login.in_(names), Customer.email.in_(names)), Customer.language.is_not(None))
+            .order_by(Customer.id)
+        )
+        for login, email, language in rows:
+            by_login.setdefault(login, language)
+            if email:
+                by_email.setdefault(email, language)
+    first = (
+        select(func.min(Article.id))
+        .where(Article.ticket_id.in_(ids), Article.sender == "customer", Article.content_language.is_not(None))
+        .group_by(Article.ticket_id)
     )
-    return written or queue_language or desk_language(session)
+    rows = session.execute(select(Article.ticket_id, Article.content_language).where(Article.id.in_(first)))
+    written = {ticket_id: language for ticket_id, language in rows}
+    default = desk_language(session)
+    found: dict[int, list[str]] = {}
+    for ticket_id, customer, queue_language in tickets:
+        customers = by_login.get(customer) or by_email.get(customer)
+        chain = (customers, written.get(ticket_id), queue_language, default)
+        found[ticket_id] = list(dict.fromkeys(language for language in chain if language))
+    return found

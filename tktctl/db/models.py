@@ -347,6 +347,7 @@ class AutoResponse(Base):
     valid: Mapped[bool] = mapped_column(Boolean, default=True)
     created: Mapped[datetime] = mapped_column(UTCDateTime)
     changed: Mapped[datetime] = mapped_column(UTCDateTime)
+    language: Mapped[str | None] = mapped_column(String(16))  # 0013: its text's; translations in models_lang
 
 
 class QueueAutoResponse(Base):

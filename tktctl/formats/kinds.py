@@ -131,7 +131,7 @@ QUEUE = Kind(
 )
 AGENT = Kind(
     "agent",
-    keys=("id", "login", "name", "email", "valid", "created", "password_set"),
+    keys=("id", "login", "name", "email", "language", "valid", "created", "password_set"),
     id_key="login",
     table_keys=("login", "name", "email", "valid"),
 )
@@ -157,6 +157,8 @@ NOTIFICATION_RULE = Kind(
         "include_article",
         "subject",
         "body",
+        "language",
+        "translations",
         "valid",
         "changed",
     ),
@@ -325,9 +327,9 @@ ATTACHMENT = Kind(
 )
 AUTO_RESPONSE = Kind(
     "autoresponse",
-    keys=("id", "name", "type", "subject", "body", "valid", "queues"),
+    keys=("id", "name", "type", "subject", "body", "valid", "queues", "language", "translations"),
     id_key="name",
-    table_keys=("name", "type", "subject", "valid", "queues"),
+    table_keys=("name", "type", "subject", "valid", "queues", "language"),
 )
 MAIL_FILTER = Kind(
     "mail_filter",
