@@ -9,7 +9,8 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from tests.conftest import Cli, dump
-from tests.test_mail import message
+from tests.mailservers import SmtpSink
+from tests.test_mail import message, smtp  # noqa: F401  (the SMTP server fixture)
 from tktctl.api import Desk
 from tktctl.core.language import choose, header_language, language_tag, ticket_language
 from tktctl.errors import UsageError
@@ -148,3 +149,134 @@ def test_desk_default_language_in_the_desk_document(cli: Cli, db_url: str, tmp_p
     document.write_text("settings: []\n")
     cli("desk", "apply", "-f", str(document), "--prune")
     assert "value: en" in cli("desk", "dump").stdout
+
+
+def test_choose_takes_the_first_preference_that_has_a_text() -> None:
+    texts = {"en": "en", "es": "es", "de": "de"}
+    assert choose(texts, ["fr", "pt-BR", "es", "de"], "en") == "es"
+    assert choose(texts, ["fr", "it"], "de") == "de"
+    assert choose(texts, [], "en") == "en"
+
+
+REPLY = "default reply (after new ticket has been created)"
+
+
+def _sent(cli: Cli, smtp: SmtpSink) -> dict[str, tuple[str, str]]:  # noqa: F811
+    """What `mail send` delivered: recipient -> (subject, body)."""
+    cli("mail", "send")
+    got = {
+        r.rcpt_tos[0]: (str(r.message["Subject"]), r.message.get_content().replace("\r\n", "\n")) for r in smtp.received
+    }
+    smtp.received.clear()
+    return got
+
+
+def test_auto_response_in_the_tickets_language_over_real_smtp(desk: Desk, cli: Cli, smtp: SmtpSink) -> None:  # noqa: F811
+    cli("queue", "update", "Raw", "--auto-response", REPLY)
+    cli("customer", "create", "carla@example.com", "--language", "es")
+
+    carla = desk.mail.ingest(message(sender="carla@example.com", Message_ID="<c1@example.com>"))["ticket"]
+    german = desk.mail.ingest(message(sender="hans@example.com", Content_Language="de-AT"))["ticket"]
+    french = desk.mail.ingest(message(sender="marie@example.com", Content_Language="fr"))["ticket"]
+    got = _sent(cli, smtp)
+    assert got["carla@example.com"][0] == f"[Ticket#{carla}] RE: Printer on fire"
+    assert got["carla@example.com"][1].startswith(
+        f"Gracias por su correo.\n\nSu solicitud se ha registrado como ticket {carla}."
+    )
+    assert got["hans@example.com"][0] == f"[Ticket#{german}] AW: Printer on fire"  # de-AT: the German text
+    assert got["hans@example.com"][1].startswith("Vielen Dank für Ihre E-Mail.")
+    assert got["marie@example.com"][1].startswith("Thank you for your email.")  # no French: the desk's default
+    assert f"ticket {french}." in got["marie@example.com"][1]
+
+    # No text in the message's language: the queue's language, then the desk's default.
+    cli("queue", "update", "Raw", "--language", "es")
+    desk.mail.ingest(message(sender="pierre@example.com", Content_Language="fr"))
+    desk.config.apply({"settings": [{"name": "default_language", "value": "de"}]})
+    cli("queue", "update", "Raw", "--clear", "language")
+    desk.mail.ingest(message(sender="luc@example.com", Content_Language="fr"))
+    got = _sent(cli, smtp)
+    assert got["pierre@example.com"][1].startswith("Gracias por su correo.")
+    assert got["luc@example.com"][1].startswith("Vielen Dank für Ihre E-Mail.")
+
+
+def test_auto_response_translations_on_the_command_line(cli: Cli, db_url: str) -> None:
+    made = cli(
+        "autoresponse",
+        "create",
+        "thanks",
+        "--type",
+        "auto-reply",
+        "--subject",
+        "Thanks",
+        "--body",
+        "Thanks!",
+        "--language",
+        "EN",
+        "-o",
+        "json",
+    ).json
+    assert (made["language"], made["translations"]) == ("en", {})
+    cli("autoresponse", "update", "thanks", "--language", "es", "--subject", "Gracias", "--body", "¡Gracias!")
+    cli("autoresponse", "update", "thanks", "--language", "es", "--body", "¡Muchas gracias!")
+    cli("autoresponse", "update", "thanks", "--language", "en", "--body", "Thank you!")  # its own text
+    shown = cli("autoresponse", "show", "thanks", "-o", "json").json
+    assert (shown["body"], shown["translations"]) == (
+        "Thank you!",
+        {"es": {"subject": "Gracias", "body": "¡Muchas gracias!"}},
+    )
+    before = dump(db_url)
+    cli("autoresponse", "update", "thanks", "--language", "de", "--body", "Danke", expect=2)  # a new one needs both
+    cli("autoresponse", "update", "thanks", "--language", "xx-invalid!", "--body", "x", expect=2)
+    cli("autoresponse", "update", "thanks", "--language", "de", "--remove", expect=3)
+    cli("autoresponse", "update", "thanks", "--language", "es", expect=2)  # nothing to change
+    assert dump(db_url) == before
+    cli("autoresponse", "update", "thanks", "--language", "es", "--remove")
+    assert cli("autoresponse", "show", "thanks", "-o", "json").json["translations"] == {}
+
+    # What `list -o yaml` prints applies back, translations included.
+    document = cli("autoresponse", "list", "-o", "yaml").stdout
+    assert "Abgewiesen: $subject" in document  # the shipped defaults' German
+    before = dump(db_url)
+    cli("autoresponse", "apply", "-f", "-", input=document)
+    assert dump(db_url) == before
+    bad = "- name: thanks\n  translations: {es: {subject: x}}\n"
+    cli("autoresponse", "apply", "-f", "-", input=bad, expect=2)
+
+
+def test_notifications_in_the_agents_and_the_customers_language(
+    desk: Desk,
+    cli: Cli,
+    smtp: SmtpSink,  # noqa: F811
+) -> None:
+    for login, language in (("bob", "es"), ("dave", None)):
+        desk.agents.create(login, email=f"{login}@example.com", language=language)
+        desk.acl.grant("ro", group="users", agent=login)
+        desk.agents.subscribe(login, ["Raw"])
+    assert cli("agent", "update", "dave", "--language", "DE", "-o", "json").json["language"] == "de"
+    cli("agent", "update", "dave", "--language", "nope!", expect=2)
+    desk.customers.create("eve@example.com", language="de")
+    rule = {
+        "name": "customer-moves",
+        "events": ["Move"],
+        "recipients": ["customer"],
+        "subject": "Moved: $title",
+        "body": "Your ticket moved to $queue.",
+        "language": "en",
+        "translations": {"DE": {"subject": "Verschoben: $title", "body": "Ihr Ticket ist jetzt in $queue."}},
+    }
+    assert desk.notifications.apply([rule]) == [{"action": "created", "name": "customer-moves"}]
+    dumped = {r["name"]: r for r in desk.notifications.dump()}
+    assert dumped["customer-moves"]["translations"] == {
+        "de": {"subject": "Verschoben: $title", "body": "Ihr Ticket ist jetzt in $queue."}
+    }
+    assert dumped["new-ticket"]["translations"]["es"]["subject"] == "Nuevo ticket: $title"
+
+    tn = desk.tickets.create(title="Printer", queue="Raw", customer="eve@example.com")["tn"]
+    desk.tickets.move([tn], to="Misc")
+    got = _sent(cli, smtp)
+    assert got["bob@example.com"][0] == f"[Ticket#{tn}] Nuevo ticket: Printer"
+    assert got["dave@example.com"][0] == f"[Ticket#{tn}] Neues Ticket: Printer"
+    assert got["eve@example.com"] == (f"[Ticket#{tn}] Verschoben: Printer", "Ihr Ticket ist jetzt in Misc.\n")
+    bad = {**rule, "translations": {"klingon!": {"subject": "x", "body": "y"}}}
+    with pytest.raises(UsageError, match="not a language tag"):
+        desk.notifications.apply([bad])
