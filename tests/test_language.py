@@ -113,6 +113,9 @@ def test_a_tickets_language_customer_then_message_then_queue_then_desk(desk: Des
     assert _language(desk, queue) == "es"
     default = desk.mail.ingest(message(sender="other@example.com", Content_Language="no such tag!"))["ticket"]
     assert _language(desk, default) == "fr"
+    article = desk.tickets.show(written)["articles"][0]["id"]
+    split = desk.merges.split(written, article=article, queue="Soporte")["tn"]
+    assert _language(desk, split) == "de-DE"  # the split article keeps the message's language
 
 
 def test_customer_and_queue_language_on_the_command_line(cli: Cli, db_url: str) -> None:
