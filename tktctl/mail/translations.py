@@ -46,7 +46,7 @@ def rule_text(unit: Unit, rule: Mapping[str, Any], languages: Sequence[str]) -> 
     return pick(unit, own, rule.get("language"), texts, languages)
 
 
-def check_translations(what: str, value: Any, subject_limit: int, *, need_subject: bool = True) -> dict[str, Text]:
+def check_translations(what: str, value: Any, subject_limit: int) -> dict[str, Text]:
     """``translations`` of a YAML record: ``{tag: {subject, body}}``, tags normalised; else a usage error."""
     if value is None:
         return {}
@@ -58,7 +58,7 @@ def check_translations(what: str, value: Any, subject_limit: int, *, need_subjec
         if not isinstance(text, dict) or set(text) - {"subject", "body"} or not isinstance(text.get("body"), str):
             raise UsageError(f"{what}: translation {tag} must be a mapping with subject and body")
         subject = text.get("subject")
-        if not isinstance(subject, str) or (need_subject and not subject):
+        if not isinstance(subject, str) or not subject:
             raise UsageError(f"{what}: translation {tag} needs a subject")
         clean_text(f"{what}: subject", subject, limit=subject_limit)
         clean_text(f"{what}: body", text["body"])
