@@ -58,6 +58,7 @@ def other_url(backend: str, servers: dict[str, Server], tmp_path: Path) -> Itera
 def test_dump_of_a_fresh_desk_applies_back_with_no_change(cli: Cli) -> None:
     dumped = cli("desk", "dump").stdout
     assert set(yaml.safe_load(dumped)) == {
+        "settings",
         "groups",
         "agents",
         "roles",
@@ -82,7 +83,7 @@ def test_dump_of_a_populated_desk_rebuilds_it_in_a_new_database(cli: Cli, other_
     dumped = cli("desk", "dump").stdout
     document = yaml.safe_load(dumped)
     assert "password" not in dumped and "s3cret" not in dumped  # no secret, not even whether one is set
-    assert {"login": "carol", "name": None, "email": None, "valid": False} in document["agents"]
+    assert {"login": "carol", "name": None, "email": None, "language": None, "valid": False} in document["agents"]
     other = Cli(other_url, monkeypatch)
     created = other("desk", "apply", "-f", "-", "-o", "json", input=dumped).json
     assert {(c["kind"], c["name"], c["action"]) for c in created} >= {

@@ -25,8 +25,8 @@ class Agents(Accounts[Agent]):
 
     model = Agent
     kind = "agent"
-    texts: ClassVar[dict[str, int]] = {"name": 200, "email": 250}
-    fields = ("id", "login", "name", "email", "valid", "created", "password_set")
+    texts: ClassVar[dict[str, int]] = {"name": 200, "email": 250, "language": 16}
+    fields = ("id", "login", "name", "email", "language", "valid", "created", "password_set")
 
     def create(
         self,
@@ -34,18 +34,21 @@ class Agents(Accounts[Agent]):
         *,
         name: str | None = None,
         email: str | None = None,
+        language: str | None = None,
         password: str | None = None,
         if_not_exists: bool = False,
     ) -> Record:
-        return self._create(login, {"name": name, "email": email}, password, if_not_exists=if_not_exists)
+        """An agent; ``language`` (es, pt-BR) is what its notifications are written in (else the desk's)."""
+        texts = {"name": name, "email": email, "language": language}
+        return self._create(login, texts, password, if_not_exists=if_not_exists)
 
     def list(self) -> list[Record]:
         with self.store.read() as unit:
             return self.records(unit)
 
-    def update(self, login: str, *, name: Any = UNSET, email: Any = UNSET) -> Record:
-        """Change the name or email (None clears it)."""
-        return self._update(login, {"name": name, "email": email})
+    def update(self, login: str, *, name: Any = UNSET, email: Any = UNSET, language: Any = UNSET) -> Record:
+        """Change the name, email or language (None clears it)."""
+        return self._update(login, {"name": name, "email": email, "language": language})
 
     def records(self, unit: Unit) -> list[Record]:
         return [self.record(a) for a in unit.session.scalars(select(Agent).order_by(Agent.login))]
@@ -55,7 +58,7 @@ class Agents(Accounts[Agent]):
         for document in documents:
             unknown = sorted(set(document) - {"login", *self.texts, "valid"})
             if unknown:
-                raise UsageError(f"unknown agent key {', '.join(unknown)}; known: login, name, email, valid")
+                raise UsageError(f"unknown agent key {', '.join(unknown)}; known: login, name, email, language, valid")
             if not isinstance(document.get("valid", True), bool):
                 raise UsageError(f"agent {document['login']!r}: valid must be true or false")
             texts = {k: document[k] for k in self.texts if k in document}

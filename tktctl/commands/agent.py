@@ -13,6 +13,9 @@ from tktctl.formats import kinds
 app = typer.Typer(help="Manage agents.", no_args_is_help=True)
 
 Login = Annotated[str, typer.Argument(help="Agent login.")]
+LanguageOpt = Annotated[
+    str | None, typer.Option("--language", help="Language of its notifications (es, de) [default: the desk's].")
+]
 
 
 @app.command("create")
@@ -22,12 +25,15 @@ def create(
     login: Login,
     name: Annotated[str | None, typer.Option("--name", help="Full name.")] = None,
     email: Annotated[str | None, typer.Option("--email", help="Email address.")] = None,
+    language: LanguageOpt = None,
     password_stdin: PasswordStdinOpt = False,
     if_not_exists: Annotated[bool, typer.Option("--if-not-exists", help="Print an existing agent; no error.")] = False,
 ) -> None:
     """Create an agent (with no rights until granted some: see `tktctl acl grant`)."""
     password = read_password(password_stdin)
-    result = desk(ctx).agents.create(login, name=name, email=email, password=password, if_not_exists=if_not_exists)
+    result = desk(ctx).agents.create(
+        login, name=name, email=email, language=language, password=password, if_not_exists=if_not_exists
+    )
     emit(ctx, result, kinds.AGENT)
 
 
@@ -52,6 +58,7 @@ def update(
     login: Login,
     name: Annotated[str | None, typer.Option("--name", help="Full name.")] = None,
     email: Annotated[str | None, typer.Option("--email", help="Email address.")] = None,
+    language: LanguageOpt = None,
     mute: Annotated[
         list[str] | None,
         typer.Option("--mute", help="Send no notifications of this event (TicketCreate, Move, ...; repeatable)."),
@@ -60,13 +67,14 @@ def update(
         list[str] | None, typer.Option("--unmute", help="Notify of this event again (repeatable).")
     ] = None,
 ) -> None:
-    """Change an agent's name or email, or the notification events it muted (the agent itself or an admin)."""
+    """Change an agent's name, email or language (an admin), or the notification events it muted (the agent
+    itself or an admin)."""
     from tktctl.access.groups import UNSET
 
     agents = desk(ctx).agents
-    if name is not None or email is not None:
-        changes = {"name": UNSET if name is None else name, "email": UNSET if email is None else email}
-        agents.update(login, **changes)
+    given = {"name": name, "email": email, "language": language}
+    if any(value is not None for value in given.values()):
+        agents.update(login, **{key: UNSET if value is None else value for key, value in given.items()})
     emit(ctx, agents.mute(login, mute=mute or [], unmute=unmute or []), kinds.AGENT_MUTES)
 
 

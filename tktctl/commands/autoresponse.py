@@ -27,6 +27,7 @@ def _body(body: str | None, body_file: str | None) -> str | None:
 
 BodyOpt = Annotated[str | None, typer.Option("--body", help="Template text; - reads stdin. " + TemplateHelp)]
 BodyFileOpt = Annotated[str | None, typer.Option("--body-file", help="Read the template text from this file.")]
+LanguageHelp = "Language of the text (es, de, pt-BR)"
 
 
 @app.command("create")
@@ -40,6 +41,9 @@ def create(
     subject: Annotated[str, typer.Option("--subject", help="Subject template ([Ticket#TN] is added). " + TemplateHelp)],
     body: BodyOpt = None,
     body_file: BodyFileOpt = None,
+    language: Annotated[
+        str | None, typer.Option("--language", help=LanguageHelp + " [default: the desk's default language].")
+    ] = None,
     if_not_exists: Annotated[bool, typer.Option("--if-not-exists", help="Print an existing one; no error.")] = False,
 ) -> None:
     """Create an auto-response template; attach it with `queue update Q --auto-response NAME`."""
@@ -48,7 +52,9 @@ def create(
         raise UsageError("give --body or --body-file")
     emit(
         ctx,
-        desk(ctx).autoresponses.create(name, type=kind, subject=subject, body=text, if_not_exists=if_not_exists),
+        desk(ctx).autoresponses.create(
+            name, type=kind, subject=subject, body=text, language=language, if_not_exists=if_not_exists
+        ),
         kinds.AUTO_RESPONSE,
     )
 
@@ -75,11 +81,17 @@ def update(
     subject: Annotated[str | None, typer.Option("--subject", help="New subject template.")] = None,
     body: BodyOpt = None,
     body_file: BodyFileOpt = None,
+    language: Annotated[
+        str | None, typer.Option("--language", help=LanguageHelp + ": change (or add) that translation.")
+    ] = None,
+    remove: Annotated[bool, typer.Option("--remove", help="Remove the --language translation.")] = False,
 ) -> None:
-    """Change an auto-response's subject or text."""
+    """Change an auto-response's subject or text, or a translation's (--language); the ticket's language chooses."""
     emit(
         ctx,
-        desk(ctx).autoresponses.update(name, subject=subject, body=_body(body, body_file)),
+        desk(ctx).autoresponses.update(
+            name, subject=subject, body=_body(body, body_file), language=language, remove=remove
+        ),
         kinds.AUTO_RESPONSE,
     )
 

@@ -18,7 +18,7 @@ Clear = Annotated[
     typer.Option(
         "--clear",
         help="Clear a setting: unlock-timeout, first-response-time, update-time, solution-time, "
-        "calendar, comment (repeatable).",
+        "calendar, comment, language, ... (repeatable).",
     ),
 ]
 CLEARABLE = (
@@ -34,6 +34,7 @@ CLEARABLE = (
     "escalate-raise",
     "escalate-to",
     "escalation-decay",
+    "language",
 )
 Minutes = "Minutes."
 UnlockTimeout = Annotated[int | None, typer.Option("--unlock-timeout", min=0, help=Minutes)]
@@ -58,6 +59,11 @@ EscalateNotify = Annotated[
 EscalationDecay = Annotated[
     int | None,
     typer.Option("--escalation-decay", help="Minutes before a breached escalation fires again [default: 1440]."),
+]
+
+LanguageOpt = Annotated[
+    str | None,
+    typer.Option("--language", help="Language of its tickets' mail when neither customer nor message says (es)."),
 ]
 
 
@@ -90,6 +96,7 @@ def create(
     escalate_to: EscalateTo = None,
     escalate_notify: EscalateNotify = None,
     escalation_decay: EscalationDecay = None,
+    language: LanguageOpt = None,
     if_not_exists: Annotated[bool, typer.Option("--if-not-exists", help="Print an existing queue; no error.")] = False,
 ) -> None:
     """Create a queue."""
@@ -131,6 +138,7 @@ def update(
     escalate_to: EscalateTo = None,
     escalate_notify: EscalateNotify = None,
     escalation_decay: EscalationDecay = None,
+    language: LanguageOpt = None,
     clear: Clear = None,
     auto_response: Annotated[
         list[str] | None,

@@ -6,14 +6,18 @@ Inserts only what is missing, so ``init`` can be rerun and repairs a half-set-up
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from tktctl.config import ADMIN_LOGIN
+from tktctl.db.default_texts import AUTO_RESPONSES, NOTIFICATION_TEXTS, translations
 from tktctl.db.models import (
     Agent,
     AgentGrant,
+    AutoResponse,
+    AutoResponseText,
     Counter,
     Group,
     NotificationRule,
@@ -50,48 +54,31 @@ QUEUES = (
     ("Junk", "users", "Queue for spam and junk mail."),
     ("Misc", "users", "Queue for all other tickets."),
 )
-# OTRS's default ticket type.
-_SHOW = "\n\nTicket: $tn\nTitle: $title\nCustomer: $customer\n\nShow it with: tktctl ticket show $tn\n"
-# The notification rules a new desk starts with (revision 0012): today's mail before the rules existed.
-# Later edits are the admin's (`notification apply`); `init` writes them only into a desk with none.
-NOTIFICATION_RULES = [
-    {
-        "name": "new-ticket",
-        "events": ["TicketCreate"],
-        "recipients": ["queue_subscribers"],
-        "subject": "NewTicket: $title",
-        "body": "NewTicket in queue $queue" + _SHOW,
-    },
+# The notification rules a new desk starts with (revision 0012): today's mail before the rules existed,
+# in English with Spanish and German translations (0013). Later edits are the admin's (`notification
+# apply`); `init` writes them only into a desk with none.
+_RULES: list[dict[str, Any]] = [
+    {"name": "new-ticket", "events": ["TicketCreate"], "recipients": ["queue_subscribers"]},
     {
         "name": "follow-up",
         "events": ["ArticleCreate"],
         "article_sender": ["customer"],
         "recipients": ["queue_subscribers"],
-        "subject": "FollowUp: $title",
-        "body": "FollowUp in queue $queue" + _SHOW,
     },
-    {
-        "name": "escalation",
-        "events": ["EscalationWarning", "EscalationBreach"],
-        "recipients": ["queue_subscribers"],
-        "subject": "$event: $title",
-        "body": "$event in queue $queue" + _SHOW,
-    },
-    {
-        "name": "pending-reminder",
-        "events": ["PendingReminder"],
-        "recipients": ["owner"],
-        "subject": "PendingReminder: $title",
-        "body": "The pending time of ticket $tn has been reached ($pending_until)." + _SHOW,
-    },
-    {
-        "name": "lock-timeout",
-        "events": ["LockTimeout"],
-        "recipients": ["owner"],
-        "subject": "LockTimeout: $title",
-        "body": "Ticket $tn was unlocked: its unlock timeout in queue $queue passed." + _SHOW,
-    },
+    {"name": "escalation", "events": ["EscalationWarning", "EscalationBreach"], "recipients": ["queue_subscribers"]},
+    {"name": "pending-reminder", "events": ["PendingReminder"], "recipients": ["owner"]},
+    {"name": "lock-timeout", "events": ["LockTimeout"], "recipients": ["owner"]},
 ]
+NOTIFICATION_RULES = [
+    {
+        **rule,
+        **NOTIFICATION_TEXTS[rule["name"]]["en"],
+        "language": "en",
+        "translations": translations(NOTIFICATION_TEXTS[rule["name"]]),
+    }
+    for rule in _RULES
+]
+# OTRS's default ticket type.
 TICKET_TYPES = (("Unclassified", "Default ticket type."),)
 
 
@@ -154,6 +141,15 @@ def ensure_defaults(session: Session, now: datetime) -> list[str]:
         for rule in NOTIFICATION_RULES:
             session.add(NotificationRule(name=rule["name"], definition=rule, created=now, changed=now))
             created.append(f"notification rule {rule['name']}")
+    for name in sorted(missing(AutoResponse, "name", [r["name"] for r in AUTO_RESPONSES])):
+        shipped = next(r for r in AUTO_RESPONSES if r["name"] == name)
+        own = {"type": shipped["type"], **shipped["texts"]["en"], "language": "en"}
+        response = AutoResponse(name=name, **own, valid=True, created=now, changed=now)
+        session.add(response)
+        session.flush()
+        for language, text in translations(shipped["texts"]).items():
+            session.add(AutoResponseText(auto_response_id=response.id, language=language, **text))
+        created.append(f"auto-response {name}")
     if session.get(Counter, "ticket") is None:
         session.add(Counter(name="ticket", day="", value=0))
         created.append("ticket number counter")

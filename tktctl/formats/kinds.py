@@ -115,6 +115,7 @@ QUEUE = Kind(
         "escalate_to",
         "escalate_notify",
         "escalation_decay",
+        "language",
     ),
     id_key="name",
     table_keys=(
@@ -130,7 +131,7 @@ QUEUE = Kind(
 )
 AGENT = Kind(
     "agent",
-    keys=("id", "login", "name", "email", "valid", "created", "password_set"),
+    keys=("id", "login", "name", "email", "language", "valid", "created", "password_set"),
     id_key="login",
     table_keys=("login", "name", "email", "valid"),
 )
@@ -156,6 +157,8 @@ NOTIFICATION_RULE = Kind(
         "include_article",
         "subject",
         "body",
+        "language",
+        "translations",
         "valid",
         "changed",
     ),
@@ -240,9 +243,9 @@ AUDIT = Kind(
 )
 CUSTOMER = Kind(
     "customer",
-    keys=("id", "login", "email", "company", "valid", "password_set", "created", "changed"),
+    keys=("id", "login", "email", "company", "language", "valid", "password_set", "created", "changed"),
     id_key="login",
-    table_keys=("login", "email", "company", "valid"),
+    table_keys=("login", "email", "company", "language", "valid"),
 )
 AUTH = Kind("auth", keys=("login", "authenticated"), id_key="login", table_keys=("login", "authenticated"))
 COUNT = Kind("count", keys=("count",), id_key="count", table_keys=("count",))
@@ -324,9 +327,9 @@ ATTACHMENT = Kind(
 )
 AUTO_RESPONSE = Kind(
     "autoresponse",
-    keys=("id", "name", "type", "subject", "body", "valid", "queues"),
+    keys=("id", "name", "type", "subject", "body", "valid", "queues", "language", "translations"),
     id_key="name",
-    table_keys=("name", "type", "subject", "valid", "queues"),
+    table_keys=("name", "type", "subject", "valid", "queues", "language"),
 )
 MAIL_FILTER = Kind(
     "mail_filter",

@@ -20,6 +20,7 @@ from sqlalchemy import String, and_, cast, func, insert, literal, or_, select, t
 
 from tktctl.access import permissions
 from tktctl.core import lookup
+from tktctl.core.language import ticket_preferences
 from tktctl.core.lookup import chunks
 from tktctl.db.models import (
     Agent,
@@ -37,6 +38,7 @@ from tktctl.db.models import (
     TicketWatcher,
 )
 from tktctl.mail import outbound
+from tktctl.mail.translations import rule_text
 
 if TYPE_CHECKING:
     from tktctl.core.unit import Unit
@@ -101,17 +103,18 @@ def notify(unit: Unit, rule: dict[str, Any], event: str, ticket_ids: Sequence[in
     entries: list[tuple[int, str, int, dict[str, Any]]] = []
     rows: list[dict[str, Any]] = []
     queue_ids = dict(unit.session.execute(select(Ticket.id, Ticket.queue_id).where(Ticket.id.in_(list(tickets)))).all())
-    for ticket_id, login, name, email in agents:
-        rows.append(
-            _row(unit, rule, event, data, tickets[ticket_id], articles.get(ticket_id), settings, (login, name, email))
-        )
+    for ticket_id, login, name, email, language in agents:
+        text = rule_text(unit, rule, [language] if language else [])  # the agent's language, else the desk's
+        article = articles.get(ticket_id)
+        rows.append(_row(unit, rule, event, data, tickets[ticket_id], article, settings, (login, name, email), text))
         entries.append(
             (ticket_id, "SendAgentNotification", queue_ids[ticket_id], {"to": login, "event": _label(event, data)})
         )
+    languages = ticket_preferences(unit.session, [t for t, _ in customers]) if rule.get("translations") else {}
     for ticket_id, email in customers:
-        rows.append(
-            _row(unit, rule, event, data, tickets[ticket_id], articles.get(ticket_id), settings, (None, None, email))
-        )
+        text = rule_text(unit, rule, languages.get(ticket_id, []))  # the ticket's languages
+        article = articles.get(ticket_id)
+        rows.append(_row(unit, rule, event, data, tickets[ticket_id], article, settings, (None, None, email), text))
         entries.append(
             (ticket_id, "SendCustomerNotification", queue_ids[ticket_id], {"to": email, "event": _label(event, data)})
         )
@@ -172,14 +175,14 @@ def _pairs(unit: Unit, rule: dict[str, Any], where: list[Any]) -> list[Any]:
 
 
 def _agent_recipients(unit: Unit, rule: dict[str, Any], event: str, where: list[Any]) -> list[Any]:
-    """(ticket id, login, name, email) of every agent to tell, in one query over the union of kinds."""
+    """(ticket id, login, name, email, language) of every agent to tell, in one query over the union of kinds."""
     found = _pairs(unit, rule, where)
     if not found:
         return []
     pairs = union(*found).subquery()
     muted = select(AgentMute.agent_id).where(AgentMute.event == event)
     statement = (
-        select(Ticket.id, Agent.login, Agent.name, Agent.email)
+        select(Ticket.id, Agent.login, Agent.name, Agent.email, Agent.language)
         .select_from(pairs)
         .join(Ticket, Ticket.id == pairs.c.t)
         .join(Queue, Queue.id == Ticket.queue_id)
@@ -253,16 +256,18 @@ def _row(
     article: Any,
     settings: outbound.MailSettings,
     to: tuple[str | None, str | None, str],
+    text: tuple[str, str],
 ) -> dict[str, Any]:
-    """The outbox row of one notification to ``to`` (login or None for the customer, name, address)."""
+    """The outbox row of one notification to ``to`` (login or None for the customer, name, address),
+    of ``text`` (subject and body templates in the recipient's language)."""
     login, name, email = to
     values = {k: "" if v is None else str(v) for k, v in ticket.items() if not isinstance(v, (dict, list))}
     values["priority"] = values.get("priority_name", values.get("priority", ""))
     values["customer"] = values.get("customer") or "-"
     values.update(event=_label(event, data), recipient=email, recipient_login=login or "", recipient_name=name or "")
-    subject = " ".join(render(rule.get("subject", "$event: $title"), values).split())
+    subject = " ".join(render(text[0], values).split())
     subject = outbound.with_hook(subject, ticket["tn"], settings)
-    body = render(rule.get("body", "$event\n\nTicket: $tn\nTitle: $title\n"), values)
+    body = render(text[1], values)
     attachments: Sequence[tuple[str, str, bytes]] = ()
     if article is not None:
         body = f"{body.rstrip()}\n\n{article[0]}\n"

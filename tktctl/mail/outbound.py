@@ -293,7 +293,7 @@ def auto_respond(
 ) -> str | None:
     """Queue the queue's auto-response of ``kind``; returns why none was sent, or None."""
     template = unit.session.execute(
-        select(AutoResponse.subject, AutoResponse.body)
+        select(AutoResponse.id, AutoResponse.subject, AutoResponse.body, AutoResponse.language)
         .join(QueueAutoResponse, QueueAutoResponse.auto_response_id == AutoResponse.id)
         .where(QueueAutoResponse.queue_id == queue_id, QueueAutoResponse.type == kind, AutoResponse.valid.is_(True))
     ).first()
@@ -312,9 +312,13 @@ def auto_respond(
     )
     if (sent_today or 0) >= settings.auto_response_limit:
         return f"no auto-response: {to} got {settings.auto_response_limit} in the last 24 hours"
+    from tktctl.mail.translations import auto_response_text
+
+    own = (template.subject, template.body)
+    subject, body = auto_response_text(unit, template.id, own, template.language, ticket_id)  # the ticket's language
     values = ticket_fields(unit, ticket_id, fields)
-    subject = with_hook(render(template.subject, values), values["tn"], settings)
-    body = render(template.body, values)
+    subject = with_hook(render(subject, values), values["tn"], settings)
+    body = render(body, values)
     sender = settings.queue_address(values["queue"])
     # RFC 3834: automatic responses go out with an empty envelope sender, so nothing bounces back.
     send_article(

@@ -13,6 +13,9 @@ A rule (YAML, as `notification dump` prints it)::
       include_article: true  # the article's text and attachments go with the mail
       subject: "Escalated: <OTRS_TICKET_Title>"
       body: "$event in $queue: $tn"
+      language: en           # the text's language (the desk's default when unset)
+      translations:          # chosen by the recipient's language: an agent's, or the ticket's
+        es: {subject: "Escalado: <OTRS_TICKET_Title>", body: "$event en $queue: $tn"}
       valid: true
 """
 
@@ -25,10 +28,12 @@ from sqlalchemy import delete, select
 
 from tktctl.access import audit, permissions
 from tktctl.core import lookup
+from tktctl.core.language import language_tag
 from tktctl.core.record import Record
 from tktctl.core.vocabulary import NOTIFY_EVENTS, SENDERS, clean_line, clean_text
 from tktctl.db.models import Group, NotificationRule, Role
 from tktctl.errors import NotFoundError, UsageError
+from tktctl.mail.translations import as_record, check_translations
 
 if TYPE_CHECKING:
     from tktctl.core.unit import Store, Unit
@@ -46,6 +51,8 @@ KEYS = (
     "include_article",
     "subject",
     "body",
+    "language",
+    "translations",
     "valid",
 )
 
@@ -103,6 +110,11 @@ def check(document: Any) -> dict[str, Any]:
             raise UsageError(f"notification rule {name!r}: {key} must be text")
         clean_text(f"notification rule {key}", value, limit=1000 if key == "subject" else 100_000)
         rule[key] = value
+    if document.get("language") is not None:
+        rule["language"] = language_tag(str(document["language"]), f"notification rule {name!r}: language")
+    texts = check_translations(f"notification rule {name!r}", document.get("translations"), 1000)
+    if texts:
+        rule["translations"] = as_record(texts)
     return rule
 
 
@@ -144,6 +156,8 @@ DEFAULTS: dict[str, Any] = {
     "roles": [],
     "article_sender": [],
     "include_article": False,
+    "language": None,
+    "translations": {},
     "valid": True,
 }
 

@@ -10,6 +10,7 @@ from sqlalchemy import delete, exists, func, select
 from tktctl.access import audit, permissions
 from tktctl.access.groups import apply_changes
 from tktctl.core import lookup
+from tktctl.core.language import language_tag
 from tktctl.core.record import Record
 from tktctl.core.vocabulary import FOLLOW_UP, choice, clean_line, clean_text
 from tktctl.db.models import Group, Queue, Ticket
@@ -27,7 +28,17 @@ ESCALATION_FIELDS = (*PERCENT_FIELDS, "escalate_raise", "escalate_to", "escalate
 # A change to one of these moves the deadlines of the queue's tickets.
 DEADLINE_FIELDS = (*MINUTE_FIELDS[1:], *PERCENT_FIELDS, "calendar", "escalation_decay")
 UNSET = object()
-YAML_KEYS = ("name", "group", "valid", *MINUTE_FIELDS, "calendar", "follow_up", "comment", *ESCALATION_FIELDS)
+YAML_KEYS = (
+    "name",
+    "group",
+    "valid",
+    *MINUTE_FIELDS,
+    "calendar",
+    "follow_up",
+    "comment",
+    *ESCALATION_FIELDS,
+    "language",
+)
 INTEGER_FIELDS = (*MINUTE_FIELDS, *PERCENT_FIELDS, "escalate_raise", "escalation_decay")
 
 
@@ -46,10 +57,12 @@ def _record(queue: Queue, group_name: str, escalate_to: str | None = None) -> Re
         "escalate_to": escalate_to,
         "escalate_notify": queue.escalate_notify,
         "escalation_decay": queue.escalation_decay,
+        "language": queue.language,
     }
 
 
 def _check_settings(settings: dict[str, Any]) -> None:
+    """Check the settings given, normalising the language tag in place."""
     for name in MINUTE_FIELDS:
         value = settings.get(name)
         if value is not None and not (0 <= value <= 10_000_000):
@@ -59,6 +72,8 @@ def _check_settings(settings: dict[str, Any]) -> None:
     clean_text("comment", settings.get("comment"), limit=250)
     clean_text("calendar", settings.get("calendar"), limit=100)
     clean_text("group", settings.get("group"))
+    if settings.get("language") is not None:
+        settings["language"] = language_tag(settings["language"])
     for name in PERCENT_FIELDS:
         value = settings.get(name)
         if value is not None and not (0 < value < 100):

@@ -245,6 +245,7 @@ ARTICLE_COPY = (
     "subject",
     "body",
     "visible_to_customer",
+    "content_language",  # the split ticket is in the language of the mail it came from
 )
 # Not the Message-ID and its references: replies to the message still find the ticket it came in on.
 
