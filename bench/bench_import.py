@@ -2,7 +2,7 @@
 
 Floor on SQLite: the stdlib ``sqlite3`` ``executemany`` of the same rows (tickets, articles,
 history) in one transaction; on PostgreSQL: psycopg ``executemany`` the same way. Each tktctl
-import runs in a process of its own, which reports its peak memory (ru_maxrss), its CPU time,
+import runs in a process of its own, which reports its peak memory (VmHWM), its CPU time,
 the largest the SQLite write-ahead log got (measured after each batch's commit, where it is
 largest) and the database file's growth per ticket. A second input gives every record its
 ``created`` and ``changed`` times as ISO 8601 strings (as an export writes them).
