@@ -462,3 +462,72 @@ def test_any_text_gives_utc_or_a_usage_error(text: str, now: datetime, tz: tzinf
     except UsageError:
         return  # any other exception fails the test
     assert result.tzinfo is UTC
+
+
+# --- the ISO 8601 fast path ----------------------------------------------------------------------
+
+
+def dateutil_reference(text: str, tz: tzinfo) -> datetime | type[UsageError]:
+    """What parse_time gave before the fast path: dateutil for every absolute time."""
+    from dateutil import parser
+
+    default = NOW.astimezone(tz).replace(hour=0, minute=0, second=0, microsecond=0, tzinfo=None)
+    try:
+        parsed = parser.parse(text, default=default)
+        parsed = parsed if parsed.tzinfo else parsed.replace(tzinfo=tz)
+        return parsed.astimezone(UTC)
+    except (ValueError, OverflowError):
+        return UsageError
+
+
+def parsed_or_error(text: str, tz: tzinfo) -> datetime | type[UsageError]:
+    try:
+        return parse_time(text, now=NOW, tz=tz)
+    except UsageError:
+        return UsageError
+
+
+@st.composite
+def iso_texts(draw: st.DrawFn) -> str:
+    """ISO 8601 times as exports and feeds write them, with out-of-range fields now and then."""
+    text = f"{draw(st.integers(0, 9999)):04d}-{draw(st.integers(0, 13)):02d}-{draw(st.integers(0, 32)):02d}"
+    if draw(st.booleans()):
+        text += draw(st.sampled_from("T ")) + f"{draw(st.integers(0, 25)):02d}:{draw(st.integers(0, 60)):02d}"
+        if draw(st.booleans()):
+            text += f":{draw(st.integers(0, 60)):02d}"
+            if draw(st.booleans()):
+                text += "." + draw(st.text("0123456789", min_size=1, max_size=6))
+        text += draw(
+            st.one_of(
+                st.just(""),
+                st.just("Z"),
+                st.builds(
+                    lambda sign, h, m: f"{sign}{h:02d}:{m:02d}",
+                    st.sampled_from("+-"),
+                    st.integers(0, 24),
+                    st.integers(0, 59),
+                ),
+            )
+        )
+    return text
+
+
+@given(iso_texts(), st.sampled_from([UTC, BERLIN, KOLKATA, LOS_ANGELES]))
+@example("2026-11-27T14:00:00.123456Z", UTC)
+@example("2026-11-27 14:00+05:30", BERLIN)
+@example("2026-03-29T02:30", BERLIN)  # a wall time that does not exist there
+@example("0001-01-01T00:00+01:00", UTC)  # out of range once in UTC
+@example("2026-02-30", UTC)  # fromisoformat refuses: dateutil decides
+def test_iso_fast_path_equals_dateutil(text: str, tz: tzinfo) -> None:
+    assert parsed_or_error(text, tz) == dateutil_reference(text, tz)
+
+
+def test_iso_fast_path_skips_dateutil(monkeypatch: pytest.MonkeyPatch) -> None:
+    from dateutil import parser
+
+    def refuse(*_args: object, **_kwargs: object) -> None:
+        raise AssertionError("dateutil called for an ISO time")
+
+    monkeypatch.setattr(parser, "parse", refuse)
+    assert parse("2026-11-27T14:00:00Z") == utc(2026, 11, 27, 14, 0)
+    assert parse("2026-11-27") == utc(2026, 11, 26, 23, 0)

@@ -6,6 +6,7 @@ only place that turns them into an exit status and a message (see the contract, 
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from enum import IntEnum
 from typing import Any
 
@@ -95,7 +96,7 @@ class PartialFailure(TktctlError):
     exit_code = ExitCode.PARTIAL
     code = "partial"
 
-    def __init__(self, message: str, results: list[dict[str, Any]]) -> None:
+    def __init__(self, message: str, results: Iterable[dict[str, Any]]) -> None:
         super().__init__(message)
         self.results = results
 

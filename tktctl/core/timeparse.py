@@ -13,6 +13,10 @@ _DURATION = re.compile(r"^(?:\d+[smhdw])+$")
 _PART = re.compile(r"(\d+)([smhdw])")
 # Durations beyond this are typos, and would overflow datetime arithmetic.
 _MAX_SECONDS = 200 * 365 * 86400
+# The ISO 8601 forms exports and most feeds write, which datetime.fromisoformat reads as dateutil
+# does, ~50x faster: an import parses millions. Anything else (and what fromisoformat refuses) goes
+# to dateutil.
+_ISO = re.compile(r"\d{4}-\d{2}-\d{2}(?:[T ]\d{2}:\d{2}(?::\d{2}(?:\.\d{1,6})?)?(?:Z|[+-]\d{2}:\d{2})?)?")
 
 
 def parse_duration(text: str) -> timedelta:
@@ -52,6 +56,26 @@ def parse_time(text: str, *, now: datetime, tz: tzinfo) -> datetime:
 
 
 def _parse_absolute(text: str, tz: tzinfo, now: datetime) -> datetime:
+    parsed = _parse_iso(text) if _ISO.fullmatch(text) else None
+    if parsed is None:
+        parsed = _parse_any(text, tz, now)
+    if parsed.tzinfo is None:
+        parsed = parsed.replace(tzinfo=tz)
+    try:
+        return parsed.astimezone(timezone.utc)
+    except (ValueError, OverflowError) as exc:
+        raise UsageError(f"time {text!r} is out of range") from exc
+
+
+def _parse_iso(text: str) -> datetime | None:
+    """The ISO fast path; None where fromisoformat refuses (month 13, year 0), for dateutil to judge."""
+    try:
+        return datetime.fromisoformat(text)
+    except ValueError:
+        return None
+
+
+def _parse_any(text: str, tz: tzinfo, now: datetime) -> datetime:
     from dateutil import parser
 
     # What the text leaves out (the date of "14:00") is taken from the caller's today, in ``tz``.
@@ -68,12 +92,7 @@ def _parse_absolute(text: str, tz: tzinfo, now: datetime) -> datetime:
             f"invalid time {text!r}: use a date like 2026-11-27 or 2026-11-27 14:00, "
             "a duration like 3d (ago) or +2h (from now), or now/today/yesterday"
         ) from exc
-    if parsed.tzinfo is None:
-        parsed = parsed.replace(tzinfo=tz)
-    try:
-        return parsed.astimezone(timezone.utc)
-    except (ValueError, OverflowError) as exc:
-        raise UsageError(f"time {text!r} is out of range") from exc
+    return parsed
 
 
 def local_zone(name: str | None) -> tzinfo:

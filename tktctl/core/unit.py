@@ -204,10 +204,14 @@ class Store:
 
     # Administration of the database itself --------------------------------------------
 
-    def checkpoint(self) -> None:
-        """End a bulk load: SQLite's write-ahead log goes into the database file in one pass."""
+    def checkpoint(self, *, if_grown: bool = False) -> None:
+        """End a bulk load: SQLite's write-ahead log goes into the database file in one pass.
+
+        ``if_grown``: between a load's batches, only once the log has passed its bound (see
+        ``db_engine.BULK_LOG_BYTES``), so that it is reused from its start instead of growing.
+        """
         try:
-            db_engine.checkpoint(self.engine)
+            db_engine.checkpoint(self.engine, above=db_engine.BULK_LOG_BYTES if if_grown else 0)
         except DBAPIError as exc:
             raise translate(exc, self.display_url) from exc
 

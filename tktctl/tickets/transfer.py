@@ -14,6 +14,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
+from operator import itemgetter
 from typing import TYPE_CHECKING, Any, NamedTuple
 
 from sqlalchemy import bindparam, func, insert, select
@@ -35,6 +36,7 @@ from tktctl.tickets import fields as custom_fields
 from tktctl.tickets import guards
 from tktctl.tickets.changes import Selected, article_history, new_ticket_data
 from tktctl.tickets.importcheck import IF_EXISTS, UPDATE_COLUMNS, Checker, Row
+from tktctl.tickets.importspool import Outcomes, SeenKeys, Spool, batched
 from tktctl.tickets.links import import_links, links_of
 from tktctl.tickets.numbering import next_numbers
 from tktctl.tickets.records import ticket_record, ticket_select
@@ -48,7 +50,7 @@ if TYPE_CHECKING:
 class ImportResult:
     """Per-record outcomes (``line``, ``ok``, ``action``, ``tn``, ``external_id``, ``error``) and totals."""
 
-    outcomes: list[Record]
+    outcomes: Outcomes
     totals: dict[str, int]
 
     def __iter__(self) -> Iterator[Record]:
@@ -75,58 +77,59 @@ class Transfer:
 
         Atomic (the default): the first bad record is raised, naming its line, and nothing is
         written. ``continue_on_error``: every good record is created and each bad one is
-        reported; PartialFailure (exit 7) at the end if any was bad.
+        reported; PartialFailure (exit 7) at the end if any was bad. Both passes go a batch
+        at a time and what waits between them is on disk (importspool): memory stays flat.
         """
         choice("--if-exists", if_exists, IF_EXISTS)
         if batch_size < 1:
             raise UsageError("--batch-size must be at least 1")
+        refused: Spool[Record] = Spool()
+        written: Spool[Record] = Spool()
+        totals = {"created": 0, "updated": 0, "skipped": 0, "failed": 0}
         # The checked records and their rows are many acyclic objects: collector scans free nothing.
         with collector_paused():
-            rows, outcomes = self._check(records, continue_on_error, if_exists)
-            totals = {"created": 0, "updated": 0, "skipped": 0, "failed": len(outcomes)}
+            rows = self._check(records, batch_size, continue_on_error, if_exists, refused)
+            totals["failed"] = len(refused)
             try:
-                for batch in chunks(rows, batch_size):
-                    for outcome in self._batch(batch, if_exists, dry_run, continue_on_error):
+                for batch in batched(rows, batch_size):
+                    outcomes = self._batch(batch, if_exists, dry_run, continue_on_error)
+                    for outcome in outcomes:
                         totals[outcome["action"]] += 1
-                        outcomes.append(outcome)
+                    written.add(sorted(outcomes, key=itemgetter("line")))
                     if progress is not None:
                         progress(len(batch))
+                    if not dry_run:  # a bounded log: copied into the database when it passes a size
+                        self.store.checkpoint(if_grown=True)
             finally:
                 if not dry_run:  # also after a failed batch: those before it are committed
                     self.store.checkpoint()
-        outcomes.sort(key=lambda o: o["line"])
+        outcomes = Outcomes(refused, written)
         if totals["failed"]:
             failure = PartialFailure(f"{totals['failed']} of {plural(len(outcomes), 'record')} failed", outcomes)
             raise failure
         return ImportResult(outcomes, totals)
 
     def _check(
-        self, records: Iterable[tuple[int, Any]], keep_going: bool, if_exists: str
-    ) -> tuple[list[Row], list[Record]]:
-        rows: list[Row] = []
-        bad: list[Record] = []
-        with self.store.read() as unit:
-            checker = Checker(unit, self.store.numbers, if_exists)
-            seen: dict[str, dict[str, int]] = {"external_id": {}, "tn": {}}
-            for line, raw in records:
-                try:
-                    if isinstance(raw, TktctlError):
-                        raise raw
-                    row = checker.row(line, raw)
-                    for name, lines in seen.items():
-                        key = row.ticket[name]
-                        if key is not None and key in lines:
-                            raise UsageError(f"{name} {key!r} repeats line {lines[key]}")
-                        if key is not None:
-                            lines[key] = line
-                    rows.append(row)
-                except TktctlError as exc:
-                    if not keep_going:
-                        raise _at_line(line, exc) from exc
-                    bad.append(_failed(line, exc))
-            if if_exists != "update":  # refused before anything is written; an update's records may only match
-                _require_create(unit, rows)
-        return rows, bad
+        self, records: Iterable[tuple[int, Any]], size: int, keep_going: bool, if_exists: str, refused: Spool[Record]
+    ) -> Spool[Row]:
+        """Every record checked, a chunk of ``size`` at a time: the good rows spooled, the bad ones
+        raised (atomic) or added to ``refused``, in line order."""
+        rows: Spool[Row] = Spool()
+        queues: set[int] = set()
+        seen = SeenKeys()
+        try:
+            with self.store.read() as unit:
+                checker = Checker(unit, self.store.numbers, if_exists)
+                for part in batched(records, size):
+                    checked, bad = _check_part(checker, seen, part, keep_going)
+                    rows.add(checked)
+                    refused.add(bad)
+                    queues.update(row.ticket["queue_id"] for row in checked)
+                if if_exists != "update":  # refused before anything is written; an update's records may only match
+                    _require_create(unit, queues)
+        finally:
+            seen.close()
+        return rows
 
     def _batch(self, batch: Sequence[Row], if_exists: str, dry_run: bool, keep_going: bool) -> list[Record]:
         """One transaction: skip/update/refuse existing keys, then insert the rest set-wise.
@@ -155,7 +158,7 @@ class Transfer:
     def _insert(self, unit: Unit, rows: Sequence[Row]) -> list[Record]:
         if not rows:
             return []
-        _require_create(unit, rows)
+        _require_create(unit, {row.ticket["queue_id"] for row in rows})
         numbers = self.store.numbers
         needed = sum(1 for r in rows if not r.ticket["tn"])
         given = {r.ticket["tn"] for r in rows if r.ticket["tn"]}
@@ -341,10 +344,40 @@ def _update(unit: Unit, row: Row, ticket_id: int) -> None:
         guards.custom_fields_change(unit, sel, row.custom)
 
 
-def _require_create(unit: Unit, rows: Sequence[Row]) -> None:
+def _require_create(unit: Unit, queue_ids: Iterable[int]) -> None:
     """``create`` on the groups of the queues new tickets go to, as `ticket create` needs."""
     queues = lookup.queues(unit)
-    permissions.require(unit, "create", {queues[row.ticket["queue_id"]].group_id for row in rows})
+    permissions.require(unit, "create", {queues[queue_id].group_id for queue_id in queue_ids})
+
+
+def _check_part(
+    checker: Checker, seen: SeenKeys, part: Sequence[tuple[int, Any]], keep_going: bool
+) -> tuple[list[Row], list[Record]]:
+    """One chunk's records checked: its good rows and (``keep_going``) its bad ones, in line order.
+
+    Atomic, the first bad record is raised: a key repeated before a record that fails its
+    own check is the earlier error.
+    """
+    rows: list[Row] = []
+    bad: list[tuple[int, TktctlError]] = []
+    for line, raw in part:
+        try:
+            if isinstance(raw, TktctlError):
+                raise raw
+            rows.append(checker.row(line, raw))
+        except TktctlError as exc:
+            bad.append((line, exc))
+            if not keep_going:
+                break
+    repeated = seen.repeats([r.line for r in rows], [r.ticket for r in rows])
+    for position, (name, key, first) in repeated.items():
+        bad.append((rows[position].line, UsageError(f"{name} {key!r} repeats line {first}")))
+    bad.sort(key=itemgetter(0))
+    if bad and not keep_going:
+        line, exc = bad[0]
+        raise _at_line(line, exc) from exc
+    good = [row for position, row in enumerate(rows) if position not in repeated]
+    return good, [_failed(line, exc) for line, exc in bad]
 
 
 def _at_line(line: int, exc: TktctlError) -> TktctlError:
