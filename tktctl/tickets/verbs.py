@@ -273,13 +273,20 @@ class Tickets:
             changed = change(unit, sel)
             if dry_run:
                 return BulkResult(tickets_by_id(unit, sel.ids), len(sel.ids), changed)
-        return BulkResult(self._records(sel.ids), len(sel.ids), changed)
+        return BulkResult(self._records(sel.ids), len(sel.ids), changed, lambda: self._tns(sel.ids))
 
     def _records(self, ids: Sequence[int]) -> Iterator[Record]:
         """Tickets after a change, streamed in chunks (a filter may have matched a million)."""
         with self.store.read() as unit:
             for part in chunks(ids):
                 yield from tickets_by_id(unit, part)
+
+    def _tns(self, ids: Sequence[int]) -> Iterator[str]:
+        """The numbers of the tickets ``ids``, in that order, streamed in chunks."""
+        with self.store.read() as unit:
+            for part in chunks(ids):
+                tns = dict(unit.session.execute(select(Ticket.id, Ticket.tn).where(Ticket.id.in_(part))).all())
+                yield from (tns[i] for i in part)
 
     def count(self, selection: TicketFilter | None = None) -> int:
         """How many tickets match."""

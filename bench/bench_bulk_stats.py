@@ -1,0 +1,232 @@
+"""Bulk move by filter, ``stats --by queue,state`` and a filtered ``count`` on desks of N tickets,
+each against the plain SQL that answers the same question, measured in the same run.
+
+The desk (built once per size and cached in ``$TKTCTL_BENCH_CACHE``, else the temp dir): ten
+queues without SLA, N tickets spread over them and over new/open/closed/pending reminder, five
+priorities and three owners.
+
+- move: ``tickets.move(TicketFilter(queue=["Q0"]), to="Q9")`` (N/10 tickets),
+  floor: one ``INSERT … SELECT`` of Move history rows plus one ``UPDATE``, same WHERE, one
+  transaction through the driver; each side on its own copy of the desk.
+- stats: ``tickets.stats(["queue", "state"])``; floor: ``SELECT queue_id, state_id, count(*) …
+  GROUP BY`` through the driver.
+- count: ``tickets.count(TicketFilter(queue=["Q0"], state_type=["open"]))``; floor: the same
+  ``count(*)`` with ids through the driver.
+
+Every measurement runs in its own process (peak memory is that process's max RSS); stats and
+count are the median of five calls on a warm desk. Usage:
+``python bench/bench_bulk_stats.py [N ...]`` (default 100000 1000000).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import platform
+import resource
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import create_engine, text
+
+from bench._common import write_section
+from tktctl.api import Desk, TicketFilter
+
+CACHE = Path(os.environ.get("TKTCTL_BENCH_CACHE") or Path(tempfile.gettempdir()) / "tktctl-bench-cache")
+QUEUES = 10
+STATES = ("new", "open", "closed successful", "pending reminder")
+BATCH = 50_000
+REPEATS = 5
+MOVED = {"queue": ["Q0"]}  # a tenth of the tickets
+COUNTED = {"queue": ["Q0"], "state_type": ["open"]}
+
+
+def cached_desk(n: int) -> Path:
+    """An SQLite desk of ``n`` tickets, built once and kept in CACHE (delete it to rebuild)."""
+    path = CACHE / f"bulkstats-{n}.db"
+    if path.exists():
+        Desk(f"sqlite:///{path}").upgrade()  # a desk cached by an older schema gets the new indexes
+        return path
+    CACHE.mkdir(parents=True, exist_ok=True)
+    partial = path.with_suffix(".partial")
+    partial.unlink(missing_ok=True)
+    desk = Desk(f"sqlite:///{partial}")
+    desk.init()
+    for q in range(QUEUES):
+        desk.queues.create(f"Q{q}")
+    for login in ("ann", "bob"):
+        desk.agents.create(login)
+    desk.close()
+    engine = create_engine(f"sqlite:///{partial}")
+    with engine.begin() as conn:
+        queues = [
+            conn.execute(text("SELECT id FROM queue WHERE name = :n"), {"n": f"Q{q}"}).scalar() for q in range(QUEUES)
+        ]
+        states = [conn.execute(text("SELECT id FROM ticket_state WHERE name = :n"), {"n": s}).scalar() for s in STATES]
+        agents = list(conn.execute(text("SELECT id FROM agent ORDER BY id")).scalars())[:3]
+        at = datetime(2026, 1, 1)
+        for start in range(0, n, BATCH):
+            rows = []
+            for i in range(start, min(n, start + BATCH)):
+                state = states[1] if (i // QUEUES) % 10 == 0 else states[(i // QUEUES) % len(STATES)]
+                rows.append(
+                    {
+                        "id": i + 1,
+                        "tn": f"8{i:015d}",
+                        "title": f"ticket {i}",
+                        "queue": queues[i % QUEUES],
+                        "state": state,
+                        "priority": 1 + i % 5,
+                        "owner": agents[i % len(agents)],
+                        "pending": at + timedelta(days=30) if state == states[3] else None,
+                        "closed": at + timedelta(seconds=i) if state == states[2] else None,
+                        "at": at + timedelta(seconds=i),
+                    }
+                )
+            conn.execute(
+                text(
+                    "INSERT INTO ticket (id, tn, title, queue_id, state_id, priority_id, locked, owner_id, pending_until,"
+                    " first_closed_at, created, changed, created_by, changed_by) VALUES (:id, :tn, :title, :queue,"
+                    " :state, :priority, 0, :owner, :pending, :closed, :at, :at, 1, 1)"
+                ),
+                rows,
+            )
+        conn.execute(text("ANALYZE"))
+    engine.dispose()
+    partial.rename(path)
+    return path
+
+
+def peak_mib() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def _median(work: Any) -> tuple[float, Any]:
+    times, result = [], None
+    for _ in range(REPEATS):
+        started = time.perf_counter()
+        result = work()
+        times.append(time.perf_counter() - started)
+    return statistics.median(times), result
+
+
+FLOOR_MOVE = (
+    "INSERT INTO ticket_history (ticket_id, type, actor_id, queue_id, at, data)"
+    " SELECT id, 'Move', 1, :to, :now, json_object('from', (SELECT name FROM queue WHERE id = ticket.queue_id),"
+    " 'to', 'Q9') FROM ticket WHERE {where}",
+    "UPDATE ticket SET queue_id = :to, changed = :now, changed_by = 1 WHERE {where}",
+)
+
+
+def one(kind: str, url: str) -> dict[str, Any]:
+    """One measurement in this process: seconds and what it returned."""
+    engine = create_engine(url)
+    with engine.connect() as conn:
+        q0, q9 = (conn.execute(text("SELECT id FROM queue WHERE name = :n"), {"n": n}).scalar() for n in ("Q0", "Q9"))
+        open_ids = list(
+            conn.execute(
+                text(
+                    "SELECT s.id FROM ticket_state s JOIN ticket_state_type t ON s.type_id = t.id WHERE t.name = 'open'"
+                )
+            ).scalars()
+        )
+    moved = f"queue_id = {q0}"
+    counted = f"{moved} AND state_id IN ({', '.join(map(str, open_ids))})"
+    desk = Desk(url)
+    result: Any
+    if kind == "move-floor":
+        started = time.perf_counter()
+        with engine.begin() as conn:
+            params = {"to": q9, "now": datetime(2026, 6, 1)}
+            done = [conn.execute(text(s.format(where=moved)), params).rowcount for s in FLOOR_MOVE]
+        seconds, result = time.perf_counter() - started, done[1]
+    elif kind == "move":
+        started = time.perf_counter()
+        result = desk.tickets.move(TicketFilter(**MOVED), to="Q9").matched
+        seconds = time.perf_counter() - started
+    elif kind == "move-q":  # what `ticket move ... -q` prints: the numbers only
+        started = time.perf_counter()
+        result = sum(1 for _ in desk.tickets.move(TicketFilter(**MOVED), to="Q9").numbers())
+        seconds = time.perf_counter() - started
+    elif kind == "stats-floor":
+        sql = text("SELECT queue_id, state_id, count(*) FROM ticket GROUP BY queue_id, state_id")
+        with engine.connect() as conn:
+            seconds, result = _median(lambda: len(conn.execute(sql).all()))
+    elif kind == "stats":
+        desk.tickets.count()  # warm: schema check, actor
+        seconds, result = _median(lambda: len(desk.tickets.stats(["queue", "state"])))
+    elif kind == "count-floor":
+        sql = text(f"SELECT count(*) FROM ticket WHERE {counted}")
+        with engine.connect() as conn:
+            seconds, result = _median(lambda: conn.execute(sql).scalar())
+    else:
+        desk.tickets.count()
+        seconds, result = _median(lambda: desk.tickets.count(TicketFilter(**COUNTED)))
+    desk.close()
+    engine.dispose()
+    return {"seconds": seconds, "result": result, "peak_mib": peak_mib()}
+
+
+def measure(kind: str, path: Path, workdir: Path) -> dict[str, Any]:
+    """``one(kind)`` in a child process, on a copy of the desk when it writes."""
+    target = path
+    if kind.startswith("move"):
+        target = workdir / f"{kind}.db"
+        shutil.copyfile(path, target)
+    out = subprocess.run(
+        [sys.executable, "-m", "bench.bench_bulk_stats", "--one", kind, f"sqlite:///{target}"],
+        check=True,
+        capture_output=True,
+        text=True,
+        cwd=Path(__file__).resolve().parent.parent,
+    ).stdout
+    if target != path:
+        target.unlink()
+    return json.loads(out.splitlines()[-1])
+
+
+def main(sizes: list[int]) -> None:
+    load = os.getloadavg()
+    rows = [
+        "| N | measure | floor s | tktctl s | ratio | floor peak MiB | tktctl peak MiB |",
+        "|---|---|---|---|---|---|---|",
+    ]
+    with tempfile.TemporaryDirectory(dir=CACHE.parent if CACHE.exists() else None) as tmp:
+        for n in sizes:
+            path = cached_desk(n)
+            for kind in ("move", "move-q", "stats", "count"):
+                floor = measure(kind.split("-")[0] + "-floor", path, Path(tmp))
+                ours = measure(kind, path, Path(tmp))
+                assert floor["result"] == ours["result"], (kind, floor, ours)
+                ratio = ours["seconds"] / floor["seconds"]
+                rows.append(
+                    f"| {n:,} | {kind} | {floor['seconds']:.4f} | {ours['seconds']:.4f} | {ratio:.2f} |"
+                    f" {floor['peak_mib']:.0f} | {ours['peak_mib']:.0f} |"
+                )
+                print(rows[-1], flush=True)
+    body = (
+        "## Bulk move, stats and count on SQLite (issue 14, section 3)\n\n"
+        "Ten queues without SLA; move: the tickets of Q0 (N/10) to Q9 by filter (`move` builds no records,"
+        " as the API caller that does not read them; `move-q` also reads the moved tickets' numbers, as"
+        " `ticket move -q`); floor: one `INSERT … SELECT` of history plus one `UPDATE`. stats: `--by queue,state`,"
+        " floor: the join-free `GROUP BY queue_id, state_id`. count: `--queue Q0 --state-type open`, floor: the"
+        " same `count(*)`. stats and count: median of 5 on a warm desk. Peak memory: the max RSS of the"
+        " measuring process.\n\n"
+        f"Load average at start: {load[0]:.2f} {load[1]:.2f} {load[2]:.2f} ({os.cpu_count()} CPUs,"
+        f" {platform.processor() or platform.machine()}).\n\n" + "\n".join(rows)
+    )
+    write_section("bulk-stats", body)
+
+
+if __name__ == "__main__":
+    if len(sys.argv) == 4 and sys.argv[1] == "--one":
+        print(json.dumps(one(sys.argv[2], sys.argv[3]), default=str))
+    else:
+        main([int(a) for a in sys.argv[1:]] or [100_000, 1_000_000])
