@@ -92,9 +92,9 @@ def cached_desk(n: int) -> Path:
                 )
             conn.execute(
                 text(
-                    "INSERT INTO ticket (id, tn, title, queue_id, state_id, priority_id, locked, owner_id, pending_until,"
-                    " first_closed_at, created, changed, created_by, changed_by) VALUES (:id, :tn, :title, :queue,"
-                    " :state, :priority, 0, :owner, :pending, :closed, :at, :at, 1, 1)"
+                    "INSERT INTO ticket (id, tn, title, queue_id, state_id, priority_id, locked, owner_id,"
+                    " pending_until, first_closed_at, created, changed, created_by, changed_by) VALUES (:id, :tn,"
+                    " :title, :queue, :state, :priority, 0, :owner, :pending, :closed, :at, :at, 1, 1)"
                 ),
                 rows,
             )
