@@ -14,8 +14,10 @@ priorities and three owners.
   ``count(*)`` with ids through the driver.
 
 Every measurement runs in its own process (peak memory is that process's max RSS); stats and
-count are the median of five calls on a warm desk. Usage:
-``python bench/bench_bulk_stats.py [N ...]`` (default 100000 1000000).
+count are the median of 11 calls after a warm-up call, a move the median of 3 runs on fresh
+copies. ``--postgres``: also on PostgreSQL (``TKTCTL_BENCH_POSTGRES_URL`` or
+``TKTCTL_TEST_POSTGRES_URL``), the SQLite desk copied there once. Usage:
+``python -m bench.bench_bulk_stats [--postgres] [N ...]`` (default 100000 1000000).
 """
 
 from __future__ import annotations
@@ -30,20 +32,25 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager, nullcontext
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 from sqlalchemy import create_engine, text
+from sqlalchemy.engine import make_url
 
-from bench._common import write_section
+from bench._common import POSTGRES, write_section
 from tktctl.api import Desk, TicketFilter
+from tktctl.setup.dbcopy import copy_desk
 
 CACHE = Path(os.environ.get("TKTCTL_BENCH_CACHE") or Path(tempfile.gettempdir()) / "tktctl-bench-cache")
 QUEUES = 10
 STATES = ("new", "open", "closed successful", "pending reminder")
 BATCH = 50_000
 REPEATS = 11
+ROUNDS = 3  # moves: each side this many times (on fresh copies), the median taken
 MOVED = {"queue": ["Q0"]}  # a tenth of the tickets
 COUNTED = {"queue": ["Q0"], "state_type": ["open"]}
 
@@ -119,7 +126,7 @@ def _median(work: Any) -> tuple[float, Any]:
 
 FLOOR_MOVE = (
     "INSERT INTO ticket_history (ticket_id, type, actor_id, queue_id, at, data)"
-    " SELECT id, 'Move', 1, :to, :now, json_object('from', (SELECT name FROM queue WHERE id = ticket.queue_id),"
+    " SELECT id, 'Move', 1, :to, :now, {json}('from', (SELECT name FROM queue WHERE id = ticket.queue_id),"
     " 'to', 'Q9') FROM ticket WHERE {where}",
     "UPDATE ticket SET queue_id = :to, changed = :now, changed_by = 1 WHERE {where}",
 )
@@ -145,7 +152,8 @@ def one(kind: str, url: str) -> dict[str, Any]:
         started = time.perf_counter()
         with engine.begin() as conn:
             params = {"to": q9, "now": datetime(2026, 6, 1)}
-            done = [conn.execute(text(s.format(where=moved)), params).rowcount for s in FLOOR_MOVE]
+            json_build = "json_object" if engine.dialect.name == "sqlite" else "json_build_object"
+            done = [conn.execute(text(s.format(where=moved, json=json_build)), params).rowcount for s in FLOOR_MOVE]
         seconds, result = time.perf_counter() - started, done[1]
     elif kind == "move":
         started = time.perf_counter()
@@ -176,51 +184,93 @@ def one(kind: str, url: str) -> dict[str, Any]:
     return {"seconds": seconds, "result": result, "peak_mib": peak_mib()}
 
 
-def measure(kind: str, path: Path, workdir: Path) -> dict[str, Any]:
-    """``one(kind)`` in a child process, on a copy of the desk when it writes."""
-    target = path
-    if kind.startswith("move"):
-        target = workdir / f"{kind}.db"
-        shutil.copyfile(path, target)
-    out = subprocess.run(
-        [sys.executable, "-m", "bench.bench_bulk_stats", "--one", kind, f"sqlite:///{target}"],
-        check=True,
-        capture_output=True,
-        text=True,
-        cwd=Path(__file__).resolve().parent.parent,
-    ).stdout
-    if target != path:
+def postgres_desk(n: int) -> str:
+    """The SQLite desk of ``n`` copied (`db copy`) into a PostgreSQL database kept between runs."""
+    name = f"tktctl_bulkstats_{n}"
+    admin = create_engine(make_url(POSTGRES).set(database="postgres"), isolation_level="AUTOCOMMIT")
+    url = make_url(POSTGRES).set(database=name).render_as_string(hide_password=False)
+    with admin.connect() as conn:
+        exists = conn.execute(text("SELECT 1 FROM pg_database WHERE datname = :n"), {"n": name}).scalar()
+        if not exists:
+            conn.execute(text(f"CREATE DATABASE {name}"))
+    admin.dispose()
+    if not exists:
+        copy_desk(Desk(f"sqlite:///{cached_desk(n)}"), url)
+        vacuum = create_engine(url, isolation_level="AUTOCOMMIT")
+        with vacuum.connect() as conn:
+            conn.execute(text("VACUUM ANALYZE"))
+        vacuum.dispose()
+    Desk(url).upgrade()
+    return url
+
+
+@contextmanager
+def copy_of(url: str, kind: str) -> Iterator[str]:
+    """A scratch copy of the desk at ``url`` (a file copy, or a PostgreSQL template copy), removed after."""
+    if url.startswith("sqlite"):
+        source = Path(make_url(url).database or "")
+        target = source.with_name(f"scratch-{kind}.db")
+        shutil.copyfile(source, target)
+        yield f"sqlite:///{target}"
         target.unlink()
+        return
+    base = make_url(url)
+    name = f"{base.database}_{kind.replace('-', '_')}"
+    admin = create_engine(base.set(database="postgres"), isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f"CREATE DATABASE {name} TEMPLATE {base.database}"))
+    try:
+        yield base.set(database=name).render_as_string(hide_password=False)
+    finally:
+        with admin.connect() as conn:
+            conn.execute(text(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+        admin.dispose()
+
+
+def measure(kind: str, url: str) -> dict[str, Any]:
+    """``one(kind)`` in a child process, on a scratch copy of the desk when it writes."""
+    with copy_of(url, kind) if kind.startswith("move") else nullcontext(url) as target:
+        out = subprocess.run(
+            [sys.executable, "-m", "bench.bench_bulk_stats", "--one", kind, target],
+            check=True,
+            capture_output=True,
+            text=True,
+            cwd=Path(__file__).resolve().parent.parent,
+        ).stdout
     return json.loads(out.splitlines()[-1])
 
 
-def main(sizes: list[int]) -> None:
+def main(sizes: list[int], backends: list[str]) -> None:
     load = os.getloadavg()
     rows = [
-        "| N | measure | floor s | tktctl s | ratio | floor peak MiB | tktctl peak MiB |",
-        "|---|---|---|---|---|---|---|",
+        "| backend | N | measure | floor s | tktctl s | ratio | floor peak MiB | tktctl peak MiB |",
+        "|---|---|---|---|---|---|---|---|",
     ]
-    with tempfile.TemporaryDirectory(dir=CACHE.parent if CACHE.exists() else None) as tmp:
+    for backend in backends:
         for n in sizes:
-            path = cached_desk(n)
+            url = f"sqlite:///{cached_desk(n)}" if backend == "sqlite" else postgres_desk(n)
             for kind in ("move", "move-q", "stats", "count"):
-                floor = measure(kind.split("-")[0] + "-floor", path, Path(tmp))
-                ours = measure(kind, path, Path(tmp))
-                assert floor["result"] == ours["result"], (kind, floor, ours)
-                ratio = ours["seconds"] / floor["seconds"]
+                rounds = [
+                    (measure(kind.split("-")[0] + "-floor", url), measure(kind, url))
+                    for _ in range(ROUNDS if kind.startswith("move") else 1)
+                ]
+                for floor, ours in rounds:
+                    assert floor["result"] == ours["result"], (kind, floor, ours)
+                floor_s = statistics.median(f["seconds"] for f, _ in rounds)
+                ours_s = statistics.median(o["seconds"] for _, o in rounds)
                 rows.append(
-                    f"| {n:,} | {kind} | {floor['seconds']:.4f} | {ours['seconds']:.4f} | {ratio:.2f} |"
-                    f" {floor['peak_mib']:.0f} | {ours['peak_mib']:.0f} |"
+                    f"| {backend} | {n:,} | {kind} | {floor_s:.4f} | {ours_s:.4f} | {ours_s / floor_s:.2f} |"
+                    f" {max(f['peak_mib'] for f, _ in rounds):.0f} | {max(o['peak_mib'] for _, o in rounds):.0f} |"
                 )
                 print(rows[-1], flush=True)
     body = (
-        "## Bulk move, stats and count on SQLite (issue 14, section 3)\n\n"
+        "## Bulk move, stats and count (issue 14, section 3)\n\n"
         "Ten queues without SLA; move: the tickets of Q0 (N/10) to Q9 by filter (`move` builds no records,"
         " as the API caller that does not read them; `move-q` also reads the moved tickets' numbers, as"
         " `ticket move -q`); floor: one `INSERT … SELECT` of history plus one `UPDATE`. stats: `--by queue,state`,"
         " floor: the join-free `GROUP BY queue_id, state_id`. count: `--queue Q0 --state-type open`, floor: the"
-        " same `count(*)`. stats and count: median of 11 after one warm-up call. Peak memory: the max RSS of the"
-        " measuring process.\n\n"
+        " same `count(*)`. stats and count: median of 11 after one warm-up call; moves: median of 3."
+        " Peak memory: the max RSS of the measuring process.\n\n"
         f"Load average at start: {load[0]:.2f} {load[1]:.2f} {load[2]:.2f} ({os.cpu_count()} CPUs,"
         f" {platform.processor() or platform.machine()}).\n\n" + "\n".join(rows)
     )
@@ -231,4 +281,6 @@ if __name__ == "__main__":
     if len(sys.argv) == 4 and sys.argv[1] == "--one":
         print(json.dumps(one(sys.argv[2], sys.argv[3]), default=str))
     else:
-        main([int(a) for a in sys.argv[1:]] or [100_000, 1_000_000])
+        postgres = "--postgres" in sys.argv
+        sizes = [int(a) for a in sys.argv[1:] if a != "--postgres"] or [100_000, 1_000_000]
+        main(sizes, ["sqlite", *(["postgresql"] if postgres else [])])
