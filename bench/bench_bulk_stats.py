@@ -15,9 +15,9 @@ priorities and three owners.
 
 Every measurement runs in its own process (peak memory is that process's max RSS); stats and
 count are the median of 11 calls after a warm-up call, a move the median of 3 runs on fresh
-copies. ``--postgres``: also on PostgreSQL (``TKTCTL_BENCH_POSTGRES_URL`` or
+copies. ``--postgres=N``: also on PostgreSQL at N tickets (``TKTCTL_BENCH_POSTGRES_URL`` or
 ``TKTCTL_TEST_POSTGRES_URL``), the SQLite desk copied there once. Usage:
-``python -m bench.bench_bulk_stats [--postgres] [N ...]`` (default 100000 1000000).
+``python -m bench.bench_bulk_stats [--postgres=N] [N ...]`` (default 100000 1000000).
 """
 
 from __future__ import annotations
@@ -240,14 +240,14 @@ def measure(kind: str, url: str) -> dict[str, Any]:
     return json.loads(out.splitlines()[-1])
 
 
-def main(sizes: list[int], backends: list[str]) -> None:
+def main(sizes: dict[str, list[int]]) -> None:
     load = os.getloadavg()
     rows = [
         "| backend | N | measure | floor s | tktctl s | ratio | floor peak MiB | tktctl peak MiB |",
         "|---|---|---|---|---|---|---|---|",
     ]
-    for backend in backends:
-        for n in sizes:
+    for backend, ns in sizes.items():
+        for n in ns:
             url = f"sqlite:///{cached_desk(n)}" if backend == "sqlite" else postgres_desk(n)
             for kind in ("move", "move-q", "stats", "count"):
                 rounds = [
@@ -281,6 +281,6 @@ if __name__ == "__main__":
     if len(sys.argv) == 4 and sys.argv[1] == "--one":
         print(json.dumps(one(sys.argv[2], sys.argv[3]), default=str))
     else:
-        postgres = "--postgres" in sys.argv
-        sizes = [int(a) for a in sys.argv[1:] if a != "--postgres"] or [100_000, 1_000_000]
-        main(sizes, ["sqlite", *(["postgresql"] if postgres else [])])
+        postgres = [int(a.split("=")[1]) for a in sys.argv[1:] if a.startswith("--postgres=")]
+        sizes = [int(a) for a in sys.argv[1:] if not a.startswith("--")] or [100_000, 1_000_000]
+        main({"sqlite": sizes, "postgresql": postgres})
