@@ -39,16 +39,20 @@ def seed(desk: Desk) -> list[str]:
     return tns
 
 
+def query(desk: Desk, sql: str) -> list[Any]:
+    """Rows read straight from the desk's database (not through tktctl)."""
+    engine = create_engine(desk.engine.url)
+    with engine.connect() as conn:
+        rows = conn.execute(text(sql)).all()
+    engine.dispose()
+    return list(rows)
+
+
 def reference(desk: Desk, by: tuple[str, ...], selection: TicketFilter | None = None) -> list[dict[str, Any]]:
     """What stats must say, counted naively from the listed tickets and their accounted time."""
     units: dict[str, float] = defaultdict(float)
-    engine = create_engine(desk.engine.url)
-    with engine.connect() as conn:
-        rows = conn.execute(
-            text("SELECT t.tn, a.time_unit FROM time_accounting a JOIN ticket t ON a.ticket_id = t.id")
-        ).all()
-    engine.dispose()
-    for tn, amount in rows:
+    accounted = "SELECT t.tn, a.time_unit FROM time_accounting a JOIN ticket t ON t.id = a.ticket_id"
+    for tn, amount in query(desk, accounted):
         units[tn] += float(amount)
     counts: Counter[tuple[Any, ...]] = Counter()
     totals: dict[tuple[Any, ...], float] = defaultdict(float)
@@ -120,13 +124,8 @@ def test_stats_cli_groups_on_names_in_order(cli: Cli) -> None:
 
 
 def escalation_columns(desk: Desk) -> dict[str, tuple[Any, ...]]:
-    engine = create_engine(desk.engine.url)
-    with engine.connect() as conn:
-        rows = conn.execute(
-            text("SELECT tn, escalation_at, escalation_check_at, escalation_response_at, first_closed_at FROM ticket")
-        ).all()
-    engine.dispose()
-    return {tn: tuple(rest) for tn, *rest in rows}
+    columns = "tn, escalation_at, escalation_check_at, escalation_response_at, first_closed_at"
+    return {tn: tuple(rest) for tn, *rest in query(desk, f"SELECT {columns} FROM ticket")}
 
 
 def moves(desk: Desk, tn: str) -> list[dict[str, Any]]:
