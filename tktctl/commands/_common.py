@@ -387,7 +387,11 @@ def run_bulk(
             changed = sum(bool(o["changed"]) for o in outcomes)
             _bulk_summary(ctx, len(outcomes), changed, sum(not o["ok"] for o in outcomes), dry_run)
             raise
-    emit(ctx, result, bulk_kind(ctx.params) if output is None or continue_on_error else output)
+    kind = bulk_kind(ctx.params) if output is None or continue_on_error else output
+    records: Any = result
+    if kind is kinds.TICKET and settings(ctx).output == "ids":  # the numbers alone: no records built
+        records = ({"tn": tn} for tn in result.numbers())
+    emit(ctx, records, kind)
     _bulk_summary(ctx, result.matched, result.changed, 0, dry_run)
 
 

@@ -118,11 +118,13 @@ class TicketType(Base):
 
 class Ticket(Base):
     __tablename__ = "ticket"
+    # The filters' pair (0015): `--queue Q --state-type T` counts and stats by queue, state walk it alone.
+    __table_args__ = (Index("ix_ticket_queue_id_state_id", "queue_id", "state_id"),)
 
     id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
     tn: Mapped[str] = mapped_column(String(50), unique=True)
     title: Mapped[str] = mapped_column(String(255))
-    queue_id: Mapped[int] = mapped_column(ForeignKey("queue.id"), index=True)
+    queue_id: Mapped[int] = mapped_column(ForeignKey("queue.id"))  # indexed by (queue_id, state_id)
     state_id: Mapped[int] = mapped_column(ForeignKey("ticket_state.id"), index=True)
     priority_id: Mapped[int] = mapped_column(ForeignKey("ticket_priority.id"), index=True)
     locked: Mapped[bool] = mapped_column(Boolean, default=False)

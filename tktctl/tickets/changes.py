@@ -23,6 +23,7 @@ from sqlalchemy import (
     Integer,
     String,
     Text,
+    and_,
     case,
     cast,
     func,
@@ -363,9 +364,29 @@ def move(unit: Unit, sel: Selected, target_id: int, **extra: Any) -> int:
     to = lookup.queues(unit)[target_id].name
     data = json_object(("from", name_of(Ticket.queue_id, Queue)), ("to", to), *extra.items())
     entry = Entry("Move", data, queue=literal(target_id, Integer()))
+    # Another queue, another SLA: into a queue with one, every ticket's deadlines are recomputed;
+    # into one without, only those of the tickets that had deadlines (found before the move, when
+    # the filter still matches them) change, and the refresh clears them.
+    timed = deadlines.slas(unit)[target_id].any
+    refreshed = sel.ids if timed else _with_deadlines(unit, sel)
     changed = apply(unit, sel, {"queue_id": target_id}, [entry], [Ticket.queue_id != target_id])
-    deadlines.refresh(unit, sel.ids)  # another queue, another SLA
+    deadlines.refresh(unit, refreshed)
     return changed
+
+
+def _with_deadlines(unit: Unit, sel: Selected) -> list[int]:
+    """The selected tickets a refresh outside any SLA changes: those with deadlines, and the closed ones
+    not yet stamped with their first closing."""
+    closed = [s.id for s in lookup.states(unit).values() if s.type == "closed"]
+    pending = or_(
+        Ticket.escalation_check_at.is_not(None),
+        Ticket.escalation_at.is_not(None),
+        and_(Ticket.first_closed_at.is_(None), Ticket.state_id.in_(closed)),
+    )
+    ids: list[int] = []
+    for where in sel.parts:
+        ids += unit.session.scalars(select(Ticket.id).where(*where, pending))
+    return ids
 
 
 def set_priorities(unit: Unit, sel: Selected, absolute: int | None, steps: int) -> int:

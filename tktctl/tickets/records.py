@@ -30,7 +30,7 @@ from tktctl.tickets import fields as custom_fields
 if TYPE_CHECKING:
     from sqlalchemy.engine import Dialect
 
-    from tktctl.core.unit import Unit
+    from tktctl.core.unit import Store, Unit
 
 _owner = aliased(Agent, name="owner")
 _responsible = aliased(Agent, name="responsible")
@@ -104,6 +104,28 @@ def tickets_by_id(unit: Unit, ids: Sequence[int]) -> list[Record]:
 @cache
 def _tickets_by_id() -> Select[Any]:
     return ticket_select().where(ids_in(Ticket.id))
+
+
+def stream_tickets(store: Store, ids: Sequence[int]) -> Iterator[Record]:
+    """Ticket records for ``ids`` after a change, in a read of their own, streamed in chunks (a filter
+    may have matched a million)."""
+    with store.read() as unit:
+        for part in chunks(ids):
+            yield from tickets_by_id(unit, part)
+
+
+def stream_numbers(store: Store, ids: Sequence[int]) -> Iterator[str]:
+    """The numbers alone of the tickets ``ids``, in that order (what ``-q`` prints after a change)."""
+    with store.read() as unit:
+        connection = unit.session.connection()
+        for part in chunks(ids):
+            tns = dict(connection.execute(_numbers_by_id(), {"ids": list(part)}).all())
+            yield from (tns[i] for i in part)
+
+
+@cache
+def _numbers_by_id() -> Select[Any]:
+    return select(Ticket.id, Ticket.tn).where(ids_in(Ticket.id))
 
 
 def articles(unit: Unit, ticket_id: int) -> list[Record]:

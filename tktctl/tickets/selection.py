@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, fields
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
@@ -33,9 +33,18 @@ class BulkResult:
     records: Iterable[Record]
     matched: int
     changed: int
+    # The tickets' numbers alone, read without building their records (a filter may have matched
+    # a million, and ``-q`` prints only these); None: taken from the records.
+    numbers_of: Callable[[], Iterator[str]] | None = None
 
     def __iter__(self) -> Iterator[Record]:
         return iter(self.records)
+
+    def numbers(self) -> Iterator[str]:
+        """The ticket numbers of the records, in their order."""
+        if self.numbers_of is not None:
+            return self.numbers_of()
+        return (r["tn"] for r in self.records)
 
 
 @dataclass(frozen=True)

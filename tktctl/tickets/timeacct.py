@@ -62,15 +62,6 @@ def _text(units: float) -> str:
     return f"{units:g}"
 
 
-def total_units() -> Any:
-    """Time units by ticket (ticket_id, time_units), to join to a ticket query."""
-    return (
-        select(TimeAccounting.ticket_id, func.sum(TimeAccounting.time_unit).label("time_units"))
-        .group_by(TimeAccounting.ticket_id)
-        .subquery()
-    )
-
-
 class TimeAccounts:
     """``ticket time TN``: the time accounted on a ticket, in total and per article."""
 

@@ -9,13 +9,13 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from datetime import datetime
+from functools import partial
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import select
 
 from tktctl.access import permissions
 from tktctl.core import lookup
-from tktctl.core.lookup import chunks
 from tktctl.core.record import Record
 from tktctl.core.vocabulary import (
     CHANNELS,
@@ -46,7 +46,15 @@ from tktctl.tickets.guards import (
     state_change,
 )
 from tktctl.tickets.numbering import next_numbers
-from tktctl.tickets.records import articles, history_records, ticket_record, ticket_select, tickets_by_id
+from tktctl.tickets.records import (
+    articles,
+    history_records,
+    stream_numbers,
+    stream_tickets,
+    ticket_record,
+    ticket_select,
+    tickets_by_id,
+)
 from tktctl.tickets.selection import BulkResult, Selection, TicketFilter, filter_clauses, order_by_keys
 from tktctl.tickets.watch import watchers_of
 
@@ -273,13 +281,8 @@ class Tickets:
             changed = change(unit, sel)
             if dry_run:
                 return BulkResult(tickets_by_id(unit, sel.ids), len(sel.ids), changed)
-        return BulkResult(self._records(sel.ids), len(sel.ids), changed)
-
-    def _records(self, ids: Sequence[int]) -> Iterator[Record]:
-        """Tickets after a change, streamed in chunks (a filter may have matched a million)."""
-        with self.store.read() as unit:
-            for part in chunks(ids):
-                yield from tickets_by_id(unit, part)
+        numbers = partial(stream_numbers, self.store, sel.ids)  # read only if the caller asks for them
+        return BulkResult(stream_tickets(self.store, sel.ids), len(sel.ids), changed, numbers)
 
     def count(self, selection: TicketFilter | None = None) -> int:
         """How many tickets match."""

@@ -1,0 +1,201 @@
+"""Issue 14 §3: `stats` and `count` against a naive reference, and a bulk move's history and
+deadlines with and without SLA queues (the move refreshes only the tickets that can change)."""
+
+from __future__ import annotations
+
+from collections import Counter, defaultdict
+from datetime import timedelta
+from itertools import combinations
+from typing import Any
+
+from sqlalchemy import create_engine, text
+
+from tests.conftest import Cli
+from tktctl.api import Desk, TicketFilter
+
+KEYS = ("queue", "state", "state_type", "priority", "owner", "lock")
+
+
+def seed(desk: Desk) -> list[str]:
+    """Tickets over three queues, states, priorities, two owners, locks, with time accounted on some."""
+    for name in ("Alpha", "beta", "Gamma"):  # mixed case: the order of groups is the names' order
+        desk.queues.create(name)
+    desk.agents.create("zed")
+    desk.acl.grant(["rw", "owner"], group="users", agent="zed")
+    tns = []
+    for i in range(18):
+        queue = ("Alpha", "beta", "Gamma", "Raw")[i % 4]
+        state = ("new", "open", "closed successful")[i % 3]
+        tn = desk.tickets.create(title=f"t{i}", queue=queue, state=state, priority=1 + i % 5)["tn"]
+        tns.append(tn)
+        if i % 4 == 1:
+            desk.tickets.assign([tn], to="zed")
+        if i % 5 == 2 and state != "closed successful":
+            desk.tickets.lock([tn])
+        if i % 3 != 2:
+            desk.tickets.note(tn, body="worked", time_units=1.5 + i)
+            if i % 2:
+                desk.tickets.note(tn, body="more", time_units=0.25)
+    return tns
+
+
+def query(desk: Desk, sql: str) -> list[Any]:
+    """Rows read straight from the desk's database (not through tktctl)."""
+    engine = create_engine(desk.engine.url)
+    with engine.connect() as conn:
+        rows = conn.execute(text(sql)).all()
+    engine.dispose()
+    return list(rows)
+
+
+def reference(desk: Desk, by: tuple[str, ...], selection: TicketFilter | None = None) -> list[dict[str, Any]]:
+    """What stats must say, counted naively from the listed tickets and their accounted time."""
+    units: dict[str, float] = defaultdict(float)
+    accounted = "SELECT t.tn, a.time_unit FROM time_accounting a JOIN ticket t ON t.id = a.ticket_id"
+    for tn, amount in query(desk, accounted):
+        units[tn] += float(amount)
+    counts: Counter[tuple[Any, ...]] = Counter()
+    totals: dict[tuple[Any, ...], float] = defaultdict(float)
+    for ticket in desk.tickets.list(selection):
+        key = tuple(ticket["priority" if b == "priority" else b] for b in by)
+        counts[key] += 1
+        totals[key] += units[ticket["tn"]]
+    return [
+        {**dict(zip(by, key, strict=True)), "count": counts[key], "time_units": totals[key]} for key in sorted(counts)
+    ]
+
+
+def same(got: list[dict[str, Any]], want: list[dict[str, Any]]) -> None:
+    assert [{k: v for k, v in g.items() if k != "time_units"} for g in got] == [
+        {k: v for k, v in w.items() if k != "time_units"} for w in want
+    ]
+    assert [round(g["time_units"], 6) for g in got] == [round(w["time_units"], 6) for w in want]
+
+
+def test_stats_and_count_equal_a_naive_reference(desk: Desk) -> None:
+    seed(desk)
+    for size in (1, 2):
+        for by in combinations(KEYS, size):
+            same(desk.tickets.stats(by), reference(desk, by))
+    same(desk.tickets.stats(("state_type", "queue", "lock")), reference(desk, ("state_type", "queue", "lock")))
+    for selection in (
+        TicketFilter(queue=["Alpha", "beta"]),
+        TicketFilter(state_type=["open", "new"]),
+        TicketFilter(queue=["Gamma"], state_type=["closed"]),
+        TicketFilter(owner=["zed"], lock=["unlocked"]),
+        TicketFilter(queue=["Alpha"], state=["open"], priority=[2, 3, 4]),
+    ):
+        assert desk.tickets.count(selection) == len(list(desk.tickets.list(selection)))
+        same(desk.tickets.stats(("queue", "state"), selection), reference(desk, ("queue", "state"), selection))
+    assert desk.tickets.stats(("queue",), TicketFilter(queue=["Junk"])) == []
+    assert desk.tickets.count(TicketFilter(queue=["Junk"])) == 0
+
+
+def test_stats_seen_by_an_agent_count_only_the_tickets_it_sees(desk: Desk) -> None:
+    seed(desk)
+    desk.queues.create("Secret", group="admin")
+    desk.tickets.create(title="hidden", queue="Secret")
+    desk.agents.create("ro")
+    desk.acl.grant(["ro"], group="users", agent="ro")
+    agent = Desk(desk.engine.url.render_as_string(hide_password=False), actor="ro")
+    try:
+        stats = agent.tickets.stats(("queue",))
+        assert "Secret" not in [row["queue"] for row in stats]
+        assert sum(row["count"] for row in stats) == agent.tickets.count() == 18
+        assert desk.tickets.count() == 19
+    finally:
+        agent.close()
+
+
+def test_stats_cli_groups_on_names_in_order(cli: Cli) -> None:
+    for queue in ("b-queue", "A-queue"):
+        cli("queue", "create", queue, "-q")
+    for queue, title in (("b-queue", "x"), ("A-queue", "y"), ("A-queue", "z")):
+        cli("ticket", "create", "--queue", queue, "--title", title, "-q")
+    rows = cli("stats", "--by", "queue,state_type", "--queue", "A-queue", "--queue", "b-queue", "-o", "json").json
+    assert rows == [
+        {"queue": "A-queue", "state_type": "new", "count": 2, "time_units": 0},
+        {"queue": "b-queue", "state_type": "new", "count": 1, "time_units": 0},
+    ]
+    assert cli("ticket", "count", "--queue", "A-queue", "--state-type", "new", "-q").stdout == "2\n"
+
+
+# Bulk move: deadlines and history ------------------------------------------------------------
+
+
+def escalation_columns(desk: Desk) -> dict[str, tuple[Any, ...]]:
+    columns = "tn, escalation_at, escalation_check_at, escalation_response_at, first_closed_at"
+    return {tn: tuple(rest) for tn, *rest in query(desk, f"SELECT {columns} FROM ticket")}
+
+
+def moves(desk: Desk, tn: str) -> list[dict[str, Any]]:
+    return [h["data"] for h in desk.tickets.history(tn) if h["type"] == "Move"]
+
+
+def test_move_between_queues_without_sla_writes_history_and_no_deadlines(desk: Desk) -> None:
+    desk.queues.create("Plain")
+    tns = [desk.tickets.create(title=f"t{i}")["tn"] for i in range(3)]
+    closed = desk.tickets.create(title="done", state="closed successful")["tn"]
+    result = desk.tickets.move(TicketFilter(queue=["Raw"]), to="Plain")
+    assert (result.matched, result.changed) == (4, 4)
+    assert list(result.numbers()) == [*tns, closed]
+    for tn in [*tns, closed]:
+        assert moves(desk, tn) == [{"from": "Raw", "to": "Plain"}]
+    columns = escalation_columns(desk)
+    assert all(columns[tn][:3] == (None, None, None) for tn in columns)
+    assert columns[closed][3] is not None  # stamped when it was closed, kept
+
+
+def test_move_into_and_out_of_an_sla_queue_keeps_deadlines_right(desk: Desk) -> None:
+    desk.queues.create("Timed", first_response_time=60)
+    desk.queues.create("Plain")
+    plain = [desk.tickets.create(title=f"p{i}", queue="Plain")["tn"] for i in range(2)]
+    timed = desk.tickets.create(title="t", queue="Timed")["tn"]
+    columns = escalation_columns(desk)
+    assert columns[timed][0] is not None and all(columns[tn][0] is None for tn in plain)
+    # Into the SLA queue: the moved tickets get their first response deadline (creation + 60 min).
+    desk.tickets.move(plain, to="Timed")
+    for tn in plain:
+        record = desk.tickets.show(tn)
+        assert record["escalation"]["response"]["deadline"] == record["created"] + timedelta(minutes=60)
+    # Out again, by filter (the filter no longer matches them after the move): deadlines cleared.
+    result = desk.tickets.move(TicketFilter(queue=["Timed"]), to="Plain")
+    assert result.changed == 3
+    columns = escalation_columns(desk)
+    assert all(columns[tn][:3] == (None, None, None) for tn in [*plain, timed])
+    assert moves(desk, timed) == [{"from": "Timed", "to": "Plain"}]
+    assert moves(desk, plain[0]) == [{"from": "Plain", "to": "Timed"}, {"from": "Timed", "to": "Plain"}]
+    # Between two queues without SLA while another queue has one: nothing to compute, nothing set.
+    desk.queues.create("Other")
+    desk.tickets.move(TicketFilter(queue=["Plain"]), to="Other")
+    assert all(value[:3] == (None, None, None) for value in escalation_columns(desk).values())
+
+
+def test_move_stamps_a_closed_ticket_never_stamped(desk: Desk, db_url: str) -> None:
+    """A closed ticket without first_closed_at (as an old desk's) is stamped by a move, as by any refresh."""
+    desk.queues.create("Plain")
+    tn = desk.tickets.create(title="old", state="closed successful")["tn"]
+    engine = create_engine(db_url)
+    with engine.begin() as conn:
+        conn.execute(text("UPDATE ticket SET first_closed_at = NULL WHERE tn = :tn"), {"tn": tn})
+    engine.dispose()
+    desk.tickets.move(TicketFilter(queue=["Raw"]), to="Plain")
+    assert escalation_columns(desk)[tn][3] is not None
+
+
+def test_move_quiet_prints_the_numbers_in_the_order_given(cli: Cli) -> None:
+    cli("queue", "create", "Plain", "-q")
+    tns = [cli("ticket", "create", "--title", f"t{i}", "-q").stdout.strip() for i in range(3)]
+    given = [tns[2], tns[0], tns[1]]
+    assert cli("ticket", "move", *given, "--to", "Plain", "-q").stdout.split() == given
+    assert cli("ticket", "move", "--queue", "Plain", "--to", "Raw", "-o", "ids").stdout.split() == tns
+    records = cli("ticket", "move", "--queue", "Raw", "--to", "Plain", "-o", "json").json
+    assert [r["tn"] for r in records] == tns and {r["queue"] for r in records} == {"Plain"}
+
+
+def test_stats_time_units_are_summed_over_articles(desk: Desk) -> None:
+    tn = desk.tickets.create(title="t")["tn"]
+    desk.tickets.note(tn, body="a", time_units=1.25)
+    desk.tickets.note(tn, body="b", time_units=2)
+    desk.tickets.create(title="u")
+    assert desk.tickets.stats(("queue",)) == [{"queue": "Raw", "count": 2, "time_units": 3.25}]
