@@ -99,6 +99,10 @@ class Queue(Base):
     escalate_to_id: Mapped[int | None] = mapped_column(ForeignKey("queue.id"))
     escalate_notify: Mapped[bool] = mapped_column(Boolean, default=False)
     escalation_decay: Mapped[int | None] = mapped_column(Integer)
+    # Outgoing texts (0014): the address its mail is from; its salutation and signature by name.
+    system_address_id: Mapped[int | None] = mapped_column(ForeignKey("system_address.id"))
+    salutation: Mapped[str | None] = mapped_column(String(200))
+    signature: Mapped[str | None] = mapped_column(String(200))
 
 
 class TicketType(Base):
@@ -420,3 +424,10 @@ class JobLock(Base):
 from tktctl.db.models_fields import DynamicField, DynamicFieldValue, TimeAccounting  # noqa: E402, F401
 from tktctl.db.models_links import TicketLink  # noqa: E402, F401
 from tktctl.db.models_mail import AgentMute, NotificationRule, PostmasterFilter, TicketWatcher  # noqa: E402, F401
+from tktctl.db.models_texts import (  # noqa: E402, F401
+    QueueTemplate,
+    Salutation,
+    Signature,
+    StandardTemplate,
+    SystemAddress,
+)

@@ -11,7 +11,6 @@ with a ``SendAgentNotification`` (or ``SendCustomerNotification``) history row.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable, Sequence
 from email.utils import formataddr
 from typing import TYPE_CHECKING, Any
@@ -36,27 +35,10 @@ from tktctl.db.models import (
     Ticket,
     TicketWatcher,
 )
-from tktctl.mail import outbound
+from tktctl.mail import outbound, tags
 
 if TYPE_CHECKING:
     from tktctl.core.unit import Unit
-
-# OTRS-like tags a template may use besides ``$name``: <OTRS_TICKET_TicketNumber> (or <TKTCTL_TICKET_...>).
-TICKET_TAGS = {
-    "TicketNumber": "tn",
-    "TicketID": "id",
-    "Title": "title",
-    "Queue": "queue",
-    "State": "state",
-    "Priority": "priority",
-    "Type": "type",
-    "CustomerUserID": "customer",
-    "Owner": "owner",
-    "Responsible": "responsible",
-    "UntilTime": "pending_until",
-}
-RECIPIENT_TAGS = {"UserLogin": "recipient_login", "UserFullname": "recipient_name", "UserEmail": "recipient"}
-_TAG = re.compile(r"<(?:OTRS|TKTCTL)_(TICKET|NOTIFICATION_RECIPIENT)_([A-Za-z]+)>")
 
 
 class Notifier:
@@ -233,17 +215,6 @@ def _articles(unit: Unit, rule: dict[str, Any], data: dict[str, Any], ticket_ids
     return {t: (bodies.get(a) or "", files.get(a, [])) for t, a in wanted.items() if t in ticket_ids}
 
 
-def render(template: str, values: dict[str, str]) -> str:
-    """``$name`` placeholders, then OTRS-style tags; unknown ones stay as written (no code runs)."""
-
-    def tag(match: re.Match[str]) -> str:
-        table = TICKET_TAGS if match.group(1) == "TICKET" else RECIPIENT_TAGS
-        key = table.get(match.group(2))
-        return values.get(key, match.group(0)) if key else match.group(0)
-
-    return _TAG.sub(tag, outbound.render(template, values))
-
-
 def _row(
     unit: Unit,
     rule: dict[str, Any],
@@ -260,9 +231,14 @@ def _row(
     values["priority"] = values.get("priority_name", values.get("priority", ""))
     values["customer"] = values.get("customer") or "-"
     values.update(event=_label(event, data), recipient=email, recipient_login=login or "", recipient_name=name or "")
-    subject = " ".join(render(rule.get("subject", "$event: $title"), values).split())
+    scopes = {
+        "TICKET": tags.ticket_tags(ticket),
+        "NOTIFICATION_RECIPIENT": tags.agent_tags(login, name, email),
+        "CONFIG": settings.tag_config(),
+    }
+    subject = " ".join(tags.render(rule.get("subject", "$event: $title"), scopes, values).split())
     subject = outbound.with_hook(subject, ticket["tn"], settings)
-    body = render(rule.get("body", "$event\n\nTicket: $tn\nTitle: $title\n"), values)
+    body = tags.render(rule.get("body", "$event\n\nTicket: $tn\nTitle: $title\n"), scopes, values)
     attachments: Sequence[tuple[str, str, bytes]] = ()
     if article is not None:
         body = f"{body.rstrip()}\n\n{article[0]}\n"

@@ -123,6 +123,15 @@ class MailSettings:
     hook: str = "Ticket#"  # as OTRS's Ticket::Hook and Ticket::HookDivider
     hook_divider: str = ""
 
+    def tag_config(self) -> dict[str, str]:
+        """The ``<OTRS_CONFIG_...>`` values a text may show (tags.CONFIG names them all)."""
+        return {
+            "FQDN": self.address.rpartition("@")[2],
+            "Ticket::Hook": self.hook,
+            "Ticket::HookDivider": self.hook_divider,
+            "NotificationSenderEmail": self.address,
+        }
+
     @classmethod
     def from_config(cls, config: Any) -> MailSettings:
         if config is None:
