@@ -18,7 +18,7 @@ Clear = Annotated[
     typer.Option(
         "--clear",
         help="Clear a setting: unlock-timeout, first-response-time, update-time, solution-time, "
-        "calendar, comment (repeatable).",
+        "calendar, comment, address, salutation, signature, ... (repeatable).",
     ),
 ]
 CLEARABLE = (
@@ -34,6 +34,9 @@ CLEARABLE = (
     "escalate-raise",
     "escalate-to",
     "escalation-decay",
+    "address",
+    "salutation",
+    "signature",
 )
 Minutes = "Minutes."
 UnlockTimeout = Annotated[int | None, typer.Option("--unlock-timeout", min=0, help=Minutes)]
@@ -59,6 +62,10 @@ EscalationDecay = Annotated[
     int | None,
     typer.Option("--escalation-decay", help="Minutes before a breached escalation fires again [default: 1440]."),
 ]
+
+AddressOpt = Annotated[str | None, typer.Option("--address", help="System address its mail is from (`address list`).")]
+SalutationOpt = Annotated[str | None, typer.Option("--salutation", help="Salutation its answers start with.")]
+SignatureOpt = Annotated[str | None, typer.Option("--signature", help="Signature its answers end with.")]
 
 
 # Every queue setting a command takes: the record's keys but the identity ones.
@@ -90,6 +97,9 @@ def create(
     escalate_to: EscalateTo = None,
     escalate_notify: EscalateNotify = None,
     escalation_decay: EscalationDecay = None,
+    address: AddressOpt = None,
+    salutation: SalutationOpt = None,
+    signature: SignatureOpt = None,
     if_not_exists: Annotated[bool, typer.Option("--if-not-exists", help="Print an existing queue; no error.")] = False,
 ) -> None:
     """Create a queue."""
@@ -131,6 +141,9 @@ def update(
     escalate_to: EscalateTo = None,
     escalate_notify: EscalateNotify = None,
     escalation_decay: EscalationDecay = None,
+    address: AddressOpt = None,
+    salutation: SalutationOpt = None,
+    signature: SignatureOpt = None,
     clear: Clear = None,
     auto_response: Annotated[
         list[str] | None,
