@@ -98,13 +98,15 @@ class Answers:
             if "@" not in address:
                 raise UsageError(f"ticket {row.tn} has no customer email address; give --to ADDRESS", ref=row.tn)
             if template is not None:
-                subject_text, body = texts.answer(unit, ticket, row.queue_id, template, body, last, self.settings)
+                subject_text, body = texts.answer(
+                    unit, ticket, row.queue_id, template, body, last, self.settings.tag_config()
+                )
                 subject = subject or subject_text
                 check_body("body", body, self.store.max_body_bytes)
             base = subject or (last.subject if last and last.subject else ticket["title"])
             base = base if subject or re.match(r"(?i)re:", base) else f"Re: {base}"
             title = outbound.with_hook(base, row.tn, self.settings)
-            sender, envelope = texts.queue_senders(unit, [row.queue_id], self.settings)[row.queue_id]
+            sender, envelope = outbound.queue_senders(unit, [row.queue_id], self.settings)[row.queue_id]
             references = re.findall(r"<[^<>\s]+>", (last.a_references or "") if last else "")
             article_id = outbound.send_article(
                 unit,

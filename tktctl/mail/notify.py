@@ -83,16 +83,37 @@ def notify(unit: Unit, rule: dict[str, Any], event: str, ticket_ids: Sequence[in
     entries: list[tuple[int, str, int, dict[str, Any]]] = []
     rows: list[dict[str, Any]] = []
     queue_ids = dict(unit.session.execute(select(Ticket.id, Ticket.queue_id).where(Ticket.id.in_(list(tickets)))).all())
+    senders = outbound.queue_senders(unit, queue_ids.values(), settings)
     for ticket_id, login, name, email in agents:
         rows.append(
-            _row(unit, rule, event, data, tickets[ticket_id], articles.get(ticket_id), settings, (login, name, email))
+            _row(
+                unit,
+                rule,
+                event,
+                data,
+                tickets[ticket_id],
+                articles.get(ticket_id),
+                settings,
+                (login, name, email),
+                senders[queue_ids[ticket_id]][0],
+            )
         )
         entries.append(
             (ticket_id, "SendAgentNotification", queue_ids[ticket_id], {"to": login, "event": _label(event, data)})
         )
     for ticket_id, email in customers:
         rows.append(
-            _row(unit, rule, event, data, tickets[ticket_id], articles.get(ticket_id), settings, (None, None, email))
+            _row(
+                unit,
+                rule,
+                event,
+                data,
+                tickets[ticket_id],
+                articles.get(ticket_id),
+                settings,
+                (None, None, email),
+                senders[queue_ids[ticket_id]][0],
+            )
         )
         entries.append(
             (ticket_id, "SendCustomerNotification", queue_ids[ticket_id], {"to": email, "event": _label(event, data)})
@@ -224,8 +245,10 @@ def _row(
     article: Any,
     settings: outbound.MailSettings,
     to: tuple[str | None, str | None, str],
+    sender: str,
 ) -> dict[str, Any]:
-    """The outbox row of one notification to ``to`` (login or None for the customer, name, address)."""
+    """The outbox row of one notification to ``to`` (login or None for the customer, name, address),
+    from ``sender`` (the queue's system address)."""
     login, name, email = to
     values = {k: "" if v is None else str(v) for k, v in ticket.items() if not isinstance(v, (dict, list))}
     values["priority"] = values.get("priority_name", values.get("priority", ""))
@@ -249,7 +272,7 @@ def _row(
         kind="notification",
         envelope_from="",
         recipient=email,
-        sender=settings.address,
+        sender=sender,
         to=formataddr((name or "", email)),
         subject=subject,
         body=body,

@@ -10,20 +10,20 @@ from __future__ import annotations
 import functools
 import os
 import string
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from email.message import EmailMessage
 from email.policy import SMTP
-from email.utils import format_datetime, make_msgid
+from email.utils import format_datetime, formataddr, make_msgid
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qs, quote, unquote, urlsplit
 
-from sqlalchemy import func, insert, select
+from sqlalchemy import exists, func, insert, select
 
 from tktctl.core.vocabulary import clean_line
-from tktctl.db.models import AutoResponse, MailOutbox, QueueAutoResponse
+from tktctl.db.models import AutoResponse, MailOutbox, Queue, QueueAutoResponse, SystemAddress
 from tktctl.errors import UsageError
 from tktctl.mail.parse import Limits
 
@@ -311,7 +311,7 @@ def auto_respond(
     if block is not None or to is None:
         return f"no auto-response: {block or 'no sender address'}"
     own = {settings.address.lower(), *settings.queues}
-    if to.lower() in own:
+    if to.lower() in own or unit.session.scalar(select(exists().where(func.lower(SystemAddress.email) == to.lower()))):
         return "no auto-response to our own address"
     since = unit.now - timedelta(days=1)
     sent_today = unit.session.scalar(
@@ -324,7 +324,7 @@ def auto_respond(
     values = ticket_fields(unit, ticket_id, fields)
     subject = with_hook(render(template.subject, values), values["tn"], settings)
     body = render(template.body, values)
-    sender = settings.queue_address(values["queue"])
+    sender, address = queue_senders(unit, [queue_id], settings)[queue_id]
     # RFC 3834: automatic responses go out with an empty envelope sender, so nothing bounces back.
     send_article(
         unit,
@@ -339,11 +339,30 @@ def auto_respond(
         body=body,
         in_reply_to=in_reply_to,
         references=references,
-        headers={"Auto-Submitted": "auto-replied", "X-Loop": sender, "Precedence": "bulk"},
+        headers={"Auto-Submitted": "auto-replied", "X-Loop": address, "Precedence": "bulk"},
         envelope_from="",
         history_type=AUTO_HISTORY[kind],
     )
     return None
+
+
+def queue_senders(unit: Unit, queue_ids: Iterable[int], settings: MailSettings) -> dict[int, tuple[str, str]]:
+    """Each queue's (From header, bare address): its valid system address (with the display name),
+    else the address the profile's ``mail.queues`` maps to it, else ``mail.address``."""
+    ids = sorted(set(queue_ids))
+    rows = unit.session.execute(
+        select(Queue.id, Queue.name, SystemAddress.email, SystemAddress.realname, SystemAddress.valid)
+        .outerjoin(SystemAddress, SystemAddress.id == Queue.system_address_id)
+        .where(Queue.id.in_(ids))
+    )
+    found: dict[int, tuple[str, str]] = {}
+    for queue_id, name, email, realname, valid in rows:
+        if email and valid:
+            found[queue_id] = (formataddr((realname or "", email)), email)
+        else:
+            address = settings.queue_address(name)
+            found[queue_id] = (address, address)
+    return found
 
 
 def send_article(

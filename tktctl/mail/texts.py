@@ -1,6 +1,6 @@
-"""Composing outgoing texts as Znuny's TemplateGenerator does: the queue's system address as From,
-and an answer made of the queue's salutation, a standard template, the agent's own text and the
-queue's signature, each in the ticket's language and tag-rendered (mail/tags.py).
+"""Composing answers as Znuny's TemplateGenerator does: the queue's salutation, a standard template,
+the agent's own text and the queue's signature, each in the ticket's language and tag-rendered
+(mail/tags.py); the From is the queue's system address (outbound.queue_senders).
 
 The context the tags see is gathered here, in the caller's transaction: the ticket record, the
 customer's last message (subject, body, sender), the owner, the responsible and the acting agent,
@@ -9,40 +9,20 @@ and the whitelisted configuration. The agent's own text is never rendered (it is
 
 from __future__ import annotations
 
-from collections.abc import Iterable
-from email.utils import formataddr, parseaddr
+from email.utils import parseaddr
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import exists, select
 
-from tktctl.db.models import Agent, Queue, QueueTemplate, Salutation, Signature, StandardTemplate, SystemAddress
+from tktctl.db.models import Agent, Queue, QueueTemplate, Salutation, Signature, StandardTemplate
 from tktctl.errors import NotFoundError, UsageError
-from tktctl.mail import outbound, tags
+from tktctl.mail import tags
 
 if TYPE_CHECKING:
     from tktctl.core.unit import Unit
     from tktctl.db.models import Article
 
 DEFAULT_LANGUAGE = "en"
-
-
-def queue_senders(unit: Unit, queue_ids: Iterable[int], settings: outbound.MailSettings) -> dict[int, tuple[str, str]]:
-    """Each queue's (From header, bare address): its valid system address (with the display name),
-    else the address the profile's ``mail.queues`` maps to it, else ``mail.address``."""
-    ids = sorted(set(queue_ids))
-    rows = unit.session.execute(
-        select(Queue.id, Queue.name, SystemAddress.email, SystemAddress.realname, SystemAddress.valid)
-        .outerjoin(SystemAddress, SystemAddress.id == Queue.system_address_id)
-        .where(Queue.id.in_(ids))
-    )
-    found: dict[int, tuple[str, str]] = {}
-    for queue_id, name, email, realname, valid in rows:
-        if email and valid:
-            found[queue_id] = (formataddr((realname or "", email)), email)
-        else:
-            address = settings.queue_address(name)
-            found[queue_id] = (address, address)
-    return found
 
 
 def answer(
@@ -52,7 +32,7 @@ def answer(
     name: str,
     text: str | None,
     last: Article | None,
-    settings: outbound.MailSettings,
+    config: dict[str, str],
 ) -> tuple[str | None, str]:
     """The subject (None: the template has none) and body of an answer with the template ``name``."""
     language = DEFAULT_LANGUAGE
@@ -60,7 +40,7 @@ def answer(
     queue = unit.session.get(Queue, queue_id)
     salutation = _variant(unit, Salutation, queue.salutation if queue else None, language)
     signature = _variant(unit, Signature, queue.signature if queue else None, language)
-    scopes = _scopes(unit, ticket, last, settings)
+    scopes = _scopes(unit, ticket, last, config)
     parts = [tags.render(salutation.body, scopes) if salutation else None, tags.render(template.body, scopes), text]
     parts.append(tags.render(signature.body, scopes) if signature else None)
     body = "\n\n".join(p.strip("\n") for p in parts if p and p.strip())
@@ -91,7 +71,7 @@ def _variant(unit: Unit, model: Any, name: str | None, language: str) -> Any:
 
 
 def _scopes(
-    unit: Unit, ticket: dict[str, Any], last: Article | None, settings: outbound.MailSettings
+    unit: Unit, ticket: dict[str, Any], last: Article | None, config: dict[str, str]
 ) -> dict[str, dict[str, str]]:
     """What the tags of an answer may show."""
     realname, address = parseaddr(last.a_from or "") if last else ("", "")
@@ -116,5 +96,5 @@ def _scopes(
         "OWNER": person(ticket.get("owner")),
         "RESPONSIBLE": person(ticket.get("responsible")),
         "CURRENT": tags.agent_tags(actor.login, actor.name, actor.email),
-        "CONFIG": settings.tag_config(),
+        "CONFIG": config,
     }
