@@ -58,6 +58,7 @@ def other_url(backend: str, servers: dict[str, Server], tmp_path: Path) -> Itera
 def test_dump_of_a_fresh_desk_applies_back_with_no_change(cli: Cli) -> None:
     dumped = cli("desk", "dump").stdout
     assert set(yaml.safe_load(dumped)) == {
+        "settings",
         "groups",
         "agents",
         "roles",

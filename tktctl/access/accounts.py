@@ -14,6 +14,7 @@ from sqlalchemy import select
 
 from tktctl.access import audit, passwords, permissions
 from tktctl.access.groups import UNSET, apply_changes, existing
+from tktctl.core.language import language_tag
 from tktctl.core.record import Record
 from tktctl.core.vocabulary import check_login, clean_line
 from tktctl.db.models import Agent, Customer
@@ -55,8 +56,10 @@ class Accounts(Generic[A]):
 
     def _checked(self, texts: dict[str, Any]) -> dict[str, Any]:
         """The texts given (UNSET ones left out), each one line within its length limit: names and
-        addresses end up in mail headers."""
+        addresses end up in mail headers; a language is a normalised tag (``PT_br`` -> ``pt-BR``)."""
         given = {k: v for k, v in texts.items() if v is not UNSET}
+        if given.get("language") is not None:
+            given["language"] = language_tag(given["language"])
         for key, limit in self.texts.items():
             clean_line(key, given.get(key), limit=limit)
         return given
@@ -64,7 +67,7 @@ class Accounts(Generic[A]):
     def _create(self, login: str, texts: dict[str, str | None], password: str | None, *, if_not_exists: bool) -> Record:
         """The login with these texts, valid, audited; with ``if_not_exists`` an existing one is returned as is."""
         check_login(self.kind, login)
-        self._checked(texts)
+        texts = self._checked(texts)
         hashed = None if password is None else passwords.hash_password(password)
         with self.store.write() as unit:
             permissions.require_admin(unit)

@@ -23,8 +23,8 @@ class Customers(Accounts[Customer]):
 
     model = Customer
     kind = "customer"
-    texts: ClassVar[dict[str, int]] = {"email": 250, "company": 200}
-    fields = ("id", "login", "email", "company", "valid", "password_set", "created", "changed")
+    texts: ClassVar[dict[str, int]] = {"email": 250, "company": 200, "language": 16}
+    fields = ("id", "login", "email", "company", "language", "valid", "password_set", "created", "changed")
 
     def create(
         self,
@@ -32,13 +32,16 @@ class Customers(Accounts[Customer]):
         *,
         email: str | None = None,
         company: str | None = None,
+        language: str | None = None,
         password: str | None = None,
         if_not_exists: bool = False,
     ) -> Record:
-        """A customer user; the email defaults to the login when the login is an address."""
+        """A customer user; the email defaults to the login when the login is an address; ``language``
+        (a tag: es, pt-BR) is what mail to the customer is written in."""
         check_login("customer", login)  # before the default reads it
         email = email if email is not None else (login if "@" in login else None)
-        return self._create(login, {"email": email, "company": company}, password, if_not_exists=if_not_exists)
+        texts = {"email": email, "company": company, "language": language}
+        return self._create(login, texts, password, if_not_exists=if_not_exists)
 
     def list(self, *, company: str | None = None) -> list[Record]:
         with self.store.read() as unit:
@@ -47,9 +50,9 @@ class Customers(Accounts[Customer]):
                 statement = statement.where(Customer.company == company)
             return [self.record(c) for c in unit.session.scalars(statement)]
 
-    def update(self, login: str, *, email: Any = UNSET, company: Any = UNSET) -> Record:
-        """Change the email or company (None clears it)."""
-        return self._update(login, {"email": email, "company": company})
+    def update(self, login: str, *, email: Any = UNSET, company: Any = UNSET, language: Any = UNSET) -> Record:
+        """Change the email, company or language (None clears it)."""
+        return self._update(login, {"email": email, "company": company, "language": language})
 
     def auth(self, login: str, password: str) -> Record:
         """The customer's record when the password is right; otherwise PermissionDeniedError.

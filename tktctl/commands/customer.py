@@ -15,6 +15,9 @@ app = typer.Typer(help="Manage customer users and check their passwords.", no_ar
 Login = Annotated[str, typer.Argument(help="Customer login (often the email address).")]
 EmailOpt = Annotated[str | None, typer.Option("--email", help="Email address [default: the login, if one].")]
 CompanyOpt = Annotated[str | None, typer.Option("--company", help="Company (customer id).")]
+LanguageOpt = Annotated[
+    str | None, typer.Option("--language", help="Language mail to the customer is written in: es, de, pt-BR.")
+]
 
 
 @app.command("create")
@@ -24,6 +27,7 @@ def create(
     login: Login,
     email: EmailOpt = None,
     company: CompanyOpt = None,
+    language: LanguageOpt = None,
     password_stdin: PasswordStdinOpt = False,
     if_not_exists: Annotated[
         bool, typer.Option("--if-not-exists", help="Print an existing customer; no error.")
@@ -32,7 +36,7 @@ def create(
     """Create a customer user."""
     password = read_password(password_stdin)
     result = desk(ctx).customers.create(
-        login, email=email, company=company, password=password, if_not_exists=if_not_exists
+        login, email=email, company=company, language=language, password=password, if_not_exists=if_not_exists
     )
     emit(ctx, result, kinds.CUSTOMER)
 
@@ -53,11 +57,14 @@ def show(ctx: typer.Context, login: Login) -> None:
 
 @app.command("update")
 @with_output(kinds.CUSTOMER)
-def update(ctx: typer.Context, login: Login, email: EmailOpt = None, company: CompanyOpt = None) -> None:
-    """Change a customer's email or company."""
+def update(
+    ctx: typer.Context, login: Login, email: EmailOpt = None, company: CompanyOpt = None, language: LanguageOpt = None
+) -> None:
+    """Change a customer's email, company or language."""
     from tktctl.access.groups import UNSET
 
-    changes = {"email": UNSET if email is None else email, "company": UNSET if company is None else company}
+    given = {"email": email, "company": company, "language": language}
+    changes = {key: UNSET if value is None else value for key, value in given.items()}
     emit(ctx, desk(ctx).customers.update(login, **changes), kinds.CUSTOMER)
 
 

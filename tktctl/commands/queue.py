@@ -18,7 +18,7 @@ Clear = Annotated[
     typer.Option(
         "--clear",
         help="Clear a setting: unlock-timeout, first-response-time, update-time, solution-time, "
-        "calendar, comment, address, salutation, signature, ... (repeatable).",
+        "calendar, comment, language, address, salutation, signature, ... (repeatable).",
     ),
 ]
 CLEARABLE = (
@@ -34,6 +34,7 @@ CLEARABLE = (
     "escalate-raise",
     "escalate-to",
     "escalation-decay",
+    "language",
     "address",
     "salutation",
     "signature",
@@ -63,6 +64,10 @@ EscalationDecay = Annotated[
     typer.Option("--escalation-decay", help="Minutes before a breached escalation fires again [default: 1440]."),
 ]
 
+LanguageOpt = Annotated[
+    str | None,
+    typer.Option("--language", help="Language of its tickets' mail when neither customer nor message says (es)."),
+]
 AddressOpt = Annotated[str | None, typer.Option("--address", help="System address its mail is from (`address list`).")]
 SalutationOpt = Annotated[str | None, typer.Option("--salutation", help="Salutation its answers start with.")]
 SignatureOpt = Annotated[str | None, typer.Option("--signature", help="Signature its answers end with.")]
@@ -97,6 +102,7 @@ def create(
     escalate_to: EscalateTo = None,
     escalate_notify: EscalateNotify = None,
     escalation_decay: EscalationDecay = None,
+    language: LanguageOpt = None,
     address: AddressOpt = None,
     salutation: SalutationOpt = None,
     signature: SignatureOpt = None,
@@ -141,6 +147,7 @@ def update(
     escalate_to: EscalateTo = None,
     escalate_notify: EscalateNotify = None,
     escalation_decay: EscalationDecay = None,
+    language: LanguageOpt = None,
     address: AddressOpt = None,
     salutation: SalutationOpt = None,
     signature: SignatureOpt = None,

@@ -73,6 +73,7 @@ class Agent(Base):
     created: Mapped[datetime] = mapped_column(UTCDateTime)
     changed: Mapped[datetime] = mapped_column(UTCDateTime)
     password_hash: Mapped[str | None] = mapped_column(String(255))
+    language: Mapped[str | None] = mapped_column(String(16))  # 0013: the notifications' language
 
 
 class Queue(Base):
@@ -99,6 +100,7 @@ class Queue(Base):
     escalate_to_id: Mapped[int | None] = mapped_column(ForeignKey("queue.id"))
     escalate_notify: Mapped[bool] = mapped_column(Boolean, default=False)
     escalation_decay: Mapped[int | None] = mapped_column(Integer)
+    language: Mapped[str | None] = mapped_column(String(16))  # 0013: its tickets' language when nothing says
     # Outgoing texts (0014): the address its mail is from; its salutation and signature by name.
     system_address_id: Mapped[int | None] = mapped_column(ForeignKey("system_address.id"))
     salutation: Mapped[str | None] = mapped_column(String(200))
@@ -171,6 +173,7 @@ class Article(Base):
     a_references: Mapped[str | None] = mapped_column(Text)
     created: Mapped[datetime] = mapped_column(UTCDateTime)
     created_by: Mapped[int] = mapped_column(ForeignKey("agent.id"))
+    content_language: Mapped[str | None] = mapped_column(String(16))  # 0013: a message's Content-Language
 
 
 class Attachment(Base):
@@ -260,6 +263,7 @@ class Customer(Base):
     valid: Mapped[bool] = mapped_column(Boolean, default=True)
     created: Mapped[datetime] = mapped_column(UTCDateTime)
     changed: Mapped[datetime] = mapped_column(UTCDateTime)
+    language: Mapped[str | None] = mapped_column(String(16))  # 0013: what mail to the customer is written in
 
 
 class AuditEntry(Base):
@@ -419,9 +423,10 @@ class JobLock(Base):
     last_run: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
 
-# Custom fields and time accounting (0010), links (0008) and mail's own tables (0011, 0012) live in sibling
-# modules on the same Base; imported here so that Base.metadata (migrations' check, db copy) holds them.
+# Custom fields and time accounting (0010), links (0008), mail's own tables (0011, 0012) and languages (0013)
+# live in sibling modules on the same Base; imported here so that Base.metadata (migrations' check, db copy) holds them.
 from tktctl.db.models_fields import DynamicField, DynamicFieldValue, TimeAccounting  # noqa: E402, F401
+from tktctl.db.models_lang import AutoResponseText, DeskSetting  # noqa: E402, F401
 from tktctl.db.models_links import TicketLink  # noqa: E402, F401
 from tktctl.db.models_mail import AgentMute, NotificationRule, PostmasterFilter, TicketWatcher  # noqa: E402, F401
 from tktctl.db.models_texts import (  # noqa: E402, F401

@@ -115,6 +115,7 @@ QUEUE = Kind(
         "escalate_to",
         "escalate_notify",
         "escalation_decay",
+        "language",
         "address",
         "salutation",
         "signature",
@@ -243,9 +244,9 @@ AUDIT = Kind(
 )
 CUSTOMER = Kind(
     "customer",
-    keys=("id", "login", "email", "company", "valid", "password_set", "created", "changed"),
+    keys=("id", "login", "email", "company", "language", "valid", "password_set", "created", "changed"),
     id_key="login",
-    table_keys=("login", "email", "company", "valid"),
+    table_keys=("login", "email", "company", "language", "valid"),
 )
 AUTH = Kind("auth", keys=("login", "authenticated"), id_key="login", table_keys=("login", "authenticated"))
 COUNT = Kind("count", keys=("count",), id_key="count", table_keys=("count",))

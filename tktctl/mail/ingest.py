@@ -18,6 +18,7 @@ from sqlalchemy import insert, select, update
 
 from tktctl.access import permissions
 from tktctl.core import lookup
+from tktctl.core.language import header_language
 from tktctl.core.lookup import TicketRow
 from tktctl.core.record import Record
 from tktctl.core.vocabulary import PENDING_TYPES, TITLE_MAX
@@ -363,7 +364,8 @@ class Inbox:
     def _store(
         self, unit: Unit, ticket_id: int, inbound: Inbound, *, sender: str | None = None, visible: bool = True
     ) -> int:
-        """The article, its attachments and the raw message."""
+        """The article (with the message's Content-Language, for ticket_language), its attachments and
+        the raw message."""
         article_id = changes.add_article(
             unit,
             ticket_id,
@@ -378,6 +380,7 @@ class Inbox:
             message_id=inbound.message_id,
             in_reply_to=clean(inbound.in_reply_to),
             a_references=clean(inbound.references),
+            content_language=header_language(inbound.params.get("content-language")),
         )
         if inbound.attachments:
             unit.session.execute(

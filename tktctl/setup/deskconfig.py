@@ -29,7 +29,7 @@ from tktctl.automation import jobs
 from tktctl.core.record import Record
 from tktctl.errors import UsageError
 from tktctl.mail import autoresponses, filters
-from tktctl.setup import fields, queues
+from tktctl.setup import fields, queues, settings
 from tktctl.setup.types import TicketTypes
 from tktctl.sla import calendars
 
@@ -72,6 +72,7 @@ def _named(model: Callable[[Store], Any], name: str, kind: str, identity: str = 
 
 # In dependency order: what a record names exists before it is applied.
 SECTIONS: tuple[Section, ...] = (
+    Section("settings", "setting", _by("name"), settings.records, settings.apply, settings.prune),
     _named(Groups, "groups", "group"),
     _named(Agents, "agents", "agent", "login"),
     _named(Roles, "roles", "role"),

@@ -10,6 +10,7 @@ from sqlalchemy import delete, exists, func, select
 from tktctl.access import audit, permissions
 from tktctl.access.groups import apply_changes
 from tktctl.core import lookup
+from tktctl.core.language import language_tag
 from tktctl.core.record import Record
 from tktctl.core.vocabulary import FOLLOW_UP, choice, clean_line, clean_text
 from tktctl.db.models import Group, Queue, SystemAddress, Ticket
@@ -38,6 +39,7 @@ YAML_KEYS = (
     "follow_up",
     "comment",
     *ESCALATION_FIELDS,
+    "language",
     *TEXT_FIELDS,
 )
 INTEGER_FIELDS = (*MINUTE_FIELDS, *PERCENT_FIELDS, "escalate_raise", "escalation_decay")
@@ -58,6 +60,7 @@ def _record(queue: Queue, group_name: str, escalate_to: str | None, address: str
         "escalate_to": escalate_to,
         "escalate_notify": queue.escalate_notify,
         "escalation_decay": queue.escalation_decay,
+        "language": queue.language,
         "address": address,
         "salutation": queue.salutation,
         "signature": queue.signature,
@@ -65,6 +68,7 @@ def _record(queue: Queue, group_name: str, escalate_to: str | None, address: str
 
 
 def _check_settings(settings: dict[str, Any]) -> None:
+    """Check the settings given, normalising the language tag in place."""
     for name in MINUTE_FIELDS:
         value = settings.get(name)
         if value is not None and not (0 <= value <= 10_000_000):
@@ -74,6 +78,8 @@ def _check_settings(settings: dict[str, Any]) -> None:
     clean_text("comment", settings.get("comment"), limit=250)
     clean_text("calendar", settings.get("calendar"), limit=100)
     clean_text("group", settings.get("group"))
+    if settings.get("language") is not None:
+        settings["language"] = language_tag(settings["language"])
     for name in TEXT_FIELDS:
         clean_line(name, settings.get(name), limit=250)
     for name in PERCENT_FIELDS:
