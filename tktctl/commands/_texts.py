@@ -17,7 +17,10 @@ TAGS = (
     "<OTRS_CUSTOMER_BODY[5]> <OTRS_OWNER_UserFirstname> <OTRS_CURRENT_UserFirstname> <OTRS_CONFIG_FQDN> "
     "(or <TKTCTL_...>); an unknown tag prints '-'."
 )
-LanguageOpt = Annotated[str, typer.Option("--language", help="Language of this variant (en, de, pt_BR, ...).")]
+LanguageOpt = Annotated[
+    str | None,
+    typer.Option("--language", help="Language of the variant (en, de, pt-BR) [default: the desk's default language]."),
+]
 BodyOpt = Annotated[str | None, typer.Option("--body", help="The text; - reads stdin. " + TAGS)]
 BodyFileOpt = Annotated[str | None, typer.Option("--body-file", help="Read the text from this file.")]
 CommentOpt = Annotated[str | None, typer.Option("--comment", help="Free text for admins.")]
@@ -56,7 +59,7 @@ def add_text_commands(app: typer.Typer, noun: str, facade: str, kind: Kind) -> N
         name: Name,
         body: BodyOpt = None,
         body_file: BodyFileOpt = None,
-        language: LanguageOpt = "en",
+        language: LanguageOpt = None,
         comment: CommentOpt = None,
         if_not_exists: IfNotExistsOpt = False,
     ) -> None:
@@ -74,7 +77,7 @@ def add_text_commands(app: typer.Typer, noun: str, facade: str, kind: Kind) -> N
 
     @app.command("show")
     @with_output(kind)
-    def show(ctx: typer.Context, name: Name, language: LanguageOpt = "en") -> None:
+    def show(ctx: typer.Context, name: Name, language: LanguageOpt = None) -> None:
         emit(ctx, service(ctx).show(name, language=language), kind)
 
     @app.command("update")
@@ -82,7 +85,7 @@ def add_text_commands(app: typer.Typer, noun: str, facade: str, kind: Kind) -> N
     def update(
         ctx: typer.Context,
         name: Name,
-        language: LanguageOpt = "en",
+        language: LanguageOpt = None,
         body: BodyOpt = None,
         body_file: BodyFileOpt = None,
         comment: CommentOpt = None,
@@ -94,12 +97,12 @@ def add_text_commands(app: typer.Typer, noun: str, facade: str, kind: Kind) -> N
 
     @app.command("disable")
     @with_output(kind)
-    def disable(ctx: typer.Context, name: Name, language: LanguageOpt = "en") -> None:
+    def disable(ctx: typer.Context, name: Name, language: LanguageOpt = None) -> None:
         emit(ctx, service(ctx).update(name, language=language, valid=False), kind)
 
     @app.command("enable")
     @with_output(kind)
-    def enable(ctx: typer.Context, name: Name, language: LanguageOpt = "en") -> None:
+    def enable(ctx: typer.Context, name: Name, language: LanguageOpt = None) -> None:
         emit(ctx, service(ctx).update(name, language=language, valid=True), kind)
 
     create.__doc__ = f"Create a {noun} (one language variant); a queue names it with `queue update --{noun}`."

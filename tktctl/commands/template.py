@@ -38,7 +38,7 @@ def create(
         str, typer.Option("--kind", help="answer, create, email, forward, note, phone-call or snippet.")
     ] = "answer",
     subject: SubjectOpt = None,
-    language: LanguageOpt = "en",
+    language: LanguageOpt = None,
     queue: QueueOpt = None,
     comment: CommentOpt = None,
     if_not_exists: IfNotExistsOpt = False,
@@ -70,7 +70,7 @@ def list_(
 
 @app.command("show")
 @with_output(kinds.TEMPLATE)
-def show(ctx: typer.Context, name: Name, language: LanguageOpt = "en") -> None:
+def show(ctx: typer.Context, name: Name, language: LanguageOpt = None) -> None:
     """Show a template in one language."""
     emit(ctx, desk(ctx).templates.show(name, language=language), kinds.TEMPLATE)
 
@@ -80,7 +80,7 @@ def show(ctx: typer.Context, name: Name, language: LanguageOpt = "en") -> None:
 def update(
     ctx: typer.Context,
     name: Name,
-    language: LanguageOpt = "en",
+    language: LanguageOpt = None,
     body: BodyOpt = None,
     body_file: BodyFileOpt = None,
     subject: SubjectOpt = None,
@@ -104,6 +104,6 @@ def update(
 
 @app.command("delete")
 @with_output(kinds.TEMPLATE)
-def delete(ctx: typer.Context, name: Name, language: LanguageOpt = "en") -> None:
+def delete(ctx: typer.Context, name: Name, language: LanguageOpt = None) -> None:
     """Delete a template's language variant; with the last one, no queue offers it any more."""
     emit(ctx, desk(ctx).templates.delete(name, language=language), kinds.TEMPLATE)

@@ -33,7 +33,7 @@ class _Text:
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     name: Mapped[str] = mapped_column(String(200))
-    language: Mapped[str] = mapped_column(String(20))
+    language: Mapped[str] = mapped_column(String(16))  # a normalised tag (core/language.py)
     body: Mapped[str] = mapped_column(Text)
     comment: Mapped[str | None] = mapped_column(String(250))
     valid: Mapped[bool] = mapped_column(Boolean, default=True)

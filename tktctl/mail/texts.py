@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import exists, select
 
+from tktctl.core.language import choose, desk_language, ticket_language
 from tktctl.db.models import Agent, Queue, QueueTemplate, Salutation, Signature, StandardTemplate
 from tktctl.errors import NotFoundError, UsageError
 from tktctl.mail import tags
@@ -21,8 +22,6 @@ from tktctl.mail import tags
 if TYPE_CHECKING:
     from tktctl.core.unit import Unit
     from tktctl.db.models import Article
-
-DEFAULT_LANGUAGE = "en"
 
 
 def answer(
@@ -35,7 +34,7 @@ def answer(
     config: dict[str, str],
 ) -> tuple[str | None, str]:
     """The subject (None: the template has none) and body of an answer with the template ``name``."""
-    language = DEFAULT_LANGUAGE
+    language = ticket_language(unit.session, ticket["id"])
     template = _template(unit, queue_id, ticket["queue"], name, language)
     queue = unit.session.get(Queue, queue_id)
     salutation = _variant(unit, Salutation, queue.salutation if queue else None, language)
@@ -62,12 +61,13 @@ def _template(unit: Unit, queue_id: int, queue: str, name: str, language: str) -
 
 
 def _variant(unit: Unit, model: Any, name: str | None, language: str) -> Any:
-    """The valid variant of the text ``name`` in ``language``, else the desk's default language, else any."""
+    """The valid variant of the text ``name`` closest to ``language``, else the desk's default
+    language's, else any (core.language.choose); None when it has no valid variant."""
     if name is None:
         return None
-    rows = unit.session.scalars(select(model).where(model.name == name, model.valid.is_(True))).all()
-    by_language = {r.language: r for r in rows}
-    return by_language.get(language) or by_language.get(DEFAULT_LANGUAGE) or (rows[0] if rows else None)
+    statement = select(model).where(model.name == name, model.valid.is_(True)).order_by(model.language)
+    by_language = {r.language: r for r in unit.session.scalars(statement)}
+    return choose(by_language, language, desk_language(unit.session)) if by_language else None
 
 
 def _scopes(

@@ -17,6 +17,7 @@ from sqlalchemy import delete, exists, insert, select
 from tktctl.access import audit, permissions
 from tktctl.access.groups import UNSET, apply_changes, check_name, existing
 from tktctl.core import lookup
+from tktctl.core.language import desk_language, language_tag
 from tktctl.core.record import Record
 from tktctl.core.vocabulary import check_body, choice, clean_line, clean_text
 from tktctl.db.models import Queue, QueueTemplate, Salutation, Signature, StandardTemplate, SystemAddress
@@ -26,19 +27,9 @@ if TYPE_CHECKING:
     from tktctl.core.unit import Store, Unit
 
 T = TypeVar("T", Salutation, Signature, StandardTemplate)
-DEFAULT_LANGUAGE = "en"
 # OTRS's template types, lower-case; `ticket reply --template` takes an answer.
 TEMPLATE_KINDS = ("answer", "create", "email", "forward", "note", "phone-call", "snippet")
-_LANGUAGE = re.compile(r"[a-z]{2,3}(?:[_-][A-Za-z0-9]{2,8})?")
 _ADDRESS = re.compile(r"[^@\s<>\"]+@[^@\s<>\"]+")
-
-
-def check_language(language: str) -> str:
-    """A language tag as OTRS names them: ``en``, ``de``, ``pt_BR``, ``zh-Hant``."""
-    clean_line("language", language, limit=20, required=True)
-    if not _LANGUAGE.fullmatch(language):
-        raise UsageError(f"language {language!r} is not a language tag such as en, de or pt_BR")
-    return language
 
 
 class Addresses:
@@ -153,7 +144,9 @@ class Texts(Generic[T]):
             "changed": row.changed,
         }
 
-    def get(self, unit: Unit, name: str, language: str) -> T:
+    def get(self, unit: Unit, name: str, language: str | None) -> T:
+        """The variant in ``language`` (None: the desk's default language)."""
+        language = language_tag(language) if language is not None else desk_language(unit.session)
         found = unit.session.scalar(select(self.model).where(self.model.name == name, self.model.language == language))
         if found is None:
             raise NotFoundError(f"{self.kind} {name!r} ({language}) not found", ref=name)
@@ -172,16 +165,18 @@ class Texts(Generic[T]):
         name: str,
         *,
         body: str,
-        language: str = DEFAULT_LANGUAGE,
+        language: str | None = None,
         comment: str | None = None,
         if_not_exists: bool = False,
         **extra: Any,
     ) -> Record:
+        """A new language variant (by default in the desk's default language)."""
         check_name(self.kind, name)
-        check_language(language)
         self.check({"body": body, "comment": comment, **extra})
+        tag = language_tag(language) if language is not None else None
         with self.store.write() as unit:
             permissions.require_admin(unit)
+            language = tag or desk_language(unit.session)
             found = unit.session.scalar(
                 select(self.model).where(self.model.name == name, self.model.language == language)
             )
@@ -208,10 +203,10 @@ class Texts(Generic[T]):
         with self.store.read() as unit:
             statement = select(self.model).order_by(self.model.name, self.model.language)
             if language is not None:
-                statement = statement.where(self.model.language == language)
+                statement = statement.where(self.model.language == language_tag(language))
             return [self.record(unit, r) for r in unit.session.scalars(statement)]
 
-    def show(self, name: str, *, language: str = DEFAULT_LANGUAGE) -> Record:
+    def show(self, name: str, *, language: str | None = None) -> Record:
         with self.store.read() as unit:
             return self.record(unit, self.get(unit, name, language))
 
@@ -219,7 +214,7 @@ class Texts(Generic[T]):
         self,
         name: str,
         *,
-        language: str = DEFAULT_LANGUAGE,
+        language: str | None = None,
         body: str | None = None,
         comment: Any = UNSET,
         valid: bool | None = None,
@@ -235,7 +230,7 @@ class Texts(Generic[T]):
         with self.store.write() as unit:
             permissions.require_admin(unit)
             row = self.get(unit, name, language)
-            apply_changes(unit, row, self.kind, f"{name} ({language})", valid=valid, **wanted)
+            apply_changes(unit, row, self.kind, f"{name} ({row.language})", valid=valid, **wanted)
             self.after_write(unit, name, extra)
             return self.record(unit, row)
 
@@ -286,17 +281,17 @@ class Templates(Texts[StandardTemplate]):
         if add or remove:
             audit.record(unit, "update", "template", name, queues={"added": new, "removed": list(remove)})
 
-    def delete(self, name: str, *, language: str = DEFAULT_LANGUAGE) -> Record:
+    def delete(self, name: str, *, language: str | None = None) -> Record:
         """Delete one language variant; with the last one the queues stop offering the template."""
         with self.store.write() as unit:
             permissions.require_admin(unit)
-            record = self.record(unit, self.get(unit, name, language))
-            unit.session.execute(
-                delete(StandardTemplate).where(StandardTemplate.name == name, StandardTemplate.language == language)
-            )
+            row = self.get(unit, name, language)
+            record = self.record(unit, row)
+            unit.session.delete(row)
+            unit.session.flush()
             if not unit.session.scalar(select(exists().where(StandardTemplate.name == name))):
                 unit.session.execute(delete(QueueTemplate).where(QueueTemplate.name == name))
-            audit.record(unit, "delete", "template", name, language=language)
+            audit.record(unit, "delete", "template", name, language=record["language"])
             return record
 
 

@@ -51,7 +51,7 @@ def upgrade() -> None:
             table,
             sa.Column("id", sa.Integer(), primary_key=True),
             sa.Column("name", sa.String(200), nullable=False),
-            sa.Column("language", sa.String(20), nullable=False),
+            sa.Column("language", sa.String(16), nullable=False),
             sa.Column("body", sa.Text(), nullable=False),
             *extra,
             *_common(),
