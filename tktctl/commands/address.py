@@ -33,7 +33,7 @@ def create(
 @app.command("list")
 @with_output(kinds.ADDRESS)
 def list_(ctx: typer.Context) -> None:
-    """List system addresses and the queues that send from them."""
+    """List system addresses (`queue list` shows which queue sends from which)."""
     emit(ctx, desk(ctx).addresses.list(), kinds.ADDRESS)
 
 

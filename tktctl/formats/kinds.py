@@ -328,9 +328,9 @@ ATTACHMENT = Kind(
 )
 ADDRESS = Kind(
     "address",
-    keys=("id", "email", "realname", "comment", "valid", "queues", "created", "changed"),
+    keys=("id", "email", "realname", "comment", "valid", "created", "changed"),
     id_key="email",
-    table_keys=("email", "realname", "valid", "queues"),
+    table_keys=("email", "realname", "valid", "comment"),
 )
 _TEXT_KEYS = ("id", "name", "language", "body", "comment", "valid", "created", "changed")
 SALUTATION = Kind("salutation", keys=_TEXT_KEYS, id_key="name", table_keys=("name", "language", "valid", "comment"))

@@ -40,14 +40,13 @@ class Addresses:
 
     @staticmethod
     def record(unit: Unit, row: SystemAddress) -> Record:
-        queues = unit.session.scalars(select(Queue.name).where(Queue.system_address_id == row.id).order_by(Queue.name))
+        """The address; which queues send from it is theirs to say (``queue show``: ``address``)."""
         return {
             "id": row.id,
             "email": row.email,
             "realname": row.realname,
             "comment": row.comment,
             "valid": row.valid,
-            "queues": list(queues),
             "created": row.created,
             "changed": row.changed,
         }
