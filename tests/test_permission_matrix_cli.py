@@ -287,6 +287,8 @@ RULES: dict[str, list[Rule | tuple[Rule, str]]] = {
     "template show": [Rule(("template", "show", "answer"), allow=READ)],
     "template update": [Rule(("template", "update", "answer", "--no-queue", "Secret"))],
     "template delete": [Rule(("template", "delete", "answer"))],
+    "template disable": [Rule(("template", "disable", "answer"))],
+    "template enable": [Rule(("template", "enable", "answer"))],
     "type apply": [Rule(("type", "apply", "-f", "-"), stdin="name: Unclassified\nvalid: false\n")],
     "type create": [Rule(("type", "create", "Secret2"))],
     "type list": [Rule(("type", "list"), allow=READ)],

@@ -45,15 +45,14 @@ def comment_change(comment: str | None, clear: bool) -> Any:
     return None if clear else (UNSET if comment is None else comment)
 
 
-def add_text_commands(app: typer.Typer, noun: str, facade: str, kind: Kind) -> None:
-    """Register the shared verbs on ``app``; ``facade`` names the Desk attribute (salutations, signatures)."""
+def add_text_commands(app: typer.Typer, noun: str, facade: str, kind: Kind, *, own_writes: bool = False) -> None:
+    """Register the shared verbs on ``app``; ``facade`` names the Desk attribute (salutations, signatures,
+    templates). With ``own_writes`` the module defines its own create and update (templates)."""
     Name = Annotated[str, typer.Argument(help=f"{noun.capitalize()} name.")]
 
     def service(ctx: typer.Context) -> Any:
         return getattr(desk(ctx), facade)
 
-    @app.command("create")
-    @with_output(kind)
     def create(
         ctx: typer.Context,
         name: Name,
@@ -66,6 +65,25 @@ def add_text_commands(app: typer.Typer, noun: str, facade: str, kind: Kind) -> N
         text = required_body(body, body_file)
         record = service(ctx).create(name, body=text, language=language, comment=comment, if_not_exists=if_not_exists)
         emit(ctx, record, kind)
+
+    def update(
+        ctx: typer.Context,
+        name: Name,
+        language: LanguageOpt = None,
+        body: BodyOpt = None,
+        body_file: BodyFileOpt = None,
+        comment: CommentOpt = None,
+        clear_comment: ClearCommentOpt = False,
+    ) -> None:
+        text = body_or_file(body, body_file)
+        change = comment_change(comment, clear_comment)
+        emit(ctx, service(ctx).update(name, language=language, body=text, comment=change), kind)
+
+    create.__doc__ = f"Create a {noun} (one language variant); a queue names it with `queue update --{noun}`."
+    update.__doc__ = f"Change a {noun}'s text or comment (one language variant)."
+    if not own_writes:
+        app.command("create")(with_output(kind)(create))
+        app.command("update")(with_output(kind)(update))
 
     @app.command("list")
     @with_output(kind)
@@ -80,21 +98,6 @@ def add_text_commands(app: typer.Typer, noun: str, facade: str, kind: Kind) -> N
     def show(ctx: typer.Context, name: Name, language: LanguageOpt = None) -> None:
         emit(ctx, service(ctx).show(name, language=language), kind)
 
-    @app.command("update")
-    @with_output(kind)
-    def update(
-        ctx: typer.Context,
-        name: Name,
-        language: LanguageOpt = None,
-        body: BodyOpt = None,
-        body_file: BodyFileOpt = None,
-        comment: CommentOpt = None,
-        clear_comment: ClearCommentOpt = False,
-    ) -> None:
-        text = body_or_file(body, body_file)
-        change = comment_change(comment, clear_comment)
-        emit(ctx, service(ctx).update(name, language=language, body=text, comment=change), kind)
-
     @app.command("disable")
     @with_output(kind)
     def disable(ctx: typer.Context, name: Name, language: LanguageOpt = None) -> None:
@@ -105,9 +108,7 @@ def add_text_commands(app: typer.Typer, noun: str, facade: str, kind: Kind) -> N
     def enable(ctx: typer.Context, name: Name, language: LanguageOpt = None) -> None:
         emit(ctx, service(ctx).update(name, language=language, valid=True), kind)
 
-    create.__doc__ = f"Create a {noun} (one language variant); a queue names it with `queue update --{noun}`."
     list_.__doc__ = f"List {noun}s, every language variant."
     show.__doc__ = f"Show a {noun} in one language."
-    update.__doc__ = f"Change a {noun}'s text or comment (one language variant)."
-    disable.__doc__ = f"Disable a {noun} variant: replies leave it out until it is enabled."
+    disable.__doc__ = f"Disable a {noun} variant: answers leave it out until it is enabled."
     enable.__doc__ = f"Enable a disabled {noun} variant."

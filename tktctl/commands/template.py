@@ -15,6 +15,7 @@ from tktctl.commands._texts import (
     CommentOpt,
     IfNotExistsOpt,
     LanguageOpt,
+    add_text_commands,
     comment_change,
     required_body,
 )
@@ -58,23 +59,6 @@ def create(
     emit(ctx, record, kinds.TEMPLATE)
 
 
-@app.command("list")
-@with_output(kinds.TEMPLATE)
-def list_(
-    ctx: typer.Context,
-    language: Annotated[str | None, typer.Option("--language", help="Only this language.")] = None,
-) -> None:
-    """List templates, every language variant, with the queues that offer them."""
-    emit(ctx, desk(ctx).templates.list(language=language), kinds.TEMPLATE)
-
-
-@app.command("show")
-@with_output(kinds.TEMPLATE)
-def show(ctx: typer.Context, name: Name, language: LanguageOpt = None) -> None:
-    """Show a template in one language."""
-    emit(ctx, desk(ctx).templates.show(name, language=language), kinds.TEMPLATE)
-
-
 @app.command("update")
 @with_output(kinds.TEMPLATE)
 def update(
@@ -100,6 +84,9 @@ def update(
         comment=comment_change(comment, clear_comment),
     )
     emit(ctx, record, kinds.TEMPLATE)
+
+
+add_text_commands(app, "template", "templates", kinds.TEMPLATE, own_writes=True)
 
 
 @app.command("delete")

@@ -84,40 +84,14 @@ def notify(unit: Unit, rule: dict[str, Any], event: str, ticket_ids: Sequence[in
     rows: list[dict[str, Any]] = []
     queue_ids = dict(unit.session.execute(select(Ticket.id, Ticket.queue_id).where(Ticket.id.in_(list(tickets)))).all())
     senders = outbound.queue_senders(unit, queue_ids.values(), settings)
-    for ticket_id, login, name, email in agents:
-        rows.append(
-            _row(
-                unit,
-                rule,
-                event,
-                data,
-                tickets[ticket_id],
-                articles.get(ticket_id),
-                settings,
-                (login, name, email),
-                senders[queue_ids[ticket_id]][0],
-            )
-        )
-        entries.append(
-            (ticket_id, "SendAgentNotification", queue_ids[ticket_id], {"to": login, "event": _label(event, data)})
-        )
-    for ticket_id, email in customers:
-        rows.append(
-            _row(
-                unit,
-                rule,
-                event,
-                data,
-                tickets[ticket_id],
-                articles.get(ticket_id),
-                settings,
-                (None, None, email),
-                senders[queue_ids[ticket_id]][0],
-            )
-        )
-        entries.append(
-            (ticket_id, "SendCustomerNotification", queue_ids[ticket_id], {"to": email, "event": _label(event, data)})
-        )
+    # (ticket id, (login, name, address), history type, who the history names): agents, then customers.
+    recipients = [(t, (login, name, email), "SendAgentNotification", login) for t, login, name, email in agents]
+    recipients += [(t, (None, None, email), "SendCustomerNotification", email) for t, email in customers]
+    for ticket_id, to, history, who in recipients:
+        queue_id = queue_ids[ticket_id]
+        ticket, article = tickets[ticket_id], articles.get(ticket_id)
+        rows.append(_row(unit, rule, event, data, ticket, article, settings, to, senders[queue_id][0]))
+        entries.append((ticket_id, history, queue_id, {"to": who, "event": _label(event, data)}))
     from tktctl.tickets import changes
 
     unit.session.execute(insert(MailOutbox), rows)  # one executemany, however many messages
