@@ -7,6 +7,7 @@ import pytest
 
 from tests.conftest import Cli, dump
 from tests.mailservers import SmtpSink
+from tests.test_e2e import Run, run  # noqa: F401  (the installed executable, direct and served)
 from tests.test_mail import message, setup_responses, smtp  # noqa: F401  (the SMTP server fixture)
 from tktctl.api import Desk
 
@@ -155,3 +156,18 @@ def test_auto_responses_and_notifications_come_from_the_queue_address(
     cli("mail", "send")
     told = [r.message for r in smtp.received if r.rcpt_tos == ["bob@example.com"]]
     assert told and all(m["From"] == "Example Support <support@example.com>" for m in told)
+
+
+@pytest.mark.e2e
+def test_installed_tktctl_replies_with_a_template(run: Run) -> None:  # noqa: F811
+    """Through the installed executable, directly and through the warm server."""
+    run("init")
+    run("address", "create", "support@example.com", "--name", "Example Support")
+    run("salutation", "create", "formal", "--body", "Dear <TKTCTL_CUSTOMER_REALNAME>,")
+    run("queue", "update", "Raw", "--address", "support@example.com", "--salutation", "formal")
+    run("template", "create", "thanks", "--body", "-", "--queue", "Raw", input="Ticket <TKTCTL_TICKET_TicketNumber>.")
+    tn = run("ticket", "create", "--title", "Printer", "--customer", "alice@example.com", "-q").stdout.strip()
+    answer = run.json("ticket", "reply", tn, "--template", "thanks")
+    assert answer["from"] == "Example Support <support@example.com>"
+    assert answer["body"] == f"Dear alice@example.com,\n\nTicket {tn}.\n"
+    run("ticket", "reply", tn, "--template", "nope", expect=3)
