@@ -141,13 +141,17 @@ def test_auto_responses_and_notifications_come_from_the_queue_address(
     setup_responses(desk)
     cli("address", "create", "support@example.com", "--name", "Example Support")
     cli("queue", "update", "Raw", "--address", "support@example.com")
-    desk.mail.ingest(message(sender="carol@example.org"))
+    body = "Hello <OTRS_CUSTOMER_REALNAME>, <OTRS_TICKET_TicketNumber> is $tn in <TKTCTL_TICKET_Queue>."
+    cli("autoresponse", "update", "auto-reply", "--body", body, "--subject", "<OTRS_CUSTOMER_SUBJECT[7]> <OTRS_X>")
+    tn = desk.mail.ingest(message(sender="carol@example.org"))["ticket"]
     # No auto-response to one of our own system addresses (a loop).
     assert desk.mail.ingest(message(sender="support@example.com"))["auto_response"].startswith("no auto-response")
     cli("mail", "send")
     (auto,) = smtp.received
     assert auto.message["From"] == "Example Support <support@example.com>" and auto.mail_from == "<>"
     assert auto.message["X-Loop"] == "support@example.com"
+    assert auto.message["Subject"] == f"[Ticket#{tn}] Printer[...] -"
+    assert auto.message.get_content().strip() == f"Hello Alice, {tn} is {tn} in Raw."
     desk.agents.create("bob", email="bob@example.com")
     desk.acl.grant("ro", group="users", agent="bob")
     desk.agents.subscribe("bob", ["Raw"])

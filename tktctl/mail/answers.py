@@ -106,7 +106,7 @@ class Answers:
             base = subject or (last.subject if last and last.subject else ticket["title"])
             base = base if subject or re.match(r"(?i)re:", base) else f"Re: {base}"
             title = outbound.with_hook(base, row.tn, self.settings)
-            sender, envelope = outbound.queue_senders(unit, [row.queue_id], self.settings)[row.queue_id]
+            sender, envelope = texts.queue_senders(unit, [row.queue_id], self.settings.queue_address)[row.queue_id]
             references = re.findall(r"<[^<>\s]+>", (last.a_references or "") if last else "")
             article_id = outbound.send_article(
                 unit,

@@ -35,7 +35,7 @@ from tktctl.db.models import (
     Ticket,
     TicketWatcher,
 )
-from tktctl.mail import outbound, tags
+from tktctl.mail import outbound, tags, texts
 
 if TYPE_CHECKING:
     from tktctl.core.unit import Unit
@@ -83,7 +83,7 @@ def notify(unit: Unit, rule: dict[str, Any], event: str, ticket_ids: Sequence[in
     entries: list[tuple[int, str, int, dict[str, Any]]] = []
     rows: list[dict[str, Any]] = []
     queue_ids = dict(unit.session.execute(select(Ticket.id, Ticket.queue_id).where(Ticket.id.in_(list(tickets)))).all())
-    senders = outbound.queue_senders(unit, queue_ids.values(), settings)
+    senders = texts.queue_senders(unit, queue_ids.values(), settings.queue_address)
     # (ticket id, (login, name, address), history type, who the history names): agents, then customers.
     recipients = [(t, (login, name, email), "SendAgentNotification", login) for t, login, name, email in agents]
     recipients += [(t, (None, None, email), "SendCustomerNotification", email) for t, email in customers]

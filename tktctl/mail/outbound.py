@@ -9,13 +9,12 @@ from __future__ import annotations
 
 import functools
 import os
-import string
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from email.message import EmailMessage
 from email.policy import SMTP
-from email.utils import format_datetime, formataddr, make_msgid
+from email.utils import format_datetime, make_msgid, parseaddr
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qs, quote, unquote, urlsplit
@@ -23,8 +22,9 @@ from urllib.parse import parse_qs, quote, unquote, urlsplit
 from sqlalchemy import exists, func, insert, select
 
 from tktctl.core.vocabulary import clean_line
-from tktctl.db.models import AutoResponse, MailOutbox, Queue, QueueAutoResponse, SystemAddress
+from tktctl.db.models import AutoResponse, MailOutbox, QueueAutoResponse, SystemAddress
 from tktctl.errors import UsageError
+from tktctl.mail import tags, texts
 from tktctl.mail.parse import Limits
 
 if TYPE_CHECKING:
@@ -272,19 +272,21 @@ def with_hook(subject: str, tn: str, settings: MailSettings | None = None) -> st
     return " ".join(f"{hook} {subject.replace(hook, ' ')}".split())
 
 
-def ticket_fields(unit: Unit, ticket_id: int, extra: dict[str, str | None]) -> dict[str, str]:
-    """What templates may use: $tn, $title, $queue, $state, $priority, $customer, $owner, $subject, $from."""
+def ticket_fields(
+    unit: Unit, ticket_id: int, extra: dict[str, str | None], settings: MailSettings
+) -> tuple[dict[str, str], dict[str, dict[str, str]]]:
+    """What an auto-response may use: $tn, $title, $queue, $state, $priority, $customer, $owner,
+    $subject, $from, and the tags of the ticket, the customer's message and the configuration."""
     from tktctl.tickets.records import tickets_by_id
 
     record = tickets_by_id(unit, [ticket_id])[0]
     values = {k: record[k] for k in ("tn", "title", "queue", "state", "priority_name", "customer", "owner")}
     values["priority"] = values.pop("priority_name")
-    return {k: "" if v is None else str(v) for k, v in {**values, **extra}.items()}
-
-
-def render(template: str, values: dict[str, str]) -> str:
-    """``$name`` / ``${name}`` placeholders; unknown ones stay as written (no code runs)."""
-    return string.Template(template).safe_substitute(values)
+    values = {k: "" if v is None else str(v) for k, v in {**values, **extra}.items()}
+    name, address = parseaddr(values.get("from", ""))
+    customer = {"From": address, "Realname": name or address, "Subject": values.get("subject", "")}
+    scopes = {"TICKET": tags.ticket_tags(record), "CUSTOMER": customer, "CONFIG": settings.tag_config()}
+    return values, scopes
 
 
 def auto_respond(
@@ -300,7 +302,8 @@ def auto_respond(
     in_reply_to: str | None,
     references: Sequence[str],
 ) -> str | None:
-    """Queue the queue's auto-response of ``kind``; returns why none was sent, or None."""
+    """Queue the queue's auto-response of ``kind`` (from the queue's address, its text tag-rendered);
+    returns why none was sent, or None."""
     template = unit.session.execute(
         select(AutoResponse.subject, AutoResponse.body)
         .join(QueueAutoResponse, QueueAutoResponse.auto_response_id == AutoResponse.id)
@@ -321,10 +324,10 @@ def auto_respond(
     )
     if (sent_today or 0) >= settings.auto_response_limit:
         return f"no auto-response: {to} got {settings.auto_response_limit} in the last 24 hours"
-    values = ticket_fields(unit, ticket_id, fields)
-    subject = with_hook(render(template.subject, values), values["tn"], settings)
-    body = render(template.body, values)
-    sender, address = queue_senders(unit, [queue_id], settings)[queue_id]
+    values, scopes = ticket_fields(unit, ticket_id, fields, settings)
+    subject = with_hook(tags.render(template.subject, scopes, values), values["tn"], settings)
+    body = tags.render(template.body, scopes, values)
+    sender, address = texts.queue_senders(unit, [queue_id], settings.queue_address)[queue_id]
     # RFC 3834: automatic responses go out with an empty envelope sender, so nothing bounces back.
     send_article(
         unit,
@@ -344,25 +347,6 @@ def auto_respond(
         history_type=AUTO_HISTORY[kind],
     )
     return None
-
-
-def queue_senders(unit: Unit, queue_ids: Iterable[int], settings: MailSettings) -> dict[int, tuple[str, str]]:
-    """Each queue's (From header, bare address): its valid system address (with the display name),
-    else the address the profile's ``mail.queues`` maps to it, else ``mail.address``."""
-    ids = sorted(set(queue_ids))
-    rows = unit.session.execute(
-        select(Queue.id, Queue.name, SystemAddress.email, SystemAddress.realname, SystemAddress.valid)
-        .outerjoin(SystemAddress, SystemAddress.id == Queue.system_address_id)
-        .where(Queue.id.in_(ids))
-    )
-    found: dict[int, tuple[str, str]] = {}
-    for queue_id, name, email, realname, valid in rows:
-        if email and valid:
-            found[queue_id] = (formataddr((realname or "", email)), email)
-        else:
-            address = settings.queue_address(name)
-            found[queue_id] = (address, address)
-    return found
 
 
 def send_article(

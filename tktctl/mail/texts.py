@@ -1,6 +1,6 @@
 """Composing answers as Znuny's TemplateGenerator does: the queue's salutation, a standard template,
 the agent's own text and the queue's signature, each in the ticket's language and tag-rendered
-(mail/tags.py); the From is the queue's system address (outbound.queue_senders).
+(mail/tags.py); and the From of every mail about a queue's tickets: its system address.
 
 The context the tags see is gathered here, in the caller's transaction: the ticket record, the
 customer's last message (subject, body, sender), the owner, the responsible and the acting agent,
@@ -9,19 +9,39 @@ and the whitelisted configuration. The agent's own text is never rendered (it is
 
 from __future__ import annotations
 
-from email.utils import parseaddr
+from collections.abc import Callable, Iterable
+from email.utils import formataddr, parseaddr
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import exists, select
 
 from tktctl.core.language import choose, desk_language, ticket_language
-from tktctl.db.models import Agent, Queue, QueueTemplate, Salutation, Signature, StandardTemplate
+from tktctl.db.models import Agent, Queue, QueueTemplate, Salutation, Signature, StandardTemplate, SystemAddress
 from tktctl.errors import NotFoundError, UsageError
 from tktctl.mail import tags
 
 if TYPE_CHECKING:
     from tktctl.core.unit import Unit
     from tktctl.db.models import Article
+
+
+def queue_senders(unit: Unit, queue_ids: Iterable[int], fallback: Callable[[str], str]) -> dict[int, tuple[str, str]]:
+    """Each queue's (From header, bare address): its valid system address (with the display name),
+    else ``fallback`` of the queue's name (the profile's ``mail.queues`` address, else ``mail.address``)."""
+    ids = sorted(set(queue_ids))
+    rows = unit.session.execute(
+        select(Queue.id, Queue.name, SystemAddress.email, SystemAddress.realname, SystemAddress.valid)
+        .outerjoin(SystemAddress, SystemAddress.id == Queue.system_address_id)
+        .where(Queue.id.in_(ids))
+    )
+    found: dict[int, tuple[str, str]] = {}
+    for queue_id, name, email, realname, valid in rows:
+        if email and valid:
+            found[queue_id] = (formataddr((realname or "", email)), email)
+        else:
+            address = fallback(name)
+            found[queue_id] = (address, address)
+    return found
 
 
 def answer(
