@@ -36,6 +36,13 @@ def populate(cli: Cli) -> None:
     cli("queue", "update", "Tier 1", "--auto-response", "hello")
     cli("job", "apply", "-f", "-", input=JOB)
     cli("mail", "filter", "create", "spam", "--match", "X-Spam-Flag=yes", "--set", "X-OTRS-Queue=Tier 2", "--stop")
+    cli("address", "create", "tier1@example.com", "--name", "Tier 1")
+    cli("salutation", "create", "formal", "--body", "Dear <OTRS_CUSTOMER_REALNAME>,")
+    cli("salutation", "create", "formal", "--language", "de", "--body", "Hallo <OTRS_CUSTOMER_REALNAME>,")
+    cli("signature", "create", "team", "--body", "-- \nTier 1")
+    cli("queue", "update", "Tier 1", "--address", "tier1@example.com", "--salutation", "formal", "--signature", "team")
+    cli("template", "create", "thanks", "--body", "Thanks", "--queue", "Tier 1", "--queue", "Tier 2")
+    cli("template", "create", "thanks", "--language", "de", "--body", "Danke", "--subject", "Re: <OTRS_TICKET_Title>")
 
 
 @pytest.fixture
@@ -70,6 +77,10 @@ def test_dump_of_a_fresh_desk_applies_back_with_no_change(cli: Cli) -> None:
         "fields",
         "jobs",
         "mail_filters",
+        "addresses",
+        "salutations",
+        "signatures",
+        "templates",
     }
     before = dump(cli.db_url)
     applied = cli("desk", "apply", "-f", "-", "-o", "json", input=dumped)
@@ -96,6 +107,10 @@ def test_dump_of_a_populated_desk_rebuilds_it_in_a_new_database(cli: Cli, other_
     assert other("desk", "dump").stdout == dumped
     assert other("queue", "show", "Tier 1", "-o", "json").json["escalate_to"] == "Tier 2"
     assert other("autoresponse", "show", "hello", "-o", "json").json["queues"] == ["Tier 1"]
+    tier1 = other("queue", "show", "Tier 1", "-o", "json").json
+    assert (tier1["address"], tier1["salutation"], tier1["signature"]) == ("tier1@example.com", "formal", "team")
+    german = other("template", "show", "thanks", "--language", "de", "-o", "json").json
+    assert (german["body"], german["queues"]) == ("Danke", ["Tier 1", "Tier 2"])
     # The audit trail has the entries the setup commands write.
     audited = {(e["action"], e["object"], e["name"]) for e in other("audit", "list", "-o", "json").json}
     assert {("create", "group", "support"), ("create", "queue", "Tier 1"), ("disable", "queue", "Junk")} <= audited
@@ -167,6 +182,7 @@ def test_prune_removes_or_disables_what_the_document_leaves_out(cli: Cli) -> Non
     document["jobs"] = []
     document["grants"] = [g for g in document["grants"] if g.get("agent") != "bob"]
     document["agents"] = [a for a in document["agents"] if a["login"] != "carol"]
+    document["salutations"] = [t for t in document["salutations"] if t["language"] != "de"]
     del document["calendars"]  # a section left out is left alone, even with --prune
     text = yaml.safe_dump(document, sort_keys=False)
     before = dump(cli.db_url)
@@ -181,9 +197,11 @@ def test_prune_removes_or_disables_what_the_document_leaves_out(cli: Cli) -> Non
         ("queue", "Tier 2", "update"),
         ("grant", "agent bob on users", "remove"),
         ("job", "stale", "remove"),
+        ("salutation", "formal (de)", "update"),
     }  # carol was disabled already; an agent, group, role or queue is disabled, never deleted
     assert cli("queue", "show", "Tier 2", "-o", "json").json["valid"] is False
     assert cli("job", "list", "-o", "json").json == []
+    assert cli("salutation", "show", "formal", "--language", "de", "-o", "json").json["valid"] is False
     assert cli("calendar", "list", "-q").stdout == "support\n"
     assert cli("desk", "apply", "-f", "-", "--prune", "-o", "json", input=text).json == []
 

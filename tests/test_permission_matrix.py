@@ -117,6 +117,9 @@ MATRIX: dict[str, Case] = {
     ),
     "export": Case(frozenset({"ro"}), lambda d, tn: tn in {t["tn"] for t in d.transfer.export_tickets()}, refused=0),
     "reply": Case(frozenset({"rw"}), lambda d, tn: d.mail.reply(tn, body="hello", to="customer@example.com")),
+    "reply-template": Case(
+        frozenset({"rw"}), lambda d, tn: d.mail.reply(tn, body=None, template="thanks", to="customer@example.com")
+    ),
     "attachments": Case(frozenset({"ro"}), lambda d, tn: d.mail.attachments(tn), refused=3),
     "watch": Case(frozenset({"ro"}), lambda d, tn: d.watchers.watch([tn])),
     "unwatch": Case(frozenset({"ro"}), lambda d, tn: d.watchers.unwatch([tn])),
@@ -169,6 +172,7 @@ def _provision(url: str) -> None:
     for group, queue in (("support", "Support"), ("target", "Target")):
         root.groups.create(group)
         root.queues.create(queue, group=group)
+    root.templates.create("thanks", body="Thanks, <OTRS_CUSTOMER_REALNAME>.", queues=["Support"])
     for permission in PERMISSIONS:
         direct, via_role = login_for(permission, "direct"), login_for(permission, "role")
         root.agents.create(direct)

@@ -218,7 +218,10 @@ RULES: dict[str, list[Rule | tuple[Rule, str]]] = {
         Rule(("ticket", "merge", "--queue", "Secret", "--into", "{support}")),
     ],
     "ticket split": [Rule(("ticket", "split", "{tn}", "--article", "1", "--queue", "Support"))],
-    "ticket reply": [Rule(("ticket", "reply", "{tn}", "--body", "x", "--to", "a@example.com"))],
+    "ticket reply": [
+        Rule(("ticket", "reply", "{tn}", "--body", "x", "--to", "a@example.com")),
+        Rule(("ticket", "reply", "{tn}", "--template", "answer")),
+    ],
     "ticket attachments": [Rule(("ticket", "attachments", "{tn}"))],
     "ticket watch": [
         Rule(("ticket", "watch", "{tn}")),
@@ -238,7 +241,10 @@ RULES: dict[str, list[Rule | tuple[Rule, str]]] = {
     "queue create": [Rule(("queue", "create", "Secret2", "--group", "secret"))],
     "queue list": [Rule(("queue", "list"), allow=READ)],
     "queue show": [Rule(("queue", "show", "Secret"), allow=READ)],
-    "queue update": [Rule(("queue", "update", "Secret", "--group", "support"))],
+    "queue update": [
+        Rule(("queue", "update", "Secret", "--group", "support")),
+        Rule(("queue", "update", "Secret", "--address", "desk@example.com", "--signature", "sig")),
+    ],
     "queue apply": [Rule(("queue", "apply", "-f", "-"), stdin="name: Secret\ngroup: support\n")],
     "queue rename": [Rule(("queue", "rename", "Secret", "Open"))],
     "queue disable": [Rule(("queue", "disable", "Secret"))],
@@ -258,6 +264,31 @@ RULES: dict[str, list[Rule | tuple[Rule, str]]] = {
     "agent subscribe": [Rule(("agent", "subscribe", "bob", "--queue", "Secret"))],
     "agent unsubscribe": [Rule(("agent", "unsubscribe", "root@localhost", "--queue", "Secret"))],
     "agent subscriptions": [Rule(("agent", "subscriptions", "root@localhost"), allow=READ)],
+    "address create": [Rule(("address", "create", "spy@example.com"))],
+    "address list": [Rule(("address", "list"), allow=READ)],
+    "address show": [Rule(("address", "show", "desk@example.com"), allow=READ)],
+    "address update": [Rule(("address", "update", "desk@example.com", "--name", "Spy"))],
+    "address disable": [Rule(("address", "disable", "desk@example.com"))],
+    "address enable": [Rule(("address", "enable", "desk@example.com"))],
+    "salutation create": [Rule(("salutation", "create", "spy", "--body", "x"))],
+    "salutation list": [Rule(("salutation", "list"), allow=READ)],
+    "salutation show": [Rule(("salutation", "show", "hello"), allow=READ)],
+    "salutation update": [Rule(("salutation", "update", "hello", "--body", "x"))],
+    "salutation disable": [Rule(("salutation", "disable", "hello"))],
+    "salutation enable": [Rule(("salutation", "enable", "hello"))],
+    "signature create": [Rule(("signature", "create", "spy", "--body", "x"))],
+    "signature list": [Rule(("signature", "list"), allow=READ)],
+    "signature show": [Rule(("signature", "show", "sig"), allow=READ)],
+    "signature update": [Rule(("signature", "update", "sig", "--body", "x"))],
+    "signature disable": [Rule(("signature", "disable", "sig"))],
+    "signature enable": [Rule(("signature", "enable", "sig"))],
+    "template create": [Rule(("template", "create", "spy", "--body", "x", "--queue", "Secret"))],
+    "template list": [Rule(("template", "list"), allow=READ)],
+    "template show": [Rule(("template", "show", "answer"), allow=READ)],
+    "template update": [Rule(("template", "update", "answer", "--no-queue", "Secret"))],
+    "template delete": [Rule(("template", "delete", "answer"))],
+    "template disable": [Rule(("template", "disable", "answer"))],
+    "template enable": [Rule(("template", "enable", "answer"))],
     "type apply": [Rule(("type", "apply", "-f", "-"), stdin="name: Unclassified\nvalid: false\n")],
     "type create": [Rule(("type", "create", "Secret2"))],
     "type list": [Rule(("type", "list"), allow=READ)],
@@ -474,6 +505,11 @@ def _provision(url: str, copy_url: str) -> Secret:
     root.fields.create("env", type="text")
     root.calendars.create("office", timezone="Europe/Berlin")
     root.autoresponses.create("thanks", type="auto-reply", subject="Thanks", body="Thanks")
+    root.addresses.create("desk@example.com")
+    root.salutations.create("hello", body="Hello <OTRS_CUSTOMER_REALNAME>,")
+    root.signatures.create("sig", body="-- \nThe desk")
+    root.templates.create("answer", body="Thanks for <OTRS_TICKET_Title>", queues=["Secret"])
+    root.queues.update("Secret", address="desk@example.com", salutation="hello", signature="sig")
     root.jobs.save({"name": "stale", "filter": {"queue": "Support"}, "actions": {"priority": "+1"}})
     root.mail.filters.create("route", match=[("Subject", MARK)], set={"X-OTRS-Queue": "Secret"})
     root.queues.update("Secret", first_response_time=1, escalate_raise=1, escalate_notify=True, unlock_timeout=1)

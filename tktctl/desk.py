@@ -34,6 +34,7 @@ if TYPE_CHECKING:
     from tktctl.setup.deskconfig import DeskConfig
     from tktctl.setup.fields import Fields
     from tktctl.setup.queues import Queues
+    from tktctl.setup.texts import Addresses, Salutations, Signatures, Templates
     from tktctl.setup.types import TicketTypes
     from tktctl.sla.calendars import Calendars
     from tktctl.tickets.articles import Articles
@@ -184,6 +185,30 @@ class Desk(Store):
         from tktctl.mail.rules import NotificationRules
 
         return NotificationRules(self)
+
+    @cached_property
+    def addresses(self) -> Addresses:
+        from tktctl.setup.texts import Addresses
+
+        return Addresses(self)
+
+    @cached_property
+    def salutations(self) -> Salutations:
+        from tktctl.setup.texts import Salutations
+
+        return Salutations(self)
+
+    @cached_property
+    def signatures(self) -> Signatures:
+        from tktctl.setup.texts import Signatures
+
+        return Signatures(self)
+
+    @cached_property
+    def templates(self) -> Templates:
+        from tktctl.setup.texts import Templates
+
+        return Templates(self)
 
     @cached_property
     def autoresponses(self) -> AutoResponses:

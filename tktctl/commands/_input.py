@@ -90,6 +90,15 @@ def read_text(value: str | None) -> str | None:
     return _stdin_text() if value == "-" else value
 
 
+def body_or_file(body: str | None, body_file: str | None) -> str | None:
+    """A text given as ``--body`` (``-`` = stdin) or ``--body-file``, not both; None if neither."""
+    if body is not None and body_file is not None:
+        raise UsageError("give --body or --body-file, not both")
+    if body_file is None:
+        return read_text(body)
+    return read_file(body_file)
+
+
 PasswordStdinOpt = Annotated[
     bool, typer.Option("--password-stdin", help="Read the password from standard input (first line).")
 ]

@@ -7,7 +7,7 @@ from typing import Annotated
 import typer
 
 from tktctl.commands._common import DryRunOpt, apply_kind, apply_records, desk, emit, with_output
-from tktctl.commands._input import FileOpt, read_file, read_text
+from tktctl.commands._input import FileOpt, body_or_file
 from tktctl.errors import UsageError
 from tktctl.formats import kinds
 
@@ -15,14 +15,6 @@ app = typer.Typer(help="Manage auto-response templates (auto-reply, auto-reject,
 
 Name = Annotated[str, typer.Argument(help="Auto-response name.")]
 TemplateHelp = "Placeholders: $tn $title $queue $state $priority $customer $owner $subject $from."
-
-
-def _body(body: str | None, body_file: str | None) -> str | None:
-    if body is not None and body_file is not None:
-        raise UsageError("give --body or --body-file, not both")
-    if body_file is None:
-        return read_text(body)
-    return read_file(body_file)
 
 
 BodyOpt = Annotated[str | None, typer.Option("--body", help="Template text; - reads stdin. " + TemplateHelp)]
@@ -47,7 +39,7 @@ def create(
     if_not_exists: Annotated[bool, typer.Option("--if-not-exists", help="Print an existing one; no error.")] = False,
 ) -> None:
     """Create an auto-response template; attach it with `queue update Q --auto-response NAME`."""
-    text = _body(body, body_file)
+    text = body_or_file(body, body_file)
     if text is None:
         raise UsageError("give --body or --body-file")
     emit(
@@ -90,7 +82,7 @@ def update(
     emit(
         ctx,
         desk(ctx).autoresponses.update(
-            name, subject=subject, body=_body(body, body_file), language=language, remove=remove
+            name, subject=subject, body=body_or_file(body, body_file), language=language, remove=remove
         ),
         kinds.AUTO_RESPONSE,
     )

@@ -18,7 +18,7 @@ Clear = Annotated[
     typer.Option(
         "--clear",
         help="Clear a setting: unlock-timeout, first-response-time, update-time, solution-time, "
-        "calendar, comment, language, ... (repeatable).",
+        "calendar, comment, language, address, salutation, signature, ... (repeatable).",
     ),
 ]
 CLEARABLE = (
@@ -35,6 +35,9 @@ CLEARABLE = (
     "escalate-to",
     "escalation-decay",
     "language",
+    "address",
+    "salutation",
+    "signature",
 )
 Minutes = "Minutes."
 UnlockTimeout = Annotated[int | None, typer.Option("--unlock-timeout", min=0, help=Minutes)]
@@ -65,6 +68,9 @@ LanguageOpt = Annotated[
     str | None,
     typer.Option("--language", help="Language of its tickets' mail when neither customer nor message says (es)."),
 ]
+AddressOpt = Annotated[str | None, typer.Option("--address", help="System address its mail is from (`address list`).")]
+SalutationOpt = Annotated[str | None, typer.Option("--salutation", help="Salutation its answers start with.")]
+SignatureOpt = Annotated[str | None, typer.Option("--signature", help="Signature its answers end with.")]
 
 
 # Every queue setting a command takes: the record's keys but the identity ones.
@@ -97,6 +103,9 @@ def create(
     escalate_notify: EscalateNotify = None,
     escalation_decay: EscalationDecay = None,
     language: LanguageOpt = None,
+    address: AddressOpt = None,
+    salutation: SalutationOpt = None,
+    signature: SignatureOpt = None,
     if_not_exists: Annotated[bool, typer.Option("--if-not-exists", help="Print an existing queue; no error.")] = False,
 ) -> None:
     """Create a queue."""
@@ -139,6 +148,9 @@ def update(
     escalate_notify: EscalateNotify = None,
     escalation_decay: EscalationDecay = None,
     language: LanguageOpt = None,
+    address: AddressOpt = None,
+    salutation: SalutationOpt = None,
+    signature: SignatureOpt = None,
     clear: Clear = None,
     auto_response: Annotated[
         list[str] | None,

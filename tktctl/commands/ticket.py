@@ -364,7 +364,9 @@ def history(ctx: typer.Context, tn: TicketRef) -> None:
 def reply(
     ctx: typer.Context,
     tn: TicketRef,
-    body: Annotated[str, typer.Option("--body", help="Answer text; - reads stdin.")],
+    body: Annotated[
+        str | None, typer.Option("--body", help="Answer text; - reads stdin. With --template: after the template.")
+    ] = None,
     subject: Annotated[
         str | None, typer.Option("--subject", help="Subject [default: Re: the customer's last subject].")
     ] = None,
@@ -374,11 +376,15 @@ def reply(
     attach: AttachOpt = None,
     attach_name: AttachNameOpt = None,
     attach_type: AttachTypeOpt = None,
+    template: Annotated[
+        str | None,
+        typer.Option("--template", help="Answer template: the queue's salutation, its text, --body, the signature."),
+    ] = None,
 ) -> None:
     """Answer the customer by email (queued in the outbox; `mail send` delivers it), with files: --attach."""
     files = read_attachments(attach, attach_name, attach_type, body)
-    text = read_text(body) or ""
-    emit(ctx, desk(ctx).mail.reply(tn, body=text, subject=subject, to=to, attachments=files), kinds.ARTICLE)
+    reply = desk(ctx).mail.reply(tn, body=read_text(body), subject=subject, to=to, attachments=files, template=template)
+    emit(ctx, reply, kinds.ARTICLE)
 
 
 @app.command("attachments")

@@ -101,6 +101,10 @@ class Queue(Base):
     escalate_notify: Mapped[bool] = mapped_column(Boolean, default=False)
     escalation_decay: Mapped[int | None] = mapped_column(Integer)
     language: Mapped[str | None] = mapped_column(String(16))  # 0013: its tickets' language when nothing says
+    # Outgoing texts (0014): the address its mail is from; its salutation and signature by name.
+    system_address_id: Mapped[int | None] = mapped_column(ForeignKey("system_address.id"))
+    salutation: Mapped[str | None] = mapped_column(String(200))
+    signature: Mapped[str | None] = mapped_column(String(200))
 
 
 class TicketType(Base):
@@ -428,3 +432,10 @@ from tktctl.db.models_fields import DynamicField, DynamicFieldValue, TimeAccount
 from tktctl.db.models_lang import AutoResponseText, DeskSetting  # noqa: E402, F401
 from tktctl.db.models_links import TicketLink  # noqa: E402, F401
 from tktctl.db.models_mail import AgentMute, NotificationRule, PostmasterFilter, TicketWatcher  # noqa: E402, F401
+from tktctl.db.models_texts import (  # noqa: E402, F401
+    QueueTemplate,
+    Salutation,
+    Signature,
+    StandardTemplate,
+    SystemAddress,
+)

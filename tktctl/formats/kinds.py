@@ -116,6 +116,9 @@ QUEUE = Kind(
         "escalate_notify",
         "escalation_decay",
         "language",
+        "address",
+        "salutation",
+        "signature",
     ),
     id_key="name",
     table_keys=(
@@ -324,6 +327,21 @@ ATTACHMENT = Kind(
     keys=("id", "ticket", "article_id", "filename", "content_type", "size", "file"),
     id_key="id",
     table_keys=("id", "article_id", "filename", "content_type", "size"),
+)
+ADDRESS = Kind(
+    "address",
+    keys=("id", "email", "realname", "comment", "valid", "created", "changed"),
+    id_key="email",
+    table_keys=("email", "realname", "valid", "comment"),
+)
+_TEXT_KEYS = ("id", "name", "language", "body", "comment", "valid", "created", "changed")
+SALUTATION = Kind("salutation", keys=_TEXT_KEYS, id_key="name", table_keys=("name", "language", "valid", "comment"))
+SIGNATURE = Kind("signature", keys=_TEXT_KEYS, id_key="name", table_keys=("name", "language", "valid", "comment"))
+TEMPLATE = Kind(
+    "template",
+    keys=("id", "name", "language", "kind", "subject", "body", "comment", "valid", "created", "changed", "queues"),
+    id_key="name",
+    table_keys=("name", "language", "kind", "subject", "valid", "queues"),
 )
 AUTO_RESPONSE = Kind(
     "autoresponse",

@@ -58,18 +58,27 @@ class Answers:
         self,
         ref: str,
         *,
-        body: str,
+        body: str | None,
         subject: str | None = None,
         to: str | None = None,
         attachments: Sequence[File] = (),
+        template: str | None = None,
     ) -> Record:
         """The agent's answer to the customer: an email article (with ``attachments``, which the mail
-        carries too), SendAnswer history and outgoing mail."""
+        carries too), SendAnswer history and outgoing mail, from the queue's system address.
+
+        With ``template`` the body is the queue's salutation, the template, ``body`` (if any) and the
+        queue's signature, in the ticket's language and tag-rendered (mail/texts.py)."""
         from tktctl.core.vocabulary import check_body, clean_line, clean_text
+        from tktctl.mail import texts
         from tktctl.tickets.attach import check_files
 
-        clean_text("body", body, required=True)
+        if template is None and body is None:
+            raise UsageError("give --body, --template or both")
+        if template is None or body:
+            clean_text("body", body, required=True)
         check_body("body", body, self.store.max_body_bytes)
+        clean_line("template", template, limit=200)
         clean_text("subject", subject, limit=1000)
         clean_line("to", to, limit=1000)
         files = check_files(self.store, attachments)
@@ -88,10 +97,16 @@ class Answers:
             address = parseaddr(recipient or "")[1]
             if "@" not in address:
                 raise UsageError(f"ticket {row.tn} has no customer email address; give --to ADDRESS", ref=row.tn)
+            if template is not None:
+                subject_text, body = texts.answer(
+                    unit, ticket, row.queue_id, template, body, last, self.settings.tag_config()
+                )
+                subject = subject or subject_text
+                check_body("body", body, self.store.max_body_bytes)
             base = subject or (last.subject if last and last.subject else ticket["title"])
             base = base if subject or re.match(r"(?i)re:", base) else f"Re: {base}"
             title = outbound.with_hook(base, row.tn, self.settings)
-            sender = self.settings.queue_address(ticket["queue"])
+            sender, envelope = texts.queue_senders(unit, [row.queue_id], self.settings.queue_address)[row.queue_id]
             references = re.findall(r"<[^<>\s]+>", (last.a_references or "") if last else "")
             article_id = outbound.send_article(
                 unit,
@@ -103,10 +118,10 @@ class Answers:
                 to=recipient or address,
                 recipient=address,
                 subject=title,
-                body=body,
+                body=body or "",
                 in_reply_to=last.message_id if last else None,
                 references=references,
-                envelope_from=sender,
+                envelope_from=envelope,
                 history_type="SendAnswer",
                 attachments=files,
             )

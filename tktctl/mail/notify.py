@@ -11,7 +11,6 @@ with a ``SendAgentNotification`` (or ``SendCustomerNotification``) history row.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable, Sequence
 from email.utils import formataddr
 from typing import TYPE_CHECKING, Any
@@ -37,28 +36,11 @@ from tktctl.db.models import (
     Ticket,
     TicketWatcher,
 )
-from tktctl.mail import outbound
+from tktctl.mail import outbound, tags, texts
 from tktctl.mail.translations import rule_text
 
 if TYPE_CHECKING:
     from tktctl.core.unit import Unit
-
-# OTRS-like tags a template may use besides ``$name``: <OTRS_TICKET_TicketNumber> (or <TKTCTL_TICKET_...>).
-TICKET_TAGS = {
-    "TicketNumber": "tn",
-    "TicketID": "id",
-    "Title": "title",
-    "Queue": "queue",
-    "State": "state",
-    "Priority": "priority",
-    "Type": "type",
-    "CustomerUserID": "customer",
-    "Owner": "owner",
-    "Responsible": "responsible",
-    "UntilTime": "pending_until",
-}
-RECIPIENT_TAGS = {"UserLogin": "recipient_login", "UserFullname": "recipient_name", "UserEmail": "recipient"}
-_TAG = re.compile(r"<(?:OTRS|TKTCTL)_(TICKET|NOTIFICATION_RECIPIENT)_([A-Za-z]+)>")
 
 
 class Notifier:
@@ -103,21 +85,23 @@ def notify(unit: Unit, rule: dict[str, Any], event: str, ticket_ids: Sequence[in
     entries: list[tuple[int, str, int, dict[str, Any]]] = []
     rows: list[dict[str, Any]] = []
     queue_ids = dict(unit.session.execute(select(Ticket.id, Ticket.queue_id).where(Ticket.id.in_(list(tickets)))).all())
-    for ticket_id, login, name, email, language in agents:
-        text = rule_text(unit, rule, [language] if language else [])  # the agent's language, else the desk's
-        article = articles.get(ticket_id)
-        rows.append(_row(unit, rule, event, data, tickets[ticket_id], article, settings, (login, name, email), text))
-        entries.append(
-            (ticket_id, "SendAgentNotification", queue_ids[ticket_id], {"to": login, "event": _label(event, data)})
-        )
+    senders = texts.queue_senders(unit, queue_ids.values(), settings.queue_address)
     languages = ticket_preferences(unit.session, [t for t, _ in customers]) if rule.get("translations") else {}
-    for ticket_id, email in customers:
-        text = rule_text(unit, rule, languages.get(ticket_id, []))  # the ticket's languages
-        article = articles.get(ticket_id)
-        rows.append(_row(unit, rule, event, data, tickets[ticket_id], article, settings, (None, None, email), text))
-        entries.append(
-            (ticket_id, "SendCustomerNotification", queue_ids[ticket_id], {"to": email, "event": _label(event, data)})
-        )
+    # (ticket id, (login, name, address), history type, who the history names, languages read): agents (their
+    # own language, else the desk's), then customers (the ticket's languages).
+    recipients = [
+        (t, (login, name, email), "SendAgentNotification", login, [language] if language else [])
+        for t, login, name, email, language in agents
+    ]
+    recipients += [
+        (t, (None, None, email), "SendCustomerNotification", email, languages.get(t, [])) for t, email in customers
+    ]
+    for ticket_id, to, history, who, preferred in recipients:
+        queue_id = queue_ids[ticket_id]
+        ticket, article = tickets[ticket_id], articles.get(ticket_id)
+        text = rule_text(unit, rule, preferred)
+        rows.append(_row(unit, rule, event, data, ticket, article, settings, to, text, senders[queue_id][0]))
+        entries.append((ticket_id, history, queue_id, {"to": who, "event": _label(event, data)}))
     from tktctl.tickets import changes
 
     unit.session.execute(insert(MailOutbox), rows)  # one executemany, however many messages
@@ -236,17 +220,6 @@ def _articles(unit: Unit, rule: dict[str, Any], data: dict[str, Any], ticket_ids
     return {t: (bodies.get(a) or "", files.get(a, [])) for t, a in wanted.items() if t in ticket_ids}
 
 
-def render(template: str, values: dict[str, str]) -> str:
-    """``$name`` placeholders, then OTRS-style tags; unknown ones stay as written (no code runs)."""
-
-    def tag(match: re.Match[str]) -> str:
-        table = TICKET_TAGS if match.group(1) == "TICKET" else RECIPIENT_TAGS
-        key = table.get(match.group(2))
-        return values.get(key, match.group(0)) if key else match.group(0)
-
-    return _TAG.sub(tag, outbound.render(template, values))
-
-
 def _row(
     unit: Unit,
     rule: dict[str, Any],
@@ -257,17 +230,24 @@ def _row(
     settings: outbound.MailSettings,
     to: tuple[str | None, str | None, str],
     text: tuple[str, str],
+    sender: str,
 ) -> dict[str, Any]:
     """The outbox row of one notification to ``to`` (login or None for the customer, name, address),
-    of ``text`` (subject and body templates in the recipient's language)."""
+    of ``text`` (subject and body templates in the recipient's language), from ``sender`` (the queue's
+    system address)."""
     login, name, email = to
     values = {k: "" if v is None else str(v) for k, v in ticket.items() if not isinstance(v, (dict, list))}
     values["priority"] = values.get("priority_name", values.get("priority", ""))
     values["customer"] = values.get("customer") or "-"
     values.update(event=_label(event, data), recipient=email, recipient_login=login or "", recipient_name=name or "")
-    subject = " ".join(render(text[0], values).split())
+    scopes = {
+        "TICKET": tags.ticket_tags(ticket),
+        "NOTIFICATION_RECIPIENT": tags.agent_tags(login, name, email),
+        "CONFIG": settings.tag_config(),
+    }
+    subject = " ".join(tags.render(text[0], scopes, values).split())
     subject = outbound.with_hook(subject, ticket["tn"], settings)
-    body = render(text[1], values)
+    body = tags.render(text[1], scopes, values)
     attachments: Sequence[tuple[str, str, bytes]] = ()
     if article is not None:
         body = f"{body.rstrip()}\n\n{article[0]}\n"
@@ -278,7 +258,7 @@ def _row(
         kind="notification",
         envelope_from="",
         recipient=email,
-        sender=settings.address,
+        sender=sender,
         to=formataddr((name or "", email)),
         subject=subject,
         body=body,

@@ -9,22 +9,22 @@ from __future__ import annotations
 
 import functools
 import os
-import string
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from email.message import EmailMessage
 from email.policy import SMTP
-from email.utils import format_datetime, make_msgid
+from email.utils import format_datetime, make_msgid, parseaddr
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qs, quote, unquote, urlsplit
 
-from sqlalchemy import func, insert, select
+from sqlalchemy import exists, func, insert, select
 
 from tktctl.core.vocabulary import clean_line
-from tktctl.db.models import AutoResponse, MailOutbox, QueueAutoResponse
+from tktctl.db.models import AutoResponse, MailOutbox, QueueAutoResponse, SystemAddress
 from tktctl.errors import UsageError
+from tktctl.mail import tags, texts
 from tktctl.mail.parse import Limits
 
 if TYPE_CHECKING:
@@ -122,6 +122,15 @@ class MailSettings:
     accounts: dict[str, dict[str, Any]] = field(default_factory=dict)
     hook: str = "Ticket#"  # as OTRS's Ticket::Hook and Ticket::HookDivider
     hook_divider: str = ""
+
+    def tag_config(self) -> dict[str, str]:
+        """The ``<OTRS_CONFIG_...>`` values a text may show (tags.CONFIG names them all)."""
+        return {
+            "FQDN": self.address.rpartition("@")[2],
+            "Ticket::Hook": self.hook,
+            "Ticket::HookDivider": self.hook_divider,
+            "NotificationSenderEmail": self.address,
+        }
 
     @classmethod
     def from_config(cls, config: Any) -> MailSettings:
@@ -263,19 +272,21 @@ def with_hook(subject: str, tn: str, settings: MailSettings | None = None) -> st
     return " ".join(f"{hook} {subject.replace(hook, ' ')}".split())
 
 
-def ticket_fields(unit: Unit, ticket_id: int, extra: dict[str, str | None]) -> dict[str, str]:
-    """What templates may use: $tn, $title, $queue, $state, $priority, $customer, $owner, $subject, $from."""
+def ticket_fields(
+    unit: Unit, ticket_id: int, extra: dict[str, str | None], settings: MailSettings
+) -> tuple[dict[str, str], dict[str, dict[str, str]]]:
+    """What an auto-response may use: $tn, $title, $queue, $state, $priority, $customer, $owner,
+    $subject, $from, and the tags of the ticket, the customer's message and the configuration."""
     from tktctl.tickets.records import tickets_by_id
 
     record = tickets_by_id(unit, [ticket_id])[0]
     values = {k: record[k] for k in ("tn", "title", "queue", "state", "priority_name", "customer", "owner")}
     values["priority"] = values.pop("priority_name")
-    return {k: "" if v is None else str(v) for k, v in {**values, **extra}.items()}
-
-
-def render(template: str, values: dict[str, str]) -> str:
-    """``$name`` / ``${name}`` placeholders; unknown ones stay as written (no code runs)."""
-    return string.Template(template).safe_substitute(values)
+    values = {k: "" if v is None else str(v) for k, v in {**values, **extra}.items()}
+    name, address = parseaddr(values.get("from", ""))
+    customer = {"From": address, "Realname": name or address, "Subject": values.get("subject", "")}
+    scopes = {"TICKET": tags.ticket_tags(record), "CUSTOMER": customer, "CONFIG": settings.tag_config()}
+    return values, scopes
 
 
 def auto_respond(
@@ -291,7 +302,8 @@ def auto_respond(
     in_reply_to: str | None,
     references: Sequence[str],
 ) -> str | None:
-    """Queue the queue's auto-response of ``kind``; returns why none was sent, or None."""
+    """Queue the queue's auto-response of ``kind`` (from the queue's address, its text tag-rendered);
+    returns why none was sent, or None."""
     template = unit.session.execute(
         select(AutoResponse.id, AutoResponse.subject, AutoResponse.body, AutoResponse.language)
         .join(QueueAutoResponse, QueueAutoResponse.auto_response_id == AutoResponse.id)
@@ -302,7 +314,7 @@ def auto_respond(
     if block is not None or to is None:
         return f"no auto-response: {block or 'no sender address'}"
     own = {settings.address.lower(), *settings.queues}
-    if to.lower() in own:
+    if to.lower() in own or unit.session.scalar(select(exists().where(func.lower(SystemAddress.email) == to.lower()))):
         return "no auto-response to our own address"
     since = unit.now - timedelta(days=1)
     sent_today = unit.session.scalar(
@@ -316,10 +328,10 @@ def auto_respond(
 
     own = (template.subject, template.body)
     subject, body = auto_response_text(unit, template.id, own, template.language, ticket_id)  # the ticket's language
-    values = ticket_fields(unit, ticket_id, fields)
-    subject = with_hook(render(subject, values), values["tn"], settings)
-    body = render(body, values)
-    sender = settings.queue_address(values["queue"])
+    values, scopes = ticket_fields(unit, ticket_id, fields, settings)
+    subject = with_hook(tags.render(subject, scopes, values), values["tn"], settings)
+    body = tags.render(body, scopes, values)
+    sender, address = texts.queue_senders(unit, [queue_id], settings.queue_address)[queue_id]
     # RFC 3834: automatic responses go out with an empty envelope sender, so nothing bounces back.
     send_article(
         unit,
@@ -334,7 +346,7 @@ def auto_respond(
         body=body,
         in_reply_to=in_reply_to,
         references=references,
-        headers={"Auto-Submitted": "auto-replied", "X-Loop": sender, "Precedence": "bulk"},
+        headers={"Auto-Submitted": "auto-replied", "X-Loop": address, "Precedence": "bulk"},
         envelope_from="",
         history_type=AUTO_HISTORY[kind],
     )

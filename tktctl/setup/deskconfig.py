@@ -29,7 +29,7 @@ from tktctl.automation import jobs
 from tktctl.core.record import Record
 from tktctl.errors import UsageError
 from tktctl.mail import autoresponses, filters
-from tktctl.setup import fields, queues, settings
+from tktctl.setup import fields, queues, settings, textconfig
 from tktctl.setup.types import TicketTypes
 from tktctl.sla import calendars
 
@@ -70,18 +70,24 @@ def _named(model: Callable[[Store], Any], name: str, kind: str, identity: str = 
     )
 
 
+ADDRESS_FUNCTIONS = (textconfig.address_records, textconfig.apply_addresses, textconfig.prune_addresses)
+
 # In dependency order: what a record names exists before it is applied.
 SECTIONS: tuple[Section, ...] = (
     Section("settings", "setting", _by("name"), settings.records, settings.apply, settings.prune),
     _named(Groups, "groups", "group"),
     _named(Agents, "agents", "agent", "login"),
     _named(Roles, "roles", "role"),
+    Section("addresses", "address", _by("email"), *ADDRESS_FUNCTIONS, "email"),
+    Section("salutations", "salutation", textconfig.text_key, *textconfig.SALUTATIONS, ""),
+    Section("signatures", "signature", textconfig.text_key, *textconfig.SIGNATURES, ""),
     Section("calendars", "calendar", _by("name"), calendars.records, calendars.apply, calendars.prune),
     Section("queues", "queue", _by("name"), queues.records, queues.apply, queues.prune),
     _named(TicketTypes, "types", "type"),
     Section(
         "autoresponses", "autoresponse", _by("name"), autoresponses.records, autoresponses.apply, autoresponses.prune
     ),
+    Section("templates", "template", textconfig.text_key, *textconfig.TEMPLATES, ""),
     Section("grants", "grant", acl.grant_key, acl.grant_records, acl.apply_grants, acl.prune_grants, ""),
     Section("fields", "field", _by("name"), fields.records, fields.apply, fields.prune),
     Section("jobs", "job", _by("name"), jobs.records, jobs.apply, jobs.prune),

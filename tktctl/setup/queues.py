@@ -13,7 +13,7 @@ from tktctl.core import lookup
 from tktctl.core.language import language_tag
 from tktctl.core.record import Record
 from tktctl.core.vocabulary import FOLLOW_UP, choice, clean_line, clean_text
-from tktctl.db.models import Group, Queue, Ticket
+from tktctl.db.models import Group, Queue, SystemAddress, Ticket
 from tktctl.errors import ConflictError, NotFoundError, UsageError
 from tktctl.sla import deadlines
 from tktctl.text import plural
@@ -28,6 +28,8 @@ ESCALATION_FIELDS = (*PERCENT_FIELDS, "escalate_raise", "escalate_to", "escalate
 # A change to one of these moves the deadlines of the queue's tickets.
 DEADLINE_FIELDS = (*MINUTE_FIELDS[1:], *PERCENT_FIELDS, "calendar", "escalation_decay")
 UNSET = object()
+# The queue's outgoing texts (setup/texts.py): its system address (by email), salutation and signature (by name).
+TEXT_FIELDS = ("address", "salutation", "signature")
 YAML_KEYS = (
     "name",
     "group",
@@ -38,11 +40,12 @@ YAML_KEYS = (
     "comment",
     *ESCALATION_FIELDS,
     "language",
+    *TEXT_FIELDS,
 )
 INTEGER_FIELDS = (*MINUTE_FIELDS, *PERCENT_FIELDS, "escalate_raise", "escalation_decay")
 
 
-def _record(queue: Queue, group_name: str, escalate_to: str | None = None) -> Record:
+def _record(queue: Queue, group_name: str, escalate_to: str | None, address: str | None) -> Record:
     return {
         "id": queue.id,
         "name": queue.name,
@@ -58,6 +61,9 @@ def _record(queue: Queue, group_name: str, escalate_to: str | None = None) -> Re
         "escalate_notify": queue.escalate_notify,
         "escalation_decay": queue.escalation_decay,
         "language": queue.language,
+        "address": address,
+        "salutation": queue.salutation,
+        "signature": queue.signature,
     }
 
 
@@ -74,6 +80,8 @@ def _check_settings(settings: dict[str, Any]) -> None:
     clean_text("group", settings.get("group"))
     if settings.get("language") is not None:
         settings["language"] = language_tag(settings["language"])
+    for name in TEXT_FIELDS:
+        clean_line(name, settings.get(name), limit=250)
     for name in PERCENT_FIELDS:
         value = settings.get(name)
         if value is not None and not (0 < value < 100):
@@ -85,8 +93,10 @@ def _check_settings(settings: dict[str, Any]) -> None:
 
 
 def _resolve(unit: Unit, settings: dict[str, Any]) -> dict[str, Any]:
-    """Names to ids: the escalation queue and the calendar must exist."""
-    resolved = dict(settings)
+    """Names to ids: the escalation queue, the calendar, the address and the texts must exist."""
+    from tktctl.setup import texts
+
+    resolved = texts.queue_settings(unit, settings)
     if "escalate_to" in resolved:
         target = resolved.pop("escalate_to")
         resolved["escalate_to_id"] = None if target is None else lookup.queue(unit, target).id
@@ -108,7 +118,8 @@ def _check_name(name: str) -> str:
 def records(unit: Unit) -> list[Record]:
     """Every queue's record, by name: what ``queue list`` prints and ``desk dump`` writes."""
     rows = unit.session.execute(select(Queue, Group.name).join(Group).order_by(Queue.name))
-    return [_record(q, g, _queue_name(unit, q.escalate_to_id)) for q, g in rows]
+    addresses = dict(unit.session.execute(select(SystemAddress.id, SystemAddress.email)).all())
+    return [_record(q, g, _queue_name(unit, q.escalate_to_id), addresses.get(q.system_address_id)) for q, g in rows]
 
 
 def _create(unit: Unit, name: str, group: str, settings: dict[str, Any]) -> Queue:
@@ -193,7 +204,8 @@ class Queues:
     def _get(self, unit: Unit, name: str) -> Record:
         queue = lookup.queue(unit, name)
         group_name = unit.session.scalar(select(Group.name).where(Group.id == queue.group_id)) or ""
-        return _record(queue, group_name, _queue_name(unit, queue.escalate_to_id))
+        address = unit.session.scalar(select(SystemAddress.email).where(SystemAddress.id == queue.system_address_id))
+        return _record(queue, group_name, _queue_name(unit, queue.escalate_to_id), address)
 
     def list(self) -> list[Record]:
         with self.store.read() as unit:
