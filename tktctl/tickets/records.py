@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Sequence
 from functools import cache
+from itertools import chain
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import ColumnElement, Select, select, type_coerce
@@ -13,6 +14,7 @@ from sqlalchemy.types import NullType
 from tktctl.core.lookup import chunks
 from tktctl.core.prepared import ids_in
 from tktctl.core.record import Record
+from tktctl.core.stream import BATCH, stream
 from tktctl.db.models import (
     Agent,
     Article,
@@ -34,10 +36,8 @@ if TYPE_CHECKING:
 
 _owner = aliased(Agent, name="owner")
 _responsible = aliased(Agent, name="responsible")
-# Rows fetched per round trip (a server-side cursor on PostgreSQL and MySQL). History payloads kept
-# decoded: at most PAYLOADS (emptied when full, so memory stays flat however long the export), none
-# longer than PAYLOAD_TEXT (long ones seldom repeat).
-HISTORY_BATCH = 2000
+# History payloads kept decoded: at most PAYLOADS (emptied when full, so memory stays flat however
+# long the export), none longer than PAYLOAD_TEXT (long ones seldom repeat).
 PAYLOADS = 4096
 PAYLOAD_TEXT = 256
 
@@ -181,7 +181,7 @@ def _flat(text: str, value: Any) -> bool:
     return type(value) is dict and text.count("{") == 1 and "[" not in text
 
 
-def history_records(unit: Unit, *criteria: ColumnElement[bool]) -> Iterator[Record]:
+def history_records(unit: Unit, *criteria: ColumnElement[bool], batch: int = BATCH) -> Iterator[Record]:
     """History records matching ``criteria``, oldest first, streamed (an export runs to millions).
 
     Core rows, not ORM ones, with ``at`` and ``data`` read as the driver returns them and
@@ -197,9 +197,7 @@ def history_records(unit: Unit, *criteria: ColumnElement[bool]) -> Iterator[Reco
     last_raw: Any = None
     at: Any = None
     payloads: dict[str, dict[str, Any]] = {}
-    for id_, ticket, type_, actor, raw_at, data in connection.execute(
-        statement.execution_options(yield_per=HISTORY_BATCH)
-    ):
+    for id_, ticket, type_, actor, raw_at, data in chain.from_iterable(stream(unit, statement, batch=batch)):
         if raw_at != last_raw:
             last_raw, at = raw_at, to_time(raw_at) if to_time else raw_at
         if to_data is not None:
