@@ -14,6 +14,7 @@ from tests.conftest import Cli
 from tktctl.api import Desk, TicketFilter
 from tktctl.core.stream import stream
 from tktctl.db.models import Agent, History, Ticket
+from tktctl.formats.kinds import TICKET
 
 TICKETS = 23
 BATCH = 4
@@ -50,6 +51,7 @@ def test_ticket_list_streams_every_ticket_with_fields_and_sort(desk: Desk) -> No
     assert {t["title"]: t["fields"] for t in listed} == {f"t{i}": {"env": f"e{i}"} for i in range(TICKETS)}
     keys = [(-t["priority"], t["id"]) for t in listed]
     assert keys == sorted(keys)
+    assert all(tuple(t) == TICKET.keys for t in listed)  # the contract's order: rendered without a copy
 
 
 def test_ticket_history_streams_past_several_batches(desk: Desk) -> None:

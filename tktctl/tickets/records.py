@@ -79,15 +79,59 @@ def ticket_select() -> Select[Any]:
 
 
 ESCALATION_COLUMNS = ("queue_id", "escalation_response_at", "escalation_update_at", "escalation_solution_at")
+# The columns of ticket_select(); a statement may add more after them (search: the score).
+TICKET_COLUMNS = 21
 
 
 def ticket_record(row: Any, unit: Unit | None = None) -> Record:
-    """The contract's ticket record; with ``unit``, the escalation object has working time left."""
-    record = dict(row._mapping)
-    record["lock"] = "locked" if record.pop("locked") else "unlocked"
-    for key in ESCALATION_COLUMNS:
-        record.pop(key)
-    record["escalation"] = deadlines.record(unit, row)
+    """The contract's ticket record, its keys in the contract's order (a list renders it as it is);
+    with ``unit``, the escalation object has working time left. Added columns come after."""
+    (
+        id_,
+        tn,
+        title,
+        queue,
+        state,
+        state_type,
+        priority,
+        priority_name,
+        locked,
+        owner,
+        responsible,
+        customer,
+        type_,
+        created,
+        changed,
+        pending_until,
+        external_id,
+        _queue_id,
+        response,
+        update,
+        solution,
+        *added,
+    ) = row
+    record = {
+        "id": id_,
+        "tn": tn,
+        "title": title,
+        "queue": queue,
+        "state": state,
+        "state_type": state_type,
+        "priority": priority,
+        "priority_name": priority_name,
+        "lock": "locked" if locked else "unlocked",
+        "owner": owner,
+        "responsible": responsible,
+        "customer": customer,
+        "type": type_,
+        "created": created,
+        "changed": changed,
+        "pending_until": pending_until,
+        "escalation": None if response is None and update is None and solution is None else deadlines.record(unit, row),
+        "external_id": external_id,
+    }
+    if added:
+        record.update(zip(row._fields[TICKET_COLUMNS:], added, strict=True))
     return record
 
 
