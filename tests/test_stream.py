@@ -6,15 +6,21 @@ a list of 2,500 tickets printed 1,000. Small batches here make every read cross 
 
 from __future__ import annotations
 
+import io
 import json
+import string
 
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from sqlalchemy import func, select
 
 from tests.conftest import Cli
 from tktctl.api import Desk, TicketFilter
 from tktctl.core.stream import stream
 from tktctl.db.models import Agent, History, Ticket
-from tktctl.formats.kinds import TICKET
+from tktctl.formats import render
+from tktctl.formats.kinds import TICKET, Kind
+from tktctl.text import printable
 
 TICKETS = 23
 BATCH = 4
@@ -90,3 +96,25 @@ def test_ticket_history_cli_streams_and_fails_before_output(cli: Cli) -> None:
     lines = cli("ticket", "history", tn, "-o", "jsonl").stdout.splitlines()
     assert [json.loads(line)["type"] for line in lines] == ["NewTicket", *["PriorityUpdate"] * 3]
     assert cli("ticket", "history", "2000010110000001", "-o", "jsonl", expect=3).stdout == ""
+
+
+# A table cannot stream (its widths come from every row): it is written without tabulate's copies,
+# and must stay what tabulate wrote.
+
+cell_text = st.text(st.characters(blacklist_categories=("Cs",)), max_size=12)
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    keys=st.lists(st.text(string.ascii_lowercase + "_", min_size=1, max_size=10), min_size=1, max_size=4, unique=True),
+    data=st.data(),
+)
+def test_table_is_tabulates_simple_table(keys: list[str], data: st.DataObject) -> None:
+    from tabulate import tabulate
+
+    kind = Kind("thing", keys=tuple(keys), id_key=keys[0], table_keys=tuple(keys))
+    records = data.draw(st.lists(st.fixed_dictionaries({k: cell_text for k in keys}), min_size=1, max_size=6))
+    out = io.StringIO()
+    render(records, kind=kind, fmt="table", out=out)
+    cells = [[printable(r[k]) for k in keys] for r in records]
+    assert out.getvalue() == tabulate(cells, headers=keys, tablefmt="simple", disable_numparse=True) + "\n"
