@@ -15,6 +15,7 @@ from sqlalchemy import insert, select
 from tktctl.access import permissions
 from tktctl.core import lookup
 from tktctl.core.record import Record, between
+from tktctl.core.stream import BATCH, stream
 from tktctl.db.models import Agent, AuditEntry
 from tktctl.isotime import iso
 
@@ -43,6 +44,7 @@ class AuditLog:
         actors: Sequence[str] = (),
         actions: Sequence[str] = (),
         objects: Sequence[str] = (),
+        batch: int = BATCH,
     ) -> Iterator[Record]:
         """Audit entries oldest first, streamed in batches (admins only)."""
         with self.store.read() as unit:
@@ -67,5 +69,6 @@ class AuditLog:
                 statement = statement.where(AuditEntry.action.in_(list(actions)))
             if objects:
                 statement = statement.where(AuditEntry.object.in_(list(objects)))
-            for row in unit.session.execute(statement.execution_options(yield_per=2000)):
-                yield dict(row._mapping)
+            for part in stream(unit, statement, batch=batch):
+                for row in part:
+                    yield dict(row._mapping)

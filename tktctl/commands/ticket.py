@@ -356,7 +356,7 @@ def note(
 @with_output(kinds.HISTORY)
 def history(ctx: typer.Context, tn: TicketRef) -> None:
     """A ticket's history, oldest first."""
-    emit(ctx, desk(ctx).tickets.history(tn), kinds.HISTORY)
+    emit(ctx, desk(ctx).tickets.history_stream(tn), kinds.HISTORY)
 
 
 @app.command("reply")

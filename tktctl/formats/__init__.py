@@ -2,7 +2,7 @@
 
 This package knows records (plain dicts) and nothing of the database. Lists arrive as
 iterables and are written as they come, so ``jsonl`` and ``csv`` exports of a million rows
-run in constant memory; only ``table`` and ``yaml`` need the whole list.
+run in constant memory; only ``table`` (its widths) and ``yaml`` need the whole list.
 """
 
 from __future__ import annotations
@@ -12,6 +12,7 @@ import itertools
 import json
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from datetime import date, datetime, tzinfo
+from sys import intern
 from typing import Any, TextIO
 
 from tktctl.errors import UsageError
@@ -205,10 +206,24 @@ def _write_json_array(rows: Iterator[Record], out: TextIO) -> None:
 
 
 def _write_table(rows: Iterator[Record], keys: tuple[str, ...], out: TextIO, zone: tzinfo | None) -> None:
-    from tabulate import tabulate
+    """tabulate's "simple" table, byte for byte (a test holds them equal), without its copies.
 
-    body = [[_table_cell(row[k], zone) for k in keys] for row in rows]
+    A table cannot stream: its widths come from every row. The rows are kept once, as tuples
+    of stripped cells, each text once (interned: a history repeats its ticket, types, agents and
+    times in every row); through tabulate a history of 100,000 entries took 250 MB and 4 s.
+    """
+    body = [tuple(intern(_table_cell(row[k], zone).strip()) for k in keys) for row in rows]
     if not body:
         return
-    out.write(tabulate(body, headers=list(keys), tablefmt="simple", disable_numparse=True))
-    out.write("\n")
+    # A column is as wide as its widest cell, and its header with two spaces to spare.
+    widths = [
+        max(len(key) + 2, max(map(len, column))) for key, column in zip(keys, zip(*body, strict=True), strict=True)
+    ]
+    out.write(_table_line(keys, widths) + "\n")
+    out.write("  ".join("-" * width for width in widths) + "\n")
+    for cells in body:
+        out.write(_table_line(cells, widths) + "\n")
+
+
+def _table_line(cells: tuple[str, ...], widths: list[int]) -> str:
+    return "  ".join(cell.ljust(width) for cell, width in zip(cells, widths, strict=True)).rstrip()

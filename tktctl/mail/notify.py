@@ -132,7 +132,7 @@ def _pairs(unit: Unit, rule: dict[str, Any], where: list[Any]) -> list[Any]:
             .join(TicketWatcher, TicketWatcher.ticket_id == Ticket.id)
             .where(*where)
         )
-    if "queue_subscribers" in kinds:
+    if "queue_subscribers" in kinds and _anyone_subscribed(unit):
         found.append(
             select(Ticket.id.label("t"), QueueSubscription.agent_id.label("a"))
             .join(QueueSubscription, QueueSubscription.queue_id == Ticket.queue_id)
@@ -156,6 +156,13 @@ def _pairs(unit: Unit, rule: dict[str, Any], where: list[Any]) -> list[Any]:
             .where(*where)
         )
     return found
+
+
+def _anyone_subscribed(unit: Unit) -> bool:
+    """Whether any agent subscribes to a queue. Most desks have nobody, and then the default rules
+    (new ticket, follow-up: queue subscribers only) skip building their recipients' query for
+    every message of a mail batch (a fifth of its time)."""
+    return unit.session.scalar(select(QueueSubscription.agent_id).limit(1)) is not None
 
 
 def _agent_recipients(unit: Unit, rule: dict[str, Any], event: str, where: list[Any]) -> list[Any]:

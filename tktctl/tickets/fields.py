@@ -170,7 +170,14 @@ def values_of(unit: Unit, ticket_ids: Sequence[int]) -> dict[int, dict[str, Any]
 
 
 def add_to(unit: Unit, records: Sequence[MutableMapping[str, Any]]) -> None:
-    """Give each ticket record (with its ``id``) its ``fields``: every value the ticket has, by name."""
+    """Give each ticket record (with its ``id``) its ``fields``: every value the ticket has, by name.
+
+    A desk without fields (most) skips the values' query: a list of a million tickets made it
+    for every batch, a fifth of the list's time."""
+    if unit.session.scalar(select(DynamicField.id).limit(1)) is None:
+        for record in records:
+            record["fields"] = {}
+        return
     values = values_of(unit, [r["id"] for r in records])
     for record in records:
         record["fields"] = values.get(record["id"], {})

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Sequence
 from functools import cache
+from itertools import chain
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import ColumnElement, Select, select, type_coerce
@@ -13,6 +14,7 @@ from sqlalchemy.types import NullType
 from tktctl.core.lookup import chunks
 from tktctl.core.prepared import ids_in
 from tktctl.core.record import Record
+from tktctl.core.stream import BATCH, stream
 from tktctl.db.models import (
     Agent,
     Article,
@@ -34,10 +36,8 @@ if TYPE_CHECKING:
 
 _owner = aliased(Agent, name="owner")
 _responsible = aliased(Agent, name="responsible")
-# Rows fetched per round trip (a server-side cursor on PostgreSQL and MySQL). History payloads kept
-# decoded: at most PAYLOADS (emptied when full, so memory stays flat however long the export), none
-# longer than PAYLOAD_TEXT (long ones seldom repeat).
-HISTORY_BATCH = 2000
+# History payloads kept decoded: at most PAYLOADS (emptied when full, so memory stays flat however
+# long the export), none longer than PAYLOAD_TEXT (long ones seldom repeat).
 PAYLOADS = 4096
 PAYLOAD_TEXT = 256
 
@@ -79,15 +79,59 @@ def ticket_select() -> Select[Any]:
 
 
 ESCALATION_COLUMNS = ("queue_id", "escalation_response_at", "escalation_update_at", "escalation_solution_at")
+# The columns of ticket_select(); a statement may add more after them (search: the score).
+TICKET_COLUMNS = 21
 
 
 def ticket_record(row: Any, unit: Unit | None = None) -> Record:
-    """The contract's ticket record; with ``unit``, the escalation object has working time left."""
-    record = dict(row._mapping)
-    record["lock"] = "locked" if record.pop("locked") else "unlocked"
-    for key in ESCALATION_COLUMNS:
-        record.pop(key)
-    record["escalation"] = deadlines.record(unit, row)
+    """The contract's ticket record, its keys in the contract's order (a list renders it as it is);
+    with ``unit``, the escalation object has working time left. Added columns come after."""
+    (
+        id_,
+        tn,
+        title,
+        queue,
+        state,
+        state_type,
+        priority,
+        priority_name,
+        locked,
+        owner,
+        responsible,
+        customer,
+        type_,
+        created,
+        changed,
+        pending_until,
+        external_id,
+        _queue_id,
+        response,
+        update,
+        solution,
+        *added,
+    ) = row
+    record = {
+        "id": id_,
+        "tn": tn,
+        "title": title,
+        "queue": queue,
+        "state": state,
+        "state_type": state_type,
+        "priority": priority,
+        "priority_name": priority_name,
+        "lock": "locked" if locked else "unlocked",
+        "owner": owner,
+        "responsible": responsible,
+        "customer": customer,
+        "type": type_,
+        "created": created,
+        "changed": changed,
+        "pending_until": pending_until,
+        "escalation": None if response is None and update is None and solution is None else deadlines.record(unit, row),
+        "external_id": external_id,
+    }
+    if added:
+        record.update(zip(row._fields[TICKET_COLUMNS:], added, strict=True))
     return record
 
 
@@ -203,7 +247,7 @@ def _flat(text: str, value: Any) -> bool:
     return type(value) is dict and text.count("{") == 1 and "[" not in text
 
 
-def history_records(unit: Unit, *criteria: ColumnElement[bool]) -> Iterator[Record]:
+def history_records(unit: Unit, *criteria: ColumnElement[bool], batch: int = BATCH) -> Iterator[Record]:
     """History records matching ``criteria``, oldest first, streamed (an export runs to millions).
 
     Core rows, not ORM ones, with ``at`` and ``data`` read as the driver returns them and
@@ -219,9 +263,7 @@ def history_records(unit: Unit, *criteria: ColumnElement[bool]) -> Iterator[Reco
     last_raw: Any = None
     at: Any = None
     payloads: dict[str, dict[str, Any]] = {}
-    for id_, ticket, type_, actor, raw_at, data in connection.execute(
-        statement.execution_options(yield_per=HISTORY_BATCH)
-    ):
+    for id_, ticket, type_, actor, raw_at, data in chain.from_iterable(stream(unit, statement, batch=batch)):
         if raw_at != last_raw:
             last_raw, at = raw_at, to_time(raw_at) if to_time else raw_at
         if to_data is not None:

@@ -21,8 +21,9 @@ from sqlalchemy import bindparam, func, insert, select
 
 from tktctl.access import permissions
 from tktctl.core import lookup
-from tktctl.core.lookup import chunks
+from tktctl.core.lookup import CHUNK, chunks
 from tktctl.core.record import Record
+from tktctl.core.stream import stream
 from tktctl.core.vocabulary import (
     choice,
 )
@@ -228,15 +229,14 @@ class Transfer:
 
     # Export --------------------------------------------------------------------------
 
-    def export_tickets(self, selection: TicketFilter | None = None) -> Iterator[Record]:
+    def export_tickets(self, selection: TicketFilter | None = None, *, batch: int = CHUNK) -> Iterator[Record]:
         """Complete tickets (articles with attachments' metadata, history), streamed in chunks."""
         from tktctl.tickets.selection import TicketFilter, filter_clauses
 
         with self.store.read() as unit:
             clauses = filter_clauses(unit, selection or TicketFilter())
-            ids = list(unit.session.scalars(select(Ticket.id).where(*clauses).order_by(Ticket.id)))
-            for part in chunks(ids):
-                yield from _complete(unit, part)
+            for part in stream(unit, select(Ticket.id).where(*clauses).order_by(Ticket.id), batch=batch):
+                yield from _complete(unit, [ticket_id for (ticket_id,) in part])
 
 
 @contextmanager

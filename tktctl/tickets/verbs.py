@@ -17,6 +17,7 @@ from sqlalchemy import select
 from tktctl.access import permissions
 from tktctl.core import lookup
 from tktctl.core.record import Record
+from tktctl.core.stream import BATCH, stream
 from tktctl.core.vocabulary import (
     CHANNELS,
     SENDERS,
@@ -83,7 +84,12 @@ class Tickets:
             return record
 
     def list(
-        self, selection: TicketFilter | None = None, *, sort: str | None = None, limit: int | None = None
+        self,
+        selection: TicketFilter | None = None,
+        *,
+        sort: str | None = None,
+        limit: int | None = None,
+        batch: int = BATCH,
     ) -> Iterator[Record]:
         """Matching tickets, streamed from the database in batches."""
         if limit is not None:
@@ -93,20 +99,20 @@ class Tickets:
             statement = statement.order_by(*order_by_keys(sort))
             if limit is not None:
                 statement = statement.limit(limit)
-            parts = unit.session.execute(statement.execution_options(yield_per=1000)).partitions()
-            if unit.session.get_bind().dialect.name == "mysql":
-                # PyMySQL drops the rest of a streamed result when another query runs (custom fields)
-                parts = iter(list(parts))
-            for part in parts:
+            for part in stream(unit, statement, batch=batch):
                 records = [ticket_record(row, unit) for row in part]
                 custom_fields.add_to(unit, records)
                 yield from records
 
     def history(self, ref: str) -> list[Record]:
         """The ticket's history, oldest first."""
+        return list(self.history_stream(ref))
+
+    def history_stream(self, ref: str, *, batch: int = BATCH) -> Iterator[Record]:
+        """The ticket's history, oldest first, streamed (a ticket may have 100,000 entries)."""
         with self.store.read() as unit:
             row = permissions.tickets(unit, [ref], lock=False)[0]
-            return list(history_records(unit, History.ticket_id == row.id))
+            yield from history_records(unit, History.ticket_id == row.id, batch=batch)
 
     # Creating --------------------------------------------------------------------------
 
