@@ -13,6 +13,17 @@ from tktctl.api import Desk
 
 # Every configuration object with a `list` and an `apply -f`.
 NOUNS = ("group", "agent", "role", "calendar", "queue", "autoresponse", "job")
+RULE = """
+name: tier1-escalations
+events: [EscalationWarning, EscalationBreach]
+filter: {queue: [Tier 1], state_type: [new, open]}
+recipients: [owner, watchers]
+agents: [bob]
+groups: [support]
+roles: [l1]
+include_article: true
+subject: "Escalated: <OTRS_TICKET_Title>"
+"""
 JOB = 'name: stale\nfilter: {queue: "Tier 1", changed-before: 3d}\nactions: {priority: "+1", note: "stale"}\n'
 
 
@@ -36,6 +47,7 @@ def populate(cli: Cli) -> None:
     cli("queue", "update", "Tier 1", "--auto-response", "hello")
     cli("job", "apply", "-f", "-", input=JOB)
     cli("mail", "filter", "create", "spam", "--match", "X-Spam-Flag=yes", "--set", "X-OTRS-Queue=Tier 2", "--stop")
+    cli("notification", "apply", "-f", "-", input=RULE)
 
 
 @pytest.fixture
@@ -69,6 +81,7 @@ def test_dump_of_a_fresh_desk_applies_back_with_no_change(cli: Cli) -> None:
         "fields",
         "jobs",
         "mail_filters",
+        "notifications",
     }
     before = dump(cli.db_url)
     applied = cli("desk", "apply", "-f", "-", "-o", "json", input=dumped)
@@ -91,8 +104,11 @@ def test_dump_of_a_populated_desk_rebuilds_it_in_a_new_database(cli: Cli, other_
         ("queue", "Tier 1", "create"),
         ("grant", "role l1 on support", "create"),
         ("job", "stale", "create"),
+        ("mail_filter", "spam", "create"),
+        ("notification", "tier1-escalations", "create"),
     }
     assert other("desk", "dump").stdout == dumped
+    assert other("notification", "dump").stdout == cli("notification", "dump").stdout
     assert other("queue", "show", "Tier 1", "-o", "json").json["escalate_to"] == "Tier 2"
     assert other("autoresponse", "show", "hello", "-o", "json").json["queues"] == ["Tier 1"]
     # The audit trail has the entries the setup commands write.
@@ -164,6 +180,7 @@ def test_prune_removes_or_disables_what_the_document_leaves_out(cli: Cli) -> Non
     document = yaml.safe_load(cli("desk", "dump").stdout)
     document["queues"] = [q for q in document["queues"] if q["name"] != "Tier 2" and q["name"] != "Misc"]
     document["jobs"] = []
+    document["notifications"] = [n for n in document["notifications"] if n["name"] != "lock-timeout"]
     document["grants"] = [g for g in document["grants"] if g.get("agent") != "bob"]
     document["agents"] = [a for a in document["agents"] if a["login"] != "carol"]
     del document["calendars"]  # a section left out is left alone, even with --prune
@@ -180,9 +197,11 @@ def test_prune_removes_or_disables_what_the_document_leaves_out(cli: Cli) -> Non
         ("queue", "Tier 2", "update"),
         ("grant", "agent bob on users", "remove"),
         ("job", "stale", "remove"),
+        ("notification", "lock-timeout", "remove"),
     }  # carol was disabled already; an agent, group, role or queue is disabled, never deleted
     assert cli("queue", "show", "Tier 2", "-o", "json").json["valid"] is False
     assert cli("job", "list", "-o", "json").json == []
+    assert "lock-timeout" not in cli("notification", "list", "-q").stdout.split()
     assert cli("calendar", "list", "-q").stdout == "support\n"
     assert cli("desk", "apply", "-f", "-", "--prune", "-o", "json", input=text).json == []
 
