@@ -9,12 +9,13 @@ import json
 import os
 import subprocess
 import sys
+from datetime import timedelta
 from pathlib import Path
 
 from tests.conftest import TKTCTL_EXE, Cli
 from tests.mailservers import SmtpSink
 from tests.test_mail import message, setup_responses, smtp  # noqa: F401  (the SMTP server fixture)
-from tests.test_notifications import people, rules, sent
+from tests.test_notifications import Clock, people, rules, sent
 from tktctl.api import Desk
 
 
@@ -133,3 +134,40 @@ def test_ticket_changes_do_not_load_the_mail_builder(cli: Cli, db_url: str, desk
     cli("agent", "subscribe", "bob", "--queue", "Raw")
     assert probe() == []
     assert [r["kind"] for r in cli("mail", "outbox", "-o", "json").json] == ["notification"]
+
+
+EVENTS = ("TicketCreate", "EscalationBreach", "ArticleCreate", "Move")
+EVENTS += ("StateUpdate", "OwnerUpdate", "ResponsibleUpdate")
+
+
+def test_each_ticket_event_is_mailed_through_smtp_to_readers_only(
+    db_url: str,
+    cli: Cli,
+    tmp_path: Path,
+    smtp: SmtpSink,  # noqa: F811
+) -> None:
+    """Issue 13's Proof: every event a change publishes reaches the real SMTP server, for the agents
+    who may read the ticket (bob), never for one who may not (zed)."""
+    clock = Clock()
+    desk = Desk(db_url, clock=clock)
+    people(desk)
+    desk.agents.create("zed", email="zed@example.com")
+    desk.acl.grant("rw,owner", group="users", agent="dave")
+    desk.queues.create("Tier 1", first_response_time=30, escalate_notify=True)
+    documents = ({"name": e, "events": [e], "agents": ["bob", "zed"], "subject": f"{e} $tn"} for e in EVENTS)
+    rules(cli, tmp_path, *documents)
+    changes = {
+        "EscalationBreach": lambda tn: desk.escalations.run(),
+        "ArticleCreate": lambda tn: desk.tickets.note(tn, body="Looking."),
+        "Move": lambda tn: desk.tickets.move([tn], to="Misc"),
+        "StateUpdate": lambda tn: desk.tickets.set_state([tn], to="open"),
+        "OwnerUpdate": lambda tn: desk.tickets.assign([tn], to="dave"),
+        "ResponsibleUpdate": lambda tn: desk.tickets.assign([tn], to="dave", responsible=True),
+    }
+    tn = desk.tickets.create(title="Printer", queue="Tier 1")["tn"]
+    assert sent(cli, smtp) == [("bob@example.com", f"[Ticket#{tn}] TicketCreate {tn}")]
+    clock.now += timedelta(minutes=31)  # past the first response time
+    for event, change in changes.items():
+        change(tn)
+        assert sent(cli, smtp) == [("bob@example.com", f"[Ticket#{tn}] {event} {tn}")], event
+    desk.close()
