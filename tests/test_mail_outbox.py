@@ -171,3 +171,25 @@ def test_each_ticket_event_is_mailed_through_smtp_to_readers_only(
         change(tn)
         assert sent(cli, smtp) == [("bob@example.com", f"[Ticket#{tn}] {event} {tn}")], event
     desk.close()
+
+
+def test_a_10_mb_attachment_ingests_whole_on_every_backend(
+    cli: Cli,
+    desk: Desk,
+    tmp_path: Path,
+    smtp: SmtpSink,  # noqa: F811
+) -> None:
+    """On MariaDB with its default 16 MiB max_allowed_packet too: the 14 MB message and its 10 MB file
+    go in in pieces (bench/mail.py measures it)."""
+    content = os.urandom(10 * 1024 * 1024)
+    (tmp_path / "scan.bin").write_bytes(content)
+    tn = desk.tickets.create(title="t", queue="Raw", customer="alice@example.com")["tn"]
+    article = cli("ticket", "reply", tn, "--body", "Scan.", "--attach", str(tmp_path / "scan.bin"), "-o", "json").json
+    cli("mail", "send")
+    raw = desk.articles.raw(tn, article["id"])  # the mail sent: 14 MB, itself stored in pieces on MariaDB
+    back = desk.mail.ingest(raw.replace(b"From: tktctl@localhost", b"From: alice@example.com", 1))
+    assert back["action"] == "follow_up", back
+    assert desk.articles.raw(tn, back["article"]) == raw.replace(b"tktctl@localhost", b"alice@example.com", 1)
+    (file,) = desk.mail.attachments(tn)[1:]
+    assert (file["filename"], file["size"]) == ("scan.bin", len(content))
+    assert desk.mail.attachment(tn, file["id"])[1] == content

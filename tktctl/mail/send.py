@@ -17,9 +17,10 @@ import json
 import smtplib
 from typing import TYPE_CHECKING, Any, NamedTuple
 
-from sqlalchemy import insert, select, update
+from sqlalchemy import select, update
 
 from tktctl.core.record import Record
+from tktctl.db.blobs import insert_rows
 from tktctl.db.models import ArticlePlain, Attachment, MailOutbox, Ticket
 from tktctl.mail.outbound import DRAFT, LEASE, MAX_ATTEMPTS, SmtpSettings, backoff, has_control, smtp_connect
 
@@ -113,8 +114,8 @@ def _record(store: Store, row: Any, error: str | None, permanent: bool, composed
 def _keep_raw(unit: Any, article_id: int, content: bytes) -> None:
     """The bytes sent become the article's raw message (once: a redelivery keeps the first)."""
     if unit.session.get(ArticlePlain, article_id) is None:
-        digest = hashlib.sha256(content).hexdigest()
-        unit.session.execute(insert(ArticlePlain).values(article_id=article_id, sha256=digest, content=content))
+        row = {"article_id": article_id, "sha256": hashlib.sha256(content).hexdigest(), "content": content}
+        insert_rows(unit.session, ArticlePlain, [row], "content")
 
 
 def deliver(store: Store, smtp: SmtpSettings, limit: int) -> list[Record]:
