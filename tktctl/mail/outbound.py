@@ -3,7 +3,7 @@
 Nothing here talks to a mail server or builds MIME while a ticket changes: auto-responses,
 agent notifications and answers are rows of ``mail_outbox`` committed together with the change
 (an SMTP outage loses nothing), each holding a *draft* (headers, body, the article whose files
-go with it, the agent who must still may read the ticket); :func:`tktctl.mail.send.deliver`
+go with it, the agent who must still be able to read the ticket); :func:`tktctl.mail.send.deliver`
 composes each one (:mod:`tktctl.mail.compose`) when it sends it. This module does not load ``email``.
 """
 
@@ -163,6 +163,10 @@ class MailSettings:
         return next((a for a, q in self.queues.items() if q == queue_name), self.address)
 
 
+def _line_break(text: str) -> bool:
+    return "\r" in text or "\n" in text
+
+
 def has_control(text: str) -> bool:
     """CR, LF or another control character: a header injection (``Bcc:``), never a valid address or name."""
     return any(ord(c) < 32 or ord(c) == 127 for c in text)
@@ -186,11 +190,16 @@ def outbox_row(
     (and ``to_name``), ``subject``, ``body``, ``headers``, ``in_reply_to``, ``references``,
     ``message_id`` (else one is made at send time), ``files`` (the article whose attachments go
     with it), ``article`` (the article this mail is: its ``--raw`` becomes the bytes sent) and
-    ``reader`` (an agent who must still may read the ticket when it is sent). A recipient with
-    a CR/LF (bad data already stored) must not fail the change: the row is queued as ``failed``.
+    ``reader`` (an agent who must still be able to read the ticket when it is sent). A recipient
+    or a header with a CR/LF (bad data already stored) must not fail the change: the row is
+    queued as ``failed`` with the error at once.
     """
-    error = f"bad recipient address {recipient!r}" if has_control(recipient) else None
     document = {"draft": 1, "from": draft.pop("sender"), "date": unit.now.isoformat(), **draft}
+    error = f"bad recipient address {recipient!r}" if has_control(recipient) else None
+    header_values = (document["from"], document["to"], document.get("to_name") or "", document["subject"])
+    broken = next((v for v in (*header_values, *(draft.get("headers") or {}).values()) if _line_break(v)), None)
+    if error is None and broken is not None:  # what composing would raise, known now
+        error = f"cannot compose the message: header values may not contain linefeed or carriage return ({broken!r})"
     return {
         "ticket_id": ticket_id,
         "kind": kind,
