@@ -120,6 +120,17 @@ print(json.dumps([m for m in loaded() if m not in before]))
 """
 
 
+# What building a message loads (before drafts, a create loaded all of it). A driver may load others
+# on its own (psycopg's connect reads package metadata: email.parser, email.feedparser).
+BUILDER = {
+    "email.policy",
+    "email.headerregistry",
+    "email._header_value_parser",
+    "email.contentmanager",
+    "email.generator",
+}
+
+
 def test_ticket_changes_do_not_load_the_mail_builder(cli: Cli, db_url: str, desk: Desk) -> None:
     """Issue 14: a create and a move, whether they notify nobody or queue notifications, load none of
     ``email``'s MIME machinery (policy, header registry, generator: ~26 ms); `mail send` composes."""
@@ -128,11 +139,11 @@ def test_ticket_changes_do_not_load_the_mail_builder(cli: Cli, db_url: str, desk
         done = subprocess.run([sys.executable, "-c", PROBE, db_url], capture_output=True, text=True, check=True)
         return list(json.loads(done.stdout))
 
-    assert probe() == []  # the default rules, nobody subscribed
+    assert not set(probe()) & BUILDER  # the default rules, nobody subscribed
     desk.agents.create("bob", email="bob@example.com")
     desk.acl.grant("ro", group="users", agent="bob")
     cli("agent", "subscribe", "bob", "--queue", "Raw")
-    assert probe() == []
+    assert not set(probe()) & BUILDER
     assert [r["kind"] for r in cli("mail", "outbox", "-o", "json").json] == ["notification"]
 
 
