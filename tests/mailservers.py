@@ -39,6 +39,7 @@ class Received:
     mail_from: str
     rcpt_tos: list[str]
     message: EmailMessage
+    raw: bytes = b""  # the DATA as it came over the wire
 
 
 @dataclass
@@ -52,7 +53,7 @@ class SmtpSink:
         if self.refuse is not None:
             return f"{self.refuse} refused for the test"
         message = BytesParser(policy=policy.default).parsebytes(envelope.content)
-        self.received.append(Received(envelope.mail_from, list(envelope.rcpt_tos), message))  # type: ignore[arg-type]
+        self.received.append(Received(envelope.mail_from, list(envelope.rcpt_tos), message, envelope.content))  # type: ignore[arg-type]
         return "250 OK"
 
 

@@ -13,6 +13,17 @@ from tktctl.api import Desk
 
 # Every configuration object with a `list` and an `apply -f`.
 NOUNS = ("group", "agent", "role", "calendar", "queue", "autoresponse", "job")
+RULE = """
+name: tier1-escalations
+events: [EscalationWarning, EscalationBreach]
+filter: {queue: [Tier 1], state_type: [new, open]}
+recipients: [owner, watchers]
+agents: [bob]
+groups: [support]
+roles: [l1]
+include_article: true
+subject: "Escalated: <OTRS_TICKET_Title>"
+"""
 JOB = 'name: stale\nfilter: {queue: "Tier 1", changed-before: 3d}\nactions: {priority: "+1", note: "stale"}\n'
 
 
@@ -43,6 +54,7 @@ def populate(cli: Cli) -> None:
     cli("queue", "update", "Tier 1", "--address", "tier1@example.com", "--salutation", "formal", "--signature", "team")
     cli("template", "create", "thanks", "--body", "Thanks", "--queue", "Tier 1", "--queue", "Tier 2")
     cli("template", "create", "thanks", "--language", "de", "--body", "Danke", "--subject", "Re: <OTRS_TICKET_Title>")
+    cli("notification", "apply", "-f", "-", input=RULE)
 
 
 @pytest.fixture
@@ -81,6 +93,7 @@ def test_dump_of_a_fresh_desk_applies_back_with_no_change(cli: Cli) -> None:
         "salutations",
         "signatures",
         "templates",
+        "notifications",
     }
     before = dump(cli.db_url)
     applied = cli("desk", "apply", "-f", "-", "-o", "json", input=dumped)
@@ -103,8 +116,11 @@ def test_dump_of_a_populated_desk_rebuilds_it_in_a_new_database(cli: Cli, other_
         ("queue", "Tier 1", "create"),
         ("grant", "role l1 on support", "create"),
         ("job", "stale", "create"),
+        ("mail_filter", "spam", "create"),
+        ("notification", "tier1-escalations", "create"),
     }
     assert other("desk", "dump").stdout == dumped
+    assert other("notification", "dump").stdout == cli("notification", "dump").stdout
     assert other("queue", "show", "Tier 1", "-o", "json").json["escalate_to"] == "Tier 2"
     assert other("autoresponse", "show", "hello", "-o", "json").json["queues"] == ["Tier 1"]
     tier1 = other("queue", "show", "Tier 1", "-o", "json").json
@@ -180,6 +196,7 @@ def test_prune_removes_or_disables_what_the_document_leaves_out(cli: Cli) -> Non
     document = yaml.safe_load(cli("desk", "dump").stdout)
     document["queues"] = [q for q in document["queues"] if q["name"] != "Tier 2" and q["name"] != "Misc"]
     document["jobs"] = []
+    document["notifications"] = [n for n in document["notifications"] if n["name"] != "lock-timeout"]
     document["grants"] = [g for g in document["grants"] if g.get("agent") != "bob"]
     document["agents"] = [a for a in document["agents"] if a["login"] != "carol"]
     document["salutations"] = [t for t in document["salutations"] if t["language"] != "de"]
@@ -198,10 +215,12 @@ def test_prune_removes_or_disables_what_the_document_leaves_out(cli: Cli) -> Non
         ("grant", "agent bob on users", "remove"),
         ("job", "stale", "remove"),
         ("salutation", "formal (de)", "update"),
+        ("notification", "lock-timeout", "remove"),
     }  # carol was disabled already; an agent, group, role or queue is disabled, never deleted
     assert cli("queue", "show", "Tier 2", "-o", "json").json["valid"] is False
     assert cli("job", "list", "-o", "json").json == []
     assert cli("salutation", "show", "formal", "--language", "de", "-o", "json").json["valid"] is False
+    assert "lock-timeout" not in cli("notification", "list", "-q").stdout.split()
     assert cli("calendar", "list", "-q").stdout == "support\n"
     assert cli("desk", "apply", "-f", "-", "--prune", "-o", "json", input=text).json == []
 

@@ -590,3 +590,24 @@ def test_filters_never_fail_on_any_message(params: dict[str, str]) -> None:
         assert params["x-otrs-title"] == f"{word}/{word}"
     assert ("b" in fired) == ("from" in before and "x" not in before["from"].lower())
     assert ("x-otrs-queue" in params) == ("b" in fired)
+
+
+@pytest.mark.parametrize("by", ["subject", "references"])
+def test_follow_up_to_a_merged_ticket_goes_to_the_ticket_it_was_merged_into(desk: Desk, by: str) -> None:
+    """Merges of merges are followed (as OTRS's TicketCheckNumber), by the subject's number or by the
+    Message-ID a reply refers to."""
+    first = desk.mail.ingest(message())
+    middle = desk.tickets.create(title="middle", queue="Raw")["tn"]
+    last = desk.tickets.create(title="last", queue="Raw")["tn"]
+    sent_id = desk.mail.reply(first["ticket"], body="On it.")["message_id"] if by == "references" else "<none@x>"
+    desk.merges.merge([first["ticket"]], into=middle)
+    desk.merges.merge([middle], into=last)
+    tn = first["ticket"] if by == "subject" else "0"
+    result = desk.mail.ingest(eml("outlook-reply-to-merged.eml", tn=tn, in_reply_to=sent_id))
+    assert (result["action"], result["ticket"]) == ("follow_up", last)
+    article = desk.tickets.show(last)["articles"][-1]
+    assert (article["from"], article["body"].splitlines()[0]) == (
+        "Maria Lopez <maria@example.net>",
+        "Sigue sin funcionar despu\u00e9s del reinicio.",
+    )
+    assert desk.tickets.show(first["ticket"])["state"] == "merged"

@@ -61,11 +61,13 @@ ALLOWED: dict[tuple[str, str, str], str] = {
     ("tickets/merge.py", "insert", "article"): "`ticket split` copies one article into the new ticket (its "
     "history through changes.add_history)",
     ("tickets/merge.py", "insert", "article_attachment"): "`ticket split` copies that article's attachments",
-    ("mail/ingest.py", "insert", "article_attachment"): "an ingested article's attachments, right after "
-    "changes.add_article in the same transaction (the article carries the history)",
     ("tickets/attach.py", "insert", "article_attachment"): "files attached by an agent (`--attach`), right "
     "after changes.add_article / add_notes in the same transaction (the article carries the history)",
-    ("mail/ingest.py", "insert", "article_plain"): "an ingested article's raw source, as OTRS's article_plain",
+    ("db/blobs.py", "insert", "<dynamic>"): "insert_rows: attachments and raw messages (article_attachment, "
+    "article_plain) right after changes.add_article in the same transaction (the article carries the "
+    "history): mail in, agents' files too large for one MySQL statement, the raw of a sent answer",
+    ("db/blobs.py", "update", "<dynamic>"): "insert_rows: the rest of such a value, CONCAT piece by piece "
+    "(MySQL/MariaDB's max_allowed_packet), on the row it has just inserted",
     ("access/acl.py", "insert", "<dynamic>"): "grant rows: `model` is AgentGrant or RoleGrant, never a ticket table",
     ("access/acl.py", "delete", "<dynamic>"): "grant rows: `model` is AgentGrant or RoleGrant, never a ticket table",
 }

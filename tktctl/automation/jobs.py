@@ -204,6 +204,7 @@ def _get(unit: Unit, name: str) -> Job:
 
 def _run(unit: Unit, definition: dict[str, Any]) -> list[Record]:
     from tktctl.tickets import changes
+    from tktctl.tickets.attach import notes_written
     from tktctl.tickets.selection import filter_clauses
 
     job, actions = definition["name"], definition["actions"]
@@ -280,6 +281,7 @@ def _run(unit: Unit, definition: dict[str, Any]) -> list[Record]:
     if "note" in actions:
         permissions.require(unit, "note", groups)
         changes.add_notes(unit, chosen(rows), actions["note"], subject=f"Job {job}", visible=False)
+        notes_written(unit, chosen(rows), ())
         note("note", rows, lambda r: None, lambda r: actions["note"])
     if "fields" in actions:
         _set_fields(unit, rows, groups, actions["fields"], note)

@@ -164,7 +164,7 @@ def outbox(
     ctx: typer.Context,
     status: Annotated[
         list[str] | None,
-        typer.Option("--status", help="pending, failed or sent (repeatable) [default: pending, failed]."),
+        typer.Option("--status", help="pending, failed, sent or dropped (repeatable) [default: pending, failed]."),
     ] = None,
 ) -> None:
     """List outgoing mail waiting to be sent, or that failed."""

@@ -22,6 +22,7 @@ from tktctl.core.language import header_language
 from tktctl.core.lookup import TicketRow
 from tktctl.core.record import Record
 from tktctl.core.vocabulary import PENDING_TYPES, TITLE_MAX
+from tktctl.db.blobs import insert_rows
 from tktctl.db.models import Article, ArticlePlain, Attachment, MailFailed, Queue, Ticket
 from tktctl.errors import ConflictError, DatabaseError, NotAMessage, TempFail, TktctlError
 from tktctl.mail import filters, followups, outbound, xheaders
@@ -194,14 +195,14 @@ class Inbox:
         """Why the database cannot take this message in one statement (MySQL's max_allowed_packet), if so."""
         if self.store.engine.dialect.name != "mysql":
             return None
-        from tktctl.db.engine import max_value_bytes
+        from tktctl.db.blobs import max_stored_bytes
 
         with self.store.read() as unit:
-            limit = max_value_bytes(unit.session.connection(), raw)
+            limit = max_stored_bytes(unit.session.connection())
         if limit is None or len(raw) <= limit:
             return None
         return (
-            f"message is {len(raw)} bytes; this MySQL/MariaDB server stores at most about {limit} "
+            f"message is {len(raw)} bytes; this MySQL/MariaDB server stores at most {limit} "
             "in one value (raise max_allowed_packet, or lower mail.limits.max_bytes)"
         )
 
@@ -382,23 +383,20 @@ class Inbox:
             a_references=clean(inbound.references),
             content_language=header_language(inbound.params.get("content-language")),
         )
-        if inbound.attachments:
-            unit.session.execute(
-                insert(Attachment),
-                [
-                    {
-                        "article_id": article_id,
-                        "filename": a.filename,
-                        "content_type": a.content_type,
-                        "size": len(a.content),
-                        "content": a.content,
-                    }
-                    for a in inbound.attachments
-                ],
-            )
-        unit.session.execute(
-            insert(ArticlePlain).values(article_id=article_id, sha256=inbound.sha256, content=inbound.raw)
-        )
+        files = [
+            {
+                "article_id": article_id,
+                "filename": a.filename,
+                "content_type": a.content_type,
+                "size": len(a.content),
+                "content": a.content,
+            }
+            for a in inbound.attachments
+        ]
+        if files:
+            insert_rows(unit.session, Attachment, files, "content")  # a large one in pieces (MySQL's packet)
+        plain = {"article_id": article_id, "sha256": inbound.sha256, "content": inbound.raw}
+        insert_rows(unit.session, ArticlePlain, [plain], "content")
         return article_id
 
     def _respond(self, unit: Unit, ticket_id: int, queue_id: int, kind: str, inbound: Inbound) -> str:

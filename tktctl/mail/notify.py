@@ -5,14 +5,14 @@ The changes that cause an event announce it with ``Unit.publish`` (the facade su
 rule's filter and finds every (ticket, recipient) pair: owner, responsible, watchers, queue
 subscribers, named agents, members of groups and roles, and the customer. An agent is told only
 about tickets it may read (``ro`` on the queue's group, or its owner), never about its own change,
-and never of an event it muted. Each message is an outbox row in the change's transaction,
-with a ``SendAgentNotification`` (or ``SendCustomerNotification``) history row.
+and never of an event it muted. Each message is an outbox draft in the change's transaction,
+with a ``SendAgentNotification`` (or ``SendCustomerNotification``) history row; it is composed
+when `mail send` sends it, after checking again that the agent may still read the ticket.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from email.utils import formataddr
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import String, and_, cast, func, insert, literal, or_, select, true, union
@@ -25,7 +25,6 @@ from tktctl.db.models import (
     Agent,
     AgentMute,
     Article,
-    Attachment,
     Customer,
     Group,
     MailOutbox,
@@ -184,13 +183,30 @@ def _agent_recipients(unit: Unit, rule: dict[str, Any], event: str, where: list[
             Agent.email != "",
             Agent.id != unit.actor.id,
             Agent.id.not_in(muted),
-            # Only agents who may read the ticket now: ro on its queue's group, or its owner.
-            or_(Agent.id == Ticket.owner_id, permissions.holders("ro", Agent.id, Queue.group_id)),
+            _reads(),
         )
         .distinct()
         .order_by(Ticket.id, Agent.login)
     )
     return list(unit.session.execute(statement).all())
+
+
+def _reads() -> Any:
+    """Whether the joined Agent may read the joined Ticket (and its Queue): ``ro`` on the queue's
+    group, or its owner."""
+    return or_(Agent.id == Ticket.owner_id, permissions.holders("ro", Agent.id, Queue.group_id))
+
+
+def still_reads(unit: Unit, login: str, ticket_id: int) -> bool:
+    """At send time: the agent a notification was queued for is still valid and may read the ticket."""
+    statement = (
+        select(Agent.id)
+        .select_from(Ticket)
+        .join(Queue, Queue.id == Ticket.queue_id)
+        .join(Agent, Agent.login == login)
+        .where(Ticket.id == ticket_id, Agent.valid.is_(True), _reads())
+    )
+    return unit.session.execute(statement).first() is not None
 
 
 def _customer_recipients(unit: Unit, rule: dict[str, Any], where: list[Any]) -> list[Any]:
@@ -208,7 +224,8 @@ def _customer_recipients(unit: Unit, rule: dict[str, Any], where: list[Any]) -> 
 
 
 def _articles(unit: Unit, rule: dict[str, Any], data: dict[str, Any], ticket_ids: list[int]) -> dict[int, Any]:
-    """The article an event is about (when the rule includes it): ticket id -> (body, attachments)."""
+    """The article an event is about (when the rule includes it): ticket id -> (body, article id);
+    its attachments are read when the mail is composed, not in the change's transaction."""
     wanted = data.get("articles") or {}
     if not rule.get("include_article") or not wanted:
         return {}
@@ -216,15 +233,7 @@ def _articles(unit: Unit, rule: dict[str, Any], data: dict[str, Any], ticket_ids
     if not article_ids:
         return {}
     bodies = dict(unit.session.execute(select(Article.id, Article.body).where(Article.id.in_(article_ids))).all())
-    files: dict[int, list[tuple[str, str, bytes]]] = {}
-    rows = unit.session.execute(
-        select(Attachment.article_id, Attachment.filename, Attachment.content_type, Attachment.content)
-        .where(Attachment.article_id.in_(article_ids))
-        .order_by(Attachment.id)
-    )
-    for article_id, filename, content_type, content in rows:
-        files.setdefault(article_id, []).append((filename, content_type, content))
-    return {t: (bodies.get(a) or "", files.get(a, [])) for t, a in wanted.items() if t in ticket_ids}
+    return {t: (bodies.get(a) or "", a) for t, a in wanted.items() if t in ticket_ids}
 
 
 def _row(
@@ -255,10 +264,10 @@ def _row(
     subject = " ".join(tags.render(text[0], scopes, values).split())
     subject = outbound.with_hook(subject, ticket["tn"], settings)
     body = tags.render(text[1], scopes, values)
-    attachments: Sequence[tuple[str, str, bytes]] = ()
+    files = None
     if article is not None:
         body = f"{body.rstrip()}\n\n{article[0]}\n"
-        attachments = article[1]
+        files = article[1]
     return outbound.outbox_row(
         unit,
         ticket_id=ticket["id"],
@@ -266,9 +275,11 @@ def _row(
         envelope_from="",
         recipient=email,
         sender=sender,
-        to=formataddr((name or "", email)),
+        to=email,
+        to_name=name or "",
         subject=subject,
         body=body,
         headers={"Auto-Submitted": "auto-generated", "X-Loop": settings.address},
-        attachments=attachments,
-    )[0]
+        files=files,
+        reader=login,
+    )

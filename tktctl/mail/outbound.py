@@ -1,20 +1,20 @@
-"""Outgoing mail: composed in the change's transaction into the outbox, delivered later by `mail send`.
+"""Outgoing mail: drafted in the change's transaction into the outbox, composed and delivered by `mail send`.
 
-Nothing here talks to a mail server while a ticket changes: auto-responses, agent
-notifications and answers are rows of ``mail_outbox`` committed together with the change
-(an SMTP outage loses nothing), and :func:`deliver` sends them with retry and backoff.
+Nothing here talks to a mail server or builds MIME while a ticket changes: auto-responses,
+agent notifications and answers are rows of ``mail_outbox`` committed together with the change
+(an SMTP outage loses nothing), each holding a *draft* (headers, body, the article whose files
+go with it, the agent who must still be able to read the ticket); :func:`tktctl.mail.send.deliver`
+composes each one (:mod:`tktctl.mail.compose`) when it sends it. This module does not load ``email``.
 """
 
 from __future__ import annotations
 
-import functools
+import json
 import os
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
-from email.message import EmailMessage
-from email.policy import SMTP
-from email.utils import format_datetime, make_msgid, parseaddr
+from datetime import timedelta
+from email.utils import parseaddr
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qs, quote, unquote, urlsplit
@@ -25,7 +25,7 @@ from tktctl.core.vocabulary import clean_line
 from tktctl.db.models import AutoResponse, MailOutbox, QueueAutoResponse, SystemAddress
 from tktctl.errors import UsageError
 from tktctl.mail import tags, texts
-from tktctl.mail.parse import Limits
+from tktctl.mail.limits import Limits
 
 if TYPE_CHECKING:
     import smtplib
@@ -173,48 +173,8 @@ class MailSettings:
         return next((a for a, q in self.queues.items() if q == queue_name), self.address)
 
 
-@functools.lru_cache(maxsize=1024)
-def _header(name: str, value: str) -> Any:
-    """A header parsed as ``message[name] = value`` would (a CR/LF is still a ValueError), remembered:
-    the notifications of a bulk change repeat From, Date, Auto-Submitted and X-Loop (~0.4 ms each)."""
-    return SMTP.header_store_parse(name, value)[1]
-
-
-def compose(
-    *,
-    sender: str,
-    to: str,
-    subject: str,
-    body: str,
-    now: datetime,
-    in_reply_to: str | None = None,
-    references: Sequence[str] = (),
-    headers: dict[str, str] | None = None,
-    attachments: Sequence[tuple[str, str, bytes]] = (),
-) -> tuple[EmailMessage, str]:
-    """A message and its new Message-ID; ``attachments`` are (file name, content type, content)."""
-    message = EmailMessage(policy=SMTP)
-    message.set_raw("From", _header("From", sender))
-    message.set_raw("To", _header("To", to))
-    message.set_raw("Subject", _header("Subject", subject))
-    message.set_raw("Date", _header("Date", format_datetime(now)))
-    domain = sender.rpartition("@")[2].strip("> ") or "localhost"
-    message_id = make_msgid(domain=domain)
-    message["Message-ID"] = message_id
-    if in_reply_to:
-        message["In-Reply-To"] = in_reply_to
-    chain = [r for r in (*references, in_reply_to) if r]
-    if chain:
-        message["References"] = " ".join(dict.fromkeys(chain))
-    for name, value in (headers or {}).items():
-        message.set_raw(name, _header(name, value))
-    message.set_content(body)
-    for filename, content_type, content in attachments:
-        maintype, _, subtype = content_type.partition("/")
-        if not subtype or maintype == "multipart":
-            maintype, subtype = "application", "octet-stream"
-        message.add_attachment(content, maintype=maintype, subtype=subtype, filename=filename)
-    return message, message_id
+def _line_break(text: str) -> bool:
+    return "\r" in text or "\n" in text
 
 
 def has_control(text: str) -> bool:
@@ -222,48 +182,47 @@ def has_control(text: str) -> bool:
     return any(ord(c) < 32 or ord(c) == 127 for c in text)
 
 
-def enqueue(
-    unit: Unit, *, ticket_id: int | None, kind: str, envelope_from: str, recipient: str, **fields: Any
-) -> str | None:
-    """Compose (``fields`` as :func:`compose` takes them) into the outbox; returns the Message-ID.
+DRAFT = b'{"draft":'  # how a draft starts; a row queued before drafts holds the message itself
 
-    Mail built from bad data already stored (a CR/LF in an agent's name or a customer's
-    address) must not fail the change that triggered it: it is queued as ``failed`` with the
-    error, for `mail outbox` to show, and None is returned.
-    """
-    row, message_id = outbox_row(
-        unit, ticket_id=ticket_id, kind=kind, envelope_from=envelope_from, recipient=recipient, **fields
-    )
+
+def enqueue(unit: Unit, *, ticket_id: int | None, kind: str, envelope_from: str, recipient: str, **draft: Any) -> None:
+    """Queue a draft (``draft`` as :func:`outbox_row` takes it) in the change's transaction."""
+    row = outbox_row(unit, ticket_id=ticket_id, kind=kind, envelope_from=envelope_from, recipient=recipient, **draft)
     unit.session.execute(insert(MailOutbox).values(**row))
-    return message_id
 
 
 def outbox_row(
-    unit: Unit, *, ticket_id: int | None, kind: str, envelope_from: str, recipient: str, **fields: Any
-) -> tuple[dict[str, Any], str | None]:
-    """The outbox row of :func:`enqueue`, not yet written (many go in with one executemany)."""
+    unit: Unit, *, ticket_id: int | None, kind: str, envelope_from: str, recipient: str, **draft: Any
+) -> dict[str, Any]:
+    """The outbox row of :func:`enqueue`, not yet written (many go in with one executemany).
+
+    ``draft`` holds what :func:`tktctl.mail.compose.build` needs: ``sender`` (the From), ``to``
+    (and ``to_name``), ``subject``, ``body``, ``headers``, ``in_reply_to``, ``references``,
+    ``message_id`` (else one is made at send time), ``files`` (the article whose attachments go
+    with it), ``article`` (the article this mail is: its ``--raw`` becomes the bytes sent) and
+    ``reader`` (an agent who must still be able to read the ticket when it is sent). A recipient
+    or a header with a CR/LF (bad data already stored) must not fail the change: the row is
+    queued as ``failed`` with the error at once.
+    """
+    document = {"draft": 1, "from": draft.pop("sender"), "date": unit.now.isoformat(), **draft}
     error = f"bad recipient address {recipient!r}" if has_control(recipient) else None
-    content, message_id = b"", None
-    if error is None:
-        try:
-            message, message_id = compose(now=unit.now, **fields)
-            content = message.as_bytes()
-        except (ValueError, TypeError) as exc:  # what the email package raises for such headers
-            error, message_id = f"cannot compose the message: {exc}", None
-    row = {
+    header_values = (document["from"], document["to"], document.get("to_name") or "", document["subject"])
+    broken = next((v for v in (*header_values, *(draft.get("headers") or {}).values()) if _line_break(v)), None)
+    if error is None and broken is not None:  # what composing would raise, known now
+        error = f"cannot compose the message: header values may not contain linefeed or carriage return ({broken!r})"
+    return {
         "ticket_id": ticket_id,
         "kind": kind,
         "sender": envelope_from[:250],
         "recipient": recipient[:250],
-        "subject": str(fields["subject"])[:10_000],
-        "message": content,
+        "subject": str(draft["subject"])[:10_000],
+        "message": json.dumps(document, ensure_ascii=False).encode("utf-8"),
         "status": "pending" if error is None else "failed",
         "attempts": 0,
         "next_attempt": unit.now,
         "created": unit.now,
         "last_error": error,
     }
-    return row, message_id
 
 
 def with_hook(subject: str, tn: str, settings: MailSettings | None = None) -> str:
@@ -372,26 +331,13 @@ def send_article(
     headers: dict[str, str] | None = None,
     attachments: Sequence[Any] = (),
 ) -> int:
-    """Mail to a customer: the outbox row, the email article (its Message-ID threads replies, its
-    ``attachments`` are the mail's too) and history."""
+    """Mail to a customer: the email article (its Message-ID threads replies, its ``attachments``
+    are the mail's too), the outbox draft, history, and ArticleCreate announced (by ``author``)."""
+    from tktctl.mail.compose import message_id
     from tktctl.tickets import changes
     from tktctl.tickets.attach import store_files
 
-    message_id = enqueue(
-        unit,
-        ticket_id=ticket_id,
-        kind=kind,
-        envelope_from=envelope_from,
-        recipient=recipient,
-        sender=sender,
-        to=to,
-        subject=subject,
-        body=body,
-        in_reply_to=in_reply_to,
-        references=references,
-        headers=headers,
-        attachments=[tuple(f) for f in attachments],
-    )
+    own_id = message_id(sender)
     article_id = changes.add_article(
         unit,
         ticket_id,
@@ -401,11 +347,29 @@ def send_article(
         subject=subject,
         from_=sender,
         to=to,
-        message_id=message_id,
+        message_id=own_id,
         in_reply_to=in_reply_to,
     )
     store_files(unit, [article_id], attachments)
+    enqueue(
+        unit,
+        ticket_id=ticket_id,
+        kind=kind,
+        envelope_from=envelope_from,
+        recipient=recipient,
+        sender=sender,
+        to=to,
+        subject=subject,
+        body=body,
+        message_id=own_id,
+        in_reply_to=in_reply_to,
+        references=list(references),
+        headers=headers or {},
+        files=article_id if attachments else None,
+        article=article_id,
+    )
     changes.add_history(unit, [(ticket_id, history_type, queue_id, {"to": recipient, "subject": subject})])
+    unit.publish("ArticleCreate", [ticket_id], articles={ticket_id: article_id}, sender=author)
     return article_id
 
 

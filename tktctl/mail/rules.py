@@ -167,6 +167,44 @@ def record(row: NotificationRule) -> Record:
     return {**DEFAULTS, **row.definition, "changed": row.changed}
 
 
+def records(unit: Unit) -> list[Record]:
+    """Every rule, by name: what `notification list` prints and `desk dump` writes."""
+    return [record(r) for r in unit.session.scalars(select(NotificationRule).order_by(NotificationRule.name))]
+
+
+def _save(unit: Unit, rule: dict[str, Any], row: NotificationRule | None) -> str:
+    """Store one checked rule over its row (None: a new one); returns created, updated or unchanged."""
+    _resolve(unit, rule)
+    if row is None:
+        unit.session.add(NotificationRule(name=rule["name"], definition=rule, created=unit.now, changed=unit.now))
+        action = "created"
+    elif check(row.definition) != rule:
+        row.definition, row.changed = rule, unit.now
+        action = "updated"
+    else:
+        return "unchanged"
+    audit.record(unit, "create" if action == "created" else "update", "notification", rule["name"])
+    return action
+
+
+def apply(unit: Unit, documents: list[dict[str, Any]]) -> None:
+    """Create or replace each rule a record describes (`desk apply`; the caller checks admin)."""
+    for document in documents:
+        rule = check(document)
+        _save(unit, rule, unit.session.scalar(select(NotificationRule).where(NotificationRule.name == rule["name"])))
+    unit.session.flush()
+
+
+def prune_rules(unit: Unit, keep: set[str]) -> list[str]:
+    """Delete the rules not kept (nothing refers to a rule); returns their names."""
+    gone = sorted(set(unit.session.scalars(select(NotificationRule.name))) - keep)
+    if gone:
+        unit.session.execute(delete(NotificationRule).where(NotificationRule.name.in_(gone)))
+    for name in gone:
+        audit.record(unit, "delete", "notification", name)
+    return gone
+
+
 class NotificationRules:
     """The desk's notification rules (``desk.notifications``)."""
 
@@ -175,8 +213,7 @@ class NotificationRules:
 
     def list(self) -> list[Record]:
         with self.store.read() as unit:
-            rows = unit.session.scalars(select(NotificationRule).order_by(NotificationRule.name))
-            return [record(r) for r in rows]
+            return records(unit)
 
     def dump(self) -> list[dict[str, Any]]:
         """The rules as `apply` reads them (no timestamps)."""
@@ -196,32 +233,13 @@ class NotificationRules:
         twice = next((n for n in names if names.count(n) > 1), None)
         if twice is not None:
             raise UsageError(f"notification rule {twice!r} is given twice")
-        results: list[Record] = []
         with self.store.write(dry_run=dry_run) as unit:
             permissions.require_admin(unit)
             existing = {r.name: r for r in unit.session.scalars(select(NotificationRule))}
-            for rule in rules:
-                _resolve(unit, rule)
-                row = existing.get(rule["name"])
-                if row is None:
-                    unit.session.add(
-                        NotificationRule(name=rule["name"], definition=rule, created=unit.now, changed=unit.now)
-                    )
-                    action = "created"
-                elif check(row.definition) != rule:
-                    row.definition, row.changed = rule, unit.now
-                    action = "updated"
-                else:
-                    action = "unchanged"
-                if action != "unchanged":
-                    audit.record(unit, action[:-1] if action == "created" else "update", "notification", rule["name"])
-                results.append({"action": action, "name": rule["name"]})
+            results: list[Record] = [
+                {"action": _save(unit, rule, existing.get(rule["name"])), "name": rule["name"]} for rule in rules
+            ]
             if prune:
-                gone = sorted(set(existing) - set(names))
-                if gone:
-                    unit.session.execute(delete(NotificationRule).where(NotificationRule.name.in_(gone)))
-                for name in gone:
-                    audit.record(unit, "delete", "notification", name)
-                    results.append({"action": "deleted", "name": name})
+                results += [{"action": "deleted", "name": n} for n in prune_rules(unit, set(names))]
             unit.session.flush()
         return results

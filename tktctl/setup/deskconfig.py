@@ -28,7 +28,7 @@ from tktctl.access.groups import Groups, Roles
 from tktctl.automation import jobs
 from tktctl.core.record import Record
 from tktctl.errors import UsageError
-from tktctl.mail import autoresponses, filters
+from tktctl.mail import autoresponses, filters, rules
 from tktctl.setup import fields, queues, settings, textconfig
 from tktctl.setup.types import TicketTypes
 from tktctl.sla import calendars
@@ -92,6 +92,7 @@ SECTIONS: tuple[Section, ...] = (
     Section("fields", "field", _by("name"), fields.records, fields.apply, fields.prune),
     Section("jobs", "job", _by("name"), jobs.records, jobs.apply, jobs.prune),
     Section("mail_filters", "mail_filter", _by("name"), filters.records, filters.apply, filters.prune),
+    Section("notifications", "notification", _by("name"), rules.records, rules.apply, rules.prune_rules),
 )
 BY_NAME = {s.name: s for s in SECTIONS}
 

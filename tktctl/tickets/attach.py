@@ -56,8 +56,24 @@ def check_files(store: Store, files: Sequence[File]) -> list[File]:
 
 
 def store_files(unit: Unit, article_ids: Sequence[int], files: Sequence[File]) -> None:
-    """The files on each article: one INSERT … SELECT per file, whatever the number of articles."""
+    """The files on each article: one INSERT … SELECT per file, whatever the number of articles
+    (a file too large for one MySQL/MariaDB statement: a row per article, in pieces)."""
+    from tktctl.db.blobs import fits_one_statement, insert_rows
+
     for file in files:
+        if not fits_one_statement(unit.session, file.content):
+            rows = [
+                {
+                    "article_id": article_id,
+                    "filename": file.filename,
+                    "content_type": file.content_type,
+                    "size": len(file.content),
+                    "content": file.content,
+                }
+                for article_id in article_ids
+            ]
+            insert_rows(unit.session, Attachment, rows, "content")
+            continue
         columns = select(
             Article.id,
             literal(file.filename, String()),

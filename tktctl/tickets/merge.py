@@ -26,6 +26,7 @@ from tktctl.db.types import UTCDateTime
 from tktctl.errors import ConflictError, NotFoundError, UsageError
 from tktctl.sla import deadlines
 from tktctl.tickets import changes
+from tktctl.tickets.attach import notes_written
 from tktctl.tickets.changes import HISTORY_COLUMNS, Entry, Selected
 from tktctl.tickets.guards import require
 from tktctl.tickets.links import add_link, merged_state
@@ -114,6 +115,7 @@ def merge_change(unit: Unit, sel: Selected, into: str, *, narrow: bool = False) 
         unit.session.execute(insert(History).from_select(HISTORY_COLUMNS, rows))
     note = f"This ticket was merged into ticket {target.tn}."
     changes.add_notes(unit, sel, note, subject=MERGE_SUBJECT, visible=True)
+    notes_written(unit, sel, ())
     changed = changes.apply(unit, sel, {}, [Entry("Merged", data)])
     changes.set_state(unit, sel, merged, None)
     unlock = Entry("Unlock", json_object(("from", "lock"), ("to", "unlock"), ("reason", "merged")))

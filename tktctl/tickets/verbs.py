@@ -383,6 +383,7 @@ class Tickets:
             changes.guard_locks(unit, sel)
             if note:
                 changes.add_notes(unit, sel, note, subject="Close", visible=False)
+                notes_written(unit, sel, ())
             return changes.set_state(unit, sel, target, None)
 
         return self.run(selection, change, **options)
