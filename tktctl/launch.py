@@ -102,8 +102,9 @@ def _run_child(argv: list[str]) -> int:
     return exit_code()
 
 
-def _warm() -> None:
-    """Pre-load what commands use: the command tree, every tktctl module, the database drivers."""
+def _warm(config: str) -> None:
+    """Pre-load what commands use: the command tree, every tktctl module, the database drivers; then
+    rehearse on the desk that the server's environment and ``config`` name."""
     import importlib
     import importlib.util
     import pkgutil
@@ -128,6 +129,41 @@ def _warm() -> None:
     from sqlalchemy.orm import configure_mappers
 
     configure_mappers()
+    _rehearse(config)
+
+
+def _rehearse(config: str) -> None:
+    """Create a ticket and list one on the default desk, rolled back, and keep the engine for the children:
+    they find the statements built (module-level caches) and compiled (the engine's cache), which
+    was most of a warm `ticket create` (docs/benchmarks.md). Best effort: a desk that is not there
+    or not initialised yet, or an agent who may not create, only leaves less done ahead."""
+    import contextlib
+
+    from tktctl import config as settings
+    from tktctl.db import engine as db_engine
+    from tktctl.desk import Desk
+
+    environ = os.environ
+    try:
+        chosen = settings.resolve(
+            db=environ.get("TKTCTL_DB") or None,
+            config=environ.get("TKTCTL_CONFIG") or config,
+            profile=environ.get("TKTCTL_PROFILE") or None,
+            agent=environ.get("TKTCTL_AGENT") or None,
+            output=None,
+            fields=None,
+            quiet=False,
+            debug=False,
+        )
+        desk = Desk(chosen.db, actor=chosen.agent)
+    except Exception:  # a bad profile or URL: each command reports it itself
+        return
+    desk.rehearsal = True
+    with contextlib.suppress(Exception):  # whatever failed is the command's to report, when it runs
+        desk.tickets.create(title="rehearsal", body="rehearsal")
+        list(desk.tickets.list(limit=1))
+    if "engine" in desk.__dict__:
+        db_engine.keep(chosen.db, desk.engine)
 
 
 # Imported inside functions by some commands (mail, notifications, formats, time input).

@@ -117,6 +117,9 @@ class Store:
         self.clock = clock
         self._schema_checked = False
         self.subscribers: dict[str, list[Subscriber]] = {}
+        # Every write rolls back (the warm server rehearses commands so that its children find their
+        # statements built and compiled; nothing it does may stay).
+        self.rehearsal = False
 
     @cached_property
     def tz(self) -> tzinfo:
@@ -181,7 +184,7 @@ class Store:
                 except BaseException:
                     transaction.rollback()
                     raise
-                if dry_run:
+                if dry_run or self.rehearsal:
                     transaction.rollback()
                 else:
                     transaction.commit()

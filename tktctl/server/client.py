@@ -23,8 +23,8 @@ import os
 import signal
 import sys
 import zlib
-from typing import TYPE_CHECKING
 
+TYPE_CHECKING = False  # see tktctl/__init__.py
 if TYPE_CHECKING:
     from collections.abc import Sequence
 
