@@ -133,37 +133,38 @@ def _warm(config: str) -> None:
 
 
 def _rehearse(config: str) -> None:
-    """Create a ticket and list one on the default desk, rolled back, and keep the engine for the children:
-    they find the statements built (module-level caches) and compiled (the engine's cache), which
-    was most of a warm `ticket create` (docs/benchmarks.md). Best effort: a desk that is not there
-    or not initialised yet, or an agent who may not create, only leaves less done ahead."""
+    """Run :data:`REHEARSED` on the default desk, every write rolled back, output dropped, and keep the
+    desk's engine for the children: they find the command line's parsing, the statements (built
+    once per process) and their SQL (compiled once per engine) ready, which was most of a warm
+    `ticket create` (docs/benchmarks.md). A desk that is missing or not initialised, or an agent
+    who may not create, only leaves less done ahead: each command reports its own errors."""
     import contextlib
+    import io
 
-    from tktctl import config as settings
+    from tktctl import cli
+    from tktctl.commands._common import Invocation
+    from tktctl.core.unit import Store
     from tktctl.db import engine as db_engine
-    from tktctl.desk import Desk
 
-    environ = os.environ
+    state = Invocation(desks={})
+    given = ["--config", config] if os.path.isfile(config) else []
+    Store.rehearsal = True
     try:
-        chosen = settings.resolve(
-            db=environ.get("TKTCTL_DB") or None,
-            config=environ.get("TKTCTL_CONFIG") or config,
-            profile=environ.get("TKTCTL_PROFILE") or None,
-            agent=environ.get("TKTCTL_AGENT") or None,
-            output=None,
-            fields=None,
-            quiet=False,
-            debug=False,
-        )
-        desk = Desk(chosen.db, actor=chosen.agent)
-    except Exception:  # a bad profile or URL: each command reports it itself
-        return
-    desk.rehearsal = True
-    with contextlib.suppress(Exception):  # whatever failed is the command's to report, when it runs
-        desk.tickets.create(title="rehearsal", body="rehearsal")
-        list(desk.tickets.list(limit=1))
-    if "engine" in desk.__dict__:
-        db_engine.keep(chosen.db, desk.engine)
+        with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(io.StringIO()):
+            for argv in REHEARSED:
+                state.settings, state.desk, state.error = None, None, None
+                cli.run([*given, *argv], state)
+    finally:
+        Store.rehearsal = False
+    for desk in (state.desks or {}).values():
+        if "engine" in desk.__dict__:
+            db_engine.keep(desk.url, desk.engine)
+
+
+REHEARSED = (
+    ["ticket", "create", "--title", "rehearsal", "--body", "rehearsal", "-q"],
+    ["ticket", "list", "--limit", "1", "-o", "json"],
+)
 
 
 # Imported inside functions by some commands (mail, notifications, formats, time input).

@@ -14,7 +14,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timezone, tzinfo
 from functools import cached_property
-from typing import Any
+from typing import Any, ClassVar
 
 from sqlalchemy import Engine
 from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
@@ -93,6 +93,10 @@ class Unit:
 class Store:
     """A help desk database and the agent acting on it; makes the units of work."""
 
+    # While true, every write rolls back: the warm server rehearses commands before it forks, so that
+    # its children find the statements built and compiled; nothing a rehearsal does may stay.
+    rehearsal: ClassVar[bool] = False
+
     def __init__(
         self,
         url: str,
@@ -117,9 +121,6 @@ class Store:
         self.clock = clock
         self._schema_checked = False
         self.subscribers: dict[str, list[Subscriber]] = {}
-        # Every write rolls back (the warm server rehearses commands so that its children find their
-        # statements built and compiled; nothing it does may stay).
-        self.rehearsal = False
 
     @cached_property
     def tz(self) -> tzinfo:
