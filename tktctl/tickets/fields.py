@@ -60,6 +60,8 @@ def parse(unit: Unit, values: Mapping[str, Any], known: Mapping[str, FieldInfo] 
     disabled field exit 5, a value the field does not accept exit 2 naming what it accepts."""
     if not isinstance(values, Mapping):
         raise UsageError(f"fields must be a mapping of field names to values, not {type(values).__name__}")
+    if not values:
+        return []  # no query: most tickets are created without fields
     known = definitions(unit) if known is None else known
     parsed: Parsed = []
     for name, value in values.items():
