@@ -132,6 +132,12 @@ def test_a_kept_engine_goes_once_to_the_next_of_its_database(tmp_path: Path, mon
         engine.dispose()
 
 
+def test_server_start_keeps_its_idle_timeout_with_the_server_enabled(served: Served) -> None:
+    """Regression: with TKTCTL_SERVER=auto the launcher sent `server start` to the server; finding none, it
+    started one in the background with the default 600 s idle timeout, and --idle-timeout was ignored."""
+    assert served.start()["idle_timeout"] == 120.0
+
+
 def test_stop_gives_the_socket_up_at_once(served: Served) -> None:
     """Regression: the server compared the socket file's inode with fstat of the socket (sockfs's inode),
     never equal, so it left its socket behind and `server stop` waited its whole 30 s for it to go."""

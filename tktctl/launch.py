@@ -45,7 +45,9 @@ def entry() -> None:
     argv = sys.argv[1:]
     _guard(argv)
     config = _global(argv, "--config", "TKTCTL_CONFIG") or _default_config()
-    if _server_wanted(argv, config):
+    # `server start|stop|status` manage the server themselves: sent to it, `start` would first start one
+    # in the background with the default idle timeout, and its own --idle-timeout would be ignored.
+    if _noun(argv) != "server" and _server_wanted(argv, config):
         from tktctl.server import client
 
         client.run(argv, config)  # returns only when the command is to run here
@@ -64,6 +66,14 @@ def _global(argv: Sequence[str], option: str, variable: str) -> str | None:
         if not arg.startswith("-") and (i == 0 or argv[i - 1] not in VALUED):
             break
     return os.environ.get(variable) or None
+
+
+def _noun(argv: Sequence[str]) -> str | None:
+    """The first word that is neither a global option nor its value."""
+    for i, arg in enumerate(argv):
+        if not arg.startswith("-") and (i == 0 or argv[i - 1] not in VALUED):
+            return arg
+    return None
 
 
 def _default_config() -> str:
