@@ -365,8 +365,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         run([str(TKTCTL), "server", "start", "--idle-timeout", "3600", "-q"], served_env)
         measure(list(probes.values()), env, options.runs)
         loop_served = shell_loop(options.loop, served_env)
-        loop_direct = shell_loop(options.loop, {**env, "TKTCTL_SERVER": "off"})
+        # Stopped before the direct loop, which may outlast the server's idle timeout on a busy machine.
         run([str(TKTCTL), "server", "stop", "-q"], served_env)
+        loop_direct = shell_loop(options.loop, {**env, "TKTCTL_SERVER": "off"})
 
         cli_ms, _ = import_report([str(PYTHON), "-c", "import tktctl.cli"], env)
         help_ms, help_modules = import_report(show_help.argv, env)

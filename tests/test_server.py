@@ -98,6 +98,46 @@ def test_commands_go_through_the_server_and_status_counts_them(served: Served) -
     assert float(str(status["uptime"])) > 0
 
 
+def test_the_rehearsal_before_serving_leaves_nothing_behind(served: Served) -> None:
+    """Before it serves, the server rehearses `ticket create` and `ticket list` on the desk (its children
+    then find the statements compiled); every write of it rolls back: no ticket, no number used."""
+    served.start()
+    assert _tickets(served) == []
+    created = served("ticket", "create", "--title", "first", "-q")
+    assert created.returncode == 0, created.stderr
+    tn = created.stdout.decode().strip()
+    assert tn[8:15] == "1000001", tn  # the counter's first number: the rehearsal's was rolled back
+    assert [t["title"] for t in _tickets(served)] == ["first"]
+    history = served("ticket", "history", tn, "-o", "json", env={"TKTCTL_SERVER": "off"})
+    assert [h["type"] for h in json.loads(history.stdout)] == ["NewTicket"]
+
+
+def test_a_kept_engine_goes_once_to_the_next_of_its_database(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The warm server hands its rehearsed engine to its child this way; a relative SQLite path names
+    the file of the caller's directory, so it is another database where the directory differs."""
+    from tktctl.db import engine as db_engine
+
+    (tmp_path / "a").mkdir()
+    (tmp_path / "b").mkdir()
+    monkeypatch.chdir(tmp_path / "a")
+    kept = db_engine.make_engine("sqlite:///desk.db")
+    db_engine.keep("sqlite:///desk.db", kept)
+    monkeypatch.chdir(tmp_path / "b")
+    elsewhere = db_engine.make_engine("sqlite:///desk.db")
+    assert elsewhere is not kept
+    assert db_engine.make_engine(f"sqlite:///{tmp_path / 'a' / 'desk.db'}") is kept
+    again = db_engine.make_engine(f"sqlite:///{tmp_path / 'a' / 'desk.db'}")
+    assert again is not kept
+    for engine in (kept, elsewhere, again):
+        engine.dispose()
+
+
+def test_server_start_keeps_its_idle_timeout_with_the_server_enabled(served: Served) -> None:
+    """Regression: with TKTCTL_SERVER=auto the launcher sent `server start` to the server; finding none, it
+    started one in the background with the default 600 s idle timeout, and --idle-timeout was ignored."""
+    assert served.start()["idle_timeout"] == 120.0
+
+
 def test_stop_gives_the_socket_up_at_once(served: Served) -> None:
     """Regression: the server compared the socket file's inode with fstat of the socket (sockfs's inode),
     never equal, so it left its socket behind and `server stop` waited its whole 30 s for it to go."""

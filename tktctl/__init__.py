@@ -4,7 +4,12 @@ The library API lives in :mod:`tktctl.api` (``from tktctl import Desk`` works to
 this package stays cheap so that the command line starts fast: ``Desk`` is imported on first use.
 """
 
-from typing import Any
+from __future__ import annotations
+
+# Not `typing.TYPE_CHECKING`: importing typing costs the warm server's client ~4 ms (docs/benchmarks.md).
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any
 
 __version__ = "0.1.0"
 

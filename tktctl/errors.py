@@ -8,7 +8,10 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from enum import IntEnum
-from typing import Any
+
+TYPE_CHECKING = False  # see tktctl/__init__.py
+if TYPE_CHECKING:
+    from typing import Any
 
 # The largest integer every supported database stores in an INTEGER column (PostgreSQL's int4):
 # a count, id, limit or number of minutes beyond it is a usage error, not an overflow in a driver.

@@ -12,9 +12,12 @@ import signal
 from collections.abc import Sequence
 from itertools import pairwise
 from types import FrameType
-from typing import Any, ClassVar
 
 from tktctl.errors import TempFail
+
+TYPE_CHECKING = False  # see tktctl/__init__.py
+if TYPE_CHECKING:
+    from typing import Any, ClassVar
 
 SIGNALS = (signal.SIGTERM, signal.SIGINT, signal.SIGHUP)
 

@@ -45,7 +45,9 @@ def entry() -> None:
     argv = sys.argv[1:]
     _guard(argv)
     config = _global(argv, "--config", "TKTCTL_CONFIG") or _default_config()
-    if _server_wanted(argv, config):
+    # `server start|stop|status` manage the server themselves: sent to it, `start` would first start one
+    # in the background with the default idle timeout, and its own --idle-timeout would be ignored.
+    if _noun(argv) != "server" and _server_wanted(argv, config):
         from tktctl.server import client
 
         client.run(argv, config)  # returns only when the command is to run here
@@ -64,6 +66,14 @@ def _global(argv: Sequence[str], option: str, variable: str) -> str | None:
         if not arg.startswith("-") and (i == 0 or argv[i - 1] not in VALUED):
             break
     return os.environ.get(variable) or None
+
+
+def _noun(argv: Sequence[str]) -> str | None:
+    """The first word that is neither a global option nor its value."""
+    for i, arg in enumerate(argv):
+        if not arg.startswith("-") and (i == 0 or argv[i - 1] not in VALUED):
+            return arg
+    return None
 
 
 def _default_config() -> str:
@@ -102,8 +112,9 @@ def _run_child(argv: list[str]) -> int:
     return exit_code()
 
 
-def _warm() -> None:
-    """Pre-load what commands use: the command tree, every tktctl module, the database drivers."""
+def _warm(config: str) -> None:
+    """Pre-load what commands use: the command tree, every tktctl module, the database drivers; then
+    rehearse on the desk that the server's environment and ``config`` name."""
     import importlib
     import importlib.util
     import pkgutil
@@ -128,6 +139,42 @@ def _warm() -> None:
     from sqlalchemy.orm import configure_mappers
 
     configure_mappers()
+    _rehearse(config)
+
+
+def _rehearse(config: str) -> None:
+    """Run :data:`REHEARSED` on the default desk, every write rolled back, output dropped, and keep the
+    desk's engine for the children: they find the command line's parsing, the statements (built
+    once per process) and their SQL (compiled once per engine) ready, which was most of a warm
+    `ticket create` (docs/benchmarks.md). A desk that is missing or not initialised, or an agent
+    who may not create, only leaves less done ahead: each command reports its own errors."""
+    import contextlib
+    import io
+
+    from tktctl import cli
+    from tktctl.commands._common import Invocation
+    from tktctl.core.unit import Store
+    from tktctl.db import engine as db_engine
+
+    state = Invocation(desks={})
+    given = ["--config", config] if os.path.isfile(config) else []
+    Store.rehearsal = True
+    try:
+        with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(io.StringIO()):
+            for argv in REHEARSED:
+                state.settings, state.desk, state.error = None, None, None
+                cli.run([*given, *argv], state)
+    finally:
+        Store.rehearsal = False
+    for desk in (state.desks or {}).values():
+        if "engine" in desk.__dict__:
+            db_engine.keep(desk.url, desk.engine)
+
+
+REHEARSED = (
+    ["ticket", "create", "--title", "rehearsal", "--body", "rehearsal", "-q"],
+    ["ticket", "list", "--limit", "1", "-o", "json"],
+)
 
 
 # Imported inside functions by some commands (mail, notifications, formats, time input).

@@ -204,10 +204,15 @@ def tickets(
     return [found[ref] for ref in refs]
 
 
+@cache
+def _all_rules() -> Select[Any]:
+    return select(NotificationRule.definition).order_by(NotificationRule.name)
+
+
 def notification_rules(unit: Unit, event: str) -> list[dict[str, Any]]:
     """The valid notification rules naming ``event``, by name (all read once per transaction)."""
     rules = unit.cache.get("notification_rules")
     if rules is None:
-        rows = unit.session.scalars(select(NotificationRule.definition).order_by(NotificationRule.name))
+        rows = unit.session.scalars(_all_rules())
         rules = unit.cache["notification_rules"] = [r for r in rows if r.get("valid", True)]
     return [r for r in rules if event in r.get("events", ())]

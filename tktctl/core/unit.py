@@ -14,7 +14,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timezone, tzinfo
 from functools import cached_property
-from typing import Any
+from typing import Any, ClassVar
 
 from sqlalchemy import Engine
 from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
@@ -92,6 +92,10 @@ class Unit:
 
 class Store:
     """A help desk database and the agent acting on it; makes the units of work."""
+
+    # While true, every write rolls back: the warm server rehearses commands before it forks, so that
+    # its children find the statements built and compiled; nothing a rehearsal does may stay.
+    rehearsal: ClassVar[bool] = False
 
     def __init__(
         self,
@@ -181,7 +185,7 @@ class Store:
                 except BaseException:
                     transaction.rollback()
                     raise
-                if dry_run:
+                if dry_run or self.rehearsal:
                     transaction.rollback()
                 else:
                     transaction.commit()

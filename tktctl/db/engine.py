@@ -100,7 +100,33 @@ def max_value_bytes(connection: Connection, value: bytes) -> int | None:
     return max(packet // 2 - STATEMENT_MARGIN - escaped, 0)
 
 
+# Engines that have run statements already, kept for the next make_engine() of their database: the
+# warm server rehearses commands before it forks, and since SQLAlchemy keeps compiled SQL per
+# engine, a child that takes the engine over runs its statements without compiling them again.
+_kept: dict[str, Engine] = {}
+
+
+def _database_key(url: str) -> str:
+    """What names one database: the normalised URL, an SQLite path made absolute (the cwd may differ)."""
+    parsed = normalise_url(url)
+    path = sqlite_path(parsed)
+    if path is not None:
+        parsed = parsed.set(database=os.path.abspath(path))
+    return parsed.render_as_string(hide_password=False)
+
+
+def keep(url: str, engine: Engine) -> None:
+    """Hand ``engine`` (made for ``url``) to the next :func:`make_engine` of the same database, its
+    connections closed first: none may cross a fork."""
+    engine.dispose()
+    _kept[_database_key(url)] = engine
+
+
 def make_engine(url: str) -> Engine:
+    if _kept:
+        kept = _kept.pop(_database_key(url), None)
+        if kept is not None:
+            return kept
     parsed = normalise_url(url)
     backend = parsed.get_backend_name()
     if backend == "sqlite":

@@ -13,14 +13,16 @@ when `mail send` sends it, after checking again that the agent may still read th
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from functools import cache
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import String, and_, cast, func, insert, literal, or_, select, true, union
+from sqlalchemy import Select, String, and_, bindparam, cast, func, insert, literal, or_, select, true, union
 
 from tktctl.access import permissions
 from tktctl.core import lookup
 from tktctl.core.language import ticket_preferences
 from tktctl.core.lookup import chunks
+from tktctl.core.prepared import ids_in
 from tktctl.db.models import (
     Agent,
     AgentMute,
@@ -68,11 +70,11 @@ def notify(unit: Unit, rule: dict[str, Any], event: str, ticket_ids: Sequence[in
     senders = rule.get("article_sender")
     if senders and data.get("sender") not in senders:
         return 0
-    where = [Ticket.id.in_(list(ticket_ids))]
-    if rule.get("filter"):
-        where += filter_clauses(unit, ticket_filter(rule["name"], rule["filter"]), visible=False)
-    agents = _agent_recipients(unit, rule, event, where)
-    customers = _customer_recipients(unit, rule, where)
+    filtered = bool(rule.get("filter"))
+    where = filter_clauses(unit, ticket_filter(rule["name"], rule["filter"]), visible=False) if filtered else []
+    params = {"ids": list(ticket_ids), "actor": unit.actor.id, "event": event}
+    agents = _agent_recipients(unit, rule, where, params)
+    customers = _customer_recipients(unit, rule, where, params)
     if not agents and not customers:
         return 0
     from tktctl.tickets.records import tickets_by_id
@@ -113,9 +115,39 @@ def _label(event: str, data: dict[str, Any]) -> str:
     return str(data.get("detail") or event)
 
 
-def _pairs(unit: Unit, rule: dict[str, Any], where: list[Any]) -> list[Any]:
-    """SELECTs of (ticket id, agent id) for each kind of agent recipient the rule names."""
-    kinds = set(rule.get("recipients", ()))
+def _agent_recipients(unit: Unit, rule: dict[str, Any], where: list[Any], params: dict[str, Any]) -> list[Any]:
+    """(ticket id, login, name, email, language) of every agent to tell, in one query over the union of kinds."""
+    kinds = tuple(sorted(set(rule.get("recipients", ())) & {"owner", "responsible", "watchers", "queue_subscribers"}))
+    if "queue_subscribers" in kinds and not _anyone_subscribed(unit):
+        kinds = tuple(k for k in kinds if k != "queue_subscribers")
+    group_ids: tuple[int, ...] = ()
+    if rule.get("groups"):
+        group_ids = tuple(unit.session.scalars(select(Group.id).where(Group.name.in_(list(rule["groups"])))))
+    shape = (kinds, tuple(rule.get("agents") or ()), group_ids, tuple(rule.get("roles") or ()))
+    if not (kinds or shape[1] or group_ids or shape[3]):
+        return []
+    # A rule's filter is its own SQL; without one the statement depends only on the shape: built once.
+    statement = _agent_statement(shape, tuple(where)) if where else _shared_agent_statement(shape)
+    return list(unit.session.execute(statement, params).all())
+
+
+def _anyone_subscribed(unit: Unit) -> bool:
+    """Whether any agent subscribes to a queue. Most desks have nobody, and then the default rules
+    (new ticket, follow-up: queue subscribers only) skip their recipients' query for every message
+    of a mail batch."""
+    return unit.session.scalar(select(QueueSubscription.agent_id).limit(1)) is not None
+
+
+@cache
+def _shared_agent_statement(shape: tuple[tuple[Any, ...], ...]) -> Select[Any]:
+    return _agent_statement(shape, ())
+
+
+def _agent_statement(shape: tuple[tuple[Any, ...], ...], filters: tuple[Any, ...]) -> Select[Any]:
+    """The recipients of a rule of this shape (kinds, named agents, group ids, roles) among ``:ids``,
+    for the event ``:event`` changed by ``:actor``."""
+    kinds, agents, group_ids, roles = shape
+    where = (ids_in(Ticket.id), *filters)
     found: list[Any] = []
     if "owner" in kinds:
         found.append(select(Ticket.id.label("t"), Ticket.owner_id.label("a")).where(*where))
@@ -131,47 +163,30 @@ def _pairs(unit: Unit, rule: dict[str, Any], where: list[Any]) -> list[Any]:
             .join(TicketWatcher, TicketWatcher.ticket_id == Ticket.id)
             .where(*where)
         )
-    if "queue_subscribers" in kinds and _anyone_subscribed(unit):
+    if "queue_subscribers" in kinds:
         found.append(
             select(Ticket.id.label("t"), QueueSubscription.agent_id.label("a"))
             .join(QueueSubscription, QueueSubscription.queue_id == Ticket.queue_id)
             .where(*where)
         )
-    if rule.get("agents"):
-        named = select(Agent.id).where(Agent.login.in_(list(rule["agents"])))
+    if agents:
+        named = select(Agent.id).where(Agent.login.in_(list(agents)))
         found.append(
             select(Ticket.id.label("t"), Agent.id.label("a")).join(Agent, true()).where(*where, Agent.id.in_(named))
         )
-    if rule.get("groups"):
-        group_ids = list(unit.session.scalars(select(Group.id).where(Group.name.in_(list(rule["groups"])))))
-        if group_ids:
-            members = or_(*(permissions.holders("ro", Agent.id, literal(g)) for g in group_ids))
-            found.append(select(Ticket.id.label("t"), Agent.id.label("a")).join(Agent, true()).where(*where, members))
-    if rule.get("roles"):
-        role_ids = select(Role.id).where(Role.name.in_(list(rule["roles"])), Role.valid.is_(True))
+    if group_ids:
+        members = or_(*(permissions.holders("ro", Agent.id, literal(g)) for g in group_ids))
+        found.append(select(Ticket.id.label("t"), Agent.id.label("a")).join(Agent, true()).where(*where, members))
+    if roles:
+        role_ids = select(Role.id).where(Role.name.in_(list(roles)), Role.valid.is_(True))
         found.append(
             select(Ticket.id.label("t"), RoleAgent.agent_id.label("a"))
             .join(RoleAgent, RoleAgent.role_id.in_(role_ids))
             .where(*where)
         )
-    return found
-
-
-def _anyone_subscribed(unit: Unit) -> bool:
-    """Whether any agent subscribes to a queue. Most desks have nobody, and then the default rules
-    (new ticket, follow-up: queue subscribers only) skip building their recipients' query for
-    every message of a mail batch (a fifth of its time)."""
-    return unit.session.scalar(select(QueueSubscription.agent_id).limit(1)) is not None
-
-
-def _agent_recipients(unit: Unit, rule: dict[str, Any], event: str, where: list[Any]) -> list[Any]:
-    """(ticket id, login, name, email, language) of every agent to tell, in one query over the union of kinds."""
-    found = _pairs(unit, rule, where)
-    if not found:
-        return []
     pairs = union(*found).subquery()
-    muted = select(AgentMute.agent_id).where(AgentMute.event == event)
-    statement = (
+    muted = select(AgentMute.agent_id).where(AgentMute.event == bindparam("event"))
+    return (
         select(Ticket.id, Agent.login, Agent.name, Agent.email, Agent.language)
         .select_from(pairs)
         .join(Ticket, Ticket.id == pairs.c.t)
@@ -181,14 +196,13 @@ def _agent_recipients(unit: Unit, rule: dict[str, Any], event: str, where: list[
             Agent.valid.is_(True),
             Agent.email.is_not(None),
             Agent.email != "",
-            Agent.id != unit.actor.id,
+            Agent.id != bindparam("actor"),
             Agent.id.not_in(muted),
             _reads(),
         )
         .distinct()
         .order_by(Ticket.id, Agent.login)
     )
-    return list(unit.session.execute(statement).all())
 
 
 def _reads() -> Any:
@@ -209,7 +223,7 @@ def still_reads(unit: Unit, login: str, ticket_id: int) -> bool:
     return unit.session.execute(statement).first() is not None
 
 
-def _customer_recipients(unit: Unit, rule: dict[str, Any], where: list[Any]) -> list[Any]:
+def _customer_recipients(unit: Unit, rule: dict[str, Any], where: list[Any], params: dict[str, Any]) -> list[Any]:
     """(ticket id, address): the customer user's email, else the ticket's customer when it is an address."""
     if "customer" not in rule.get("recipients", ()):
         return []
@@ -217,10 +231,10 @@ def _customer_recipients(unit: Unit, rule: dict[str, Any], where: list[Any]) -> 
     statement = (
         select(Ticket.id, cast(address, String()))
         .outerjoin(Customer, and_(Customer.login == Ticket.customer, Customer.valid.is_(True)))
-        .where(*where, Ticket.customer.is_not(None))
+        .where(ids_in(Ticket.id), *where, Ticket.customer.is_not(None))
         .order_by(Ticket.id)
     )
-    return [(t, a) for t, a in unit.session.execute(statement) if a and "@" in a]
+    return [(t, a) for t, a in unit.session.execute(statement, params) if a and "@" in a]
 
 
 def _articles(unit: Unit, rule: dict[str, Any], data: dict[str, Any], ticket_ids: list[int]) -> dict[int, Any]:

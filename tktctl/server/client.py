@@ -23,8 +23,8 @@ import os
 import signal
 import sys
 import zlib
-from typing import TYPE_CHECKING
 
+TYPE_CHECKING = False  # see tktctl/__init__.py
 if TYPE_CHECKING:
     from collections.abc import Sequence
 
@@ -146,14 +146,15 @@ def peer_allowed(credentials: bytes, uid: int) -> bool:
 
 def connect(path: str) -> object:
     """A connected socket to the server at ``path``, whose owner is this user; else :class:`Unavailable`."""
-    import socket
+    # The C module: `socket` makes its enums on import, ~3 ms of this path (docs/benchmarks.md).
+    import _socket
 
-    if not hasattr(socket, "AF_UNIX") or not hasattr(socket, "send_fds"):
+    if not all(hasattr(_socket, name) for name in ("AF_UNIX", "SCM_RIGHTS", "SO_PEERCRED")):
         raise Unavailable("no Unix sockets with fd passing here")
-    sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    sock = _socket.socket(_socket.AF_UNIX, _socket.SOCK_STREAM)
     try:
         sock.connect(path)
-        credentials = sock.getsockopt(socket.SOL_SOCKET, socket.SO_PEERCRED, 12)
+        credentials = sock.getsockopt(_socket.SOL_SOCKET, _socket.SO_PEERCRED, 12)
     except OSError as exc:
         sock.close()
         raise Unavailable(f"cannot connect to {path}: {exc.strerror or exc}") from exc
@@ -290,7 +291,8 @@ def run(argv: Sequence[str], config: str) -> None:
 
 def _relay(connection: object, request: bytes, config: str) -> None:
     """Send the request with our fds; forward signals; exit as the child did. Returns only for a fallback."""
-    import socket
+    import _socket
+    from array import array
 
     child: list[int] = []
     pending: list[int] = []
@@ -310,7 +312,8 @@ def _relay(connection: object, request: bytes, config: str) -> None:
         cwd = os.open(".", getattr(os, "O_PATH", os.O_RDONLY) | os.O_DIRECTORY)
         for number in FORWARDED:
             signal.signal(number, forward)
-        socket.send_fds(connection, [request], [0, 1, 2, cwd])  # type: ignore[arg-type]
+        fds = array("i", [0, 1, 2, cwd])  # socket.send_fds, without the socket module
+        connection.sendmsg([request], [(_socket.SOL_SOCKET, _socket.SCM_RIGHTS, fds)])  # type: ignore[attr-defined]
     except OSError:
         _fall_back(connection, previous, pending)
         return

@@ -366,13 +366,13 @@ class Daemon:
 
 def main(
     argv: list[str],
-    warm: Callable[[], None],
+    warm: Callable[[str], None],
     run_child: Callable[[list[str]], int],
     guard: Callable[[list[str]], None],
 ) -> int:
     """The server process: ``SOCKET LOCK CONFIG IDLE_SECONDS``; 0 also when another server has the socket.
 
-    ``warm`` pre-loads; in a child, ``guard(argv)`` installs the command's first signal handlers
+    ``warm(config)`` pre-loads; in a child, ``guard(argv)`` installs the command's first signal handlers
     (signals are held until then) and ``run_child(argv)`` runs it.
     """
     sock_path, lock_path, config, idle = argv
@@ -381,7 +381,7 @@ def main(
         return 0
     failed = lock_path[: -len(".lock")] + ".failed"
     try:
-        warm()
+        warm(config)
         gc.collect()
         gc.freeze()  # the pre-loaded heap stays shared with the children (no copy-on-write by the collector)
         daemon.listen()

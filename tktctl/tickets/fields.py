@@ -10,13 +10,15 @@ transaction, on tickets the caller has locked.
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, MutableMapping, Sequence
+from functools import cache
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import ColumnElement, Integer, String, delete, exists, insert, literal, or_, select
+from sqlalchemy import ColumnElement, Integer, Select, String, delete, exists, insert, literal, or_, select
 
 from tktctl.core import fieldtypes
 from tktctl.core.fieldtypes import FieldInfo, Stored
 from tktctl.core.lookup import chunks
+from tktctl.core.prepared import ids_in
 from tktctl.db.models import DynamicField, DynamicFieldValue, Ticket
 from tktctl.db.sqljson import json_object, ordered_join
 from tktctl.db.types import UTCDateTime
@@ -34,13 +36,16 @@ Parsed = list[tuple[FieldInfo, list[Stored]]]
 
 def definitions(unit: Unit) -> dict[str, FieldInfo]:
     """Every field by name (disabled ones too: their values still show)."""
-    rows = unit.session.execute(
-        select(DynamicField.id, DynamicField.name, DynamicField.field_type, DynamicField.config, DynamicField.valid)
-    )
+    rows = unit.session.execute(_definitions())
     return {
         name: FieldInfo(id_, name, kind, tuple((config or {}).get("values") or ()), bool(valid))
         for id_, name, kind, config, valid in rows
     }
+
+
+@cache
+def _definitions() -> Select[Any]:
+    return select(DynamicField.id, DynamicField.name, DynamicField.field_type, DynamicField.config, DynamicField.valid)
 
 
 def field(unit: Unit, name: str, known: Mapping[str, FieldInfo] | None = None) -> FieldInfo:
@@ -55,6 +60,8 @@ def parse(unit: Unit, values: Mapping[str, Any], known: Mapping[str, FieldInfo] 
     disabled field exit 5, a value the field does not accept exit 2 naming what it accepts."""
     if not isinstance(values, Mapping):
         raise UsageError(f"fields must be a mapping of field names to values, not {type(values).__name__}")
+    if not values:
+        return []  # no query: most tickets are created without fields
     known = definitions(unit) if known is None else known
     parsed: Parsed = []
     for name, value in values.items():
@@ -153,13 +160,7 @@ def values_of(unit: Unit, ticket_ids: Sequence[int]) -> dict[int, dict[str, Any]
     found: dict[int, dict[str, list[Stored]]] = {}
     kinds: dict[str, str] = {}
     for part in chunks(list(ticket_ids)):
-        rows = unit.session.execute(
-            select(Value.ticket_id, DynamicField.name, DynamicField.field_type, Value.value_text, Value.value_int)
-            .add_columns(Value.value_date)
-            .join(DynamicField, Value.field_id == DynamicField.id)
-            .where(Value.ticket_id.in_(part))
-            .order_by(Value.ticket_id, DynamicField.name, Value.id)
-        )
+        rows = unit.session.execute(_values(), {"ids": list(part)})
         for ticket_id, name, kind, text, number, moment in rows:
             kinds[name] = kind
             found.setdefault(ticket_id, {}).setdefault(name, []).append(Stored(text, number, moment))
@@ -167,6 +168,18 @@ def values_of(unit: Unit, ticket_ids: Sequence[int]) -> dict[int, dict[str, Any]
         ticket_id: {name: fieldtypes.record_value(kinds[name], rows) for name, rows in named.items()}
         for ticket_id, named in found.items()
     }
+
+
+@cache
+def _values() -> Select[Any]:
+    """The values of the tickets ``:ids`` (built once: every ticket record shown needs it)."""
+    return (
+        select(Value.ticket_id, DynamicField.name, DynamicField.field_type, Value.value_text, Value.value_int)
+        .add_columns(Value.value_date)
+        .join(DynamicField, Value.field_id == DynamicField.id)
+        .where(ids_in(Value.ticket_id))
+        .order_by(Value.ticket_id, DynamicField.name, Value.id)
+    )
 
 
 def add_to(unit: Unit, records: Sequence[MutableMapping[str, Any]]) -> None:

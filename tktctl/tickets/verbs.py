@@ -210,7 +210,8 @@ class Tickets:
                 entries.append((ticket_id, changes.article_history(channel, sender), target.id, {"channel": channel}))
                 store_files(unit, [article_id], files)
             changes.add_history(unit, entries)
-            custom_fields.write(unit, changes.Selected.of([ticket_id]), parsed)
+            if parsed:
+                custom_fields.write(unit, changes.Selected.of([ticket_id]), parsed)
             articles = {ticket_id: article_id} if article_id is not None else {}
             unit.publish("TicketCreate", [ticket_id], articles=articles, sender=sender)
             deadlines.refresh(unit, [ticket_id])
