@@ -558,8 +558,23 @@ def test_otrs_relative_pending_time(sign: str, number: int, unit_name: str) -> N
         now = datetime(2026, 12, 4, tzinfo=UTC)
 
     seconds = number * {"s": 1, "m": 60, "h": 3600, "d": 86400, "": 1}[unit_name.lower()]
-    expected = Clock.now + timedelta(seconds=-seconds if sign == "-" else seconds)
+    try:
+        expected: datetime | None = Clock.now + timedelta(seconds=-seconds if sign == "-" else seconds)
+    except OverflowError:  # a header past the calendar is ignored, never an error (regression: it raised)
+        expected = None
     assert pending_time(Clock(), f" {sign} {number} {unit_name} ") == expected  # type: ignore[arg-type]
+
+
+def test_a_relative_pending_time_past_the_calendar_is_ignored() -> None:
+    from datetime import UTC, datetime
+
+    from tktctl.mail.xheaders import pending_time
+
+    class Clock:
+        now = datetime(2026, 12, 4, tzinfo=UTC)
+
+    assert pending_time(Clock(), "-999999 d") is None  # type: ignore[arg-type]
+    assert pending_time(Clock(), "+9999999 d") is None  # type: ignore[arg-type]
 
 
 @given(st.dictionaries(st.sampled_from(["subject", "from", "x-spam-flag", "body"]), st.text(max_size=40)))

@@ -93,7 +93,10 @@ def pending_time(unit: Unit, value: str | None) -> datetime | None:
     if relative:
         sign, number, unit_name = relative.groups()
         seconds = int(number) * _UNITS[(unit_name or "s").lower()]
-        return unit.now + timedelta(seconds=-seconds if sign == "-" else seconds)
+        try:
+            return unit.now + timedelta(seconds=-seconds if sign == "-" else seconds)
+        except OverflowError:  # past year 1 or 9999: ignored, as any value OTRS cannot use
+            return None
     return valid(lambda: unit.parse_time(value), True)
 
 
