@@ -16,7 +16,7 @@ import yaml
 from hypothesis import given
 from hypothesis import strategies as st
 
-from tests.conftest import Cli, dump
+from tests.conftest import TKTCTL_EXE, Cli, dump
 from tests.mailservers import SmtpSink
 from tests.test_mail import CORPUS, message, setup_responses, smtp  # noqa: F401  (smtp: a fixture)
 from tktctl.api import Desk
@@ -515,7 +515,9 @@ def test_article_record_and_raw_message_byte_for_byte(desk: Desk, cli: Cli, db_u
         "references": "<x@y> <split-words-1@example.ru>",
     }
     out = subprocess.run(
-        ["tktctl", "--db", db_url, "ticket", "article", tn, str(first["id"]), "--raw"], capture_output=True, check=True
+        [TKTCTL_EXE, "--db", db_url, "ticket", "article", tn, str(first["id"]), "--raw"],
+        capture_output=True,
+        check=True,
     )
     assert out.stdout == raw
     assert cli("ticket", "article", tn, "999", expect=3)

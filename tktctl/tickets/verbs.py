@@ -105,8 +105,7 @@ class Tickets:
                 yield from records
 
     def history(self, ref: str) -> list[Record]:
-        """The ticket's history, oldest first."""
-        return list(self.history_stream(ref))
+        return list(self.history_stream(ref))  # the whole history, oldest first
 
     def history_stream(self, ref: str, *, batch: int = BATCH) -> Iterator[Record]:
         """The ticket's history, oldest first, streamed (a ticket may have 100,000 entries)."""
@@ -210,8 +209,7 @@ class Tickets:
                 entries.append((ticket_id, changes.article_history(channel, sender), target.id, {"channel": channel}))
                 store_files(unit, [article_id], files)
             changes.add_history(unit, entries)
-            if parsed:
-                custom_fields.write(unit, changes.Selected.of([ticket_id]), parsed)
+            custom_fields.write(unit, changes.Selected.of([ticket_id]), parsed)  # nothing read when no fields given
             articles = {ticket_id: article_id} if article_id is not None else {}
             unit.publish("TicketCreate", [ticket_id], articles=articles, sender=sender)
             deadlines.refresh(unit, [ticket_id])
