@@ -199,20 +199,30 @@ class Launch:
 
     mode: str
     env: dict[str, str]
+    config: str | None = None
+
+    def server(self, *args: str) -> Any:
+        """``tktctl [--config C] server ARGS``: there is one server per config file."""
+        import subprocess
+
+        given = ["--config", self.config] if self.config else []
+        argv = [TKTCTL_EXE, *given, "server", *args]
+        return subprocess.run(argv, env={**os.environ, **self.env}, capture_output=True, text=True, check=False)
+
+    def use_config(self, config: str) -> None:
+        """The test's commands name ``--config C``: serve them from C's server (started now)."""
+        if self.mode == "server":
+            self.server("stop", "-q")
+            self.config = config
+            started = self.server("start", "--idle-timeout", "120", "-o", "json")
+            assert started.returncode == 0, started.stderr
 
     def served(self) -> int:
         """Requests the server has served so far (0 without one)."""
         if self.mode != "server":
             return 0
-        import subprocess
-
-        status = subprocess.run(
-            [TKTCTL_EXE, "server", "status", "-o", "json"],
-            env={**os.environ, **self.env},
-            capture_output=True,
-            text=True,
-            check=True,
-        )
+        status = self.server("status", "-o", "json")
+        assert status.returncode == 0, status.stderr
         return int(json.loads(status.stdout)["requests"])
 
 
@@ -223,24 +233,15 @@ def launch(request: pytest.FixtureRequest) -> Iterator[Launch]:
     With ``server``, a server is started first (so that no call falls back to running in-process)
     and the test's calls must have been served by it: the teardown checks the count.
     """
-    import subprocess
-
     if request.param == "direct":
         yield Launch("direct", {"TKTCTL_SERVER": "off"})
         return
-    env = {"TKTCTL_SERVER": "auto"}
-    started = subprocess.run(
-        [TKTCTL_EXE, "server", "start", "--idle-timeout", "120", "-o", "json"],
-        env={**os.environ, **env},
-        capture_output=True,
-        text=True,
-        check=False,
-    )
+    launched = Launch("server", {"TKTCTL_SERVER": "auto"})
+    started = launched.server("start", "--idle-timeout", "120", "-o", "json")
     assert started.returncode == 0, started.stderr
-    launched = Launch("server", env)
     yield launched
     served = launched.served()
-    subprocess.run([TKTCTL_EXE, "server", "stop", "-q"], env={**os.environ, **env}, capture_output=True, check=False)
+    launched.server("stop", "-q")
     assert served > 0, "no command went through the server"
 
 

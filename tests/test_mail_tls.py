@@ -248,6 +248,7 @@ def test_pop3_stls_refusal_leaves_the_database_and_server_as_they_were(db_url: s
 def test_insecure_through_the_installed_tktctl(db_url: str, dovecot: Dovecot, launch: Launch, tmp_path: Path) -> None:
     deliver(dovecot, "e2e")
     config = configure(tmp_path, box=account(dovecot, "imap+starttls", ca_file=None))
+    launch.use_config(config)
     env = {**os.environ, **launch.env, "TKTCTL_DB": db_url}
 
     def fetch(*extra: str) -> subprocess.CompletedProcess[str]:

@@ -10,6 +10,8 @@ Create Date: 2026-12-04
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import datetime, timezone
 
 import sqlalchemy as sa
@@ -33,10 +35,23 @@ LANGUAGE_COLUMNS = (
 )
 
 
+@contextmanager
+def _fulltext_kept() -> Iterator[None]:
+    """MariaDB rebuilds ``article`` (and its FULLTEXT index) to add or drop a column, taking the
+    session's stop-word choice then: keep 0009's (none), or "the cable" finds nothing after."""
+    mysql_db = op.get_bind().dialect.name == "mysql"
+    if mysql_db:
+        op.execute("SET SESSION innodb_ft_enable_stopword = OFF")
+    yield
+    if mysql_db:
+        op.execute("SET SESSION innodb_ft_enable_stopword = ON")
+
+
 def upgrade() -> None:
     for table, column in LANGUAGE_COLUMNS:
         op.add_column(table, sa.Column(column, TAG))
-    op.add_column("article", sa.Column("content_language", TAG))
+    with _fulltext_kept():
+        op.add_column("article", sa.Column("content_language", TAG))
     op.create_table(
         "desk_setting",
         sa.Column("name", sa.String(100), primary_key=True),
@@ -105,6 +120,7 @@ def downgrade() -> None:
     op.drop_table("desk_setting")
     # A plain DROP COLUMN (SQLite >= 3.35): batch mode would rebuild agent, queue and customer_user,
     # and dropping the old table fails on the rows that refer to it while foreign keys are on.
-    op.drop_column("article", "content_language")
+    with _fulltext_kept():
+        op.drop_column("article", "content_language")
     for table, column in LANGUAGE_COLUMNS:
         op.drop_column(table, column)

@@ -71,22 +71,27 @@ def upgrade() -> None:
         **MYSQL,
     )
     op.create_index("ix_queue_template_name", "queue_template", ["name"])
-    # batch mode: SQLite cannot add a foreign key to an existing table without rebuilding it.
-    with op.batch_alter_table("queue") as batch:
-        batch.add_column(sa.Column("system_address_id", sa.Integer()))
-        batch.add_column(sa.Column("salutation", sa.String(200)))
-        batch.add_column(sa.Column("signature", sa.String(200)))
-        batch.create_foreign_key(
-            "fk_queue_system_address_id_system_address", "system_address", ["system_address_id"], ["id"]
+    if op.get_bind().dialect.name == "sqlite":
+        # No rebuild of ``queue`` (batch mode's copy, DROP TABLE, rename): its tickets' references
+        # would fail the DROP; SQLite adds a column with its own (column) foreign key in place.
+        op.execute(
+            "ALTER TABLE queue ADD COLUMN system_address_id INTEGER"
+            " CONSTRAINT fk_queue_system_address_id_system_address REFERENCES system_address (id)"
         )
+    else:
+        op.add_column("queue", sa.Column("system_address_id", sa.Integer()))
+        op.create_foreign_key(
+            "fk_queue_system_address_id_system_address", "queue", "system_address", ["system_address_id"], ["id"]
+        )
+    op.add_column("queue", sa.Column("salutation", sa.String(200)))
+    op.add_column("queue", sa.Column("signature", sa.String(200)))
 
 
 def downgrade() -> None:
-    with op.batch_alter_table("queue") as batch:
-        batch.drop_constraint("fk_queue_system_address_id_system_address", type_="foreignkey")
-        batch.drop_column("signature")
-        batch.drop_column("salutation")
-        batch.drop_column("system_address_id")
+    if op.get_bind().dialect.name != "sqlite":  # SQLite drops the column with its column constraint
+        op.drop_constraint("fk_queue_system_address_id_system_address", "queue", type_="foreignkey")
+    for column in ("signature", "salutation", "system_address_id"):
+        op.drop_column("queue", column)
     op.drop_table("queue_template")
     for table in reversed(TEXTS):
         op.drop_table(table)
