@@ -118,8 +118,6 @@ def _label(event: str, data: dict[str, Any]) -> str:
 def _agent_recipients(unit: Unit, rule: dict[str, Any], where: list[Any], params: dict[str, Any]) -> list[Any]:
     """(ticket id, login, name, email, language) of every agent to tell, in one query over the union of kinds."""
     kinds = tuple(sorted(set(rule.get("recipients", ())) & {"owner", "responsible", "watchers", "queue_subscribers"}))
-    if "queue_subscribers" in kinds and not _anyone_subscribed(unit):
-        kinds = tuple(k for k in kinds if k != "queue_subscribers")
     group_ids: tuple[int, ...] = ()
     if rule.get("groups"):
         group_ids = tuple(unit.session.scalars(select(Group.id).where(Group.name.in_(list(rule["groups"])))))
@@ -129,13 +127,6 @@ def _agent_recipients(unit: Unit, rule: dict[str, Any], where: list[Any], params
     # A rule's filter is its own SQL; without one the statement depends only on the shape: built once.
     statement = _agent_statement(shape, tuple(where)) if where else _shared_agent_statement(shape)
     return list(unit.session.execute(statement, params).all())
-
-
-def _anyone_subscribed(unit: Unit) -> bool:
-    """Whether any agent subscribes to a queue. Most desks have nobody, and then the default rules
-    (new ticket, follow-up: queue subscribers only) skip their recipients' query for every message
-    of a mail batch."""
-    return unit.session.scalar(select(QueueSubscription.agent_id).limit(1)) is not None
 
 
 @cache
