@@ -8,10 +8,12 @@ from datetime import timedelta
 from itertools import combinations
 from typing import Any
 
-from sqlalchemy import create_engine, text
+import pytest
+from sqlalchemy import create_engine, event, text
 
 from tests.conftest import Cli
 from tktctl.api import Desk, TicketFilter
+from tktctl.errors import NotFoundError
 
 KEYS = ("queue", "state", "state_type", "priority", "owner", "lock")
 
@@ -89,6 +91,46 @@ def test_stats_and_count_equal_a_naive_reference(desk: Desk) -> None:
         same(desk.tickets.stats(("queue", "state"), selection), reference(desk, ("queue", "state"), selection))
     assert desk.tickets.stats(("queue",), TicketFilter(queue=["Junk"])) == []
     assert desk.tickets.count(TicketFilter(queue=["Junk"])) == 0
+
+
+def test_count_resolves_names_in_its_one_statement(desk: Desk) -> None:
+    """Queue, state, state type, owner and responsible names are subqueries of the count itself:
+    no statement of its own looks a name up (each was a round trip, most of a count's time)."""
+    seed(desk)
+    desk.tickets.create(title="r", queue="Alpha", responsible="zed")
+    selection = TicketFilter(queue=["Alpha", "beta"], state_type=["new", "open"], owner=["zed", "root@localhost"])
+    expected = len(list(desk.tickets.list(selection)))
+    statements: list[str] = []
+    event.listen(desk.engine, "before_cursor_execute", lambda *args: statements.append(args[2]))
+    assert desk.tickets.count(selection) == expected > 0
+    assert desk.tickets.count(TicketFilter(responsible=["zed"], state=["new"])) == 1
+    named = [s for s in statements if "queue" in s or "ticket_state" in s or "count(" in s]
+    assert len(named) == 2 and all("count(" in s for s in named), statements
+
+
+@pytest.mark.parametrize(
+    ("selection", "unknown"),
+    [
+        (TicketFilter(queue=["Alpha", "Nope"]), "queue 'Nope'"),
+        (TicketFilter(queue=["Alpha"], state=["open", "ajar"]), "state 'ajar'"),
+        (TicketFilter(state_type=["open", "limbo"]), "state type 'limbo'"),
+        (TicketFilter(owner=["zed", "ghost"]), "agent 'ghost'"),
+        (TicketFilter(responsible=["ghost"]), "agent 'ghost'"),
+    ],
+)
+def test_count_of_an_unknown_name_is_not_found_even_beside_known_ones(
+    desk: Desk, selection: TicketFilter, unknown: str
+) -> None:
+    seed(desk)
+    with pytest.raises(NotFoundError, match=f"{unknown} not found"):
+        desk.tickets.count(selection)
+
+
+def test_count_repeats_a_name_without_taking_it_for_unknown(desk: Desk) -> None:
+    seed(desk)
+    assert desk.tickets.count(TicketFilter(queue=["Alpha", "Alpha"], state_type="open,open")) == len(
+        list(desk.tickets.list(TicketFilter(queue=["Alpha"], state_type=["open"])))
+    )
 
 
 def test_stats_seen_by_an_agent_count_only_the_tickets_it_sees(desk: Desk) -> None:

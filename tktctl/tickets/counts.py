@@ -17,7 +17,7 @@ from tktctl.core.record import Record
 from tktctl.db.models import Ticket, TimeAccounting
 from tktctl.errors import UsageError
 from tktctl.tickets.changes import count_of
-from tktctl.tickets.selection import TicketFilter, filter_clauses
+from tktctl.tickets.selection import TicketFilter, filter_clauses, named_in_sql
 
 if TYPE_CHECKING:
     from tktctl.core.unit import Store, Unit
@@ -35,9 +35,14 @@ STATS_KEYS = {
 
 def count(store: Store, selection: TicketFilter | None = None) -> int:
     """How many tickets match."""
+    selection = selection or TicketFilter()
     with store.read() as unit:
-        where = filter_clauses(unit, selection or TicketFilter())
-        return unit.session.scalar(count_of(Ticket).where(*where)) or 0
+        rest, named, known = named_in_sql(selection)
+        counted = count_of(Ticket).where(*named, *filter_clauses(unit, rest))
+        number, all_known = unit.session.execute(select(counted.scalar_subquery(), known)).one()
+        if not all_known:  # a name is unknown: the lookups say which (or it was created since)
+            number = unit.session.scalar(count_of(Ticket).where(*filter_clauses(unit, selection)))
+        return number or 0
 
 
 def stats(store: Store, by: Sequence[str] = ("queue",), selection: TicketFilter | None = None) -> list[Record]:
