@@ -408,6 +408,7 @@ RULES: dict[str, list[Rule | tuple[Rule, str]]] = {
     "maint pending": [Rule(("maint", "pending")), Rule(("maint", "pending", "--dry-run"))],
     "maint escalation-rebuild": [Rule(("maint", "escalation-rebuild"))],
     "maint unlock-timeout": [Rule(("maint", "unlock-timeout"))],
+    "maint analyze": [Rule(("maint", "analyze"))],
     "job run": [
         Rule(
             ("job", "run", "-"),

@@ -1,5 +1,5 @@
-"""OTRS's maintenance jobs: pending states whose time has come, the unlock timeout, and the
-rebuild of the escalation deadlines.
+"""OTRS's maintenance jobs: pending states whose time has come, the unlock timeout, the
+rebuild of the escalation deadlines, and the database's statistics update.
 
 Each cron run is one transaction holding its job lock (see :mod:`joblock`), selects the due
 tickets with one indexed query, changes them with set-based statements and writes their
@@ -14,6 +14,7 @@ from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import and_, exists, func, insert, or_, select
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import aliased
 
 from tktctl.access import permissions
@@ -157,6 +158,22 @@ class Maintenance:
     ) -> Record:
         """Recompute the deadlines of every ticket still running; admin only (see :func:`rebuild_escalations`)."""
         return rebuild_escalations(self.store, dry_run=dry_run, batch_size=batch_size, progress=progress, admin=True)
+
+    def analyze(self) -> list[Record]:
+        """Update the database's statistics of every table (the planner's row counts and value
+        spread), as a cron step after the desk has grown or changed shape; admin only."""
+        from tktctl.core.unit import translate
+        from tktctl.db.analyze import analyze
+        from tktctl.db.models import Base
+
+        with self.store.read() as unit:
+            permissions.require_admin(unit)
+        tables = [t.name for t in Base.metadata.sorted_tables]
+        try:
+            analyze(self.store.engine, tables)
+        except DBAPIError as exc:
+            raise translate(exc, self.store.display_url) from exc
+        return [{"table": name} for name in tables]
 
     def running_tickets(self) -> int:
         """How many tickets an escalation rebuild walks (for a progress bar's length); admin only."""

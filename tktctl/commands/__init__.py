@@ -54,7 +54,11 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
     "template": ("tktctl.commands.template", "app", "Manage standard templates: the answers agents reply with."),
     "field": ("tktctl.commands.field", "app", "Manage custom (dynamic) fields on tickets."),
     "calendar": ("tktctl.commands.calendar", "app", "Manage business calendars (working hours, holidays)."),
-    "maint": ("tktctl.commands.maint", "app", "Maintenance jobs: pending states, unlock timeout, escalation rebuild."),
+    "maint": (
+        "tktctl.commands.maint",
+        "app",
+        "Maintenance: pending states, unlock timeout, escalation rebuild, statistics.",
+    ),
     "job": ("tktctl.commands.job", "app", "Saved jobs: a ticket filter and actions, from YAML."),
     "check": ("tktctl.commands.escalate", "check_app", "Monitoring checks (Nagios plugin output)."),
     "escalate": (

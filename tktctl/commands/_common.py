@@ -410,6 +410,11 @@ def summary(ctx: typer.Context, totals: dict[str, Any], text: str) -> None:
         typer.echo(text + (" (dry run: nothing was written)" if totals.get("dry_run") else ""), err=True)
 
 
+def warn(text: str) -> None:
+    """A warning on stderr: the command succeeded, but something beside it did not."""
+    typer.echo(f"tktctl: warning: {text}", err=True)
+
+
 @contextlib.contextmanager
 def progress_bar(total: int | None = None) -> Iterator[Callable[[int], None] | None]:
     """A progress bar on stderr, only when stderr is a terminal (``total`` None: unknown length)."""

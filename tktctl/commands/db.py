@@ -9,7 +9,7 @@ import typer
 # Typer 0.28 vendors click; its completion classes are only reachable here (the version is pinned).
 from typer._completion_classes import completion_init
 
-from tktctl.commands._common import desk, emit, progress_bar, summary, with_output
+from tktctl.commands._common import desk, emit, progress_bar, summary, warn, with_output
 from tktctl.formats import kinds
 from tktctl.text import plural
 
@@ -58,7 +58,7 @@ def copy(
 
     started = time.monotonic()
     with progress_bar() as step:
-        report = copy_desk(desk(ctx), to, progress=step)
+        report = copy_desk(desk(ctx), to, progress=step, warn=warn)
     emit(ctx, report, kinds.COPY)
     rows = sum(r["rows"] for r in report)
     seconds = time.monotonic() - started

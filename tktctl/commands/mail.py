@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 from tktctl.commands import mail_filter
-from tktctl.commands._common import desk, emit, invocation, with_output
+from tktctl.commands._common import desk, emit, invocation, warn, with_output
 from tktctl.errors import TempFail, UsageError
 from tktctl.formats import kinds
 from tktctl.ingestguard import Interruptible
@@ -128,12 +128,8 @@ def fetch(
     and leaves every message on the server.
     """
     with Interruptible() as guard:
-        results = desk(ctx).mail.fetch(account, insecure=insecure, warn=_warn, seal=guard.seal, unseal=guard.unseal)
+        results = desk(ctx).mail.fetch(account, insecure=insecure, warn=warn, seal=guard.seal, unseal=guard.unseal)
     emit(ctx, results, kinds.MAIL_RESULT)
-
-
-def _warn(text: str) -> None:
-    typer.echo(f"tktctl: warning: {text}", err=True)
 
 
 @app.command("failed")

@@ -9,7 +9,9 @@ import typer
 from tktctl.commands._common import DryRunOpt, desk, done, emit, progress_bar, with_output
 from tktctl.formats import kinds
 
-app = typer.Typer(help="Maintenance jobs: pending states, unlock timeout, escalation rebuild.", no_args_is_help=True)
+app = typer.Typer(
+    help="Maintenance: pending states, unlock timeout, escalation rebuild, statistics.", no_args_is_help=True
+)
 
 
 @app.command("pending")
@@ -26,6 +28,13 @@ def unlock_timeout(ctx: typer.Context, dry_run: DryRunOpt = False) -> None:
     """Unlock tickets whose queue's unlock timeout passed (in working time) since their last change."""
     emit(ctx, desk(ctx).maint.unlock_timeout(dry_run=dry_run), kinds.JOB_RESULT)
     done(dry_run)
+
+
+@app.command("analyze")
+@with_output(kinds.ANALYZED)
+def analyze(ctx: typer.Context) -> None:
+    """Update the database's statistics of every table (after a desk grew or changed); admin only."""
+    emit(ctx, desk(ctx).maint.analyze(), kinds.ANALYZED)
 
 
 @app.command("escalation-rebuild")

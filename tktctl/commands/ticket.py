@@ -19,6 +19,7 @@ from tktctl.commands._common import (
     progress_bar,
     run_bulk,
     summary,
+    warn,
     with_filter,
     with_output,
     with_selection,
@@ -152,6 +153,7 @@ def _import(
                 continue_on_error=keep_going,
                 dry_run=dry_run,
                 progress=step,
+                warn=warn,
             )
         except PartialFailure as failure:
             emit(ctx, failure.results, kinds.IMPORT)

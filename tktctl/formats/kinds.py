@@ -394,6 +394,7 @@ ESCALATION_REBUILD = Kind(
     id_key="changed",
     table_keys=("tickets", "changed", "dry_run"),
 )
+ANALYZED = Kind("analyzed table", keys=("table",), id_key="table", table_keys=("table",))  # `maint analyze`
 JOB = Kind(
     "job",
     keys=("name", "filter", "actions", "changed"),

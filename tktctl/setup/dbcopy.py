@@ -12,6 +12,7 @@ from sqlalchemy import Integer, Numeric, select
 
 from tktctl.access import permissions
 from tktctl.core.record import Record
+from tktctl.db.analyze import analyze_after_load
 from tktctl.db.bulk import insert_rows
 from tktctl.errors import ConflictError, UsageError
 from tktctl.isotime import iso
@@ -21,12 +22,18 @@ if TYPE_CHECKING:
     from tktctl.core.unit import Store
 
 
-def copy_desk(source: Store, target_url: str, progress: Callable[[int], None] | None = None) -> list[Record]:
+def copy_desk(
+    source: Store,
+    target_url: str,
+    progress: Callable[[int], None] | None = None,
+    warn: Callable[[str], None] = lambda _: None,
+) -> list[Record]:
     """Copy every table, ids and ticket numbers included, into an empty database; then verify it.
 
     The target is migrated first and written in one transaction (all or nothing); on
     PostgreSQL the id sequences are moved past the copied ids (InnoDB and SQLite follow
     the largest id by themselves). Each table's row count and checksum must then agree.
+    The target's statistics are updated after the commit (a failure goes to ``warn``).
     """
     from sqlalchemy import text
 
@@ -63,6 +70,7 @@ def copy_desk(source: Store, target_url: str, progress: Callable[[int], None] | 
                                 f"COALESCE(MAX(id), 1), MAX(id) IS NOT NULL) FROM {table.name}"
                             )
                         )
+        analyze_after_load(target.engine, [t.name for t in Base.metadata.sorted_tables], warn)
         return verify_copy(source, target)
     finally:
         target.close()

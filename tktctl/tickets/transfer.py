@@ -27,8 +27,10 @@ from tktctl.core.stream import stream
 from tktctl.core.vocabulary import (
     choice,
 )
+from tktctl.db.analyze import analyze_after_load
 from tktctl.db.bulk import insert_rows
 from tktctl.db.models import Article, Attachment, DynamicFieldValue, History, Queue, Ticket
+from tktctl.db.models_links import TicketLink
 from tktctl.errors import ConflictError, PartialFailure, PermissionDeniedError, TktctlError, UsageError
 from tktctl.gcpause import collector_paused
 from tktctl.sla import deadlines
@@ -58,6 +60,13 @@ class ImportResult:
         return iter(self.outcomes)
 
 
+# An import of at least this many tickets updates the statistics of the tables it wrote (the
+# server's own auto-analyze follows smaller changes; a large load would wait for it with the
+# planner still believing the tables as they were).
+ANALYZE_AFTER = 1000
+IMPORTED_TABLES = tuple(m.__tablename__ for m in (Ticket, Article, Attachment, History, DynamicFieldValue, TicketLink))
+
+
 class Transfer:
     """Bulk import and export of complete tickets."""
 
@@ -73,6 +82,7 @@ class Transfer:
         continue_on_error: bool = False,
         dry_run: bool = False,
         progress: Callable[[int], None] | None = None,
+        warn: Callable[[str], None] = lambda _: None,
     ) -> ImportResult:
         """Check every record, then create them in batches (one transaction each).
 
@@ -80,6 +90,8 @@ class Transfer:
         written. ``continue_on_error``: every good record is created and each bad one is
         reported; PartialFailure (exit 7) at the end if any was bad. Both passes go a batch
         at a time and what waits between them is on disk (importspool): memory stays flat.
+        A large import ends with the statistics update of the tables written (see
+        ``ANALYZE_AFTER``); a failure of it goes to ``warn``, the tickets staying imported.
         """
         choice("--if-exists", if_exists, IF_EXISTS)
         if batch_size < 1:
@@ -104,6 +116,8 @@ class Transfer:
             finally:
                 if not dry_run:  # also after a failed batch: those before it are committed
                     self.store.checkpoint()
+                    if totals["created"] + totals["updated"] >= ANALYZE_AFTER:
+                        analyze_after_load(self.store.engine, IMPORTED_TABLES, warn)
         outcomes = Outcomes(refused, written)
         if totals["failed"]:
             failure = PartialFailure(f"{totals['failed']} of {plural(len(outcomes), 'record')} failed", outcomes)
