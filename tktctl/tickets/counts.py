@@ -8,16 +8,17 @@ and agents; time units are summed by a second, small query over the accounted ti
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from functools import cache
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import func, select
+from sqlalchemy import Select, func, select
 
 from tktctl.core import lookup
 from tktctl.core.record import Record
 from tktctl.db.models import Ticket, TimeAccounting
 from tktctl.errors import UsageError
 from tktctl.tickets.changes import count_of
-from tktctl.tickets.selection import TicketFilter, filter_clauses, named_in_sql
+from tktctl.tickets.selection import TicketFilter, filter_clauses, named_clauses, named_in_sql
 
 if TYPE_CHECKING:
     from tktctl.core.unit import Store, Unit
@@ -37,12 +38,24 @@ def count(store: Store, selection: TicketFilter | None = None) -> int:
     """How many tickets match."""
     selection = selection or TicketFilter()
     with store.read() as unit:
-        rest, named, known = named_in_sql(selection)
-        counted = count_of(Ticket).where(*named, *filter_clauses(unit, rest))
-        number, all_known = unit.session.execute(select(counted.scalar_subquery(), known)).one()
+        rest, named, names = named_in_sql(selection)
+        where = filter_clauses(unit, rest)
+        statement = _counted(named, where) if where else _counted_by_names(named)
+        number, all_known = unit.session.execute(statement, names).one()
         if not all_known:  # a name is unknown: the lookups say which (or it was created since)
             number = unit.session.scalar(count_of(Ticket).where(*filter_clauses(unit, selection)))
         return number or 0
+
+
+def _counted(named: tuple[str, ...], where: Sequence[Any] = ()) -> Select[Any]:
+    """``SELECT (count(*) … WHERE where), every name found`` for the filters given by name (see
+    ``named_clauses``) and the other clauses."""
+    clauses, known = named_clauses(named)
+    return select(count_of(Ticket).where(*clauses, *where).scalar_subquery(), known)
+
+
+# The statement of a count by names alone, built once per shape (no building, no cache key per call).
+_counted_by_names = cache(_counted)
 
 
 def stats(store: Store, by: Sequence[str] = ("queue",), selection: TicketFilter | None = None) -> list[Record]:
