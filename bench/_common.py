@@ -20,6 +20,7 @@ from tktctl.api import Desk
 
 DOCS = Path(__file__).resolve().parent.parent / "docs" / "benchmarks.md"
 POSTGRES = os.environ.get("TKTCTL_BENCH_POSTGRES_URL") or os.environ.get("TKTCTL_TEST_POSTGRES_URL")
+MYSQL = os.environ.get("TKTCTL_BENCH_MYSQL_URL") or os.environ.get("TKTCTL_TEST_MYSQL_URL")
 
 
 def argument(position: int, default: int) -> int:

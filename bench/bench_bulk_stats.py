@@ -11,14 +11,17 @@ priorities and three owners.
 - stats: ``tickets.stats(["queue", "state"])``; floor: ``SELECT queue_id, state_id, count(*) …
   GROUP BY`` through the driver.
 - count: ``tickets.count(TicketFilter(queue=["Q0"], state_type=["open"]))``; floor: the same
-  ``count(*)`` with ids through the driver.
+  ``count(*)`` with ids through the driver, on a connection already open, the statement alone
+  (``count``) or in a transaction of its own as a command's read is (``count-txn``: pool
+  checkout, BEGIN, the statement, ROLLBACK).
 
 Every measurement runs in its own process (peak memory is that process's max RSS), timed in
 CPU seconds on SQLite (the machine is shared) and wall seconds on PostgreSQL; stats and
 count are the median of 11 calls after a warm-up call, a move the median of 3 runs on fresh
-copies. ``--postgres=N``: also on PostgreSQL at N tickets (``TKTCTL_BENCH_POSTGRES_URL`` or
-``TKTCTL_TEST_POSTGRES_URL``), the SQLite desk copied there once. Usage:
-``python -m bench.bench_bulk_stats [--postgres=N] [N ...]`` (default 100000 1000000).
+copies. ``--postgres=N``, ``--mariadb=N``: also on PostgreSQL or MariaDB at N tickets
+(``TKTCTL_BENCH_POSTGRES_URL`` or ``TKTCTL_TEST_POSTGRES_URL``; ``TKTCTL_BENCH_MYSQL_URL`` or
+``TKTCTL_TEST_MYSQL_URL``), the SQLite desk copied there once (`db copy`) and kept. Usage:
+``python -m bench.bench_bulk_stats [--postgres=N] [--mariadb=N] [N ...]`` (default 100000 1000000).
 """
 
 from __future__ import annotations
@@ -42,7 +45,7 @@ from typing import Any
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
-from bench._common import POSTGRES, write_section
+from bench._common import MYSQL, POSTGRES, write_section
 from tktctl.api import Desk, TicketFilter
 from tktctl.setup.dbcopy import copy_desk
 
@@ -162,7 +165,7 @@ def one(kind: str, url: str) -> dict[str, Any]:
         started = clock()
         with engine.begin() as conn:
             params = {"to": q9, "now": datetime(2026, 6, 1)}
-            json_build = "json_object" if engine.dialect.name == "sqlite" else "json_build_object"
+            json_build = "json_build_object" if engine.dialect.name == "postgresql" else "json_object"
             done = [conn.execute(text(s.format(where=moved, json=json_build)), params).rowcount for s in FLOOR_MOVE]
         seconds, result = clock() - started, done[1]
     elif kind == "move":
@@ -186,6 +189,9 @@ def one(kind: str, url: str) -> dict[str, Any]:
         with engine.connect() as conn:
             conn.execute(sql).scalar()
             seconds, result = _median(lambda: conn.execute(sql).scalar())
+    elif kind == "count-txn-floor":
+        sql = text(f"SELECT count(*) FROM ticket WHERE {counted}")
+        seconds, result = _median(lambda: _in_own_transaction(engine, sql))
     else:
         desk.tickets.count(TicketFilter(**COUNTED))  # warm
         seconds, result = _median(lambda: desk.tickets.count(TicketFilter(**COUNTED)))
@@ -194,24 +200,46 @@ def one(kind: str, url: str) -> dict[str, Any]:
     return {"seconds": seconds, "result": result, "peak_mib": peak_mib()}
 
 
-def postgres_desk(n: int) -> str:
-    """The SQLite desk of ``n`` copied (`db copy`) into a PostgreSQL database kept between runs."""
+def _in_own_transaction(engine: Any, sql: Any) -> Any:
+    """The statement as a command's read runs it: a pooled connection, its own transaction."""
+    with engine.connect() as conn:
+        return conn.execute(sql).scalar()
+
+
+def _admin(base: str) -> Any:
+    """An autocommit engine on the server of ``base`` (PostgreSQL's maintenance database)."""
+    url = make_url(base)
+    return create_engine(
+        url.set(database="postgres" if url.get_backend_name() == "postgresql" else None), isolation_level="AUTOCOMMIT"
+    )
+
+
+def server_desk(base: str, n: int) -> str:
+    """The SQLite desk of ``n`` copied (`db copy`) into a database on the server of ``base``, kept
+    between runs (delete it to rebuild)."""
     name = f"tktctl_bulkstats_{n}"
-    admin = create_engine(make_url(POSTGRES).set(database="postgres"), isolation_level="AUTOCOMMIT")
-    url = make_url(POSTGRES).set(database=name).render_as_string(hide_password=False)
+    admin = _admin(base)
+    postgres = admin.dialect.name == "postgresql"
+    url = make_url(base).set(database=name).render_as_string(hide_password=False)
     with admin.connect() as conn:
-        exists = conn.execute(text("SELECT 1 FROM pg_database WHERE datname = :n"), {"n": name}).scalar()
+        found = (
+            "SELECT 1 FROM pg_database WHERE datname = :n"
+            if postgres
+            else "SELECT 1 FROM information_schema.schemata WHERE schema_name = :n"
+        )
+        exists = conn.execute(text(found), {"n": name}).scalar()
         if not exists:
-            conn.execute(text(f"CREATE DATABASE {name}"))
+            conn.execute(text(f"CREATE DATABASE {name}" + ("" if postgres else " CHARACTER SET utf8mb4")))
     admin.dispose()
     if not exists:
         source = Desk(f"sqlite:///{cached_desk(n)}")
-        copy_desk(source, url)
+        copy_desk(source, url)  # (which ends with ANALYZE)
         source.close()
-        vacuum = create_engine(url, isolation_level="AUTOCOMMIT")
-        with vacuum.connect() as conn:
-            conn.execute(text("VACUUM ANALYZE"))
-        vacuum.dispose()
+        if postgres:
+            vacuum = create_engine(url, isolation_level="AUTOCOMMIT")
+            with vacuum.connect() as conn:
+                conn.execute(text("VACUUM"))
+            vacuum.dispose()
     desk = Desk(url)
     desk.upgrade()
     desk.close()  # a template database takes no copies while connected to
@@ -230,14 +258,24 @@ def copy_of(url: str, kind: str) -> Iterator[str]:
         return
     base = make_url(url)
     name = f"{base.database}_{kind.replace('-', '_')}"
-    admin = create_engine(base.set(database="postgres"), isolation_level="AUTOCOMMIT")
+    admin = _admin(url)
     with admin.connect() as conn:
-        conn.execute(text(f"CREATE DATABASE {name} TEMPLATE {base.database}"))
+        if admin.dialect.name == "postgresql":
+            conn.execute(text(f"CREATE DATABASE {name} TEMPLATE {base.database}"))
+        else:  # MariaDB has no template databases: a dump, restored
+            conn.execute(text(f"CREATE DATABASE {name} CHARACTER SET utf8mb4"))
+            client = [f"--host={base.host}", f"--port={base.port or 3306}", f"--user={base.username}"]
+            client += [f"--password={base.password}"] if base.password else []
+            dump = subprocess.run(
+                ["mysqldump", *client, "--single-transaction", base.database or ""], check=True, capture_output=True
+            ).stdout
+            subprocess.run(["mysql", *client, name], input=dump, check=True)
     try:
         yield base.set(database=name).render_as_string(hide_password=False)
     finally:
         with admin.connect() as conn:
-            conn.execute(text(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+            force = " WITH (FORCE)" if admin.dialect.name == "postgresql" else ""
+            conn.execute(text(f"DROP DATABASE IF EXISTS {name}{force}"))
         admin.dispose()
 
 
@@ -262,10 +300,12 @@ def main(sizes: dict[str, list[int]]) -> None:
     ]
     for backend, ns in sizes.items():
         for n in ns:
-            url = f"sqlite:///{cached_desk(n)}" if backend == "sqlite" else postgres_desk(n)
-            for kind in ("move", "move-q", "stats", "count"):
+            base = {"postgresql": POSTGRES, "mariadb": MYSQL}.get(backend)
+            url = server_desk(base, n) if base else f"sqlite:///{cached_desk(n)}"
+            for kind in ("move", "move-q", "stats", "count", "count-txn"):
+                floor_kind = "count-txn-floor" if kind == "count-txn" else kind.split("-")[0] + "-floor"
                 rounds = [
-                    (measure(kind.split("-")[0] + "-floor", url), measure(kind, url))
+                    (measure(floor_kind, url), measure(kind.split("-")[0] if kind == "count-txn" else kind, url))
                     for _ in range(ROUNDS if kind.startswith("move") else 1)
                 ]
                 for floor, ours in rounds:
@@ -282,13 +322,18 @@ def main(sizes: dict[str, list[int]]) -> None:
         "Ten queues without SLA; move: the tickets of Q0 (N/10) to Q9 by filter (`move` builds no records,"
         " as the API caller that does not read them; `move-q` also reads the moved tickets' numbers, as"
         " `ticket move -q`); floor: one `INSERT … SELECT` of history plus one `UPDATE`. stats: `--by queue,state`,"
-        " floor: the join-free `GROUP BY queue_id, state_id`. count: `--queue Q0 --state-type open`, floor: the"
-        " same `count(*)`. stats and count: median of 11 after one warm-up call; moves: median of 3."
+        " floor: the join-free `GROUP BY queue_id, state_id`. count: `--queue Q0 --state-type open`, against"
+        " two floors, both the same `count(*)` with ids for the names, in the same process through the same"
+        " driver on a connection already open: `count`, the statement alone (one round trip, no transaction of"
+        " its own); `count-txn`, the statement as a command's read runs it (pool checkout, BEGIN, the"
+        " statement, ROLLBACK). stats and count: median of 11 after one warm-up call; moves: median of 3."
         " Seconds: CPU time of the measuring process on SQLite (SQLite runs in it; the machine is shared),"
-        " wall time on PostgreSQL. Peak memory: the max RSS of the measuring process.\n\n"
-        "count's floor is a fraction of a millisecond: its ratio is tktctl's fixed work per call (a transaction,"
-        " the acting agent, the queue and state lookups, about 1 ms on SQLite, a few round trips on PostgreSQL),"
-        " not the query, which has the floor's plan (a covering scan of `ix_ticket_queue_id_state_id`).\n\n"
+        " wall time on PostgreSQL and MariaDB (desks copied there from the SQLite one by `db copy`)."
+        " Peak memory: the max RSS of the measuring process.\n\n"
+        "tktctl's count is one statement as well (queue and state-type names resolved by subqueries in it, the"
+        " statement built once per filter shape) in a read transaction that also reads the acting agent: what"
+        " it pays beyond `count-txn` is that agent's row (one round trip) and its Python; the query has the"
+        " floor's plan (a covering scan of `ix_ticket_queue_id_state_id`).\n\n"
         f"Load average at start: {load[0]:.2f} {load[1]:.2f} {load[2]:.2f} ({os.cpu_count()} CPUs,"
         f" {platform.processor() or platform.machine()}).\n\n" + "\n".join(rows)
     )
@@ -299,6 +344,10 @@ if __name__ == "__main__":
     if len(sys.argv) == 4 and sys.argv[1] == "--one":
         print(json.dumps(one(sys.argv[2], sys.argv[3]), default=str))
     else:
-        postgres = [int(a.split("=")[1]) for a in sys.argv[1:] if a.startswith("--postgres=")]
+        servers = {
+            backend: [int(a.split("=")[1]) for a in sys.argv[1:] if a.startswith(f"--{backend}=")]
+            for backend in ("postgresql", "mariadb")
+        }
+        servers["postgresql"] += [int(a.split("=")[1]) for a in sys.argv[1:] if a.startswith("--postgres=")]
         sizes = [int(a) for a in sys.argv[1:] if not a.startswith("--")] or [100_000, 1_000_000]
-        main({"sqlite": sizes, "postgresql": postgres})
+        main({"sqlite": sizes, **servers})
