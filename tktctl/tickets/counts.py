@@ -1,8 +1,10 @@
 """`ticket count` and `stats`: how many tickets match, and counts and time units by group.
 
-Both read the ticket table alone: ``stats`` groups on the ids (covered by the indexes of the
-common filters, see migration 0015) and names the groups after, from the few queues, states
-and agents; time units are summed by a second, small query over the accounted time.
+Both are one statement on the ticket table, names of the filter resolved in it (see
+``selection.named_clauses``): ``stats`` groups on the ids (covered by the indexes of the common
+filters, see migration 0015) and names the groups over the grouped rows, by subqueries on the
+few queues, states and agents; time units are summed by a second, small query over the
+accounted time.
 """
 
 from __future__ import annotations
@@ -11,17 +13,16 @@ from collections.abc import Callable, Sequence
 from functools import cache
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import Select, func, select
+from sqlalchemy import Select, func, select, true
 
-from tktctl.core import lookup
 from tktctl.core.record import Record
-from tktctl.db.models import Ticket, TimeAccounting
+from tktctl.db.models import Agent, Queue, State, StateType, Ticket, TimeAccounting
 from tktctl.errors import UsageError
-from tktctl.tickets.changes import count_of
+from tktctl.tickets.changes import count_of, name_of
 from tktctl.tickets.selection import TicketFilter, filter_clauses, named_clauses, named_in_sql
 
 if TYPE_CHECKING:
-    from tktctl.core.unit import Store, Unit
+    from tktctl.core.unit import Store
 
 # Each grouping key: the ticket column grouped on.
 STATS_KEYS = {
@@ -63,10 +64,25 @@ def stats(store: Store, by: Sequence[str] = ("queue",), selection: TicketFilter 
     unknown = [b for b in by if b not in STATS_KEYS]
     if unknown or not by:
         raise UsageError(f"cannot group by {', '.join(unknown) or '(nothing)'}; choose from {', '.join(STATS_KEYS)}")
+    selection = selection or TicketFilter()
+    columns = list(dict.fromkeys(STATS_KEYS[b] for b in by))  # state and state_type share one
     with store.read() as unit:
-        where = filter_clauses(unit, selection or TicketFilter())
-        columns = list(dict.fromkeys(STATS_KEYS[b] for b in by))  # state and state_type share one
-        counted = select(*columns, func.count()).where(*where).group_by(*columns)
+        rest, named, names = named_in_sql(selection)
+        clauses, known = named_clauses(named)
+        where = [*clauses, *filter_clauses(unit, rest)]
+        rows = unit.session.execute(_grouped(by, columns, where, known), names).all()
+        if named and not all(row[-1] for row in rows or [(False,)]):
+            # a name is unknown (the lookups say which), or none matched: what matched, by the lookups
+            where = filter_clauses(unit, selection)
+            rows = unit.session.execute(_grouped(by, columns, where, true())).all()
+        shown: dict[tuple[Any, ...], tuple[Any, ...]] = {}
+        totals: dict[tuple[Any, ...], list[Any]] = {}
+        width = len(columns)
+        for row in rows:
+            values = zip(by, row[width : width + len(by)], strict=True)
+            key = tuple(_SHOWN_IN_PYTHON.get(b, _as_is)(v) for b, v in values)
+            shown[tuple(row[:width])] = key
+            totals.setdefault(key, [0, 0.0])[0] += row[-2]
         # The IN makes the accounted tickets the ones read (SQLite would walk every ticket otherwise,
         # since its index on the grouped columns gives the order of the GROUP BY).
         accounted = Ticket.id.in_(select(TimeAccounting.ticket_id))
@@ -76,36 +92,33 @@ def stats(store: Store, by: Sequence[str] = ("queue",), selection: TicketFilter 
             .where(*where, accounted)
             .group_by(*columns)
         )
-        groups: dict[tuple[Any, ...], list[Any]] = {}
-        for *ids, number in unit.session.execute(counted):
-            groups.setdefault(tuple(ids), [0, 0.0])[0] += number
-        for *ids, total in unit.session.execute(units):
-            groups[tuple(ids)][1] += total or 0
-        keys = [column.key for column in columns]
-        at = [keys.index(STATS_KEYS[b].key) for b in by]
-        owners = {ids[keys.index("owner_id")] for ids in groups} if "owner" in by else set()
-        show = _shown(unit, owners)
-        totals: dict[tuple[Any, ...], list[Any]] = {}
-        for ids, (number, time_units) in groups.items():
-            total = totals.setdefault(tuple(show[b](ids[i]) for b, i in zip(by, at, strict=True)), [0, 0.0])
-            total[0] += number
-            total[1] += time_units
+        for *ids, total in unit.session.execute(units, names):
+            totals[shown[tuple(ids)]][1] += total or 0
     return [
         {**dict(zip(by, key, strict=True)), "count": number, "time_units": float(time_units)}
         for key, (number, time_units) in sorted(totals.items())
     ]
 
 
-def _shown(unit: Unit, owners: set[int]) -> dict[str, Callable[[Any], Any]]:
-    """What each grouping key shows for the id (or flag) grouped on: names read once for all groups."""
-    states = lookup.states(unit)
-    queues = lookup.queues(unit)
-    logins = lookup.logins(unit, owners)
-    return {
-        "queue": lambda i: queues[i].name,
-        "state": lambda i: states[i].name,
-        "state_type": lambda i: states[i].type,
-        "priority": lambda i: i,
-        "owner": lambda i: logins[i],
-        "lock": lambda locked: "locked" if locked else "unlocked",
-    }
+# What a grouping key shows for the id it groups on, read in the grouping statement itself.
+_SHOWN_IN_SQL: dict[str, Callable[[Any], Any]] = {
+    "queue": lambda column: name_of(column, Queue),
+    "state": lambda column: name_of(column, State),
+    "state_type": lambda column: (
+        select(StateType.name).join(State, State.type_id == StateType.id).where(State.id == column).scalar_subquery()
+    ),
+    "owner": lambda column: name_of(column, Agent),
+}
+_SHOWN_IN_PYTHON: dict[str, Callable[[Any], Any]] = {"lock": lambda locked: "locked" if locked else "unlocked"}
+
+
+def _as_is(value: Any) -> Any:
+    return value
+
+
+def _grouped(by: Sequence[str], columns: list[Any], where: list[Any], known: Any) -> Select[Any]:
+    """Per group: the ids grouped on, what each key of ``by`` shows, the count, and ``known``."""
+    groups = select(*columns, func.count().label("tickets")).where(*where).group_by(*columns).subquery()
+    grouped = [groups.c[STATS_KEYS[b].key] for b in by]
+    shown = [_SHOWN_IN_SQL[b](c) if b in _SHOWN_IN_SQL else c for b, c in zip(by, grouped, strict=True)]
+    return select(*(groups.c[c.key] for c in columns), *shown, groups.c.tickets, known)
