@@ -13,6 +13,7 @@ from sqlalchemy.engine import make_url
 
 from tests.conftest import Cli
 from tktctl.api import Desk
+from tktctl.db import analyze
 from tktctl.tickets import transfer
 
 
@@ -45,7 +46,7 @@ def records(count: int) -> str:
 def test_a_large_import_updates_the_statistics_a_small_one_does_not(
     cli: Cli, db_url: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(transfer, "ANALYZE_AFTER", 3)
+    monkeypatch.setattr(analyze, "LOAD_ROWS", 3)
     before = analyzed(db_url)
     cli("ticket", "import", "-", "-q", input=records(2))
     if not db_url.startswith("mysql"):  # (the server's counter is shared with whatever else runs there)
@@ -63,7 +64,7 @@ def test_a_failed_statistics_update_warns_and_keeps_the_import(
 ) -> None:
     """The import has committed when the update runs: its failure (here a table the database does
     not have: an error on SQLite and PostgreSQL, an error row on MariaDB) is a warning, exit 0."""
-    monkeypatch.setattr(transfer, "ANALYZE_AFTER", 1)
+    monkeypatch.setattr(analyze, "LOAD_ROWS", 1)
     monkeypatch.setattr(transfer, "IMPORTED_TABLES", (*transfer.IMPORTED_TABLES, "no_such_table"))
     result = cli("ticket", "import", "-", "-o", "json", input=records(2))
     assert [r["action"] for r in result.json] == ["created", "created"]

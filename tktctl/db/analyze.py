@@ -17,6 +17,9 @@ from tktctl.errors import DatabaseError
 
 # Rows SQLite samples per index (its documented suggestion for a quick, good-enough ANALYZE).
 SQLITE_ANALYSIS_LIMIT = 1000
+# A load of fewer rows leaves the statistics to the servers' own auto-analyze (and to `maint
+# analyze`): on a large desk an ANALYZE costs more than a small import.
+LOAD_ROWS = 1000
 
 
 def analyze(engine: Engine, tables: Sequence[str]) -> None:
@@ -42,9 +45,14 @@ def analyze(engine: Engine, tables: Sequence[str]) -> None:
             conn.exec_driver_sql(f"ANALYZE {', '.join(names)}")
 
 
-def analyze_after_load(engine: Engine, tables: Sequence[str], warn: Callable[[str], None]) -> None:
-    """:func:`analyze` after a load that has committed: a failure (no privilege, say) is told to
-    ``warn`` and does not undo or fail the load; `tktctl maint analyze` can be run later."""
+def analyze_after_load(
+    engine: Engine, tables: Sequence[str], warn: Callable[[str], None], rows: int | None = None
+) -> None:
+    """:func:`analyze` after a load that has committed, of ``rows`` rows (None: a new database, always
+    analyzed; fewer than ``LOAD_ROWS``: not). A failure (no privilege, say) is told to ``warn`` and
+    does not undo or fail the load; `tktctl maint analyze` can be run later."""
+    if rows is not None and rows < LOAD_ROWS:
+        return
     try:
         analyze(engine, tables)
     except (DBAPIError, DatabaseError) as exc:

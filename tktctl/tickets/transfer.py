@@ -30,7 +30,6 @@ from tktctl.core.vocabulary import (
 from tktctl.db.analyze import analyze_after_load
 from tktctl.db.bulk import insert_rows
 from tktctl.db.models import Article, Attachment, DynamicFieldValue, History, Queue, Ticket
-from tktctl.db.models_links import TicketLink
 from tktctl.errors import ConflictError, PartialFailure, PermissionDeniedError, TktctlError, UsageError
 from tktctl.gcpause import collector_paused
 from tktctl.sla import deadlines
@@ -48,6 +47,9 @@ if TYPE_CHECKING:
     from tktctl.core.unit import Store, Unit
     from tktctl.tickets.selection import TicketFilter
 
+# What an import writes: the tables whose statistics a large one updates.
+IMPORTED_TABLES = ("ticket", "article", "article_attachment", "ticket_history", "dynamic_field_value", "ticket_link")
+
 
 @dataclass
 class ImportResult:
@@ -58,13 +60,6 @@ class ImportResult:
 
     def __iter__(self) -> Iterator[Record]:
         return iter(self.outcomes)
-
-
-# An import of at least this many tickets updates the statistics of the tables it wrote (the
-# server's own auto-analyze follows smaller changes; a large load would wait for it with the
-# planner still believing the tables as they were).
-ANALYZE_AFTER = 1000
-IMPORTED_TABLES = tuple(m.__tablename__ for m in (Ticket, Article, Attachment, History, DynamicFieldValue, TicketLink))
 
 
 class Transfer:
@@ -90,8 +85,7 @@ class Transfer:
         written. ``continue_on_error``: every good record is created and each bad one is
         reported; PartialFailure (exit 7) at the end if any was bad. Both passes go a batch
         at a time and what waits between them is on disk (importspool): memory stays flat.
-        A large import ends with the statistics update of the tables written (see
-        ``ANALYZE_AFTER``); a failure of it goes to ``warn``, the tickets staying imported.
+        A large import ends by updating its tables' statistics; a failure of that goes to ``warn``.
         """
         choice("--if-exists", if_exists, IF_EXISTS)
         if batch_size < 1:
@@ -116,8 +110,7 @@ class Transfer:
             finally:
                 if not dry_run:  # also after a failed batch: those before it are committed
                     self.store.checkpoint()
-                    if totals["created"] + totals["updated"] >= ANALYZE_AFTER:
-                        analyze_after_load(self.store.engine, IMPORTED_TABLES, warn)
+                    analyze_after_load(self.store.engine, IMPORTED_TABLES, warn, totals["created"] + totals["updated"])
         outcomes = Outcomes(refused, written)
         if totals["failed"]:
             failure = PartialFailure(f"{totals['failed']} of {plural(len(outcomes), 'record')} failed", outcomes)
