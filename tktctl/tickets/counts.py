@@ -13,7 +13,7 @@ from collections.abc import Callable, Sequence
 from functools import cache
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import Select, func, select, true
+from sqlalchemy import Select, func, select
 
 from tktctl.core.record import Record
 from tktctl.db.models import Agent, Queue, State, StateType, Ticket, TimeAccounting
@@ -64,34 +64,24 @@ def stats(store: Store, by: Sequence[str] = ("queue",), selection: TicketFilter 
     unknown = [b for b in by if b not in STATS_KEYS]
     if unknown or not by:
         raise UsageError(f"cannot group by {', '.join(unknown) or '(nothing)'}; choose from {', '.join(STATS_KEYS)}")
-    selection = selection or TicketFilter()
-    columns = list(dict.fromkeys(STATS_KEYS[b] for b in by))  # state and state_type share one
+    selection, by = selection or TicketFilter(), tuple(by)
+    width = len(dict.fromkeys(STATS_KEYS[b] for b in by))  # state and state_type share one column
     with store.read() as unit:
         rest, named, names = named_in_sql(selection)
-        clauses, known = named_clauses(named)
-        where = [*clauses, *filter_clauses(unit, rest)]
-        rows = unit.session.execute(_grouped(by, columns, where, known), names).all()
+        where = tuple(filter_clauses(unit, rest))
+        grouped, units = _statements(by, named, where) if where else _statements_by_names(by, named)
+        rows = unit.session.execute(grouped, names).all()
         if named and not all(row[-1] for row in rows or [(False,)]):
             # a name is unknown (the lookups say which), or none matched: what matched, by the lookups
-            where = filter_clauses(unit, selection)
-            rows = unit.session.execute(_grouped(by, columns, where, true())).all()
+            grouped, units = _statements(by, (), tuple(filter_clauses(unit, selection)))
+            rows, names = unit.session.execute(grouped).all(), {}
         shown: dict[tuple[Any, ...], tuple[Any, ...]] = {}
         totals: dict[tuple[Any, ...], list[Any]] = {}
-        width = len(columns)
         for row in rows:
             values = zip(by, row[width : width + len(by)], strict=True)
             key = tuple(_SHOWN_IN_PYTHON.get(b, _as_is)(v) for b, v in values)
             shown[tuple(row[:width])] = key
             totals.setdefault(key, [0, 0.0])[0] += row[-2]
-        # The IN makes the accounted tickets the ones read (SQLite would walk every ticket otherwise,
-        # since its index on the grouped columns gives the order of the GROUP BY).
-        accounted = Ticket.id.in_(select(TimeAccounting.ticket_id))
-        units = (
-            select(*columns, func.sum(TimeAccounting.time_unit))
-            .join(Ticket, TimeAccounting.ticket_id == Ticket.id)
-            .where(*where, accounted)
-            .group_by(*columns)
-        )
         for *ids, total in unit.session.execute(units, names):
             totals[shown[tuple(ids)]][1] += total or 0
     return [
@@ -116,9 +106,26 @@ def _as_is(value: Any) -> Any:
     return value
 
 
-def _grouped(by: Sequence[str], columns: list[Any], where: list[Any], known: Any) -> Select[Any]:
-    """Per group: the ids grouped on, what each key of ``by`` shows, the count, and ``known``."""
-    groups = select(*columns, func.count().label("tickets")).where(*where).group_by(*columns).subquery()
+def _statements(by: tuple[str, ...], named: tuple[str, ...], where: tuple[Any, ...] = ()) -> tuple[Any, Any]:
+    """The grouping statement (per group: the ids grouped on, what each key of ``by`` shows, the
+    count, and whether every name of the filter was found) and the time units statement, for the
+    filters given by name (see ``named_clauses``) and the other clauses."""
+    columns = list(dict.fromkeys(STATS_KEYS[b] for b in by))
+    clauses, known = named_clauses(named)
+    groups = select(*columns, func.count().label("tickets")).where(*clauses, *where).group_by(*columns).subquery()
     grouped = [groups.c[STATS_KEYS[b].key] for b in by]
     shown = [_SHOWN_IN_SQL[b](c) if b in _SHOWN_IN_SQL else c for b, c in zip(by, grouped, strict=True)]
-    return select(*(groups.c[c.key] for c in columns), *shown, groups.c.tickets, known)
+    # The IN makes the accounted tickets the ones read (SQLite would walk every ticket otherwise,
+    # since its index on the grouped columns gives the order of the GROUP BY).
+    accounted = Ticket.id.in_(select(TimeAccounting.ticket_id))
+    units = (
+        select(*columns, func.sum(TimeAccounting.time_unit))
+        .join(Ticket, TimeAccounting.ticket_id == Ticket.id)
+        .where(*clauses, *where, accounted)
+        .group_by(*columns)
+    )
+    return select(*(groups.c[c.key] for c in columns), *shown, groups.c.tickets, known), units
+
+
+# The statements of a stats by names alone, built once per shape.
+_statements_by_names = cache(_statements)
