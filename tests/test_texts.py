@@ -62,6 +62,11 @@ def test_crud_of_every_noun(cli: Cli) -> None:
     cli("queue", "create", "Tier 2")
     moved = cli("template", "update", "thanks", "--queue", "Tier 2", "--no-queue", "Raw", "-o", "json").json
     assert moved["queues"] == ["Tier 2"]
+    retitled = cli("template", "update", "thanks", "--subject", "Re: x", "-o", "json").json
+    assert (retitled["subject"], retitled["queues"], retitled["kind"]) == ("Re: x", ["Tier 2"], "answer")
+    memo = ("template", "create", "memo", "--body", "m", "--kind", "note", "--subject", "S", "--queue", "Raw")
+    created = cli(*memo, "--queue", "Tier 2", "-o", "json").json
+    assert (created["kind"], created["subject"], created["queues"]) == ("note", "S", ["Raw", "Tier 2"])
     assert [t["language"] for t in cli("template", "list", "--language", "de", "-o", "json").json] == ["de"]
     cli("template", "delete", "thanks")
     cli("template", "show", "thanks", expect=3)
