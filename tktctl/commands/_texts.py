@@ -130,12 +130,12 @@ def add_text_commands(
     @app.command("disable")
     @with_output(kind)
     def disable(ctx: typer.Context, name: Name, language: LanguageOpt = None) -> None:
-        emit(ctx, service(ctx).update(name, language=language, valid=False), kind)
+        emit(ctx, service(ctx).set_valid(name, False, language=language), kind)
 
     @app.command("enable")
     @with_output(kind)
     def enable(ctx: typer.Context, name: Name, language: LanguageOpt = None) -> None:
-        emit(ctx, service(ctx).update(name, language=language, valid=True), kind)
+        emit(ctx, service(ctx).set_valid(name, True, language=language), kind)
 
     list_.__doc__ = f"List {noun}s, every language variant."
     show.__doc__ = f"Show a {noun} in one language."
