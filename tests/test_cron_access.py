@@ -131,3 +131,20 @@ def test_db_copy_needs_admin(cli: Cli, tmp_path: Path) -> None:
     assert not target.exists()
     cli("acl", "grant", "rw", "--group", "admin", "--agent", "bob")
     cli("--as", "bob", "db", "copy", "--to", f"sqlite:///{target}")
+
+
+def test_saved_jobs_are_read_by_admins_only(cli: Cli) -> None:
+    """A job holds ticket filters and actions (OTRS's Generic Agent is admin-only): bob, with rw on
+    users, may not list or show one (exit 4, nothing printed), but may run it by name."""
+    cli("job", "apply", "-f", "-", input="name: stale\nfilter: {queue: Raw}\nactions: {priority: '+1'}\n")
+    cli("agent", "create", "bob")
+    cli("acl", "grant", "rw", "--group", "users", "--agent", "bob")
+    tn = cli("ticket", "create", "--title", "t", "-q").stdout.strip()
+    for verb in (("list",), ("show", "stale")):
+        refused = cli("--as", "bob", "job", *verb, "-o", "json", expect=4)
+        assert refused.stdout == ""
+        assert refused.error["message"] == "permission denied: agent 'bob' needs 'rw' on group 'admin'"
+    assert [r["tn"] for r in cli("--as", "bob", "job", "run", "stale", "-o", "json").json] == [tn]
+    cli("acl", "grant", "rw", "--group", "admin", "--agent", "bob")
+    assert [j["name"] for j in cli("--as", "bob", "job", "list", "-o", "json").json] == ["stale"]
+    assert cli("--as", "bob", "job", "show", "stale", "-o", "json").json["filter"] == {"queue": "Raw"}

@@ -334,8 +334,8 @@ def test_calendar_cli_and_yaml(cli: Cli, tmp_path: Path) -> None:
         "--holiday", "12-25", "--holiday", "2026-04-03", "-o", "json",
     ).json  # fmt: skip
     assert cal["hours"]["sat"] == ["10:00-12:00"] and cal["holidays"] == ["12-25", "2026-04-03"]
-    cli("calendar", "create", "office", expect=5)
-    cli("calendar", "create", "office", "--if-not-exists")
+    assert cli("calendar", "create", "office", expect=5).stderr == "tktctl: error: calendar 'office' already exists\n"
+    assert cli("calendar", "create", "office", "--if-not-exists", "-o", "json").json == cal  # as it was
     cli("calendar", "create", "x", "--timezone", "Mars/Olympus", expect=2)
     cli("calendar", "create", "x", "--hours", "mon 17:00-09:00", expect=2)
     updated = cli("calendar", "update", "office", "--remove-holiday", "12-25", "--holiday", "01-01", "-o", "json").json

@@ -428,8 +428,8 @@ RULES: dict[str, list[Rule | tuple[Rule, str]]] = {
     "job apply": [
         Rule(("job", "apply", "-f", "-"), stdin="name: x\nfilter: {{queue: Secret}}\nactions: {{priority: '+1'}}\n")
     ],
-    "job list": [Rule(("job", "list"), allow=READ)],
-    "job show": [Rule(("job", "show", "stale"), allow=READ)],
+    "job list": [Rule(("job", "list"))],
+    "job show": [Rule(("job", "show", "stale"))],
     "job delete": [Rule(("job", "delete", "stale"))],
     "check escalations": [
         Rule(

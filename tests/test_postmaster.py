@@ -20,6 +20,7 @@ from tests.conftest import TKTCTL_EXE, Cli, dump
 from tests.mailservers import SmtpSink
 from tests.test_mail import CORPUS, message, setup_responses, smtp  # noqa: F401  (smtp: a fixture)
 from tktctl.api import Desk
+from tktctl.errors import ConflictError
 
 DATA = Path(__file__).parent / "data" / "mail"
 
@@ -45,6 +46,15 @@ def spam_filter(desk: Desk, **extra: Any) -> dict[str, Any]:
 
 
 # Filters --------------------------------------------------------------------------------------
+
+
+def test_filter_create_conflicts_or_returns_the_existing_one(desk: Desk) -> None:
+    """A name taken is a conflict (exit 5); with if_not_exists the stored filter comes back unchanged."""
+    created = spam_filter(desk)
+    with pytest.raises(ConflictError, match="mail filter '010-spam' already exists"):
+        spam_filter(desk, stop=True)
+    assert spam_filter(desk, stop=True, if_not_exists=True) == created
+    assert desk.mail.filters.list() == [created]
 
 
 def test_filter_routes_untrusted_mail_and_ingest_says_which_fired(desk: Desk) -> None:

@@ -10,6 +10,7 @@ import io
 import json
 import string
 
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from sqlalchemy import func, select
@@ -118,3 +119,13 @@ def test_table_is_tabulates_simple_table(keys: list[str], data: st.DataObject) -
     render(records, kind=kind, fmt="table", out=out)
     cells = [[printable(r[k]) for k in keys] for r in records]
     assert out.getvalue() == tabulate(cells, headers=keys, tablefmt="simple", disable_numparse=True) + "\n"
+
+
+def test_stream_refuses_a_write_unit_before_reading(desk: Desk) -> None:
+    """On MySQL a stream reads on a connection of its own, blind to the unit's uncommitted writes:
+    every backend refuses a write unit, so that a misuse fails here on SQLite too."""
+    _tickets(desk, 1)
+    with desk.write() as unit, pytest.raises(RuntimeError, match="read unit"):
+        stream(unit, select(Ticket.id))
+    with desk.read() as unit:
+        assert [len(part) for part in stream(unit, select(Ticket.id))] == [1]

@@ -62,6 +62,11 @@ def test_crud_of_every_noun(cli: Cli) -> None:
     cli("queue", "create", "Tier 2")
     moved = cli("template", "update", "thanks", "--queue", "Tier 2", "--no-queue", "Raw", "-o", "json").json
     assert moved["queues"] == ["Tier 2"]
+    retitled = cli("template", "update", "thanks", "--subject", "Re: x", "-o", "json").json
+    assert (retitled["subject"], retitled["queues"], retitled["kind"]) == ("Re: x", ["Tier 2"], "answer")
+    memo = ("template", "create", "memo", "--body", "m", "--kind", "note", "--subject", "S", "--queue", "Raw")
+    created = cli(*memo, "--queue", "Tier 2", "-o", "json").json
+    assert (created["kind"], created["subject"], created["queues"]) == ("note", "S", ["Raw", "Tier 2"])
     assert [t["language"] for t in cli("template", "list", "--language", "de", "-o", "json").json] == ["de"]
     cli("template", "delete", "thanks")
     cli("template", "show", "thanks", expect=3)
@@ -175,3 +180,22 @@ def test_installed_tktctl_replies_with_a_template(run: Run) -> None:  # noqa: F8
     assert answer["from"] == "Example Support <support@example.com>"
     assert answer["body"] == f"Dear alice@example.com,\n\nTicket {tn}.\n"
     run("ticket", "reply", tn, "--template", "nope", expect=3)
+
+
+def test_one_variant_is_disabled_enabled_and_needs_a_name_in_a_document(cli: Cli, db_url: str) -> None:
+    """Texts are named objects keyed by name and language: disable/enable touch one variant, audited by
+    its label; a desk document's text without a name is a usage error that changes nothing."""
+    cli("salutation", "create", "formal", "--body", "Dear")
+    cli("salutation", "create", "formal", "--language", "de", "--body", "Hallo")
+    assert cli("salutation", "disable", "formal", "--language", "DE", "-o", "json").json["valid"] is False
+    listed = cli("salutation", "list", "-o", "json").json
+    assert [(s["language"], s["valid"]) for s in listed] == [("de", False), ("en", True)]
+    assert cli("salutation", "enable", "formal", "--language", "de", "-o", "json").json["valid"] is True
+    missing = cli("salutation", "disable", "formal", "--language", "fr", expect=3)
+    assert missing.stderr == "tktctl: error: salutation 'formal' (fr) not found\n"
+    audited = [(e["action"], e["name"]) for e in cli("audit", "list", "--object", "salutation", "-o", "json").json]
+    assert audited[-2:] == [("disable", "formal (de)"), ("enable", "formal (de)")]
+    before = dump(db_url)
+    refused = cli("desk", "apply", "-f", "-", input="signatures:\n- body: x\n", expect=2)
+    assert refused.stderr == "tktctl: error: every signature record needs a name\n"
+    assert dump(db_url) == before

@@ -6,6 +6,7 @@ agents. The functions taking a ``Unit`` are shared with ``acl apply``.
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any, ClassVar, Generic, TypeVar
 
 from sqlalchemy import delete, insert, select
@@ -14,13 +15,13 @@ from tktctl.access import audit, permissions
 from tktctl.core import lookup
 from tktctl.core.record import Record
 from tktctl.core.vocabulary import clean_line, clean_text
-from tktctl.db.models import Agent, Group, Role, RoleAgent, TicketType
+from tktctl.db.models import Agent, Group, Role, RoleAgent
 from tktctl.errors import ConflictError, NotFoundError, UsageError
 
 if TYPE_CHECKING:
     from tktctl.core.unit import Store, Unit
 
-M = TypeVar("M", Group, Role, TicketType)
+M = TypeVar("M", bound=Any)  # a model with name, comment, valid, created and changed
 UNSET: Any = object()
 
 
@@ -108,8 +109,26 @@ class Named(Generic[M]):
             "changed": row.changed,
         }
 
+    # The columns that tell one object from another; a text has a variant per language (setup/texts.py).
+    key_columns: ClassVar[tuple[str, ...]] = ("name",)
+
+    def key(self, unit: Unit, item: Mapping[str, Any]) -> tuple[Any, ...]:
+        """The key a record or a caller gives (a kind may fill in a default: a text, the desk's language)."""
+        return tuple(item.get(column) for column in self.key_columns)
+
+    def label(self, key: Sequence[Any]) -> str:
+        """How messages, audit entries and desk documents name one object: by its name."""
+        return str(key[0])
+
+    def row_key(self, row: M) -> tuple[Any, ...]:
+        return tuple(getattr(row, column) for column in self.key_columns)
+
+    def find(self, unit: Unit, key: Sequence[Any]) -> M | None:
+        columns = [getattr(self.model, c) == v for c, v in zip(self.key_columns, key, strict=True)]
+        return unit.session.scalar(select(self.model).where(*columns))
+
     def get(self, unit: Unit, name: str) -> M:
-        found = unit.session.scalar(select(self.model).where(self.model.name == name))
+        found = self.find(unit, (name,))
         if found is None:
             raise NotFoundError(f"{self.kind} {name!r} not found", ref=name)
         return found
@@ -150,22 +169,31 @@ class Named(Generic[M]):
     apply_keys: ClassVar[set[str]] = {"name", "comment", "valid"}
 
     def records(self, unit: Unit) -> list[Record]:
-        return [self.record(unit, r) for r in unit.session.scalars(select(self.model).order_by(self.model.name))]
+        statement = select(self.model).order_by(*[getattr(self.model, c) for c in self.key_columns])
+        return [self.record(unit, r) for r in unit.session.scalars(statement)]
 
     def apply(self, unit: Unit, documents: list[dict[str, Any]]) -> None:
-        """Create each object a record describes, or bring it to the record's comment and validity."""
+        """Create each object a record describes, or bring it to the record."""
         for document in documents:
+            if not isinstance(document.get("name"), str):
+                raise UsageError(f"every {self.kind} record needs a name")
             item = check_item(f"{self.kind} {document['name']}", document, self.apply_keys)
-            self.ensure(unit, item["name"], **{k: item[k] for k in ("comment", "valid") if k in item})
+            self.put(unit, item)
             self.apply_more(unit, item)
 
+    def put(self, unit: Unit, item: dict[str, Any]) -> None:
+        """Create the object a checked record describes, or bring it to the record's comment and validity."""
+        self.ensure(unit, item["name"], **{k: item[k] for k in ("comment", "valid") if k in item})
+
     def apply_more(self, unit: Unit, item: dict[str, Any]) -> None:
-        """What a kind's record sets beyond comment and validity (by default, nothing)."""
+        """What a kind's record sets beyond its row (by default, nothing)."""
 
     def prune(self, unit: Unit, keep: set[str]) -> None:
-        """Disable the objects not kept: a group or role is never deleted (grants and history refer to it)."""
-        for row in unit.session.scalars(select(self.model).where(self.model.name.not_in(keep))).all():
-            apply_changes(unit, row, self.kind, row.name, valid=False)
+        """Disable the objects not kept (their labels): never deleted, as grants, history or queues refer to them."""
+        for row in unit.session.scalars(select(self.model)).all():
+            label = self.label(self.row_key(row))
+            if label not in keep:
+                apply_changes(unit, row, self.kind, label, valid=False)
 
     def show(self, name: str) -> Record:
         with self.store.read() as unit:
@@ -187,12 +215,13 @@ class Named(Generic[M]):
             apply_changes(unit, row, self.kind, name, **wanted)
             return self.record(unit, row)
 
-    def set_valid(self, name: str, valid: bool) -> Record:
-        """Disable (or enable) it: a disabled group or role grants nothing, and comes back as it was."""
+    def set_valid(self, name: str, valid: bool, **key: Any) -> Record:
+        """Disable (or enable) it: a disabled group or role grants nothing, and comes back as it was.
+        ``key``: the other key columns (a text's ``language``)."""
         with self.store.write() as unit:
             permissions.require_admin(unit)
-            row = self.get(unit, name)
-            apply_changes(unit, row, self.kind, name, valid=valid)
+            row = self.get(unit, name, **key)
+            apply_changes(unit, row, self.kind, self.label(self.row_key(row)), valid=valid)
             return self.record(unit, row)
 
 

@@ -32,15 +32,19 @@ from sqlalchemy import delete, select
 
 from tktctl.access import permissions
 from tktctl.core import joblock, lookup
+from tktctl.core.fieldtypes import check_name
 from tktctl.core.lookup import TICKET_ROW_COLUMNS, TicketRow
 from tktctl.core.record import Record
 from tktctl.core.vocabulary import clean_line, clean_text, parse_priority
 from tktctl.db.models import Job, Ticket
 from tktctl.errors import NotFoundError, UsageError
+from tktctl.tickets import changes
+from tktctl.tickets import fields as custom_fields
+from tktctl.tickets.attach import notes_written
+from tktctl.tickets.selection import TicketFilter, filter_clauses
 
 if TYPE_CHECKING:
     from tktctl.core.unit import Store, Unit
-    from tktctl.tickets.selection import TicketFilter
 
 JOB_KEYS = ("name", "filter", "actions")
 ACTIONS = ("priority", "move", "state", "pending-until", "owner", "lock", "note", "fields")
@@ -48,7 +52,6 @@ _STEPS = re.compile(r"^([+-])(\d+)$")
 
 
 def _filter_fields() -> tuple[str, ...]:
-    from tktctl.tickets.selection import TicketFilter
 
     return tuple(f.name.replace("_", "-") for f in fields(TicketFilter))
 
@@ -92,7 +95,6 @@ def check(document: Any) -> dict[str, Any]:
 
 def _fields(job: str, values: Any) -> dict[str, str]:
     """The ``fields`` action: field names to values as text (a list is a multiselect's a,b)."""
-    from tktctl.core.fieldtypes import check_name
 
     if not isinstance(values, Mapping) or not values:
         raise UsageError(f"job {job!r}: fields must be a mapping of field names to values")
@@ -113,7 +115,6 @@ def _priority(value: Any) -> tuple[int | None, int]:
 
 
 def ticket_filter(selection: Mapping[str, Any]) -> TicketFilter:
-    from tktctl.tickets.selection import TicketFilter
 
     values: dict[str, Any] = {}
     for key, value in selection.items():
@@ -165,11 +166,14 @@ class Jobs:
         self.store = store
 
     def list(self) -> list[Record]:
+        """Admins only, as OTRS's Generic Agent: a job's filter and actions are the desk's automation."""
         with self.store.read() as unit:
+            permissions.require_admin(unit)
             return records(unit)
 
     def show(self, name: str) -> Record:
         with self.store.read() as unit:
+            permissions.require_admin(unit)
             return _record(_get(unit, name))
 
     def save(self, document: Any) -> Record:
@@ -203,9 +207,6 @@ def _get(unit: Unit, name: str) -> Job:
 
 
 def _run(unit: Unit, definition: dict[str, Any]) -> list[Record]:
-    from tktctl.tickets import changes
-    from tktctl.tickets.attach import notes_written
-    from tktctl.tickets.selection import filter_clauses
 
     job, actions = definition["name"], definition["actions"]
     where = filter_clauses(unit, ticket_filter(definition["filter"]))
@@ -290,8 +291,6 @@ def _run(unit: Unit, definition: dict[str, Any]) -> list[Record]:
 
 def _set_fields(unit: Unit, rows: list[TicketRow], groups: Any, values: dict[str, str], note: Any) -> None:
     """The ``fields`` action, as `ticket set` (``rw``): one result per ticket and field that changed."""
-    from tktctl.tickets import changes
-    from tktctl.tickets import fields as custom_fields
 
     parsed = custom_fields.parse(unit, values)
     permissions.require(unit, "rw", groups)

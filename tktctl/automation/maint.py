@@ -25,6 +25,7 @@ from tktctl.db.models import Notification, Queue, Ticket
 from tktctl.isotime import iso
 from tktctl.sla import deadlines
 from tktctl.sla.businesstime import working_between
+from tktctl.tickets import changes
 
 if TYPE_CHECKING:
     from tktctl.core.unit import Store, Unit
@@ -61,8 +62,6 @@ class Maintenance:
 
         Desk-wide maintenance, run by cron as an administrator: admin only, as every job here.
         """
-        from tktctl.tickets import changes
-
         with self.store.write(dry_run=dry_run) as unit:
             permissions.require_admin(unit)
             joblock.hold(unit, "maint-pending")
@@ -105,8 +104,6 @@ class Maintenance:
     def unlock_timeout(self, *, dry_run: bool = False) -> list[Record]:
         """Unlock tickets locked longer (in the queue's working time since the last change) than its
         timeout; admin only."""
-        from tktctl.tickets import changes
-
         with self.store.write(dry_run=dry_run) as unit:
             permissions.require_admin(unit)
             joblock.hold(unit, "maint-unlock-timeout")

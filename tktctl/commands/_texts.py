@@ -1,9 +1,12 @@
-"""The verbs salutations and signatures share: create, list, show, update, disable, enable (per language).
+"""The verbs salutations, signatures and templates share: create, list, show, update, disable, enable (per language).
 
 No ``from __future__ import annotations`` here: the parameter types are local to the factory,
 and Typer must be able to evaluate them.
 """
 
+import inspect
+from collections.abc import Callable, Sequence
+from inspect import Parameter
 from typing import Annotated, Any
 
 import typer
@@ -45,9 +48,32 @@ def comment_change(comment: str | None, clear: bool) -> Any:
     return None if clear else (UNSET if comment is None else comment)
 
 
-def add_text_commands(app: typer.Typer, noun: str, facade: str, kind: Kind, *, own_writes: bool = False) -> None:
+def option(name: str, annotation: Any, default: Any = None) -> Parameter:
+    """An option one kind of text adds to its create or update; ``name`` is the service's keyword."""
+    return Parameter(name, Parameter.KEYWORD_ONLY, annotation=annotation, default=default)
+
+
+def _with_options(verb: Callable[..., None], options: Sequence[Parameter], doc: str) -> Callable[..., None]:
+    """``verb`` taking ``options`` too (its ``**extra`` goes to the service): Typer reads the signature."""
+    own = [p for p in inspect.signature(verb).parameters.values() if p.kind is not Parameter.VAR_KEYWORD]
+    verb.__signature__ = inspect.Signature([*own, *options])  # type: ignore[attr-defined]
+    verb.__doc__ = doc
+    return verb
+
+
+def add_text_commands(
+    app: typer.Typer,
+    noun: str,
+    facade: str,
+    kind: Kind,
+    *,
+    create_options: Sequence[Parameter] = (),
+    update_options: Sequence[Parameter] = (),
+    create_doc: str | None = None,
+    update_doc: str | None = None,
+) -> None:
     """Register the shared verbs on ``app``; ``facade`` names the Desk attribute (salutations, signatures,
-    templates). With ``own_writes`` the module defines its own create and update (templates)."""
+    templates). A kind's own options (templates: kind, subject, queues) go to its service's create or update."""
     Name = Annotated[str, typer.Argument(help=f"{noun.capitalize()} name.")]
 
     def service(ctx: typer.Context) -> Any:
@@ -61,9 +87,12 @@ def add_text_commands(app: typer.Typer, noun: str, facade: str, kind: Kind, *, o
         language: LanguageOpt = None,
         comment: CommentOpt = None,
         if_not_exists: IfNotExistsOpt = False,
+        **extra: Any,
     ) -> None:
         text = required_body(body, body_file)
-        record = service(ctx).create(name, body=text, language=language, comment=comment, if_not_exists=if_not_exists)
+        record = service(ctx).create(
+            name, body=text, language=language, comment=comment, if_not_exists=if_not_exists, **extra
+        )
         emit(ctx, record, kind)
 
     def update(
@@ -74,16 +103,16 @@ def add_text_commands(app: typer.Typer, noun: str, facade: str, kind: Kind, *, o
         body_file: BodyFileOpt = None,
         comment: CommentOpt = None,
         clear_comment: ClearCommentOpt = False,
+        **extra: Any,
     ) -> None:
         text = body_or_file(body, body_file)
         change = comment_change(comment, clear_comment)
-        emit(ctx, service(ctx).update(name, language=language, body=text, comment=change), kind)
+        emit(ctx, service(ctx).update(name, language=language, body=text, comment=change, **extra), kind)
 
-    create.__doc__ = f"Create a {noun} (one language variant); a queue names it with `queue update --{noun}`."
-    update.__doc__ = f"Change a {noun}'s text or comment (one language variant)."
-    if not own_writes:
-        app.command("create")(with_output(kind)(create))
-        app.command("update")(with_output(kind)(update))
+    create_doc = create_doc or f"Create a {noun} (one language variant); a queue names it with `queue update --{noun}`."
+    update_doc = update_doc or f"Change a {noun}'s text or comment (one language variant)."
+    app.command("create")(with_output(kind)(_with_options(create, create_options, create_doc)))
+    app.command("update")(with_output(kind)(_with_options(update, update_options, update_doc)))
 
     @app.command("list")
     @with_output(kind)
@@ -101,12 +130,12 @@ def add_text_commands(app: typer.Typer, noun: str, facade: str, kind: Kind, *, o
     @app.command("disable")
     @with_output(kind)
     def disable(ctx: typer.Context, name: Name, language: LanguageOpt = None) -> None:
-        emit(ctx, service(ctx).update(name, language=language, valid=False), kind)
+        emit(ctx, service(ctx).set_valid(name, False, language=language), kind)
 
     @app.command("enable")
     @with_output(kind)
     def enable(ctx: typer.Context, name: Name, language: LanguageOpt = None) -> None:
-        emit(ctx, service(ctx).update(name, language=language, valid=True), kind)
+        emit(ctx, service(ctx).set_valid(name, True, language=language), kind)
 
     list_.__doc__ = f"List {noun}s, every language variant."
     show.__doc__ = f"Show a {noun} in one language."

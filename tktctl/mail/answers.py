@@ -12,12 +12,13 @@ from sqlalchemy import select
 from tktctl.access import permissions
 from tktctl.core import lookup
 from tktctl.core.record import Record
-from tktctl.core.vocabulary import check_limit
+from tktctl.core.vocabulary import check_body, check_limit, clean_line, clean_text
 from tktctl.db.models import Article, Attachment, MailOutbox
 from tktctl.errors import NotFoundError, UsageError
-from tktctl.mail import outbound
+from tktctl.mail import outbound, send, texts
 from tktctl.mail.outbox import outbox_records, select_outbox
 from tktctl.tickets import changes
+from tktctl.tickets.attach import check_files
 from tktctl.tickets.changes import Selected
 from tktctl.tickets.records import articles, tickets_by_id
 
@@ -47,8 +48,6 @@ class Answers:
 
     def send(self, *, limit: int = 500) -> list[Record]:
         """Deliver due outbox mail over SMTP; failures wait (1, 2, 4 ... minutes), 5xx or 10 attempts fail."""
-        from tktctl.mail import send
-
         check_limit(limit)
         smtp = outbound.SmtpSettings.resolve(self.smtp_config)  # bad settings are usage errors, before the database
         self._require_admin()
@@ -69,10 +68,6 @@ class Answers:
 
         With ``template`` the body is the queue's salutation, the template, ``body`` (if any) and the
         queue's signature, in the ticket's language and tag-rendered (mail/texts.py)."""
-        from tktctl.core.vocabulary import check_body, clean_line, clean_text
-        from tktctl.mail import texts
-        from tktctl.tickets.attach import check_files
-
         if template is None and body is None:
             raise UsageError("give --body, --template or both")
         if template is None or body:

@@ -23,10 +23,11 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import delete, select
 
 from tktctl.access import audit, permissions
+from tktctl.access.groups import existing
 from tktctl.core.record import Record
 from tktctl.core.vocabulary import clean_line, clean_text
 from tktctl.db.models import PostmasterFilter
-from tktctl.errors import ConflictError, NotFoundError, UsageError
+from tktctl.errors import NotFoundError, UsageError
 from tktctl.mail.parse import canonical
 
 if TYPE_CHECKING:
@@ -309,12 +310,8 @@ class MailFilters:
         wanted = checked(document)
         with self.store.write() as unit:
             permissions.require_admin(unit)
-            existing = unit.session.scalar(select(PostmasterFilter).where(PostmasterFilter.name == name))
-            if existing is not None:
-                if if_not_exists:
-                    return _record(existing)
-                raise ConflictError(f"mail filter {name!r} already exists", ref=name)
-            return _record(_save(unit, wanted, None))
+            found = existing(unit, PostmasterFilter.name, name, "mail filter", if_not_exists=if_not_exists)
+            return _record(found if found is not None else _save(unit, wanted, None))
 
     def update(
         self,

@@ -22,10 +22,15 @@ from urllib.parse import parse_qs, quote, unquote, urlsplit
 from sqlalchemy import exists, func, insert, select
 
 from tktctl.core.vocabulary import clean_line
+from tktctl.db.engine import display_url
 from tktctl.db.models import AutoResponse, MailOutbox, QueueAutoResponse, SystemAddress
 from tktctl.errors import UsageError
 from tktctl.mail import tags, texts
 from tktctl.mail.limits import Limits
+from tktctl.mail.translations import auto_response_text
+from tktctl.tickets import changes
+from tktctl.tickets.attach import store_files
+from tktctl.tickets.records import tickets_by_id
 
 if TYPE_CHECKING:
     import smtplib
@@ -63,8 +68,6 @@ class SmtpSettings:
         """``TKTCTL_SMTP_URL=smtp[s]://[user[:password]@]host:port[?starttls=true]`` wins over ``smtp:``."""
         url = os.environ.get("TKTCTL_SMTP_URL")
         if url:
-            from tktctl.db.engine import display_url
-
             usage = f"TKTCTL_SMTP_URL must look like smtp[s]://[user:password@]host[:port], not {display_url(url)}"
             try:
                 parts = urlsplit(url)
@@ -94,8 +97,6 @@ class SmtpSettings:
     @property
     def display(self) -> str:
         """Where mail goes, as it may be shown: the password masked (``db.engine.display_url``)."""
-        from tktctl.db.engine import display_url
-
         login = f"{quote(self.user, safe='')}:***@" if self.user else ""
         return display_url(f"{'smtps' if self.tls else 'smtp'}://{login}{self.host}:{self.port}")
 
@@ -236,7 +237,6 @@ def ticket_fields(
 ) -> tuple[dict[str, str], dict[str, dict[str, str]]]:
     """What an auto-response may use: $tn, $title, $queue, $state, $priority, $customer, $owner,
     $subject, $from, and the tags of the ticket, the customer's message and the configuration."""
-    from tktctl.tickets.records import tickets_by_id
 
     record = tickets_by_id(unit, [ticket_id])[0]
     values = {k: record[k] for k in ("tn", "title", "queue", "state", "priority_name", "customer", "owner")}
@@ -283,7 +283,6 @@ def auto_respond(
     )
     if (sent_today or 0) >= settings.auto_response_limit:
         return f"no auto-response: {to} got {settings.auto_response_limit} in the last 24 hours"
-    from tktctl.mail.translations import auto_response_text
 
     own = (template.subject, template.body)
     subject, body = auto_response_text(unit, template.id, own, template.language, ticket_id)  # the ticket's language
@@ -334,8 +333,6 @@ def send_article(
     """Mail to a customer: the email article (its Message-ID threads replies, its ``attachments``
     are the mail's too), the outbox draft, history, and ArticleCreate announced (by ``author``)."""
     from tktctl.mail.compose import message_id
-    from tktctl.tickets import changes
-    from tktctl.tickets.attach import store_files
 
     own_id = message_id(sender)
     article_id = changes.add_article(

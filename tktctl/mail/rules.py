@@ -34,6 +34,7 @@ from tktctl.core.vocabulary import NOTIFY_EVENTS, SENDERS, clean_line, clean_tex
 from tktctl.db.models import Group, NotificationRule, Role
 from tktctl.errors import NotFoundError, UsageError
 from tktctl.mail.translations import as_record, check_translations
+from tktctl.tickets.selection import TicketFilter, filter_clauses
 
 if TYPE_CHECKING:
     from tktctl.core.unit import Store, Unit
@@ -119,7 +120,6 @@ def check(document: Any) -> dict[str, Any]:
 
 
 def ticket_filter(name: str, selection: dict[str, Any]) -> Any:
-    from tktctl.tickets.selection import TicketFilter
 
     fields = TicketFilter.__dataclass_fields__
     values: dict[str, Any] = {}
@@ -136,7 +136,6 @@ def ticket_filter(name: str, selection: dict[str, Any]) -> Any:
 
 def _resolve(unit: Unit, rule: dict[str, Any]) -> None:
     """Unknown queues, states, agents, groups and roles are not-found errors (exit 3) when stored."""
-    from tktctl.tickets.selection import filter_clauses
 
     filter_clauses(unit, ticket_filter(rule["name"], rule["filter"]), visible=False)
     for login in rule["agents"]:

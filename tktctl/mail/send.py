@@ -22,7 +22,9 @@ from sqlalchemy import select, update
 from tktctl.core.record import Record
 from tktctl.db.blobs import insert_rows
 from tktctl.db.models import ArticlePlain, Attachment, MailOutbox, Ticket
+from tktctl.mail.notify import still_reads
 from tktctl.mail.outbound import DRAFT, LEASE, MAX_ATTEMPTS, SmtpSettings, backoff, has_control, smtp_connect
+from tktctl.mail.outbox import outbox_by_id
 
 if TYPE_CHECKING:
     from tktctl.core.unit import Store
@@ -69,7 +71,6 @@ def _compose(store: Store, row: Any) -> Composed:
     if not message.startswith(DRAFT):
         return Composed(message)
     from tktctl.mail.compose import build
-    from tktctl.mail.notify import still_reads
 
     draft = json.loads(message)
     with store.read() as unit:
@@ -120,7 +121,6 @@ def _keep_raw(unit: Any, article_id: int, content: bytes) -> None:
 
 def deliver(store: Store, smtp: SmtpSettings, limit: int) -> list[Record]:
     """Send what is due; returns the outbox records of the rows this run handled."""
-    from tktctl.mail.outbox import outbox_by_id
 
     due = _claim(store, limit)
     if not due:

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from functools import cached_property
-from typing import TYPE_CHECKING
 
 from sqlalchemy import select
 
@@ -14,10 +13,8 @@ from tktctl.core.record import Record
 from tktctl.db.models import MailFailed
 from tktctl.errors import ConflictError, NotFoundError, UsageError
 from tktctl.mail.answers import Answers
+from tktctl.mail.filters import MailFilters
 from tktctl.mail.ingest import Inbox, Seal, no_seal
-
-if TYPE_CHECKING:
-    from tktctl.mail.filters import MailFilters
 
 
 class Mail(Inbox, Answers):
@@ -26,8 +23,6 @@ class Mail(Inbox, Answers):
     @cached_property
     def filters(self) -> MailFilters:
         """PostMaster filters (``mail filter ...``)."""
-        from tktctl.mail.filters import MailFilters
-
         return MailFilters(self.store)
 
     # Dead letters -------------------------------------------------------------------------

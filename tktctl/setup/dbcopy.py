@@ -6,20 +6,20 @@ import json
 from collections.abc import Callable
 from datetime import datetime
 from decimal import Decimal
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from sqlalchemy import Integer, Numeric, select
 
 from tktctl.access import permissions
 from tktctl.core.record import Record
+from tktctl.core.unit import Store
 from tktctl.db.analyze import analyze_after_load
 from tktctl.db.bulk import insert_rows
-from tktctl.errors import ConflictError, UsageError
+from tktctl.db.engine import normalise_url
+from tktctl.db.models import Base
+from tktctl.errors import ConflictError, DatabaseError, UsageError
 from tktctl.isotime import iso
 from tktctl.text import plural
-
-if TYPE_CHECKING:
-    from tktctl.core.unit import Store
 
 
 def copy_desk(
@@ -36,10 +36,6 @@ def copy_desk(
     The target's statistics are updated after the commit (a failure goes to ``warn``).
     """
     from sqlalchemy import text
-
-    from tktctl.core.unit import Store
-    from tktctl.db.engine import normalise_url
-    from tktctl.db.models import Base
 
     if normalise_url(target_url) == normalise_url(source.url):
         raise UsageError("the target is the source database")
@@ -78,8 +74,6 @@ def copy_desk(
 
 def verify_copy(source: Store, target: Store) -> list[Record]:
     """Row count and SHA-256 of every table on both sides; a difference is a database error."""
-    from tktctl.db.models import Base
-    from tktctl.errors import DatabaseError
 
     report: list[Record] = []
     with source.engine.connect() as left, target.engine.connect() as right:

@@ -30,6 +30,7 @@ from tktctl.core.record import Record
 from tktctl.errors import UsageError
 from tktctl.mail import autoresponses, filters, rules
 from tktctl.setup import fields, queues, settings, textconfig
+from tktctl.setup.texts import Salutations, Signatures, Templates
 from tktctl.setup.types import TicketTypes
 from tktctl.sla import calendars
 
@@ -57,12 +58,18 @@ def _by(field: str) -> Callable[[Record], str]:
     return lambda record: str(record[field])
 
 
-def _named(model: Callable[[Store], Any], name: str, kind: str, identity: str = "name") -> Section:
-    """A section whose functions are methods of a service object (groups, roles, agents)."""
+def _named(
+    model: Callable[[Store], Any],
+    name: str,
+    kind: str,
+    identity: str = "name",
+    key: Callable[[Record], str] | None = None,
+) -> Section:
+    """A section whose functions are methods of a service object (groups, roles, agents, texts)."""
     return Section(
         name,
         kind,
-        _by(identity),
+        key or _by(identity),
         lambda unit: model(unit.store).records(unit),
         lambda unit, items: model(unit.store).apply(unit, items),
         lambda unit, keep: model(unit.store).prune(unit, keep),
@@ -79,15 +86,15 @@ SECTIONS: tuple[Section, ...] = (
     _named(Agents, "agents", "agent", "login"),
     _named(Roles, "roles", "role"),
     Section("addresses", "address", _by("email"), *ADDRESS_FUNCTIONS, "email"),
-    Section("salutations", "salutation", textconfig.text_key, *textconfig.SALUTATIONS, ""),
-    Section("signatures", "signature", textconfig.text_key, *textconfig.SIGNATURES, ""),
+    _named(Salutations, "salutations", "salutation", "", textconfig.text_key),
+    _named(Signatures, "signatures", "signature", "", textconfig.text_key),
     Section("calendars", "calendar", _by("name"), calendars.records, calendars.apply, calendars.prune),
     Section("queues", "queue", _by("name"), queues.records, queues.apply, queues.prune),
     _named(TicketTypes, "types", "type"),
     Section(
         "autoresponses", "autoresponse", _by("name"), autoresponses.records, autoresponses.apply, autoresponses.prune
     ),
-    Section("templates", "template", textconfig.text_key, *textconfig.TEMPLATES, ""),
+    _named(Templates, "templates", "template", "", textconfig.text_key),
     Section("grants", "grant", acl.grant_key, acl.grant_records, acl.apply_grants, acl.prune_grants, ""),
     Section("fields", "field", _by("name"), fields.records, fields.apply, fields.prune),
     Section("jobs", "job", _by("name"), jobs.records, jobs.apply, jobs.prune),

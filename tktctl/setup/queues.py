@@ -13,8 +13,10 @@ from tktctl.core import lookup
 from tktctl.core.language import language_tag
 from tktctl.core.record import Record
 from tktctl.core.vocabulary import FOLLOW_UP, choice, clean_line, clean_text
-from tktctl.db.models import Group, Queue, SystemAddress, Ticket
+from tktctl.db.models import Calendar, Group, History, Queue, SystemAddress, Ticket
 from tktctl.errors import ConflictError, NotFoundError, UsageError
+from tktctl.mail import autoresponses
+from tktctl.setup import texts
 from tktctl.sla import deadlines
 from tktctl.text import plural
 
@@ -94,17 +96,14 @@ def _check_settings(settings: dict[str, Any]) -> None:
 
 def _resolve(unit: Unit, settings: dict[str, Any]) -> dict[str, Any]:
     """Names to ids: the escalation queue, the calendar, the address and the texts must exist."""
-    from tktctl.setup import texts
 
     resolved = texts.queue_settings(unit, settings)
     if "escalate_to" in resolved:
         target = resolved.pop("escalate_to")
         resolved["escalate_to_id"] = None if target is None else lookup.queue(unit, target).id
-    if resolved.get("calendar") is not None:
-        from tktctl.db.models import Calendar
-
-        if unit.session.scalar(select(Calendar.id).where(Calendar.name == resolved["calendar"])) is None:
-            raise NotFoundError(f"calendar {resolved['calendar']!r} not found", ref=resolved["calendar"])
+    calendar = resolved.get("calendar")
+    if calendar is not None and unit.session.scalar(select(Calendar.id).where(Calendar.name == calendar)) is None:
+        raise NotFoundError(f"calendar {calendar!r} not found", ref=calendar)
     return resolved
 
 
@@ -247,8 +246,6 @@ class Queues:
             permissions.require_admin(unit)
             queue = lookup.queue(unit, name)
             if auto_responses or no_auto_responses:
-                from tktctl.mail import autoresponses
-
                 autoresponses.unassign(unit, queue, no_auto_responses)
                 autoresponses.assign(unit, queue, auto_responses)
             _update(unit, queue, group, settings)
@@ -283,7 +280,6 @@ class Queues:
             if unit.session.scalar(select(exists().where(Ticket.queue_id == queue_id))):
                 held = unit.session.scalar(select(func.count()).where(Ticket.queue_id == queue_id))
                 raise ConflictError(f"queue {name!r} has {plural(held, 'ticket')}; disable it instead", ref=name)
-            from tktctl.db.models import History
 
             if unit.session.scalar(select(exists().where(History.queue_id == queue_id))):
                 raise ConflictError(f"queue {name!r} appears in ticket history; disable it instead", ref=name)

@@ -9,13 +9,13 @@ the variant when a reply is composed (mail/compose.py). All texts are text/plain
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
-from typing import TYPE_CHECKING, Any, ClassVar, Generic, TypeVar
+from collections.abc import Mapping, Sequence
+from typing import TYPE_CHECKING, Any, ClassVar, TypeVar
 
 from sqlalchemy import delete, exists, insert, select
 
 from tktctl.access import audit, permissions
-from tktctl.access.groups import UNSET, apply_changes, check_name, existing
+from tktctl.access.groups import UNSET, Named, apply_changes, check_name, existing
 from tktctl.core import lookup
 from tktctl.core.language import desk_language, language_tag
 from tktctl.core.record import Record
@@ -120,15 +120,23 @@ def queue_settings(unit: Unit, settings: dict[str, Any]) -> dict[str, Any]:
     return resolved
 
 
-class Texts(Generic[T]):
-    """Salutations, signatures or templates: create, list, show, update, disable/enable, per language."""
+class Texts(Named[T]):
+    """Salutations, signatures or templates: create, list, show, update, disable/enable, per language.
 
-    model: type[T]
-    kind: str
+    Named objects keyed by name and language: ``desk apply`` creates or brings each variant to its
+    record, and pruning disables a variant (a queue may still name the text)."""
+
     extra_keys: ClassVar[tuple[str, ...]] = ()
+    key_columns: ClassVar[tuple[str, ...]] = ("name", "language")
+    apply_keys: ClassVar[set[str]] = {"name", "language", "body", "comment", "valid"}
 
-    def __init__(self, store: Store) -> None:
-        self.store = store
+    def key(self, unit: Unit, item: Mapping[str, Any]) -> tuple[Any, ...]:
+        """``(name, language)``; no language is the desk's default."""
+        language = item.get("language")
+        return item["name"], language_tag(language) if language else desk_language(unit.session)
+
+    def label(self, key: Sequence[Any]) -> str:
+        return f"{key[0]} ({key[1]})"
 
     def record(self, unit: Unit, row: T) -> Record:
         return {
@@ -143,13 +151,36 @@ class Texts(Generic[T]):
             "changed": row.changed,
         }
 
-    def get(self, unit: Unit, name: str, language: str | None) -> T:
+    def get(self, unit: Unit, name: str, language: str | None = None) -> T:  # type: ignore[override]
         """The variant in ``language`` (None: the desk's default language)."""
-        language = language_tag(language) if language is not None else desk_language(unit.session)
-        found = unit.session.scalar(select(self.model).where(self.model.name == name, self.model.language == language))
+        key = self.key(unit, {"name": name, "language": language})
+        found = self.find(unit, key)
         if found is None:
-            raise NotFoundError(f"{self.kind} {name!r} ({language}) not found", ref=name)
+            raise NotFoundError(f"{self.kind} {name!r} ({key[1]}) not found", ref=name)
         return found
+
+    def put(self, unit: Unit, item: dict[str, Any]) -> None:
+        """Create the variant a checked record describes (it needs a body), or bring it to the record."""
+        check_name(self.kind, item["name"])
+        for key in ("language", "body", *self.extra_keys):
+            if not isinstance(item.get(key), (str, type(None))):
+                raise UsageError(f"{self.kind} {item['name']}: {key} must be text")
+        name, language = self.key(unit, item)
+        wanted = {k: item[k] for k in ("body", "comment", *self.extra_keys) if k in item}
+        self.check(wanted)
+        row = self.find(unit, (name, language))
+        if row is None:
+            if not isinstance(wanted.get("body"), str):
+                raise UsageError(f"{self.kind} {name} ({language}): a new one needs a body")
+            row = self.new_row(name, language, wanted, unit.now)
+            unit.session.add(row)
+            unit.session.flush()
+            audit.record(unit, "create", self.kind, name, language=language)
+        apply_changes(unit, row, self.kind, self.label((name, language)), valid=item.get("valid"), **wanted)
+
+    def new_row(self, name: str, language: str, wanted: dict[str, Any], now: Any) -> T:
+        """A new variant with its body; its other values follow as audited changes."""
+        return self.model(name=name, language=language, body=wanted["body"], valid=True, created=now, changed=now)
 
     def check(self, values: dict[str, Any]) -> None:
         """The body (required on create), comment and a kind's own values; usage errors before any write."""
@@ -250,6 +281,28 @@ class Templates(Texts[StandardTemplate]):
     model = StandardTemplate
     kind = "template"
     extra_keys: ClassVar[tuple[str, ...]] = ("kind", "subject")
+    apply_keys: ClassVar[set[str]] = {*Texts.apply_keys, *extra_keys, "queues"}
+
+    def new_row(self, name: str, language: str, wanted: dict[str, Any], now: Any) -> StandardTemplate:
+        row = super().new_row(name, language, wanted, now)
+        row.kind = wanted.get("kind") or "answer"
+        return row
+
+    def apply(self, unit: Unit, documents: list[dict[str, Any]]) -> None:
+        """Each variant, then the queues offering each name: exactly the union of its records' ``queues``."""
+        super().apply(unit, documents)
+        offered: dict[str, set[str]] = {}
+        for item in documents:
+            if "queues" in item:
+                queues = item["queues"] or []
+                if not isinstance(queues, list) or not all(isinstance(q, str) for q in queues):
+                    raise UsageError(f"template {item['name']}: queues must be a list of queue names")
+                offered.setdefault(item["name"], set()).update(queues)
+        for name, queues in offered.items():
+            ids = [lookup.queue(unit, q).id for q in sorted(queues)]
+            unit.session.execute(delete(QueueTemplate).where(QueueTemplate.name == name))
+            if ids:
+                unit.session.execute(insert(QueueTemplate), [{"queue_id": i, "name": name} for i in ids])
 
     def record(self, unit: Unit, row: StandardTemplate) -> Record:
         return {**super().record(unit, row), "queues": offering(unit, row.name)}

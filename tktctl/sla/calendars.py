@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import select
 
 from tktctl.access import permissions
+from tktctl.access.groups import existing
 from tktctl.core.record import Record
 from tktctl.core.vocabulary import clean_line, clean_text
 from tktctl.db.models import Calendar, Queue
@@ -104,11 +105,9 @@ class Calendars:
         parsed = parse_hours(hours or DEFAULT_HOURS)
         with self.store.write() as unit:
             permissions.require_admin(unit)
-            existing = unit.session.scalar(select(Calendar).where(Calendar.name == name))
-            if existing is not None:
-                if if_not_exists:
-                    return _record(existing)
-                raise ConflictError(f"calendar {name!r} already exists", ref=name)
+            found = existing(unit, Calendar.name, name, "calendar", if_not_exists=if_not_exists)
+            if found is not None:
+                return _record(found)
             return _record(_store(unit, name, timezone=timezone, hours=parsed, holidays=days, comment=comment))
 
     def update(

@@ -13,7 +13,8 @@ from typing import TYPE_CHECKING, Any, NamedTuple
 from sqlalchemy import BigInteger, LargeBinary, String, func, insert, literal, select
 
 from tktctl.core.vocabulary import MAIL_MAX_BYTES, clean_line
-from tktctl.db.models import Article, Attachment
+from tktctl.db.blobs import fits_one_statement, insert_rows
+from tktctl.db.models import Article, Attachment, Ticket
 from tktctl.errors import UsageError
 
 if TYPE_CHECKING:
@@ -58,7 +59,6 @@ def check_files(store: Store, files: Sequence[File]) -> list[File]:
 def store_files(unit: Unit, article_ids: Sequence[int], files: Sequence[File]) -> None:
     """The files on each article: one INSERT … SELECT per file, whatever the number of articles
     (a file too large for one MySQL/MariaDB statement: a row per article, in pieces)."""
-    from tktctl.db.blobs import fits_one_statement, insert_rows
 
     for file in files:
         if not fits_one_statement(unit.session, file.content):
@@ -95,7 +95,6 @@ def newest_articles(unit: Unit, where: Any) -> dict[int, int]:
 
 def notes_written(unit: Unit, sel: Selected, files: Sequence[File]) -> None:
     """After ``changes.add_notes``: the files on each new note, and ArticleCreate announced (by an agent)."""
-    from tktctl.db.models import Ticket
 
     if not files and not unit.listens("ArticleCreate"):
         return

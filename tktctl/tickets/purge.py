@@ -17,18 +17,21 @@ from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import ColumnElement, Select, Table, delete, func, select, update
 
-from tktctl.access import audit
+from tktctl.access import audit, permissions
+from tktctl.core import lookup
 from tktctl.core.record import Record
 from tktctl.db.models import Article, Base, Queue, Ticket
 from tktctl.errors import PartialFailure, TktctlError
 from tktctl.text import plural
 from tktctl.tickets.changes import Selected
 from tktctl.tickets.guards import require, select_visible
+from tktctl.tickets.selection import TicketFilter, filter_clauses
+from tktctl.tickets.verbs import BulkResult
 
 if TYPE_CHECKING:
     from tktctl.core.unit import Unit
     from tktctl.tickets.selection import Selection
-    from tktctl.tickets.verbs import BulkResult, Tickets
+    from tktctl.tickets.verbs import Tickets
 
 # The ticket numbers an audit entry lists at most (the count is always exact).
 AUDIT_NUMBERS = 100_000
@@ -53,8 +56,6 @@ class Purge:
         Yields the tickets as they were (``id``, ``tn``, ``title``, ``queue``, ``articles``); with
         ``continue_on_error`` one outcome per ticket, raising PartialFailure when any failed.
         """
-        from tktctl.tickets.verbs import BulkResult
-
         store = self.tickets.store
         if not continue_on_error:
             with store.write(dry_run=dry_run) as unit:
@@ -93,9 +94,6 @@ class Purge:
 
 def _visible_unlocked(unit: Unit, selection: Selection) -> Selected:
     """The selection without row locks (a read transaction), for counting."""
-    from tktctl.access import permissions
-    from tktctl.core import lookup
-    from tktctl.tickets.selection import TicketFilter, filter_clauses
 
     if isinstance(selection, TicketFilter):
         return Selected([], [filter_clauses(unit, selection)])
