@@ -37,6 +37,15 @@ EXE = str(Path(sys.executable).with_name("tktctl"))
 FILE_KEYS = ("id", "filename", "content_type", "size")
 ARTICLE_KEYS = ("id", "ticket", "channel", "sender", "from", "to", "cc", "subject", "body")
 AT = "2026-11-27 10:00:00.000000"
+
+
+def moment(n: str) -> str:
+    """SQL for a stored time ``n`` seconds (and some microseconds) after AT: rows of other changes have
+    other times, so that nothing memoised across rows flatters a reader."""
+    seconds = f"strftime('%Y-%m-%d %H:%M:%S', '{AT[:19]}', '+' || ({n}) || ' seconds')"
+    return f"{seconds} || printf('.%06d', ({n}) * 7919 % 1000000)"
+
+
 TICKET_SQL = (
     "SELECT t.id, t.tn, t.title, q.name, s.name, st.name, t.priority_id, p.name, t.locked, o.login, r.login,"
     " t.customer, t.type, t.created, t.changed, t.pending_until, t.external_id"
@@ -93,8 +102,9 @@ def build(path: Path) -> None:
             "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < ?)"
             " INSERT INTO ticket (id, tn, title, queue_id, state_id, priority_id, locked, owner_id, created, changed,"
             " created_by, changed_by) SELECT i, printf('9%015d', i), 'ticket ' || i,"
-            " CASE WHEN i <= ? THEN ? ELSE 2 END, 1 + i % 2, 1 + i % 5, 0, 1, ?, ?, 1, 1 FROM n",
-            (TICKETS, SMALL, small, AT, AT),
+            f" CASE WHEN i <= ? THEN ? ELSE 2 END, 1 + i % 2, 1 + i % 5, 0, 1, {moment('i')}, {moment('i + i % 3')},"
+            " 1, 1 FROM n",  # a third of the tickets unchanged since created
+            (TICKETS, SMALL, small),
         )
         conn.execute(
             "INSERT INTO ticket_history (ticket_id, type, actor_id, queue_id, at, data)"
@@ -118,8 +128,9 @@ def long_histories(conn: sqlite3.Connection) -> None:
         conn.execute(
             "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < ?)"
             " INSERT INTO ticket_history (ticket_id, type, actor_id, queue_id, at, data)"
-            ' SELECT ?, \'PriorityUpdate\', 1, ?, ?, \'{"from": "3 normal", "to": "4 high"}\' FROM n',
-            (rows, ticket_id, long, AT),
+            f" SELECT ?, 'PriorityUpdate', 1, ?, {moment('i / 2')},"  # two rows per change, as a change writes them
+            ' \'{"from": "3 normal", "to": "4 high"}\' FROM n',
+            (rows, ticket_id, long),
         )
 
 
