@@ -7,10 +7,12 @@ are some), nulls, and non-ASCII text written as it is.
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
 from sqlalchemy import text
 
 from tests.conftest import Cli
-from tktctl.api import Desk
+from tktctl.api import Desk, TicketFilter
 
 TITLE = 'Zürich ✓ "quoted" \\ back 日本'
 BODY = "Grüße\nline two\ttab"
@@ -61,6 +63,11 @@ def test_list_history_and_export_jsonl_are_these_bytes(desk: Desk, cli: Cli) -> 
         ' "pending_until": null, "escalation": null, "external_id": null, "fields": {}'
     )
     assert cli("ticket", "list", "--queue", "Pin", "-o", "jsonl").stdout == f"{ticket_1}}}\n{ticket_2}}}\n"
+    listed = list(desk.tickets.list(TicketFilter(queue="Pin")))  # the API's records keep aware times
+    assert [(t["created"], t["changed"], t["pending_until"]) for t in listed] == [
+        (datetime(2026, 11, 27, 10, tzinfo=UTC), datetime(2026, 11, 28, 11, 12, 13, 45600, tzinfo=UTC), None),
+        (datetime(2026, 11, 29, 23, 59, 59, 999999, tzinfo=UTC),) * 2 + (None,),
+    ]
 
     at = '"actor": "root@localhost", "at": "2026-11-27T10:00:00.000001Z"'
     new_1 = f'{{"id": {history[0]}, "ticket": "1000000000000001", "type": "NewTicket", {at}, "data": '

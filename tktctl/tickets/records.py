@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Sequence
+from datetime import datetime
 from functools import cache
 from itertools import chain
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from sqlalchemy import ColumnElement, Select, select, type_coerce
 from sqlalchemy.orm import aliased
@@ -81,11 +82,53 @@ def ticket_select() -> Select[Any]:
 ESCALATION_COLUMNS = ("queue_id", "escalation_response_at", "escalation_update_at", "escalation_solution_at")
 # The columns of ticket_select(); a statement may add more after them (search: the score).
 TICKET_COLUMNS = 21
+# What ticket_select(raw=True) reads as the driver returns it: the times, and the lock (only tested for truth).
+_RAW_COLUMNS = frozenset(("locked", "created", "changed", "pending_until", *ESCALATION_COLUMNS[1:]))
 
 
-def ticket_record(row: Any, unit: Unit | None = None) -> Record:
+class _Deadlines(NamedTuple):
+    """The columns deadlines.record reads, converted, for a row read raw."""
+
+    queue_id: int
+    escalation_response_at: datetime | None
+    escalation_update_at: datetime | None
+    escalation_solution_at: datetime | None
+
+
+@cache
+def raw_ticket_select() -> Select[Any]:
+    """ticket_select() with its times and lock as the driver returns them, for a long read.
+
+    SQLAlchemy runs a time column's conversion for every value, NULL or not, three Python calls
+    each: a list of a million tickets made six million for six time columns, most of them NULL
+    (pending and escalation times). time_reader() converts only what is there."""
+    statement = ticket_select()
+    return statement.with_only_columns(
+        *(_driver_value(c) if c.key in _RAW_COLUMNS else c for c in statement.selected_columns),
+        maintain_column_froms=True,
+    )
+
+
+def time_reader(dialect: Dialect) -> Callable[[Any], datetime]:
+    """A driver's time (not NULL) as the time columns read it, converted once for a repeat of the last
+    one (a ticket not changed since it was created; the history rows of one change)."""
+    convert = _conversion(Ticket.created, dialect)
+    last_raw: Any = None
+    last: Any = None
+
+    def read(raw: Any) -> datetime:
+        nonlocal last_raw, last
+        if raw != last_raw:
+            last_raw, last = raw, convert(raw) if convert else raw
+        return last  # type: ignore[no-any-return]
+
+    return read
+
+
+def ticket_record(row: Any, unit: Unit | None = None, time: Callable[[Any], datetime] | None = None) -> Record:
     """The contract's ticket record, its keys in the contract's order (a list renders it as it is);
-    with ``unit``, the escalation object has working time left. Added columns come after."""
+    with ``unit``, the escalation object has working time left. Added columns come after.
+    ``time``: the row is raw_ticket_select()'s, and converts its times."""
     (
         id_,
         tn,
@@ -110,6 +153,14 @@ def ticket_record(row: Any, unit: Unit | None = None) -> Record:
         solution,
         *added,
     ) = row
+    escalation = None
+    if response is not None or update is not None or solution is not None:
+        if time is not None:
+            row = _Deadlines(_queue_id, *(None if t is None else time(t) for t in (response, update, solution)))
+        escalation = deadlines.record(unit, row)
+    if time is not None:
+        created, changed = time(created), time(changed)
+        pending_until = None if pending_until is None else time(pending_until)
     record = {
         "id": id_,
         "tn": tn,
@@ -127,7 +178,7 @@ def ticket_record(row: Any, unit: Unit | None = None) -> Record:
         "created": created,
         "changed": changed,
         "pending_until": pending_until,
-        "escalation": None if response is None and update is None and solution is None else deadlines.record(unit, row),
+        "escalation": escalation,
         "external_id": external_id,
     }
     if added:
