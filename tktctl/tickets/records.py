@@ -232,15 +232,17 @@ def articles_of(unit: Unit, ticket_ids: Sequence[int]) -> dict[int, list[Record]
     rows = unit.session.execute(
         select(Article, Ticket.tn)
         .join(Ticket, Article.ticket_id == Ticket.id)
-        .where(Article.ticket_id.in_(ticket_ids))
-        .order_by(Article.id)
+        .where(ids_in(Article.ticket_id))
+        .order_by(Article.id),
+        {"ids": list(ticket_ids)},
     ).all()
     attachments: dict[int, list[Record]] = {}
     for part in chunks([a.id for a, _ in rows]):
         meta = unit.session.execute(
             select(Attachment.article_id, Attachment.id, Attachment.filename, Attachment.content_type, Attachment.size)
-            .where(Attachment.article_id.in_(part))
-            .order_by(Attachment.id)
+            .where(ids_in(Attachment.article_id))
+            .order_by(Attachment.id),
+            {"ids": list(part)},
         )
         for article_id, att_id, filename, content_type, size in meta:
             attachments.setdefault(article_id, []).append(
@@ -299,25 +301,33 @@ def _flat(text: str, value: Any) -> bool:
 
 
 def history_records(unit: Unit, *criteria: ColumnElement[bool], batch: int = BATCH) -> Iterator[Record]:
-    """History records matching ``criteria``, oldest first, streamed (an export runs to millions).
+    """History records matching ``criteria``, oldest first, streamed (a ticket may have 100,000)."""
+    connection = unit.session.connection()
+    record = HistoryReader(connection.dialect).record
+    statement = history_select(raw=True).where(*criteria).order_by(History.id)
+    for row in chain.from_iterable(stream(unit, statement, batch=batch)):
+        yield record(*row)
+
+
+class HistoryReader:
+    """Rows of history_select(raw=True) to history records, for long reads (an export runs to millions).
 
     Core rows, not ORM ones, with ``at`` and ``data`` read as the driver returns them and
     converted here by their column types' own functions, but not again for a repeat: the rows
-    of one change follow each other with one time (one object for all of them), and most
-    payloads are a few from/to pairs. Short flat payloads (dicts of scalars) are kept decoded;
-    each record gets its own copy, so no two records share a mutable value.
+    of one change follow each other with one time, and most payloads are a few from/to pairs.
+    Short flat payloads (dicts of scalars) are kept decoded; each record gets its own copy, so
+    no two records share a mutable value.
     """
-    connection = unit.session.connection()
-    to_time = _conversion(History.at, connection.dialect)
-    to_data = _conversion(History.data, connection.dialect)  # None: the driver decodes JSON itself
-    statement = history_select(raw=True).where(*criteria).order_by(History.id)
-    last_raw: Any = None
-    at: Any = None
-    payloads: dict[str, dict[str, Any]] = {}
-    for id_, ticket, type_, actor, raw_at, data in chain.from_iterable(stream(unit, statement, batch=batch)):
-        if raw_at != last_raw:
-            last_raw, at = raw_at, to_time(raw_at) if to_time else raw_at
+
+    def __init__(self, dialect: Dialect) -> None:
+        self.time = time_reader(dialect)
+        self.to_data = _conversion(History.data, dialect)  # None: the driver decodes JSON itself
+        self.payloads: dict[str, dict[str, Any]] = {}
+
+    def record(self, id_: int, ticket: str, type_: str, actor: str, raw_at: Any, data: Any) -> Record:
+        to_data = self.to_data
         if to_data is not None:
+            payloads = self.payloads
             kept = payloads.get(data) if type(data) is str else None
             if kept is not None:
                 data = kept.copy()
@@ -327,4 +337,4 @@ def history_records(unit: Unit, *criteria: ColumnElement[bool], batch: int = BAT
                     if len(payloads) >= PAYLOADS:
                         payloads.clear()
                     payloads[text] = data.copy()
-        yield {"id": id_, "ticket": ticket, "type": type_, "actor": actor, "at": at, "data": data}
+        return {"id": id_, "ticket": ticket, "type": type_, "actor": actor, "at": self.time(raw_at), "data": data}
