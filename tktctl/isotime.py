@@ -7,8 +7,9 @@ from datetime import datetime, timezone
 
 def iso(value: datetime) -> str:
     # Naive (taken as UTC) and UTC times, nearly all of them, skip the conversion: exports spell millions.
-    if value.tzinfo is None:
-        return f"{value.isoformat()}Z"
-    if value.tzinfo is timezone.utc:
+    zone = value.tzinfo
+    if zone is timezone.utc:
         return f"{value.isoformat()[:-6]}Z"
+    if zone is None:
+        return f"{value.isoformat()}Z"
     return value.astimezone(timezone.utc).isoformat().replace("+00:00", "Z")

@@ -74,8 +74,9 @@ def _list_dumps() -> Callable[[Any], str]:
     """One encoder for the records of one list, spelling a time again only when it is another object.
 
     json.dumps would build an encoder per record (a jsonl export is millions). Consecutive
-    records often share one time object (the history rows of one change do), and spelling a
-    time costs more than encoding the rest of a history record.
+    times are often one object (the history rows of one change) or equal ones (a ticket not
+    changed since it was created), and spelling a time costs more than encoding the rest of a
+    history record. Equal aware times are one instant, spelled alike in UTC.
     """
     last_value: Any = None
     last_text: Any = None
@@ -83,7 +84,10 @@ def _list_dumps() -> Callable[[Any], str]:
     def default(value: Any) -> Any:
         nonlocal last_value, last_text
         if value is not last_value:
-            last_text = _json_default(value)
+            if type(value) is not datetime:
+                last_text = _json_default(value)
+            elif value != last_value:
+                last_text = iso(value)
             last_value = value
         return last_text
 

@@ -18,6 +18,7 @@ from sqlalchemy import ColumnElement, and_, delete, insert, or_, select, union_a
 from tktctl.access import permissions
 from tktctl.core import lookup
 from tktctl.core.lookup import TicketRow, chunks
+from tktctl.core.prepared import ids_in
 from tktctl.core.record import Record
 from tktctl.core.vocabulary import choice
 from tktctl.db.models import History, Ticket, TicketLink
@@ -178,11 +179,11 @@ def links_of(unit: Unit, ticket_ids: Sequence[int]) -> dict[int, list[Record]]:
         statement = (
             select(mine.label("mine"), Ticket.tn, TicketLink.type, TicketLink.source_id, TicketLink.id)
             .join(Ticket, Ticket.id == other)
-            .where(mine.in_(ids))
+            .where(ids_in(mine))
         )
         if visible is not None:
             statement = statement.where(visible)
-        for row in unit.session.execute(statement):
+        for row in unit.session.execute(statement, {"ids": ids}):
             found.setdefault(row.mine, []).append(
                 {"tn": row.tn, "type": row.type, "relation": relation(row.type, row.source_id, row.mine), "_id": row.id}
             )

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Sequence
+from datetime import datetime
 from functools import cache
 from itertools import chain
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from sqlalchemy import ColumnElement, Select, select, type_coerce
 from sqlalchemy.orm import aliased
@@ -81,11 +82,53 @@ def ticket_select() -> Select[Any]:
 ESCALATION_COLUMNS = ("queue_id", "escalation_response_at", "escalation_update_at", "escalation_solution_at")
 # The columns of ticket_select(); a statement may add more after them (search: the score).
 TICKET_COLUMNS = 21
+# What ticket_select(raw=True) reads as the driver returns it: the times, and the lock (only tested for truth).
+_RAW_COLUMNS = frozenset(("locked", "created", "changed", "pending_until", *ESCALATION_COLUMNS[1:]))
 
 
-def ticket_record(row: Any, unit: Unit | None = None) -> Record:
+class _Deadlines(NamedTuple):
+    """The columns deadlines.record reads, converted, for a row read raw."""
+
+    queue_id: int
+    escalation_response_at: datetime | None
+    escalation_update_at: datetime | None
+    escalation_solution_at: datetime | None
+
+
+@cache
+def raw_ticket_select() -> Select[Any]:
+    """ticket_select() with its times and lock as the driver returns them, for a long read.
+
+    SQLAlchemy runs a time column's conversion for every value, NULL or not, three Python calls
+    each: a list of a million tickets made six million for six time columns, most of them NULL
+    (pending and escalation times). time_reader() converts only what is there."""
+    statement = ticket_select()
+    return statement.with_only_columns(
+        *(_driver_value(c) if c.key in _RAW_COLUMNS else c for c in statement.selected_columns),
+        maintain_column_froms=True,
+    )
+
+
+def time_reader(dialect: Dialect) -> Callable[[Any], datetime]:
+    """A driver's time (not NULL) as the time columns read it, converted once for a repeat of the last
+    one (a ticket not changed since it was created; the history rows of one change)."""
+    convert = _conversion(Ticket.created, dialect)
+    last_raw: Any = None
+    last: Any = None
+
+    def read(raw: Any) -> datetime:
+        nonlocal last_raw, last
+        if raw != last_raw:
+            last_raw, last = raw, convert(raw) if convert else raw
+        return last  # type: ignore[no-any-return]
+
+    return read
+
+
+def ticket_record(row: Any, unit: Unit | None = None, time: Callable[[Any], datetime] | None = None) -> Record:
     """The contract's ticket record, its keys in the contract's order (a list renders it as it is);
-    with ``unit``, the escalation object has working time left. Added columns come after."""
+    with ``unit``, the escalation object has working time left. Added columns come after.
+    ``time``: the row is raw_ticket_select()'s, and converts its times."""
     (
         id_,
         tn,
@@ -110,6 +153,14 @@ def ticket_record(row: Any, unit: Unit | None = None) -> Record:
         solution,
         *added,
     ) = row
+    escalation = None
+    if response is not None or update is not None or solution is not None:
+        if time is not None:
+            row = _Deadlines(_queue_id, *(None if t is None else time(t) for t in (response, update, solution)))
+        escalation = deadlines.record(unit, row)
+    if time is not None:
+        created, changed = time(created), time(changed)
+        pending_until = None if pending_until is None else time(pending_until)
     record = {
         "id": id_,
         "tn": tn,
@@ -127,7 +178,7 @@ def ticket_record(row: Any, unit: Unit | None = None) -> Record:
         "created": created,
         "changed": changed,
         "pending_until": pending_until,
-        "escalation": None if response is None and update is None and solution is None else deadlines.record(unit, row),
+        "escalation": escalation,
         "external_id": external_id,
     }
     if added:
@@ -181,15 +232,17 @@ def articles_of(unit: Unit, ticket_ids: Sequence[int]) -> dict[int, list[Record]
     rows = unit.session.execute(
         select(Article, Ticket.tn)
         .join(Ticket, Article.ticket_id == Ticket.id)
-        .where(Article.ticket_id.in_(ticket_ids))
-        .order_by(Article.id)
+        .where(ids_in(Article.ticket_id))
+        .order_by(Article.id),
+        {"ids": list(ticket_ids)},
     ).all()
     attachments: dict[int, list[Record]] = {}
     for part in chunks([a.id for a, _ in rows]):
         meta = unit.session.execute(
             select(Attachment.article_id, Attachment.id, Attachment.filename, Attachment.content_type, Attachment.size)
-            .where(Attachment.article_id.in_(part))
-            .order_by(Attachment.id)
+            .where(ids_in(Attachment.article_id))
+            .order_by(Attachment.id),
+            {"ids": list(part)},
         )
         for article_id, att_id, filename, content_type, size in meta:
             attachments.setdefault(article_id, []).append(
@@ -248,25 +301,33 @@ def _flat(text: str, value: Any) -> bool:
 
 
 def history_records(unit: Unit, *criteria: ColumnElement[bool], batch: int = BATCH) -> Iterator[Record]:
-    """History records matching ``criteria``, oldest first, streamed (an export runs to millions).
+    """History records matching ``criteria``, oldest first, streamed (a ticket may have 100,000)."""
+    connection = unit.session.connection()
+    record = HistoryReader(connection.dialect).record
+    statement = history_select(raw=True).where(*criteria).order_by(History.id)
+    for row in chain.from_iterable(stream(unit, statement, batch=batch)):
+        yield record(*row)
+
+
+class HistoryReader:
+    """Rows of history_select(raw=True) to history records, for long reads (an export runs to millions).
 
     Core rows, not ORM ones, with ``at`` and ``data`` read as the driver returns them and
     converted here by their column types' own functions, but not again for a repeat: the rows
-    of one change follow each other with one time (one object for all of them), and most
-    payloads are a few from/to pairs. Short flat payloads (dicts of scalars) are kept decoded;
-    each record gets its own copy, so no two records share a mutable value.
+    of one change follow each other with one time, and most payloads are a few from/to pairs.
+    Short flat payloads (dicts of scalars) are kept decoded; each record gets its own copy, so
+    no two records share a mutable value.
     """
-    connection = unit.session.connection()
-    to_time = _conversion(History.at, connection.dialect)
-    to_data = _conversion(History.data, connection.dialect)  # None: the driver decodes JSON itself
-    statement = history_select(raw=True).where(*criteria).order_by(History.id)
-    last_raw: Any = None
-    at: Any = None
-    payloads: dict[str, dict[str, Any]] = {}
-    for id_, ticket, type_, actor, raw_at, data in chain.from_iterable(stream(unit, statement, batch=batch)):
-        if raw_at != last_raw:
-            last_raw, at = raw_at, to_time(raw_at) if to_time else raw_at
+
+    def __init__(self, dialect: Dialect) -> None:
+        self.time = time_reader(dialect)
+        self.to_data = _conversion(History.data, dialect)  # None: the driver decodes JSON itself
+        self.payloads: dict[str, dict[str, Any]] = {}
+
+    def record(self, id_: int, ticket: str, type_: str, actor: str, raw_at: Any, data: Any) -> Record:
+        to_data = self.to_data
         if to_data is not None:
+            payloads = self.payloads
             kept = payloads.get(data) if type(data) is str else None
             if kept is not None:
                 data = kept.copy()
@@ -276,4 +337,4 @@ def history_records(unit: Unit, *criteria: ColumnElement[bool], batch: int = BAT
                     if len(payloads) >= PAYLOADS:
                         payloads.clear()
                     payloads[text] = data.copy()
-        yield {"id": id_, "ticket": ticket, "type": type_, "actor": actor, "at": at, "data": data}
+        return {"id": id_, "ticket": ticket, "type": type_, "actor": actor, "at": self.time(raw_at), "data": data}

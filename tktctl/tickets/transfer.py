@@ -29,7 +29,7 @@ from tktctl.core.vocabulary import (
 )
 from tktctl.db.analyze import analyze_after_load
 from tktctl.db.bulk import insert_rows
-from tktctl.db.models import Article, Attachment, DynamicFieldValue, History, Queue, Ticket
+from tktctl.db.models import Article, Attachment, DynamicFieldValue, History, Ticket
 from tktctl.errors import ConflictError, PartialFailure, PermissionDeniedError, TktctlError, UsageError
 from tktctl.gcpause import collector_paused
 from tktctl.sla import deadlines
@@ -37,11 +37,11 @@ from tktctl.text import plural
 from tktctl.tickets import fields as custom_fields
 from tktctl.tickets import guards
 from tktctl.tickets.changes import Selected, article_history, new_ticket_data
+from tktctl.tickets.exporting import complete_tickets
 from tktctl.tickets.importcheck import IF_EXISTS, UPDATE_COLUMNS, Checker, Row
 from tktctl.tickets.importspool import Outcomes, SeenKeys, Spool, batched
-from tktctl.tickets.links import import_links, links_of
+from tktctl.tickets.links import import_links
 from tktctl.tickets.numbering import next_numbers
-from tktctl.tickets.records import ticket_record, ticket_select
 
 if TYPE_CHECKING:
     from tktctl.core.unit import Store, Unit
@@ -243,7 +243,7 @@ class Transfer:
         with self.store.read() as unit:
             clauses = filter_clauses(unit, selection or TicketFilter())
             for part in stream(unit, select(Ticket.id).where(*clauses).order_by(Ticket.id), batch=batch):
-                yield from _complete(unit, [ticket_id for (ticket_id,) in part])
+                yield from complete_tickets(unit, [ticket_id for (ticket_id,) in part])
 
 
 @contextmanager
@@ -421,29 +421,3 @@ class _NewHistory:
             for a in row.articles
         ]
         return entries
-
-
-def _complete(unit: Unit, ids: Sequence[int]) -> Iterator[Record]:
-    from tktctl.tickets.records import articles_of, history_select
-
-    tickets = {row.id: ticket_record(row) for row in unit.session.execute(ticket_select().where(Ticket.id.in_(ids)))}
-    custom_fields.add_to(unit, list(tickets.values()))
-    by_ticket = articles_of(unit, ids)
-    linked = links_of(unit, ids)
-    history: dict[int, list[Record]] = {}
-    statement = (
-        history_select()
-        .add_columns(History.ticket_id, Queue.name.label("queue"))
-        .join(Queue, History.queue_id == Queue.id)
-        .where(History.ticket_id.in_(ids))
-        .order_by(History.id)
-    )
-    for row in unit.session.execute(statement):
-        entry = dict(row._mapping)
-        history.setdefault(entry.pop("ticket_id"), []).append(entry)
-    for ticket_id in ids:
-        record = tickets[ticket_id]
-        record["articles"] = by_ticket.get(ticket_id, [])
-        record["history"] = history.get(ticket_id, [])
-        record["links"] = linked.get(ticket_id, [])
-        yield record

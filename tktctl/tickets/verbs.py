@@ -50,11 +50,13 @@ from tktctl.tickets.numbering import next_numbers
 from tktctl.tickets.records import (
     articles,
     history_records,
+    raw_ticket_select,
     stream_numbers,
     stream_tickets,
     ticket_record,
     ticket_select,
     tickets_by_id,
+    time_reader,
 )
 from tktctl.tickets.selection import BulkResult, Selection, TicketFilter, filter_clauses, order_by_keys
 from tktctl.tickets.watch import watchers_of
@@ -95,12 +97,13 @@ class Tickets:
         if limit is not None:
             check_limit(limit)
         with self.store.read() as unit:
-            statement = ticket_select().where(*filter_clauses(unit, selection or TicketFilter()))
+            statement = raw_ticket_select().where(*filter_clauses(unit, selection or TicketFilter()))
             statement = statement.order_by(*order_by_keys(sort))
             if limit is not None:
                 statement = statement.limit(limit)
+            time = time_reader(unit.session.connection().dialect)
             for part in stream(unit, statement, batch=batch):
-                records = [ticket_record(row, unit) for row in part]
+                records = [ticket_record(row, unit, time) for row in part]
                 custom_fields.add_to(unit, records)
                 yield from records
 
