@@ -30,6 +30,8 @@ REFERENCES_KEPT = 50
 LOOP_LOCALPARTS = ("mailer-daemon", "postmaster")
 TRUE_WORDS = ("yes", "true", "1")
 _UNFOLD = re.compile(r"\r?\n[ \t]")
+_MESSAGE_ID = re.compile(r"<[^<>\s]+>")
+_SPACES = re.compile(r"\s+")
 
 
 class Rejected(Exception):
@@ -123,7 +125,7 @@ def _extract(raw: bytes, message: Message, limits: Limits) -> Inbound:
     inbound.message_id = _first_id(heads.get("message-id"))
     inbound.in_reply_to = heads.get("in-reply-to")
     inbound.references = heads.get("references")
-    ids = re.findall(r"<[^<>\s]+>", f"{inbound.in_reply_to or ''} {inbound.references or ''}")
+    ids = _MESSAGE_ID.findall(f"{inbound.in_reply_to or ''} {inbound.references or ''}")
     inbound.reply_ids = [i[:MESSAGE_ID_MAX] for i in ids[-REFERENCES_KEPT:]]
     recipients = [heads.get(name) for name in ("to", "cc", "delivered-to", "x-original-to", "envelope-to")]
     inbound.recipients = [a.lower() for _, a in getaddresses([r for r in recipients if r]) if a]
@@ -222,7 +224,7 @@ def address(value: str | None) -> str | None:
 def _first_id(value: str | None) -> str | None:
     if not value:
         return None
-    found = re.search(r"<[^<>\s]+>", value)
+    found = _MESSAGE_ID.search(value)
     text = found.group(0) if found else value.strip().split()[0] if value.strip() else ""
     return text[:MESSAGE_ID_MAX] or None
 
@@ -337,7 +339,10 @@ def _leaf(part: Message) -> _Leaf:
 def _filename(leaf: _Leaf, number: int) -> str:
     name = leaf.filename
     if name:
-        name = str(make_header(decode_header(name))) if "=?" in name else str(name)
+        try:
+            name = str(make_header(decode_header(name))) if "=?" in name else str(name)
+        except Exception:  # a broken encoded word (bad base64, unknown charset): the name as written
+            name = str(name)
         # Never a path: keep the last component, drop control characters.
         name = re.split(r"[\\/]", name)[-1]
         name = "".join(c for c in name if c.isprintable()).strip().lstrip(".")
@@ -424,7 +429,7 @@ class _TextRenderer(HTMLParser):
 
     def handle_data(self, data: str) -> None:
         if not self.hidden:
-            self.out.append(re.sub(r"\s+", " ", data))
+            self.out.append(_SPACES.sub(" ", data))
 
 
 def html_to_text(html: str) -> str:
