@@ -16,8 +16,11 @@ from email import policy
 from email.header import decode_header, make_header
 from email.message import Message
 from email.parser import BytesParser
+from email.policy import EmailPolicy
 from email.utils import getaddresses, parseaddr
+from functools import lru_cache
 from html.parser import HTMLParser
+from typing import Any
 
 from tktctl.errors import NotAMessage
 from tktctl.mail.limits import Limits
@@ -88,6 +91,31 @@ def clean(value: str | None, limit: int | None = FIELD_MAX) -> str | None:
     return value[:limit] if limit is not None else value
 
 
+class _Reparsed(EmailPolicy):
+    """``policy.default``, except that a MIME header value already parsed is not parsed again.
+
+    The email package parses Content-Type (and Content-Disposition) anew on every read, and
+    reads each part's several times while parsing and choosing body and attachments; its
+    parsed headers are immutable, so one parse of each distinct value serves every read.
+    """
+
+    def header_fetch_parse(self, name: str, value: Any) -> Any:
+        if isinstance(value, str) and name.lower() in _REPARSED:
+            return _fetched(name, value)
+        return super().header_fetch_parse(name, value)
+
+
+_REPARSED = frozenset(("content-type", "content-disposition", "content-transfer-encoding"))
+
+
+@lru_cache(maxsize=512)
+def _fetched(name: str, value: str) -> Any:
+    return policy.default.header_fetch_parse(name, value)
+
+
+_DEFAULT = _Reparsed()
+
+
 def parse(raw: bytes, limits: Limits) -> Inbound:
     """Parse and check one message; raises Rejected with a reason when it is over a limit, and
     NotAMessage (exit 2, nothing stored) when the input holds no message at all."""
@@ -96,7 +124,7 @@ def parse(raw: bytes, limits: Limits) -> Inbound:
     if len(raw) > limits.max_bytes:
         raise Rejected(f"message is {len(raw)} bytes; the limit is {limits.max_bytes} (mail.limits.max_bytes)")
     try:
-        message = BytesParser(policy=policy.default).parsebytes(raw)
+        message = BytesParser(policy=_DEFAULT).parsebytes(raw)
         return _extract(raw, message, limits)
     except Rejected:
         raise
