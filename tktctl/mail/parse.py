@@ -19,10 +19,10 @@ from email.parser import BytesParser
 from email.policy import EmailPolicy
 from email.utils import getaddresses, parseaddr
 from functools import lru_cache
-from html.parser import HTMLParser
 from typing import Any
 
 from tktctl.errors import NotAMessage
+from tktctl.mail.htmltext import html_to_text
 from tktctl.mail.limits import Limits
 
 # Stored header fields are capped (the raw message keeps everything): MySQL's TEXT holds 64 KiB.
@@ -34,7 +34,6 @@ LOOP_LOCALPARTS = ("mailer-daemon", "postmaster")
 TRUE_WORDS = ("yes", "true", "1")
 _UNFOLD = re.compile(r"\r?\n[ \t]")
 _MESSAGE_ID = re.compile(r"<[^<>\s]+>")
-_SPACES = re.compile(r"\s+")
 
 
 class Rejected(Exception):
@@ -420,53 +419,3 @@ def _message_bytes(message: Message) -> bytes:
         return message.as_bytes(policy=policy.compat32)
     except Exception:
         return str(message).encode("utf-8", "replace")
-
-
-class _TextRenderer(HTMLParser):
-    """HTML to readable plain text: blocks become lines, links keep their target, scripts vanish."""
-
-    BLOCKS = frozenset(
-        {"p", "div", "br", "tr", "li", "h1", "h2", "h3", "h4", "h5", "h6", "table", "blockquote", "pre", "hr"}
-        | {"ul", "ol", "dl", "dt", "dd", "section", "article", "header", "footer"}
-    )
-    HIDDEN = frozenset(("script", "style", "head", "title"))
-
-    def __init__(self) -> None:
-        super().__init__(convert_charrefs=True)
-        self.out: list[str] = []
-        self.hidden = 0
-        self.href: list[str | None] = []
-
-    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
-        if tag in self.HIDDEN:
-            self.hidden += 1
-        elif tag in self.BLOCKS:
-            self.out.append("\n- " if tag == "li" else "\n")
-        elif tag == "a":
-            self.href.append(dict(attrs).get("href"))
-
-    def handle_endtag(self, tag: str) -> None:
-        if tag in self.HIDDEN:
-            self.hidden = max(0, self.hidden - 1)
-        elif tag in self.BLOCKS:
-            self.out.append("\n")
-        elif tag == "a" and self.href:
-            href = self.href.pop()
-            if href and href.startswith(("http:", "https:", "mailto:")):
-                self.out.append(f" <{href}>")
-
-    def handle_data(self, data: str) -> None:
-        if not self.hidden:
-            self.out.append(_SPACES.sub(" ", data))
-
-
-def html_to_text(html: str) -> str:
-    renderer = _TextRenderer()
-    try:
-        renderer.feed(html)
-        renderer.close()
-    except Exception:
-        return re.sub(r"<[^>]*>", " ", html)
-    lines = (line.strip() for line in "".join(renderer.out).splitlines())
-    text = "\n".join(lines)
-    return re.sub(r"\n{3,}", "\n\n", text).strip()
