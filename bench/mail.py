@@ -3,15 +3,22 @@
 Messages are the real-world corpus (../shared/corpus/mail), repeated with an `X-Bench-Seq`
 header so that each is unique (a repeated message would be recognised as a redelivery).
 Floors measured in the same run: for the per-process mode, `tktctl --version` (the cost
-of starting the program); for the batch mode, parsing the same messages without a
-database. Writes its section of docs/benchmarks.md.
+of starting the program); for the batch mode, two, each reading the same files in a process
+of its own: tktctl's parser alone (no database), and the standard library alone
+(``BytesParser(policy=default)``, every header and every leaf part decoded once). The batch
+runs in ``--rounds`` slices, each slice's batch process interleaved with its floors, so the
+machine's load falls on all three alike; wall and CPU time (user+sys of the child) are summed,
+and the slices' rates show whether throughput stays level as the desk grows. ``--backends``
+adds PostgreSQL and MariaDB batch lines (servers from TKTCTL_TEST_*_URL). Writes its
+section of docs/benchmarks.md.
 
 A second section: one message with a 10 MB attachment, ingested on each backend in a process of
 its own (after a small warm-up message), for its time and its peak memory (the growth of the
 process's maximum resident set); the floor is Python's email parser reading the same message and
 decoding the attachment, in the same run. Medians of ``--repeat`` runs.
 
-    python bench/mail.py [--messages 10000] [--per-process 300] [--large-only] [--repeat 3]
+    python bench/mail.py [--messages 10000] [--rounds 5] [--per-process 300] [--large-only] [--repeat 3]
+                         [--batch-only] [--backends sqlite,postgresql,mysql]
 """
 
 from __future__ import annotations
@@ -64,6 +71,33 @@ seconds = time.perf_counter() - started
 print(json.dumps({"seconds": seconds, "peak": (resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - before) * 1024}))
 """
 
+# A batch floor over the files of a folder, in a process of its own (as the batch is).
+FLOOR = """
+import contextlib, sys
+from pathlib import Path
+files = sorted(Path(sys.argv[2]).iterdir())
+if sys.argv[1] == "tktctl":
+    from tktctl.mail.parse import Limits, Rejected, parse
+    for path in files:
+        with contextlib.suppress(Rejected):
+            parse(path.read_bytes(), Limits())
+else:
+    from email import policy
+    from email.parser import BytesParser
+    def read(raw, chosen):
+        for part in BytesParser(policy=chosen).parsebytes(raw).walk():
+            [str(value) for value in part.values()]
+            if not part.is_multipart():
+                with contextlib.suppress(Exception):
+                    part.get_content() if chosen is policy.default else part.get_payload(decode=True)
+    for path in files:
+        raw = path.read_bytes()
+        try:
+            read(raw, policy.default)
+        except Exception:  # as a desk must: malformed headers read again with compat32
+            read(raw, policy.compat32)
+"""
+
 
 def messages(count: int) -> list[bytes]:
     corpus = sorted(CORPUS.rglob("*.eml"))
@@ -77,7 +111,7 @@ def init(url: str) -> None:
     subprocess.run([EXE, "--db", url, "init"], check=True, capture_output=True)
 
 
-def per_process(url: str, items: list[bytes]) -> float:
+def per_process_run(url: str, items: list[bytes]) -> float:
     started = time.perf_counter()
     for raw in items:
         done = subprocess.run([EXE, "--db", url, "mail", "ingest", "-"], input=raw, capture_output=True)
@@ -93,24 +127,27 @@ def start_floor(count: int) -> float:
     return time.perf_counter() - started
 
 
-def batch(url: str, folder: Path) -> float:
+def timed(command: list[str], stdout: int | None = None) -> tuple[float, float, int]:
+    """Wall seconds, CPU seconds (user+sys) and peak resident bytes of one child process."""
     started = time.perf_counter()
-    subprocess.run(
-        [EXE, "--db", url, "mail", "ingest", "--batch", str(folder), "-o", "jsonl"],
-        check=True,
-        stdout=subprocess.DEVNULL,
-    )
-    return time.perf_counter() - started
+    with subprocess.Popen(command, stdout=stdout) as child:
+        _, status, usage = os.wait4(child.pid, 0)
+        child.returncode = os.waitstatus_to_exitcode(status)
+    seconds = time.perf_counter() - started
+    if child.returncode != 0:
+        sys.exit(f"{command[:4]} failed with {child.returncode}")
+    return seconds, usage.ru_utime + usage.ru_stime, usage.ru_maxrss * 1024
 
 
-def parse_floor(items: list[bytes]) -> float:
-    from tktctl.mail.parse import Limits, Rejected, parse
-
-    started = time.perf_counter()
-    for raw in items:
-        with contextlib.suppress(Rejected):
-            parse(raw, Limits())
-    return time.perf_counter() - started
+def batch_rounds(url: str, folders: list[Path]) -> dict[str, list[tuple[float, float, int]]]:
+    """Each slice: the batch, then both floors, over the same files; (wall, cpu, peak) per slice and mode."""
+    runs: dict[str, list[tuple[float, float, int]]] = {"batch": [], "tktctl": [], "stdlib": []}
+    for folder in folders:
+        command = [EXE, "--db", url, "mail", "ingest", "--batch", str(folder), "-o", "jsonl"]
+        runs["batch"].append(timed(command, stdout=subprocess.DEVNULL))
+        for floor in ("tktctl", "stdlib"):
+            runs[floor].append(timed([sys.executable, "-c", FLOOR, floor, str(folder)]))
+    return runs
 
 
 def large_message(path: Path, megabytes: int) -> int:
@@ -226,68 +263,93 @@ def replace_section(begin: str, end: str, section: str) -> None:
     print(section)
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--messages", type=int, default=10_000, help="messages for the --batch run")
-    parser.add_argument(
-        "--per-process", type=int, default=300, help="messages for the one-process-each run (scaled down: slow)"
-    )
-    parser.add_argument("--large-only", action="store_true", help="only the 10 MB attachment section")
-    parser.add_argument("--repeat", type=int, default=3, help="runs of each 10 MB measurement (the median counts)")
-    args = parser.parse_args()
-    large(args.repeat)
-    if args.large_only:
-        return
-    items = messages(args.messages)
+def throughput(items: list[bytes], backends: list[str], rounds: int, per_process: int) -> None:
+    """The throughput section of docs/benchmarks.md: batch per backend, one process per message on SQLite."""
+    load = os.getloadavg()
+    size = -(-len(items) // rounds)
+    rows, notes = [], []
     with tempfile.TemporaryDirectory() as tmp:
-        folder = Path(tmp) / "in"
-        folder.mkdir()
-        for n, raw in enumerate(items):
-            (folder / f"{n:06d}.eml").write_bytes(raw)
-        batch_url = f"sqlite:///{tmp}/batch.db"
-        init(batch_url)
-        batch_s = batch(batch_url, folder)
-        parse_s = parse_floor(items)
+        folders = []
+        for start in range(0, len(items), size):
+            folder = Path(tmp) / f"in{start:06d}"
+            folder.mkdir()
+            for n, raw in enumerate(items[start : start + size], start):
+                (folder / f"{n:06d}.eml").write_bytes(raw)
+            folders.append(folder)
+        for backend in backends:
+            with database(backend, tmp) as url:
+                runs = batch_rounds(url, folders)
+            wall, cpu = ({m: sum(r[i] for r in rs) for m, rs in runs.items()} for i in (0, 1))
+            rates = [len(list(f.iterdir())) / r[0] for f, r in zip(folders, runs["batch"], strict=True)]
+            peak = max(r[2] for r in runs["batch"]) / 1024 / 1024
+            rows.append(
+                f"| `mail ingest --batch DIR` ({backend}) | {len(items)} | {wall['batch']:.1f} | "
+                f"{len(items) / wall['batch']:.1f} | {wall['batch'] / wall['tktctl']:.2f}x | "
+                f"{cpu['batch'] / cpu['tktctl']:.2f}x | {wall['batch'] / wall['stdlib']:.2f}x | "
+                f"{cpu['batch'] / cpu['stdlib']:.2f}x |"
+            )
+            notes.append(
+                f"{backend}: slices of {size} ran at {', '.join(f'{r:.0f}' for r in rates)} messages/s "
+                f"(first to last); the batch process peaked at {peak:.0f} MiB resident."
+            )
+        floors = {m: (sum(r[0] for r in rs), sum(r[1] for r in rs)) for m, rs in runs.items() if m != "batch"}
         single_url = f"sqlite:///{tmp}/single.db"
         init(single_url)
-        single = items[: args.per_process]
-        single_s = per_process(single_url, single)
+        single = items[:per_process]
+        single_s = per_process_run(single_url, single)
         floor_s = start_floor(min(len(single), 100)) * len(single) / min(len(single), 100)
-    rows = [
-        ("`mail ingest --batch DIR` (one process)", len(items), batch_s, parse_s, "parsing alone, no database"),
-        ("`mail ingest -` (one process each)", len(single), single_s, floor_s, "`tktctl --version` per message"),
-    ]
     stamp = datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
     lines = [
         BEGIN,
         "## Mail ingest (bench/mail.py)",
         "",
         f"{stamp}; {platform.machine()}, {os.cpu_count()} CPUs, {platform.python_implementation()} "
-        f"{platform.python_version()}, SQLite; messages are the {len(list(CORPUS.rglob('*.eml')))} corpus "
-        "messages repeated (each made unique by a header). Other work may have shared the machine.",
+        f"{platform.python_version()}, load average {load[0]:.2f} {load[1]:.2f} {load[2]:.2f} at the start; "
+        f"messages are the {len(list(CORPUS.rglob('*.eml')))} corpus messages repeated (each made unique by a "
+        f"header), in {len(folders)} slices: each slice's batch process ran between its two floors' processes, "
+        "each reading the same files. Floors: **tktctl parse**, tktctl's parser alone, no database "
+        f"({len(items) / floors['tktctl'][0]:.1f} messages/s, {floors['tktctl'][1]:.1f} s CPU); **stdlib**, "
+        "`BytesParser(policy=default)` with every header and every leaf part decoded once "
+        f"({len(items) / floors['stdlib'][0]:.1f} messages/s, {floors['stdlib'][1]:.1f} s CPU). CPU is user+sys "
+        "of the process.",
+        "",
+        "| mode | messages | seconds | messages/s | wall / tktctl parse | CPU / tktctl parse "
+        "| wall / stdlib | CPU / stdlib |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|",
+        *rows,
+        "",
+        *notes,
         "",
         "| mode | messages | seconds | messages/s | floor | floor messages/s | ratio to floor |",
         "|---|---:|---:|---:|---|---:|---:|",
-    ]
-    for (
-        name,
-        count,
-        seconds,
-        floor,
-        floor_name,
-    ) in rows:
-        lines.append(
-            f"| {name} | {count} | {seconds:.1f} | {count / seconds:.1f} | {floor_name} | "
-            f"{count / floor:.1f} | {seconds / floor:.2f}x |"
-        )
-    lines += [
+        f"| `mail ingest -` (one process each, sqlite) | {len(single)} | {single_s:.1f} | "
+        f"{len(single) / single_s:.1f} | `tktctl --version` per message | {len(single) / floor_s:.1f} | "
+        f"{single_s / floor_s:.2f}x |",
         "",
         f"The one-process-each run was scaled down to {len(single)} messages (at this speed 10,000 would take "
         f"about {10_000 * single_s / len(single) / 60:.0f} minutes); its rate does not depend on the count.",
-        f"Batch is {(len(items) / batch_s) / (len(single) / single_s):.0f}x the rate of one process per message.",
         END,
     ]
     replace_section(BEGIN, END, "\n".join(lines) + "\n")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--messages", type=int, default=10_000, help="messages for the --batch run")
+    parser.add_argument("--rounds", type=int, default=5, help="slices of the batch, each interleaved with its floors")
+    parser.add_argument(
+        "--per-process", type=int, default=300, help="messages for the one-process-each run (scaled down: slow)"
+    )
+    parser.add_argument("--backends", default="sqlite", help="comma-separated: sqlite,postgresql,mysql")
+    parser.add_argument("--large-only", action="store_true", help="only the 10 MB attachment section")
+    parser.add_argument("--batch-only", action="store_true", help="only the throughput section")
+    parser.add_argument("--repeat", type=int, default=3, help="runs of each 10 MB measurement (the median counts)")
+    args = parser.parse_args()
+    if not args.batch_only:
+        large(args.repeat)
+    if args.large_only:
+        return
+    throughput(messages(args.messages), args.backends.split(","), args.rounds, args.per_process)
 
 
 if __name__ == "__main__":

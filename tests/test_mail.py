@@ -492,6 +492,21 @@ def test_every_corpus_message_is_stored_or_rejected_with_a_reason(desk: Desk) ->
     assert len(tickets) == outcomes["new_ticket"]
 
 
+def test_attachment_name_with_a_broken_encoded_word_is_kept_as_written(desk: Desk) -> None:
+    """Regression (found by the mutation test): bad base64 in an encoded-word file name raised out of the
+    parser; the message is a ticket and the attachment keeps its name as written."""
+    name = "=?UT=?utf-8?B?F-8?b?S29udG91dHNrcmlmdCBmb3IgMTUwNi4xNC45MDQ2NgpCZWRyaWZ0c2tvbnRvLnBkZg==?="
+    raw = (
+        b"From: a@example.com\r\nSubject: scan\r\nMIME-Version: 1.0\r\nContent-Type: image/png\r\n"
+        b'Content-Disposition: attachment; filename="%s"; size=2\r\n'
+        b"Content-Transfer-Encoding: base64\r\n\r\naGk=\r\n" % name.encode()
+    )
+    result = desk.mail.ingest(raw)
+    assert result["action"] == "new_ticket"
+    article = desk.tickets.show(result["ticket"])["articles"][0]
+    assert article["attachments"] == [{"id": 1, "filename": name, "content_type": "image/png", "size": 2}]
+
+
 @pytest.mark.backends("sqlite")
 def test_randomly_mutated_messages_never_crash(db_url: str) -> None:
     from hypothesis import HealthCheck, given, settings

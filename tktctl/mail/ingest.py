@@ -11,10 +11,10 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Iterator
-from functools import cached_property
+from functools import cache, cached_property
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import insert, select, update
+from sqlalchemy import Select, bindparam, insert, select, update
 
 from tktctl.access import permissions
 from tktctl.core import lookup
@@ -215,12 +215,7 @@ class Inbox:
             inbound.auto_response_block = "X-OTRS-Loop"
         if xheaders.is_true(params.get("x-otrs-ignore")):
             return _result("ignored", inbound, reason="X-Tktctl-Ignore/X-OTRS-Ignore header", filters=fired)
-        duplicate = unit.session.execute(
-            select(Ticket.tn, ArticlePlain.article_id)
-            .join(Article, Article.id == ArticlePlain.article_id)
-            .join(Ticket, Ticket.id == Article.ticket_id)
-            .where(ArticlePlain.sha256 == inbound.sha256)
-        ).first()
+        duplicate = unit.session.execute(_duplicate_statement(), {"sha256": inbound.sha256}).first()
         if duplicate is not None:
             result = _result("duplicate", inbound, ticket=duplicate.tn, article=duplicate.article_id)
         else:
@@ -413,6 +408,17 @@ class Inbox:
             references=inbound.reply_ids,
         )
         return reason or f"{kind} queued"
+
+
+@cache
+def _duplicate_statement() -> Select[tuple[str, int]]:
+    """The ticket and article already holding a message (by its SHA-256): built once, not per message."""
+    return (
+        select(Ticket.tn, ArticlePlain.article_id)
+        .join(Article, Article.id == ArticlePlain.article_id)
+        .join(Ticket, Ticket.id == Article.ticket_id)
+        .where(ArticlePlain.sha256 == bindparam("sha256"))
+    )
 
 
 def _capped(body: str, limit: int) -> str:

@@ -16,10 +16,13 @@ from email import policy
 from email.header import decode_header, make_header
 from email.message import Message
 from email.parser import BytesParser
+from email.policy import EmailPolicy
 from email.utils import getaddresses, parseaddr
-from html.parser import HTMLParser
+from functools import lru_cache
+from typing import Any
 
 from tktctl.errors import NotAMessage
+from tktctl.mail.htmltext import html_to_text
 from tktctl.mail.limits import Limits
 
 # Stored header fields are capped (the raw message keeps everything): MySQL's TEXT holds 64 KiB.
@@ -29,6 +32,8 @@ FILENAME_MAX = 250
 REFERENCES_KEPT = 50
 LOOP_LOCALPARTS = ("mailer-daemon", "postmaster")
 TRUE_WORDS = ("yes", "true", "1")
+_UNFOLD = re.compile(r"\r?\n[ \t]")
+_MESSAGE_ID = re.compile(r"<[^<>\s]+>")
 
 
 class Rejected(Exception):
@@ -85,6 +90,31 @@ def clean(value: str | None, limit: int | None = FIELD_MAX) -> str | None:
     return value[:limit] if limit is not None else value
 
 
+class _Reparsed(EmailPolicy):
+    """``policy.default``, except that a MIME header value already parsed is not parsed again.
+
+    The email package parses Content-Type (and Content-Disposition) anew on every read, and
+    reads each part's several times while parsing and choosing body and attachments; its
+    parsed headers are immutable, so one parse of each distinct value serves every read.
+    """
+
+    def header_fetch_parse(self, name: str, value: Any) -> Any:
+        if isinstance(value, str) and name.lower() in _REPARSED:
+            return _fetched(name, value)
+        return super().header_fetch_parse(name, value)
+
+
+_REPARSED = frozenset(("content-type", "content-disposition", "content-transfer-encoding"))
+
+
+@lru_cache(maxsize=512)
+def _fetched(name: str, value: str) -> Any:
+    return policy.default.header_fetch_parse(name, value)
+
+
+_DEFAULT = _Reparsed()
+
+
 def parse(raw: bytes, limits: Limits) -> Inbound:
     """Parse and check one message; raises Rejected with a reason when it is over a limit, and
     NotAMessage (exit 2, nothing stored) when the input holds no message at all."""
@@ -93,7 +123,7 @@ def parse(raw: bytes, limits: Limits) -> Inbound:
     if len(raw) > limits.max_bytes:
         raise Rejected(f"message is {len(raw)} bytes; the limit is {limits.max_bytes} (mail.limits.max_bytes)")
     try:
-        message = BytesParser(policy=policy.default).parsebytes(raw)
+        message = BytesParser(policy=_DEFAULT).parsebytes(raw)
         return _extract(raw, message, limits)
     except Rejected:
         raise
@@ -111,24 +141,26 @@ def parse(raw: bytes, limits: Limits) -> Inbound:
 
 def _extract(raw: bytes, message: Message, limits: Limits) -> Inbound:
     leaves = _check_structure(message, limits)
+    heads = Headers(message)
     inbound = Inbound(raw=raw, sha256=hashlib.sha256(raw).hexdigest())
-    inbound.from_ = header(message, "from")
+    inbound.from_ = heads.get("from")
     inbound.from_address = address(inbound.from_)
-    inbound.to = header(message, "to")
-    inbound.cc = header(message, "cc")
-    subject = header(message, "subject")
+    inbound.to = heads.get("to")
+    inbound.cc = heads.get("cc")
+    subject = heads.get("subject")
     inbound.subject = " ".join(subject.split()) if subject else subject
-    inbound.message_id = _first_id(header(message, "message-id"))
-    inbound.in_reply_to = header(message, "in-reply-to")
-    inbound.references = header(message, "references")
-    ids = re.findall(r"<[^<>\s]+>", f"{inbound.in_reply_to or ''} {inbound.references or ''}")
+    inbound.message_id = _first_id(heads.get("message-id"))
+    inbound.in_reply_to = heads.get("in-reply-to")
+    inbound.references = heads.get("references")
+    ids = _MESSAGE_ID.findall(f"{inbound.in_reply_to or ''} {inbound.references or ''}")
     inbound.reply_ids = [i[:MESSAGE_ID_MAX] for i in ids[-REFERENCES_KEPT:]]
-    recipients = [header(message, name) for name in ("to", "cc", "delivered-to", "x-original-to", "envelope-to")]
+    recipients = [heads.get(name) for name in ("to", "cc", "delivered-to", "x-original-to", "envelope-to")]
     inbound.recipients = [a.lower() for _, a in getaddresses([r for r in recipients if r]) if a]
     inbound.body, inbound.attachments = _contents(leaves)
-    _params(message, inbound)
-    inbound.auto_response_block = _loop_reason(message, inbound)
-    if message.get_content_type() == "multipart/report" and _report_type(message) == "delivery-status":
+    _params(heads, inbound)
+    report = message.get_content_type() == "multipart/report" and _report_type(message) == "delivery-status"
+    inbound.auto_response_block = _loop_reason(heads, inbound, report)
+    if report:
         from tktctl.mail.bounce import read_report
 
         inbound.bounce_of, inbound.bounce = read_report(leaves)
@@ -170,33 +202,43 @@ def _check_structure(message: Message, limits: Limits) -> list[Message]:
     return leaves
 
 
-def header(message: Message, name: str) -> str | None:
-    """A header, decoded from RFC 2047 as a whole (either policy), cleaned; None when absent.
+class Headers:
+    """A message's top-level headers, each decoded at most once: the first of each name, by lower-case name.
 
-    The raw value is decoded in one piece, so that encoded words splitting a multibyte
-    character between them join up before decoding (the email package's address parser
-    decodes each word alone, which mangles such names).
+    One pass over the raw headers indexes them (unfolded, as written); a value is decoded
+    from RFC 2047 as a whole when first asked for, so that encoded words splitting a
+    multibyte character between them join up before decoding (the email package's address
+    parser decodes each word alone, which mangles such names).
     """
-    raw = _raw(message, name)
-    if raw is None:
-        return None
-    try:
-        text = str(make_header(decode_header(raw))) if "=?" in raw else raw
-    except Exception:
+
+    def __init__(self, message: Message) -> None:
+        self.message = message
+        self.raw: dict[str, str] = {}
+        for key, value in message.raw_items():
+            self.raw.setdefault(key.lower(), _UNFOLD.sub(" ", str(value)).replace("\r", "").replace("\n", ""))
+        self.decoded: dict[str, str | None] = {}
+
+    def __contains__(self, name: str) -> bool:
+        return name in self.raw
+
+    def get(self, name: str) -> str | None:
+        """The header decoded (either policy) and cleaned; None when absent."""
+        if name not in self.decoded:
+            self.decoded[name] = self._decode(name)
+        return self.decoded[name]
+
+    def _decode(self, name: str) -> str | None:
+        raw = self.raw.get(name)
+        if raw is None:
+            return None
         try:
-            text = str(message.get(name))
+            text = str(make_header(decode_header(raw))) if "=?" in raw else raw
         except Exception:
-            text = raw
-    return clean(text.strip())
-
-
-def _raw(message: Message, name: str) -> str | None:
-    """The first header of that name as it was written, unfolded."""
-    wanted = name.lower()
-    for key, value in message.raw_items():
-        if key.lower() == wanted:
-            return re.sub(r"\r?\n[ \t]", " ", str(value)).replace("\r", "").replace("\n", "")
-    return None
+            try:
+                text = str(self.message.get(name))
+            except Exception:
+                text = raw
+        return clean(text.strip())
 
 
 def address(value: str | None) -> str | None:
@@ -209,16 +251,16 @@ def address(value: str | None) -> str | None:
 def _first_id(value: str | None) -> str | None:
     if not value:
         return None
-    found = re.search(r"<[^<>\s]+>", value)
+    found = _MESSAGE_ID.search(value)
     text = found.group(0) if found else value.strip().split()[0] if value.strip() else ""
     return text[:MESSAGE_ID_MAX] or None
 
 
-def _params(message: Message, inbound: Inbound) -> None:
+def _params(heads: Headers, inbound: Inbound) -> None:
     """Every header (the first of each name) and the body, for filters and X-OTRS-* values."""
     params: dict[str, str] = {}
-    for name in dict.fromkeys(k.lower() for k in message):
-        value = header(message, name)
+    for name in heads.raw:
+        value = heads.get(name)
         if value is None:
             continue
         key = canonical(name)
@@ -243,23 +285,23 @@ def _report_type(message: Message) -> str:
         return ""
 
 
-def _loop_reason(message: Message, inbound: Inbound) -> str | None:
+def _loop_reason(heads: Headers, inbound: Inbound, report: bool) -> str | None:
     """Why this message must get no auto-response (RFC 3834 and common practice), or None."""
-    auto = (header(message, "auto-submitted") or "").lower()
+    auto = (heads.get("auto-submitted") or "").lower()
     if auto and not auto.startswith("no"):
         return f"Auto-Submitted: {auto}"
-    precedence = (header(message, "precedence") or "").lower()
+    precedence = (heads.get("precedence") or "").lower()
     if precedence in ("bulk", "list", "junk"):
         return f"Precedence: {precedence}"
     for name in ("x-loop", "x-no-loop", "mailing-list"):
-        if message.get(name) is not None:
+        if name in heads:
             return name.title()
     loop = inbound.params.get("x-otrs-loop", "").strip().lower()
     if loop in TRUE_WORDS:
         return "X-OTRS-Loop"
-    if message.get("x-autoreply") is not None or message.get("x-autorespond") is not None:
+    if "x-autoreply" in heads or "x-autorespond" in heads:
         return "X-Autoreply"
-    if message.get_content_type() == "multipart/report" and _report_type(message) == "delivery-status":
+    if report:
         return "delivery report"
     if inbound.from_address is None:
         return "no sender address"
@@ -298,62 +340,77 @@ def _text(part: Message) -> str:
     return clean(data.decode("latin-1"), None) or ""
 
 
-def _filename(part: Message, number: int) -> str:
+@dataclass
+class _Leaf:
+    """A leaf part with what choosing body and attachments asks of it, each header read once."""
+
+    part: Message
+    kind: str
+    filename: str | None
+    attachment: bool
+
+
+def _leaf(part: Message) -> _Leaf:
+    kind = part.get_content_type()
     try:
-        name = part.get_filename()
+        filename = part.get_filename()
     except Exception:
-        name = None
+        return _Leaf(part, kind, None, True)
+    try:
+        disposition = (part.get_content_disposition() or "").lower()
+    except Exception:
+        return _Leaf(part, kind, filename, True)
+    return _Leaf(part, kind, filename, disposition == "attachment" or bool(filename))
+
+
+def _filename(leaf: _Leaf, number: int) -> str:
+    name = leaf.filename
     if name:
-        name = str(make_header(decode_header(name))) if "=?" in name else str(name)
+        try:
+            name = str(make_header(decode_header(name))) if "=?" in name else str(name)
+        except Exception:  # a broken encoded word (bad base64, unknown charset): the name as written
+            name = str(name)
         # Never a path: keep the last component, drop control characters.
         name = re.split(r"[\\/]", name)[-1]
         name = "".join(c for c in name if c.isprintable()).strip().lstrip(".")
     if not name:
-        extension = mimetypes.guess_extension(part.get_content_type()) or ".bin"
-        if part.get_content_type() == "message/rfc822":
+        extension = mimetypes.guess_extension(leaf.kind) or ".bin"
+        if leaf.kind == "message/rfc822":
             extension = ".eml"
         name = f"file-{number}{extension}"
     return clean(name, FILENAME_MAX) or f"file-{number}"
 
 
-def _is_attachment(part: Message) -> bool:
-    try:
-        disposition = (part.get_content_disposition() or "").lower()
-        filename = part.get_filename()
-    except Exception:
-        return True
-    return disposition == "attachment" or bool(filename)
-
-
-def _contents(leaves: list[Message]) -> tuple[str, list[Part]]:
+def _contents(parts: list[Message]) -> tuple[str, list[Part]]:
     """The body and every other part as an attachment.
 
     The body is every inline text/plain part joined in order (as OTRS joins the text parts
     of a multipart/mixed message), else the first HTML part as text.
     """
-    plain = [p for p in leaves if p.get_content_type() == "text/plain" and not _is_attachment(p)]
-    html = next((p for p in leaves if p.get_content_type() == "text/html" and not _is_attachment(p)), None)
-    body_parts: list[Message] = plain or ([html] if html is not None else [])
+    leaves = [_leaf(p) for p in parts]
+    plain = [leaf for leaf in leaves if leaf.kind == "text/plain" and not leaf.attachment]
+    html = next((leaf for leaf in leaves if leaf.kind == "text/html" and not leaf.attachment), None)
+    body_parts: list[_Leaf] = plain or ([html] if html is not None else [])
     texts = []
-    for part in body_parts:
-        text = _text(part)
-        text = html_to_text(text) if part.get_content_type() == "text/html" else text
+    for leaf in body_parts:
+        text = _text(leaf.part)
+        text = html_to_text(text) if leaf.kind == "text/html" else text
         texts.append(text.replace("\r\n", "\n").replace("\r", "\n").rstrip())
     body = "\n\n".join(t for t in texts if t) if len(texts) > 1 else "".join(texts)
     attachments: list[Part] = []
-    for part in leaves:
-        if any(part is p for p in body_parts):
+    for leaf in leaves:
+        if any(leaf is b for b in body_parts):
             continue
         # The HTML twin of a plain-text body is the same content; the raw message keeps it.
-        if body_parts and part.get_content_type() == "text/html" and not _is_attachment(part):
+        if body_parts and leaf.kind == "text/html" and not leaf.attachment:
             continue
-        if part.get_content_maintype() == "message":
-            inner = part.get_payload()
-            content = _message_bytes(inner[0]) if isinstance(inner, list) and inner else _decoded(part)
+        if leaf.kind.partition("/")[0] == "message":
+            inner = leaf.part.get_payload()
+            content = _message_bytes(inner[0]) if isinstance(inner, list) and inner else _decoded(leaf.part)
         else:
-            content = _decoded(part)
-        content_type = clean(part.get_content_type(), 250) or "application/octet-stream"
-        attachments.append(Part(_filename(part, len(attachments) + 1), content_type, content))
+            content = _decoded(leaf.part)
+        content_type = clean(leaf.kind, 250) or "application/octet-stream"
+        attachments.append(Part(_filename(leaf, len(attachments) + 1), content_type, content))
     return body, attachments
 
 
@@ -362,53 +419,3 @@ def _message_bytes(message: Message) -> bytes:
         return message.as_bytes(policy=policy.compat32)
     except Exception:
         return str(message).encode("utf-8", "replace")
-
-
-class _TextRenderer(HTMLParser):
-    """HTML to readable plain text: blocks become lines, links keep their target, scripts vanish."""
-
-    BLOCKS = frozenset(
-        {"p", "div", "br", "tr", "li", "h1", "h2", "h3", "h4", "h5", "h6", "table", "blockquote", "pre", "hr"}
-        | {"ul", "ol", "dl", "dt", "dd", "section", "article", "header", "footer"}
-    )
-    HIDDEN = frozenset(("script", "style", "head", "title"))
-
-    def __init__(self) -> None:
-        super().__init__(convert_charrefs=True)
-        self.out: list[str] = []
-        self.hidden = 0
-        self.href: list[str | None] = []
-
-    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
-        if tag in self.HIDDEN:
-            self.hidden += 1
-        elif tag in self.BLOCKS:
-            self.out.append("\n- " if tag == "li" else "\n")
-        elif tag == "a":
-            self.href.append(dict(attrs).get("href"))
-
-    def handle_endtag(self, tag: str) -> None:
-        if tag in self.HIDDEN:
-            self.hidden = max(0, self.hidden - 1)
-        elif tag in self.BLOCKS:
-            self.out.append("\n")
-        elif tag == "a" and self.href:
-            href = self.href.pop()
-            if href and href.startswith(("http:", "https:", "mailto:")):
-                self.out.append(f" <{href}>")
-
-    def handle_data(self, data: str) -> None:
-        if not self.hidden:
-            self.out.append(re.sub(r"\s+", " ", data))
-
-
-def html_to_text(html: str) -> str:
-    renderer = _TextRenderer()
-    try:
-        renderer.feed(html)
-        renderer.close()
-    except Exception:
-        return re.sub(r"<[^>]*>", " ", html)
-    lines = (line.strip() for line in "".join(renderer.out).splitlines())
-    text = "\n".join(lines)
-    return re.sub(r"\n{3,}", "\n\n", text).strip()

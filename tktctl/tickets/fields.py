@@ -75,6 +75,8 @@ def parse(unit: Unit, values: Mapping[str, Any], known: Mapping[str, FieldInfo] 
 def lenient(unit: Unit, values: Mapping[str, str]) -> Parsed:
     """Mail's trusted headers: names matched in any case, unknown fields, disabled fields and values
     a field does not accept ignored (as OTRS ignores an unknown value in an X-OTRS header)."""
+    if not values:
+        return []  # no query: most mail sets no field
     known = {info.name.lower(): info for info in definitions(unit).values() if info.valid}
     parsed: Parsed = []
     for name, value in values.items():
