@@ -21,6 +21,11 @@ from tktctl.api import Desk
 DOCS = Path(__file__).resolve().parent.parent / "docs" / "benchmarks.md"
 POSTGRES = os.environ.get("TKTCTL_BENCH_POSTGRES_URL") or os.environ.get("TKTCTL_TEST_POSTGRES_URL")
 MYSQL = os.environ.get("TKTCTL_BENCH_MYSQL_URL") or os.environ.get("TKTCTL_TEST_MYSQL_URL")
+# Per server backend: its server's URL, the database to connect to for CREATE/DROP, and its DROP.
+SERVERS = {
+    "postgresql": (POSTGRES, "postgres", "DROP DATABASE IF EXISTS {} WITH (FORCE)"),
+    "mysql": (MYSQL, None, "DROP DATABASE IF EXISTS {}"),
+}
 
 
 def argument(position: int, default: int) -> int:
@@ -46,12 +51,13 @@ def fresh_desk(backend: str, workdir: Path, *, init: bool = True) -> Iterator[st
         for suffix in ("", "-wal", "-shm"):
             Path(f"{path}{suffix}").unlink(missing_ok=True)
         return
-    assert POSTGRES, "set TKTCTL_BENCH_POSTGRES_URL (or TKTCTL_TEST_POSTGRES_URL)"
+    server, admin_database, drop = SERVERS[backend]
+    assert server, f"set TKTCTL_BENCH_{backend.upper()}_URL (or the TKTCTL_TEST_ one)"
     name = f"tktctl_bench_{uuid.uuid4().hex[:8]}"
-    admin = create_engine(make_url(POSTGRES).set(database="postgres"), isolation_level="AUTOCOMMIT")
+    admin = create_engine(make_url(server).set(database=admin_database), isolation_level="AUTOCOMMIT")
     with admin.connect() as conn:
         conn.execute(text(f"CREATE DATABASE {name}"))
-    url = make_url(POSTGRES).set(database=name).render_as_string(hide_password=False)
+    url = make_url(server).set(database=name).render_as_string(hide_password=False)
     try:
         if init:
             desk = Desk(url)
@@ -60,7 +66,7 @@ def fresh_desk(backend: str, workdir: Path, *, init: bool = True) -> Iterator[st
         yield url
     finally:
         with admin.connect() as conn:
-            conn.execute(text(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+            conn.execute(text(drop.format(name)))
         admin.dispose()
 
 

@@ -1,7 +1,7 @@
 """Import N tickets (one article, two history rows each) from JSONL, against a plain executemany floor.
 
 Floor on SQLite: the stdlib ``sqlite3`` ``executemany`` of the same rows (tickets, articles,
-history) in one transaction; on PostgreSQL: psycopg ``executemany`` the same way. Each tktctl
+history) in one transaction; on PostgreSQL psycopg's, on MariaDB PyMySQL's ``executemany`` the same way. Each tktctl
 import runs in a process of its own, which reports its peak memory (VmHWM), its CPU time,
 the largest the SQLite write-ahead log got (measured after each batch's commit, where it is
 largest) and the database file's growth per ticket. A second input gives every record its
@@ -28,7 +28,7 @@ from pathlib import Path
 
 from sqlalchemy.engine import make_url
 
-from bench._common import POSTGRES, argument, fresh_desk, timed, write_section
+from bench._common import MYSQL, POSTGRES, argument, fresh_desk, timed, write_section
 
 N = 100_000
 RUNS = 3
@@ -43,27 +43,37 @@ def body(i: int) -> str:
     return f"body of ticket {i} ".ljust(100, "x")
 
 
+def created_changed(i: int) -> tuple[datetime, datetime]:
+    """Record ``i``'s times in the `times` input (aware UTC)."""
+    created = START + timedelta(seconds=37 * i)
+    return created, created + timedelta(minutes=5)
+
+
 def write_input(path: Path, times: bool = False) -> None:
     with path.open("w") as out:
         for i in range(N):
             record = {"title": f"ticket {i}", "customer": f"c{i % 97}@example.com", "external_id": f"ext-{i}"}
             if times:
-                created = START + timedelta(seconds=37 * i)
+                created, changed = created_changed(i)
                 record["created"] = created.isoformat().replace("+00:00", "Z")
-                record["changed"] = (created + timedelta(minutes=5)).isoformat().replace("+00:00", "Z")
+                record["changed"] = changed.isoformat().replace("+00:00", "Z")
             out.write(json.dumps({**record, "body": body(i)}) + "\n")
 
 
-def floor_rows() -> tuple[list[tuple], list[tuple], list[tuple]]:
+def floor_rows(times: bool = False) -> tuple[list[tuple], list[tuple], list[tuple]]:
+    """The rows the floor inserts, built before its clock starts. With ``times``, each ticket
+    (its article and history) carries the input's own two times, as datetimes: the floor stores
+    what tktctl stores, but reads no JSON and parses no time string (tktctl does both)."""
     now = datetime.now(timezone.utc).replace(tzinfo=None)
+    stamps = [tuple(t.replace(tzinfo=None) for t in created_changed(i)) if times else (now, now) for i in range(N)]
     tickets = [
-        (i + 1, f"9{i:015d}", f"ticket {i}", 2, 1, 3, False, 1, f"c{i % 97}@example.com", now, now, f"ext-{i}", 1, 1)
+        (i + 1, f"9{i:015d}", f"ticket {i}", 2, 1, 3, False, 1, f"c{i % 97}@example.com", *stamps[i], f"ext-{i}", 1, 1)
         for i in range(N)
     ]
-    articles = [(i + 1, "phone", "customer", f"ticket {i}", body(i), True, now, 1) for i in range(N)]
+    articles = [(i + 1, "phone", "customer", f"ticket {i}", body(i), True, stamps[i][0], 1) for i in range(N)]
     new = json.dumps({"tn": "x", "queue": "Raw", "state": "new", "priority": "3 normal"})
-    history = [(i + 1, "NewTicket", 1, 2, now, new) for i in range(N)]
-    history += [(i + 1, "PhoneCallCustomer", 1, 2, now, '{"channel": "phone"}') for i in range(N)]
+    history = [(i + 1, "NewTicket", 1, 2, stamps[i][0], new) for i in range(N)]
+    history += [(i + 1, "PhoneCallCustomer", 1, 2, stamps[i][0], '{"channel": "phone"}') for i in range(N)]
     return tickets, articles, history
 
 
@@ -78,10 +88,10 @@ ARTICLE_SQL = (
 HISTORY_SQL = "INSERT INTO ticket_history (ticket_id, type, actor_id, queue_id, at, data) VALUES ({})"
 
 
-def floor_sqlite(url: str) -> float:
+def floor_sqlite(url: str, times: bool = False) -> float:
     import sqlite3
 
-    tickets, articles, history = floor_rows()
+    tickets, articles, history = floor_rows(times)
     conn = sqlite3.connect(make_url(url).database)
 
     def run() -> None:
@@ -95,10 +105,10 @@ def floor_sqlite(url: str) -> float:
     return seconds
 
 
-def floor_postgres(url: str) -> float:
+def floor_postgres(url: str, times: bool = False) -> float:
     import psycopg
 
-    tickets, articles, history = floor_rows()
+    tickets, articles, history = floor_rows(times)
     parsed = make_url(url)
     dsn = parsed.set(drivername="postgresql").render_as_string(hide_password=False)
     with psycopg.connect(dsn) as conn:
@@ -110,6 +120,32 @@ def floor_postgres(url: str) -> float:
                 cur.executemany(HISTORY_SQL.format(",".join(["%s"] * 6)), history)
 
         return timed(run)
+
+
+def floor_mysql(url: str, times: bool = False) -> float:
+    """PyMySQL's executemany (which sends multi-row INSERTs), as tktctl's inserts on MariaDB use."""
+    import pymysql
+
+    tickets, articles, history = floor_rows(times)
+    parsed = make_url(url)
+    conn = pymysql.connect(
+        host=parsed.host,
+        port=parsed.port or 3306,
+        user=parsed.username,
+        password=parsed.password or "",
+        database=parsed.database,
+    )
+
+    def run() -> None:
+        with conn.cursor() as cur:
+            cur.executemany(TICKET_SQL.format(",".join(["%s"] * 14)), tickets)
+            cur.executemany(ARTICLE_SQL.format(",".join(["%s"] * 8)), articles)
+            cur.executemany(HISTORY_SQL.format(",".join(["%s"] * 6)), history)
+        conn.commit()
+
+    seconds = timed(run)
+    conn.close()
+    return seconds
 
 
 def child(url: str, source: str) -> None:
@@ -183,12 +219,14 @@ def main() -> None:
         cases = [("sqlite", floor_sqlite, label) for label in inputs]
         if POSTGRES and N <= SERVER_MAX:
             cases.append(("postgresql", floor_postgres, "plain"))
+        if MYSQL and N <= SERVER_MAX:
+            cases.append(("mysql", floor_mysql, "plain"))
         for backend, floor, label in cases:
             floors: list[float] = []
             runs: list[dict[str, float]] = []
             for _ in range(RUNS):  # interleaved, so that a noisy moment hits both sides alike
                 with fresh_desk(backend, workdir) as url:
-                    floors.append(floor(url))
+                    floors.append(floor(url, label == "times"))
                 with fresh_desk(backend, workdir) as url:
                     runs.append(tktctl_import(url, inputs[label]))
             floor_s = statistics.median(floors)
@@ -207,8 +245,12 @@ def main() -> None:
         f"## Import {N:,} tickets from JSONL (one article and two history rows each)\n\n"
         f"tktctl: `Transfer.import_tickets` in a process of its own (checked and written in batches of {BATCH:,},"
         " one transaction each; executemany on SQLite with the log checkpointed between batches once it passes"
-        " 128 MB, COPY on PostgreSQL). Input `times`: each record also has `created` and `changed` as ISO 8601.\n"
-        "Floor: the same rows inserted with the driver's plain `executemany` in one transaction.\n"
+        " 128 MB, COPY on PostgreSQL, executemany on MariaDB). Input `times`: each record also has `created` and"
+        " `changed` as ISO 8601.\n"
+        "Floor: the same rows inserted with the driver's plain `executemany` in one transaction, built as tuples"
+        " before its clock starts: it reads no JSON, checks nothing, parses no time and numbers no ticket (tktctl"
+        " does all of these in its time). For `times` the floor's rows carry the input's own times (as datetimes),"
+        " so both store the same values.\n"
         f"Figures are the median of {RUNS} runs of each, floor and tktctl interleaved; load average at the end:"
         f" {load} ({os.cpu_count()} CPUs). Peak WAL: the log file after a batch's commit, at its largest."
         " DB bytes/ticket: the database file's growth over the empty desk, divided by the tickets.\n\n"

@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import tracemalloc
 from collections.abc import Iterator
+from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
@@ -121,3 +122,27 @@ def test_memory_does_not_grow_with_the_input(desk: Desk) -> None:
     small = peak(1000)
     large = peak(4000)  # also meets the 1,000 of before: skipped, as a rerun
     assert large < small * 1.5 + 200_000, (small, large)
+
+
+def test_times_read_back_as_their_instants_in_every_table_and_batch(desk: Desk) -> None:
+    """One instant in three spellings, across batches: the ticket, its article and its history keep
+    that instant, and the change time its own (a batch's inserts share their time conversions)."""
+    created = datetime(2024, 3, 1, 10, tzinfo=timezone.utc)
+    changed = datetime(2024, 3, 1, 14, 30, 0, 250000, tzinfo=timezone.utc)
+    spellings = ("2024-03-01T10:00:00Z", "2024-03-01T11:00:00+01:00", "2024-03-01 05:00-05:00")
+    batch = [
+        (i, {"title": f"t{i}", "body": "b", "created": spellings[i % 3], "changed": "2024-03-01T12:30:00.25-02:00"})
+        for i in range(1, 8)
+    ]
+    desk.transfer.import_tickets(batch, batch_size=3)
+
+    def instant(value: Any) -> datetime:
+        return datetime.fromisoformat(value.replace("Z", "+00:00")) if isinstance(value, str) else value
+
+    exported = list(desk.transfer.export_tickets())
+    assert len(exported) == 7
+    for ticket in exported:
+        assert instant(ticket["created"]) == created
+        assert instant(ticket["changed"]) == changed
+        assert [instant(a["created"]) for a in ticket["articles"]] == [created]
+        assert [instant(h["at"]) for h in ticket["history"]] == [created, created]

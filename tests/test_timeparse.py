@@ -530,4 +530,13 @@ def test_iso_fast_path_skips_dateutil(monkeypatch: pytest.MonkeyPatch) -> None:
 
     monkeypatch.setattr(parser, "parse", refuse)
     assert parse("2026-11-27T14:00:00Z") == utc(2026, 11, 27, 14, 0)
+    assert parse(" 2026-11-27T14:00Z ") == utc(2026, 11, 27, 14, 0)  # blanks around: stripped, then the fast path
     assert parse("2026-11-27") == utc(2026, 11, 26, 23, 0)
+
+
+def test_iso_fast_path_reads_a_final_z_itself() -> None:
+    """Python 3.10's fromisoformat refuses ``Z``: the fast path spells it out, not leaving it to dateutil."""
+    from tktctl.core.timeparse import _parse_iso
+
+    assert _parse_iso("2026-11-27T14:00:00.5Z") == datetime(2026, 11, 27, 14, 0, 0, 500000, tzinfo=UTC)
+    assert _parse_iso("2026-13-01T00:00Z") is None  # refused: dateutil decides

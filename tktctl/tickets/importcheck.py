@@ -23,6 +23,7 @@ from tktctl.core.vocabulary import (
     choice,
     clean_column,
     clean_text,
+    column_length,
     parse_priority,
 )
 from tktctl.db.models import Agent, Article, Attachment, History, Ticket
@@ -137,6 +138,9 @@ class Row:
 ACCEPTED = frozenset(FIELDS | DERIVED)
 ARTICLE_TEXT = ("channel", "sender", "from", "to", "subject", "body", "cc", "message_id", "in_reply_to", "references")
 TEXT_FIELDS = ("queue", "state", "owner", "responsible", "lock", "channel", "body", "subject")
+# Read once: a column's length is a slow attribute lookup, and an import checks every record's.
+MESSAGE_ID_LIMIT = column_length(Article.message_id)
+HISTORY_TYPE_LIMIT = column_length(History.type)
 
 
 class Checker:
@@ -276,7 +280,7 @@ class Checker:
         channel = choice("channel", get("channel") or "phone", CHANNELS)
         sender = choice("sender", get("sender") or ("agent" if channel == "internal" else "customer"), SENDERS)
         clean_text("body", get("body"))
-        clean_column("article message_id", get("message_id"), Article.message_id)
+        clean_text("article message_id", get("message_id"), limit=MESSAGE_ID_LIMIT)
         attachments = get("attachments") or []
         if not isinstance(attachments, list) or not all(isinstance(a, dict) for a in attachments):
             raise UsageError("attachments must be a list of objects")
@@ -306,7 +310,7 @@ class Checker:
         kind = raw.get("type")
         if not isinstance(kind, str):
             raise UsageError(f"history type must be a string, not {type(kind).__name__}")
-        clean_column("history type", kind, History.type, required=True)
+        clean_text("history type", kind, limit=HISTORY_TYPE_LIMIT, required=True)
         if kind not in HISTORY_TYPES:
             raise UsageError(f"history type {kind!r} is not an OTRS history type")
         for key in ("actor", "queue"):

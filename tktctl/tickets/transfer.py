@@ -188,7 +188,8 @@ class Transfer:
         # The driver's fastest insert, then the new ids read back in one range: ids handed out
         # after this read are larger than every id it could see.
         before = conn.scalar(select(func.coalesce(func.max(Ticket.id), 0)))
-        insert_rows(conn, Ticket.__table__, [r.ticket for r in rows])
+        times: dict[Any, Any] = {}  # each instant converted once for all the batch's tables
+        insert_rows(conn, Ticket.__table__, [r.ticket for r in rows], times)
         ids = {tn: i for tn, i in conn.execute(select(Ticket.tn, Ticket.id).where(Ticket.id > before))}
         articles: list[dict[str, Any]] = []
         attachments: list[list[dict[str, Any]]] = []
@@ -215,7 +216,7 @@ class Transfer:
                     for data in custom_fields.history_data(row.parsed)
                 ]
         if values:
-            insert_rows(conn, DynamicFieldValue.__table__, values)
+            insert_rows(conn, DynamicFieldValue.__table__, values, times)
         if any(attachments):
             # Rare: attachments need their article's id, so these articles come back one by one.
             returning = insert(Article).returning(Article.id, sort_by_parameter_order=True)
@@ -223,9 +224,9 @@ class Transfer:
             files = [{**f, "article_id": a} for a, fs in zip(article_ids, attachments, strict=True) for f in fs]
             conn.execute(insert(Attachment), files)
         elif articles:
-            insert_rows(conn, Article.__table__, articles)
+            insert_rows(conn, Article.__table__, articles, times)
         if history:
-            insert_rows(conn, History.__table__, history)
+            insert_rows(conn, History.__table__, history, times)
         linked = [(ids[r.ticket["tn"]], *link) for r in rows for link in r.links]
         if linked:
             import_links(unit, linked)
