@@ -185,6 +185,14 @@ def refresh(unit: Unit, ticket_ids: Iterable[int]) -> None:
         unit.session.execute(update(Ticket), values, execution_options={"synchronize_session": False})
 
 
+def refresh_created(unit: Unit, ticket_id: int, queue: Queue, state_type: str) -> None:
+    """:func:`refresh` for a ticket just inserted, only where it has something to write: its queue has
+    an SLA, or it starts closed (first closed now). Otherwise its columns are NULL already, and the
+    three statements of a refresh (the queues, two UPDATEs) are saved on every create."""
+    if state_type == "closed" or any((queue.first_response_time, queue.update_time, queue.solution_time)):
+        refresh(unit, [ticket_id])
+
+
 def _columns(ticket_id: int, plan: Plan, first_closed: datetime | None, check: datetime | None) -> dict[str, Any]:
     deadlines = [d for d in plan.deadlines.values() if d is not None]
     return {

@@ -212,7 +212,7 @@ class Tickets:
             custom_fields.write(unit, changes.Selected.of([ticket_id]), parsed)  # nothing read when no fields given
             articles = {ticket_id: article_id} if article_id is not None else {}
             unit.publish("TicketCreate", [ticket_id], articles=articles, sender=sender)
-            deadlines.refresh(unit, [ticket_id])
+            deadlines.refresh_created(unit, ticket_id, target, start.type)
             record = tickets_by_id(unit, [ticket_id])[0]
             return {**record, "created_now": True}
 
