@@ -317,7 +317,12 @@ def _reflected(url: str) -> Any:
 
 
 def dump(url: str) -> dict[str, list[tuple[Any, ...]]]:
-    """Every row of every table, ordered: compared before and after a failed command."""
+    """Every row of every table, ordered: compared before and after a failed command.
+
+    Not the configuration generation: a cache's label, not data (an UPDATE that changes no value moves it too).
+    """
+    from tktctl.db import generation
+
     engine = create_engine(make_url(url))
     try:
         meta = _reflected(url)
@@ -325,6 +330,7 @@ def dump(url: str) -> dict[str, list[tuple[Any, ...]]]:
             return {
                 name: [tuple(r) for r in conn.execute(table.select().order_by(*table.primary_key.columns or table.c))]
                 for name, table in sorted(meta.tables.items())
+                if name != generation.TABLE
             }
     finally:
         engine.dispose()

@@ -355,6 +355,24 @@ def test_ticket_without_sla_has_null_escalation(desk: Desk) -> None:
     assert next(iter(desk.tickets.list()))["escalation"] is None
 
 
+def test_create_writes_deadlines_only_where_they_apply_and_first_close_of_a_closed_start(
+    desk: Desk, db_url: str
+) -> None:
+    # A create skips the deadline refresh where nothing applies; the columns must be what a refresh writes.
+    desk.queues.create("Q", solution_time=60)
+    timed = desk.tickets.create(queue="Q", title="sla")["tn"]
+    plain = desk.tickets.create(title="no sla")["tn"]
+    done = desk.tickets.create(title="closed at once", state="closed successful")["tn"]
+    done_sla = desk.tickets.create(queue="Q", title="closed in Q", state="closed successful")["tn"]
+    columns = _deadlines(db_url)
+    assert columns[timed][DEADLINE_COLUMNS.index("escalation_solution_at")] is not None
+    assert set(columns[plain]) == {None}
+    for tn in (done, done_sla):
+        first_closed = DEADLINE_COLUMNS.index("first_closed_at")
+        assert columns[tn][first_closed] is not None
+        assert set(columns[tn][:first_closed] + columns[tn][first_closed + 1 :]) == {None}
+
+
 def test_due_history_and_counts_are_per_ticket(desk: Desk, clock: Clock) -> None:
     desk.queues.create("Q", first_response_time=5, update_time=5, solution_time=5)
     tns = [desk.tickets.create(queue="Q", title=f"t{i}")["tn"] for i in range(3)]

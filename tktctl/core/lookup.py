@@ -17,6 +17,7 @@ if TYPE_CHECKING:
     from tktctl.core.unit import Unit
 
 T = TypeVar("T")
+Q = TypeVar("Q", "Queue", "QueueInfo")
 # Bound parameters per IN list: far below every backend's limit, large enough to be few round trips.
 CHUNK = 500
 
@@ -56,7 +57,7 @@ def queue(unit: Unit, name: str, *, for_write: bool = False) -> Queue:
     return found
 
 
-def writable(found: Queue) -> Queue:
+def writable(found: Q) -> Q:
     """The queue, if tickets may go into it (it is enabled)."""
     if not found.valid:
         raise ConflictError(f"queue {found.name!r} is disabled", ref=found.name)
@@ -139,6 +140,16 @@ def queues(unit: Unit) -> dict[int, QueueInfo]:
         rows = unit.session.execute(select(Queue.id, Queue.name, Queue.group_id, Queue.valid))
         unit.cache["queues"] = {r[0]: QueueInfo(*r) for r in rows}
     return unit.cache["queues"]
+
+
+def queue_info(unit: Unit, name: str) -> QueueInfo:
+    """The queue by name from :func:`queues` (no query of its own where the configuration is cached);
+    a name not there exactly is asked of the database, whose collation decides as :func:`queue`'s."""
+    for info in queues(unit).values():
+        if info.name == name:
+            return info
+    found = queue(unit, name)
+    return QueueInfo(found.id, found.name, found.group_id, found.valid)
 
 
 def group_ids(unit: Unit, rows: Iterable[TicketRow]) -> set[int]:

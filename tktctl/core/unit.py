@@ -21,6 +21,7 @@ from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
 from sqlalchemy.orm import Session
 
 from tktctl.config import ADMIN_LOGIN
+from tktctl.core.configcache import ConfigCache, attach, watch
 from tktctl.core.prepared import by_name
 from tktctl.core.timeparse import local_zone, parse_time
 from tktctl.core.vocabulary import BODY_MAX_BYTES
@@ -68,6 +69,7 @@ class Unit:
     now: datetime
     actor: Agent
     cache: dict[str, Any] = field(default_factory=dict)
+    configured: bool = False  # this transaction wrote a configuration table
 
     def publish(self, event: str, ticket_ids: Sequence[int] | Callable[[], Sequence[int]], **data: Any) -> None:
         """Tell the store's subscribers (the facade wires mail's notification rules) about ``event``,
@@ -120,6 +122,7 @@ class Store:
             self.tz = local_zone(timezone_name)  # a bad name still fails here; only the local zone waits
         self.clock = clock
         self._schema_checked = False
+        self.config_cache = ConfigCache()
         self.subscribers: dict[str, list[Subscriber]] = {}
 
     @cached_property
@@ -129,7 +132,9 @@ class Store:
 
     @cached_property
     def engine(self) -> Engine:
-        return db_engine.make_engine(self.url)
+        engine = db_engine.make_engine(self.url)
+        watch(engine)
+        return engine
 
     @cached_property
     def _engines(self) -> dict[tuple[bool, bool], Engine]:
@@ -179,12 +184,18 @@ class Store:
                 if not self._schema_checked:
                     migrate.check(session.connection())
                     self._schema_checked = True
-                unit = Unit(self, session, self.clock(), self._actor(session, actor or self.actor_login))
+                started = self.config_cache.begin(session)
+                agent = self.config_cache.actor(session, actor or self.actor_login, self._actor)
+                unit = Unit(self, session, self.clock(), agent, dict(self.config_cache.entries))
+                detach = attach(session.connection(), unit)
                 try:
                     yield unit
+                    self.config_cache.keep(unit, started)
                 except BaseException:
                     transaction.rollback()
                     raise
+                finally:
+                    detach()
                 if dry_run or self.rehearsal:
                     transaction.rollback()
                 else:

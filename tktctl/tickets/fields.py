@@ -189,7 +189,9 @@ def add_to(unit: Unit, records: Sequence[MutableMapping[str, Any]]) -> None:
 
     A desk without fields (most) skips the values' query: a list of a million tickets made it
     for every batch, a fifth of the list's time."""
-    if unit.session.scalar(select(DynamicField.id).limit(1)) is None:
+    if "any_fields" not in unit.cache:
+        unit.cache["any_fields"] = unit.session.scalar(select(DynamicField.id).limit(1)) is not None
+    if not unit.cache["any_fields"]:
         for record in records:
             record["fields"] = {}
         return

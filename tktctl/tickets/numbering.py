@@ -95,17 +95,24 @@ def next_numbers(
 def _advance(session: Session, generator: str, system_id: str, now: datetime, count: int) -> list[str]:
     """Move the counter on by ``count`` under its row lock; the numbers passed over."""
     day = now.strftime("%Y%m%d")
-    move, read = _counter_statements(generator != "AutoIncrement")
-    if session.execute(move, {"today": day, "step": count}).rowcount != 1:
+    move, move_returning, read = _counter_statements(generator != "AutoIncrement")
+    values = {"today": day, "step": count}
+    if session.get_bind().dialect.update_returning:  # SQLite, PostgreSQL: the new value in the same round trip
+        last = session.scalar(move_returning, values)
+        moved = last is not None
+    else:  # MariaDB has no UPDATE ... RETURNING: read the row the UPDATE locked
+        moved = session.execute(move, values).rowcount == 1
+        last = session.scalar(read) if moved else None
+    if not moved:
         raise UsageError("ticket number counter missing: run `tktctl init`")
-    last = session.scalar(read)
     assert last is not None
     return [format_number(generator, system_id, day, n) for n in range(last - count + 1, last + 1)]
 
 
 @cache
-def _counter_statements(daily: bool) -> tuple[Any, Any]:
-    """The counter's UPDATE (``:today``, ``:step``) and the SELECT of its value, built once."""
+def _counter_statements(daily: bool) -> tuple[Any, Any, Any]:
+    """The counter's UPDATE (``:today``, ``:step``), the same returning the new value, and the SELECT
+    of its value, built once."""
     step = bindparam("step")
     new_value = case((Counter.day == bindparam("today"), Counter.value + step), else_=step) if daily else None
     # Ordered: MySQL evaluates SET left to right with new values; `value` must read the old `day`.
@@ -117,7 +124,7 @@ def _counter_statements(daily: bool) -> tuple[Any, Any]:
             (Counter.day, bindparam("today") if daily else Counter.day),
         )
     )
-    return move, select(Counter.value).where(Counter.name == "ticket")
+    return move, move.returning(Counter.value), select(Counter.value).where(Counter.name == "ticket")
 
 
 def _taken(session: Session, numbers: list[str]) -> set[str]:

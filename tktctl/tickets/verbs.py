@@ -160,7 +160,7 @@ class Tickets:
         if files and body is None:
             raise UsageError("attachments go on the first article: give --body too")
         with self.store.write() as unit:
-            target = lookup.queue(unit, queue)
+            target = lookup.queue_info(unit, queue)
             permissions.require(unit, "create", [target.group_id])
             if external_id is not None:
                 existing = self._by_external_id(unit, external_id)
@@ -215,7 +215,7 @@ class Tickets:
             custom_fields.write(unit, changes.Selected.of([ticket_id]), parsed)  # nothing read when no fields given
             articles = {ticket_id: article_id} if article_id is not None else {}
             unit.publish("TicketCreate", [ticket_id], articles=articles, sender=sender)
-            deadlines.refresh(unit, [ticket_id])
+            deadlines.refresh_created(unit, ticket_id, target.id, start.type)
             record = tickets_by_id(unit, [ticket_id])[0]
             return {**record, "created_now": True}
 
