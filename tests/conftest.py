@@ -14,6 +14,7 @@ import os
 import shutil
 import sys
 import uuid
+import warnings
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -23,6 +24,7 @@ import pytest
 from hypothesis import HealthCheck, settings
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import OperationalError
 
 from tktctl.api import Desk
 
@@ -98,7 +100,16 @@ class Server:
             if self.backend == "postgresql":
                 conn.execute(text(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
             else:
-                conn.execute(text(f"DROP DATABASE IF EXISTS {name}"))
+                try:
+                    conn.execute(text(f"DROP DATABASE IF EXISTS {name}"))
+                except OperationalError as exc:
+                    # MariaDB 10.11 can leave a trigger file's backup (TABLE.TRG-) behind when a
+                    # CREATE TRIGGER is cut off (a killed process mid-init); DROP DATABASE then
+                    # fails with 1010 "directory not empty". That is cleanup of a throwaway database,
+                    # not the test's result: leave the database and say so.
+                    if exc.orig is None or exc.orig.args[0] != 1010:
+                        raise
+                    warnings.warn(f"left test database {name} behind: {exc.orig}", stacklevel=1)
 
 
 @pytest.fixture(scope="session")
