@@ -245,18 +245,28 @@ def with_selection_without(*names: str) -> Callable[[F], F]:
     return lambda function: with_selection(function, names)
 
 
+def load_database_layer() -> None:
+    """Import the database layer (SQLAlchemy, the models, the facade) with the collector paused.
+
+    The import leaves ~40,000 long-lived objects that the collector would scan ~140 times on the
+    way and again at exit, freeing nothing (~130 ms of a `ticket create`, docs/benchmarks.md);
+    frozen, they are never scanned again. A command calls this before its first import of the
+    layer, wherever that is (`--attach` reads files before the desk is built). Only when this call
+    does the import: a process that already has the layer keeps its collector as it is.
+    """
+    if "tktctl.core.unit" in sys.modules:
+        return
+    with collector_paused(freeze=True):
+        import tktctl.desk  # noqa: F401
+
+
 def desk(ctx: typer.Context) -> Desk:
     """The desk for this run, built once from the settings."""
     state = invocation(ctx)
     if state.desk is None:
-        # The database layer's import leaves ~40,000 long-lived objects that the collector would
-        # scan ~140 times on the way and again at exit, freeing nothing (~130 ms of a `ticket
-        # create`, docs/benchmarks.md); frozen, they are never scanned again. Only when this call
-        # does the import: a process that already has the layer keeps its collector as it is.
-        first = "tktctl.core.unit" not in sys.modules
-        with collector_paused(freeze=True) if first else contextlib.nullcontext():
-            from tktctl.desk import Desk, NumberSettings
+        load_database_layer()
         from tktctl.core.vocabulary import BODY_MAX_BYTES
+        from tktctl.desk import Desk, NumberSettings
 
         current = settings(ctx)
         numbering = current.profile.get("ticket_number") or {}  # type-checked by config.load_profile
