@@ -122,9 +122,7 @@ def _warm(config: str) -> None:
     import tktctl
     from tktctl import cli
 
-    root = cli.click_app()
-    for name in list(root.commands):  # type: ignore[attr-defined]
-        root.commands[name]  # type: ignore[attr-defined]  # builds the noun
+    _build_tree(cli.click_app())
     skip = ("tktctl.server", "tktctl.db.migrations", "tktctl.__main__", "tktctl.launch")
     for module in pkgutil.walk_packages(tktctl.__path__, "tktctl."):
         if not module.name.startswith(skip):
@@ -140,6 +138,12 @@ def _warm(config: str) -> None:
 
     configure_mappers()
     _rehearse(config)
+
+
+def _build_tree(command: object) -> None:
+    """Build every noun and verb of the command tree (each is built on first use, see tktctl.cli)."""
+    for sub in getattr(command, "commands", {}).values():
+        _build_tree(sub)
 
 
 def _rehearse(config: str) -> None:

@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
+from tktctl.commands._common import load_database_layer
 from tktctl.errors import UsageError
 
 if TYPE_CHECKING:
@@ -29,11 +30,6 @@ def read_attachments(
     paths: list[str] | None, name: str | None, types: list[str] | None, body: str | None = None
 ) -> list[File]:
     """The files named, read whole; a type given by position wins over the one guessed by ``mimetypes``."""
-    import mimetypes
-    from pathlib import Path
-
-    from tktctl.tickets.attach import File
-
     paths, types = paths or [], types or []
     if len(types) > len(paths):
         raise UsageError("more --attach-type than --attach")
@@ -43,6 +39,14 @@ def read_attachments(
         raise UsageError("--attach - (stdin) may be given once")
     if name is not None and "-" not in paths:
         raise UsageError("--attach-name names the attachment read from stdin (--attach -)")
+    if not paths:
+        return []  # without importing the database layer here, before the desk pauses the collector for it
+    import mimetypes
+    from pathlib import Path
+
+    load_database_layer()
+    from tktctl.tickets.attach import File
+
     files = []
     for index, path in enumerate(paths):
         if path == "-":

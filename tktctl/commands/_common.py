@@ -11,7 +11,6 @@ import functools
 import inspect
 import json
 import sys
-import typing
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Annotated, Any, TypeVar
@@ -19,6 +18,7 @@ from typing import TYPE_CHECKING, Annotated, Any, TypeVar
 import typer
 
 from tktctl.commands._input import read_refs, read_yaml
+from tktctl.commands._wrap import extend
 from tktctl.config import Settings
 from tktctl.errors import PartialFailure, UsageError
 from tktctl.formats import check_format, kinds, select_fields
@@ -30,7 +30,6 @@ if TYPE_CHECKING:
     from tktctl.formats.kinds import Kind
 
 F = TypeVar("F", bound=Callable[..., Any])
-Prepare = Callable[["typer.Context | None", dict[str, Any]], dict[str, Any]]
 # On a terminal, a change to more tickets than this asks first (--yes skips the question).
 CONFIRM_OVER = 20
 
@@ -75,29 +74,6 @@ def settings(ctx: typer.Context) -> Settings:
     return current
 
 
-def _extend(function: F, extra: list[inspect.Parameter], prepare: Prepare, drop: str | None = None) -> F:
-    """Give a command more keyword options; ``prepare`` turns their values into the command's kwargs.
-
-    Typer reads the resolved annotations through the wrapper (whose globals are this module's).
-    ``drop`` names a parameter of the command that ``prepare`` supplies instead of the user.
-    """
-    hints = typing.get_type_hints(function, include_extras=True)
-    signature = inspect.signature(function)
-    params = [p.replace(annotation=hints.get(p.name, p.annotation)) for p in signature.parameters.values()]
-    params = [p for p in params if p.name != drop]
-    names = [p.name for p in extra]
-
-    @functools.wraps(function)
-    def wrapper(*args: Any, **kwargs: Any) -> Any:
-        taken = {name: kwargs.pop(name, None) for name in names}
-        kwargs.update(prepare(kwargs.get("ctx"), taken))  # every command names its context `ctx`
-        return function(*args, **kwargs)
-
-    wrapper.__signature__ = signature.replace(parameters=[*params, *extra])  # type: ignore[attr-defined]
-    wrapper.__annotations__ = {**{k: v for k, v in hints.items() if k != drop}, **{p.name: p.annotation for p in extra}}
-    return wrapper  # type: ignore[return-value]
-
-
 def _options(*specs: tuple[str, Any, Any]) -> list[inspect.Parameter]:
     return [inspect.Parameter(name, inspect.Parameter.KEYWORD_ONLY, default=d, annotation=a) for name, a, d in specs]
 
@@ -133,7 +109,7 @@ def _with_output(function: F, kind: Kind | KindRule | None) -> F:
         return {}
 
     extra = _options(("output", OutputOpt, None), ("fields", FieldsOpt, None), ("quiet", QuietOpt, False))
-    wrapper = _extend(function, extra, prepare)
+    wrapper = extend(function, extra, prepare)
     wrapper.output_kind = kind  # type: ignore[attr-defined]
     return wrapper
 
@@ -193,7 +169,7 @@ def with_filter(function: F) -> F:
     def prepare(ctx: typer.Context | None, taken: dict[str, Any]) -> dict[str, Any]:
         return {"selection": _ticket_filter(taken)}
 
-    return _extend(function, FILTER_PARAMS, prepare, drop="selection")
+    return extend(function, FILTER_PARAMS, prepare, drop="selection")
 
 
 @dataclass(frozen=True)
@@ -237,7 +213,7 @@ def with_selection(function: F, without: tuple[str, ...] = ()) -> F:
         *(p for p in FILTER_PARAMS if p.name not in without),
         *_options(("select_all", AllOpt, False), ("yes", YesOpt, False)),
     ]
-    return _extend(function, extra, prepare, drop="selection")
+    return extend(function, extra, prepare, drop="selection")
 
 
 def with_selection_without(*names: str) -> Callable[[F], F]:
@@ -245,18 +221,28 @@ def with_selection_without(*names: str) -> Callable[[F], F]:
     return lambda function: with_selection(function, names)
 
 
+def load_database_layer() -> None:
+    """Import the database layer (SQLAlchemy, the models, the facade) with the collector paused.
+
+    The import leaves ~40,000 long-lived objects that the collector would scan ~140 times on the
+    way and again at exit, freeing nothing (~130 ms of a `ticket create`, docs/benchmarks.md);
+    frozen, they are never scanned again. A command calls this before its first import of the
+    layer, wherever that is (`--attach` reads files before the desk is built). Only when this call
+    does the import: a process that already has the layer keeps its collector as it is.
+    """
+    if "tktctl.core.unit" in sys.modules:
+        return
+    with collector_paused(freeze=True):
+        import tktctl.desk  # noqa: F401
+
+
 def desk(ctx: typer.Context) -> Desk:
     """The desk for this run, built once from the settings."""
     state = invocation(ctx)
     if state.desk is None:
-        # The database layer's import leaves ~40,000 long-lived objects that the collector would
-        # scan ~140 times on the way and again at exit, freeing nothing (~130 ms of a `ticket
-        # create`, docs/benchmarks.md); frozen, they are never scanned again. Only when this call
-        # does the import: a process that already has the layer keeps its collector as it is.
-        first = "tktctl.core.unit" not in sys.modules
-        with collector_paused(freeze=True) if first else contextlib.nullcontext():
-            from tktctl.desk import Desk, NumberSettings
+        load_database_layer()
         from tktctl.core.vocabulary import BODY_MAX_BYTES
+        from tktctl.desk import Desk, NumberSettings
 
         current = settings(ctx)
         numbering = current.profile.get("ticket_number") or {}  # type-checked by config.load_profile
