@@ -30,7 +30,7 @@ from tktctl.core.vocabulary import (
 )
 from tktctl.db.models import Agent, History, Ticket
 from tktctl.db.sqljson import json_object
-from tktctl.errors import ConflictError, PartialFailure, TktctlError, UsageError
+from tktctl.errors import PartialFailure, TktctlError, UsageError
 from tktctl.sla import deadlines
 from tktctl.text import plural
 from tktctl.tickets import changes, counts, links, timeacct
@@ -39,6 +39,7 @@ from tktctl.tickets.attach import File, check_files, notes_written, store_files
 from tktctl.tickets.changes import Entry, Selected, name_of
 from tktctl.tickets.guards import (
     assign_change,
+    by_external_id,
     custom_fields_change,
     move_change,
     prioritize_change,
@@ -54,7 +55,6 @@ from tktctl.tickets.records import (
     stream_numbers,
     stream_tickets,
     ticket_record,
-    ticket_select,
     tickets_by_id,
     time_reader,
 )
@@ -163,7 +163,7 @@ class Tickets:
             target = lookup.queue_info(unit, queue)
             permissions.require(unit, "create", [target.group_id])
             if external_id is not None:
-                existing = self._by_external_id(unit, external_id)
+                existing = by_external_id(unit, external_id)
                 if existing is not None:
                     return existing
             lookup.writable(target)
@@ -177,7 +177,7 @@ class Tickets:
             (tn,) = next_numbers(unit.session, generator=numbers.generator, system_id=numbers.system_id, now=unit.now)
             # The counter's row lock serialises creators: a racing retry of the same key sees ours now.
             if external_id is not None:
-                existing = self._by_external_id(unit, external_id)
+                existing = by_external_id(unit, external_id)
                 if existing is not None:
                     return existing
             ticket_id = changes.insert_ticket(
@@ -218,19 +218,6 @@ class Tickets:
             deadlines.refresh_created(unit, ticket_id, target.id, start.type)
             record = tickets_by_id(unit, [ticket_id])[0]
             return {**record, "created_now": True}
-
-    @staticmethod
-    def _by_external_id(unit: Unit, external_id: str) -> Record | None:
-        """The ticket holding the key; one the agent may not see is only a taken key (nothing of it shown)."""
-        row = unit.session.execute(ticket_select().where(Ticket.external_id == external_id)).first()
-        if row is None:
-            return None
-        owner_id = unit.session.scalar(select(Ticket.owner_id).where(Ticket.id == row.id))
-        if not permissions.sees(unit, row.queue_id, owner_id):
-            raise ConflictError(f"external id {external_id!r} is taken", ref=external_id)
-        record = ticket_record(row, unit)
-        custom_fields.add_to(unit, [record])
-        return {**record, "created_now": False}
 
     # Changing --------------------------------------------------------------------------
 
