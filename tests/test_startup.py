@@ -99,3 +99,10 @@ def test_cold_create_with_a_file_imports_the_database_layer_paused(
     tn = json.loads(result["stdout"])["tn"]
     files = cli("ticket", "attachments", tn, "-o", "json").json
     assert [(f["filename"], f["content_type"], f["size"]) for f in files] == [("notes.txt", "text/plain", 11)]
+
+
+def test_the_mail_service_leaves_smtp_to_mail_send() -> None:
+    """`mail process`, `mail fetch` and `ticket reply` load the mail service; only `mail send` talks SMTP."""
+    probe = "import sys, tktctl.mail.service; print(sorted({'smtplib', 'tktctl.mail.send'} & set(sys.modules)))"
+    done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, timeout=60, check=True)
+    assert done.stdout.strip() == "[]", done.stdout

@@ -15,7 +15,7 @@ from tktctl.core.record import Record
 from tktctl.core.vocabulary import check_body, check_limit, clean_line, clean_text
 from tktctl.db.models import Article, Attachment, MailOutbox
 from tktctl.errors import NotFoundError, UsageError
-from tktctl.mail import outbound, send, texts
+from tktctl.mail import outbound, texts
 from tktctl.mail.outbox import outbox_records, select_outbox
 from tktctl.tickets import changes
 from tktctl.tickets.attach import check_files
@@ -48,6 +48,8 @@ class Answers:
 
     def send(self, *, limit: int = 500) -> list[Record]:
         """Deliver due outbox mail over SMTP; failures wait (1, 2, 4 ... minutes), 5xx or 10 attempts fail."""
+        from tktctl.mail import send  # smtplib and email.generator: only `mail send` needs them
+
         check_limit(limit)
         smtp = outbound.SmtpSettings.resolve(self.smtp_config)  # bad settings are usage errors, before the database
         self._require_admin()
