@@ -40,7 +40,7 @@ def parse_time(text: str, *, now: datetime, tz: tzinfo) -> datetime:
     zone of times written without one.
     """
     if _ISO.fullmatch(text):  # first: an import parses millions, and no other form looks like these
-        return _in_utc(_parse_iso(text) or _parse_any(text, tz, now), text, tz)
+        return _absolute(text, _parse_iso(text), tz, now)
     word = text.strip().lower()
     if not word:
         raise UsageError("empty time")
@@ -54,16 +54,14 @@ def parse_time(text: str, *, now: datetime, tz: tzinfo) -> datetime:
         return now.astimezone(timezone.utc) + parse_duration(word[1:])
     if _DURATION.match(word):
         return now.astimezone(timezone.utc) - parse_duration(word)
-    return _parse_absolute(text.strip(), tz, now)
+    text = text.strip()
+    return _absolute(text, _parse_iso(text) if _ISO.fullmatch(text) else None, tz, now)
 
 
-def _parse_absolute(text: str, tz: tzinfo, now: datetime) -> datetime:
-    parsed = _parse_iso(text) if _ISO.fullmatch(text) else None
-    return _in_utc(parsed or _parse_any(text, tz, now), text, tz)
-
-
-def _in_utc(parsed: datetime, text: str, tz: tzinfo) -> datetime:
-    """``parsed`` in UTC; without a zone of its own it is read in ``tz``."""
+def _absolute(text: str, iso: datetime | None, tz: tzinfo, now: datetime) -> datetime:
+    """``text`` as a date and time in UTC (``iso``: the fast path's reading, if it had one); without a
+    zone of its own it is read in ``tz``."""
+    parsed = iso or _parse_any(text, tz, now)
     if parsed.tzinfo is None:
         parsed = parsed.replace(tzinfo=tz)
     try:
