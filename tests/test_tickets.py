@@ -60,6 +60,26 @@ def test_external_id_makes_create_idempotent(desk: Desk) -> None:
     assert len(list(desk.tickets.list())) == 1
 
 
+def test_a_retry_reads_the_keyed_ticket_in_one_statement_and_its_owner_sees_it(desk: Desk) -> None:
+    """The ticket holding the key comes with its owner in one read: the owner decides the
+    visibility (bob owns a ticket in a queue he may not see: his retry gets it back)."""
+    from sqlalchemy import event
+
+    desk.agents.create("bob")
+    desk.acl.grant("create", group="users", agent="bob")
+    desk.queues.create("Hidden", group="admin")
+    first = desk.tickets.create(title="bob's", queue="Hidden", owner="bob", external_id="k-1")
+    bob = Desk(desk.url, actor="bob")
+    statements: list[str] = []
+    event.listen(bob.engine, "before_cursor_execute", lambda conn, cursor, sql, *rest: statements.append(sql))
+    again = bob.tickets.create(title="retry", queue="Raw", external_id="k-1")
+    bob.close()
+    assert (again["tn"], again["title"], again["owner"], again["created_now"]) == (first["tn"], "bob's", "bob", False)
+    assert "owner_id" not in again
+    on_ticket = [s for s in statements if "FROM ticket " in s and "ticket_number" not in s]
+    assert len(on_ticket) == 1 and "external_id" in on_ticket[0], statements
+
+
 def test_list_filters_sort_and_limit(desk: Desk) -> None:
     desk.queues.create("Tier 1")
     a = desk.tickets.create(title="alpha printer", queue="Tier 1", priority=2, customer="c1")

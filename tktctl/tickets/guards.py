@@ -12,14 +12,11 @@ from tktctl.access import permissions
 from tktctl.core import lookup
 from tktctl.db.models import Agent, Ticket
 from tktctl.db.sqljson import json_object
-from tktctl.errors import ConflictError
 from tktctl.tickets import changes, fields
 from tktctl.tickets.changes import Entry, Selected, name_of
-from tktctl.tickets.records import ticket_record, ticket_select
 from tktctl.tickets.selection import Selection, TicketFilter, filter_clauses
 
 if TYPE_CHECKING:
-    from tktctl.core.record import Record
     from tktctl.core.unit import Unit
 
 
@@ -105,16 +102,3 @@ def custom_fields_change(unit: Unit, sel: Selected, values: dict[str, object]) -
     require(unit, "rw", sel)
     changes.guard_locks(unit, sel)
     return fields.write(unit, sel, parsed)
-
-
-def by_external_id(unit: Unit, external_id: str) -> Record | None:
-    """The ticket holding the key; one the agent may not see is only a taken key (nothing of it shown)."""
-    row = unit.session.execute(ticket_select().where(Ticket.external_id == external_id)).first()
-    if row is None:
-        return None
-    owner_id = unit.session.scalar(select(Ticket.owner_id).where(Ticket.id == row.id))
-    if not permissions.sees(unit, row.queue_id, owner_id):
-        raise ConflictError(f"external id {external_id!r} is taken", ref=external_id)
-    record = ticket_record(row, unit)
-    fields.add_to(unit, [record])
-    return {**record, "created_now": False}

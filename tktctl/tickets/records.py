@@ -8,10 +8,11 @@ from functools import cache
 from itertools import chain
 from typing import TYPE_CHECKING, Any, NamedTuple
 
-from sqlalchemy import ColumnElement, Select, select, type_coerce
+from sqlalchemy import ColumnElement, Select, bindparam, select, type_coerce
 from sqlalchemy.orm import aliased
 from sqlalchemy.types import NullType
 
+from tktctl.access import permissions
 from tktctl.core.lookup import chunks
 from tktctl.core.prepared import ids_in
 from tktctl.core.record import Record
@@ -27,6 +28,7 @@ from tktctl.db.models import (
     StateType,
     Ticket,
 )
+from tktctl.errors import ConflictError
 from tktctl.sla import deadlines
 from tktctl.tickets import fields as custom_fields
 
@@ -199,6 +201,25 @@ def tickets_by_id(unit: Unit, ids: Sequence[int]) -> list[Record]:
 @cache
 def _tickets_by_id() -> Select[Any]:
     return ticket_select().where(ids_in(Ticket.id))
+
+
+def by_external_id(unit: Unit, external_id: str) -> Record | None:
+    """The ticket holding the key, read with its owner in one statement; one the agent may not see
+    is only a taken key (nothing of it shown)."""
+    row = unit.session.execute(_by_external_id(), {"key": external_id}).first()
+    if row is None:
+        return None
+    if not permissions.sees(unit, row.queue_id, row.owner_id):
+        raise ConflictError(f"external id {external_id!r} is taken", ref=external_id)
+    record = ticket_record(row, unit)
+    del record["owner_id"]  # read for the check above, not part of the record
+    custom_fields.add_to(unit, [record])
+    return {**record, "created_now": False}
+
+
+@cache
+def _by_external_id() -> Select[Any]:
+    return ticket_select().add_columns(Ticket.owner_id).where(Ticket.external_id == bindparam("key"))
 
 
 def stream_tickets(store: Store, ids: Sequence[int]) -> Iterator[Record]:

@@ -39,7 +39,6 @@ from tktctl.tickets.attach import File, check_files, notes_written, store_files
 from tktctl.tickets.changes import Entry, Selected, name_of
 from tktctl.tickets.guards import (
     assign_change,
-    by_external_id,
     custom_fields_change,
     move_change,
     prioritize_change,
@@ -50,6 +49,7 @@ from tktctl.tickets.guards import (
 from tktctl.tickets.numbering import next_numbers
 from tktctl.tickets.records import (
     articles,
+    by_external_id,
     history_records,
     raw_ticket_select,
     stream_numbers,
