@@ -14,6 +14,8 @@ from sqlalchemy.engine import make_url
 from tests.conftest import Cli
 from tktctl.api import Desk
 from tktctl.db import analyze
+from tktctl.db.engine import WRITE
+from tktctl.errors import DatabaseError
 from tktctl.tickets import transfer
 
 
@@ -89,3 +91,27 @@ def test_db_copy_leaves_the_target_analyzed(cli: Cli, tmp_path: Path) -> None:
     target = f"sqlite:///{tmp_path / 'copy.db'}"
     cli("db", "copy", "--to", target, "-q")
     assert analyzed(target) == 3
+
+
+def test_a_failed_statistics_update_is_a_python_warning_without_a_channel(
+    desk: Desk, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Through the Python API, with no ``warn`` given, the failure is not dropped: a warning."""
+    monkeypatch.setattr(analyze, "LOAD_ROWS", 1)
+    monkeypatch.setattr(transfer, "IMPORTED_TABLES", (*transfer.IMPORTED_TABLES, "no_such_table"))
+    lines = [(n, {"title": f"t{n}", "queue": "Raw"}) for n in (1, 2)]
+    with pytest.warns(UserWarning, match=r"^the database's statistics were not updated \(.*no_such_table"):
+        result = desk.transfer.import_tickets(lines)
+    assert result.totals["created"] == 2
+
+
+def test_the_store_analyzes_on_its_write_engine_and_raises_a_database_error(desk: Desk) -> None:
+    """A driver's error (SQLite, PostgreSQL) and MariaDB's error row are both the domain's DatabaseError."""
+    from sqlalchemy import event
+
+    begins: list[str] = []
+    event.listen(desk.engine, "begin", lambda conn: begins.append(str(conn.get_execution_options().get(WRITE))))
+    desk.analyze(["ticket"])
+    assert begins == ["True"]
+    with pytest.raises(DatabaseError, match="no_such_table"):
+        desk.analyze(["ticket", "no_such_table"])

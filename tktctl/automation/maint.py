@@ -14,7 +14,6 @@ from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import and_, exists, func, insert, or_, select
-from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import aliased
 
 from tktctl.access import permissions
@@ -159,17 +158,12 @@ class Maintenance:
     def analyze(self) -> list[Record]:
         """Update the database's statistics of every table (the planner's row counts and value
         spread), as a cron step after the desk has grown or changed shape; admin only."""
-        from tktctl.core.unit import translate
-        from tktctl.db.analyze import analyze
         from tktctl.db.models import Base
 
         with self.store.read() as unit:
             permissions.require_admin(unit)
         tables = [t.name for t in Base.metadata.sorted_tables]
-        try:
-            analyze(self.store.engine, tables)
-        except DBAPIError as exc:
-            raise translate(exc, self.store.display_url) from exc
+        self.store.analyze(tables)
         return [{"table": name} for name in tables]
 
     def running_tickets(self) -> int:

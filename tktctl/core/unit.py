@@ -9,6 +9,7 @@ domain code receives a :class:`Unit` or a Store and never imports the facade.
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -25,6 +26,7 @@ from tktctl.core.configcache import ConfigCache, attach, watch
 from tktctl.core.prepared import by_name
 from tktctl.core.timeparse import local_zone, parse_time
 from tktctl.core.vocabulary import BODY_MAX_BYTES
+from tktctl.db import analyze as db_analyze
 from tktctl.db import engine as db_engine
 from tktctl.db import migrate
 from tktctl.db.models import Agent
@@ -230,6 +232,25 @@ class Store:
         except DBAPIError as exc:
             raise translate(exc, self.display_url) from exc
 
+    def analyze(self, tables: Sequence[str]) -> None:
+        """Update the planner's statistics of ``tables`` (see :mod:`tktctl.db.analyze`): on the write
+        engine, as SQLite writes them (a write transaction from its start, not a read upgraded)."""
+        try:
+            db_analyze.analyze(self._write_engine(), tables)
+        except DBAPIError as exc:
+            raise translate(exc, self.display_url) from exc
+
+    def analyze_loaded(self, tables: Sequence[str], warn: Callable[[str], None], rows: int | None = None) -> None:
+        """:meth:`analyze` after a load that has committed, of ``rows`` rows (None: a new database,
+        always analyzed; fewer than ``db_analyze.LOAD_ROWS``: not). A failure (no privilege, say)
+        goes to ``warn`` and neither undoes nor fails the load: `tktctl maint analyze` can run later."""
+        if rows is not None and rows < db_analyze.LOAD_ROWS:
+            return
+        try:
+            self.analyze(tables)
+        except TktctlError as exc:
+            warn(f"the database's statistics were not updated ({exc}); run `tktctl maint analyze` later")
+
     def init(self) -> dict[str, Any]:
         """Create or upgrade the schema, then add whatever default data is missing."""
         from tktctl.db.defaults import ensure_defaults
@@ -297,3 +318,8 @@ def translate(exc: DBAPIError, where: str) -> TktctlError:
     if isinstance(exc, OperationalError) and any(m in reason.lower() for m in _CONFLICT_MARKERS):
         return ConflictError(f"a concurrent change won, retry: {reason}")
     return DatabaseError(f"database {where}: {reason}")
+
+
+def python_warning(text: str) -> None:
+    """A service's warning when its caller gave no channel for one: Python's warnings (not dropped)."""
+    warnings.warn(text, stacklevel=2)

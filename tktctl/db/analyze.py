@@ -8,10 +8,9 @@ and MariaDB's ``ANALYZE TABLE`` on the tables named, one statement for all of th
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 
 from sqlalchemy import Engine
-from sqlalchemy.exc import DBAPIError
 
 from tktctl.errors import DatabaseError
 
@@ -43,18 +42,3 @@ def analyze(engine: Engine, tables: Sequence[str]) -> None:
                 raise DatabaseError(f"ANALYZE TABLE failed: {'; '.join(failed)}")
         else:
             conn.exec_driver_sql(f"ANALYZE {', '.join(names)}")
-
-
-def analyze_after_load(
-    engine: Engine, tables: Sequence[str], warn: Callable[[str], None], rows: int | None = None
-) -> None:
-    """:func:`analyze` after a load that has committed, of ``rows`` rows (None: a new database, always
-    analyzed; fewer than ``LOAD_ROWS``: not). A failure (no privilege, say) is told to ``warn`` and
-    does not undo or fail the load; `tktctl maint analyze` can be run later."""
-    if rows is not None and rows < LOAD_ROWS:
-        return
-    try:
-        analyze(engine, tables)
-    except (DBAPIError, DatabaseError) as exc:
-        reason = str(getattr(exc, "orig", None) or exc).strip().splitlines()[0]
-        warn(f"the database's statistics were not updated ({reason}); run `tktctl maint analyze` later")

@@ -12,8 +12,7 @@ from sqlalchemy import Integer, Numeric, select
 
 from tktctl.access import permissions
 from tktctl.core.record import Record
-from tktctl.core.unit import Store
-from tktctl.db.analyze import analyze_after_load
+from tktctl.core.unit import Store, python_warning
 from tktctl.db.bulk import insert_rows
 from tktctl.db.engine import normalise_url
 from tktctl.db.models import Base
@@ -26,7 +25,7 @@ def copy_desk(
     source: Store,
     target_url: str,
     progress: Callable[[int], None] | None = None,
-    warn: Callable[[str], None] = lambda _: None,
+    warn: Callable[[str], None] = python_warning,
 ) -> list[Record]:
     """Copy every table, ids and ticket numbers included, into an empty database; then verify it.
 
@@ -66,7 +65,7 @@ def copy_desk(
                                 f"COALESCE(MAX(id), 1), MAX(id) IS NOT NULL) FROM {table.name}"
                             )
                         )
-        analyze_after_load(target.engine, [t.name for t in Base.metadata.sorted_tables], warn)
+        target.analyze_loaded([t.name for t in Base.metadata.sorted_tables], warn)
         return verify_copy(source, target)
     finally:
         target.close()

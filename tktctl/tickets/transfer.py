@@ -24,12 +24,12 @@ from tktctl.core import lookup
 from tktctl.core.lookup import CHUNK, chunks
 from tktctl.core.record import Record
 from tktctl.core.stream import stream
+from tktctl.core.unit import python_warning
 from tktctl.core.vocabulary import (
     choice,
 )
-from tktctl.db.analyze import analyze_after_load
 from tktctl.db.bulk import insert_rows
-from tktctl.db.models import Article, Attachment, DynamicFieldValue, History, Ticket
+from tktctl.db.models import Article, Attachment, DynamicFieldValue, History, Ticket, TicketLink
 from tktctl.errors import ConflictError, PartialFailure, PermissionDeniedError, TktctlError, UsageError
 from tktctl.gcpause import collector_paused
 from tktctl.sla import deadlines
@@ -47,8 +47,8 @@ if TYPE_CHECKING:
     from tktctl.core.unit import Store, Unit
     from tktctl.tickets.selection import TicketFilter
 
-# What an import writes: the tables whose statistics a large one updates.
-IMPORTED_TABLES = ("ticket", "article", "article_attachment", "ticket_history", "dynamic_field_value", "ticket_link")
+# What an import writes (its models' tables): the tables whose statistics a large one updates.
+IMPORTED_TABLES = tuple(m.__table__.name for m in (Ticket, Article, Attachment, History, DynamicFieldValue, TicketLink))
 
 
 @dataclass
@@ -77,7 +77,7 @@ class Transfer:
         continue_on_error: bool = False,
         dry_run: bool = False,
         progress: Callable[[int], None] | None = None,
-        warn: Callable[[str], None] = lambda _: None,
+        warn: Callable[[str], None] = python_warning,
     ) -> ImportResult:
         """Check every record, then create them in batches (one transaction each).
 
@@ -110,7 +110,7 @@ class Transfer:
             finally:
                 if not dry_run:  # also after a failed batch: those before it are committed
                     self.store.checkpoint()
-                    analyze_after_load(self.store.engine, IMPORTED_TABLES, warn, totals["created"] + totals["updated"])
+                    self.store.analyze_loaded(IMPORTED_TABLES, warn, totals["created"] + totals["updated"])
         outcomes = Outcomes(refused, written)
         if totals["failed"]:
             failure = PartialFailure(f"{totals['failed']} of {plural(len(outcomes), 'record')} failed", outcomes)
