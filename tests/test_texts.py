@@ -199,3 +199,36 @@ def test_one_variant_is_disabled_enabled_and_needs_a_name_in_a_document(cli: Cli
     refused = cli("desk", "apply", "-f", "-", input="signatures:\n- body: x\n", expect=2)
     assert refused.stderr == "tktctl: error: every signature record needs a name\n"
     assert dump(db_url) == before
+
+
+def test_ensure_and_prune_go_by_name_and_language(desk: Desk) -> None:
+    """The inherited named-object steps key a text by (name, language): ensure brings one variant
+    (a new one needs a body: a usage error, no half row), and prune reads only the variants to disable."""
+    from sqlalchemy import event
+
+    from tktctl.db.models import Salutation
+    from tktctl.errors import UsageError
+
+    texts = desk.salutations
+    for language in ("en", "de", "fr"):
+        texts.create("formal", body=f"Dear ({language})", language=language)
+    with desk.write() as unit:
+        changes = texts.ensure(unit, {"name": "formal", "language": "de", "comment": "German"})
+        assert [(c["action"], c["name"]) for c in changes] == [("update", "formal (de)")]
+        with pytest.raises(UsageError, match=r"^salutation formal \(pt-BR\): a new one needs a body$"):
+            texts.ensure(unit, {"name": "formal", "language": "pt-br"})
+    assert [(t["language"], t["comment"]) for t in texts.list()] == [("de", "German"), ("en", None), ("fr", None)]
+    loaded: list[str] = []
+
+    def on_load(row: Salutation, _context: object) -> None:
+        loaded.append(row.language)
+
+    event.listen(Salutation, "load", on_load)
+    try:
+        with desk.write() as unit:
+            texts.prune(unit, {"formal (en)", "formal (de)"})
+    finally:
+        event.remove(Salutation, "load", on_load)
+    assert loaded == ["fr"]
+    assert [(t["language"], t["valid"]) for t in texts.list()] == [("de", True), ("en", True), ("fr", False)]
+    assert texts.list(language="FR")[0]["valid"] is False

@@ -268,9 +268,9 @@ class Acl:
             changes: list[Record] = []
             groups, roles = Groups(self.store), Roles(self.store)
             for name, item in spec["groups"].items():
-                changes += groups.ensure(unit, name, **item)
+                changes += groups.ensure(unit, {**item, "name": name})
             for name, item in spec["roles"].items():
-                changes += roles.ensure(unit, name, **{k: v for k, v in item.items() if k in ("comment", "valid")})
+                changes += roles.ensure(unit, {**item, "name": name})
                 role = roles.get(unit, name)
                 if "agents" in item:
                     changes += set_members(unit, role, item["agents"])

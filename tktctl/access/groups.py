@@ -95,6 +95,10 @@ class Named(Generic[M]):
     model: type[M]
     kind: str
     name_limit: ClassVar[int] = 200
+    # What a record sets besides its key; a kind adds its own (a text's body).
+    value_keys: ClassVar[tuple[str, ...]] = ("comment",)
+    # Values too long for the audit entry of a create (a later change of one is audited).
+    unaudited: ClassVar[tuple[str, ...]] = ()
 
     def __init__(self, store: Store) -> None:
         self.store = store
@@ -116,60 +120,94 @@ class Named(Generic[M]):
         """The key a record or a caller gives (a kind may fill in a default: a text, the desk's language)."""
         return tuple(item.get(column) for column in self.key_columns)
 
-    def label(self, key: Sequence[Any]) -> str:
-        """How messages, audit entries and desk documents name one object: by its name."""
-        return str(key[0])
+    def label(self, key: Sequence[Any]) -> Any:
+        """How messages, audit entries and desk documents name one object: by its name. Also an SQL
+        expression, given the key columns (:meth:`prune`)."""
+        return key[0]
 
-    def row_key(self, row: M) -> tuple[Any, ...]:
+    def quoted(self, key: Sequence[Any]) -> str:
+        """The label with the name quoted, for messages."""
+        return str(self.label((repr(key[0]), *key[1:])))
+
+    def row_key(self, row: Any) -> tuple[Any, ...]:
+        """The key of a row (or, given the model, its key columns)."""
         return tuple(getattr(row, column) for column in self.key_columns)
 
     def find(self, unit: Unit, key: Sequence[Any]) -> M | None:
         columns = [getattr(self.model, c) == v for c, v in zip(self.key_columns, key, strict=True)]
         return unit.session.scalar(select(self.model).where(*columns))
 
-    def get(self, unit: Unit, name: str) -> M:
-        found = self.find(unit, (name,))
+    def get(self, unit: Unit, name: str, **key: Any) -> M:
+        """The object named; ``key``: the other key columns (a text's ``language``)."""
+        full = self.key(unit, {"name": name, **key})
+        found = self.find(unit, full)
         if found is None:
-            raise NotFoundError(f"{self.kind} {name!r} not found", ref=name)
+            raise NotFoundError(f"{self.kind} {self.quoted(full)} not found", ref=name)
         return found
 
-    def ensure(self, unit: Unit, name: str, *, comment: Any = UNSET, valid: bool | None = None) -> list[Record]:
-        """Create the object, or bring an existing one to the given comment and validity."""
-        check_name(self.kind, name, self.name_limit)
-        if comment is not UNSET:
-            clean_text("comment", comment, limit=250)
-        row = unit.session.scalar(select(self.model).where(self.model.name == name))
-        if row is None:
-            text = None if comment is UNSET else comment
-            valid = True if valid is None else valid
-            unit.session.add(
-                self.model(name=name, comment=text, valid=valid, created=unit.now, changed=unit.now)  # type: ignore[call-arg]
-            )
-            unit.session.flush()
-            return [audit.record(unit, "create", self.kind, name, comment=text, valid=valid)]
-        wanted: dict[str, Any] = {} if comment is UNSET else {"comment": comment}
-        return apply_changes(unit, row, self.kind, name, valid=valid, **wanted)
+    def check(self, values: Mapping[str, Any]) -> None:
+        """Usage errors before any write: the comment (a kind checks its own values too)."""
+        if values.get("comment") is not None:
+            clean_text("comment", values["comment"], limit=250)
 
-    def create(self, name: str, *, comment: str | None = None, if_not_exists: bool = False) -> Record:
+    def ensure(self, unit: Unit, item: Mapping[str, Any]) -> list[Record]:
+        """Create the object ``item`` names (its key columns), or bring an existing one to the item's
+        values and ``valid``; the audit entries made."""
+        key = self.key(unit, item)
+        check_name(self.kind, key[0], self.name_limit)
+        wanted = {k: item[k] for k in self.value_keys if k in item}
+        self.check(wanted)
+        valid = item.get("valid")
+        row = self.find(unit, key)
+        if row is not None:
+            return apply_changes(unit, row, self.kind, self.label(key), valid=valid, **wanted)
+        values = self.new_values(key, wanted)
+        valid = True if valid is None else valid
+        keys = dict(zip(self.key_columns, key, strict=True))
+        unit.session.add(self.model(**keys, **values, valid=valid, created=unit.now, changed=unit.now))
+        unit.session.flush()
+        audited = {k: v for k, v in values.items() if k not in self.unaudited}
+        variant = dict(zip(self.key_columns[1:], key[1:], strict=True))  # a text's language
+        return [audit.record(unit, "create", self.kind, key[0], **variant, **audited, valid=valid)]
+
+    def new_values(self, key: Sequence[Any], wanted: dict[str, Any]) -> dict[str, Any]:
+        """A new object's values: those given, None for the others (a kind may require or default one)."""
+        return {k: wanted.get(k) for k in self.value_keys}
+
+    def create(self, name: str, *, comment: str | None = None, if_not_exists: bool = False, **values: Any) -> Record:
+        """A new object (``values``: its other key columns and values); ``if_not_exists``: an existing one as it is."""
+        item = {"name": name, "comment": comment, **values}
         check_name(self.kind, name, self.name_limit)
-        clean_text("comment", comment, limit=250)
+        self.check(item)
         with self.store.write() as unit:
             permissions.require_admin(unit)
-            found = existing(unit, self.model.name, name, self.kind, if_not_exists=if_not_exists)
+            key = self.key(unit, item)
+            found = self.find(unit, key)
             if found is not None:
+                if not if_not_exists:
+                    raise ConflictError(f"{self.kind} {self.quoted(key)} already exists", ref=name)
                 return self.record(unit, found)
-            self.ensure(unit, name, comment=comment)
-            return self.record(unit, self.get(unit, name))
+            self.ensure(unit, item)
+            self.after_write(unit, name, item)
+            return self.record(unit, self.get(unit, **dict(zip(self.key_columns, key, strict=True))))
 
-    def list(self) -> list[Record]:
+    def after_write(self, unit: Unit, name: str, extra: dict[str, Any]) -> None:
+        """What a kind sets beyond its row on a create or update (templates: the queues offering it)."""
+
+    def list(self, **where: Any) -> list[Record]:
+        """Every object, or those with the key column values given (not None)."""
         with self.store.read() as unit:
-            return self.records(unit)
+            return self.records(unit, **where)
 
     # What `desk dump` / `desk apply` do with this kind, in the caller's transaction.
     apply_keys: ClassVar[set[str]] = {"name", "comment", "valid"}
 
-    def records(self, unit: Unit) -> list[Record]:
-        statement = select(self.model).order_by(*[getattr(self.model, c) for c in self.key_columns])
+    def records(self, unit: Unit, **where: Any) -> list[Record]:
+        statement = (
+            select(self.model)
+            .where(*[getattr(self.model, c) == v for c, v in where.items() if v is not None])
+            .order_by(*self.row_key(self.model))
+        )
         return [self.record(unit, r) for r in unit.session.scalars(statement)]
 
     def apply(self, unit: Unit, documents: list[dict[str, Any]]) -> None:
@@ -182,22 +220,23 @@ class Named(Generic[M]):
             self.apply_more(unit, item)
 
     def put(self, unit: Unit, item: dict[str, Any]) -> None:
-        """Create the object a checked record describes, or bring it to the record's comment and validity."""
-        self.ensure(unit, item["name"], **{k: item[k] for k in ("comment", "valid") if k in item})
+        """Create the object a checked record describes, or bring it to the record."""
+        self.ensure(unit, item)
 
     def apply_more(self, unit: Unit, item: dict[str, Any]) -> None:
         """What a kind's record sets beyond its row (by default, nothing)."""
 
     def prune(self, unit: Unit, keep: set[str]) -> None:
-        """Disable the objects not kept (their labels): never deleted, as grants, history or queues refer to them."""
-        for row in unit.session.scalars(select(self.model)).all():
-            label = self.label(self.row_key(row))
-            if label not in keep:
-                apply_changes(unit, row, self.kind, label, valid=False)
+        """Disable the enabled objects not kept (their labels), chosen in SQL: never deleted, as grants,
+        history or queues refer to them."""
+        label = self.label(self.row_key(self.model))
+        statement = select(self.model).where(self.model.valid.is_(True), label.not_in(sorted(keep)))
+        for row in unit.session.scalars(statement).all():
+            apply_changes(unit, row, self.kind, self.label(self.row_key(row)), valid=False)
 
-    def show(self, name: str) -> Record:
+    def show(self, name: str, **key: Any) -> Record:
         with self.store.read() as unit:
-            return self.record(unit, self.get(unit, name))
+            return self.record(unit, self.get(unit, name, **key))
 
     def update(self, name: str, *, comment: Any = UNSET, new_name: str | None = None) -> Record:
         """Change the comment (None clears it) or the name."""

@@ -21,7 +21,7 @@ from tktctl.core.language import desk_language, language_tag
 from tktctl.core.record import Record
 from tktctl.core.vocabulary import check_body, choice, clean_line, clean_text
 from tktctl.db.models import Queue, QueueTemplate, Salutation, Signature, StandardTemplate, SystemAddress
-from tktctl.errors import ConflictError, NotFoundError, UsageError
+from tktctl.errors import NotFoundError, UsageError
 
 if TYPE_CHECKING:
     from tktctl.core.unit import Store, Unit
@@ -129,14 +129,17 @@ class Texts(Named[T]):
     extra_keys: ClassVar[tuple[str, ...]] = ()
     key_columns: ClassVar[tuple[str, ...]] = ("name", "language")
     apply_keys: ClassVar[set[str]] = {"name", "language", "body", "comment", "valid"}
+    value_keys: ClassVar[tuple[str, ...]] = ("body", "comment")
+    unaudited: ClassVar[tuple[str, ...]] = ("body",)
 
     def key(self, unit: Unit, item: Mapping[str, Any]) -> tuple[Any, ...]:
         """``(name, language)``; no language is the desk's default."""
         language = item.get("language")
         return item["name"], language_tag(language) if language else desk_language(unit.session)
 
-    def label(self, key: Sequence[Any]) -> str:
-        return f"{key[0]} ({key[1]})"
+    def label(self, key: Sequence[Any]) -> Any:
+        """``name (language)``: on the key's values, or in SQL on its columns."""
+        return key[0] + " (" + key[1] + ")"
 
     def record(self, unit: Unit, row: T) -> Record:
         return {
@@ -151,94 +154,29 @@ class Texts(Named[T]):
             "changed": row.changed,
         }
 
-    def get(self, unit: Unit, name: str, language: str | None = None) -> T:  # type: ignore[override]
-        """The variant in ``language`` (None: the desk's default language)."""
-        key = self.key(unit, {"name": name, "language": language})
-        found = self.find(unit, key)
-        if found is None:
-            raise NotFoundError(f"{self.kind} {name!r} ({key[1]}) not found", ref=name)
-        return found
-
     def put(self, unit: Unit, item: dict[str, Any]) -> None:
         """Create the variant a checked record describes (it needs a body), or bring it to the record."""
         check_name(self.kind, item["name"])
         for key in ("language", "body", *self.extra_keys):
             if not isinstance(item.get(key), (str, type(None))):
                 raise UsageError(f"{self.kind} {item['name']}: {key} must be text")
-        name, language = self.key(unit, item)
-        wanted = {k: item[k] for k in ("body", "comment", *self.extra_keys) if k in item}
-        self.check(wanted)
-        row = self.find(unit, (name, language))
-        if row is None:
-            if not isinstance(wanted.get("body"), str):
-                raise UsageError(f"{self.kind} {name} ({language}): a new one needs a body")
-            row = self.new_row(name, language, wanted, unit.now)
-            unit.session.add(row)
-            unit.session.flush()
-            audit.record(unit, "create", self.kind, name, language=language)
-        apply_changes(unit, row, self.kind, self.label((name, language)), valid=item.get("valid"), **wanted)
+        self.ensure(unit, item)
 
-    def new_row(self, name: str, language: str, wanted: dict[str, Any], now: Any) -> T:
-        """A new variant with its body; its other values follow as audited changes."""
-        return self.model(name=name, language=language, body=wanted["body"], valid=True, created=now, changed=now)
+    def new_values(self, key: Sequence[Any], wanted: dict[str, Any]) -> dict[str, Any]:
+        if not isinstance(wanted.get("body"), str):
+            raise UsageError(f"{self.kind} {self.label(key)}: a new one needs a body")
+        return super().new_values(key, wanted)
 
-    def check(self, values: dict[str, Any]) -> None:
+    def check(self, values: Mapping[str, Any]) -> None:
         """The body (required on create), comment and a kind's own values; usage errors before any write."""
         if "body" in values:
             clean_text("body", values["body"], required=True)
             check_body("body", values["body"], self.store.max_body_bytes)
-        if values.get("comment") is not None:
-            clean_text("comment", values["comment"], limit=250)
+        super().check(values)
 
-    def create(
-        self,
-        name: str,
-        *,
-        body: str,
-        language: str | None = None,
-        comment: str | None = None,
-        if_not_exists: bool = False,
-        **extra: Any,
-    ) -> Record:
-        """A new language variant (by default in the desk's default language)."""
-        check_name(self.kind, name)
-        self.check({"body": body, "comment": comment, **extra})
-        tag = language_tag(language) if language is not None else None
-        with self.store.write() as unit:
-            permissions.require_admin(unit)
-            language = tag or desk_language(unit.session)
-            found = unit.session.scalar(
-                select(self.model).where(self.model.name == name, self.model.language == language)
-            )
-            if found is not None:
-                if not if_not_exists:
-                    raise ConflictError(f"{self.kind} {name!r} ({language}) already exists", ref=name)
-                return self.record(unit, found)
-            values = {k: v for k, v in extra.items() if k in self.extra_keys}
-            row = self.model(  # type: ignore[call-arg]
-                name=name, language=language, body=body, comment=comment, valid=True, created=unit.now, changed=unit.now
-            )
-            for key, value in values.items():
-                setattr(row, key, value)
-            unit.session.add(row)
-            unit.session.flush()
-            audit.record(unit, "create", self.kind, name, language=language, comment=comment, **values)
-            self.after_write(unit, name, extra)
-            return self.record(unit, row)
-
-    def after_write(self, unit: Unit, name: str, extra: dict[str, Any]) -> None:
-        """What a kind sets beyond its row (templates: the queues offering it)."""
-
-    def list(self, *, language: str | None = None) -> list[Record]:
-        with self.store.read() as unit:
-            statement = select(self.model).order_by(self.model.name, self.model.language)
-            if language is not None:
-                statement = statement.where(self.model.language == language_tag(language))
-            return [self.record(unit, r) for r in unit.session.scalars(statement)]
-
-    def show(self, name: str, *, language: str | None = None) -> Record:
-        with self.store.read() as unit:
-            return self.record(unit, self.get(unit, name, language))
+    def list(self, *, language: str | None = None) -> list[Record]:  # type: ignore[override]
+        """Every variant, or those in ``language``."""
+        return super().list(language=language_tag(language) if language is not None else None)
 
     def update(
         self,
@@ -247,7 +185,6 @@ class Texts(Named[T]):
         language: str | None = None,
         body: str | None = None,
         comment: Any = UNSET,
-        valid: bool | None = None,
         **extra: Any,
     ) -> Record:
         """Change the given values of one language variant (a None comment clears it)."""
@@ -259,8 +196,8 @@ class Texts(Named[T]):
         self.check({**extra, **wanted})
         with self.store.write() as unit:
             permissions.require_admin(unit)
-            row = self.get(unit, name, language)
-            apply_changes(unit, row, self.kind, f"{name} ({row.language})", valid=valid, **wanted)
+            row = self.get(unit, name, language=language)
+            apply_changes(unit, row, self.kind, self.label(self.row_key(row)), **wanted)
             self.after_write(unit, name, extra)
             return self.record(unit, row)
 
@@ -281,12 +218,11 @@ class Templates(Texts[StandardTemplate]):
     model = StandardTemplate
     kind = "template"
     extra_keys: ClassVar[tuple[str, ...]] = ("kind", "subject")
+    value_keys: ClassVar[tuple[str, ...]] = (*Texts.value_keys, *extra_keys)
     apply_keys: ClassVar[set[str]] = {*Texts.apply_keys, *extra_keys, "queues"}
 
-    def new_row(self, name: str, language: str, wanted: dict[str, Any], now: Any) -> StandardTemplate:
-        row = super().new_row(name, language, wanted, now)
-        row.kind = wanted.get("kind") or "answer"
-        return row
+    def new_values(self, key: Sequence[Any], wanted: dict[str, Any]) -> dict[str, Any]:
+        return {**super().new_values(key, wanted), "kind": wanted.get("kind") or "answer"}
 
     def apply(self, unit: Unit, documents: list[dict[str, Any]]) -> None:
         """Each variant, then the queues offering each name: exactly the union of its records' ``queues``."""
@@ -337,7 +273,7 @@ class Templates(Texts[StandardTemplate]):
         """Delete one language variant; with the last one the queues stop offering the template."""
         with self.store.write() as unit:
             permissions.require_admin(unit)
-            row = self.get(unit, name, language)
+            row = self.get(unit, name, language=language)
             record = self.record(unit, row)
             unit.session.delete(row)
             unit.session.flush()

@@ -42,7 +42,7 @@ class TicketTypes(Named[TicketType]):
                 raise ConflictError(f"type {new_name!r} already exists", ref=new_name)
             rename(unit, row, new_name)
             if comment is not UNSET:
-                super().ensure(unit, new_name, comment=comment)
+                super().ensure(unit, {"name": new_name, "comment": comment})
             return self.record(unit, self.get(unit, new_name))
 
 
