@@ -291,6 +291,17 @@ def test_over_long_text_is_a_usage_error_on_every_backend(
     assert dump(cli.db_url) == before
 
 
+@pytest.mark.parametrize("key", ["", "  "])
+@pytest.mark.parametrize("verb", [("ticket", "import", "-"), ("ticket", "create", "--from", "-")])
+def test_a_blank_external_id_is_refused_by_import_as_by_create(cli: Cli, key: str, verb: tuple[str, ...]) -> None:
+    """An external id is a key: one that says nothing is a usage error on every path (import took it)."""
+    before = dump(cli.db_url)
+    failed = cli(*verb, "--format", "jsonl", "-o", "json", input=jsonl({"title": "t", "external_id": key}), expect=2)
+    assert failed.error["message"] == "line 1: external id must not be empty"
+    assert dump(cli.db_url) == before
+    assert cli("ticket", "create", "--title", "t", "--external-id", key, expect=2).stdout == ""
+
+
 def test_create_checks_lengths_by_the_same_columns(cli: Cli) -> None:
     failed = cli("ticket", "create", "--title", "t", "--type", "x" * 101, "-o", "json", expect=2)
     assert failed.error["message"] == "type is 101 characters long; at most 100 are allowed"

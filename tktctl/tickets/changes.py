@@ -252,7 +252,8 @@ def clean_ticket_text(values: dict[str, Any]) -> None:
         if value is not None and not isinstance(value, str):
             raise UsageError(f"{key} must be a string, not {type(value).__name__}")
         check = clean_text if key == "title" else clean_line  # one-line keys may reach mail headers
-        check(key.replace("_", " "), value, limit=limit, required=key == "title")
+        # A title is required; an external id, when given, must say something (it is a key).
+        check(key.replace("_", " "), value, limit=limit, required=key in ("title", "external_id"))
 
 
 def set_fields(unit: Unit, sel: Selected, values: dict[str, str | None]) -> int:

@@ -57,12 +57,12 @@ class Edits:
         if both:
             raise UsageError(f"--{both[0].replace('_', '-')} is both set and cleared")
         texts.update({k: None for k in cleared if k in TEXT_FIELDS})
-        changes.clean_ticket_text({"title": texts.get("title", "-"), **texts})
         for key, value in (("customer", customer), ("type", type), ("responsible", responsible)):
             if value is not None and not value.strip():
                 raise UsageError(f"{key} must not be empty (--clear {key} removes it)")
         if external_id is not None and not external_id.strip():
             raise UsageError("external id must not be empty (--clear external-id removes it)")
+        changes.clean_ticket_text({"title": texts.get("title", "-"), **texts})
         agent = responsible if responsible is not None else (None if "responsible" not in cleared else "")
         if not texts and agent is None:
             raise UsageError(

@@ -150,8 +150,6 @@ class Tickets:
         for kind, value in (("subject", subject), ("body", body)):
             clean_text(kind, value)
         clean_line("from", from_)
-        if external_id is not None and not external_id.strip():
-            raise UsageError("external id must not be empty")
         check_body("body", body, self.store.max_body_bytes)
         choice("channel", channel, CHANNELS)
         sender = choice("sender", sender or ("agent" if channel == "internal" else "customer"), SENDERS)
