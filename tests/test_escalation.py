@@ -529,3 +529,22 @@ def test_db_upgrade_back_fills_deadlines_of_tickets_older_than_0003(desk: Desk, 
     upgraded.close()
     # Running tickets get their deadlines back; the reopened and the closed one their first close (history).
     assert _deadlines(db_url) == expected
+
+
+def test_a_create_writes_deadlines_only_when_it_has_some_to_write(desk: Desk) -> None:
+    """One rule (deadlines._timed, FIRST_CLOSED) for a create and a refresh: a queue with an SLA, or a
+    ticket closed from its start, costs the refresh's UPDATE; any other create none."""
+    from sqlalchemy import event
+
+    desk.queues.create("Timed", first_response_time=60)
+    statements: list[str] = []
+    event.listen(desk.engine, "before_cursor_execute", lambda conn, cursor, sql, *rest: statements.append(sql))
+
+    def updates(**create: Any) -> int:
+        statements.clear()
+        desk.tickets.create(title="t", **create)
+        return sum(s.lstrip().upper().startswith("UPDATE TICKET ") for s in statements)
+
+    assert updates(queue="Raw") == 0
+    assert updates(queue="Raw", state="closed successful") == 1  # its first close noted
+    assert updates(queue="Timed") == 1

@@ -18,7 +18,7 @@ something to do for the ticket (a warning, a deadline, or a repeat after the dec
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from functools import cache
@@ -41,6 +41,8 @@ KINDS = ("response", "update", "solution")
 EVENT_NAMES = {"response": "ResponseTime", "update": "UpdateTime", "solution": "SolutionTime"}
 DEFAULT_DECAY_MINUTES = 24 * 60
 ENDED_TYPES = ("closed", "removed", "merged")
+# The state type whose first reach a ticket remembers (first_closed_at), whether its queue has an SLA or not.
+FIRST_CLOSED = "closed"
 
 
 @dataclass(frozen=True)
@@ -160,7 +162,7 @@ def refresh(unit: Unit, ticket_ids: Iterable[int]) -> None:
     """Recompute the tickets' deadlines and next check; call it after any change that may move them."""
     ids = sorted(set(ticket_ids))
     queues = slas(unit)
-    if not ids or not any(s.any for s in queues.values()):
+    if not ids or not _timed(queues, queues):
         _without_slas(unit, ids)
         return
     states = lookup.states(unit)
@@ -172,7 +174,7 @@ def refresh(unit: Unit, ticket_ids: Iterable[int]) -> None:
         for ticket_id, queue_id, state_id, created, first_closed, fired in rows:
             sla = queues[queue_id]
             kind = states[state_id].type
-            if kind == "closed" and first_closed is None:
+            if kind == FIRST_CLOSED and first_closed is None:
                 first_closed = unit.now
             ended = kind in ENDED_TYPES
             starts: dict[str, datetime | None] = {
@@ -189,8 +191,14 @@ def refresh_created(unit: Unit, ticket_id: int, queue_id: int, state_type: str) 
     """:func:`refresh` for a ticket just inserted, only where it has something to write: its queue has
     an SLA, or it starts closed (first closed now). Otherwise its columns are NULL already, and the
     statements of a refresh (two UPDATEs) are saved on every create."""
-    if state_type == "closed" or slas(unit)[queue_id].any:
+    if state_type == FIRST_CLOSED or _timed(slas(unit), [queue_id]):
         refresh(unit, [ticket_id])
+
+
+def _timed(queues: Mapping[int, Sla], queue_ids: Iterable[int]) -> bool:
+    """Whether one of these queues has an SLA: a refresh then computes deadlines; otherwise it only
+    clears them and notes a first close (:func:`_without_slas`)."""
+    return any(queues[q].any for q in queue_ids)
 
 
 def _columns(ticket_id: int, plan: Plan, first_closed: datetime | None, check: datetime | None) -> dict[str, Any]:
@@ -211,7 +219,7 @@ def _columns(ticket_id: int, plan: Plan, first_closed: datetime | None, check: d
 
 def _without_slas(unit: Unit, ids: Sequence[int]) -> None:
     """No queue has an SLA: clear any deadlines, and remember when tickets were first closed."""
-    closed = [s.id for s in lookup.states(unit).values() if s.type == "closed"]
+    closed = [s.id for s in lookup.states(unit).values() if s.type == FIRST_CLOSED]
     clear, first_closed = _clearing()
     for part in chunks(ids):
         unit.session.execute(clear, {"ids": list(part)})
