@@ -160,3 +160,29 @@ def test_init_creates_the_database_private_to_its_owner_under_umask_022(tmp_path
         f"{path}-wal": "0o600",
         f"{path}-shm": "0o600",
     }
+
+
+@pytest.mark.backends("mysql")
+@pytest.mark.parametrize("session", ["OFF", "ON"])
+def test_0013_gives_the_session_its_stop_word_choice_back(db_url: str, session: str) -> None:
+    """0013 turns MariaDB's stop words off around the rebuild of ``article``; the session's own choice
+    comes back after, also when the step fails (it was set ON, whatever it had been)."""
+    import importlib
+
+    from alembic.migration import MigrationContext
+    from alembic.operations import Operations
+
+    step = importlib.import_module("tktctl.db.migrations.versions.0013_languages")
+    engine = create_engine(db_url)
+    try:
+        with engine.connect() as conn, Operations.context(MigrationContext.configure(conn)):
+            conn.exec_driver_sql(f"SET SESSION innodb_ft_enable_stopword = {session}")
+            read = "SELECT @@SESSION.innodb_ft_enable_stopword"
+            with step._fulltext_kept():
+                assert conn.exec_driver_sql(read).scalar() == 0
+            assert conn.exec_driver_sql(read).scalar() == (session == "ON")
+            with pytest.raises(RuntimeError), step._fulltext_kept():
+                raise RuntimeError("the rebuild failed")
+            assert conn.exec_driver_sql(read).scalar() == (session == "ON")
+    finally:
+        engine.dispose()

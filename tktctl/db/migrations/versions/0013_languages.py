@@ -38,13 +38,18 @@ LANGUAGE_COLUMNS = (
 @contextmanager
 def _fulltext_kept() -> Iterator[None]:
     """MariaDB rebuilds ``article`` (and its FULLTEXT index) to add or drop a column, taking the
-    session's stop-word choice then: keep 0009's (none), or "the cable" finds nothing after."""
-    mysql_db = op.get_bind().dialect.name == "mysql"
-    if mysql_db:
-        op.execute("SET SESSION innodb_ft_enable_stopword = OFF")
-    yield
-    if mysql_db:
-        op.execute("SET SESSION innodb_ft_enable_stopword = ON")
+    session's stop-word choice then: keep 0009's (none), or "the cable" finds nothing after. The
+    session's own choice comes back after, also when the step fails."""
+    bind = op.get_bind()
+    if bind.dialect.name != "mysql":
+        yield
+        return
+    before = bind.exec_driver_sql("SELECT @@SESSION.innodb_ft_enable_stopword").scalar()
+    op.execute("SET SESSION innodb_ft_enable_stopword = OFF")
+    try:
+        yield
+    finally:
+        op.execute(f"SET SESSION innodb_ft_enable_stopword = {'ON' if int(before) else 'OFF'}")
 
 
 def upgrade() -> None:
