@@ -32,6 +32,7 @@ from tktctl.formats.kinds import (
     TICKET_DETAIL,
     Kind,
 )
+from tktctl.isotime import iso
 
 UTC = timezone.utc
 BERLIN = ZoneInfo("Europe/Berlin")
@@ -215,6 +216,35 @@ def test_jsonl_exact_text() -> None:
     assert out_of([ALPHA], "jsonl", fields="name,when,note") == (
         '{"name": "alpha", "when": "2026-11-27T13:00:00Z", "note": null}\n'
     )
+
+
+def test_jsonl_times_in_a_display_zone_across_a_dst_change_are_spelled_as_the_slow_path() -> None:
+    """The same-instant shortcut of the jsonl encoder, with times in a zone that is not UTC: the
+    night clocks go back, 02:30 comes twice (fold 0, then 1: equal as Python compares one zone's
+    times, an hour apart as instants), next to equal instants in other zones and a spring change."""
+    berlin, new_york = ZoneInfo("Europe/Berlin"), ZoneInfo("America/New_York")
+    autumn = datetime(2026, 10, 25, 2, 30, tzinfo=berlin)
+    spring = datetime(2026, 3, 29, 1, 59, tzinfo=berlin)
+    times = [
+        autumn,
+        autumn.replace(fold=1),
+        autumn.replace(fold=1),
+        autumn,
+        autumn.astimezone(new_york),
+        autumn.astimezone(timezone.utc),
+        spring,
+        spring + timedelta(minutes=1),  # 03:00, one minute of the instants later
+        (spring + timedelta(minutes=1)).astimezone(timezone.utc),
+    ]
+    records = [{"id": n, "when": when} for n, when in enumerate(times)]
+    buffer = io.StringIO()
+    render(records, kind=THING, fmt="jsonl", out=buffer, fields="id,when", zone=berlin)
+    slow = "".join(json.dumps({"id": r["id"], "when": iso(r["when"])}) + "\n" for r in records)
+    assert buffer.getvalue() == slow
+    assert [json.loads(line)["when"] for line in slow.splitlines()[:2]] == [
+        "2026-10-25T00:30:00Z",
+        "2026-10-25T01:30:00Z",
+    ]
 
 
 def test_jsonl_writes_each_record_before_the_next_is_produced() -> None:

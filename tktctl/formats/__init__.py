@@ -76,7 +76,9 @@ def _list_dumps() -> Callable[[Any], str]:
     json.dumps would build an encoder per record (a jsonl export is millions). Consecutive
     times are often one object (the history rows of one change) or equal ones (a ticket not
     changed since it was created), and spelling a time costs more than encoding the rest of a
-    history record. Equal aware times are one instant, spelled alike in UTC.
+    history record. Equal aware times are one instant, spelled alike in UTC, unless they differ in
+    ``fold``: two times of one zone compare as wall times, so the first and the second 02:30 of
+    the night the clocks go back are equal, an hour apart.
     """
     last_value: Any = None
     last_text: Any = None
@@ -86,7 +88,7 @@ def _list_dumps() -> Callable[[Any], str]:
         if value is not last_value:
             if type(value) is not datetime:
                 last_text = _json_default(value)
-            elif value != last_value:
+            elif value != last_value or value.fold != last_value.fold:
                 last_text = iso(value)
             last_value = value
         return last_text
