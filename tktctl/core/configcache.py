@@ -3,9 +3,9 @@
 Each transaction reads the configuration generation (:mod:`tktctl.db.generation`, moved by
 database triggers on every configuration change, whoever makes it) and starts from what the
 process read before only if the generation is the same: the acting agent, its grants, queues,
-states, SLAs and calendars, notification rules, ticket types, field definitions. Those are read
-through :func:`cached` into ``unit.config`` (whatever goes through it is configuration, so there is
-no list of keys to keep beside the readers); ``unit.cache`` is for the transaction alone.
+states, SLAs and calendars, notification rules, ticket types, field definitions. Each is read by a
+function made its reader with :func:`configuration`, into ``unit.config``: the readers are the list
+of what may be kept (``LOADERS``), none is kept beside them; ``unit.cache`` is for one transaction.
 
 What a transaction reads afresh is kept for the next one, unless that transaction changed the
 configuration. The watch (:func:`_written`) fails safe: every statement that is not a plain read
@@ -164,7 +164,7 @@ def _harmless(context: Any) -> bool:
     return isinstance(compiled.statement, (Select, CompoundSelect))
 
 
-@lru_cache(maxsize=1024)
+@lru_cache(maxsize=256)
 def writes_configuration(statement: str) -> bool:
     """Whether the SQL ``statement`` may write a configuration table: anything but a plain read or
     writes of data tables only (in the forms whose target is certain)."""

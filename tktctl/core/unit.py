@@ -68,7 +68,7 @@ class Unit:
     session: Session
     now: datetime
     actor: Agent
-    config: dict[str, Any] = field(default_factory=dict)  # configuration read (core.configcache.cached)
+    config: dict[str, Any] = field(default_factory=dict)  # configuration read (core.configcache.configuration)
     cache: dict[str, Any] = field(default_factory=dict)  # anything else read once in this transaction
     configured: bool = False  # this transaction wrote a configuration table
 
