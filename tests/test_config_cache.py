@@ -3,21 +3,26 @@ generation through every door, and a process that keeps the configuration never 
 
 from __future__ import annotations
 
+import importlib
 import json
 import os
+import pkgutil
+import re
 import subprocess
 import sys
 from collections.abc import Iterator
+from inspect import signature as inspect_signature
 from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy import create_engine, inspect, text
+from sqlalchemy import create_engine, event, inspect, select, text, update
 
+from tests.conftest import BACKENDS
 from tktctl.api import Desk
-from tktctl.core import lookup
+from tktctl.core import configcache, lookup
 from tktctl.db import generation
-from tktctl.db.models import Base
+from tktctl.db.models import Base, Queue, Ticket
 
 EXE = str(Path(sys.executable).with_name("tktctl"))
 
@@ -152,3 +157,151 @@ def test_db_copy_and_migrations_keep_the_triggers(desk: Desk, db_url: str, tmp_p
     desk.upgrade()  # `db upgrade`
     assert _on(db_url, generation.triggered_tables) == set(generation.CONFIG_TABLES)
     assert desk.tickets.create(title="after the round trip")["queue"] == "Raw"
+
+
+# The watch: a unit that writes the configuration, through any door, reads its own change ---------------------
+
+WATCHED = {
+    "SELECT value FROM desk_generation WHERE id = 1": False,
+    "SELECT ticket.id FROM ticket WHERE ticket.id = %s FOR UPDATE": False,
+    "(SELECT 1) UNION (SELECT 2)": False,
+    "PRAGMA table_info(queue)": False,
+    "SAVEPOINT sa_savepoint_1": False,
+    "INSERT INTO ticket_history (name) VALUES (?)": False,
+    'INSERT INTO "ticket_history" (a) SELECT q.id FROM queue q': False,
+    "INSERT INTO ticket_history (a) VALUES (1) ON DUPLICATE KEY UPDATE a = 2": False,
+    "UPDATE ticket_number_counter SET counter = counter + 1 WHERE id = 1": False,
+    "DELETE FROM ticket_watcher WHERE ticket_id = 3": False,
+    "SELECT REPLACE(title, 'update queue set', '') FROM ticket": False,
+    "PRAGMA foreign_keys = OFF": True,
+    "update `queue` set name = 1": True,
+    "/* a comment */ UPDATE public.queue SET name = 1": True,
+    "REPLACE INTO queue (id) VALUES (1)": True,
+    "INSERT OR REPLACE INTO queue (id) VALUES (1)": True,
+    "INSERT INTO queue SELECT * FROM ticket": True,
+    "WITH x AS (SELECT 1) UPDATE queue SET name = 2": True,
+    "WITH u AS (UPDATE ticket SET title = 2 RETURNING id) SELECT * FROM u": False,
+    "WITH u AS (UPDATE queue SET name = 2 RETURNING id) SELECT * FROM u": True,
+    "UPDATE ticket, queue SET queue.name = 1": True,  # MariaDB's multi-table forms
+    "DELETE t FROM ticket t JOIN queue q ON q.id = t.queue_id": True,
+    "TRUNCATE ticket": True,  # a form without a certain target: fail safe
+    "CREATE TABLE x (a int)": True,
+    "CALL anything()": True,
+}
+
+
+@pytest.mark.parametrize("statement", WATCHED)
+def test_the_watch_counts_all_but_reads_and_data_writes_as_configuration(statement: str) -> None:
+    assert configcache.writes_configuration(statement) is WATCHED[statement]
+
+
+def _queue_row_as(conn: Any, verb: str) -> None:
+    """``verb`` (REPLACE INTO, ...) the queue Raw again, named Gone."""
+    columns = [c.name for c in Queue.__table__.columns]
+    values = ", ".join("'Gone'" if c == "name" else c for c in columns)
+    conn.exec_driver_sql(f"{verb} queue ({', '.join(columns)}) SELECT {values} FROM queue WHERE name = 'Raw'")
+
+
+DOORS: dict[str, tuple[tuple[str, ...], Any]] = {
+    "exec_driver_sql": (BACKENDS, lambda c: c.exec_driver_sql("UPDATE queue SET name = 'Gone' WHERE name = 'Raw'")),
+    "text": (BACKENDS, lambda c: c.execute(text("UPDATE queue SET name = 'Gone' WHERE name = 'Raw'"))),
+    "replace": (("sqlite", "mysql"), lambda c: _queue_row_as(c, "REPLACE INTO")),
+    "insert or replace": (("sqlite",), lambda c: _queue_row_as(c, "INSERT OR REPLACE INTO")),
+    "cte update": (
+        ("sqlite", "postgresql"),
+        lambda c: c.exec_driver_sql(
+            "WITH raw AS (SELECT id FROM queue WHERE name = 'Raw') UPDATE queue SET name = 'Gone'"
+            " WHERE id IN (SELECT id FROM raw)"
+        ),
+    ),
+    "select of a dml cte": (
+        ("postgresql",),
+        lambda c: c.execute(
+            select(update(Queue).where(Queue.name == "Raw").values(name="Gone").returning(Queue.id).cte())
+        ),
+    ),
+}
+
+
+@pytest.mark.parametrize("door", DOORS)
+def test_a_unit_reads_its_own_configuration_write_through_any_door(desk: Desk, backend: str, door: str) -> None:
+    backends, write = DOORS[door]
+    if backend not in backends:
+        pytest.skip(f"{door} is not SQL on {backend}")
+    with desk.read() as unit:
+        lookup.queues(unit)  # kept for the next transactions
+    with desk.write() as unit:
+        kept = lookup.queues(unit)
+        assert kept is desk.config_cache.entries["queues"]  # from the process, no query
+        write(unit.session.connection())
+        assert unit.configured
+        names = {q.name for q in lookup.queues(unit).values()}
+        assert "Gone" in names and "Raw" not in names  # its own change, read afresh
+    assert "Gone" in {q["name"] for q in desk.queues.list()}
+
+
+# The generation read again at the end: nothing read against a configuration that moved is kept --------------
+
+
+def test_a_configuration_committed_by_another_process_during_a_unit_is_not_served_after_it(
+    desk: Desk, db_url: str, backend: str
+) -> None:
+    with desk.read() as unit:  # a read unit: on SQLite a writer would hold the lock the other needs
+        before = {q.name for q in lookup.queues(unit).values()}
+        _on(db_url, lambda conn: conn.execute(text("UPDATE queue SET name = 'Moved' WHERE name = 'Raw'")))
+    assert "Raw" in before
+    if backend == "postgresql":  # read committed: the generation read again at the end sees the commit
+        assert "queues" not in desk.config_cache.entries
+    # (SQLite and MariaDB read one snapshot: what was read is kept, labelled with the generation it
+    # was read at, which the next transaction finds moved.)
+    with desk.read() as unit:
+        names = {q.name for q in lookup.queues(unit).values()}
+    assert "Moved" in names and "Raw" not in names
+    assert desk.tickets.create(title="after", queue="Moved")["queue"] == "Moved"
+
+
+SNEAK = {  # a trigger on a data table that renames a queue: a write the watch cannot see
+    "sqlite": [
+        "CREATE TRIGGER sneak AFTER UPDATE ON ticket BEGIN UPDATE queue SET name = 'Gone' WHERE name = 'Raw'; END"
+    ],
+    "mysql": [
+        "CREATE TRIGGER sneak AFTER UPDATE ON ticket FOR EACH ROW UPDATE queue SET name = 'Gone' WHERE name = 'Raw'"
+    ],
+    "postgresql": [
+        "CREATE FUNCTION sneak() RETURNS trigger LANGUAGE plpgsql AS"
+        " $$ BEGIN UPDATE queue SET name = 'Gone' WHERE name = 'Raw'; RETURN NULL; END $$",
+        "CREATE TRIGGER sneak AFTER UPDATE ON ticket FOR EACH STATEMENT EXECUTE PROCEDURE sneak()",
+    ],
+}
+
+
+def test_a_rolled_back_configuration_change_the_watch_cannot_see_is_not_kept(
+    desk: Desk, db_url: str, backend: str
+) -> None:
+    desk.tickets.create(title="one", queue="Raw")
+    _on(db_url, lambda conn: [conn.exec_driver_sql(sql) for sql in SNEAK[backend]])
+    process = Desk(db_url)  # nothing kept yet: its dry run reads the queues afresh
+    with process.write(dry_run=True) as unit:
+        unit.session.execute(update(Ticket).values(title="two"))  # a data write; the trigger renames Raw
+        assert not unit.configured
+        assert "Gone" in {q.name for q in lookup.queues(unit).values()}
+    assert "queues" not in process.config_cache.entries
+    assert process.tickets.create(title="three", queue="Raw")["queue"] == "Raw"  # rolled back: Raw is there
+
+
+# The readers of configuration: one decorator, and each reads configuration tables only --------------------------
+
+
+def test_every_reader_of_configuration_reads_configuration_tables_only(desk: Desk) -> None:
+    for package in ("core", "access", "tickets", "sla", "mail", "setup", "automation"):
+        for module in pkgutil.iter_modules(importlib.import_module(f"tktctl.{package}").__path__):
+            importlib.import_module(f"tktctl.{package}.{module.name}")
+    assert {"states", "queues", "grants", "slas", "calendars", "default_language"} <= set(configcache.LOADERS)
+    statements: list[str] = []
+    event.listen(desk.engine, "before_cursor_execute", lambda *args: statements.append(args[2]))
+    for key, load in configcache.LOADERS.items():
+        with desk.read() as unit:
+            statements.clear()
+            load(unit, *[unit.actor.id] * (len(inspect_signature(load).parameters) - 1))
+        read = {name.lower() for sql in statements for name in re.findall(r"\b(?:FROM|JOIN)\s+[`\"]?(\w+)", sql, re.I)}
+        assert read and read <= generation.CONFIG_TABLES, f"{key} reads {sorted(read - generation.CONFIG_TABLES)}"

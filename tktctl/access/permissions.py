@@ -5,8 +5,8 @@ An agent holds permission types (``ro``, ``move_into``, ``create``, ``note``, ``
 disabled agent, group or role grants nothing. Every queue belongs to a group, so a ticket's
 permissions are those on its queue's group; the owner of a ticket keeps ``ro`` on it.
 Managing the desk needs ``rw`` in the ``admin`` group, and ``root@localhost`` may do
-everything. An agent's rights are read with one query per transaction and cached in
-``unit.cache``.
+everything. An agent's rights are read with one query and kept while the configuration
+generation stands (:mod:`tktctl.core.configcache`).
 """
 
 from __future__ import annotations
@@ -18,6 +18,7 @@ from sqlalchemy import ColumnElement, Select, String, cast, exists, null, or_, s
 
 from tktctl.config import ADMIN_LOGIN
 from tktctl.core import lookup
+from tktctl.core.configcache import configuration
 from tktctl.core.lookup import TicketRow
 from tktctl.core.vocabulary import PERMISSIONS
 from tktctl.db.models import Agent, AgentGrant, Group, Role, RoleAgent, RoleGrant, Ticket
@@ -71,12 +72,13 @@ def grant_select(agent_ids: Sequence[int] | None = None, group_ids: Sequence[int
 
 
 def grants(unit: Unit, agent: Agent | None = None) -> list[Grant]:
-    """The agent's (default: the actor's) effective grants, read once per transaction."""
-    agent = agent or unit.actor
-    key = f"grants:{agent.id}"
-    if key not in unit.cache:
-        unit.cache[key] = [Grant(*row) for row in unit.session.execute(grant_select([agent.id]))]
-    return unit.cache[key]
+    """The agent's (default: the actor's) effective grants, read once per configuration generation."""
+    return _grants(unit, (agent or unit.actor).id)
+
+
+@configuration("grants")
+def _grants(unit: Unit, agent_id: int) -> list[Grant]:
+    return [Grant(*row) for row in unit.session.execute(grant_select([agent_id]))]
 
 
 def rights(unit: Unit, agent: Agent | None = None) -> dict[int, set[str]]:

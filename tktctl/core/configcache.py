@@ -3,43 +3,95 @@
 Each transaction reads the configuration generation (:mod:`tktctl.db.generation`, moved by
 database triggers on every configuration change, whoever makes it) and starts from what the
 process read before only if the generation is the same: the acting agent, its grants, queues,
-states, SLAs and calendars, notification rules, ticket types, field definitions. What a transaction
-reads afresh is kept for the next one, unless that transaction changed the configuration: a write
-to a configuration table also drops what it started from, so it reads its own changes as before.
+states, SLAs and calendars, notification rules, ticket types, field definitions. Each is read by a
+function made its reader with :func:`configuration`, into ``unit.config``: the readers are the list
+of what may be kept (``LOADERS``), none is kept beside them; ``unit.cache`` is for one transaction.
+
+What a transaction reads afresh is kept for the next one, unless that transaction changed the
+configuration. The watch (:func:`_written`) fails safe: every statement that is not a plain read
+(SELECT or WITH ... SELECT without DML, SHOW, EXPLAIN, a PRAGMA read, transaction control) and
+does not provably write data tables only (``generation.DATA_TABLES``) counts as a configuration
+write; it drops what the transaction read of the configuration, so that it reads its own changes.
+A write the watch cannot see (a trigger or function writing a configuration table) moves the
+generation within the transaction: :meth:`ConfigCache.keep` reads it again and keeps nothing then.
+
+On SQLite and MariaDB the triggers are per row: a statement writing N configuration rows moves the
+one generation row N times (docs/benchmarks.md, "Configuration generation": ~0.01-0.1 s per 1,000
+rows, lost in `desk apply`'s own work; nothing on ticket work); PostgreSQL's once per statement.
 """
 
 from __future__ import annotations
 
 import re
 from collections.abc import Callable
-from typing import Any, Protocol
+from functools import lru_cache, wraps
+from typing import Any, Protocol, TypeVar
 
 from sqlalchemy import event, inspect
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.orm import Session, make_transient_to_detached
-from sqlalchemy.sql.elements import TextClause
+from sqlalchemy.sql.selectable import CompoundSelect, Select
 
 from tktctl.db import generation
 from tktctl.db.models import Agent
 
-# unit.cache keys holding configuration only (besides "grants:<agent id>").
-KEYS = frozenset(
-    {"states", "queues", "slas", "calendars", "notification_rules", "ticket_types", "default_language", "any_fields"}
-)
 _UNIT = "tktctl_unit"
-_TEXT_WRITE = re.compile(r"\s*(?:insert\s+into|update|delete\s+from)\s+[`\"]?(\w+)", re.IGNORECASE)
+
+# What a statement's text is, read fail-safe: literals and comments out, then the words that only
+# look like writes (a row lock, an upsert's own UPDATE, the REPLACE() function).
+_NOISE = re.compile(r"'(?:[^']|'')*'|/\*.*?\*/|--[^\n]*", re.DOTALL)
+_NOT_WRITES = re.compile(
+    r"\bFOR\s+(?:NO\s+KEY\s+)?UPDATE\b|\bON\s+DUPLICATE\s+KEY\s+UPDATE\b|\bDO\s+UPDATE\b|\bREPLACE\s*\(|\bOR\s+REPLACE\b",
+    re.IGNORECASE,
+)
+_READS = re.compile(r"(?:SELECT|WITH|SHOW|EXPLAIN|DESCRIBE|SAVEPOINT|RELEASE|ROLLBACK|COMMIT|BEGIN)\b", re.IGNORECASE)
+_PRAGMA_READ = re.compile(r"PRAGMA\s+[\w.]+\s*(?:\(\s*\w*\s*\))?\s*;?\s*$", re.IGNORECASE)
+_WRITE_WORDS = re.compile(r"\b(?:INSERT|UPDATE|DELETE|REPLACE|MERGE|TRUNCATE|UPSERT)\b", re.IGNORECASE)
+_NAME = r"(?:[`\"]?\w+[`\"]?\.)?[`\"]?(\w+)[`\"]?"
+# The write forms whose target is known: anything else with a write word is a configuration write.
+_TARGETS = re.compile(
+    rf"\b(?:INSERT(?:\s+OR\s+\w+)?(?:\s+IGNORE)?\s+INTO|REPLACE\s+INTO)\s+{_NAME}"
+    rf"|\bUPDATE\s+(?:ONLY\s+)?{_NAME}(?:\s+(?:AS\s+)?\w+)?\s+SET\b"
+    rf"|\bDELETE\s+FROM\s+(?:ONLY\s+)?{_NAME}(?:\s+(?:AS\s+)?(?!WHERE\b|RETURNING\b)\w+)?\s*(?:WHERE\b|RETURNING\b|;|$)",
+    re.IGNORECASE,
+)
 
 
 class Unit(Protocol):
     """What of a unit of work (:class:`tktctl.core.unit.Unit`) the cache reads and marks."""
 
     session: Session
-    cache: dict[str, Any]
+    config: dict[str, Any]
     configured: bool
 
 
-def is_configuration(key: str) -> bool:
-    return key in KEYS or key.startswith("grants:")
+T = TypeVar("T")
+# Every reader of configuration, by key: what ``unit.config`` may hold (a key with arguments is
+# ``key:arg``, as "grants:<agent id>").
+LOADERS: dict[str, Callable[..., Any]] = {}
+
+
+def configuration(key: str) -> Callable[[Callable[..., T]], Callable[..., T]]:
+    """Make ``load(unit, *args)``, which reads configuration tables only, the reader of ``key``:
+    the reader answers from ``unit.config`` (kept from an earlier transaction of the same
+    generation), else loads and puts it there, to be kept for the next transactions."""
+
+    def register(load: Callable[..., T]) -> Callable[..., T]:
+        known = LOADERS.setdefault(key, load)
+        if (known.__module__, known.__qualname__) != (load.__module__, load.__qualname__):  # a reload is the same
+            raise ValueError(f"configuration key {key!r} has a reader already: {known.__qualname__}")
+
+        @wraps(load)
+        def read(unit: Unit, *args: Any) -> T:
+            name = f"{key}:{':'.join(map(str, args))}" if args else key
+            config = unit.config
+            if name not in config:
+                config[name] = load(unit, *args)
+            return config[name]
+
+        return read
+
+    return register
 
 
 class ConfigCache:
@@ -72,7 +124,7 @@ class ConfigCache:
 
     def keep(self, unit: Unit, started: int) -> None:
         """Keep what ``unit`` read afresh, if its transaction did not change the configuration."""
-        fresh = {k: v for k, v in unit.cache.items() if is_configuration(k) and self.entries.get(k) is not v}
+        fresh = {k: v for k, v in unit.config.items() if self.entries.get(k) is not v}
         if not fresh or unit.configured or self.generation != started:
             return
         if generation.read(unit.session) == started:  # a write through a door the watch does not see
@@ -80,7 +132,7 @@ class ConfigCache:
 
 
 def watch(engine: Engine) -> None:
-    """Mark the unit on a connection that writes a configuration table, dropping what it started from."""
+    """Mark the unit on a connection that writes a configuration table, dropping what it read of it."""
     if not event.contains(engine, "after_cursor_execute", _written):  # an engine kept for reuse has it
         event.listen(engine, "after_cursor_execute", _written)
 
@@ -95,16 +147,32 @@ def attach(conn: Connection, unit: Unit) -> Callable[[], None]:
 
 def _written(conn: Connection, cursor: Any, statement: str, parameters: Any, context: Any, executemany: bool) -> None:
     unit = conn.info.get(_UNIT)
-    if unit is None or unit.configured or context is None or context.compiled is None:
+    if unit is None or _harmless(context) or not writes_configuration(statement):
         return
+    unit.configured = True
+    unit.config.clear()  # at every such write: what was read since the last one may be stale again
+
+
+def _harmless(context: Any) -> bool:
+    """A compiled statement without CTEs that is a SELECT, or an INSERT, UPDATE or DELETE of a data
+    table: the ticket work, told without reading its text."""
+    compiled = getattr(context, "compiled", None)
+    if compiled is None or getattr(compiled, "ctes", True):
+        return False
     if context.isinsert or context.isupdate or context.isdelete:
-        table = getattr(getattr(context.compiled.statement, "table", None), "name", None)
-    elif isinstance(context.compiled.statement, TextClause):
-        found = _TEXT_WRITE.match(statement)
-        table = found.group(1).lower() if found else None
-    else:
-        return
-    if table in generation.CONFIG_TABLES:
-        unit.configured = True
-        for key in [k for k in unit.cache if is_configuration(k)]:
-            del unit.cache[key]
+        return getattr(getattr(compiled.statement, "table", None), "name", None) in generation.DATA_TABLES
+    return isinstance(compiled.statement, (Select, CompoundSelect))
+
+
+@lru_cache(maxsize=256)
+def writes_configuration(statement: str) -> bool:
+    """Whether the SQL ``statement`` may write a configuration table: anything but a plain read or
+    writes of data tables only (in the forms whose target is certain)."""
+    sql = _NOT_WRITES.sub(" ", _NOISE.sub(" ", statement)).lstrip(" \t\r\n(")
+    if _PRAGMA_READ.match(sql):
+        return False
+    words = len(_WRITE_WORDS.findall(sql))
+    if not words:
+        return _READS.match(sql) is None
+    targets = [next(name for name in found.groups() if name) for found in _TARGETS.finditer(sql)]
+    return len(targets) != words or any(name.lower() not in generation.DATA_TABLES for name in targets)

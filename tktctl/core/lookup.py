@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Any, NamedTuple, TypeVar
 
 from sqlalchemy import ColumnElement, Select, select
 
+from tktctl.core.configcache import configuration
 from tktctl.core.prepared import by_name
 from tktctl.db.models import Agent, Group, NotificationRule, Queue, State, StateType, Ticket, TicketType
 from tktctl.errors import ConflictError, NotFoundError, UsageError
@@ -71,14 +72,17 @@ def ticket_type(unit: Unit, name: str | None, *, disabled_ok: bool = False) -> s
     """
     if name is None:
         return None
-    types = unit.cache.get("ticket_types")
-    if types is None:
-        rows = unit.session.execute(select(TicketType.name, TicketType.valid).order_by(TicketType.name))
-        types = unit.cache["ticket_types"] = {n: bool(v) for n, v in rows}
+    types = _ticket_types(unit)
     if name not in types or not (types[name] or disabled_ok):
         accepted = ", ".join(n for n, valid in types.items() if valid) or "(none: see `tktctl type create`)"
         raise UsageError(f"unknown ticket type {name!r}; valid types: {accepted}", ref=name)
     return name
+
+
+@configuration("ticket_types")
+def _ticket_types(unit: Unit) -> dict[str, bool]:
+    rows = unit.session.execute(select(TicketType.name, TicketType.valid).order_by(TicketType.name))
+    return {n: bool(v) for n, v in rows}
 
 
 def group(unit: Unit, name: str) -> Group:
@@ -97,12 +101,10 @@ def agent(unit: Unit, login: str, *, for_write: bool = False) -> Agent:
     return found
 
 
+@configuration("states")
 def states(unit: Unit) -> dict[int, StateInfo]:
-    """All states by id, read once per transaction (a handful of rows)."""
-    if "states" not in unit.cache:
-        rows = unit.session.execute(_states())
-        unit.cache["states"] = {r[0]: StateInfo(*r) for r in rows}
-    return unit.cache["states"]
+    """All states by id, read once per configuration generation (a handful of rows)."""
+    return {r[0]: StateInfo(*r) for r in unit.session.execute(_states())}
 
 
 @cache
@@ -134,12 +136,11 @@ class QueueInfo(NamedTuple):
     valid: bool
 
 
+@configuration("queues")
 def queues(unit: Unit) -> dict[int, QueueInfo]:
-    """All queues by id, read once per transaction: names and groups for history and permissions."""
-    if "queues" not in unit.cache:
-        rows = unit.session.execute(select(Queue.id, Queue.name, Queue.group_id, Queue.valid))
-        unit.cache["queues"] = {r[0]: QueueInfo(*r) for r in rows}
-    return unit.cache["queues"]
+    """All queues by id, read once per configuration generation: names and groups for history and permissions."""
+    rows = unit.session.execute(select(Queue.id, Queue.name, Queue.group_id, Queue.valid))
+    return {r[0]: QueueInfo(*r) for r in rows}
 
 
 def queue_info(unit: Unit, name: str) -> QueueInfo:
@@ -222,8 +223,9 @@ def _all_rules() -> Select[Any]:
 
 def notification_rules(unit: Unit, event: str) -> list[dict[str, Any]]:
     """The valid notification rules naming ``event``, by name (all read once per transaction)."""
-    rules = unit.cache.get("notification_rules")
-    if rules is None:
-        rows = unit.session.scalars(_all_rules())
-        rules = unit.cache["notification_rules"] = [r for r in rows if r.get("valid", True)]
-    return [r for r in rules if event in r.get("events", ())]
+    return [r for r in _valid_rules(unit) if event in r.get("events", ())]
+
+
+@configuration("notification_rules")
+def _valid_rules(unit: Unit) -> list[dict[str, Any]]:
+    return [r for r in unit.session.scalars(_all_rules()) if r.get("valid", True)]

@@ -70,7 +70,8 @@ class Unit:
     session: Session
     now: datetime
     actor: Agent
-    cache: dict[str, Any] = field(default_factory=dict)
+    config: dict[str, Any] = field(default_factory=dict)  # configuration read (core.configcache.configuration)
+    cache: dict[str, Any] = field(default_factory=dict)  # anything else read once in this transaction
     configured: bool = False  # this transaction wrote a configuration table
 
     def publish(self, event: str, ticket_ids: Sequence[int] | Callable[[], Sequence[int]], **data: Any) -> None:

@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import select
 
+from tktctl.core.configcache import configuration
 from tktctl.core.language import choose, desk_language, language_tag, ticket_preferences
 from tktctl.core.vocabulary import clean_text
 from tktctl.db.models import AutoResponseText
@@ -21,11 +22,10 @@ if TYPE_CHECKING:
 Text = tuple[str, str]  # subject, body
 
 
+@configuration("default_language")
 def default_language(unit: Unit) -> str:
-    """The desk's default language, read once per transaction."""
-    if "default_language" not in unit.cache:
-        unit.cache["default_language"] = desk_language(unit.session)
-    return str(unit.cache["default_language"])
+    """The desk's default language, read once per configuration generation."""
+    return desk_language(unit.session)
 
 
 def pick(

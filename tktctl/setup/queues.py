@@ -131,7 +131,6 @@ def _create(unit: Unit, name: str, group: str, settings: dict[str, Any]) -> Queu
         setattr(queue, key, value)
     unit.session.add(queue)
     unit.session.flush()
-    unit.cache.pop("queues", None)  # lookup.queues() of this transaction must see it
     audit.record(unit, "create", "queue", name, group=group_row.name, **settings)
     return queue
 

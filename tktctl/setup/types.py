@@ -57,5 +57,4 @@ def rename(unit: Unit, row: TicketType, new_name: str) -> None:
     ).rowcount
     unit.session.execute(delete(TicketType).where(TicketType.id == old_id))
     unit.session.execute(update(TicketType).where(TicketType.id == new_id).values(id=old_id))
-    unit.cache.pop("ticket_types", None)
     audit.record(unit, "update", "type", old_name, name={"from": old_name, "to": new_name}, tickets=moved)

@@ -27,6 +27,7 @@ from typing import TYPE_CHECKING, Any, NamedTuple
 from sqlalchemy import bindparam, func, select, update
 
 from tktctl.core import lookup
+from tktctl.core.configcache import configuration
 from tktctl.core.lookup import chunks
 from tktctl.core.prepared import ids_in
 from tktctl.core.record import Record
@@ -64,25 +65,23 @@ class Sla:
         return any(self.minutes.values())
 
 
+@configuration("slas")
 def slas(unit: Unit) -> dict[int, Sla]:
-    """Every queue's settings, read once per transaction."""
-    if "slas" not in unit.cache:
-        rows = unit.session.scalars(_all_queues())
-        unit.cache["slas"] = {
-            q.id: Sla(
-                q.id,
-                q.name,
-                {"response": q.first_response_time, "update": q.update_time, "solution": q.solution_time},
-                {"response": q.first_response_notify, "update": q.update_notify, "solution": q.solution_notify},
-                q.calendar,
-                q.escalate_raise or 0,
-                q.escalate_to_id,
-                q.escalate_notify,
-                timedelta(minutes=q.escalation_decay if q.escalation_decay is not None else DEFAULT_DECAY_MINUTES),
-            )
-            for q in rows
-        }
-    return unit.cache["slas"]
+    """Every queue's settings, read once per configuration generation."""
+    return {
+        q.id: Sla(
+            q.id,
+            q.name,
+            {"response": q.first_response_time, "update": q.update_time, "solution": q.solution_time},
+            {"response": q.first_response_notify, "update": q.update_notify, "solution": q.solution_notify},
+            q.calendar,
+            q.escalate_raise or 0,
+            q.escalate_to_id,
+            q.escalate_notify,
+            timedelta(minutes=q.escalation_decay if q.escalation_decay is not None else DEFAULT_DECAY_MINUTES),
+        )
+        for q in unit.session.scalars(_all_queues())
+    }
 
 
 @cache
@@ -90,13 +89,10 @@ def _all_queues() -> Any:
     return select(Queue)
 
 
+@configuration("calendars")
 def calendars(unit: Unit) -> dict[str, BusinessCalendar]:
-    """Every business calendar by name, read once per transaction."""
-    if "calendars" not in unit.cache:
-        unit.cache["calendars"] = {
-            c.name: build(c.timezone, c.hours, c.holidays) for c in unit.session.scalars(select(Calendar))
-        }
-    return unit.cache["calendars"]
+    """Every business calendar by name, read once per configuration generation."""
+    return {c.name: build(c.timezone, c.hours, c.holidays) for c in unit.session.scalars(select(Calendar))}
 
 
 def calendar_of(unit: Unit, sla: Sla) -> BusinessCalendar | None:
@@ -244,8 +240,6 @@ def _clearing() -> tuple[Any, Any]:
 
 def refresh_queues(unit: Unit, queue_ids: Iterable[int]) -> None:
     """After a queue's SLA or calendar changed: recompute its tickets that are still running."""
-    unit.cache.pop("slas", None)
-    unit.cache.pop("calendars", None)
     ended = [s.id for s in lookup.states(unit).values() if s.type in ENDED_TYPES]
     statement = select(Ticket.id).where(Ticket.queue_id.in_(list(queue_ids)), Ticket.state_id.not_in(ended))
     refresh(unit, unit.session.scalars(statement).all())
