@@ -330,10 +330,11 @@ def main(sizes: dict[str, list[int]]) -> None:
         " Seconds: CPU time of the measuring process on SQLite (SQLite runs in it; the machine is shared),"
         " wall time on PostgreSQL and MariaDB (desks copied there from the SQLite one by `db copy`)."
         " Peak memory: the max RSS of the measuring process.\n\n"
-        "tktctl's count is one statement as well (queue and state-type names resolved by subqueries in it, the"
-        " statement built once per filter shape) in a read transaction that also reads the acting agent: what"
-        " it pays beyond `count-txn` is that agent's row (one round trip) and its Python; the query has the"
-        " floor's plan (a covering scan of `ix_ticket_queue_id_state_id`).\n\n"
+        "tktctl's count resolves the filter's names as `ticket list` does (queues and states from the"
+        " configuration cache: no statement of their own; an owner or responsible name is one agent lookup)"
+        " and runs one count statement with their ids in a read transaction: what it pays beyond `count-txn`"
+        " is the configuration generation's read (one round trip) and its Python, building the statement per"
+        " call among it; the query has the floor's plan (a covering scan of `ix_ticket_queue_id_state_id`).\n\n"
         f"Load average at start: {load[0]:.2f} {load[1]:.2f} {load[2]:.2f} ({os.cpu_count()} CPUs,"
         f" {platform.processor() or platform.machine()}).\n\n" + "\n".join(rows)
     )

@@ -93,9 +93,10 @@ def test_stats_and_count_equal_a_naive_reference(desk: Desk) -> None:
     assert desk.tickets.count(TicketFilter(queue=["Junk"])) == 0
 
 
-def test_count_resolves_names_in_its_one_statement(desk: Desk) -> None:
-    """Queue, state, state type, owner and responsible names are subqueries of the count itself:
-    no statement of its own looks a name up (each was a round trip, most of a count's time)."""
+def test_count_reads_queue_and_state_names_from_the_configuration_cache(desk: Desk) -> None:
+    """Queue, state and state type names are resolved as `ticket list` resolves them, from the
+    configuration cache (no statement of their own); an owner or responsible name is one agent
+    lookup each (agents are not configuration); then the one count statement."""
     seed(desk)
     desk.tickets.create(title="r", queue="Alpha", responsible="zed")
     selection = TicketFilter(queue=["Alpha", "beta"], state_type=["new", "open"], owner=["zed", "root@localhost"])
@@ -104,8 +105,14 @@ def test_count_resolves_names_in_its_one_statement(desk: Desk) -> None:
     event.listen(desk.engine, "before_cursor_execute", lambda *args: statements.append(args[2]))
     assert desk.tickets.count(selection) == expected > 0
     assert desk.tickets.count(TicketFilter(responsible=["zed"], state=["new"])) == 1
-    named = [s for s in statements if "queue" in s or "ticket_state" in s or "count(" in s]
-    assert len(named) == 2 and all("count(" in s for s in named), statements
+    counts = [s for s in statements if "count(" in s]
+    agents = [s for s in statements if s.startswith("SELECT agent.") and "WHERE agent.login = " in s]
+    others = [
+        s
+        for s in statements
+        if s not in counts + agents and not s.startswith(("BEGIN", "SELECT value FROM desk_generation"))
+    ]
+    assert (len(counts), len(agents), others) == (2, 3, []), statements
 
 
 def test_stats_names_its_groups_in_the_grouping_statement(desk: Desk) -> None:
@@ -179,6 +186,52 @@ def test_stats_cli_groups_on_names_in_order(cli: Cli) -> None:
         {"queue": "b-queue", "state_type": "new", "count": 1, "time_units": 0},
     ]
     assert cli("ticket", "count", "--queue", "A-queue", "--state-type", "new", "-q").stdout == "2\n"
+
+
+@pytest.mark.parametrize(
+    "flags",
+    [
+        ("--state", "OPEN"),
+        ("--queue", "alpha"),
+        ("--owner", "ROOT@localhost"),
+        ("--state-type", "NEW"),
+        # An unknown name beside a bad value: the name's not-found error first, on every verb
+        # (count and stats resolved names after the other flags and said exit 2 for the value).
+        ("--queue", "Nope", "--priority", "9"),
+        ("--state", "OPEN", "--lock", "maybe"),
+        ("--owner", "ghost", "--created-before", "garbage"),
+    ],
+)
+def test_count_stats_and_list_fail_alike_on_a_name_not_found(cli: Cli, flags: tuple[str, ...]) -> None:
+    """The same filter gives the same outcome on every verb: count and stats resolve names by the
+    lookups of `ticket list` (exact names, the same not-found error and exit code)."""
+    cli("queue", "create", "Alpha", "-q")
+    cli("ticket", "create", "--queue", "Alpha", "--title", "t", "-q")
+    outcomes = {
+        (r.exit_code, r.stderr)
+        for verb in (("ticket", "count"), ("stats",), ("ticket", "list"))
+        for r in [cli(*verb, *flags, "-q", expect=None)]
+    }
+    assert len(outcomes) == 1, outcomes
+    ((code, stderr),) = outcomes
+    assert code == 3 and "not found" in stderr
+
+
+def test_count_stats_and_list_select_alike_by_exact_names(cli: Cli) -> None:
+    cli("queue", "create", "Alpha", "-q")
+    cli("queue", "create", "alpha", "-q")  # names differing only in case are two queues
+    for queue, state in (("Alpha", "open"), ("Alpha", "new"), ("alpha", "open"), ("Raw", "open")):
+        cli("ticket", "create", "--queue", queue, "--state", state, "--title", "t", "-q")
+    for flags in (
+        ("--queue", "Alpha"),
+        ("--queue", "alpha", "--state", "open"),
+        ("--state-type", "open", "--owner", "root@localhost"),
+        ("--queue", "Alpha", "--queue", "alpha", "--state", "open,new"),
+    ):
+        listed = cli("ticket", "list", *flags, "-q").stdout.split()
+        counted = int(cli("ticket", "count", *flags, "-q").stdout)
+        grouped = cli("stats", *flags, "-o", "json").json
+        assert counted == len(listed) == sum(row["count"] for row in grouped) > 0, flags
 
 
 # Bulk move: deadlines and history ------------------------------------------------------------

@@ -1,10 +1,11 @@
 """`ticket count` and `stats`: how many tickets match, and counts and time units by group.
 
-Both are one statement on the ticket table, names of the filter resolved in it (see
-``selection.named_clauses``): ``stats`` groups on the ids (covered by the indexes of the common
-filters, see migration 0015) and names the groups over the grouped rows, by subqueries on the
-few queues, states and agents; time units are summed by a second, small query over the
-accounted time.
+Both are one statement on the ticket table, the filter's names resolved by the lookups of
+``ticket list`` (``selection.filter_clauses``: queues and states from the configuration cache,
+so the same names select the same tickets, or fail the same way, on every verb and backend):
+``stats`` groups on the ids (covered by the indexes of the common filters, see migration 0015)
+and names the groups over the grouped rows, by subqueries on the few queues, states and agents;
+time units are summed by a second, small query over the accounted time.
 """
 
 from __future__ import annotations
@@ -13,13 +14,13 @@ from collections.abc import Callable, Sequence
 from functools import cache
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import Select, func, select
+from sqlalchemy import func, select
 
 from tktctl.core.record import Record
 from tktctl.db.models import Agent, Queue, State, StateType, Ticket, TimeAccounting
 from tktctl.errors import UsageError
 from tktctl.tickets.changes import count_of, name_of
-from tktctl.tickets.selection import TicketFilter, filter_clauses, named_clauses, named_in_sql
+from tktctl.tickets.selection import TicketFilter, filter_clauses
 
 if TYPE_CHECKING:
     from tktctl.core.unit import Store
@@ -37,26 +38,9 @@ STATS_KEYS = {
 
 def count(store: Store, selection: TicketFilter | None = None) -> int:
     """How many tickets match."""
-    selection = selection or TicketFilter()
     with store.read() as unit:
-        rest, named, names = named_in_sql(selection)
-        where = filter_clauses(unit, rest)
-        statement = _counted(named, where) if where else _counted_by_names(named)
-        number, all_known = unit.session.execute(statement, names).one()
-        if not all_known:  # a name is unknown: the lookups say which (or it was created since)
-            number = unit.session.scalar(count_of(Ticket).where(*filter_clauses(unit, selection)))
-        return number or 0
-
-
-def _counted(named: tuple[str, ...], where: Sequence[Any] = ()) -> Select[Any]:
-    """``SELECT (count(*) … WHERE where), every name found`` for the filters given by name (see
-    ``named_clauses``) and the other clauses."""
-    clauses, known = named_clauses(named)
-    return select(count_of(Ticket).where(*clauses, *where).scalar_subquery(), known)
-
-
-# The statement of a count by names alone, built once per shape (no building, no cache key per call).
-_counted_by_names = cache(_counted)
+        where = filter_clauses(unit, selection or TicketFilter())
+        return unit.session.scalar(count_of(Ticket).where(*where)) or 0
 
 
 def stats(store: Store, by: Sequence[str] = ("queue",), selection: TicketFilter | None = None) -> list[Record]:
@@ -67,22 +51,17 @@ def stats(store: Store, by: Sequence[str] = ("queue",), selection: TicketFilter 
     selection, by = selection or TicketFilter(), tuple(by)
     width = len(dict.fromkeys(STATS_KEYS[b] for b in by))  # state and state_type share one column
     with store.read() as unit:
-        rest, named, names = named_in_sql(selection)
-        where = tuple(filter_clauses(unit, rest))
-        grouped, units = _statements(by, named, where) if where else _statements_by_names(by, named)
-        rows = unit.session.execute(grouped, names).all()
-        if named and not all(row[-1] for row in rows or [(False,)]):
-            # a name is unknown (the lookups say which), or none matched: what matched, by the lookups
-            grouped, units = _statements(by, (), tuple(filter_clauses(unit, selection)))
-            rows, names = unit.session.execute(grouped).all(), {}
+        where = tuple(filter_clauses(unit, selection))
+        grouped, units = _statements(by, where) if where else _statements_by_shape(by)
+        rows = unit.session.execute(grouped).all()
         shown: dict[tuple[Any, ...], tuple[Any, ...]] = {}
         totals: dict[tuple[Any, ...], list[Any]] = {}
         for row in rows:
             values = zip(by, row[width : width + len(by)], strict=True)
             key = tuple(_SHOWN_IN_PYTHON.get(b, _as_is)(v) for b, v in values)
             shown[tuple(row[:width])] = key
-            totals.setdefault(key, [0, 0.0])[0] += row[-2]
-        for *ids, total in unit.session.execute(units, names):
+            totals.setdefault(key, [0, 0.0])[0] += row[-1]
+        for *ids, total in unit.session.execute(units):
             totals[shown[tuple(ids)]][1] += total or 0
     return [
         {**dict(zip(by, key, strict=True)), "count": number, "time_units": float(time_units)}
@@ -106,13 +85,11 @@ def _as_is(value: Any) -> Any:
     return value
 
 
-def _statements(by: tuple[str, ...], named: tuple[str, ...], where: tuple[Any, ...] = ()) -> tuple[Any, Any]:
-    """The grouping statement (per group: the ids grouped on, what each key of ``by`` shows, the
-    count, and whether every name of the filter was found) and the time units statement, for the
-    filters given by name (see ``named_clauses``) and the other clauses."""
+def _statements(by: tuple[str, ...], where: tuple[Any, ...] = ()) -> tuple[Any, Any]:
+    """The grouping statement (per group: the ids grouped on, what each key of ``by`` shows, and the
+    count) and the time units statement, for the filter's clauses ``where``."""
     columns = list(dict.fromkeys(STATS_KEYS[b] for b in by))
-    clauses, known = named_clauses(named)
-    groups = select(*columns, func.count().label("tickets")).where(*clauses, *where).group_by(*columns).subquery()
+    groups = select(*columns, func.count().label("tickets")).where(*where).group_by(*columns).subquery()
     grouped = [groups.c[STATS_KEYS[b].key] for b in by]
     shown = [_SHOWN_IN_SQL[b](c) if b in _SHOWN_IN_SQL else c for b, c in zip(by, grouped, strict=True)]
     # The IN makes the accounted tickets the ones read (SQLite would walk every ticket otherwise,
@@ -121,11 +98,11 @@ def _statements(by: tuple[str, ...], named: tuple[str, ...], where: tuple[Any, .
     units = (
         select(*columns, func.sum(TimeAccounting.time_unit))
         .join(Ticket, TimeAccounting.ticket_id == Ticket.id)
-        .where(*clauses, *where, accounted)
+        .where(*where, accounted)
         .group_by(*columns)
     )
-    return select(*(groups.c[c.key] for c in columns), *shown, groups.c.tickets, known), units
+    return select(*(groups.c[c.key] for c in columns), *shown, groups.c.tickets), units
 
 
-# The statements of a stats by names alone, built once per shape.
-_statements_by_names = cache(_statements)
+# The statements of an unfiltered stats, built once per grouping (no building, no cache key per call).
+_statements_by_shape = cache(_statements)

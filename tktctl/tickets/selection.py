@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from dataclasses import dataclass, fields, replace
+from dataclasses import dataclass, fields
 from datetime import datetime
-from functools import cache
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import ColumnElement, Select, and_, bindparam, distinct, func, or_, select, true
+from sqlalchemy import ColumnElement, or_
 
 from tktctl.access import permissions
 from tktctl.core import lookup, textquery
@@ -17,7 +16,7 @@ from tktctl.core.vocabulary import (
     choice,
     parse_priority,
 )
-from tktctl.db.models import Agent, Queue, State, StateType, Ticket
+from tktctl.db.models import Queue, State, Ticket
 from tktctl.errors import UsageError
 from tktctl.tickets import fields as custom_fields
 from tktctl.tickets import fulltext
@@ -134,8 +133,8 @@ def filter_clauses(unit: Unit, selection: TicketFilter, *, visible: bool = True)
     the tickets alone: its recipients' permissions are checked on their own).
     """
     clauses: list[ColumnElement[bool]] = []
-    if selection.queue:
-        clauses.append(Ticket.queue_id.in_([lookup.queue(unit, q).id for q in selection.queue]))
+    if selection.queue:  # from the configuration cache, as states are (no query per name)
+        clauses.append(Ticket.queue_id.in_([lookup.queue_info(unit, q).id for q in selection.queue]))
     if selection.state:
         clauses.append(Ticket.state_id.in_([lookup.state(unit, s).id for s in selection.state]))
     if selection.state_type:
@@ -174,53 +173,6 @@ def filter_clauses(unit: Unit, selection: TicketFilter, *, visible: bool = True)
     if seen is not None:
         clauses.append(seen)
     return clauses
-
-
-# The name filters a read may resolve inside its one statement: the ticket column, and the
-# (id, name) rows of the names given.
-SQL_NAMED: dict[str, tuple[Any, Callable[[Sequence[str]], Select[Any]]]] = {
-    "queue": (Ticket.queue_id, lambda names: select(Queue.id, Queue.name).where(Queue.name.in_(names))),
-    "state": (Ticket.state_id, lambda names: select(State.id, State.name).where(State.name.in_(names))),
-    "state_type": (
-        Ticket.state_id,
-        lambda names: (
-            select(State.id, StateType.name)
-            .join(StateType, State.type_id == StateType.id)
-            .where(StateType.name.in_(names))
-        ),
-    ),
-    "owner": (Ticket.owner_id, lambda names: select(Agent.id, Agent.login).where(Agent.login.in_(names))),
-    "responsible": (Ticket.responsible_id, lambda names: select(Agent.id, Agent.login).where(Agent.login.in_(names))),
-}
-
-
-def named_in_sql(selection: TicketFilter) -> tuple[TicketFilter, tuple[str, ...], dict[str, Any]]:
-    """The filter's queue, state, state type, owner and responsible names, to be resolved inside the
-    statement itself (see :func:`named_clauses`): a read that is one round trip, not a lookup per name.
-
-    Returns the rest of the filter (for :func:`filter_clauses`), the filters given by name (the
-    argument of :func:`named_clauses`), and the names as the parameters of its clauses.
-    """
-    given = {name: list(dict.fromkeys(str(n) for n in getattr(selection, name))) for name in SQL_NAMED}
-    given = {name: names for name, names in given.items() if names}
-    params = {**{f"{n}_names": names for n, names in given.items()}, **{f"{n}_found": len(v) for n, v in given.items()}}
-    return replace(selection, **dict.fromkeys(given, ())), tuple(given), params
-
-
-@cache
-def named_clauses(names: tuple[str, ...]) -> tuple[tuple[ColumnElement[bool], ...], ColumnElement[bool]]:
-    """The WHERE clauses of the filters ``names`` (of :data:`SQL_NAMED`) as subqueries, and a condition
-    true when every name given exists (when false, the caller takes the lookups' path, whose errors
-    name what is unknown). Built once per process, with bound parameters in place of the names
-    (building them was half a count's CPU): :func:`named_in_sql` gives their values."""
-    clauses: list[ColumnElement[bool]] = []
-    found: list[ColumnElement[bool]] = []
-    for name in names:
-        column, named = SQL_NAMED[name]
-        rows = named(bindparam(f"{name}_names", expanding=True)).subquery()
-        clauses.append(column.in_(select(rows.c[0])))
-        found.append(select(func.count(distinct(rows.c[1]))).scalar_subquery() == bindparam(f"{name}_found"))
-    return tuple(clauses), and_(true(), *found)
 
 
 def _more_clauses(unit: Unit, selection: TicketFilter) -> list[ColumnElement[bool]]:
