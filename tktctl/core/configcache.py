@@ -24,7 +24,18 @@ from tktctl.db.models import Agent
 
 # unit.cache keys holding configuration only (besides "grants:<agent id>").
 KEYS = frozenset(
-    {"states", "queues", "slas", "calendars", "notification_rules", "ticket_types", "default_language", "any_fields"}
+    {
+        "states",
+        "queues",
+        "slas",
+        "calendars",
+        "notification_rules",
+        "ticket_types",
+        "default_language",
+        "any_fields",
+        "mail_filters",
+        "auto_responses",
+    }
 )
 _UNIT = "tktctl_unit"
 _TEXT_WRITE = re.compile(r"\s*(?:insert\s+into|update|delete\s+from)\s+[`\"]?(\w+)", re.IGNORECASE)

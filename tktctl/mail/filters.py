@@ -90,11 +90,14 @@ def compiled(rows: list[PostmasterFilter]) -> list[Compiled]:
 
 
 def load(unit: Unit) -> list[Compiled]:
-    """The valid filters, in name order (as MatchDBSource runs them)."""
-    rows = unit.session.scalars(
-        select(PostmasterFilter).where(PostmasterFilter.valid.is_(True)).order_by(PostmasterFilter.name)
-    ).all()
-    return compiled(list(rows))
+    """The valid filters, in name order (as MatchDBSource runs them), compiled once per configuration
+    generation (``unit.cache``: a batch reads and compiles them again only after a configuration change)."""
+    if "mail_filters" not in unit.cache:
+        rows = unit.session.scalars(
+            select(PostmasterFilter).where(PostmasterFilter.valid.is_(True)).order_by(PostmasterFilter.name)
+        ).all()
+        unit.cache["mail_filters"] = compiled(list(rows))
+    return list(unit.cache["mail_filters"])
 
 
 def run(filters: list[Compiled], params: dict[str, str]) -> list[str]:

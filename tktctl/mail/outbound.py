@@ -263,11 +263,7 @@ def auto_respond(
 ) -> str | None:
     """Queue the queue's auto-response of ``kind`` (from the queue's address, its text tag-rendered);
     returns why none was sent, or None."""
-    template = unit.session.execute(
-        select(AutoResponse.id, AutoResponse.subject, AutoResponse.body, AutoResponse.language)
-        .join(QueueAutoResponse, QueueAutoResponse.auto_response_id == AutoResponse.id)
-        .where(QueueAutoResponse.queue_id == queue_id, QueueAutoResponse.type == kind, AutoResponse.valid.is_(True))
-    ).first()
+    template = auto_responses(unit).get((queue_id, kind))
     if template is None:
         return f"queue has no {kind} response"
     if block is not None or to is None:
@@ -309,6 +305,26 @@ def auto_respond(
         history_type=AUTO_HISTORY[kind],
     )
     return None
+
+
+def auto_responses(unit: Unit) -> dict[tuple[int, str], Any]:
+    """The valid auto-response of each (queue id, kind), read once per configuration generation
+    (``unit.cache``: kept between the transactions of a batch, as long as no configuration changed)."""
+    if "auto_responses" not in unit.cache:
+        rows = unit.session.execute(
+            select(
+                QueueAutoResponse.queue_id,
+                QueueAutoResponse.type,
+                AutoResponse.id,
+                AutoResponse.subject,
+                AutoResponse.body,
+                AutoResponse.language,
+            )
+            .join(AutoResponse, QueueAutoResponse.auto_response_id == AutoResponse.id)
+            .where(AutoResponse.valid.is_(True))
+        )
+        unit.cache["auto_responses"] = {(r.queue_id, r.type): r for r in rows}
+    return unit.cache["auto_responses"]
 
 
 def send_article(
