@@ -35,6 +35,8 @@ KEYS = frozenset(
         "any_fields",
         "mail_filters",
         "auto_responses",
+        "system_addresses",
+        "queue_follow_ups",
     }
 )
 _UNIT = "tktctl_unit"

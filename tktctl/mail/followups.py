@@ -10,7 +10,7 @@ from sqlalchemy import select
 
 from tktctl.core import lookup
 from tktctl.core.lookup import TicketRow
-from tktctl.db.models import Article, Ticket
+from tktctl.db.models import Article, Queue, Ticket
 from tktctl.mail.parse import Inbound
 
 if TYPE_CHECKING:
@@ -26,6 +26,14 @@ def hook_pattern(generator: str, system_id: str, hook: str = "Ticket#", divider:
     )
     forms = rf"{re.escape(hook + divider)}({number})|{re.escape(hook)}:\s{{0,2}}({number})"
     return re.compile(rf"(?:{forms})(?!\d)", re.IGNORECASE)
+
+
+def policy(unit: Unit, queue_id: int) -> str:
+    """What a queue does with a follow-up to a closed ticket (``follow_up``), read once per configuration
+    generation for all queues (``unit.cache``)."""
+    if "queue_follow_ups" not in unit.cache:
+        unit.cache["queue_follow_ups"] = dict(unit.session.execute(select(Queue.id, Queue.follow_up)).all())
+    return str(unit.cache["queue_follow_ups"][queue_id])
 
 
 def ticket_of(unit: Unit, inbound: Inbound, hook: re.Pattern[str]) -> TicketRow | None:

@@ -23,7 +23,7 @@ from tktctl.core.lookup import QueueInfo, TicketRow
 from tktctl.core.record import Record
 from tktctl.core.vocabulary import PENDING_TYPES, TITLE_MAX
 from tktctl.db.blobs import insert_rows
-from tktctl.db.models import Article, ArticlePlain, Attachment, MailFailed, Queue, Ticket
+from tktctl.db.models import Article, ArticlePlain, Attachment, MailFailed, Ticket
 from tktctl.errors import ConflictError, DatabaseError, NotAMessage, TempFail, TktctlError
 from tktctl.mail import filters, followups, outbound, xheaders
 from tktctl.mail.parse import Inbound, Rejected, clean, parse
@@ -305,15 +305,14 @@ class Inbox:
         return _result("new_ticket", inbound, ticket=tn, article=article_id, auto_response=reason)
 
     def _followup(self, unit: Unit, inbound: Inbound, row: TicketRow, params: dict[str, str]) -> Record:
-        queue = unit.session.get(Queue, row.queue_id)
-        assert queue is not None
+        follow_up = followups.policy(unit, row.queue_id)
         state_type = lookup.states(unit)[row.state_id].type
         closed = state_type in ("closed", "removed")  # OTRS treats a removed ticket as a closed one
-        if closed and queue.follow_up == "new_ticket":
+        if closed and follow_up == "new_ticket":
             permissions.require_visible(unit, [row])  # the old ticket gets a link: it must exist for the agent
             fields = xheaders.fields(params, followup=False)  # a new ticket's values, as OTRS's NewTicket
-            return self._new_ticket(unit, inbound, fields, queue.name, linked_to=row)
-        rejected = closed and queue.follow_up == "reject"
+            return self._new_ticket(unit, inbound, fields, lookup.queues(unit)[row.queue_id].name, linked_to=row)
+        rejected = closed and follow_up == "reject"
         groups = lookup.group_ids(unit, [row])
         permissions.require(unit, "note", groups)  # the article, as `ticket note`
         article_id = self._store(unit, row.id, inbound)

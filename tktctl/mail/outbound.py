@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qs, quote, unquote, urlsplit
 
-from sqlalchemy import exists, func, insert, select
+from sqlalchemy import func, insert, select
 
 from tktctl.core.vocabulary import clean_line
 from tktctl.db.engine import display_url
@@ -269,7 +269,7 @@ def auto_respond(
     if block is not None or to is None:
         return f"no auto-response: {block or 'no sender address'}"
     own = {settings.address.lower(), *settings.queues}
-    if to.lower() in own or unit.session.scalar(select(exists().where(func.lower(SystemAddress.email) == to.lower()))):
+    if to.lower() in own or to.lower() in system_addresses(unit):
         return "no auto-response to our own address"
     since = unit.now - timedelta(days=1)
     sent_today = unit.session.scalar(
@@ -325,6 +325,15 @@ def auto_responses(unit: Unit) -> dict[tuple[int, str], Any]:
         )
         unit.cache["auto_responses"] = {(r.queue_id, r.type): r for r in rows}
     return unit.cache["auto_responses"]
+
+
+def system_addresses(unit: Unit) -> frozenset[str]:
+    """The desk's system addresses, lower case, read once per configuration generation (loop protection
+    asks for every auto-response)."""
+    if "system_addresses" not in unit.cache:
+        emails = unit.session.scalars(select(func.lower(SystemAddress.email)))
+        unit.cache["system_addresses"] = frozenset(e for e in emails if e)
+    return unit.cache["system_addresses"]
 
 
 def send_article(
