@@ -9,8 +9,9 @@ of its own: tktctl's parser alone (no database), and the standard library alone
 runs in ``--rounds`` slices, each slice's batch process interleaved with its floors, so the
 machine's load falls on all three alike; wall and CPU time (user+sys of the child) are summed,
 and the slices' rates show whether throughput stays level as the desk grows. ``--backends``
-adds PostgreSQL and MariaDB batch lines (servers from TKTCTL_TEST_*_URL). Writes its
-section of docs/benchmarks.md.
+adds PostgreSQL and MariaDB batch lines (servers from TKTCTL_TEST_*_URL). Each backend's note counts
+the SQL statements per message (on the servers, each is a round trip), ingesting the first messages
+again in this process, on a desk of their own. Writes its section of docs/benchmarks.md.
 
 A second section: one message with a 10 MB attachment, ingested on each backend in a process of
 its own (after a small warm-up message), for its time and its peak memory (the growth of the
@@ -44,6 +45,8 @@ EXE = str(Path(sys.executable).with_name("tktctl"))
 DOC = ROOT / "docs" / "benchmarks.md"
 BEGIN, END = "<!-- bench/mail.py -->", "<!-- /bench/mail.py -->"
 LARGE_BEGIN, LARGE_END = "<!-- bench/mail.py large -->", "<!-- /bench/mail.py large -->"
+# Messages whose statements are counted, per backend (in the bench's own process, a desk of their own).
+STATEMENT_SAMPLE = 200
 SERVERS = {"postgresql": "TKTCTL_TEST_POSTGRES_URL", "mysql": "TKTCTL_TEST_MYSQL_URL"}
 # One measurement in a fresh process: time and peak-memory growth of ingesting (or, as the floor,
 # of parsing with the email package) the message at argv[2], after a small warm-up message.
@@ -188,6 +191,29 @@ def database(backend: str, tmp: str) -> Iterator[str]:
         admin.dispose()
 
 
+def statements(url: str, items: list[bytes]) -> str:
+    """Statements per message (commits counted) when ``items`` are ingested in this process, by outcome."""
+    from sqlalchemy import event
+
+    from tktctl.api import Desk
+
+    desk = Desk(url)
+    count = [0]
+
+    def seen(*_: object) -> None:
+        count[0] += 1
+
+    event.listen(desk.engine, "before_cursor_execute", seen)
+    event.listen(desk.engine, "commit", seen)
+    by_action: dict[str, list[int]] = {}
+    for raw in items:
+        before = count[0]
+        action = desk.mail.ingest_one(raw)["action"]
+        by_action.setdefault(action, []).append(count[0] - before)
+    desk.close()
+    return ", ".join(f"{a} {statistics.mean(c):.1f} ({len(c)})" for a, c in sorted(by_action.items()))
+
+
 def measure(url: str, path: Path, mode: str, repeat: int) -> tuple[float, float, str]:
     """Median seconds and peak bytes of ``repeat`` fresh processes, or the error that stopped them."""
     runs = []
@@ -282,6 +308,8 @@ def throughput(items: list[bytes], backends: list[str], rounds: int, per_process
             wall, cpu = ({m: sum(r[i] for r in rs) for m, rs in runs.items()} for i in (0, 1))
             rates = [len(list(f.iterdir())) / r[0] for f, r in zip(folders, runs["batch"], strict=True)]
             peak = max(r[2] for r in runs["batch"]) / 1024 / 1024
+            with database(backend, tmp) as url:
+                counted = statements(url, [b"X-Bench-Count: 1\r\n" + raw for raw in items[:STATEMENT_SAMPLE]])
             rows.append(
                 f"| `mail ingest --batch DIR` ({backend}) | {len(items)} | {wall['batch']:.1f} | "
                 f"{len(items) / wall['batch']:.1f} | {wall['batch'] / wall['tktctl']:.2f}x | "
@@ -290,7 +318,8 @@ def throughput(items: list[bytes], backends: list[str], rounds: int, per_process
             )
             notes.append(
                 f"{backend}: slices of {size} ran at {', '.join(f'{r:.0f}' for r in rates)} messages/s "
-                f"(first to last); the batch process peaked at {peak:.0f} MiB resident."
+                f"(first to last); the batch process peaked at {peak:.0f} MiB resident; SQL statements per "
+                f"message (commit included; by outcome, messages in brackets; the first {STATEMENT_SAMPLE}): {counted}."
             )
         floors = {m: (sum(r[0] for r in rs), sum(r[1] for r in rs)) for m, rs in runs.items() if m != "batch"}
         single_url = f"sqlite:///{tmp}/single.db"

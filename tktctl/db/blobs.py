@@ -18,12 +18,22 @@ from sqlalchemy.orm import Session
 
 from tktctl.db.engine import STATEMENT_MARGIN, max_value_bytes
 
+PACKET = "tktctl_max_allowed_packet"
+
 
 def packet(connection: Connection) -> int | None:
-    """MySQL/MariaDB's ``max_allowed_packet``; None on the other databases."""
+    """MySQL/MariaDB's ``max_allowed_packet``; None on the other databases.
+
+    Read once per driver connection (kept in its ``info``, which lives as long as it): the session's
+    value is read-only, taken from the global one when the connection opens, so it never changes
+    under a connection, and a message (a row, an attachment) would otherwise ask for it every time.
+    """
     if connection.dialect.name != "mysql":
         return None
-    return int(connection.exec_driver_sql("SELECT @@max_allowed_packet").scalar_one())
+    info = connection.connection.info
+    if PACKET not in info:
+        info[PACKET] = int(connection.exec_driver_sql("SELECT @@max_allowed_packet").scalar_one())
+    return int(info[PACKET])
 
 
 def max_stored_bytes(connection: Connection) -> int | None:
@@ -34,8 +44,8 @@ def max_stored_bytes(connection: Connection) -> int | None:
 
 def fits_one_statement(session: Session, value: bytes) -> bool:
     """Whether ``value`` goes into the database in one statement (always, but on MySQL/MariaDB)."""
-    limit = max_value_bytes(session.connection(), value)
-    return limit is None or len(value) <= limit
+    size = packet(session.connection())
+    return size is None or len(value) <= max_value_bytes(size, value)
 
 
 def insert_rows(session: Session, model: Any, rows: Sequence[dict[str, Any]], column: str) -> None:

@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import quote, unquote
 
-from sqlalchemy import Connection, Engine, create_engine, event
+from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import URL, make_url
 from sqlalchemy.exc import ArgumentError
 
@@ -84,8 +84,9 @@ def display_url(url: str | URL) -> str:
 STATEMENT_MARGIN = 64 * 1024
 
 
-def max_value_bytes(connection: Connection, value: bytes) -> int | None:
-    """How large ``value`` may be to go into the database in one statement; None when there is no limit.
+def max_value_bytes(packet: int, value: bytes) -> int:
+    """How large ``value`` may be to go into MySQL/MariaDB in one statement, under ``packet``
+    (``max_allowed_packet``, see :func:`tktctl.db.blobs.packet`).
 
     MySQL/MariaDB refuse a statement over ``max_allowed_packet`` ("server has gone away"), and
     PyMySQL sends bytes escaped in the statement's text: every quote, backslash, NUL, CR, LF
@@ -93,9 +94,6 @@ def max_value_bytes(connection: Connection, value: bytes) -> int | None:
     (measured on MariaDB 10.11 with a 16 MiB packet: a LONGBLOB of 8,387,694 bytes goes in,
     one more kilobyte fails). The result is for ``len(value)``, the escaping already counted.
     """
-    if connection.dialect.name != "mysql":
-        return None
-    packet = int(connection.exec_driver_sql("SELECT @@max_allowed_packet").scalar_one())
     escaped = sum(value.count(c) for c in (b"\\", b"'", b'"', b"\0", b"\n", b"\r", b"\x1a"))
     return max(packet // 2 - STATEMENT_MARGIN - escaped, 0)
 

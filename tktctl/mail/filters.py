@@ -24,6 +24,7 @@ from sqlalchemy import delete, select
 
 from tktctl.access import audit, permissions
 from tktctl.access.groups import existing
+from tktctl.core.configcache import configuration
 from tktctl.core.record import Record
 from tktctl.core.vocabulary import clean_line, clean_text
 from tktctl.db.models import PostmasterFilter
@@ -90,11 +91,17 @@ def compiled(rows: list[PostmasterFilter]) -> list[Compiled]:
 
 
 def load(unit: Unit) -> list[Compiled]:
-    """The valid filters, in name order (as MatchDBSource runs them)."""
+    """The valid filters, in name order (as MatchDBSource runs them): a batch reads and compiles them
+    again only after a configuration change."""
+    return list(_valid(unit))
+
+
+@configuration("mail_filters")
+def _valid(unit: Unit) -> tuple[Compiled, ...]:
     rows = unit.session.scalars(
         select(PostmasterFilter).where(PostmasterFilter.valid.is_(True)).order_by(PostmasterFilter.name)
     ).all()
-    return compiled(list(rows))
+    return tuple(compiled(list(rows)))
 
 
 def run(filters: list[Compiled], params: dict[str, str]) -> list[str]:

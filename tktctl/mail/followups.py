@@ -9,8 +9,9 @@ from typing import TYPE_CHECKING
 from sqlalchemy import select
 
 from tktctl.core import lookup
+from tktctl.core.configcache import configuration
 from tktctl.core.lookup import TicketRow
-from tktctl.db.models import Article, Ticket
+from tktctl.db.models import Article, Queue, Ticket
 from tktctl.mail.parse import Inbound
 
 if TYPE_CHECKING:
@@ -26,6 +27,17 @@ def hook_pattern(generator: str, system_id: str, hook: str = "Ticket#", divider:
     )
     forms = rf"{re.escape(hook + divider)}({number})|{re.escape(hook)}:\s{{0,2}}({number})"
     return re.compile(rf"(?:{forms})(?!\d)", re.IGNORECASE)
+
+
+def policy(unit: Unit, queue_id: int) -> str:
+    """What a queue does with a follow-up to a closed ticket (``follow_up``), read once per configuration
+    generation for all queues."""
+    return str(_follow_ups(unit)[queue_id])
+
+
+@configuration("queue_follow_ups")
+def _follow_ups(unit: Unit) -> dict[int, str]:
+    return dict(unit.session.execute(select(Queue.id, Queue.follow_up)).all())
 
 
 def ticket_of(unit: Unit, inbound: Inbound, hook: re.Pattern[str]) -> TicketRow | None:

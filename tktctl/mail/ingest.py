@@ -19,14 +19,15 @@ from sqlalchemy import Select, bindparam, insert, select, update
 from tktctl.access import permissions
 from tktctl.core import lookup
 from tktctl.core.language import header_language
-from tktctl.core.lookup import TicketRow
+from tktctl.core.lookup import QueueInfo, TicketRow
 from tktctl.core.record import Record
 from tktctl.core.vocabulary import PENDING_TYPES, TITLE_MAX
 from tktctl.db.blobs import insert_rows
-from tktctl.db.models import Article, ArticlePlain, Attachment, MailFailed, Queue, Ticket
+from tktctl.db.models import Article, ArticlePlain, Attachment, MailFailed, Ticket
 from tktctl.errors import ConflictError, DatabaseError, NotAMessage, TempFail, TktctlError
 from tktctl.mail import filters, followups, outbound, xheaders
 from tktctl.mail.parse import Inbound, Rejected, clean, parse
+from tktctl.sla import deadlines
 from tktctl.tickets import changes
 from tktctl.tickets import fields as custom_fields
 from tktctl.tickets.changes import Selected
@@ -197,8 +198,8 @@ class Inbox:
             return None
         from tktctl.db.blobs import max_stored_bytes
 
-        with self.store.read() as unit:
-            limit = max_stored_bytes(unit.session.connection())
+        with self.store.engine.connect() as connection:  # no transaction: the limit is the connection's, kept
+            limit = max_stored_bytes(connection)
         if limit is None or len(raw) <= limit:
             return None
         return (
@@ -239,17 +240,18 @@ class Inbox:
             )
         return result
 
-    def _queue_for(self, unit: Unit, inbound: Inbound, fields: dict[str, str], target: str | None) -> Queue:
+    def _queue_for(self, unit: Unit, inbound: Inbound, fields: dict[str, str], target: str | None) -> QueueInfo:
+        """The first of the message's queues that exists and is enabled (from the cached queues: no query)."""
         names = [fields.get("queue")]
         names += [self.settings.queues.get(address) for address in inbound.recipients]
         for name in [*names, target]:
             if name:
                 try:
-                    return lookup.queue(unit, name, for_write=True)
+                    return lookup.writable(lookup.queue_info(unit, name))
                 except TktctlError:
                     if name == target:
                         raise
-        return lookup.queue(unit, RAW_QUEUE, for_write=True)
+        return lookup.writable(lookup.queue_info(unit, RAW_QUEUE))
 
     def _new_ticket(
         self,
@@ -295,22 +297,22 @@ class Inbox:
             entries.append((linked_to.id, "TicketLinkAdd", linked_to.queue_id, {"to": tn, "reason": "follow-up"}))
         changes.add_history(unit, entries)
         custom_fields.write(unit, Selected.of([ticket_id]), custom_fields.lenient(unit, custom or {}))
-        article_id = self._store(unit, ticket_id, inbound)
+        article_id = self._store(unit, ticket_id, inbound, refresh=False)
+        deadlines.refresh_created(unit, ticket_id, queue.id, state.type)  # as `ticket create`: no UPDATE without an SLA
         unit.publish("TicketCreate", [ticket_id], articles={ticket_id: article_id}, sender="customer")
         kind = "auto-reply" if linked_to is None else "auto-reply/new-ticket"
         reason = self._respond(unit, ticket_id, queue.id, kind, inbound)
         return _result("new_ticket", inbound, ticket=tn, article=article_id, auto_response=reason)
 
     def _followup(self, unit: Unit, inbound: Inbound, row: TicketRow, params: dict[str, str]) -> Record:
-        queue = unit.session.get(Queue, row.queue_id)
-        assert queue is not None
+        follow_up = followups.policy(unit, row.queue_id)
         state_type = lookup.states(unit)[row.state_id].type
         closed = state_type in ("closed", "removed")  # OTRS treats a removed ticket as a closed one
-        if closed and queue.follow_up == "new_ticket":
+        if closed and follow_up == "new_ticket":
             permissions.require_visible(unit, [row])  # the old ticket gets a link: it must exist for the agent
             fields = xheaders.fields(params, followup=False)  # a new ticket's values, as OTRS's NewTicket
-            return self._new_ticket(unit, inbound, fields, queue.name, linked_to=row)
-        rejected = closed and queue.follow_up == "reject"
+            return self._new_ticket(unit, inbound, fields, lookup.queues(unit)[row.queue_id].name, linked_to=row)
+        rejected = closed and follow_up == "reject"
         groups = lookup.group_ids(unit, [row])
         permissions.require(unit, "note", groups)  # the article, as `ticket note`
         article_id = self._store(unit, row.id, inbound)
@@ -358,10 +360,17 @@ class Inbox:
         )
 
     def _store(
-        self, unit: Unit, ticket_id: int, inbound: Inbound, *, sender: str | None = None, visible: bool = True
+        self,
+        unit: Unit,
+        ticket_id: int,
+        inbound: Inbound,
+        *,
+        sender: str | None = None,
+        visible: bool = True,
+        refresh: bool = True,
     ) -> int:
         """The article (with the message's Content-Language, for ticket_language), its attachments and
-        the raw message."""
+        the raw message; ``refresh``: the ticket's deadlines too (False: the caller does it)."""
         article_id = changes.add_article(
             unit,
             ticket_id,
@@ -377,6 +386,7 @@ class Inbox:
             in_reply_to=clean(inbound.in_reply_to),
             a_references=clean(inbound.references),
             content_language=header_language(inbound.params.get("content-language")),
+            refresh=refresh,
         )
         files = [
             {

@@ -19,8 +19,9 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qs, quote, unquote, urlsplit
 
-from sqlalchemy import exists, func, insert, select
+from sqlalchemy import func, insert, select
 
+from tktctl.core.configcache import configuration
 from tktctl.core.vocabulary import clean_line
 from tktctl.db.engine import display_url
 from tktctl.db.models import AutoResponse, MailOutbox, QueueAutoResponse, SystemAddress
@@ -263,17 +264,13 @@ def auto_respond(
 ) -> str | None:
     """Queue the queue's auto-response of ``kind`` (from the queue's address, its text tag-rendered);
     returns why none was sent, or None."""
-    template = unit.session.execute(
-        select(AutoResponse.id, AutoResponse.subject, AutoResponse.body, AutoResponse.language)
-        .join(QueueAutoResponse, QueueAutoResponse.auto_response_id == AutoResponse.id)
-        .where(QueueAutoResponse.queue_id == queue_id, QueueAutoResponse.type == kind, AutoResponse.valid.is_(True))
-    ).first()
+    template = auto_responses(unit).get((queue_id, kind))
     if template is None:
         return f"queue has no {kind} response"
     if block is not None or to is None:
         return f"no auto-response: {block or 'no sender address'}"
     own = {settings.address.lower(), *settings.queues}
-    if to.lower() in own or unit.session.scalar(select(exists().where(func.lower(SystemAddress.email) == to.lower()))):
+    if to.lower() in own or to.lower() in system_addresses(unit):
         return "no auto-response to our own address"
     since = unit.now - timedelta(days=1)
     sent_today = unit.session.scalar(
@@ -309,6 +306,32 @@ def auto_respond(
         history_type=AUTO_HISTORY[kind],
     )
     return None
+
+
+@configuration("auto_responses")
+def auto_responses(unit: Unit) -> dict[tuple[int, str], Any]:
+    """The valid auto-response of each (queue id, kind), read once per configuration generation
+    (kept between the transactions of a batch, as long as no configuration changed)."""
+    rows = unit.session.execute(
+        select(
+            QueueAutoResponse.queue_id,
+            QueueAutoResponse.type,
+            AutoResponse.id,
+            AutoResponse.subject,
+            AutoResponse.body,
+            AutoResponse.language,
+        )
+        .join(AutoResponse, QueueAutoResponse.auto_response_id == AutoResponse.id)
+        .where(AutoResponse.valid.is_(True))
+    )
+    return {(r.queue_id, r.type): r for r in rows}
+
+
+@configuration("system_addresses")
+def system_addresses(unit: Unit) -> frozenset[str]:
+    """The desk's system addresses, lower case, read once per configuration generation (loop protection
+    asks for every auto-response)."""
+    return frozenset(e for e in unit.session.scalars(select(func.lower(SystemAddress.email))) if e)
 
 
 def send_article(

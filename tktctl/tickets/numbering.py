@@ -11,7 +11,7 @@ from datetime import datetime
 from functools import cache
 from typing import Any
 
-from sqlalchemy import bindparam, case, select, update
+from sqlalchemy import bindparam, case, func, select, update
 from sqlalchemy.orm import Session
 
 from tktctl.db.models import Counter, Ticket
@@ -95,14 +95,15 @@ def next_numbers(
 def _advance(session: Session, generator: str, system_id: str, now: datetime, count: int) -> list[str]:
     """Move the counter on by ``count`` under its row lock; the numbers passed over."""
     day = now.strftime("%Y%m%d")
-    move, move_returning, read = _counter_statements(generator != "AutoIncrement")
+    move_returning, move_last_id = _counter_statements(generator != "AutoIncrement")
     values = {"today": day, "step": count}
     if session.get_bind().dialect.update_returning:  # SQLite, PostgreSQL: the new value in the same round trip
         last = session.scalar(move_returning, values)
         moved = last is not None
-    else:  # MariaDB has no UPDATE ... RETURNING: read the row the UPDATE locked
-        moved = session.execute(move, values).rowcount == 1
-        last = session.scalar(read) if moved else None
+    else:  # MariaDB has no UPDATE ... RETURNING: the new value comes back as the statement's insert id
+        result = session.execute(move_last_id, values)
+        moved = result.rowcount == 1
+        last = result.lastrowid if moved else None
     if not moved:
         raise UsageError("ticket number counter missing: run `tktctl init`")
     assert last is not None
@@ -110,21 +111,23 @@ def _advance(session: Session, generator: str, system_id: str, now: datetime, co
 
 
 @cache
-def _counter_statements(daily: bool) -> tuple[Any, Any, Any]:
-    """The counter's UPDATE (``:today``, ``:step``), the same returning the new value, and the SELECT
-    of its value, built once."""
+def _counter_statements(daily: bool) -> tuple[Any, Any]:
+    """The counter's UPDATE (``:today``, ``:step``) returning the new value, and the same for MySQL/MariaDB,
+    which hands the new value back as ``LAST_INSERT_ID(value)`` does (the OK packet's insert id: no
+    SELECT after the UPDATE), built once."""
     step = bindparam("step")
     new_value = case((Counter.day == bindparam("today"), Counter.value + step), else_=step) if daily else None
-    # Ordered: MySQL evaluates SET left to right with new values; `value` must read the old `day`.
-    move = (
-        update(Counter)
-        .where(Counter.name == "ticket")
-        .ordered_values(
-            (Counter.value, new_value if daily else Counter.value + step),
-            (Counter.day, bindparam("today") if daily else Counter.day),
+
+    def move(value: Any) -> Any:
+        # Ordered: MySQL evaluates SET left to right with new values; `value` must read the old `day`.
+        return (
+            update(Counter)
+            .where(Counter.name == "ticket")
+            .ordered_values((Counter.value, value), (Counter.day, bindparam("today") if daily else Counter.day))
         )
-    )
-    return move, move.returning(Counter.value), select(Counter.value).where(Counter.name == "ticket")
+
+    value = new_value if daily else Counter.value + step
+    return move(value).returning(Counter.value), move(func.last_insert_id(value))
 
 
 def _taken(session: Session, numbers: list[str]) -> set[str]:
