@@ -247,15 +247,9 @@ def articles(unit: Unit, ticket_id: int) -> list[Record]:
 
 def articles_of(unit: Unit, ticket_ids: Sequence[int]) -> dict[int, list[Record]]:
     """The tickets' articles (with their attachments' metadata) by ticket id, oldest first."""
-    rows = unit.session.execute(
-        select(Article, Ticket.tn)
-        .join(Ticket, Article.ticket_id == Ticket.id)
-        .where(ids_in(Article.ticket_id))
-        .order_by(Article.id),
-        {"ids": list(ticket_ids)},
-    ).all()
+    rows = unit.session.execute(_articles_of(), {"ids": list(ticket_ids)}).all()
     attachments: dict[int, list[Record]] = {}
-    for part in chunks([a.id for a, _ in rows]):
+    for part in chunks([a.id for a in rows]):
         meta = unit.session.execute(
             select(Attachment.article_id, Attachment.id, Attachment.filename, Attachment.content_type, Attachment.size)
             .where(ids_in(Attachment.article_id))
@@ -267,11 +261,11 @@ def articles_of(unit: Unit, ticket_ids: Sequence[int]) -> dict[int, list[Record]
                 {"id": att_id, "filename": filename, "content_type": content_type, "size": size}
             )
     found: dict[int, list[Record]] = {}
-    for a, tn in rows:
+    for a in rows:
         found.setdefault(a.ticket_id, []).append(
             {
                 "id": a.id,
-                "ticket": tn,
+                "ticket": a.tn,
                 "channel": a.channel,
                 "sender": a.sender,
                 "from": a.a_from,
@@ -288,6 +282,20 @@ def articles_of(unit: Unit, ticket_ids: Sequence[int]) -> dict[int, list[Record]
             }
         )
     return found
+
+
+@cache
+def _articles_of() -> Select[Any]:
+    """The columns of articles_of's records, as Core rows: ORM objects cost an export a third of its time."""
+    columns = (Article.id, Article.ticket_id, Article.channel, Article.sender, Article.a_from, Article.a_to)
+    columns += (Article.a_cc, Article.subject, Article.body, Article.visible_to_customer, Article.created)
+    columns += (Article.message_id, Article.in_reply_to, Article.a_references, Ticket.tn)
+    return (
+        select(*columns)
+        .join(Ticket, Article.ticket_id == Ticket.id)
+        .where(ids_in(Article.ticket_id))
+        .order_by(Article.id)
+    )
 
 
 def history_select(*, raw: bool = False) -> Select[Any]:
