@@ -7,8 +7,10 @@ them in queue Small, each with one history row) and two more (queue Long) with 1
 each with ``json.dumps`` (the same keys; an export's ticket with its articles, attachments, history and
 links nested, merged from one cursor per part ordered by ticket). Times are CPU seconds of the process (the machine is
 shared). Peak RSS from ``os.wait4``. Streaming means the peak stays flat from
-100k to 1M. Usage: ``python bench/bench_streams.py [DESK_DIR] [RUNS]``; the desk is built
-once in DESK_DIR and reused.
+100k to 1M. Usage: ``python bench/bench_streams.py [DESK_DIR] [RUNS] [BACKEND] [LARGEST]``; the desk is built
+once in DESK_DIR and reused. BACKEND ``postgresql`` or ``mysql`` (a server named as bench/_common.py reads it):
+the 100,000-record lines on a desk of 100,000 tickets built on SQLite and copied (`tktctl db copy`) into a
+fresh database, the floor that server's driver (psycopg, PyMySQL), section ``streams-BACKEND``.
 """
 
 from __future__ import annotations
@@ -25,13 +27,16 @@ from functools import partial
 from pathlib import Path
 from typing import Any
 
-from bench._common import argument, write_section
+from sqlalchemy.engine import make_url
+
+from bench._common import argument, fresh_desk, write_section
 from tktctl.api import Desk
 
 TICKETS = 1_000_000
 SMALL = 100_000
-LONG = TICKETS + 1
+LONG = TICKETS + 1  # the ticket with 100,000 history rows on the SQLite desk
 RUNS = 1
+LARGEST = TICKETS  # records of the largest case run (on SQLite): 100000 leaves out the 1,000,000 lines
 BOTH = ("--queue", "Small", "--queue", "Misc")
 EXE = str(Path(sys.executable).with_name("tktctl"))
 FILE_KEYS = ("id", "filename", "content_type", "size")
@@ -79,7 +84,7 @@ LINK_SQL = (
     " CASE WHEN l.type = 'normal' THEN 'normal' ELSE 'child' END AS relation FROM ticket_link l"
     " JOIN ticket o ON o.id = l.target_id UNION ALL SELECT l.target_id, o.tn, l.type, l.id,"
     " CASE WHEN l.type = 'normal' THEN 'normal' ELSE 'parent' END FROM ticket_link l"
-    " JOIN ticket o ON o.id = l.source_id) " + _OF_TICKETS.format(col="mine", order="link", where="{where}")
+    " JOIN ticket o ON o.id = l.source_id) AS links " + _OF_TICKETS.format(col="mine", order="link", where="{where}")
 )
 HISTORY_SQL = (
     "SELECT h.id, t.tn, h.type, a.login, h.at, h.data FROM ticket_history h JOIN ticket t ON t.id = h.ticket_id"
@@ -87,8 +92,9 @@ HISTORY_SQL = (
 )
 
 
-def build(path: Path) -> None:
-    """The desk: tickets, one history row each, and the two long histories."""
+def build(path: Path, tickets: int = TICKETS) -> None:
+    """The desk: ``tickets`` tickets (SMALL of them in queue Small), one history row each, and the two long
+    histories (tickets ``tickets`` + 1 and + 2)."""
     url = f"sqlite:///{path}"
     desk = Desk(url)
     desk.init()
@@ -104,22 +110,22 @@ def build(path: Path) -> None:
             " created_by, changed_by) SELECT i, printf('9%015d', i), 'ticket ' || i,"
             f" CASE WHEN i <= ? THEN ? ELSE 2 END, 1 + i % 2, 1 + i % 5, 0, 1, {moment('i')}, {moment('i + i % 3')},"
             " 1, 1 FROM n",  # a third of the tickets unchanged since created
-            (TICKETS, SMALL, small),
+            (tickets, SMALL, small),
         )
         conn.execute(
             "INSERT INTO ticket_history (ticket_id, type, actor_id, queue_id, at, data)"
             ' SELECT id, \'NewTicket\', 1, queue_id, created, \'{"queue": "Raw", "state": "new"}\' FROM ticket'
         )
-        long_histories(conn)
+        long_histories(conn, tickets)
     conn.execute("ANALYZE")
     conn.close()
 
 
-def long_histories(conn: sqlite3.Connection) -> None:
-    """Tickets LONG and LONG + 1, in queue Long, with 100,000 and 1,000,000 history rows (an export
+def long_histories(conn: sqlite3.Connection, tickets: int) -> None:
+    """Tickets ``tickets`` + 1 and + 2, in queue Long, with 100,000 and ``tickets`` history rows (an export
     record holds its ticket's whole history: these two are left out of the exports)."""
     long = conn.execute("SELECT id FROM queue WHERE name = 'Long'").fetchone()[0]
-    for ticket_id, rows in ((LONG, SMALL), (LONG + 1, TICKETS)):
+    for ticket_id, rows in ((tickets + 1, SMALL), (tickets + 2, tickets)):
         conn.execute(
             "INSERT INTO ticket (id, tn, title, queue_id, state_id, priority_id, locked, owner_id, created, changed,"
             " created_by, changed_by) VALUES (?, printf('9%015d', ?), 'long', ?, 2, 3, 0, 1, ?, ?, 1, 1)",
@@ -138,15 +144,39 @@ def ticket_sql(where: str) -> str:
     return TICKET_SQL.format(where=where)
 
 
-def floor(path: Path, sql: str, *args: object) -> float:
-    """CPU seconds of the stdlib writing the same rows as JSON objects (keys named as the records')."""
-    conn = sqlite3.connect(path)
+def connect(where: Path | str) -> Any:
+    """A DB-API connection: sqlite3 for a path; psycopg or PyMySQL for a server URL."""
+    if isinstance(where, Path):
+        return sqlite3.connect(where)
+    url = make_url(where)
+    if url.get_backend_name() == "postgresql":
+        import psycopg
+
+        return psycopg.connect(url.set(drivername="postgresql").render_as_string(hide_password=False))
+    import pymysql
+
+    return pymysql.connect(
+        host=url.host, port=url.port or 3306, user=url.username, password=url.password or "", database=url.database
+    )
+
+
+def execute(conn: Any, sql: str, args: tuple[object, ...] = ()) -> Any:
+    """A cursor over ``sql`` (``?`` placeholders) on any of the three drivers."""
+    cursor = conn.cursor()
+    cursor.execute(sql if isinstance(conn, sqlite3.Connection) else sql.replace("?", "%s"), args)
+    return cursor
+
+
+def floor(where: Path | str, sql: str, *args: object) -> float:
+    """CPU seconds of the driver's rows written as JSON objects (keys named as the records'); a server
+    driver's times are datetimes, spelled by ``str``."""
+    conn = connect(where)
     started = time.process_time()
     with open(os.devnull, "w") as out:
-        cursor = conn.execute(sql, args)
+        cursor = execute(conn, sql, args)
         keys = [c[0] for c in cursor.description]
         for row in cursor:
-            out.write(json.dumps(dict(zip(keys, row, strict=True))) + "\n")
+            out.write(json.dumps(dict(zip(keys, row, strict=True)), default=str) + "\n")
     seconds = time.process_time() - started
     conn.close()
     return seconds
@@ -155,7 +185,7 @@ def floor(path: Path, sql: str, *args: object) -> float:
 class _ByTicket:
     """The rows of a cursor ordered by ticket id (its first column), taken ticket by ticket."""
 
-    def __init__(self, cursor: sqlite3.Cursor) -> None:
+    def __init__(self, cursor: Any) -> None:
         self.rows = iter(cursor)
         self.next = next(self.rows, None)
 
@@ -167,17 +197,17 @@ class _ByTicket:
         return found
 
 
-def export_floor(path: Path, where: str) -> float:
-    """CPU seconds of the stdlib writing what `ticket export` writes: each ticket as an object with its
+def export_floor(path: Path | str, where: str) -> float:
+    """CPU seconds of the driver writing what `ticket export` writes: each ticket as an object with its
     articles (with their attachments), history (payloads decoded) and links nested, the same keys."""
-    conn = sqlite3.connect(path)
+    conn = connect(path)
     started = time.process_time()
     with open(os.devnull, "w") as out:
-        parts = [_ByTicket(conn.execute(sql.format(where=where))) for sql in (ARTICLE_SQL, ATTACHMENT_SQL)]
+        parts = [_ByTicket(execute(conn, sql.format(where=where))) for sql in (ARTICLE_SQL, ATTACHMENT_SQL)]
         articles, attachments = parts
-        history = _ByTicket(conn.execute(EXPORT_HISTORY_SQL.format(where=where)))
-        links = _ByTicket(conn.execute(LINK_SQL.format(where=where)))
-        for row in conn.execute(TICKET_SQL.format(where=where)):
+        history = _ByTicket(execute(conn, EXPORT_HISTORY_SQL.format(where=where)))
+        links = _ByTicket(execute(conn, LINK_SQL.format(where=where)))
+        for row in execute(conn, TICKET_SQL.format(where=where)):
             record = dict(zip(TICKET_KEYS, row, strict=True))
             record["lock"] = "locked" if record["lock"] else "unlocked"
             record.update(escalation=None, fields={})
@@ -195,63 +225,114 @@ def export_floor(path: Path, where: str) -> float:
                 for a in articles.take(row[0])
             ]
             record["history"] = [
-                {"id": i, "ticket": tn, "type": kind, "actor": actor, "at": at, "data": json.loads(data), "queue": q}
+                {"id": i, "ticket": tn, "type": kind, "actor": actor, "at": at, "data": _decoded(data), "queue": q}
                 for i, tn, kind, actor, at, data, q in history.take(row[0])
             ]
             record["links"] = [dict(zip(("tn", "type", "relation"), link, strict=True)) for link in links.take(row[0])]
-            out.write(json.dumps(record, ensure_ascii=False) + "\n")
+            out.write(json.dumps(record, ensure_ascii=False, default=str) + "\n")
     seconds = time.process_time() - started
     conn.close()
     return seconds
 
 
-def tktctl(path: Path, *args: str, fmt: str = "jsonl") -> tuple[float, float]:
+def _decoded(data: Any) -> Any:
+    return json.loads(data) if isinstance(data, str) else data  # psycopg decodes JSON itself
+
+
+def tktctl(path: Path | str, *args: str, fmt: str = "jsonl") -> tuple[float, float]:
     """CPU seconds (user + system) and peak RSS (MB) of one `tktctl ARGS -o FMT` process."""
     with open(os.devnull, "w") as out:
-        command = [EXE, "--db", f"sqlite:///{path}", *args, "-o", fmt]
+        command = [EXE, "--db", f"sqlite:///{path}" if isinstance(path, Path) else path, *args, "-o", fmt]
         process = subprocess.Popen(command, stdout=out, env={**os.environ, "TKTCTL_SERVER": "off"})
         _, status, usage = os.wait4(process.pid, 0)
     assert os.waitstatus_to_exitcode(status) == 0, args
     return usage.ru_utime + usage.ru_stime, usage.ru_maxrss / 1024
 
 
-def main(workdir: Path) -> None:
-    path = workdir / "streams.db"
-    if not path.exists():
-        build(path)
+def cases(where: Path | str, tickets: int) -> list[tuple[str, int, tuple[str, ...], str, Callable[[], float] | None]]:
+    """(command, records, arguments, format, its floor or None) on a desk of ``tickets`` tickets."""
     small, both = "WHERE q.name = 'Small'", "WHERE q.name IN ('Small', 'Misc')"
-    tn_100k, tn_1m = f"9{LONG:015d}", f"9{LONG + 1:015d}"
-    cases: list[tuple[str, int, tuple[str, ...], str, Callable[[], float] | None]] = [
-        # (command, records, arguments, format, its floor or None)
+    tn_100k, tn_long = f"9{tickets + 1:015d}", f"9{tickets + 2:015d}"
+    found: list[tuple[str, int, tuple[str, ...], str, Callable[[], float] | None]] = [
         (
             "ticket list",
             SMALL,
             ("ticket", "list", "--queue", "Small"),
             "jsonl",
-            partial(floor, path, ticket_sql(small)),
+            partial(floor, where, ticket_sql(small)),
         ),
-        ("ticket list", TICKETS, ("ticket", "list", *BOTH), "jsonl", partial(floor, path, ticket_sql(both))),
-        ("ticket export", SMALL, ("ticket", "export", "--queue", "Small"), "jsonl", partial(export_floor, path, small)),
-        ("ticket export", TICKETS, ("ticket", "export", *BOTH), "jsonl", partial(export_floor, path, both)),
-        ("ticket history TN", SMALL, ("ticket", "history", tn_100k), "jsonl", partial(floor, path, HISTORY_SQL, LONG)),
+        (
+            "ticket export",
+            SMALL,
+            ("ticket", "export", "--queue", "Small"),
+            "jsonl",
+            partial(export_floor, where, small),
+        ),
         (
             "ticket history TN",
-            TICKETS,
-            ("ticket", "history", tn_1m),
+            SMALL,
+            ("ticket", "history", tn_100k),
             "jsonl",
-            partial(floor, path, HISTORY_SQL, LONG + 1),
+            partial(floor, where, HISTORY_SQL, tickets + 1),
         ),
-        ("ticket history TN", SMALL, ("ticket", "history", tn_100k), "table", None),
-        ("ticket history TN", TICKETS, ("ticket", "history", tn_1m), "table", None),
     ]
+    if tickets > SMALL:
+        found[1:1] = [
+            ("ticket list", tickets, ("ticket", "list", *BOTH), "jsonl", partial(floor, where, ticket_sql(both)))
+        ]
+        found[3:3] = [
+            ("ticket export", tickets, ("ticket", "export", *BOTH), "jsonl", partial(export_floor, where, both))
+        ]
+        found += [
+            (
+                "ticket history TN",
+                tickets,
+                ("ticket", "history", tn_long),
+                "jsonl",
+                partial(floor, where, HISTORY_SQL, tickets + 2),
+            ),
+            ("ticket history TN", SMALL, ("ticket", "history", tn_100k), "table", None),
+            ("ticket history TN", tickets, ("ticket", "history", tn_long), "table", None),
+        ]
+    return found
+
+
+def main(workdir: Path, backend: str) -> None:
+    """SQLite: the desk of TICKETS tickets, built once in ``workdir``; a server: one of SMALL, built once on
+    SQLite and copied by `tktctl db copy` into a fresh database, 100,000-record lines only."""
+    if backend == "sqlite":
+        path = workdir / "streams.db"
+        if not path.exists():
+            build(path)
+        found = [case for case in cases(path, TICKETS) if case[1] <= LARGEST]
+        measure(path, found, "streams", "SQLite", "stdlib sqlite3")
+        return
+    path = workdir / "streams-small.db"
+    if not path.exists():
+        build(path, SMALL)
+    with fresh_desk(backend, workdir, init=False) as url:
+        copy = [EXE, "--db", f"sqlite:///{path}", "db", "copy", "--to", url, "-q"]
+        subprocess.run(copy, check=True, stdout=subprocess.DEVNULL, env={**os.environ, "TKTCTL_SERVER": "off"})
+        driver = {"postgresql": "psycopg", "mysql": "PyMySQL"}[backend]
+        measure(url, cases(url, SMALL), f"streams-{backend}", backend, driver)
+
+
+def measure(
+    where: Path | str,
+    found: list[tuple[str, int, tuple[str, ...], str, Callable[[], float] | None]],
+    section: str,
+    backend: str,
+    driver: str,
+) -> None:
+    """Runs each case (floor and tktctl interleaved) and writes the section."""
     lines = []
-    for name, rows, args, fmt, floor_of in cases:
+    for name, rows, args, fmt, floor_of in found:
         floors: list[float] = []
         runs: list[tuple[float, float]] = []
         for _ in range(RUNS):
             if floor_of is not None:
                 floors.append(floor_of())
-            runs.append(tktctl(path, *args, fmt=fmt))
+            runs.append(tktctl(where, *args, fmt=fmt))
         seconds = statistics.median(s for s, _ in runs)
         peak = max(p for _, p in runs)
         floor_s = statistics.median(floors) if floors else None
@@ -261,9 +342,10 @@ def main(workdir: Path) -> None:
         print(lines[-1], flush=True)
     load = os.getloadavg()
     body = (
-        "## Streamed reads at 100,000 and 1,000,000 records (SQLite)\n\n"
+        f"## Streamed reads at {', '.join(f'{n:,}' for n in sorted({c[1] for c in found}))} records ({backend})\n\n"
         f"CPU seconds (user + system: the machine is shared, wall time is not this program's), median of"
-        f" {RUNS} run(s); floor: stdlib sqlite3 + json.dumps of the same rows as objects (for the export, each"
+        f" {RUNS} run(s); floor: {driver} + json.dumps of the same rows as objects (a server driver's times"
+        " spelled by str; for the export, each"
         " ticket with its articles, attachments, history and links nested as export nests them)."
         " Load average at the end:"
         f" {load[0]:.1f}, {load[1]:.1f}, {load[2]:.1f} on {os.cpu_count()} CPUs (a shared machine)."
@@ -275,9 +357,12 @@ def main(workdir: Path) -> None:
         "| command | records | floor CPU s | tktctl CPU s | ratio (tktctl / floor) | peak RSS MB |\n"
         "|---|---|---|---|---|---|\n" + "\n".join(lines)
     )
-    write_section("streams", body)
+    write_section(section, body)
 
 
 if __name__ == "__main__":  # arguments read here, so that importing the module reads none
-    RUNS = argument(2, RUNS)
-    main(Path(sys.argv[1]) if len(sys.argv) > 1 else Path("/tmp/bench-stream"))
+    RUNS, LARGEST = argument(2, RUNS), argument(4, LARGEST)
+    main(
+        Path(sys.argv[1]) if len(sys.argv) > 1 else Path("/tmp/bench-stream"),
+        sys.argv[3] if len(sys.argv) > 3 else "sqlite",
+    )

@@ -5,7 +5,8 @@ count waits for the disk). Each figure is the difference between a run over SMAL
 over LARGE items, divided by LARGE - SMALL, so that start-up and set-up cancel out. The import
 floor (``bench_import.floor_sqlite``) builds its parameter rows in the run, so they are counted
 with it. Needs valgrind. Usage: ``python -m bench.instructions``; ``python -m bench.instructions creates``
-counts a `ticket create` (a batch line and the API).
+counts a `ticket create` (a batch line and the API); ``python -m bench.instructions streams [DESK]`` counts a
+record of `ticket list` and `ticket history` in jsonl (bench/bench_streams.py's desk and floors).
 """
 
 from __future__ import annotations
@@ -48,6 +49,30 @@ def child(work: str, path: str, arg: str) -> None:
         from bench.bench_history_export import floor
 
         floor(path)
+    elif work in ("list", "history"):  # arg: records; path: the desk of bench/bench_streams.py
+        from itertools import islice
+
+        from bench.bench_streams import LONG
+        from tktctl.api import TicketFilter
+        from tktctl.formats import kinds, render
+
+        desk, n = Desk(f"sqlite:///{path}"), int(arg)
+        with open(os.devnull, "w") as out:
+            if work == "list":
+                render(
+                    desk.tickets.list(TicketFilter(queue=["Small"]), limit=n), kind=kinds.TICKET, fmt="jsonl", out=out
+                )
+            else:
+                render(
+                    islice(desk.tickets.history_stream(f"9{LONG:015d}"), n), kind=kinds.HISTORY, fmt="jsonl", out=out
+                )
+    elif work in ("list-floor", "history-floor"):
+        import bench.bench_streams as streams
+
+        if work == "list-floor":
+            streams.floor(Path(path), streams.ticket_sql("WHERE q.name = 'Small'") + f" LIMIT {int(arg)}")
+        else:
+            streams.floor(Path(path), streams.HISTORY_SQL + f" LIMIT {int(arg)}", streams.LONG)
     elif work == "create-api":
         desk = Desk(f"sqlite:///{path}")
         for i in range(int(arg)):
@@ -98,6 +123,19 @@ def creates() -> None:
         f"| `tktctl batch` line `ticket create --title T --body B` (JSON result) | {batch:,.0f} | {batch / api:.2f}x |"
     )
     write_section("instructions-batch", body)
+
+
+def streams(desk: Path) -> None:
+    """Instructions per record of `ticket list -o jsonl` and `ticket history TN -o jsonl` (the API and the
+    renderer, in-process) against bench/bench_streams.py's floors, on its desk (built there if missing);
+    printed, not written to docs/benchmarks.md (its streams section quotes them)."""
+    import bench.bench_streams as bench
+
+    if not desk.exists():
+        bench.build(desk)
+    for work in ("list", "list-floor", "history", "history-floor"):
+        small, large = (counted(work, desk, str(n)) for n in (SMALL, LARGE))
+        print(f"{work}: {(large - small) / (LARGE - SMALL):,.0f} instructions per record", flush=True)
 
 
 def history_desk(path: Path, rows: int) -> None:
@@ -155,5 +193,7 @@ if __name__ == "__main__":
         child(*sys.argv[1:])
     elif sys.argv[1:] == ["creates"]:
         creates()
+    elif sys.argv[1:2] == ["streams"]:
+        streams(Path(sys.argv[2] if len(sys.argv) > 2 else "/tmp/bench-stream/streams.db"))
     else:
         main()

@@ -10,9 +10,11 @@ placeholders, and pass the values at execution.
 from __future__ import annotations
 
 from functools import cache
-from typing import Any
+from typing import Any, ClassVar
 
-from sqlalchemy import Select, bindparam, select
+from sqlalchemy import ARRAY, Boolean, ColumnElement, Select, any_, bindparam, select
+from sqlalchemy.ext.compiler import compiles
+from sqlalchemy.sql.visitors import InternalTraversal
 
 
 @cache
@@ -23,5 +25,33 @@ def by_name(entity: Any, column: str) -> Select[Any]:
 
 @cache
 def ids_in(column: Any) -> Any:
-    """``column IN (:ids)``, a list bound per execution (``expanding``)."""
-    return column.in_(bindparam("ids", expanding=True))
+    """``column IN (:ids)``, a list bound per execution; on PostgreSQL ``column = ANY(:ids)``, one array.
+
+    An expanding IN is rendered anew at every execution, one placeholder per id, and psycopg parses
+    that text again each time: for the 500 ids of an export chunk's six statements this took more CPU
+    than reading and writing the chunk (profiled: ~40% of `ticket export` on PostgreSQL)."""
+    return _IdsIn(column)
+
+
+class _IdsIn(ColumnElement[bool]):
+    """``column`` is one of the ``ids`` bound at execution (ids_in)."""
+
+    __visit_name__ = "ids_in"
+    _traverse_internals: ClassVar = [("column", InternalTraversal.dp_clauseelement)]
+    inherit_cache = True
+    type = Boolean()
+    _is_implicitly_boolean = True  # a comparison: no "= 1" after it where booleans are integers
+
+    def __init__(self, column: Any) -> None:
+        self.column = column
+
+
+@compiles(_IdsIn)
+def _expanding_in(element: _IdsIn, compiler: Any, **kw: Any) -> str:
+    return compiler.process(element.column.in_(bindparam("ids", expanding=True)), **kw)  # type: ignore[no-any-return]
+
+
+@compiles(_IdsIn, "postgresql")
+def _any_of_array(element: _IdsIn, compiler: Any, **kw: Any) -> str:
+    ids = bindparam("ids", type_=ARRAY(element.column.type))
+    return compiler.process(element.column == any_(ids), **kw)  # type: ignore[no-any-return]

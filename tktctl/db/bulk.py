@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import insert
 
 from tktctl.db.types import UTCDateTime
+from tktctl.isotime import sqlite_text
 
 
 def insert_rows(conn: Any, table: Any, rows: Sequence[dict[str, Any]], times: dict[Any, Any] | None = None) -> None:
@@ -51,6 +53,8 @@ def _columns(
         if process is None:
             continue
         if isinstance(column_type, UTCDateTime):
+            if dialect.name == "sqlite":
+                process = _sqlite_times(process)
             # Once per distinct time; times that are the same instant convert alike.
             new = set(columns[index]).difference(times)
             times.update({value: process(value) for value in new})
@@ -58,3 +62,13 @@ def _columns(
         else:
             columns[index] = list(map(process, columns[index]))
     return columns
+
+
+def _sqlite_times(standard: Callable[[Any], Any]) -> Callable[[Any], Any]:
+    """The SQLite bind conversion of a UTC time column: SQLAlchemy's own text, spelled at a fifth of the
+    cost; anything but a datetime (NULL) as SQLAlchemy converts it."""
+
+    def process(value: Any) -> Any:
+        return sqlite_text(value) if isinstance(value, datetime) else standard(value)
+
+    return process

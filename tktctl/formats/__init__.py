@@ -154,7 +154,7 @@ def render(
     single = isinstance(data, Mapping)
     records: Iterator[Record] = iter([data] if single else (data or []))  # type: ignore[list-item]
     records = _started(records)
-    rows: Iterator[Record] = (_project(r, keys) for r in records)
+    rows: Iterator[Record] = map(_project, records, itertools.repeat(keys))  # no generator frame per record
     if fmt == "json":
         if single:
             out.write(json.dumps(next(rows), default=_json_default, ensure_ascii=False, indent=2))
@@ -162,9 +162,9 @@ def render(
         else:
             _write_json_array(rows, out)
     elif fmt == "jsonl":
-        encode = _list_dumps()
+        encode, write = _list_dumps(), out.write
         for row in rows:
-            out.write(encode(row) + "\n")
+            write(encode(row) + "\n")
     elif fmt == "yaml":
         value = next(rows) if single else [r for r in rows]
         _dump_yaml(_machine(value), out)

@@ -33,13 +33,14 @@ def complete_tickets(unit: Unit, ids: Sequence[int]) -> Iterator[Record]:
     tickets_of, history_of = _export_statements()
     params = {"ids": list(ids)}
     time = time_reader(connection.dialect)
-    tickets = {row.id: ticket_record(row, None, time) for row in connection.execute(tickets_of, params)}
+    # .all(): one fetch per chunk (iterating a result fetches row by row, a Python call each on psycopg)
+    tickets = {row.id: ticket_record(row, None, time) for row in connection.execute(tickets_of, params).all()}
     custom_fields.add_to(unit, list(tickets.values()))
     by_ticket = articles_of(unit, ids)
     linked = links_of(unit, ids)
     history: dict[int, list[Record]] = {}
     record = HistoryReader(connection.dialect).record
-    for *entry, ticket_id, queue in connection.execute(history_of, params):
+    for *entry, ticket_id, queue in connection.execute(history_of, params).all():
         found = record(*entry)
         found["queue"] = queue
         history.setdefault(ticket_id, []).append(found)
