@@ -52,9 +52,12 @@ with open(sys.argv[1], "w") as out:
 
 # Not needed by a create without files (each was once on its path): the MIME type guesser (files
 # only), the import path (--from), the parser of incoming mail, the warm server's client, and the
-# libraries that only a config file, table output, free-form times or a schema upgrade need.
+# libraries that only a config file, table output, free-form times or a schema upgrade need; the
+# full-text query parser and its SQL (only the --text filter and `ticket search` use them).
 NOT_ON_CREATE = {
     "mimetypes",
+    "tktctl.core.textquery",
+    "tktctl.tickets.fulltext",
     "tktctl.tickets.transfer",
     "tktctl.tickets.importcheck",
     "tktctl.mail.parse",
