@@ -234,6 +234,18 @@ def test_count_stats_and_list_select_alike_by_exact_names(cli: Cli) -> None:
         assert counted == len(listed) == sum(row["count"] for row in grouped) > 0, flags
 
 
+def test_a_name_with_a_trailing_space_is_another_name_on_every_backend(cli: Cli) -> None:
+    """Regression: MariaDB's binary collation pads, so "Raw " found queue Raw and "root@localhost "
+    the agent there (on every verb and as the acting agent) while SQLite and PostgreSQL said not found."""
+    cli("ticket", "create", "--queue", "Raw", "--title", "t", "-q")
+    for verb in (("ticket", "list"), ("ticket", "count"), ("stats",)):
+        for flags in (("--queue", "Raw "), ("--owner", "root@localhost ")):
+            result = cli(*verb, *flags, expect=3)
+            assert "not found" in result.stderr, (verb, flags)
+    assert "not found" in cli("ticket", "create", "--queue", "Raw ", "--title", "t", expect=3).stderr
+    assert "not found" in cli("--as", "root@localhost ", "ticket", "list", expect=3).stderr
+
+
 # Bulk move: deadlines and history ------------------------------------------------------------
 
 

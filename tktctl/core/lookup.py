@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Any, NamedTuple, TypeVar
 from sqlalchemy import ColumnElement, Select, select
 
 from tktctl.core.configcache import configuration
-from tktctl.core.prepared import by_name
+from tktctl.core.prepared import named
 from tktctl.db.models import Agent, Group, NotificationRule, Queue, State, StateType, Ticket, TicketType
 from tktctl.errors import ConflictError, NotFoundError, UsageError
 
@@ -50,7 +50,7 @@ class TicketRow(NamedTuple):
 
 
 def queue(unit: Unit, name: str, *, for_write: bool = False) -> Queue:
-    found = unit.session.scalar(by_name(Queue, "name"), {"key": name})
+    found = named(unit.session, Queue, "name", name)
     if found is None:
         raise NotFoundError(f"queue {name!r} not found", ref=name)
     if for_write:
@@ -93,7 +93,7 @@ def group(unit: Unit, name: str) -> Group:
 
 
 def agent(unit: Unit, login: str, *, for_write: bool = False) -> Agent:
-    found = unit.session.scalar(by_name(Agent, "login"), {"key": login})
+    found = named(unit.session, Agent, "login", login)
     if found is None:
         raise NotFoundError(f"agent {login!r} not found", ref=login)
     if for_write and not found.valid:

@@ -10,17 +10,28 @@ placeholders, and pass the values at execution.
 from __future__ import annotations
 
 from functools import cache
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from sqlalchemy import ARRAY, Boolean, ColumnElement, Select, any_, bindparam, select
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql.visitors import InternalTraversal
+
+if TYPE_CHECKING:
+    from sqlalchemy.orm import Session
 
 
 @cache
 def by_name(entity: Any, column: str) -> Select[Any]:
     """``SELECT entity WHERE column = :key``."""
     return select(entity).where(getattr(entity, column) == bindparam("key"))
+
+
+def named(session: Session, entity: Any, column: str, key: str) -> Any:
+    """The object whose ``column`` is exactly ``key``, or None. MariaDB's binary collation (PAD SPACE)
+    finds ``"root@localhost "`` for ``root@localhost``; SQLite and PostgreSQL do not: the same name
+    must find the same object on every backend."""
+    found = session.scalar(by_name(entity, column), {"key": key})
+    return found if found is not None and getattr(found, column) == key else None
 
 
 @cache

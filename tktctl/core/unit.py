@@ -23,7 +23,7 @@ from sqlalchemy.orm import Session
 
 from tktctl.config import ADMIN_LOGIN
 from tktctl.core.configcache import ConfigCache, attach, watch
-from tktctl.core.prepared import by_name
+from tktctl.core.prepared import named
 from tktctl.core.timeparse import local_zone, parse_time
 from tktctl.core.vocabulary import BODY_MAX_BYTES
 from tktctl.db import analyze as db_analyze
@@ -211,7 +211,7 @@ class Store:
             raise translate(exc, self.display_url) from exc
 
     def _actor(self, session: Session, login: str) -> Agent:
-        agent = session.scalar(by_name(Agent, "login"), {"key": login})
+        agent = named(session, Agent, "login", login)
         if agent is None:
             raise NotFoundError(
                 f"acting agent {login!r} not found (set --as, TKTCTL_AGENT or the profile's agent)", ref=login
