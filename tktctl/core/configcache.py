@@ -24,7 +24,17 @@ from tktctl.db.models import Agent
 
 # unit.cache keys holding configuration only (besides "grants:<agent id>").
 KEYS = frozenset(
-    {"states", "queues", "slas", "calendars", "notification_rules", "ticket_types", "default_language", "any_fields"}
+    {
+        "states",
+        "queues",
+        "slas",
+        "calendars",
+        "notification_rules",
+        "ticket_types",
+        "default_language",
+        "any_fields",
+        "priorities",
+    }
 )
 _UNIT = "tktctl_unit"
 _TEXT_WRITE = re.compile(r"\s*(?:insert\s+into|update|delete\s+from)\s+[`\"]?(\w+)", re.IGNORECASE)
@@ -53,7 +63,7 @@ class ConfigCache:
     def begin(self, session: Session) -> int:
         """The generation now (read before anything else, so a label is never newer than its data);
         everything kept is forgotten if it moved."""
-        current = generation.read(session)
+        current = generation.read(session.connection())  # Core: the ORM's execute costs twice as much
         if current != self.generation:
             self.generation, self.entries, self.actors = current, {}, {}
         return current

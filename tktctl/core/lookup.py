@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Any, NamedTuple, TypeVar
 from sqlalchemy import ColumnElement, Select, select
 
 from tktctl.core.prepared import by_name
-from tktctl.db.models import Agent, Group, NotificationRule, Queue, State, StateType, Ticket, TicketType
+from tktctl.db.models import Agent, Group, NotificationRule, Priority, Queue, State, StateType, Ticket, TicketType
 from tktctl.errors import ConflictError, NotFoundError, UsageError
 
 if TYPE_CHECKING:
@@ -95,6 +95,13 @@ def agent(unit: Unit, login: str, *, for_write: bool = False) -> Agent:
     if for_write and not found.valid:
         raise ConflictError(f"agent {login!r} is disabled", ref=login)
     return found
+
+
+def priority_names(unit: Unit) -> dict[int, str]:
+    """Priority names by id, as the desk's table has them (configuration: kept between transactions)."""
+    if "priorities" not in unit.cache:
+        unit.cache["priorities"] = dict(unit.session.connection().execute(select(Priority.id, Priority.name)).all())
+    return unit.cache["priorities"]  # type: ignore[no-any-return]
 
 
 def states(unit: Unit) -> dict[int, StateInfo]:

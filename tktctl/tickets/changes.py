@@ -208,7 +208,7 @@ def _inserts() -> dict[str, Insert]:
 def add_history(unit: Unit, entries: Sequence[tuple[int, str, int, dict[str, Any]]]) -> None:
     """History rows (ticket id, type, queue id, data) in one multi-row INSERT."""
     if entries:
-        unit.session.execute(
+        unit.session.connection().execute(
             _inserts()["history"],
             [
                 {
@@ -277,7 +277,7 @@ def insert_ticket(unit: Unit, tn: str, **values: Any) -> int:
         "changed_by": unit.actor.id,
         **values,
     }
-    return unit.session.execute(_inserts()["ticket"], row).inserted_primary_key[0]
+    return unit.session.connection().execute(_inserts()["ticket"], row).inserted_primary_key[0]
 
 
 def add_article(
@@ -311,7 +311,7 @@ def add_article(
         "created_by": unit.actor.id,
         **mail,
     }
-    article_id: int = unit.session.execute(_inserts()["article"], row).inserted_primary_key[0]
+    article_id: int = unit.session.connection().execute(_inserts()["article"], row).inserted_primary_key[0]
     if refresh:
         deadlines.refresh(unit, [ticket_id])  # an answer or a customer's contact moves the deadlines
     return article_id
