@@ -100,7 +100,7 @@ def agent(unit: Unit, login: str, *, for_write: bool = False) -> Agent:
 def priority_names(unit: Unit) -> dict[int, str]:
     """Priority names by id, as the desk's table has them (configuration: kept between transactions)."""
     if "priorities" not in unit.cache:
-        unit.cache["priorities"] = dict(unit.session.connection().execute(select(Priority.id, Priority.name)).all())
+        unit.cache["priorities"] = dict(unit.connection.execute(select(Priority.id, Priority.name)).all())
     return unit.cache["priorities"]  # type: ignore[no-any-return]
 
 

@@ -191,7 +191,7 @@ def tickets_by_id(unit: Unit, ids: Sequence[int]) -> list[Record]:
     """Ticket records for ``ids``, in that order."""
     found: dict[int, Record] = {}
     for part in chunks(list(ids)):
-        for row in unit.session.connection().execute(_tickets_by_id(), {"ids": list(part)}):
+        for row in unit.connection.execute(_tickets_by_id(), {"ids": list(part)}):
             found[row.id] = ticket_record(row, unit)
     custom_fields.add_to(unit, list(found.values()))
     return [found[i] for i in ids]

@@ -47,7 +47,7 @@ from tktctl.tickets.guards import (
     select_visible,
     state_change,
 )
-from tktctl.tickets.numbering import next_numbers
+from tktctl.tickets.numbering import insert_new_ticket, next_numbers, skips_held_numbers
 from tktctl.tickets.records import (
     articles,
     history_records,
@@ -175,7 +175,10 @@ class Tickets:
             owning = lookup.agent(unit, owner, for_write=True) if owner else unit.actor
             answering = lookup.agent(unit, responsible, for_write=True) if responsible else None
             numbers = self.store.numbers
-            (tn,) = next_numbers(unit.session, generator=numbers.generator, system_id=numbers.system_id, now=unit.now)
+            checked = not skips_held_numbers(unit)  # else the INSERT skips a number held and takes the next
+            (tn,) = next_numbers(
+                unit.session, generator=numbers.generator, system_id=numbers.system_id, now=unit.now, checked=checked
+            )
             # The counter's row lock serialises creators: a racing retry of the same key sees ours now.
             if external_id is not None:
                 existing = by_external_id(unit, external_id)
@@ -184,7 +187,7 @@ class Tickets:
             values = {"title": title, "priority_id": priority_id, "customer": customer, "type": type}
             values.update(pending_until=until, external_id=external_id, owner_id=owning.id)
             values.update(responsible_id=answering and answering.id, queue_id=target.id, state_id=start.id)
-            ticket_id = changes.insert_ticket(unit, tn, **values)
+            ticket_id, tn = insert_new_ticket(unit, tn, **values)
             data = changes.new_ticket_data(tn, target.name, start.name, priority_id)
             entries: list[tuple[int, str, int, dict[str, Any]]] = [(ticket_id, "NewTicket", target.id, data)]
             article_id = None
