@@ -34,6 +34,7 @@ from typer.models import CommandInfo
 from tktctl import __version__, config
 from tktctl.commands import COMMANDS
 from tktctl.commands._common import FieldsOpt, Invocation, QuietOpt, invocation
+from tktctl.commands._parser import keep_parser
 from tktctl.errors import INT_MAX, ExitCode, NotAMessage, TktctlError, UsageError
 from tktctl.ingestguard import Interruptible, is_mail_ingest
 from tktctl.text import json_printable, printable
@@ -144,14 +145,14 @@ class LazyGroup(TyperGroup):
         )
         if not isinstance(target, typer.Typer):
             holder.command(name)(target)
-            return bound_ints(typer.main.get_group(holder).commands[name])
+            return keep_parser(bound_ints(typer.main.get_group(holder).commands[name]))
         # The noun's group without its verbs: Typer would build every one of them, reading each signature
         # (~30 ms for `ticket`'s 32). A verb is built when it runs, is completed or is listed by --help.
         verbs = {_verb_name(info): info for info in target.registered_commands}
         bare = copy.copy(target)
         bare.registered_commands = []
         holder.add_typer(bare, name=name)
-        group = bound_ints(typer.main.get_group(holder).commands[name])
+        group = keep_parser(bound_ints(typer.main.get_group(holder).commands[name]))
         build = functools.partial(self._verb, verbs)
         group.commands = LazyCommands(build, [*verbs, *group.commands], dict(group.commands))  # type: ignore[attr-defined]
         return group
@@ -161,7 +162,7 @@ class LazyGroup(TyperGroup):
         command = typer.main.get_command_from_info(
             verbs[name], pretty_exceptions_short=app.pretty_exceptions_short, rich_markup_mode=self.rich_markup_mode
         )
-        return bound_ints(command)
+        return keep_parser(bound_ints(command))
 
     def list_commands(self, ctx: Context) -> list[str]:
         """The names, in table order, without building any (TyperGroup's would build them all)."""
@@ -172,7 +173,7 @@ class LazyGroup(TyperGroup):
     ) -> None:
         # Typer registers its bash/zsh/fish handlers only in apps built with add_completion=True,
         # which the root is not (no --install-completion); commands/db.py is no longer imported first.
-        completion_init()
+        _completion_classes()
         super()._main_shell_completion(ctx_args, prog_name, complete_var)
 
     def format_commands(self, ctx: Context, formatter: HelpFormatter) -> None:
@@ -200,11 +201,14 @@ app = typer.Typer(
 )
 
 
+_completion_classes = functools.cache(completion_init)  # registered once, not before every command line
+
+
 @functools.cache
 def click_app() -> Command:
     """The root click command, built once per process (each noun on first use) and kept: `batch` lines
     and a warm server's requests all run through it; building the tree costs more than a small command."""
-    return typer.main.get_command(app)
+    return keep_parser(typer.main.get_command(app))
 
 
 def _version(value: bool) -> None:

@@ -11,6 +11,7 @@ from __future__ import annotations
 import contextlib
 import io
 import json
+import re
 import shlex
 import sys
 from typing import Annotated, Any
@@ -42,7 +43,7 @@ def batch(ctx: typer.Context, stop_on_error: StopOpt = False) -> None:
     worst = 0
     for number, text in enumerate(iter(sys.stdin.readline, ""), start=1):
         try:
-            argv = shlex.split(text, comments=True)
+            argv = split(text)
         except ValueError as exc:
             result = _result(number, ExitCode.USAGE, "", json.dumps(UsageError(f"line {number}: {exc}").to_dict()))
         else:
@@ -67,6 +68,22 @@ def batch(ctx: typer.Context, stop_on_error: StopOpt = False) -> None:
     invocation(ctx).desk = None
     if worst:
         raise typer.Exit(worst if stop_on_error or worst == INTERRUPTED else ExitCode.PARTIAL)
+
+
+# A line of plain words and double-quoted strings (no backslash, single quote or #): what shlex makes of
+# it (tests/test_batch_split.py holds them equal), found by two regular expressions instead of shlex's
+# character-by-character reading (~5% of a `ticket create` line). shlex's whitespace is these four.
+# Each character has one reading (no nested repetition of the same characters: no backtracking blow-up).
+_PLAIN_WORD = r'(?:[^ \t\r\n"\'\\#]|"[^"\\]*")+'
+_PLAIN_LINE = re.compile(rf"[ \t\r\n]*(?:{_PLAIN_WORD}(?:[ \t\r\n]+{_PLAIN_WORD})*[ \t\r\n]*)?")
+_WORD = re.compile(_PLAIN_WORD)
+
+
+def split(text: str) -> list[str]:
+    """A line's words as ``shlex.split(text, comments=True)`` gives them."""
+    if _PLAIN_LINE.fullmatch(text):
+        return [word.replace('"', "") for word in _WORD.findall(text)]
+    return shlex.split(text, comments=True)
 
 
 # The batch's own global options given as flags, passed on to every line as if written before it:

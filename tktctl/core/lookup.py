@@ -11,7 +11,7 @@ from sqlalchemy import ColumnElement, Select, select
 
 from tktctl.core.configcache import configuration
 from tktctl.core.prepared import named
-from tktctl.db.models import Agent, Group, NotificationRule, Queue, State, StateType, Ticket, TicketType
+from tktctl.db.models import Agent, Group, NotificationRule, Priority, Queue, State, StateType, Ticket, TicketType
 from tktctl.errors import ConflictError, NotFoundError, UsageError
 
 if TYPE_CHECKING:
@@ -99,6 +99,12 @@ def agent(unit: Unit, login: str, *, for_write: bool = False) -> Agent:
     if for_write and not found.valid:
         raise ConflictError(f"agent {login!r} is disabled", ref=login)
     return found
+
+
+@configuration("priorities")
+def priority_names(unit: Unit) -> dict[int, str]:
+    """Priority names by id, as the desk's table has them (read once per configuration generation)."""
+    return dict(unit.connection.execute(select(Priority.id, Priority.name)).all())
 
 
 @configuration("states")

@@ -17,7 +17,7 @@ from datetime import datetime, timezone, tzinfo
 from functools import cached_property
 from typing import Any, ClassVar
 
-from sqlalchemy import Engine
+from sqlalchemy import Connection, Engine
 from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
 from sqlalchemy.orm import Session
 
@@ -88,6 +88,12 @@ class Unit:
         """Whether a subscriber has something to do for ``event`` (its ``wants(unit, event)``, when it has
         one), so that a publisher may skip finding the tickets it would tell about."""
         return any(getattr(s, "wants", _always)(self, event) for s in self.store.subscribers.get(event, ()))
+
+    @cached_property
+    def connection(self) -> Connection:
+        """The transaction's connection, asked of the session once: Core statements run on it (through
+        the session's execute they cost twice as much, and each ``session.connection()`` call ~20 µs)."""
+        return self.session.connection()
 
     def parse_time(self, value: str | datetime | None) -> datetime | None:
         if value is None or isinstance(value, datetime):
@@ -190,7 +196,7 @@ class Store:
                 started = self.config_cache.begin(session)
                 agent = self.config_cache.actor(session, actor or self.actor_login, self._actor)
                 unit = Unit(self, session, self.clock(), agent, dict(self.config_cache.entries))
-                detach = attach(session.connection(), unit)
+                detach = attach(unit.connection, unit)
                 try:
                     yield unit
                     self.config_cache.keep(unit, started)

@@ -126,7 +126,7 @@ def _agent_recipients(unit: Unit, rule: dict[str, Any], where: list[Any], params
         return []
     # A rule's filter is its own SQL; without one the statement depends only on the shape: built once.
     statement = _agent_statement(shape, tuple(where)) if where else _shared_agent_statement(shape)
-    return list(unit.session.execute(statement, params).all())
+    return list(unit.connection.execute(statement, params).all())
 
 
 @cache
@@ -225,7 +225,7 @@ def _customer_recipients(unit: Unit, rule: dict[str, Any], where: list[Any], par
         .where(ids_in(Ticket.id), *where, Ticket.customer.is_not(None))
         .order_by(Ticket.id)
     )
-    return [(t, a) for t, a in unit.session.execute(statement, params) if a and "@" in a]
+    return [(t, a) for t, a in unit.connection.execute(statement, params) if a and "@" in a]
 
 
 def _articles(unit: Unit, rule: dict[str, Any], data: dict[str, Any], ticket_ids: list[int]) -> dict[int, Any]:

@@ -183,12 +183,14 @@ def refresh(unit: Unit, ticket_ids: Iterable[int]) -> None:
         unit.session.execute(update(Ticket), values, execution_options={"synchronize_session": False})
 
 
-def refresh_created(unit: Unit, ticket_id: int, queue_id: int, state_type: str) -> None:
+def refresh_created(unit: Unit, ticket_id: int, queue_id: int, state_type: str) -> bool:
     """:func:`refresh` for a ticket just inserted, only where it has something to write: its queue has
     an SLA, or it starts closed (first closed now). Otherwise its columns are NULL already, and the
-    statements of a refresh (two UPDATEs) are saved on every create."""
+    statements of a refresh (two UPDATEs) are saved on every create. Whether it wrote anything."""
     if state_type == FIRST_CLOSED or _timed(slas(unit), [queue_id]):
         refresh(unit, [ticket_id])
+        return True
+    return False
 
 
 def _timed(queues: Mapping[int, Sla], queue_ids: Iterable[int]) -> bool:

@@ -208,7 +208,7 @@ def _inserts() -> dict[str, Insert]:
 def add_history(unit: Unit, entries: Sequence[tuple[int, str, int, dict[str, Any]]]) -> None:
     """History rows (ticket id, type, queue id, data) in one multi-row INSERT."""
     if entries:
-        unit.session.execute(
+        unit.connection.execute(
             _inserts()["history"],
             [
                 {
@@ -269,16 +269,14 @@ def set_fields(unit: Unit, sel: Selected, values: dict[str, str | None]) -> int:
 
 def insert_ticket(unit: Unit, tn: str, **values: Any) -> int:
     """One ticket row (the caller writes its history); returns its id."""
-    row = {
-        "tn": tn,
-        "locked": False,
-        "created": unit.now,
-        "changed": unit.now,
-        "created_by": unit.actor.id,
-        "changed_by": unit.actor.id,
-        **values,
-    }
-    return unit.session.execute(_inserts()["ticket"], row).inserted_primary_key[0]
+    row = {**ticket_row(unit, tn), **values}
+    return unit.connection.execute(_inserts()["ticket"], row).inserted_primary_key[0]
+
+
+def ticket_row(unit: Unit, tn: str) -> dict[str, Any]:
+    """A new ticket's row but for the caller's values: its number, unlocked, made now by the actor."""
+    now, actor = unit.now, unit.actor.id
+    return {"tn": tn, "locked": False, "created": now, "changed": now, "created_by": actor, "changed_by": actor}
 
 
 def add_article(
@@ -312,7 +310,7 @@ def add_article(
         "created_by": unit.actor.id,
         **mail,
     }
-    article_id: int = unit.session.execute(_inserts()["article"], row).inserted_primary_key[0]
+    article_id: int = unit.connection.execute(_inserts()["article"], row).inserted_primary_key[0]
     if refresh:
         deadlines.refresh(unit, [ticket_id])  # an answer or a customer's contact moves the deadlines
     return article_id

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Sequence
-from datetime import datetime
+from datetime import datetime, timezone
 from functools import cache
 from itertools import chain, starmap
 from typing import TYPE_CHECKING, Any, NamedTuple
@@ -13,7 +13,8 @@ from sqlalchemy.orm import aliased
 from sqlalchemy.types import NullType
 
 from tktctl.access import permissions
-from tktctl.core.lookup import chunks
+from tktctl.core import lookup
+from tktctl.core.lookup import StateInfo, chunks
 from tktctl.core.prepared import ids_in
 from tktctl.core.record import Record
 from tktctl.core.stream import BATCH, stream
@@ -210,7 +211,7 @@ def tickets_by_id(unit: Unit, ids: Sequence[int]) -> list[Record]:
     """Ticket records for ``ids``, in that order."""
     found: dict[int, Record] = {}
     for part in chunks(list(ids)):
-        for row in unit.session.execute(_tickets_by_id(), {"ids": list(part)}):
+        for row in unit.connection.execute(_tickets_by_id(), {"ids": list(part)}):
             found[row.id] = ticket_record(row, unit)
     custom_fields.add_to(unit, list(found.values()))
     return [found[i] for i in ids]
@@ -238,6 +239,29 @@ def by_external_id(unit: Unit, external_id: str) -> Record | None:
 @cache
 def _by_external_id() -> Select[Any]:
     return ticket_select().add_columns(Ticket.owner_id).where(Ticket.external_id == bindparam("key"))
+
+
+def inserted_ticket(
+    unit: Unit, ticket_id: int, tn: str, values: dict[str, Any], names: tuple[str, StateInfo, str, str | None]
+) -> Record:
+    """The record :func:`tickets_by_id` reads back for a ticket this transaction inserted with ``values``
+    (insert_ticket's) and nothing since (no deadlines, no field values), without reading it: ``names``
+    are its queue's name, its state, its owner's and its responsible's logins."""
+    queue, state, owner, responsible = names
+    now = _as_read(unit.now)
+    row = (ticket_id, tn, values["title"], queue, state.name, state.type, values["priority_id"])
+    row += (lookup.priority_names(unit)[values["priority_id"]], False, owner, responsible, values["customer"])
+    row += (values["type"], now, now, _as_read(values["pending_until"]), values["external_id"])
+    record = ticket_record((*row, values["queue_id"], None, None, None))
+    record["fields"] = {}
+    return record
+
+
+def _as_read(value: datetime | None) -> datetime | None:
+    """A time as its column gives it back: in UTC (naive ones are stored as UTC), microseconds kept."""
+    if value is None:
+        return None
+    return value.replace(tzinfo=timezone.utc) if value.tzinfo is None else value.astimezone(timezone.utc)
 
 
 def stream_tickets(store: Store, ids: Sequence[int]) -> Iterator[Record]:
