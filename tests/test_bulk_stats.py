@@ -244,6 +244,8 @@ def test_a_name_with_a_trailing_space_is_another_name_on_every_backend(cli: Cli)
             assert "not found" in result.stderr, (verb, flags)
     assert "not found" in cli("ticket", "create", "--queue", "Raw ", "--title", "t", expect=3).stderr
     assert "not found" in cli("--as", "root@localhost ", "ticket", "list", expect=3).stderr
+    assert "not found" in cli("queue", "create", "Q", "--group", "admin ", expect=3).stderr
+    assert "not found" in cli("group", "show", "admin ", expect=3).stderr
 
 
 # Bulk move: deadlines and history ------------------------------------------------------------

@@ -187,6 +187,10 @@ WATCHED = {
     "TRUNCATE ticket": True,  # a form without a certain target: fail safe
     "CREATE TABLE x (a int)": True,
     "CALL anything()": True,
+    "SELECT 1; DROP TABLE queue": True,  # several statements: the first alone was read
+    "BEGIN; DROP TABLE queue": True,
+    "SELECT 1; COPY queue FROM STDIN": True,
+    "SELECT 'a;b' FROM ticket;": False,
 }
 
 
@@ -238,6 +242,18 @@ def test_a_unit_reads_its_own_configuration_write_through_any_door(desk: Desk, b
         names = {q.name for q in lookup.queues(unit).values()}
         assert "Gone" in names and "Raw" not in names  # its own change, read afresh
     assert "Gone" in {q["name"] for q in desk.queues.list()}
+
+
+def test_a_configuration_write_undone_by_a_savepoint_rollback_is_not_served_after_it(desk: Desk) -> None:
+    """Regression: ROLLBACK TO SAVEPOINT passed for a read, so what was read between a configuration
+    write and its rollback stayed in the unit's configuration for the rest of the transaction."""
+    with desk.write() as unit:
+        savepoint = unit.session.begin_nested()
+        unit.session.connection().execute(text("UPDATE queue SET name = 'Gone' WHERE name = 'Raw'"))
+        assert "Gone" in {q.name for q in lookup.queues(unit).values()}
+        savepoint.rollback()
+        names = {q.name for q in lookup.queues(unit).values()}
+        assert "Raw" in names and "Gone" not in names
 
 
 # The generation read again at the end: nothing read against a configuration that moved is kept --------------

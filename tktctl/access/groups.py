@@ -135,7 +135,10 @@ class Named(Generic[M]):
 
     def find(self, unit: Unit, key: Sequence[Any]) -> M | None:
         columns = [getattr(self.model, c) == v for c, v in zip(self.key_columns, key, strict=True)]
-        return unit.session.scalar(select(self.model).where(*columns))
+        found = unit.session.scalar(select(self.model).where(*columns))
+        # Exactly the key: MariaDB's padding collation also finds "admin " for "admin".
+        exact = found is not None and all(getattr(found, c) == v for c, v in zip(self.key_columns, key, strict=True))
+        return found if exact else None
 
     def get(self, unit: Unit, name: str, **key: Any) -> M:
         """The object named; ``key``: the other key columns (a text's ``language``)."""

@@ -46,6 +46,8 @@ _NOT_WRITES = re.compile(
 )
 _READS = re.compile(r"(?:SELECT|WITH|SHOW|EXPLAIN|DESCRIBE|SAVEPOINT|RELEASE|ROLLBACK|COMMIT|BEGIN)\b", re.IGNORECASE)
 _PRAGMA_READ = re.compile(r"PRAGMA\s+[\w.]+\s*(?:\(\s*\w*\s*\))?\s*;?\s*$", re.IGNORECASE)
+_ROLLBACK = re.compile(r"\s*ROLLBACK\b", re.IGNORECASE)
+_MORE = re.compile(r";\s*\S")
 _WRITE_WORDS = re.compile(r"\b(?:INSERT|UPDATE|DELETE|REPLACE|MERGE|TRUNCATE|UPSERT)\b", re.IGNORECASE)
 _NAME = r"(?:[`\"]?\w+[`\"]?\.)?[`\"]?(\w+)[`\"]?"
 # The write forms whose target is known: anything else with a write word is a configuration write.
@@ -147,7 +149,12 @@ def attach(conn: Connection, unit: Unit) -> Callable[[], None]:
 
 def _written(conn: Connection, cursor: Any, statement: str, parameters: Any, context: Any, executemany: bool) -> None:
     unit = conn.info.get(_UNIT)
-    if unit is None or _harmless(context) or not writes_configuration(statement):
+    if unit is None or _harmless(context):
+        return
+    if unit.configured and _ROLLBACK.match(statement):  # a savepoint's configuration write undone
+        unit.config.clear()
+        return
+    if not writes_configuration(statement):
         return
     unit.configured = True
     unit.config.clear()  # at every such write: what was read since the last one may be stale again
@@ -169,6 +176,8 @@ def writes_configuration(statement: str) -> bool:
     """Whether the SQL ``statement`` may write a configuration table: anything but a plain read or
     writes of data tables only (in the forms whose target is certain)."""
     sql = _NOT_WRITES.sub(" ", _NOISE.sub(" ", statement)).lstrip(" \t\r\n(")
+    if _MORE.search(sql):  # several statements in one text: only the first would be read
+        return True
     if _PRAGMA_READ.match(sql):
         return False
     words = len(_WRITE_WORDS.findall(sql))

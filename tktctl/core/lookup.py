@@ -86,7 +86,7 @@ def _ticket_types(unit: Unit) -> dict[str, bool]:
 
 
 def group(unit: Unit, name: str) -> Group:
-    found = unit.session.scalar(select(Group).where(Group.name == name))
+    found = named(unit.session, Group, "name", name)
     if found is None:
         raise NotFoundError(f"group {name!r} not found", ref=name)
     return found
@@ -150,13 +150,12 @@ def queues(unit: Unit) -> dict[int, QueueInfo]:
 
 
 def queue_info(unit: Unit, name: str) -> QueueInfo:
-    """The queue by name from :func:`queues` (no query of its own where the configuration is cached);
-    a name not there exactly is asked of the database, whose collation decides as :func:`queue`'s."""
+    """The queue by its exact name from :func:`queues` (no query of its own where the configuration is
+    cached; a configuration write in this transaction drops that, so a new queue is there too)."""
     for info in queues(unit).values():
         if info.name == name:
             return info
-    found = queue(unit, name)
-    return QueueInfo(found.id, found.name, found.group_id, found.valid)
+    raise NotFoundError(f"queue {name!r} not found", ref=name)
 
 
 def group_ids(unit: Unit, rows: Iterable[TicketRow]) -> set[int]:
@@ -228,7 +227,7 @@ def _all_rules() -> Select[Any]:
 
 
 def notification_rules(unit: Unit, event: str) -> list[dict[str, Any]]:
-    """The valid notification rules naming ``event``, by name (all read once per transaction)."""
+    """The valid notification rules naming ``event``, by name (all read once per configuration generation)."""
     return [r for r in _valid_rules(unit) if event in r.get("events", ())]
 
 

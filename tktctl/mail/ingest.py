@@ -198,7 +198,7 @@ class Inbox:
             return None
         from tktctl.db.blobs import max_stored_bytes
 
-        with self.store.engine.connect() as connection:  # no transaction: the limit is the connection's, kept
+        with self.store.engine.connect() as connection:  # its own connection: the limit is the connection's, kept
             limit = max_stored_bytes(connection)
         if limit is None or len(raw) <= limit:
             return None
