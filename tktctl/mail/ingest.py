@@ -32,7 +32,7 @@ from tktctl.tickets import changes
 from tktctl.tickets import fields as custom_fields
 from tktctl.tickets.changes import Selected
 from tktctl.tickets.links import insert_link
-from tktctl.tickets.numbering import next_numbers
+from tktctl.tickets.numbering import new_ticket
 
 if TYPE_CHECKING:
     from tktctl.core.unit import Store, Unit
@@ -272,11 +272,8 @@ class Inbox:
             subject = " ".join(self.hook.sub("", subject).replace("[]", " ").split()) or subject
         title = values["title"] or clean(subject or NO_SUBJECT, TITLE_MAX) or NO_SUBJECT
         customer = clean(fields.get("customer") or inbound.from_address, 150)
-        numbers = self.store.numbers
-        (tn,) = next_numbers(unit.session, generator=numbers.generator, system_id=numbers.system_id, now=unit.now)
-        ticket_id = changes.insert_ticket(
+        ticket_id, tn = new_ticket(
             unit,
-            tn,
             title=title,
             queue_id=queue.id,
             state_id=state.id,

@@ -30,7 +30,7 @@ from tktctl.tickets.attach import notes_written
 from tktctl.tickets.changes import HISTORY_COLUMNS, Entry, Selected
 from tktctl.tickets.guards import require
 from tktctl.tickets.links import add_link, merged_state
-from tktctl.tickets.numbering import next_numbers
+from tktctl.tickets.numbering import new_ticket
 from tktctl.tickets.records import tickets_by_id
 from tktctl.tickets.selection import Selection, TicketFilter
 from tktctl.tickets.verbs import BulkResult, Tickets
@@ -205,11 +205,8 @@ class Merges:
             new_title = title or (source.subject or old_title)[:255]
             changes.clean_ticket_text({"title": new_title})
             start = lookup.state(unit, "new")
-            numbers = self.store.numbers
-            (tn,) = next_numbers(unit.session, generator=numbers.generator, system_id=numbers.system_id, now=unit.now)
-            ticket_id = changes.insert_ticket(
+            ticket_id, tn = new_ticket(
                 unit,
-                tn,
                 title=new_title,
                 queue_id=target.id,
                 state_id=start.id,

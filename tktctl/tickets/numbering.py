@@ -164,21 +164,33 @@ def skips_held_numbers(unit: Unit) -> bool:
     return _skipping_insert(unit.connection.dialect.name) is not None and unit.connection.dialect.insert_returning
 
 
+def next_number(unit: Unit, *, checked: bool = True) -> str:
+    """The desk's next ticket number (its generator and system id), in ``unit``'s transaction."""
+    numbers = unit.store.numbers
+    (tn,) = next_numbers(
+        unit.session, generator=numbers.generator, system_id=numbers.system_id, now=unit.now, checked=checked
+    )
+    return tn
+
+
+def new_ticket(unit: Unit, **values: Any) -> tuple[int, str]:
+    """A new ticket row under the next number free (the caller writes its history): every door that
+    opens a ticket (create, mail, split) numbers it this one way. Returns its id and number."""
+    return insert_new_ticket(unit, next_number(unit, checked=not skips_held_numbers(unit)), **values)
+
+
 def insert_new_ticket(unit: Unit, tn: str, **values: Any) -> tuple[int, str]:
     """:func:`insert_ticket` under ``tn``, from ``next_numbers(checked=not skips_held_numbers(unit))``: where
     the row is skipped because a ticket holds the number (an imported ticket keeps its own), the next one
     is tried. Returns the ticket's id and number."""
     if not skips_held_numbers(unit):
         return changes.insert_ticket(unit, tn, **values), tn
-    numbers = unit.store.numbers
     while True:
         row = {**changes.ticket_row(unit, tn), **values}
         ticket_id = unit.connection.execute(_skipping_insert(unit.connection.dialect.name), row).scalar()
         if ticket_id is not None:
             return ticket_id, tn
-        (tn,) = next_numbers(
-            unit.session, generator=numbers.generator, system_id=numbers.system_id, now=unit.now, checked=False
-        )
+        tn = next_number(unit, checked=False)
 
 
 @cache

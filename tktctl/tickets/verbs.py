@@ -46,7 +46,7 @@ from tktctl.tickets.guards import (
     select_visible,
     state_change,
 )
-from tktctl.tickets.numbering import insert_new_ticket, next_numbers, skips_held_numbers
+from tktctl.tickets.numbering import insert_new_ticket, next_number, skips_held_numbers
 from tktctl.tickets.records import (
     articles,
     by_external_id,
@@ -172,11 +172,8 @@ class Tickets:
             start = changes.target_state(unit, state, until)
             owning = lookup.agent(unit, owner, for_write=True) if owner else unit.actor
             answering = lookup.agent(unit, responsible, for_write=True) if responsible else None
-            numbers = self.store.numbers
-            checked = not skips_held_numbers(unit)  # else the INSERT skips a number held and takes the next
-            (tn,) = next_numbers(
-                unit.session, generator=numbers.generator, system_id=numbers.system_id, now=unit.now, checked=checked
-            )
+            # Unchecked where the INSERT skips a number held and takes the next (insert_new_ticket).
+            tn = next_number(unit, checked=not skips_held_numbers(unit))
             # The counter's row lock serialises creators: a racing retry of the same key sees ours now.
             if external_id is not None:
                 existing = by_external_id(unit, external_id)
