@@ -92,3 +92,13 @@ def test_a_batch_sees_a_queue_follow_up_setting_changed_between_messages(desk: D
     result, seen = statements(desk, lambda: desk.mail.ingest(raw(4, subject=f"[Ticket#{tn}] still")))
     assert result["action"] == "follow_up_rejected"
     assert [s for s in seen if CONFIGURATION.search(s)] == []
+
+
+def test_a_mail_ticket_is_numbered_as_create_numbers_one(desk: Desk, backend: str) -> None:
+    """One door numbers every new ticket (numbering.new_ticket): where the unique key settles that a
+    number is free (SQLite, PostgreSQL), no SELECT of the numbers held runs before the INSERT."""
+    desk.mail.ingest(raw(1))  # the configuration read once
+    result, seen = statements(desk, lambda: desk.mail.ingest(raw(2)))
+    assert result["action"] == "new_ticket"
+    held_checks = [s for s in seen if "where ticket.tn between" in s]
+    assert len(held_checks) == (0 if backend in ("sqlite", "postgresql") else 1), held_checks
