@@ -166,6 +166,21 @@ def test_insecure_fetches_from_an_unverifiable_server_with_a_warning(
 
 
 @pytest.mark.backends("sqlite")
+def test_insecure_through_the_api_without_a_channel_is_a_python_warning(db_url: str, dovecot: Dovecot) -> None:
+    """A Python caller that passes no ``warn`` still hears of an unverified server (it used to be dropped)."""
+    deliver(dovecot, "insecure via the API")
+    lax = account(dovecot, "imaps", ca_file=None, host="127.0.0.1")
+    desk = Desk(db_url, mail={"accounts": {"lax": lax}})
+    try:
+        with pytest.warns(UserWarning, match=r"the TLS certificate of 127\.0\.0\.1 is not verified"):
+            done = desk.mail.fetch(insecure=True)
+    finally:
+        desk.close()
+    assert [r["action"] for r in done] == ["new_ticket"]
+    assert waiting(dovecot) == 0
+
+
+@pytest.mark.backends("sqlite")
 def test_insecure_per_account_warns_for_that_account_only(
     db_url: str, dovecot: Dovecot, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

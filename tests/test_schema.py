@@ -12,7 +12,7 @@ from sqlalchemy import create_engine, text
 
 from tests.conftest import Cli
 from tktctl.api import DatabaseError, Desk
-from tktctl.db import SCHEMA_HEAD, generation
+from tktctl.db import SCHEMA_HEAD, generation, migrations
 from tktctl.db.models import Base
 
 
@@ -164,24 +164,24 @@ def test_init_creates_the_database_private_to_its_owner_under_umask_022(tmp_path
 
 @pytest.mark.backends("mysql")
 @pytest.mark.parametrize("session", ["OFF", "ON"])
-def test_0013_gives_the_session_its_stop_word_choice_back(db_url: str, session: str) -> None:
-    """0013 turns MariaDB's stop words off around the rebuild of ``article``; the session's own choice
-    comes back after, also when the step fails (it was set ON, whatever it had been)."""
-    import importlib
+def test_fulltext_migrations_give_the_session_its_stop_word_choice_back(db_url: str, session: str) -> None:
+    """0009 (building the FULLTEXT indexes) and 0013 (rebuilding ``article``) turn MariaDB's stop words
+    off around the index work; the session's own choice comes back after, also when the step fails
+    (0009 used to set it ON, whatever it had been, and not at all on a failure)."""
+    from tktctl.db.fulltext import mysql_stopwords_off
 
-    from alembic.migration import MigrationContext
-    from alembic.operations import Operations
-
-    step = importlib.import_module("tktctl.db.migrations.versions.0013_languages")
+    for step in ("0009_fulltext", "0013_languages"):
+        source = (Path(migrations.__file__).parent / "versions" / f"{step}.py").read_text()
+        assert "mysql_stopwords_off(" in source and "innodb_ft_enable_stopword" not in source, step
     engine = create_engine(db_url)
     try:
-        with engine.connect() as conn, Operations.context(MigrationContext.configure(conn)):
+        with engine.connect() as conn:
             conn.exec_driver_sql(f"SET SESSION innodb_ft_enable_stopword = {session}")
             read = "SELECT @@SESSION.innodb_ft_enable_stopword"
-            with step._fulltext_kept():
+            with mysql_stopwords_off(conn):
                 assert conn.exec_driver_sql(read).scalar() == 0
             assert conn.exec_driver_sql(read).scalar() == (session == "ON")
-            with pytest.raises(RuntimeError), step._fulltext_kept():
+            with pytest.raises(RuntimeError), mysql_stopwords_off(conn):
                 raise RuntimeError("the rebuild failed")
             assert conn.exec_driver_sql(read).scalar() == (session == "ON")
     finally:

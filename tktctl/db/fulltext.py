@@ -17,6 +17,8 @@ schema comparison to leave them out.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 from sqlalchemy import column, literal_column, table
@@ -75,3 +77,23 @@ def is_fulltext_object(name: str | None, type_: str) -> bool:
     if type_ == "table":
         return any(name == t or name.startswith(f"{t}_") for t in ("article_fts", "ticket_fts"))
     return name in NAMES
+
+
+@contextmanager
+def mysql_stopwords_off(bind: Any) -> Iterator[None]:
+    """MariaDB without stop words for the session while a FULLTEXT index is built or rebuilt.
+
+    InnoDB fixes the stop-word choice when it builds an index (and keeps it with the table), so the
+    migrations that build (0009) or rebuild (0013: a column added to ``article``) one turn them off,
+    or "the cable" would find nothing after. The session's own choice comes back after, also when the
+    step fails. Other databases: nothing to do.
+    """
+    if bind.dialect.name != "mysql":
+        yield
+        return
+    before = bind.exec_driver_sql("SELECT @@SESSION.innodb_ft_enable_stopword").scalar()
+    bind.exec_driver_sql("SET SESSION innodb_ft_enable_stopword = OFF")
+    try:
+        yield
+    finally:
+        bind.exec_driver_sql(f"SET SESSION innodb_ft_enable_stopword = {'ON' if int(before) else 'OFF'}")

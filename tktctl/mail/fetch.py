@@ -101,7 +101,7 @@ class Account:
             raise UsageError(f"mail account {self.name!r}: cannot read password file: {exc}") from exc
 
 
-def fetch(account: Account, store: Store, *, insecure: bool = False, warn: Warn = lambda _: None) -> None:
+def fetch(account: Account, store: Store, *, insecure: bool, warn: Warn) -> None:
     """Store every new message of one account, then flag or delete it on the server.
 
     ``insecure`` (or the account's own) skips certificate verification, and says so through ``warn``.

@@ -10,6 +10,7 @@ from sqlalchemy import select
 
 from tktctl.access import permissions
 from tktctl.core.record import Record
+from tktctl.core.unit import python_warning
 from tktctl.db.models import MailFailed
 from tktctl.errors import ConflictError, NotFoundError, UsageError
 from tktctl.mail.answers import Answers
@@ -96,13 +97,14 @@ class Mail(Inbox, Answers):
         account: str | None = None,
         *,
         insecure: bool = False,
-        warn: Callable[[str], None] = lambda _: None,
+        warn: Callable[[str], None] = python_warning,
         seal: Seal = no_seal,
         unseal: Seal = no_seal,
     ) -> list[Record]:
         """Fetch from the configured IMAP/POP3 accounts; a message leaves the server only once committed.
 
-        ``insecure`` accepts any TLS certificate (each account so fetched is reported to ``warn``).
+        ``insecure`` accepts any TLS certificate (each account so fetched is reported to ``warn``; without
+        one, as a Python warning: an unverified server is never passed over in silence).
         """
         from tktctl.mail import fetch
 

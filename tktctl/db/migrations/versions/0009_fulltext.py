@@ -17,6 +17,8 @@ from __future__ import annotations
 
 from alembic import op
 
+from tktctl.db.fulltext import mysql_stopwords_off
+
 revision = "0009"
 down_revision = "0008"
 branch_labels = None
@@ -62,11 +64,9 @@ def upgrade() -> None:
         op.execute(f"CREATE INDEX ix_ticket_title_fts ON ticket USING gin ({_pg_vector('title')})")
     else:
         _mysql_collate("utf8mb4_unicode_ci")
-        # Stop words are fixed when an index is built (InnoDB keeps the choice with the table).
-        op.execute("SET SESSION innodb_ft_enable_stopword = OFF")
-        for table, column in MYSQL_COLUMNS:
-            op.execute(f"CREATE FULLTEXT INDEX ft_{table}_{column} ON {table} ({column})")
-        op.execute("SET SESSION innodb_ft_enable_stopword = ON")
+        with mysql_stopwords_off(op.get_bind()):
+            for table, column in MYSQL_COLUMNS:
+                op.execute(f"CREATE FULLTEXT INDEX ft_{table}_{column} ON {table} ({column})")
 
 
 def _sqlite_create(name: str, content: str, columns: tuple[str, ...]) -> None:

@@ -10,13 +10,13 @@ Create Date: 2026-12-04
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
 from datetime import datetime, timezone
 
 import sqlalchemy as sa
 from alembic import op
 from sqlalchemy.dialects import mysql
+
+from tktctl.db.fulltext import mysql_stopwords_off
 
 revision = "0013"
 down_revision = "0012"
@@ -35,27 +35,10 @@ LANGUAGE_COLUMNS = (
 )
 
 
-@contextmanager
-def _fulltext_kept() -> Iterator[None]:
-    """MariaDB rebuilds ``article`` (and its FULLTEXT index) to add or drop a column, taking the
-    session's stop-word choice then: keep 0009's (none), or "the cable" finds nothing after. The
-    session's own choice comes back after, also when the step fails."""
-    bind = op.get_bind()
-    if bind.dialect.name != "mysql":
-        yield
-        return
-    before = bind.exec_driver_sql("SELECT @@SESSION.innodb_ft_enable_stopword").scalar()
-    op.execute("SET SESSION innodb_ft_enable_stopword = OFF")
-    try:
-        yield
-    finally:
-        op.execute(f"SET SESSION innodb_ft_enable_stopword = {'ON' if int(before) else 'OFF'}")
-
-
 def upgrade() -> None:
     for table, column in LANGUAGE_COLUMNS:
         op.add_column(table, sa.Column(column, TAG))
-    with _fulltext_kept():
+    with mysql_stopwords_off(op.get_bind()):
         op.add_column("article", sa.Column("content_language", TAG))
     op.create_table(
         "desk_setting",
@@ -125,7 +108,7 @@ def downgrade() -> None:
     op.drop_table("desk_setting")
     # A plain DROP COLUMN (SQLite >= 3.35): batch mode would rebuild agent, queue and customer_user,
     # and dropping the old table fails on the rows that refer to it while foreign keys are on.
-    with _fulltext_kept():
+    with mysql_stopwords_off(op.get_bind()):
         op.drop_column("article", "content_language")
     for table, column in LANGUAGE_COLUMNS:
         op.drop_column(table, column)
