@@ -41,3 +41,15 @@ def test_named_is_the_exact_key_in_every_column_on_every_backend(desk: Desk) -> 
         assert named(unit.session, Agent, login="root@localhost").login == "root@localhost"
     with pytest.raises(NotFoundError):
         desk.signatures.show("Thanks ", language="en")
+
+
+def test_an_account_or_address_with_a_trailing_space_is_not_found_on_every_backend(desk: Desk) -> None:
+    """Regression: `agent show`, `customer show` and `address show` (and every change naming one) found
+    "carla " as carla on MariaDB (its PAD SPACE collation) while SQLite and PostgreSQL said not found."""
+    desk.customers.create("carla")
+    desk.addresses.create("desk@example.com")
+    shows = {desk.agents.show: "root@localhost", desk.customers.show: "carla", desk.addresses.show: "desk@example.com"}
+    for show, key in shows.items():
+        assert show(key) is not None
+        with pytest.raises(NotFoundError):
+            show(key + " ")
