@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
@@ -9,6 +10,8 @@ import pytest
 from sqlalchemy import event, text
 
 from tktctl.api import Desk
+from tktctl.db.models import Ticket
+from tktctl.tickets import records
 from tktctl.tickets.records import tickets_by_id
 
 
@@ -39,6 +42,36 @@ def test_created_record_is_the_record_read_back(desk: Desk, bob: Desk, values: d
     desk.types.create("Incident")
     record = desk.tickets.create(**values)
     assert record == read_back(desk, record)
+
+
+@pytest.fixture
+def added_column(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[Any]]:
+    """ticket_select() with the columns the test appends to the list after its own (the statements
+    built from it are built again, and again after the test)."""
+    added: list[Any] = []
+    select = records.ticket_select
+    monkeypatch.setattr(records, "ticket_select", lambda: select().add_columns(*added))
+    built = (records._inserted_row, records._tickets_by_id)
+    for statement in built:
+        statement.cache_clear()
+    yield added
+    for statement in built:
+        statement.cache_clear()
+
+
+def test_a_column_added_to_ticket_select_is_in_the_created_record_or_fails_the_create(
+    desk: Desk, added_column: list[Any]
+) -> None:
+    """The created record is made by ticket_select()'s column names: one the create wrote comes as read,
+    one it does not know fails the create, never a record without it."""
+    added_column.append(Ticket.owner_id)
+    record = desk.tickets.create(title="owned")
+    assert record == read_back(desk, record) and isinstance(record["owner_id"], int)
+    added_column.append(Ticket.created_by)
+    records._inserted_row.cache_clear()
+    with pytest.raises(KeyError, match="created_by"):
+        desk.tickets.create(title="unknown column")
+    assert [t["title"] for t in desk.tickets.list()] == ["owned"]
 
 
 def test_clock_in_another_zone_or_naive_gives_utc_as_read(db_url: str, desk: Desk) -> None:

@@ -15,6 +15,7 @@ from sqlalchemy import select
 from tktctl.access import audit, passwords, permissions
 from tktctl.access.groups import UNSET, apply_changes, existing
 from tktctl.core.language import language_tag
+from tktctl.core.prepared import named
 from tktctl.core.record import Record
 from tktctl.core.vocabulary import check_login, clean_line
 from tktctl.db.models import Agent, Customer
@@ -45,7 +46,7 @@ class Accounts(Generic[A]):
 
     def get(self, unit: Unit, login: str) -> A:
         """The row with this login; an unknown login is not found (exit 3)."""
-        found = unit.session.scalar(select(self.model).where(self.model.login == login))
+        found = named(unit.session, self.model, login=login)
         if found is None:
             raise NotFoundError(f"{self.kind} {login!r} not found", ref=login)
         return found

@@ -13,6 +13,7 @@ from sqlalchemy import delete, insert, select
 
 from tktctl.access import audit, permissions
 from tktctl.core import lookup
+from tktctl.core.prepared import named
 from tktctl.core.record import Record
 from tktctl.core.vocabulary import clean_line, clean_text
 from tktctl.db.models import Agent, Group, Role, RoleAgent
@@ -134,11 +135,8 @@ class Named(Generic[M]):
         return tuple(getattr(row, column) for column in self.key_columns)
 
     def find(self, unit: Unit, key: Sequence[Any]) -> M | None:
-        columns = [getattr(self.model, c) == v for c, v in zip(self.key_columns, key, strict=True)]
-        found = unit.session.scalar(select(self.model).where(*columns))
-        # Exactly the key: MariaDB's padding collation also finds "admin " for "admin".
-        exact = found is not None and all(getattr(found, c) == v for c, v in zip(self.key_columns, key, strict=True))
-        return found if exact else None
+        """The object with exactly this key, or None (as every lookup by name: prepared.named)."""
+        return named(unit.session, self.model, **dict(zip(self.key_columns, key, strict=True)))
 
     def get(self, unit: Unit, name: str, **key: Any) -> M:
         """The object named; ``key``: the other key columns (a text's ``language``)."""

@@ -50,7 +50,7 @@ class TicketRow(NamedTuple):
 
 
 def queue(unit: Unit, name: str, *, for_write: bool = False) -> Queue:
-    found = named(unit.session, Queue, "name", name)
+    found = named(unit.session, Queue, name=name)
     if found is None:
         raise NotFoundError(f"queue {name!r} not found", ref=name)
     if for_write:
@@ -86,14 +86,14 @@ def _ticket_types(unit: Unit) -> dict[str, bool]:
 
 
 def group(unit: Unit, name: str) -> Group:
-    found = named(unit.session, Group, "name", name)
+    found = named(unit.session, Group, name=name)
     if found is None:
         raise NotFoundError(f"group {name!r} not found", ref=name)
     return found
 
 
 def agent(unit: Unit, login: str, *, for_write: bool = False) -> Agent:
-    found = named(unit.session, Agent, "login", login)
+    found = named(unit.session, Agent, login=login)
     if found is None:
         raise NotFoundError(f"agent {login!r} not found", ref=login)
     if for_write and not found.valid:

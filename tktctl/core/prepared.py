@@ -21,17 +21,17 @@ if TYPE_CHECKING:
 
 
 @cache
-def by_name(entity: Any, column: str) -> Select[Any]:
-    """``SELECT entity WHERE column = :key``."""
-    return select(entity).where(getattr(entity, column) == bindparam("key"))
+def by_key(entity: Any, columns: tuple[str, ...]) -> Select[Any]:
+    """``SELECT entity WHERE column = :column AND …`` for each of ``columns``."""
+    return select(entity).where(*(getattr(entity, column) == bindparam(column) for column in columns))
 
 
-def named(session: Session, entity: Any, column: str, key: str) -> Any:
-    """The object whose ``column`` is exactly ``key``, or None. MariaDB's binary collation (PAD SPACE)
-    finds ``"root@localhost "`` for ``root@localhost``; SQLite and PostgreSQL do not: the same name
-    must find the same object on every backend."""
-    found = session.scalar(by_name(entity, column), {"key": key})
-    return found if found is not None and getattr(found, column) == key else None
+def named(session: Session, entity: Any, /, **key: Any) -> Any:
+    """The object whose columns are exactly ``key`` (column names to values), or None. MariaDB's binary
+    collation (PAD SPACE) finds ``"root@localhost "`` for ``root@localhost``; SQLite and PostgreSQL do
+    not: the same key must find the same object on every backend."""
+    found = session.scalar(by_key(entity, tuple(key)), key)
+    return found if found is not None and all(getattr(found, c) == v for c, v in key.items()) else None
 
 
 @cache

@@ -217,7 +217,7 @@ class Store:
             raise translate(exc, self.display_url) from exc
 
     def _actor(self, session: Session, login: str) -> Agent:
-        agent = named(session, Agent, "login", login)
+        agent = named(session, Agent, login=login)
         if agent is None:
             raise NotFoundError(
                 f"acting agent {login!r} not found (set --as, TKTCTL_AGENT or the profile's agent)", ref=login

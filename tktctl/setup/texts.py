@@ -18,6 +18,7 @@ from tktctl.access import audit, permissions
 from tktctl.access.groups import UNSET, Named, apply_changes, check_name, existing
 from tktctl.core import lookup
 from tktctl.core.language import desk_language, language_tag
+from tktctl.core.prepared import named
 from tktctl.core.record import Record
 from tktctl.core.vocabulary import check_body, choice, clean_line, clean_text
 from tktctl.db.models import Queue, QueueTemplate, Salutation, Signature, StandardTemplate, SystemAddress
@@ -53,7 +54,7 @@ class Addresses:
 
     @staticmethod
     def get(unit: Unit, email: str) -> SystemAddress:
-        found = unit.session.scalar(select(SystemAddress).where(SystemAddress.email == email))
+        found = named(unit.session, SystemAddress, email=email)
         if found is None:
             raise NotFoundError(f"address {email!r} not found", ref=email)
         return found
