@@ -9,11 +9,12 @@ from __future__ import annotations
 import io
 import json
 import string
+import time
 
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from sqlalchemy import func, select
+from sqlalchemy import create_engine, func, select, text
 
 from tests.conftest import Cli
 from tktctl.api import Desk, TicketFilter
@@ -129,3 +130,43 @@ def test_stream_refuses_a_write_unit_before_reading(desk: Desk) -> None:
         stream(unit, select(Ticket.id))
     with desk.read() as unit:
         assert [len(part) for part in stream(unit, select(Ticket.id))] == [1]
+
+
+@pytest.mark.backends("mysql")
+def test_a_stream_survives_a_reader_slower_than_the_servers_write_timeout(db_url: str) -> None:
+    """MariaDB drops a connection it cannot write to for net_write_timeout: a reader that paused (a
+    pager, a busy machine) lost `ticket export` of a million tickets after 139,500 records. Here the
+    server's default is 1 s and the reader pauses 3 s with megabytes of the result still unsent."""
+    desk = Desk(db_url)
+    _tickets(desk, 1)
+    columns = [c.name for c in Ticket.__table__.columns if c.name not in ("id", "tn", "title")]
+    rows = 40_000
+    admin = create_engine(db_url)
+    try:
+        with admin.begin() as conn:
+            conn.execute(
+                text(
+                    f"INSERT INTO ticket (tn, title, {', '.join(columns)})"
+                    f" SELECT CONCAT('9', LPAD(seq, 15, '0')), REPEAT('x', 250), {', '.join(columns)}"
+                    f" FROM ticket, seq_1_to_{rows}"
+                )
+            )
+        with admin.connect() as conn:
+            before = conn.exec_driver_sql("SELECT @@GLOBAL.net_write_timeout").scalar()
+            conn.exec_driver_sql("SET GLOBAL net_write_timeout = 1")
+        try:
+            reader = Desk(db_url)  # connections made now start from the 1 s default
+            with reader.read() as unit:
+                seen = 0
+                for part in stream(unit, select(Ticket).order_by(Ticket.id), batch=500):
+                    if not seen:
+                        time.sleep(3)
+                    seen += len(part)
+            reader.close()
+        finally:
+            with admin.connect() as conn:
+                conn.exec_driver_sql(f"SET GLOBAL net_write_timeout = {int(before)}")
+        assert seen == rows + 1
+    finally:
+        admin.dispose()
+        desk.close()

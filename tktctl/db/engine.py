@@ -28,6 +28,8 @@ BUSY_TIMEOUT_S = 30.0
 WRITE = "tktctl_write"
 BULK = "tktctl_bulk"
 WAL_SIZE_LIMIT = 64 * 1024 * 1024
+# MariaDB: how long a streamed result may wait for its reader (one day).
+STREAM_WRITE_TIMEOUT_S = 86_400
 # A bulk load checkpoints between batches once the log file passes this size. Above the
 # journal_size_limit, to which SQLite cuts the file back on the first commit after a checkpoint
 # (the file, not what it holds, is what is measured): the log stays near this size however
@@ -136,6 +138,10 @@ def make_engine(url: str) -> Engine:
     if backend == "mysql":
         # READ COMMITTED as on PostgreSQL: a statement after a row lock sees the latest rows.
         kwargs["isolation_level"] = "READ COMMITTED"
+        # A streamed (unbuffered) result is read at its reader's pace: a pipe into a pager, a slow
+        # target of `db copy`, a busy machine. MariaDB drops a connection it cannot write to for
+        # net_write_timeout (60 s by default), which cut `ticket export` of a million tickets short.
+        kwargs["connect_args"]["init_command"] = f"SET SESSION net_write_timeout = {STREAM_WRITE_TIMEOUT_S}"
         # (psycopg adapts JSON values itself, and warns about a serializer that is a closure.)
         kwargs["json_serializer"] = JSON_SERIALIZER
     try:
