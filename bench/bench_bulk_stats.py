@@ -335,9 +335,10 @@ def main(sizes: dict[str, list[int]]) -> None:
         " Peak memory: the max RSS of the measuring process.\n\n"
         "tktctl's count resolves the filter's names as `ticket list` does (queues and states from the"
         " configuration cache: no statement of their own; an owner or responsible name is one agent lookup)"
-        " and runs one count statement with their ids in a read transaction: what it pays beyond `count-txn`"
-        " is the configuration generation's read (one round trip) and its Python, building the statement per"
-        " call among it; the query has the floor's plan (a covering scan of `ix_ticket_queue_id_state_id`).\n\n"
+        " and runs one count statement with their ids bound (built once per filter shape) in a read"
+        " transaction on a connection (no ORM session): what it pays beyond `count-txn` is the configuration"
+        " generation's read (one round trip) and its Python; the query has the floor's plan (a covering scan"
+        " of `ix_ticket_queue_id_state_id`).\n\n"
         f"Load average at start: {load[0]:.2f} {load[1]:.2f} {load[2]:.2f} ({os.cpu_count()} CPUs,"
         f" {platform.processor() or platform.machine()}).\n\n" + "\n".join(rows)
     )

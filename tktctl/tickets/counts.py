@@ -20,20 +20,13 @@ from tktctl.core.record import Record
 from tktctl.db.models import Agent, Queue, State, StateType, Ticket, TimeAccounting
 from tktctl.errors import UsageError
 from tktctl.tickets.changes import count_of, name_of
-from tktctl.tickets.selection import TicketFilter, bound_clauses, bound_filter, filter_clauses
+from tktctl.tickets.selection import LISTED, TicketFilter, bound_clauses, bound_filter, filter_clauses
 
 if TYPE_CHECKING:
     from tktctl.core.unit import Store
 
-# Each grouping key: the ticket column grouped on.
-STATS_KEYS = {
-    "queue": Ticket.queue_id,
-    "state": Ticket.state_id,
-    "state_type": Ticket.state_id,
-    "priority": Ticket.priority_id,
-    "owner": Ticket.owner_id,
-    "lock": Ticket.locked,
-}
+# Each grouping key: the ticket column grouped on (the column its filter selects on).
+STATS_KEYS = {key: LISTED[key] for key in ("queue", "state", "state_type", "priority", "owner", "lock")}
 
 
 def count(store: Store, selection: TicketFilter | None = None) -> int:
