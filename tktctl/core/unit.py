@@ -199,9 +199,9 @@ class Store:
                     self._schema_checked = True
                 started = self.config_cache.begin(connection)
                 unit = Unit(self, connection, self.clock(), dict(self.config_cache.entries), orm=session)
-                unit.actor = self.config_cache.actor(unit, actor or self.actor_login, self._actor)
                 detach = attach(connection, unit)
                 try:
+                    unit.actor = self.config_cache.actor(unit, actor or self.actor_login, self._actor)
                     yield unit
                     self.config_cache.keep(unit, started)
                 except BaseException:
