@@ -150,15 +150,8 @@ def one(kind: str, url: str) -> dict[str, Any]:
     engine = create_engine(url)
     with engine.connect() as conn:
         q0, q9 = (conn.execute(text("SELECT id FROM queue WHERE name = :n"), {"n": n}).scalar() for n in ("Q0", "Q9"))
-        open_ids = list(
-            conn.execute(
-                text(
-                    "SELECT s.id FROM ticket_state s JOIN ticket_state_type t ON s.type_id = t.id WHERE t.name = 'open'"
-                )
-            ).scalars()
-        )
     moved = f"queue_id = {q0}"
-    counted = f"{moved} AND state_id IN ({', '.join(map(str, open_ids))})"
+    counted = count_where(engine)
     desk = Desk(url)
     result: Any
     if kind == "move-floor":
@@ -198,6 +191,16 @@ def one(kind: str, url: str) -> dict[str, Any]:
     desk.close()
     engine.dispose()
     return {"seconds": seconds, "result": result, "peak_mib": peak_mib()}
+
+
+def count_where(engine: Any) -> str:
+    """The WHERE of the count floor: COUNTED with the ids of its names."""
+    with engine.connect() as conn:
+        q0 = conn.execute(text("SELECT id FROM queue WHERE name = 'Q0'")).scalar()
+        open_ids = conn.execute(
+            text("SELECT s.id FROM ticket_state s JOIN ticket_state_type t ON s.type_id = t.id WHERE t.name = 'open'")
+        ).scalars()
+        return f"queue_id = {q0} AND state_id IN ({', '.join(map(str, open_ids))})"
 
 
 def _in_own_transaction(engine: Any, sql: Any) -> Any:
@@ -332,9 +335,10 @@ def main(sizes: dict[str, list[int]]) -> None:
         " Peak memory: the max RSS of the measuring process.\n\n"
         "tktctl's count resolves the filter's names as `ticket list` does (queues and states from the"
         " configuration cache: no statement of their own; an owner or responsible name is one agent lookup)"
-        " and runs one count statement with their ids in a read transaction: what it pays beyond `count-txn`"
-        " is the configuration generation's read (one round trip) and its Python, building the statement per"
-        " call among it; the query has the floor's plan (a covering scan of `ix_ticket_queue_id_state_id`).\n\n"
+        " and runs one count statement with their ids bound (built once per filter shape) in a read"
+        " transaction on a connection (no ORM session): what it pays beyond `count-txn` is the configuration"
+        " generation's read (one round trip) and its Python; the query has the floor's plan (a covering scan"
+        " of `ix_ticket_queue_id_state_id`).\n\n"
         f"Load average at start: {load[0]:.2f} {load[1]:.2f} {load[2]:.2f} ({os.cpu_count()} CPUs,"
         f" {platform.processor() or platform.machine()}).\n\n" + "\n".join(rows)
     )

@@ -5,7 +5,8 @@ count waits for the disk). Each figure is the difference between a run over SMAL
 over LARGE items, divided by LARGE - SMALL, so that start-up and set-up cancel out. The import
 floor (``bench_import.floor_sqlite``) builds its parameter rows in the run, so they are counted
 with it. Needs valgrind. Usage: ``python -m bench.instructions``; ``python -m bench.instructions creates``
-counts a `ticket create` (a batch line and the API); ``python -m bench.instructions streams [DESK]`` counts a
+counts a `ticket create` (a batch line and the API); ``python -m bench.instructions counts`` a
+`ticket count` (against its floor ``count-txn``); ``python -m bench.instructions streams [DESK]`` counts a
 record of `ticket list` and `ticket history` in jsonl (bench/bench_streams.py's desk and floors).
 """
 
@@ -20,6 +21,7 @@ from pathlib import Path
 
 SMALL, LARGE = 1_000, 6_000
 CREATES_SMALL, CREATES_LARGE = 50, 250
+COUNTS_SMALL, COUNTS_LARGE = 100, 500
 
 
 def child(work: str, path: str, arg: str) -> None:
@@ -77,6 +79,21 @@ def child(work: str, path: str, arg: str) -> None:
         desk = Desk(f"sqlite:///{path}")
         for i in range(int(arg)):
             desk.tickets.create(title=f"ticket {i}", body=f"text {i}")
+    elif work in ("count", "count-floor"):  # arg: calls; path: bench/bench_bulk_stats.py's desk
+        from sqlalchemy import create_engine, text
+
+        from bench.bench_bulk_stats import COUNTED, _in_own_transaction, count_where
+        from tktctl.api import TicketFilter
+
+        if work == "count":
+            desk = Desk(f"sqlite:///{path}")
+            for _ in range(int(arg)):
+                desk.tickets.count(TicketFilter(**COUNTED))
+        else:
+            engine = create_engine(f"sqlite:///{path}")
+            sql = text(f"SELECT count(*) FROM ticket WHERE {count_where(engine)}")
+            for _ in range(int(arg)):
+                _in_own_transaction(engine, sql)
     elif work == "create-batch":
         import io
 
@@ -123,6 +140,20 @@ def creates() -> None:
         f"| `tktctl batch` line `ticket create --title T --body B` (JSON result) | {batch:,.0f} | {batch / api:.2f}x |"
     )
     write_section("instructions-batch", body)
+
+
+def counts() -> None:
+    """Instructions per `ticket count --queue Q0 --state-type open` (the API) against its floor
+    `count-txn` (bench/bench_bulk_stats.py, on its 100,000-ticket desk); printed, not written."""
+    from bench.bench_bulk_stats import cached_desk
+
+    desk = cached_desk(100_000)
+    per_call = {}
+    for work in ("count", "count-floor"):
+        small, large = (counted(work, desk, str(n)) for n in (COUNTS_SMALL, COUNTS_LARGE))
+        per_call[work] = (large - small) / (COUNTS_LARGE - COUNTS_SMALL)
+        print(f"{work}: {per_call[work]:,.0f} instructions per call", flush=True)
+    print(f"ratio: {per_call['count'] / per_call['count-floor']:.2f}x")
 
 
 def streams(desk: Path) -> None:
@@ -193,6 +224,8 @@ if __name__ == "__main__":
         child(*sys.argv[1:])
     elif sys.argv[1:] == ["creates"]:
         creates()
+    elif sys.argv[1:] == ["counts"]:
+        counts()
     elif sys.argv[1:2] == ["streams"]:
         streams(Path(sys.argv[2] if len(sys.argv) > 2 else "/tmp/bench-stream/streams.db"))
     else:

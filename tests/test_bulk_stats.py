@@ -115,6 +115,38 @@ def test_count_reads_queue_and_state_names_from_the_configuration_cache(desk: De
     assert (len(counts), len(agents), others) == (2, 3, []), statements
 
 
+def test_count_of_one_filter_shape_takes_each_calls_values(desk: Desk) -> None:
+    """The count statement is built once per filter shape (which list filters, how many values,
+    the actor's visible queues) and takes each call's values as parameters: the same shape with other
+    names, values or agents (each seeing one queue of its own) gives their own answers, as `list` does."""
+    seed(desk)
+    for name in ("One", "Two"):
+        desk.groups.create(f"g{name}")
+        desk.queues.create(name, group=f"g{name}")
+        desk.agents.create(f"agent{name}")
+        desk.acl.grant(["ro"], group=f"g{name}", agent=f"agent{name}")
+        for i in range(3 if name == "One" else 5):
+            desk.tickets.create(title=f"{name} {i}", queue=name, state="open" if i % 2 else "new")
+    filters = [
+        *(TicketFilter(queue=[q], state_type=[t]) for q in ("Alpha", "beta", "One", "Two") for t in ("new", "open")),
+        *(TicketFilter(lock=[lock]) for lock in ("locked", "unlocked")),
+        *(TicketFilter(priority=p) for p in ([1], [2], [1, 3], [2, 4], [1, 2, 3])),
+        TicketFilter(queue=["Alpha", "Gamma"], title="t1"),
+        TicketFilter(),
+    ]
+    url = desk.engine.url.render_as_string(hide_password=False)
+    seen = {}
+    for login in ("root@localhost", "agentOne", "agentTwo"):
+        agent = Desk(url, actor=login)
+        try:
+            for selection in filters:
+                assert agent.tickets.count(selection) == len(list(agent.tickets.list(selection))), (login, selection)
+            seen[login] = agent.tickets.count()
+        finally:
+            agent.close()
+    assert seen == {"root@localhost": 26, "agentOne": 3, "agentTwo": 5}
+
+
 def test_stats_names_its_groups_in_the_grouping_statement(desk: Desk) -> None:
     """Two statements on the tickets (groups, time units), nothing else but the configuration
     generation and (on a cold cache) the acting agent's read:

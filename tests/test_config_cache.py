@@ -23,6 +23,7 @@ from tktctl.api import Desk
 from tktctl.core import configcache, lookup
 from tktctl.db import generation
 from tktctl.db.models import Base, Queue, Ticket
+from tktctl.errors import NotFoundError
 
 EXE = str(Path(sys.executable).with_name("tktctl"))
 
@@ -321,3 +322,26 @@ def test_every_reader_of_configuration_reads_configuration_tables_only(desk: Des
             load(unit, *[unit.actor.id] * (len(inspect_signature(load).parameters) - 1))
         read = {name.lower() for sql in statements for name in re.findall(r"\b(?:FROM|JOIN)\s+[`\"]?(\w+)", sql, re.I)}
         assert read and read <= generation.CONFIG_TABLES, f"{key} reads {sorted(read - generation.CONFIG_TABLES)}"
+
+
+def test_a_read_takes_its_acting_agent_as_a_write_does(desk: Desk) -> None:
+    """A read (no ORM session unless it asks for one) finds its acting agent as a write does: unknown
+    is not found; its copy of the kept agent is its own (a change to it never reaches the next read)
+    and follows the agent's changes; a write's copy is in its session."""
+    ghost = Desk(desk.url, actor="ghost")
+    with pytest.raises(NotFoundError, match="acting agent 'ghost'"):
+        ghost.tickets.count()
+    ghost.close()
+    desk.tickets.count()  # the agent kept
+    with desk.read() as unit:
+        assert unit.orm is None
+        unit.actor.name = "changed in a read"
+    with desk.read() as unit:
+        assert (unit.actor.login, unit.actor.name) == ("root@localhost", "Admin OTRS")
+    desk.agents.update("root@localhost", name="New Name")
+    desk.tickets.count()
+    with desk.read() as unit:
+        assert unit.actor.name == "New Name"
+        assert unit.session.get(Ticket, 1) is None and unit.orm is not None  # made on first use
+    with desk.write(dry_run=True) as unit:
+        assert unit.actor in unit.session and unit.actor.name == "New Name"

@@ -159,11 +159,20 @@ def visible_group_ids(unit: Unit, permission: str = "ro") -> set[int] | None:
 
 def visible_tickets(unit: Unit) -> ColumnElement[bool] | None:
     """A WHERE clause on ``ticket`` for the tickets the actor may see; None means all."""
+    scope = visible_scope(unit)
+    return None if scope is None else visible_clause(*scope)
+
+
+def visible_scope(unit: Unit) -> tuple[list[int], int] | None:
+    """The tickets the actor may see: those of these queues and those it owns (the agent id); None: all."""
     groups = visible_group_ids(unit, "ro")
     if groups is None:
         return None
-    queue_ids = [q.id for q in lookup.queues(unit).values() if q.group_id in groups]
-    return or_(Ticket.queue_id.in_(queue_ids), Ticket.owner_id == unit.actor.id)
+    return [q.id for q in lookup.queues(unit).values() if q.group_id in groups], unit.actor.id
+
+
+def visible_clause(queue_ids: Sequence[int], owner_id: Any) -> ColumnElement[bool]:
+    return or_(Ticket.queue_id.in_(queue_ids), Ticket.owner_id == owner_id)
 
 
 def sees(unit: Unit, queue_id: int, owner_id: int) -> bool:

@@ -30,12 +30,14 @@ from typing import Any, Protocol, TypeVar
 from sqlalchemy import event, inspect
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.orm import Session, make_transient_to_detached
+from sqlalchemy.orm.instrumentation import manager_of_class
 from sqlalchemy.sql.selectable import CompoundSelect, Select
 
 from tktctl.db import generation
 from tktctl.db.models import Agent
 
 _UNIT = "tktctl_unit"
+_AGENTS = manager_of_class(Agent)
 
 # What a statement's text is, read fail-safe: literals and comments out, then the words that only
 # look like writes (a row lock, an upsert's own UPDATE, the REPLACE() function).
@@ -63,8 +65,10 @@ class Unit(Protocol):
     """What of a unit of work (:class:`tktctl.core.unit.Unit`) the cache reads and marks."""
 
     session: Session
+    connection: Connection
     config: dict[str, Any]
     configured: bool
+    orm: Session | None
 
 
 T = TypeVar("T")
@@ -104,32 +108,34 @@ class ConfigCache:
         self.entries: dict[str, Any] = {}
         self.actors: dict[str, dict[str, Any]] = {}
 
-    def begin(self, session: Session) -> int:
+    def begin(self, conn: Connection) -> int:
         """The generation now (read before anything else, so a label is never newer than its data);
         everything kept is forgotten if it moved."""
-        current = generation.read(session)
+        current = generation.read(conn)
         if current != self.generation:
             self.generation, self.entries, self.actors = current, {}, {}
         return current
 
-    def actor(self, session: Session, login: str, load: Callable[[Session, str], Agent]) -> Agent:
-        """The acting agent in this session: loaded once per generation, then copied in without a query
-        (a copy per session: a change to it in one transaction never reaches the kept values)."""
+    def actor(self, unit: Unit, login: str, load: Callable[[Session, str], Agent]) -> Agent:
+        """The acting agent of ``unit``: loaded once per generation, then copied without a query (a copy
+        per transaction: a change to it in one never reaches the kept values), into the unit's session if
+        it has one (a read without a session gets the copy detached: every column is loaded in it)."""
         kept = self.actors.get(login)
         if kept is None:
-            agent = load(session, login)
+            agent = load(unit.session, login)
             self.actors[login] = {a.key: getattr(agent, a.key) for a in inspect(Agent).column_attrs}
             return agent
-        copy = Agent(**kept)
+        copy = _AGENTS.new_instance()  # loaded as from a row: the columns set without the constructor's events
+        copy.__dict__.update(kept)
         make_transient_to_detached(copy)
-        return session.merge(copy, load=False)
+        return copy if unit.orm is None else unit.orm.merge(copy, load=False)
 
     def keep(self, unit: Unit, started: int) -> None:
         """Keep what ``unit`` read afresh, if its transaction did not change the configuration."""
         fresh = {k: v for k, v in unit.config.items() if self.entries.get(k) is not v}
         if not fresh or unit.configured or self.generation != started:
             return
-        if generation.read(unit.session) == started:  # a write through a door the watch does not see
+        if generation.read(unit.connection) == started:  # a write through a door the watch does not see
             self.entries.update(fresh)
 
 

@@ -67,12 +67,23 @@ class Unit:
     """One transaction on behalf of the acting agent; passed to every domain function."""
 
     store: Store
-    session: Session
+    # The transaction's connection: Core statements run on it (through the session's execute they
+    # cost twice as much).
+    connection: Connection
     now: datetime
-    actor: Agent
     config: dict[str, Any] = field(default_factory=dict)  # configuration read (core.configcache.configuration)
     cache: dict[str, Any] = field(default_factory=dict)  # anything else read once in this transaction
     configured: bool = False  # this transaction wrote a configuration table
+    actor: Agent = field(init=False)
+    orm: Session | None = None  # a write's session; a read's once asked for
+
+    @property
+    def session(self) -> Session:
+        """The transaction's ORM session. A read's is made on its connection when first asked for:
+        a read of Core statements alone (a count) makes none."""
+        if self.orm is None:
+            self.orm = Session(bind=self.connection, expire_on_commit=False, autoflush=False)
+        return self.orm
 
     def publish(self, event: str, ticket_ids: Sequence[int] | Callable[[], Sequence[int]], **data: Any) -> None:
         """Tell the store's subscribers (the facade wires mail's notification rules) about ``event``,
@@ -88,12 +99,6 @@ class Unit:
         """Whether a subscriber has something to do for ``event`` (its ``wants(unit, event)``, when it has
         one), so that a publisher may skip finding the tickets it would tell about."""
         return any(getattr(s, "wants", _always)(self, event) for s in self.store.subscribers.get(event, ()))
-
-    @cached_property
-    def connection(self) -> Connection:
-        """The transaction's connection, asked of the session once: Core statements run on it (through
-        the session's execute they cost twice as much, and each ``session.connection()`` call ~20 µs)."""
-        return self.session.connection()
 
     def parse_time(self, value: str | datetime | None) -> datetime | None:
         if value is None or isinstance(value, datetime):
@@ -188,16 +193,15 @@ class Store:
     @contextmanager
     def _unit(self, *, write: bool, dry_run: bool, bulk: bool = False, actor: str | None = None) -> Iterator[Unit]:
         try:
-            with Session(bind=self._bind(write, bulk), expire_on_commit=False, autoflush=False) as session:
-                transaction = session.begin()
+            with self._begin(write, bulk) as (connection, transaction, session):
                 if not self._schema_checked:
-                    migrate.check(session.connection())
+                    migrate.check(connection)
                     self._schema_checked = True
-                started = self.config_cache.begin(session)
-                agent = self.config_cache.actor(session, actor or self.actor_login, self._actor)
-                unit = Unit(self, session, self.clock(), agent, dict(self.config_cache.entries))
-                detach = attach(unit.connection, unit)
+                started = self.config_cache.begin(connection)
+                unit = Unit(self, connection, self.clock(), dict(self.config_cache.entries), orm=session)
+                detach = attach(connection, unit)
                 try:
+                    unit.actor = self.config_cache.actor(unit, actor or self.actor_login, self._actor)
                     yield unit
                     self.config_cache.keep(unit, started)
                 except BaseException:
@@ -205,6 +209,8 @@ class Store:
                     raise
                 finally:
                     detach()
+                    if session is None and unit.orm is not None:
+                        unit.orm.close()  # a read's session, made on its connection: the transaction stays
                 if dry_run or self.rehearsal:
                     transaction.rollback()
                 else:
@@ -215,6 +221,18 @@ class Store:
             raise ConflictError(f"the change conflicts with existing data: {_reason(exc)}") from exc
         except DBAPIError as exc:
             raise translate(exc, self.display_url) from exc
+
+    @contextmanager
+    def _begin(self, write: bool, bulk: bool) -> Iterator[tuple[Connection, Any, Session | None]]:
+        """A transaction: a write's in an ORM session (whose flush and commit it needs); a read's on a
+        connection alone (a session, if the read asks for one, is made on it: see ``Unit.session``)."""
+        if write:
+            with Session(bind=self._bind(write, bulk), expire_on_commit=False, autoflush=False) as session:
+                transaction = session.begin()
+                yield session.connection(), transaction, session
+        else:
+            with self.engine.connect() as connection:
+                yield connection, connection.begin(), None
 
     def _actor(self, session: Session, login: str) -> Agent:
         agent = named(session, Agent, login=login)
