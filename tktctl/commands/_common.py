@@ -11,7 +11,7 @@ import functools
 import inspect
 import json
 import sys
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Annotated, Any, TypeVar
 
@@ -44,6 +44,12 @@ class Invocation:
     desks: dict[tuple[Any, ...], Desk] | None = None
     # The error the run reported (``{"code": ..., "message": ...}``), whatever the output format.
     error: dict[str, Any] | None = None
+    # `tktctl batch`: the settings resolved for each set of global options (a line's own, or none),
+    # so that its lines read the config file once per set.
+    resolved: dict[tuple[Any, ...], Settings] | None = None
+    # `tktctl batch`: a line's one JSON record, taken as data for its result line (see :func:`emit`);
+    # None where records are written as text.
+    held: list[Mapping[str, Any]] | None = None
 
 
 OutputOpt = Annotated[
@@ -279,10 +285,18 @@ def desk(ctx: typer.Context) -> Desk:
 
 
 def emit(ctx: typer.Context, data: Any, kind: Kind) -> None:
-    """Render records on stdout in the chosen format."""
-    from tktctl.formats import render
+    """Render records on stdout in the chosen format.
+
+    A `tktctl batch` line's single record in JSON, printed first, is held as data instead: the batch
+    writes it inside the line's result, without writing it as text and parsing it back.
+    """
+    from tktctl.formats import record, render
 
     current = settings(ctx)
+    held = invocation(ctx).held
+    if held == [] and current.output == "json" and isinstance(data, Mapping) and not sys.stdout.tell():
+        held.append(record(data, kind=kind, fmt="json", fields=current.fields))
+        return
     zone = None
     if current.output == "table" and current.profile.get("timezone") not in (None, "local"):
         zone = desk(ctx).tz  # the profile's zone, checked when the desk was made
