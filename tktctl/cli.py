@@ -33,7 +33,7 @@ from typer.models import CommandInfo
 
 from tktctl import __version__, config
 from tktctl.commands import COMMANDS
-from tktctl.commands._common import FieldsOpt, Invocation, QuietOpt, invocation
+from tktctl.commands._common import FieldsOpt, Invocation, QuietOpt, invocation, kept
 from tktctl.commands._parser import keep_parser
 from tktctl.errors import INT_MAX, ExitCode, NotAMessage, TktctlError, UsageError
 from tktctl.ingestguard import Interruptible, is_mail_ingest
@@ -253,20 +253,9 @@ def root(
     5 conflict, 6 database, 7 partial failure, 75 temporary mail failure (the MTA retries). See README.md.
     """
     state = invocation(ctx)
-    given = (db_url, config_file, profile, agent_login, output, fields, quiet, debug)
-    resolved = state.resolved if state.resolved is not None else {}
-    if given not in resolved:
-        resolved[given] = config.resolve(
-            db=db_url,
-            config=config_file,
-            profile=profile,
-            agent=agent_login,
-            output=output,
-            fields=fields,
-            quiet=quiet,
-            debug=debug,
-        )
-    state.settings = resolved[given]
+    given = {"db": db_url, "config": config_file, "profile": profile, "agent": agent_login}
+    given.update(output=output, fields=fields, quiet=quiet, debug=debug)
+    state.settings = kept(state.resolved, tuple(given.values()), lambda: config.resolve(**given))
 
 
 def _fallback_style(argv: Sequence[str], output: str, debug: bool) -> tuple[bool, str]:

@@ -30,6 +30,7 @@ if TYPE_CHECKING:
     from tktctl.formats.kinds import Kind
 
 F = TypeVar("F", bound=Callable[..., Any])
+T = TypeVar("T")
 # On a terminal, a change to more tickets than this asks first (--yes skips the question).
 CONFIRM_OVER = 20
 
@@ -269,19 +270,27 @@ def desk(ctx: typer.Context) -> Desk:
             body_max,
             json.dumps([mail, smtp], sort_keys=True, default=str),
         )
-        shared = state.desks if state.desks is not None else {}
-        if key not in shared:
-            shared[key] = Desk(
-                current.db,
-                actor=current.agent,
-                numbers=numbers,
-                timezone_name=zone,
-                mail=mail,
-                smtp=smtp,
-                max_body_bytes=body_max,
-            )
-        state.desk = shared[key]
+        made = functools.partial(
+            Desk,
+            current.db,
+            actor=current.agent,
+            numbers=numbers,
+            timezone_name=zone,
+            mail=mail,
+            smtp=smtp,
+            max_body_bytes=body_max,
+        )
+        state.desk = kept(state.desks, key, made)
     return state.desk
+
+
+def kept(shared: dict[Any, T] | None, key: Any, make: Callable[[], T]) -> T:
+    """``shared[key]``, made by ``make`` when missing; made afresh where nothing is shared (not a batch)."""
+    if shared is None:
+        return make()
+    if key not in shared:
+        shared[key] = make()
+    return shared[key]
 
 
 def emit(ctx: typer.Context, data: Any, kind: Kind) -> None:
