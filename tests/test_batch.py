@@ -116,3 +116,58 @@ def test_a_created_ticket_in_a_closed_state_is_first_closed_and_gets_no_deadline
 
         first_closed = unit.session.scalar(select(Ticket.first_closed_at))
     assert first_closed is not None
+
+
+def test_a_line_record_is_its_result_as_data_not_json_text_parsed_back(
+    cli: Cli, desk: Desk, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Speed (issue 14): a line's single JSON record was rendered (indented) and parsed back into its result;
+    the batch takes the record as data. The result is what `-o json` prints; other formats are text."""
+    import tktctl.formats as formats
+
+    rendered: list[str] = []
+    real = formats.render
+    monkeypatch.setattr(formats, "render", lambda data, **kw: (rendered.append(kw["fmt"]), real(data, **kw))[1])
+    lines = 'ticket create --title "é x" --fields tn,title,created\nticket create --title y -o yaml\n'
+    out = cli("batch", input=lines).jsonl
+    tn = out[0]["result"]["tn"]
+    shown = json.loads(cli("ticket", "show", tn, "-o", "json", "--fields", "tn,title,created").stdout)
+    assert out[0]["result"] == shown == {"tn": tn, "title": "é x", "created": shown["created"]}
+    assert out[1]["result"].startswith("id: ") and "title: y\n" in out[1]["result"]
+    assert rendered == ["yaml", "json"]  # the yaml line, then `ticket show`: never the batch's json line
+
+
+def test_a_held_record_with_more_output_after_it_and_one_json_cannot_hold() -> None:
+    """A line that prints more after its held record gets its whole output, in order, as the text path
+    would; a record JSON cannot hold fails its line as `-o json` would (exit 1, internal), not the batch."""
+    from decimal import Decimal
+
+    from tktctl.commands.batch import _line, _result
+    from tktctl.formats import json_text
+
+    record, more = {"tn": "1", "n": 2}, "extra\n"
+    assert _result(4, 0, more, "", held=[record]) == _result(4, 0, json_text(record) + more, "")
+    failed = json.loads(_line(_result(5, 0, "", "", held=[{"tn": "1", "cost": Decimal("1.5")}])))
+    assert (failed["line"], failed["exit"], failed["result"], failed["error"]["code"]) == (5, 1, None, "internal")
+    assert failed["error"]["message"].startswith("internal error: TypeError: cannot serialise Decimal")
+
+
+def test_the_config_file_is_read_once_per_set_of_global_options(
+    db_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Speed (issue 14): every line resolved its settings again, reading the config file; now once per
+    set of global options in the batch, and a line with its own options still gets them."""
+    import tktctl.config as config_module
+
+    config = tmp_path / "config.yaml"
+    config.write_text(f"profiles:\n  mine:\n    db: {db_url}\n")
+    monkeypatch.setenv("TKTCTL_CONFIG", str(config))
+    reads: list[str] = []
+    real = config_module.load_profile
+    monkeypatch.setattr(config_module, "load_profile", lambda *a, **k: (reads.append(a[1]), real(*a, **k))[1])
+    lines = "ticket create --title a\n" * 3 + "--as nobody ticket count\n" + "ticket count\n"
+    code, results = _batch(monkeypatch, ["--profile", "mine"], lines)
+    assert code == 7
+    assert [r["exit"] for r in results] == [0, 0, 0, 3, 0]
+    assert results[4]["result"] == {"count": 3}
+    assert reads == ["mine"] * 3  # the batch's own options, its lines', and the line with --as

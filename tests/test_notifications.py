@@ -320,3 +320,23 @@ def test_any_rule_document_is_checked_or_refused_as_bad_input() -> None:
         assert check(rule) == rule  # normalised: a fixed point
 
     run()
+
+
+def test_recipients_are_looked_for_only_when_someone_but_the_actor_has_an_address(desk: Desk) -> None:
+    """Speed (issue 14): the new-ticket rule's recipient query ran on every create, also on a desk where no
+    agent but the actor could be mailed; the agents with an address are read once per configuration
+    generation, and an address given later counts at once."""
+    from sqlalchemy import event
+
+    desk.agents.create("ann", name="Ann")
+    desk.acl.grant("ro", group="users", agent="ann")
+    desk.agents.subscribe("ann", ["Raw"])
+    desk.tickets.create(title="warm")  # the rules and the agents read
+    statements: list[str] = []
+    event.listen(desk.engine, "before_cursor_execute", lambda *args: statements.append(args[2]))
+    desk.tickets.create(title="nobody to tell")
+    assert not [s for s in statements if "queue_subscription" in s]
+    assert desk.mail.outbox() == []
+    desk.agents.update("ann", email="ann@example.com")
+    tn = desk.tickets.create(title="ann is told")["tn"]
+    assert [(m["ticket"], m["recipient"]) for m in desk.mail.outbox()] == [(tn, "ann@example.com")]

@@ -33,7 +33,7 @@ from typer.models import CommandInfo
 
 from tktctl import __version__, config
 from tktctl.commands import COMMANDS
-from tktctl.commands._common import FieldsOpt, Invocation, QuietOpt, invocation
+from tktctl.commands._common import FieldsOpt, Invocation, QuietOpt, invocation, kept
 from tktctl.commands._parser import keep_parser
 from tktctl.errors import INT_MAX, ExitCode, NotAMessage, TktctlError, UsageError
 from tktctl.ingestguard import Interruptible, is_mail_ingest
@@ -253,16 +253,9 @@ def root(
     5 conflict, 6 database, 7 partial failure, 75 temporary mail failure (the MTA retries). See README.md.
     """
     state = invocation(ctx)
-    state.settings = config.resolve(
-        db=db_url,
-        config=config_file,
-        profile=profile,
-        agent=agent_login,
-        output=output,
-        fields=fields,
-        quiet=quiet,
-        debug=debug,
-    )
+    given = {"db": db_url, "config": config_file, "profile": profile, "agent": agent_login}
+    given.update(output=output, fields=fields, quiet=quiet, debug=debug)
+    state.settings = kept(state.resolved, tuple(given.values()), lambda: config.resolve(**given))
 
 
 def _fallback_style(argv: Sequence[str], output: str, debug: bool) -> tuple[bool, str]:
@@ -346,17 +339,19 @@ def run(argv: Sequence[str], state: Invocation | None = None) -> int:
             import traceback
 
             traceback.print_exc()
-        first_line = (str(exc).strip().splitlines() or [""])[0]
-        internal = TktctlError(
-            f"internal error: {type(exc).__name__}: {first_line} (rerun with --debug for a traceback)"
-        )
-        _report(internal, output, state)
+        _report(internal_error(exc), output, state)
         code = ExitCode.INTERNAL
     if code not in (ExitCode.OK, ExitCode.TEMPFAIL) and not final and state.desks is None and is_mail_ingest(args):
         # Nothing the message itself caused gets here (that is a dead letter, exit 0): a bad
         # config, database URL or flag must make the MTA keep the message, not bounce it.
         code = ExitCode.TEMPFAIL
     return int(code)
+
+
+def internal_error(exc: Exception) -> TktctlError:
+    """A bug's report: its type and first line, and how to see more."""
+    first_line = (str(exc).strip().splitlines() or [""])[0]
+    return TktctlError(f"internal error: {type(exc).__name__}: {first_line} (rerun with --debug for a traceback)")
 
 
 def _check_encoding(args: Sequence[str]) -> None:

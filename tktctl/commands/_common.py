@@ -11,7 +11,7 @@ import functools
 import inspect
 import json
 import sys
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Annotated, Any, TypeVar
 
@@ -30,6 +30,7 @@ if TYPE_CHECKING:
     from tktctl.formats.kinds import Kind
 
 F = TypeVar("F", bound=Callable[..., Any])
+T = TypeVar("T")
 # On a terminal, a change to more tickets than this asks first (--yes skips the question).
 CONFIRM_OVER = 20
 
@@ -44,6 +45,12 @@ class Invocation:
     desks: dict[tuple[Any, ...], Desk] | None = None
     # The error the run reported (``{"code": ..., "message": ...}``), whatever the output format.
     error: dict[str, Any] | None = None
+    # `tktctl batch`: the settings resolved for each set of global options (a line's own, or none),
+    # so that its lines read the config file once per set.
+    resolved: dict[tuple[Any, ...], Settings] | None = None
+    # `tktctl batch`: a line's one JSON record, taken as data for its result line (see :func:`emit`);
+    # None where records are written as text.
+    held: list[Mapping[str, Any]] | None = None
 
 
 OutputOpt = Annotated[
@@ -263,26 +270,42 @@ def desk(ctx: typer.Context) -> Desk:
             body_max,
             json.dumps([mail, smtp], sort_keys=True, default=str),
         )
-        shared = state.desks if state.desks is not None else {}
-        if key not in shared:
-            shared[key] = Desk(
-                current.db,
-                actor=current.agent,
-                numbers=numbers,
-                timezone_name=zone,
-                mail=mail,
-                smtp=smtp,
-                max_body_bytes=body_max,
-            )
-        state.desk = shared[key]
+        made = functools.partial(
+            Desk,
+            current.db,
+            actor=current.agent,
+            numbers=numbers,
+            timezone_name=zone,
+            mail=mail,
+            smtp=smtp,
+            max_body_bytes=body_max,
+        )
+        state.desk = kept(state.desks, key, made)
     return state.desk
 
 
+def kept(shared: dict[Any, T] | None, key: Any, make: Callable[[], T]) -> T:
+    """``shared[key]``, made by ``make`` when missing; made afresh where nothing is shared (not a batch)."""
+    if shared is None:
+        return make()
+    if key not in shared:
+        shared[key] = make()
+    return shared[key]
+
+
 def emit(ctx: typer.Context, data: Any, kind: Kind) -> None:
-    """Render records on stdout in the chosen format."""
-    from tktctl.formats import render
+    """Render records on stdout in the chosen format.
+
+    A `tktctl batch` line's single record in JSON, printed first, is held as data instead: the batch
+    writes it inside the line's result, without writing it as text and parsing it back.
+    """
+    from tktctl.formats import record, render
 
     current = settings(ctx)
+    held = invocation(ctx).held
+    if held == [] and current.output == "json" and isinstance(data, Mapping) and not sys.stdout.tell():
+        held.append(record(data, kind=kind, fmt="json", fields=current.fields))
+        return
     zone = None
     if current.output == "table" and current.profile.get("timezone") not in (None, "local"):
         zone = desk(ctx).tz  # the profile's zone, checked when the desk was made

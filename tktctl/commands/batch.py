@@ -38,7 +38,7 @@ def batch(ctx: typer.Context, stop_on_error: StopOpt = False) -> None:
     from tktctl.cli import run
 
     settings(ctx)
-    shared = Invocation(desks={})
+    shared = Invocation(desks={}, resolved={})
     base = [*_inherited(ctx), "--output", "json"]
     worst = 0
     for number, text in enumerate(iter(sys.stdin.readline, ""), start=1):
@@ -52,12 +52,12 @@ def batch(ctx: typer.Context, stop_on_error: StopOpt = False) -> None:
             if argv[0] == "batch":
                 result = _result(number, ExitCode.USAGE, "", json.dumps(UsageError("batch cannot nest").to_dict()))
             else:
-                shared.settings, shared.desk, shared.error = None, None, None
+                shared.settings, shared.desk, shared.error, shared.held = None, None, None, []
                 out, err = io.StringIO(), io.StringIO()
                 with _streams(out, err):
                     code = run([*base, *argv], shared)
-                result = _result(number, code, out.getvalue(), err.getvalue(), shared.error)
-        typer.echo(json.dumps(result, ensure_ascii=False))
+                result = _result(number, code, out.getvalue(), err.getvalue(), shared.error, shared.held)
+        typer.echo(_line(result))
         sys.stdout.flush()
         if result["exit"]:
             worst = worst or result["exit"]
@@ -118,11 +118,40 @@ def _streams(out: io.StringIO, err: io.StringIO) -> Any:
         sys.stdin, sys.stdout, sys.stderr = saved
 
 
-def _result(number: int, code: int, stdout: str, stderr: str, error: dict[str, Any] | None = None) -> dict[str, Any]:
-    """The line's result: its output parsed as JSON (or JSON lines), else the text; with the error
-    the line reported (whatever its output format). A line that exits non-zero without reporting an
-    error (`check escalations`: Nagios's codes) carries its stderr, if any, as the message."""
-    result: dict[str, Any] = {"line": number, "exit": int(code), "result": _parse(stdout)}
+def _line(result: dict[str, Any]) -> str:
+    """The result as one JSON line."""
+    from tktctl.formats import json_line
+
+    try:
+        return json_line(result)
+    except (TypeError, ValueError) as exc:
+        return json_line(_unwritable(result["line"], exc))
+
+
+def _unwritable(number: int, exc: Exception) -> dict[str, Any]:
+    """A line whose record JSON cannot hold: failed as its `-o json` would have failed (exit 1)."""
+    from tktctl.cli import internal_error
+
+    return {"line": number, "exit": ExitCode.INTERNAL, "result": None, **internal_error(exc).to_dict()}
+
+
+def _result(
+    number: int,
+    code: int,
+    stdout: str,
+    stderr: str,
+    error: dict[str, Any] | None = None,
+    held: list[Any] | None = None,
+) -> dict[str, Any]:
+    """The line's result: its record held as data (:func:`~tktctl.commands._common.emit`), else its
+    output parsed as JSON (or JSON lines), else the text; with the error the line reported (whatever
+    its output format). A line that exits non-zero without reporting an error (`check escalations`:
+    Nagios's codes) carries its stderr, if any, as the message."""
+    try:
+        output = held[0] if held and not stdout else _parse(_text(held) + stdout)
+    except (TypeError, ValueError) as exc:
+        return _unwritable(number, exc)
+    result: dict[str, Any] = {"line": number, "exit": int(code), "result": output}
     if code and error is not None:
         result["error"] = error
     elif code:
@@ -132,6 +161,13 @@ def _result(number: int, code: int, stdout: str, stderr: str, error: dict[str, A
         except (IndexError, ValueError, KeyError, TypeError):
             result["error"] = {"code": CODES.get(code, "exit"), "message": stderr.strip()}
     return result
+
+
+def _text(held: list[Any] | None) -> str:
+    """The held record as text, when the line printed more after it (its output as a whole, in order)."""
+    from tktctl.formats import json_text
+
+    return json_text(held[0]) if held else ""
 
 
 def _parse(stdout: str) -> Any:

@@ -128,6 +128,21 @@ def _table_cell(value: Any, zone: tzinfo | None) -> str:
     return printable(_cell(value))
 
 
+def record(data: Record, *, kind: Kind, fmt: str, fields: str | None = None) -> Record:
+    """One record with the keys :func:`render` writes of it in ``fmt`` (times still times): for a
+    caller that puts it in a document of its own (`tktctl batch`'s result lines) instead of text."""
+    return _project(data, select_fields(kind, fields, check_format(fmt)))
+
+
+def json_text(row: Record) -> str:
+    """A single record as ``-o json`` prints it."""
+    return json.dumps(row, default=_json_default, ensure_ascii=False, indent=2) + "\n"
+
+
+# One JSON line of any value, times in ISO 8601 (JSON lines that hold records, as batch's results).
+json_line = reusable_encoder(_json_default, ensure_ascii=False)
+
+
 def _started(rows: Iterator[Record]) -> Iterator[Record]:
     """``rows`` with the first one already produced, so that a query that fails (an unknown queue,
     an uninitialised database) fails before a header or ``[`` is written."""
@@ -157,8 +172,7 @@ def render(
     rows: Iterator[Record] = map(_project, records, itertools.repeat(keys))  # no generator frame per record
     if fmt == "json":
         if single:
-            out.write(json.dumps(next(rows), default=_json_default, ensure_ascii=False, indent=2))
-            out.write("\n")
+            out.write(json_text(next(rows)))
         else:
             _write_json_array(rows, out)
     elif fmt == "jsonl":

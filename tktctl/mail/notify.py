@@ -20,6 +20,7 @@ from sqlalchemy import Select, String, and_, bindparam, cast, func, insert, lite
 
 from tktctl.access import permissions
 from tktctl.core import lookup
+from tktctl.core.configcache import configuration
 from tktctl.core.language import ticket_preferences
 from tktctl.core.lookup import chunks
 from tktctl.core.prepared import ids_in
@@ -116,7 +117,10 @@ def _label(event: str, data: dict[str, Any]) -> str:
 
 
 def _agent_recipients(unit: Unit, rule: dict[str, Any], where: list[Any], params: dict[str, Any]) -> list[Any]:
-    """(ticket id, login, name, email, language) of every agent to tell, in one query over the union of kinds."""
+    """(ticket id, login, name, email, language) of every agent to tell, in one query over the union of kinds;
+    none, and no query, when no agent but the actor could be mailed (a desk whose agents have no address)."""
+    if not mailable_agents(unit) - {unit.actor.id}:
+        return []
     kinds = tuple(sorted(set(rule.get("recipients", ())) & {"owner", "responsible", "watchers", "queue_subscribers"}))
     group_ids: tuple[int, ...] = ()
     if rule.get("groups"):
@@ -127,6 +131,14 @@ def _agent_recipients(unit: Unit, rule: dict[str, Any], where: list[Any], params
     # A rule's filter is its own SQL; without one the statement depends only on the shape: built once.
     statement = _agent_statement(shape, tuple(where)) if where else _shared_agent_statement(shape)
     return list(unit.connection.execute(statement, params).all())
+
+
+@configuration("mailable_agents")
+def mailable_agents(unit: Unit) -> frozenset[int]:
+    """The valid agents with an address: every recipient is one (read once per configuration generation,
+    where the recipients, of tickets, watchers and subscriptions, are data read per event)."""
+    statement = select(Agent.id).where(Agent.valid.is_(True), Agent.email.is_not(None), Agent.email != "")
+    return frozenset(unit.connection.execute(statement).scalars())
 
 
 @cache
