@@ -8,8 +8,9 @@ largest) and the database file's growth per ticket. A second input gives every r
 ``created`` and ``changed`` times as ISO 8601 strings (as an export writes them).
 Target: tktctl within 2x of the floor's time, memory and log flat in N.
 
-Usage: ``python -m bench.bench_import [N] [RUNS]``. With ``TKTCTL_BENCH_DIR`` the inputs are
-written there once and reused by later runs.
+Usage: ``python -m bench.bench_import [N] [RUNS] [BACKENDS]``; BACKENDS, comma-separated (default all
+three), picks the cases: a server named there runs at any N, otherwise only up to SERVER_MAX. With
+``TKTCTL_BENCH_DIR`` the inputs are written there once and reused by later runs.
 """
 
 from __future__ import annotations
@@ -32,7 +33,8 @@ from bench._common import MYSQL, POSTGRES, argument, fresh_desk, timed, write_se
 
 N = 100_000
 RUNS = 3
-# Server databases at sizes where a run takes minutes, not hours.
+BACKENDS = ("sqlite", "postgresql", "mysql")
+# Server databases unless named: at sizes where a run takes minutes, not hours.
 SERVER_MAX = 100_000
 BATCH = 5000
 START = datetime(2024, 1, 1, tzinfo=timezone.utc)
@@ -207,20 +209,19 @@ def main() -> None:
         " | peak RSS MB | peak WAL MB | DB bytes/ticket | target |",
         "|---|---|---|---|---|---|---|---|---|---|---|---|",
     ]
+    start = ", ".join(f"{x:.2f}" for x in os.getloadavg())
     with ExitStack() as stack:
         kept = os.environ.get("TKTCTL_BENCH_DIR")
         workdir = Path(kept) if kept else Path(stack.enter_context(tempfile.TemporaryDirectory()))
         workdir.mkdir(parents=True, exist_ok=True)
-        inputs = {}
-        for label, times in (("plain", False), ("times", True)):
-            inputs[label] = workdir / f"tickets-{N}-{label}.jsonl"
-            if not inputs[label].exists():
-                write_input(inputs[label], times)
-        cases = [("sqlite", floor_sqlite, label) for label in inputs]
-        if POSTGRES and N <= SERVER_MAX:
-            cases.append(("postgresql", floor_postgres, "plain"))
-        if MYSQL and N <= SERVER_MAX:
-            cases.append(("mysql", floor_mysql, "plain"))
+        cases = [("sqlite", floor_sqlite, label) for label in ("plain", "times") if "sqlite" in BACKENDS]
+        for backend, server, floor_of in (("postgresql", POSTGRES, floor_postgres), ("mysql", MYSQL, floor_mysql)):
+            if server and backend in BACKENDS and N <= SERVER_MAX:
+                cases.append((backend, floor_of, "plain"))
+        inputs = {label: workdir / f"tickets-{N}-{label}.jsonl" for label in {case[2] for case in cases}}
+        for label, path in inputs.items():
+            if not path.exists():
+                write_input(path, label == "times")
         for backend, floor, label in cases:
             floors: list[float] = []
             runs: list[dict[str, float]] = []
@@ -251,8 +252,9 @@ def main() -> None:
         " before its clock starts: it reads no JSON, checks nothing, parses no time and numbers no ticket (tktctl"
         " does all of these in its time). For `times` the floor's rows carry the input's own times (as datetimes),"
         " so both store the same values.\n"
-        f"Figures are the median of {RUNS} runs of each, floor and tktctl interleaved; load average at the end:"
-        f" {load} ({os.cpu_count()} CPUs). Peak WAL: the log file after a batch's commit, at its largest."
+        f"Figures are the median of {RUNS} runs of each, floor and tktctl interleaved; load average at the start:"
+        f" {start}, at the end: {load} ({os.cpu_count()} CPUs)."
+        " Peak WAL: the log file after a batch's commit, at its largest."
         " DB bytes/ticket: the database file's growth over the empty desk, divided by the tickets.\n\n"
         + "\n".join(rows)
     )
@@ -265,4 +267,6 @@ if __name__ == "__main__":  # arguments read here, so that importing the module 
         child(sys.argv[2], sys.argv[3])
     else:
         N, RUNS = argument(1, N), argument(2, RUNS)
+        if len(sys.argv) > 3:  # the servers named run at this N
+            BACKENDS, SERVER_MAX = tuple(sys.argv[3].split(",")), N
         main()

@@ -9,8 +9,9 @@ links nested, merged from one cursor per part ordered by ticket). Times are CPU 
 shared). Peak RSS from ``os.wait4``. Streaming means the peak stays flat from
 100k to 1M. Usage: ``python bench/bench_streams.py [DESK_DIR] [RUNS] [BACKEND] [LARGEST]``; the desk is built
 once in DESK_DIR and reused. BACKEND ``postgresql`` or ``mysql`` (a server named as bench/_common.py reads it):
-the 100,000-record lines on a desk of 100,000 tickets built on SQLite and copied (`tktctl db copy`) into a
-fresh database, the floor that server's driver (psycopg, PyMySQL), section ``streams-BACKEND``.
+the same desk of 1,000,000 tickets (or, with LARGEST 100000, one of 100,000: the 100,000-record lines only)
+built on SQLite and copied (`tktctl db copy`) into a fresh database, the floor that server's driver (psycopg,
+PyMySQL), section ``streams-BACKEND``.
 """
 
 from __future__ import annotations
@@ -36,7 +37,7 @@ TICKETS = 1_000_000
 SMALL = 100_000
 LONG = TICKETS + 1  # the ticket with 100,000 history rows on the SQLite desk
 RUNS = 1
-LARGEST = TICKETS  # records of the largest case run (on SQLite): 100000 leaves out the 1,000,000 lines
+LARGEST = TICKETS  # records of the largest case run: 100000 leaves out the 1,000,000 lines
 BOTH = ("--queue", "Small", "--queue", "Misc")
 EXE = str(Path(sys.executable).with_name("tktctl"))
 FILE_KEYS = ("id", "filename", "content_type", "size")
@@ -239,14 +240,34 @@ def _decoded(data: Any) -> Any:
     return json.loads(data) if isinstance(data, str) else data  # psycopg decodes JSON itself
 
 
+# Forks and runs a command, then prints its exit code, CPU seconds and peak RSS (KB). A process spawned by
+# this one would report this one's peak as its own (Linux keeps the largest RSS of the memory it replaces
+# at exec, and a server floor holds its rows): so tktctl is forked from this small launcher instead.
+LAUNCHER = (
+    "import os, sys\n"
+    "pid = os.fork()\n"
+    "if pid == 0:\n"
+    "    os.execv(sys.argv[1], sys.argv[1:])\n"
+    "_, status, usage = os.wait4(pid, 0)\n"
+    "print(os.waitstatus_to_exitcode(status), usage.ru_utime + usage.ru_stime, usage.ru_maxrss, file=sys.stderr)\n"
+)
+
+
 def tktctl(path: Path | str, *args: str, fmt: str = "jsonl") -> tuple[float, float]:
     """CPU seconds (user + system) and peak RSS (MB) of one `tktctl ARGS -o FMT` process."""
     with open(os.devnull, "w") as out:
         command = [EXE, "--db", f"sqlite:///{path}" if isinstance(path, Path) else path, *args, "-o", fmt]
-        process = subprocess.Popen(command, stdout=out, env={**os.environ, "TKTCTL_SERVER": "off"})
-        _, status, usage = os.wait4(process.pid, 0)
-    assert os.waitstatus_to_exitcode(status) == 0, args
-    return usage.ru_utime + usage.ru_stime, usage.ru_maxrss / 1024
+        done = subprocess.run(
+            [sys.executable, "-c", LAUNCHER, *command],
+            stdout=out,
+            stderr=subprocess.PIPE,
+            text=True,
+            env={**os.environ, "TKTCTL_SERVER": "off"},
+            check=True,
+        )
+    code, seconds, peak_kb = done.stderr.splitlines()[-1].split()
+    assert code == "0", (args, done.stderr)
+    return float(seconds), int(peak_kb) / 1024
 
 
 def cases(where: Path | str, tickets: int) -> list[tuple[str, int, tuple[str, ...], str, Callable[[], float] | None]]:
@@ -298,8 +319,9 @@ def cases(where: Path | str, tickets: int) -> list[tuple[str, int, tuple[str, ..
 
 
 def main(workdir: Path, backend: str) -> None:
-    """SQLite: the desk of TICKETS tickets, built once in ``workdir``; a server: one of SMALL, built once on
-    SQLite and copied by `tktctl db copy` into a fresh database, 100,000-record lines only."""
+    """SQLite: the desk of TICKETS tickets, built once in ``workdir``; a server: the same desk (one of SMALL
+    when LARGEST leaves out the 1,000,000 lines), built once on SQLite and copied by `tktctl db copy` into a
+    fresh database."""
     if backend == "sqlite":
         path = workdir / "streams.db"
         if not path.exists():
@@ -307,14 +329,17 @@ def main(workdir: Path, backend: str) -> None:
         found = [case for case in cases(path, TICKETS) if case[1] <= LARGEST]
         measure(path, found, "streams", "SQLite", "stdlib sqlite3")
         return
-    path = workdir / "streams-small.db"
+    tickets = TICKETS if LARGEST > SMALL else SMALL
+    path = workdir / ("streams.db" if tickets == TICKETS else "streams-small.db")
     if not path.exists():
-        build(path, SMALL)
+        build(path, tickets)
     with fresh_desk(backend, workdir, init=False) as url:
         copy = [EXE, "--db", f"sqlite:///{path}", "db", "copy", "--to", url, "-q"]
+        started = time.perf_counter()
         subprocess.run(copy, check=True, stdout=subprocess.DEVNULL, env={**os.environ, "TKTCTL_SERVER": "off"})
+        print(f"db copy of {tickets:,} tickets: {time.perf_counter() - started:.0f} s", flush=True)
         driver = {"postgresql": "psycopg", "mysql": "PyMySQL"}[backend]
-        measure(url, cases(url, SMALL), f"streams-{backend}", backend, driver)
+        measure(url, cases(url, tickets), f"streams-{backend}", backend, driver)
 
 
 def measure(
@@ -325,6 +350,7 @@ def measure(
     driver: str,
 ) -> None:
     """Runs each case (floor and tktctl interleaved) and writes the section."""
+    start = os.getloadavg()
     lines = []
     for name, rows, args, fmt, floor_of in found:
         floors: list[float] = []
@@ -344,10 +370,10 @@ def measure(
     body = (
         f"## Streamed reads at {', '.join(f'{n:,}' for n in sorted({c[1] for c in found}))} records ({backend})\n\n"
         f"CPU seconds (user + system: the machine is shared, wall time is not this program's), median of"
-        f" {RUNS} run(s); floor: {driver} + json.dumps of the same rows as objects (a server driver's times"
-        " spelled by str; for the export, each"
+        f" {RUNS} run(s), floor and tktctl interleaved (each run of a case: its floor, then tktctl); floor: {driver}"
+        " + json.dumps of the same rows as objects (a server driver's times spelled by str; for the export, each"
         " ticket with its articles, attachments, history and links nested as export nests them)."
-        " Load average at the end:"
+        f" Load average at the start: {start[0]:.1f}, {start[1]:.1f}, {start[2]:.1f}; at the end:"
         f" {load[0]:.1f}, {load[1]:.1f}, {load[2]:.1f} on {os.cpu_count()} CPUs (a shared machine)."
         " A table cannot stream (its column widths need every row): `-o table` holds the rows once,"
         " as interned cells, and grows with them; the machine formats stream and stay flat."
