@@ -80,11 +80,16 @@ class Selected:
 
     ids: list[int]
     parts: list[list[ColumnElement[bool]]]
+    # Read with the lock when the selecting read had them (no second read): the tickets' numbers in
+    # ``ids`` order, and which tickets have deadlines a move out of any SLA clears (:func:`unsettled`).
+    numbers: list[str] | None = None
+    unsettled: list[int] | None = None
 
     @classmethod
-    def of(cls, ids: Sequence[int]) -> Selected:
+    def of(cls, ids: Sequence[int], numbers: Sequence[str] | None = None) -> Selected:
         """Tickets already locked by id (e.g. by `lookup.tickets`), as a selection in that order."""
-        return cls(list(ids), [[Ticket.id.in_(part)] for part in chunks(sorted(ids))])
+        parts = [[Ticket.id.in_(part)] for part in chunks(sorted(ids))]
+        return cls(list(ids), parts, None if numbers is None else list(numbers))
 
 
 @dataclass(frozen=True)
@@ -367,24 +372,28 @@ def move(unit: Unit, sel: Selected, target_id: int, **extra: Any) -> int:
     # into one without, only those of the tickets that had deadlines (found before the move, when
     # the filter still matches them) change, and the refresh clears them.
     timed = deadlines.slas(unit)[target_id].any
-    refreshed = sel.ids if timed else _with_deadlines(unit, sel)
+    refreshed = sel.ids if timed else sel.unsettled if sel.unsettled is not None else _with_deadlines(unit, sel)
     changed = apply(unit, sel, {"queue_id": target_id}, [entry], [Ticket.queue_id != target_id])
     deadlines.refresh(unit, refreshed)
     return changed
 
 
-def _with_deadlines(unit: Unit, sel: Selected) -> list[int]:
-    """The selected tickets a refresh outside any SLA changes: those with deadlines, and the closed ones
-    not yet stamped with their first closing."""
+def unsettled(unit: Unit) -> ColumnElement[bool]:
+    """Whether a refresh outside any SLA changes the ticket: it has deadlines, or it is closed and not
+    yet stamped with its first closing."""
     closed = [s.id for s in lookup.states(unit).values() if s.type == "closed"]
-    pending = or_(
+    return or_(
         Ticket.escalation_check_at.is_not(None),
         Ticket.escalation_at.is_not(None),
         and_(Ticket.first_closed_at.is_(None), Ticket.state_id.in_(closed)),
     )
+
+
+def _with_deadlines(unit: Unit, sel: Selected) -> list[int]:
+    """The selected tickets a refresh outside any SLA changes, for a selection that did not read them."""
     ids: list[int] = []
     for where in sel.parts:
-        ids += unit.session.scalars(select(Ticket.id).where(*where, pending))
+        ids += unit.session.scalars(select(Ticket.id).where(*where, unsettled(unit)))
     return ids
 
 

@@ -20,19 +20,27 @@ if TYPE_CHECKING:
     from tktctl.core.unit import Unit
 
 
-def select_visible(unit: Unit, selection: Selection) -> Selected:
-    """Lock the selected tickets (in id order) and describe them for set-based statements.
+def select_visible(unit: Unit, selection: Selection, *, moving: bool = False) -> Selected:
+    """Lock the selected tickets (in id order) and describe them for set-based statements, with
+    their numbers from the same read (what ``-q`` prints after the change: no second read).
 
     Only tickets the agent may see are selected: a filter leaves the others out, a number of one
     is "not found" (``permissions.tickets``), so no verb tells an invisible ticket from a missing one.
+    ``moving``: a filter's read also notes the tickets a move out of any SLA refreshes
+    (``changes.unsettled``), sparing the move a read of its own.
     """
     if isinstance(selection, TicketFilter):
         where = filter_clauses(unit, selection)
-        statement = select(Ticket.id).where(*where).order_by(Ticket.id).with_for_update()
-        ids = list(unit.session.scalars(statement))
-        return Selected(ids, [where] if ids else [])
+        columns = [Ticket.id, Ticket.tn, *([changes.unsettled(unit)] if moving else [])]
+        statement = select(*columns).where(*where).order_by(Ticket.id).with_for_update()
+        rows = unit.connection.execute(statement).all()  # Core: rows as tuples, no ORM loading
+        if not rows:
+            return Selected([], [], [], [] if moving else None)
+        ids, numbers, *flags = (list(column) for column in zip(*rows, strict=True))
+        unsettled = [i for i, flag in zip(ids, flags[0], strict=True) if flag] if moving else None
+        return Selected(ids, [where], numbers, unsettled)
     rows = permissions.tickets(unit, lookup.unique_refs(selection), lock=True)
-    return Selected.of([r.id for r in rows])
+    return Selected.of([r.id for r in rows], [r.tn for r in rows])
 
 
 def _groups(unit: Unit, sel: Selected) -> set[int]:
