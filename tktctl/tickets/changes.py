@@ -80,9 +80,11 @@ class Selected:
 
     ids: list[int]
     parts: list[list[ColumnElement[bool]]]
-    # Read with the lock when the selecting read had them (no second read): the tickets' numbers in
-    # ``ids`` order, and which tickets have deadlines a move out of any SLA clears (:func:`unsettled`).
+    # Read with the lock, before any change, when the selecting read had them (no read of their own):
+    # the tickets' numbers in ``ids`` order, (number, owner id) of those locked by another agent in id
+    # order (:func:`guard_locks`), the tickets a move out of any SLA refreshes (:func:`unsettled`).
     numbers: list[str] | None = None
+    locked_by_others: list[tuple[str, int]] | None = None
     unsettled: list[int] | None = None
 
     @classmethod
@@ -140,7 +142,10 @@ def refuse(unit: Unit, sel: Selected, message: str, *cond: ColumnElement[bool]) 
 
 def guard_locks(unit: Unit, sel: Selected) -> None:
     """Only the owner changes a locked ticket (others take it over with ``lock --steal``)."""
-    foreign = _first(unit, sel, Ticket.locked.is_(True), Ticket.owner_id != unit.actor.id)
+    if sel.locked_by_others is None:
+        foreign = _first(unit, sel, Ticket.locked.is_(True), Ticket.owner_id != unit.actor.id)
+    else:
+        foreign = (*sel.locked_by_others[0], len(sel.locked_by_others)) if sel.locked_by_others else None
     if foreign is not None:
         tn, owner_id, total = foreign
         owner = lookup.logins(unit, [owner_id])[owner_id]
@@ -376,6 +381,11 @@ def move(unit: Unit, sel: Selected, target_id: int, **extra: Any) -> int:
     changed = apply(unit, sel, {"queue_id": target_id}, [entry], [Ticket.queue_id != target_id])
     deadlines.refresh(unit, refreshed)
     return changed
+
+
+def foreign_owner(unit: Unit) -> ColumnElement[Any]:
+    """The owner of a ticket locked by another agent than the actor, else NULL (:func:`guard_locks`)."""
+    return case((and_(Ticket.locked.is_(True), Ticket.owner_id != unit.actor.id), Ticket.owner_id))
 
 
 def unsettled(unit: Unit) -> ColumnElement[bool]:

@@ -24,6 +24,7 @@ def select_visible(unit: Unit, selection: Selection, *, moving: bool = False) ->
     """Lock the selected tickets (in id order) and describe them for set-based statements, with
     their numbers from the same read (what ``-q`` prints after the change: no second read).
 
+    The read also notes the tickets locked by another agent (``changes.guard_locks`` reads no more).
     Only tickets the agent may see are selected: a filter leaves the others out, a number of one
     is "not found" (``permissions.tickets``), so no verb tells an invisible ticket from a missing one.
     ``moving``: a filter's read also notes the tickets a move out of any SLA refreshes
@@ -31,14 +32,15 @@ def select_visible(unit: Unit, selection: Selection, *, moving: bool = False) ->
     """
     if isinstance(selection, TicketFilter):
         where = filter_clauses(unit, selection)
-        columns = [Ticket.id, Ticket.tn, *([changes.unsettled(unit)] if moving else [])]
+        columns = [Ticket.id, Ticket.tn, changes.foreign_owner(unit), *([changes.unsettled(unit)] if moving else [])]
         statement = select(*columns).where(*where).order_by(Ticket.id).with_for_update()
         rows = unit.connection.execute(statement).all()  # Core: rows as tuples, no ORM loading
         if not rows:
-            return Selected([], [], [], [] if moving else None)
-        ids, numbers, *flags = (list(column) for column in zip(*rows, strict=True))
+            return Selected([], [], [], [], [] if moving else None)
+        ids, numbers, owners, *flags = (list(column) for column in zip(*rows, strict=True))
+        locked = [(tn, owner) for tn, owner in zip(numbers, owners, strict=True) if owner is not None]
         unsettled = [i for i, flag in zip(ids, flags[0], strict=True) if flag] if moving else None
-        return Selected(ids, [where], numbers, unsettled)
+        return Selected(ids, [where], numbers, locked, unsettled)
     rows = permissions.tickets(unit, lookup.unique_refs(selection), lock=True)
     return Selected.of([r.id for r in rows], [r.tn for r in rows])
 
