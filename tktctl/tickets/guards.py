@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import TYPE_CHECKING
 
-from sqlalchemy import or_, select
+from sqlalchemy import case, or_, select
 
 from tktctl.access import permissions
 from tktctl.core import lookup
@@ -32,14 +32,16 @@ def select_visible(unit: Unit, selection: Selection, *, moving: bool = False) ->
     """
     if isinstance(selection, TicketFilter):
         where = filter_clauses(unit, selection)
-        columns = [Ticket.id, Ticket.tn, changes.foreign_owner(unit), *([changes.unsettled(unit)] if moving else [])]
+        refreshed = [case((changes.unsettled(unit), Ticket.id))] if moving else []  # its id, else NULL
+        columns = [Ticket.id, Ticket.tn, changes.foreign_owner(unit), *refreshed]  # no result processing
         statement = select(*columns).where(*where).order_by(Ticket.id).with_for_update()
-        rows = unit.connection.execute(statement).all()  # Core: rows as tuples, no ORM loading
+        with unit.connection.execute(statement) as result:
+            rows = result.cursor.fetchall()  # the driver's tuples: no Row per ticket (a filter may hold 1M)
         if not rows:
             return Selected([], [], [], [], [] if moving else None)
         ids, numbers, owners, *flags = (list(column) for column in zip(*rows, strict=True))
         locked = [(tn, owner) for tn, owner in zip(numbers, owners, strict=True) if owner is not None]
-        unsettled = [i for i, flag in zip(ids, flags[0], strict=True) if flag] if moving else None
+        unsettled = [i for i in flags[0] if i is not None] if moving else None
         return Selected(ids, [where], numbers, locked, unsettled)
     rows = permissions.tickets(unit, lookup.unique_refs(selection), lock=True)
     return Selected.of([r.id for r in rows], [r.tn for r in rows])
