@@ -13,7 +13,7 @@ from sqlalchemy import create_engine, event, text
 
 from tests.conftest import Cli
 from tktctl.api import Desk, TicketFilter
-from tktctl.errors import NotFoundError
+from tktctl.errors import ConflictError, NotFoundError
 
 KEYS = ("queue", "state", "state_type", "priority", "owner", "lock")
 
@@ -359,3 +359,77 @@ def test_stats_time_units_are_summed_over_articles(desk: Desk) -> None:
     desk.tickets.note(tn, body="b", time_units=2)
     desk.tickets.create(title="u")
     assert desk.tickets.stats(("queue",)) == [{"queue": "Raw", "count": 2, "time_units": 3.25}]
+
+
+def ticket_reads(desk: Desk, work: Any) -> tuple[Any, list[str]]:
+    """What ``work()`` returned and the SELECTs it ran on the ticket table (not its counts)."""
+    statements: list[str] = []
+
+    def record(conn: Any, cursor: Any, sql: str, *rest: Any) -> None:
+        statements.append(" ".join(sql.split()))
+
+    event.listen(desk.engine, "before_cursor_execute", record)
+    try:
+        result = work()
+    finally:
+        event.remove(desk.engine, "before_cursor_execute", record)
+    reads = [s for s in statements if s.upper().startswith("SELECT") and " FROM ticket " in s and "count(" not in s]
+    return result, reads
+
+
+def test_move_quiet_by_filter_reads_the_tickets_once_with_their_numbers(desk: Desk) -> None:
+    """`ticket move --queue … -q` takes the numbers, and the tickets a move out of any SLA refreshes,
+    from the locking read of the selection, and the lock guard its locks: no other read of the tickets,
+    and the refresh still stamps a closed ticket never stamped (regression: a lock read, a deadline
+    read and a numbers read after the commit, each over every moved ticket)."""
+    desk.queues.create("Plain")
+    tns = [desk.tickets.create(title=f"t{i}")["tn"] for i in range(3)]
+    old = desk.tickets.create(title="old", state="closed successful")["tn"]
+    engine = create_engine(desk.engine.url)
+    with engine.begin() as conn:
+        conn.execute(text("UPDATE ticket SET first_closed_at = NULL WHERE tn = :tn"), {"tn": old})
+    engine.dispose()
+    numbers, reads = ticket_reads(
+        desk, lambda: list(desk.tickets.move(TicketFilter(queue=["Raw"]), to="Plain").numbers())
+    )
+    assert numbers == [*tns, old]
+    assert len(reads) == 1 and "ticket.tn" in reads[0] and "ticket.locked" in reads[0], reads
+    assert escalation_columns(desk)[old][3] is not None
+    assert {moves(desk, tn)[-1]["to"] for tn in [*tns, old]} == {"Plain"}
+
+
+def test_move_quiet_by_number_reads_no_numbers_after_the_change(desk: Desk) -> None:
+    """Numbers given: they come back in the order given from the locking read by number (regression:
+    a read of the numbers after the commit)."""
+    desk.queues.create("Plain")
+    tns = [desk.tickets.create(title=f"t{i}")["tn"] for i in range(3)]
+    given = [tns[2], tns[0], tns[1]]
+    numbers, reads = ticket_reads(desk, lambda: list(desk.tickets.move(given, to="Plain").numbers()))
+    assert numbers == given
+    assert [s for s in reads if s.startswith("SELECT ticket.id, ticket.tn FROM ticket WHERE")] == [], reads
+
+
+def test_a_bulk_change_by_filter_refuses_tickets_locked_by_another_from_its_one_read(desk: Desk) -> None:
+    """The lock guard names the first ticket locked by another agent (id order) and counts the others
+    from the selecting read; the actor's own locks do not stop it (regression: a read of its own)."""
+    desk.queues.create("Plain")
+    desk.agents.create("bob")
+    desk.acl.grant(["rw", "move_into", "owner"], group="users", agent="bob")
+    tns = [desk.tickets.create(title=f"t{i}")["tn"] for i in range(4)]
+    desk.tickets.lock([tns[1], tns[3]])  # by root
+    bob = Desk(desk.url, actor="bob")
+    for change in (
+        lambda: bob.tickets.move(TicketFilter(queue=["Raw"]), to="Plain"),
+        lambda: bob.tickets.close(TicketFilter(queue=["Raw"])),
+    ):
+        with pytest.raises(ConflictError) as refused:
+            ticket_reads(bob, change)
+        assert str(refused.value) == (
+            f"ticket {tns[1]} is locked by root@localhost (and 1 more); take it over with `tktctl ticket lock --steal`"
+        )
+    assert {t["queue"] for t in desk.tickets.list()} == {"Raw"}
+    bob.tickets.lock([tns[0]])  # bob's own lock
+    desk.tickets.unlock([tns[1], tns[3]])
+    moved, reads = ticket_reads(bob, lambda: list(bob.tickets.move(TicketFilter(queue=["Raw"]), to="Plain").numbers()))
+    assert moved == tns and len(reads) == 1, reads
+    bob.close()

@@ -80,11 +80,18 @@ class Selected:
 
     ids: list[int]
     parts: list[list[ColumnElement[bool]]]
+    # Read with the lock, before any change, when the selecting read had them (no read of their own):
+    # the tickets' numbers in ``ids`` order, (number, owner id) of those locked by another agent in id
+    # order (:func:`guard_locks`), the tickets a move out of any SLA refreshes (:func:`unsettled`).
+    numbers: list[str] | None = None
+    locked_by_others: list[tuple[str, int]] | None = None
+    unsettled: list[int] | None = None
 
     @classmethod
-    def of(cls, ids: Sequence[int]) -> Selected:
+    def of(cls, ids: Sequence[int], numbers: Sequence[str] | None = None) -> Selected:
         """Tickets already locked by id (e.g. by `lookup.tickets`), as a selection in that order."""
-        return cls(list(ids), [[Ticket.id.in_(part)] for part in chunks(sorted(ids))])
+        parts = [[Ticket.id.in_(part)] for part in chunks(sorted(ids))]
+        return cls(list(ids), parts, None if numbers is None else list(numbers))
 
 
 @dataclass(frozen=True)
@@ -135,7 +142,10 @@ def refuse(unit: Unit, sel: Selected, message: str, *cond: ColumnElement[bool]) 
 
 def guard_locks(unit: Unit, sel: Selected) -> None:
     """Only the owner changes a locked ticket (others take it over with ``lock --steal``)."""
-    foreign = _first(unit, sel, Ticket.locked.is_(True), Ticket.owner_id != unit.actor.id)
+    if sel.locked_by_others is None:
+        foreign = _first(unit, sel, Ticket.locked.is_(True), Ticket.owner_id != unit.actor.id)
+    else:
+        foreign = (*sel.locked_by_others[0], len(sel.locked_by_others)) if sel.locked_by_others else None
     if foreign is not None:
         tn, owner_id, total = foreign
         owner = lookup.logins(unit, [owner_id])[owner_id]
@@ -367,24 +377,33 @@ def move(unit: Unit, sel: Selected, target_id: int, **extra: Any) -> int:
     # into one without, only those of the tickets that had deadlines (found before the move, when
     # the filter still matches them) change, and the refresh clears them.
     timed = deadlines.slas(unit)[target_id].any
-    refreshed = sel.ids if timed else _with_deadlines(unit, sel)
+    refreshed = sel.ids if timed else sel.unsettled if sel.unsettled is not None else _with_deadlines(unit, sel)
     changed = apply(unit, sel, {"queue_id": target_id}, [entry], [Ticket.queue_id != target_id])
     deadlines.refresh(unit, refreshed)
     return changed
 
 
-def _with_deadlines(unit: Unit, sel: Selected) -> list[int]:
-    """The selected tickets a refresh outside any SLA changes: those with deadlines, and the closed ones
-    not yet stamped with their first closing."""
+def foreign_owner(unit: Unit) -> ColumnElement[Any]:
+    """The owner of a ticket locked by another agent than the actor, else NULL (:func:`guard_locks`)."""
+    return case((and_(Ticket.locked.is_(True), Ticket.owner_id != unit.actor.id), Ticket.owner_id))
+
+
+def unsettled(unit: Unit) -> ColumnElement[bool]:
+    """Whether a refresh outside any SLA changes the ticket: it has deadlines, or it is closed and not
+    yet stamped with its first closing."""
     closed = [s.id for s in lookup.states(unit).values() if s.type == "closed"]
-    pending = or_(
+    return or_(
         Ticket.escalation_check_at.is_not(None),
         Ticket.escalation_at.is_not(None),
         and_(Ticket.first_closed_at.is_(None), Ticket.state_id.in_(closed)),
     )
+
+
+def _with_deadlines(unit: Unit, sel: Selected) -> list[int]:
+    """The selected tickets a refresh outside any SLA changes, for a selection that did not read them."""
     ids: list[int] = []
     for where in sel.parts:
-        ids += unit.session.scalars(select(Ticket.id).where(*where, pending))
+        ids += unit.session.scalars(select(Ticket.id).where(*where, unsettled(unit)))
     return ids
 
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import TYPE_CHECKING
 
-from sqlalchemy import or_, select
+from sqlalchemy import case, or_, select
 
 from tktctl.access import permissions
 from tktctl.core import lookup
@@ -20,19 +20,31 @@ if TYPE_CHECKING:
     from tktctl.core.unit import Unit
 
 
-def select_visible(unit: Unit, selection: Selection) -> Selected:
-    """Lock the selected tickets (in id order) and describe them for set-based statements.
+def select_visible(unit: Unit, selection: Selection, *, moving: bool = False) -> Selected:
+    """Lock the selected tickets (in id order) and describe them for set-based statements, with
+    their numbers from the same read (what ``-q`` prints after the change: no second read).
 
+    The read also notes the tickets locked by another agent (``changes.guard_locks`` reads no more).
     Only tickets the agent may see are selected: a filter leaves the others out, a number of one
     is "not found" (``permissions.tickets``), so no verb tells an invisible ticket from a missing one.
+    ``moving``: a filter's read also notes the tickets a move out of any SLA refreshes
+    (``changes.unsettled``), sparing the move a read of its own.
     """
     if isinstance(selection, TicketFilter):
         where = filter_clauses(unit, selection)
-        statement = select(Ticket.id).where(*where).order_by(Ticket.id).with_for_update()
-        ids = list(unit.session.scalars(statement))
-        return Selected(ids, [where] if ids else [])
+        refreshed = [case((changes.unsettled(unit), Ticket.id))] if moving else []  # its id, else NULL
+        columns = [Ticket.id, Ticket.tn, changes.foreign_owner(unit), *refreshed]  # no result processing
+        statement = select(*columns).where(*where).order_by(Ticket.id).with_for_update()
+        with unit.connection.execute(statement) as result:
+            rows = result.cursor.fetchall()  # the driver's tuples: no Row per ticket (a filter may hold 1M)
+        if not rows:
+            return Selected([], [], [], [], [] if moving else None)
+        ids, numbers, owners, *flags = (list(column) for column in zip(*rows, strict=True))
+        locked = [(tn, owner) for tn, owner in zip(numbers, owners, strict=True) if owner is not None]
+        unsettled = [i for i in flags[0] if i is not None] if moving else None
+        return Selected(ids, [where], numbers, locked, unsettled)
     rows = permissions.tickets(unit, lookup.unique_refs(selection), lock=True)
-    return Selected.of([r.id for r in rows])
+    return Selected.of([r.id for r in rows], [r.tn for r in rows])
 
 
 def _groups(unit: Unit, sel: Selected) -> set[int]:

@@ -301,20 +301,6 @@ def stream_tickets(store: Store, ids: Sequence[int]) -> Iterator[Record]:
             yield from tickets_by_id(unit, part)
 
 
-def stream_numbers(store: Store, ids: Sequence[int]) -> Iterator[str]:
-    """The numbers alone of the tickets ``ids``, in that order (what ``-q`` prints after a change)."""
-    with store.read() as unit:
-        connection = unit.session.connection()
-        for part in chunks(ids):
-            tns = dict(connection.execute(_numbers_by_id(), {"ids": list(part)}).all())
-            yield from (tns[i] for i in part)
-
-
-@cache
-def _numbers_by_id() -> Select[Any]:
-    return select(Ticket.id, Ticket.tn).where(ids_in(Ticket.id))
-
-
 def articles(unit: Unit, ticket_id: int) -> list[Record]:
     return articles_of(unit, [ticket_id]).get(ticket_id, [])
 

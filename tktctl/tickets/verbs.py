@@ -53,7 +53,6 @@ from tktctl.tickets.records import (
     history_records,
     inserted_ticket,
     raw_ticket_select,
-    stream_numbers,
     stream_tickets,
     ticket_record,
     tickets_by_id,
@@ -222,6 +221,7 @@ class Tickets:
         dry_run: bool = False,
         continue_on_error: bool = False,
         progress: Callable[[int], None] | None = None,
+        moving: bool = False,
     ) -> BulkResult:
         """Apply ``change`` to the tickets named or filtered: atomically, or one transaction per ticket.
 
@@ -229,10 +229,11 @@ class Tickets:
         transaction for ``dry_run``, which checks and computes everything, then rolls back).
         With ``continue_on_error`` one outcome per ticket (``tn``, ``ok``, ``changed``,
         ``error``, ``ticket``), raising PartialFailure with them when any failed.
-        ``progress`` is called with the number of tickets done after each step.
+        ``progress`` is called with the number of tickets done after each step. ``moving``: the
+        change moves tickets (the selecting read notes what the move refreshes, see ``select_visible``).
         """
         if not continue_on_error:
-            result = self._apply(selection, change, dry_run=dry_run)
+            result = self._apply(selection, change, dry_run=dry_run, moving=moving)
             if progress is not None:
                 progress(result.matched)
             return result
@@ -240,7 +241,7 @@ class Tickets:
         changed = 0
         for tn in self._numbers(selection):
             try:
-                done = self._apply([tn], change, dry_run=dry_run)
+                done = self._apply([tn], change, dry_run=dry_run, moving=moving)
                 (ticket,) = done
                 outcomes.append({"tn": tn, "ok": True, "changed": bool(done.changed), "error": None, "ticket": ticket})
                 changed += done.changed
@@ -263,13 +264,13 @@ class Tickets:
             statement = select(Ticket.tn).where(*filter_clauses(unit, selection)).order_by(Ticket.id)
             return list(unit.session.scalars(statement))
 
-    def _apply(self, selection: Selection, change: Change, *, dry_run: bool) -> BulkResult:
+    def _apply(self, selection: Selection, change: Change, *, dry_run: bool, moving: bool) -> BulkResult:
         with self.store.write(dry_run=dry_run) as unit:
-            sel = select_visible(unit, selection)
+            sel = select_visible(unit, selection, moving=moving)
             changed = change(unit, sel)
             if dry_run:
                 return BulkResult(tickets_by_id(unit, sel.ids), len(sel.ids), changed)
-        numbers = partial(stream_numbers, self.store, sel.ids)  # read only if the caller asks for them
+        numbers = None if sel.numbers is None else partial(iter, sel.numbers)  # as read with the lock
         return BulkResult(stream_tickets(self.store, sel.ids), len(sel.ids), changed, numbers)
 
     def count(self, selection: TicketFilter | None = None) -> int:
@@ -281,7 +282,7 @@ class Tickets:
         return counts.stats(self.store, by, selection)
 
     def move(self, selection: Selection, to: str, **options: Any) -> BulkResult:
-        return self.run(selection, lambda unit, sel: move_change(unit, sel, to), **options)
+        return self.run(selection, lambda unit, sel: move_change(unit, sel, to), moving=True, **options)
 
     def lock(self, selection: Selection, *, steal: bool = False, **options: Any) -> BulkResult:
         def change(unit: Unit, sel: Selected) -> int:
