@@ -119,7 +119,9 @@ class ConfigCache:
     def actor(self, unit: Unit, login: str, load: Callable[[Session, str], Agent]) -> Agent:
         """The acting agent of ``unit``: loaded once per generation, then copied without a query (a copy
         per transaction: a change to it in one never reaches the kept values), into the unit's session if
-        it has one (a read without a session gets the copy detached: every column is loaded in it)."""
+        it has one (a read without a session gets the copy detached: every column is loaded in it). So a
+        read's actor may or may not be in its session (the first read of a generation loads it there):
+        compare agents by id, never by identity or session membership."""
         kept = self.actors.get(login)
         if kept is None:
             agent = load(unit.session, login)

@@ -30,6 +30,8 @@ def named(session: Session, entity: Any, /, **key: Any) -> Any:
     """The object whose columns are exactly ``key`` (column names to values), or None. MariaDB's binary
     collation (PAD SPACE) finds ``"root@localhost "`` for ``root@localhost``; SQLite and PostgreSQL do
     not: the same key must find the same object on every backend."""
+    if not key:
+        raise TypeError("named() needs at least one key column")
     found = session.scalar(by_key(entity, tuple(key)), key)
     return found if found is not None and all(getattr(found, c) == v for c, v in key.items()) else None
 

@@ -138,19 +138,27 @@ def make_engine(url: str) -> Engine:
     if backend == "mysql":
         # READ COMMITTED as on PostgreSQL: a statement after a row lock sees the latest rows.
         kwargs["isolation_level"] = "READ COMMITTED"
-        # A streamed (unbuffered) result is read at its reader's pace: a pipe into a pager, a slow
-        # target of `db copy`, a busy machine. MariaDB drops a connection it cannot write to for
-        # net_write_timeout (60 s by default), which cut `ticket export` of a million tickets short.
-        kwargs["connect_args"]["init_command"] = f"SET SESSION net_write_timeout = {STREAM_WRITE_TIMEOUT_S}"
         # (psycopg adapts JSON values itself, and warns about a serializer that is a closure.)
         kwargs["json_serializer"] = JSON_SERIALIZER
     try:
-        return create_engine(parsed, **kwargs)
+        engine = create_engine(parsed, **kwargs)
     except ModuleNotFoundError as exc:
         extra = DRIVER_EXTRAS[backend]
         raise DatabaseError(
             f"the {backend} driver is not installed (no module {exc.name!r}): pip install 'tktctl[{extra}]'"
         ) from exc
+    if backend == "mysql":
+        event.listen(engine, "connect", _patient_streams)
+    return engine
+
+
+def _patient_streams(dbapi_connection: Any, _record: Any) -> None:
+    """A streamed (unbuffered) result is read at its reader's pace: a pipe into a pager, a slow target
+    of `db copy`, a busy machine. MariaDB drops a connection it cannot write to for net_write_timeout
+    (60 s by default), which cut `ticket export` of a million tickets short. A statement of its own,
+    not the driver's ``init_command``, which would replace one given in the URL."""
+    with dbapi_connection.cursor() as cursor:
+        cursor.execute(f"SET SESSION net_write_timeout = {STREAM_WRITE_TIMEOUT_S}")
 
 
 def sqlite_path(url: str | URL) -> Path | None:
@@ -233,7 +241,10 @@ def _sqlite_engine(parsed: URL) -> Engine:
         else:
             # A read's BEGIN takes no lock and cannot fail: on the driver's connection, it skips the
             # statement machinery (a fifth of a `ticket count`'s Python) and its events (it writes nothing).
-            conn.connection.dbapi_connection.execute("BEGIN DEFERRED")
+            try:
+                conn.connection.dbapi_connection.execute("BEGIN DEFERRED")
+            except conn.dialect.loaded_dbapi.Error as exc:  # outside SQLAlchemy's translation of driver errors
+                raise DatabaseError(f"database read: {exc}") from exc
 
     return engine
 
