@@ -239,11 +239,12 @@ def _sqlite_engine(parsed: URL) -> Engine:
         if options.get(WRITE):
             conn.exec_driver_sql("BEGIN IMMEDIATE")  # may wait for the lock, and fail as a conflict
         else:
-            # A read's BEGIN takes no lock and cannot fail: on the driver's connection, it skips the
-            # statement machinery (a fifth of a `ticket count`'s Python) and its events (it writes nothing).
+            # A read's BEGIN takes no lock: on the driver's connection, it skips the statement machinery
+            # (a fifth of a `ticket count`'s Python) and its events (it writes nothing). Should it fail
+            # (a connection left inside a transaction), the error is outside SQLAlchemy's translation.
             try:
                 conn.connection.dbapi_connection.execute("BEGIN DEFERRED")
-            except conn.dialect.loaded_dbapi.Error as exc:  # outside SQLAlchemy's translation of driver errors
+            except conn.dialect.loaded_dbapi.Error as exc:
                 raise DatabaseError(f"database read: {exc}") from exc
 
     return engine

@@ -133,11 +133,15 @@ def _agent_recipients(unit: Unit, rule: dict[str, Any], where: list[Any], params
     return list(unit.connection.execute(statement, params).all())
 
 
+# An agent a notification can reach: valid, with an address (the recipients statement and its shortcut).
+_MAILABLE = (Agent.valid.is_(True), Agent.email.is_not(None), Agent.email != "")
+
+
 @configuration("mailable_agents")
 def mailable_agents(unit: Unit) -> frozenset[int]:
     """The valid agents with an address: every recipient is one (read once per configuration generation,
     where the recipients, of tickets, watchers and subscriptions, are data read per event)."""
-    statement = select(Agent.id).where(Agent.valid.is_(True), Agent.email.is_not(None), Agent.email != "")
+    statement = select(Agent.id).where(*_MAILABLE)
     return frozenset(unit.connection.execute(statement).scalars())
 
 
@@ -196,9 +200,7 @@ def _agent_statement(shape: tuple[tuple[Any, ...], ...], filters: tuple[Any, ...
         .join(Queue, Queue.id == Ticket.queue_id)
         .join(Agent, Agent.id == pairs.c.a)
         .where(
-            Agent.valid.is_(True),
-            Agent.email.is_not(None),
-            Agent.email != "",
+            *_MAILABLE,
             Agent.id != bindparam("actor"),
             Agent.id.not_in(muted),
             _reads(),
