@@ -53,3 +53,18 @@ def test_an_account_or_address_with_a_trailing_space_is_not_found_on_every_backe
         assert show(key) is not None
         with pytest.raises(NotFoundError):
             show(key + " ")
+
+
+def test_a_queue_text_with_a_trailing_space_is_not_found_on_every_backend(desk: Desk) -> None:
+    """Regression: `queue update --salutation "formal "` (or --signature) was accepted on MariaDB only (PAD
+    SPACE), storing a name no text has; SQLite and PostgreSQL said not found."""
+    desk.salutations.create("formal", body="Dear customer,")
+    desk.signatures.create("team", body="The team")
+    desk.queues.update("Raw", salutation="formal", signature="team")
+    for key, name in (("salutation", "formal "), ("signature", "team ")):
+        with pytest.raises(NotFoundError):
+            desk.queues.update("Raw", **{key: name})
+    assert {k: desk.queues.show("Raw")[k] for k in ("salutation", "signature")} == {
+        "salutation": "formal",
+        "signature": "team",
+    }

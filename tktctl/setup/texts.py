@@ -116,7 +116,8 @@ def queue_settings(unit: Unit, settings: dict[str, Any]) -> dict[str, Any]:
         resolved["system_address_id"] = None if email is None else Addresses.get(unit, email).id
     for key, model in (("salutation", Salutation), ("signature", Signature)):
         name = resolved.get(key)
-        if name is not None and not unit.session.scalar(select(exists().where(model.name == name))):
+        # Exactly the name, in some language: MariaDB's PAD SPACE collation also finds "formal " for it.
+        if name is not None and name not in unit.session.scalars(select(model.name).where(model.name == name)):
             raise NotFoundError(f"{key} {name!r} not found", ref=name)
     return resolved
 
